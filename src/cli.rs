@@ -1,0 +1,186 @@
+//! The `keel` command line: the three entry points users, scripts and tests rely on.
+//!
+//! - `keel zookeeper <zoo.cfg>`: like `QuorumPeerMain zoo.cfg`.
+//! - `keel kafka <server.properties> [--override key=value]...`: like
+//!   `kafka-server-start.sh`.
+//! - `keel standalone [--data-dir DIR]`: ZooKeeper on 2181 and a Kafka broker on
+//!   9092 in one process, data under `./keel-data` by default.
+//!
+//! Any failure ends the process with one line on stderr naming what went wrong (for
+//! a configuration error: the file, line and key) and a non-zero exit code.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{ConfigError, Properties};
+use crate::kafka::config::KafkaConfig;
+use crate::zookeeper::config::ZooKeeperConfig;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "keel",
+    version,
+    about = "Apache ZooKeeper and Apache Kafka, spoken by one Rust program"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a ZooKeeper server from a zoo.cfg (standalone, or an ensemble member with myid).
+    Zookeeper {
+        /// Path to zoo.cfg.
+        config: PathBuf,
+    },
+    /// Run a Kafka broker from a server.properties.
+    Kafka {
+        /// Path to server.properties.
+        config: PathBuf,
+        /// Override a property, as kafka-server-start.sh's --override does.
+        #[arg(long = "override", value_name = "KEY=VALUE", value_parser = parse_override)]
+        overrides: Vec<(String, String)>,
+    },
+    /// Run ZooKeeper (port 2181) and a Kafka broker (port 9092) in one process.
+    Standalone {
+        /// Where both keep their data.
+        #[arg(long, default_value = "keel-data")]
+        data_dir: PathBuf,
+    },
+}
+
+fn parse_override(text: &str) -> Result<(String, String), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not of the form key=value"))?;
+    if key.trim().is_empty() {
+        return Err(format!("{text:?} has an empty key"));
+    }
+    Ok((key.trim().to_string(), value.to_string()))
+}
+
+/// Why a command could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    NotYetAvailable(String),
+}
+
+/// Parses the arguments and runs the chosen command; returns the process exit code.
+pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            // clap prints usage errors (exit 2) and --help / --version (exit 0) itself.
+            let _ = error.print();
+            return ExitCode::from(error.exit_code().clamp(0, 255) as u8);
+        }
+    };
+    init_logging();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("keel: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KEEL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn run(command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Zookeeper { config } => {
+            let config = ZooKeeperConfig::load(&config)?;
+            log_zookeeper_config(&config);
+            Err(not_yet_available_zookeeper())
+        }
+        Command::Kafka { config, overrides } => {
+            let config = KafkaConfig::load(&config, &overrides)?;
+            log_kafka_config(&config);
+            Err(not_yet_available_kafka())
+        }
+        Command::Standalone { data_dir } => {
+            let (zookeeper, kafka) = standalone_configs(&data_dir)?;
+            log_zookeeper_config(&zookeeper);
+            log_kafka_config(&kafka);
+            Err(not_yet_available_zookeeper())
+        }
+    }
+}
+
+fn not_yet_available_zookeeper() -> CliError {
+    CliError::NotYetAvailable(
+        "the configuration is valid, but the ZooKeeper server is not implemented yet (see README.md, status)"
+            .to_string(),
+    )
+}
+
+fn not_yet_available_kafka() -> CliError {
+    CliError::NotYetAvailable(
+        "the configuration is valid, but the Kafka broker is not implemented yet (see README.md, status)".to_string(),
+    )
+}
+
+/// The two configurations `keel standalone` runs with: Apache's sample zoo.cfg and
+/// server.properties, with both data directories under `data_dir`.
+pub fn standalone_configs(
+    data_dir: &std::path::Path,
+) -> Result<(ZooKeeperConfig, KafkaConfig), ConfigError> {
+    let zookeeper_text = format!(
+        "tickTime=2000\ninitLimit=10\nsyncLimit=5\nclientPort=2181\ndataDir={}\n",
+        data_dir.join("zookeeper").display()
+    );
+    let zookeeper_properties =
+        Properties::parse(&PathBuf::from("<standalone zoo.cfg>"), &zookeeper_text)?;
+    let zookeeper = ZooKeeperConfig::from_properties(&zookeeper_properties, &|_| None)?;
+    let mut kafka_properties =
+        Properties::parse(&PathBuf::from("<standalone server.properties>"), "")?;
+    kafka_properties.set("broker.id", "0");
+    kafka_properties.set("listeners", "PLAINTEXT://:9092");
+    kafka_properties.set("log.dirs", &data_dir.join("kafka").display().to_string());
+    kafka_properties.set("zookeeper.connect", "127.0.0.1:2181");
+    kafka_properties.set("offsets.topic.replication.factor", "1");
+    kafka_properties.set("transaction.state.log.replication.factor", "1");
+    kafka_properties.set("group.initial.rebalance.delay.ms", "0");
+    let kafka = KafkaConfig::from_properties(&kafka_properties)?;
+    Ok((zookeeper, kafka))
+}
+
+fn log_zookeeper_config(config: &ZooKeeperConfig) {
+    tracing::info!(
+        config = %config.config_path.display(),
+        data_dir = %config.data_dir.display(),
+        client_address = ?config.client_address.as_ref().map(ToString::to_string),
+        distributed = config.is_distributed(),
+        my_id = ?config.my_id.map(|id| id.0),
+        servers = config.servers.len(),
+        "zookeeper configuration read"
+    );
+}
+
+fn log_kafka_config(config: &KafkaConfig) {
+    tracing::info!(
+        config = %config.config_path.display(),
+        broker_id = ?config.broker_id.map(|id| id.0),
+        listeners = ?config.listeners.iter().map(|listener| format!("{}://{}:{}", listener.name, listener.host, listener.port)).collect::<Vec<_>>(),
+        log_dirs = ?config.log_dirs,
+        zookeeper_connect = ?config.zookeeper_connect,
+        "kafka configuration read"
+    );
+    for (key, line) in &config.unknown_keys {
+        tracing::warn!(config = %config.config_path.display(), line, key = %key, "the configuration was supplied but is not known to keel; ignored");
+    }
+}

@@ -1,0 +1,585 @@
+//! `zoo.cfg` and `myid`, read as Apache's QuorumPeerConfig reads them.
+//!
+//! Known keys become typed fields with Apache's defaults. Every other key is kept in
+//! `extra_properties`, because Apache turns each unknown key `k` into the system
+//! property `zookeeper.k`, which is how `4lw.commands.whitelist`, `snapCount`,
+//! `admin.serverPort`, `forceSync` and friends reach the server from zoo.cfg. Keel
+//! reads those from `extra_properties` through the accessors below.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::config::{ConfigError, Properties};
+
+/// A server's id in the ensemble: the `N` of `server.N` and the content of `myid`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ServerId(pub u64);
+
+impl fmt::Display for ServerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A host and port as written in the config (the host may be a name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPort {
+    pub host: String,
+    pub port: u16,
+}
+
+impl fmt::Display for HostPort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerType {
+    Participant,
+    Observer,
+}
+
+/// One `server.N=host:quorumPort:electionPort[:type][|...][;[clientHost:]clientPort]` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuorumServer {
+    pub id: ServerId,
+    /// Learner (quorum) addresses; more than one with `|` (multiAddress).
+    pub quorum_addresses: Vec<HostPort>,
+    /// Leader-election addresses, one per quorum address.
+    pub election_addresses: Vec<HostPort>,
+    pub peer_type: PeerType,
+    pub client_address: Option<HostPort>,
+}
+
+/// The ZooKeeper server configuration, Apache's defaults applied.
+#[derive(Debug, Clone)]
+pub struct ZooKeeperConfig {
+    pub config_path: PathBuf,
+    pub data_dir: PathBuf,
+    /// Where transaction logs go; `dataDir` when `dataLogDir` is not set.
+    pub data_log_dir: PathBuf,
+    /// Where clients connect; `None` only for an ensemble member whose client port
+    /// comes from a dynamic configuration (not supported yet).
+    pub client_address: Option<HostPort>,
+    pub tick_time_ms: u32,
+    pub init_limit_ticks: Option<u32>,
+    pub sync_limit_ticks: Option<u32>,
+    /// `maxClientCnxns`: connections one IP address may hold; 0 means no limit.
+    pub client_connections_per_ip_max: u32,
+    /// `maxCnxns`: connections in all; 0 means no limit.
+    pub client_connections_max: u32,
+    pub session_timeout_ms_min: u32,
+    pub session_timeout_ms_max: u32,
+    pub autopurge_snapshots_retained: u32,
+    /// 0 disables the purge task.
+    pub autopurge_interval_hours: u32,
+    pub standalone_enabled: bool,
+    pub reconfig_enabled: bool,
+    pub peer_type: PeerType,
+    pub servers: BTreeMap<ServerId, QuorumServer>,
+    /// The `myid` file's content; read only when the config names servers.
+    pub my_id: Option<ServerId>,
+    /// Keys Apache turns into `zookeeper.<key>` system properties, trimmed.
+    pub extra_properties: BTreeMap<String, String>,
+}
+
+/// Keys Apache's QuorumPeerConfig interprets itself; anything else is an extra
+/// property. Keys keel does not act on yet are still listed so they are not
+/// mistaken for system properties.
+const KNOWN_KEYS: &[&str] = &[
+    "dataDir",
+    "dataLogDir",
+    "clientPort",
+    "clientPortAddress",
+    "secureClientPort",
+    "secureClientPortAddress",
+    "observerMasterPort",
+    "clientPortListenBacklog",
+    "tickTime",
+    "maxClientCnxns",
+    "minSessionTimeout",
+    "maxSessionTimeout",
+    "initLimit",
+    "syncLimit",
+    "connectToLearnerMasterLimit",
+    "electionAlg",
+    "quorumListenOnAllIPs",
+    "peerType",
+    "syncEnabled",
+    "dynamicConfigFile",
+    "autopurge.snapRetainCount",
+    "autopurge.purgeInterval",
+    "standaloneEnabled",
+    "reconfigEnabled",
+    "sslQuorum",
+    "portUnification",
+    "sslQuorumReloadCertFiles",
+    "quorum.cnxn.threads.size",
+    "localSessionsEnabled",
+    "localSessionsUpgradingEnabled",
+    "multiAddress.enabled",
+    "multiAddress.reachabilityCheckTimeoutMs",
+    "multiAddress.reachabilityCheckEnabled",
+    "oraclePath",
+    "metricsProvider.className",
+];
+
+/// Apache's ZooKeeperServer.DEFAULT_TICK_TIME.
+const TICK_TIME_MS_DEFAULT: u32 = 3000;
+/// Apache's default `maxClientCnxns`.
+const CLIENT_CONNECTIONS_PER_IP_MAX_DEFAULT: u32 = 60;
+/// Apache keeps at least this many snapshots whatever the config says.
+const AUTOPURGE_SNAPSHOTS_RETAINED_MIN: u32 = 3;
+
+impl ZooKeeperConfig {
+    /// Reads `zoo.cfg` and, for an ensemble, `dataDir/myid`.
+    pub fn load(path: &Path) -> Result<ZooKeeperConfig, ConfigError> {
+        let properties = Properties::load(path)?;
+        ZooKeeperConfig::from_properties(&properties, &|my_id_path| {
+            std::fs::read_to_string(my_id_path).ok()
+        })
+    }
+
+    /// Interprets parsed properties; `read_my_id` reads the `myid` file (injected so
+    /// tests need no files).
+    pub fn from_properties(
+        properties: &Properties,
+        read_my_id: &dyn Fn(&Path) -> Option<String>,
+    ) -> Result<ZooKeeperConfig, ConfigError> {
+        let config_path = properties.file.clone();
+        let data_dir = properties
+            .get_trimmed("dataDir")
+            .filter(|value| !value.is_empty())
+            .map(PathBuf::from)
+            .ok_or_else(|| properties.error("dataDir", "dataDir is not set"))?;
+        let data_log_dir = properties
+            .get_trimmed("dataLogDir")
+            .filter(|value| !value.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| data_dir.clone());
+        let tick_time_ms = properties
+            .get_number::<u32>("tickTime")?
+            .unwrap_or(TICK_TIME_MS_DEFAULT);
+        if tick_time_ms == 0 {
+            return Err(properties.error("tickTime", "tickTime is not set"));
+        }
+        // Apache's -1 means "derive from tickTime".
+        let session_timeout_ms_min = match properties.get_number::<i64>("minSessionTimeout")? {
+            None | Some(-1) => tick_time_ms * 2,
+            Some(value) => to_u32(properties, "minSessionTimeout", value)?,
+        };
+        let session_timeout_ms_max = match properties.get_number::<i64>("maxSessionTimeout")? {
+            None | Some(-1) => tick_time_ms * 20,
+            Some(value) => to_u32(properties, "maxSessionTimeout", value)?,
+        };
+        if session_timeout_ms_min > session_timeout_ms_max {
+            return Err(properties.error(
+                "minSessionTimeout",
+                "minSessionTimeout must not be larger than maxSessionTimeout",
+            ));
+        }
+        let peer_type = match properties.get_trimmed("peerType") {
+            None => PeerType::Participant,
+            Some(text) if text.eq_ignore_ascii_case("participant") => PeerType::Participant,
+            Some(text) if text.eq_ignore_ascii_case("observer") => PeerType::Observer,
+            Some(text) => {
+                return Err(properties.error("peerType", format!("unrecognised peertype: {text}")));
+            }
+        };
+
+        let mut servers = BTreeMap::new();
+        let mut extra_properties = BTreeMap::new();
+        for (key, entry) in properties.iter() {
+            let key_trimmed = key.trim();
+            if let Some(id_text) = key_trimmed.strip_prefix("server.") {
+                let id = id_text.parse::<u64>().map(ServerId).map_err(|_| {
+                    properties.error(key, format!("server id {id_text:?} is not a number"))
+                })?;
+                let server = parse_quorum_server(id, entry.value.trim())
+                    .map_err(|message| properties.error(key, message))?;
+                servers.insert(id, server);
+            } else if key_trimmed.starts_with("group.") || key_trimmed.starts_with("weight.") {
+                // Hierarchical quorums: accepted and kept, not acted on yet.
+                extra_properties.insert(key_trimmed.to_string(), entry.value.trim().to_string());
+            } else if !KNOWN_KEYS.contains(&key_trimmed) {
+                extra_properties.insert(key_trimmed.to_string(), entry.value.trim().to_string());
+            }
+        }
+
+        let voting_members = servers
+            .values()
+            .filter(|server| server.peer_type == PeerType::Participant)
+            .count();
+        let standalone_enabled = properties.get_bool("standaloneEnabled")?.unwrap_or(true);
+        let mut my_id = None;
+        if !servers.is_empty() {
+            let my_id_path = data_dir.join("myid");
+            let text = read_my_id(&my_id_path).ok_or_else(|| ConfigError {
+                file: my_id_path.clone(),
+                line: 0,
+                key: String::new(),
+                message: "myid file is missing".to_string(),
+            })?;
+            let id = text
+                .trim()
+                .parse::<u64>()
+                .map(ServerId)
+                .map_err(|_| ConfigError {
+                    file: my_id_path.clone(),
+                    line: 1,
+                    key: String::new(),
+                    message: format!("serverid {} is not a number", text.trim()),
+                })?;
+            if !servers.contains_key(&id) {
+                return Err(ConfigError {
+                    file: my_id_path,
+                    line: 1,
+                    key: String::new(),
+                    message: format!("my id {id} not in the peer list"),
+                });
+            }
+            my_id = Some(id);
+        }
+        let distributed = !servers.is_empty() && (!standalone_enabled || voting_members > 1);
+        let (init_limit_ticks, sync_limit_ticks) = (
+            properties.get_number::<u32>("initLimit")?,
+            properties.get_number::<u32>("syncLimit")?,
+        );
+        if distributed {
+            if init_limit_ticks.is_none() {
+                return Err(properties.error("initLimit", "initLimit is not set"));
+            }
+            if sync_limit_ticks.is_none() {
+                return Err(properties.error("syncLimit", "syncLimit is not set"));
+            }
+        }
+
+        let client_port = properties.get_number::<u16>("clientPort")?;
+        let client_port_host = properties
+            .get_trimmed("clientPortAddress")
+            .map(str::to_string);
+        let own_server_client = my_id
+            .and_then(|id| servers.get(&id))
+            .and_then(|server| server.client_address.clone());
+        let client_address = match (client_port, own_server_client) {
+            (Some(port), _) => Some(HostPort {
+                host: client_port_host.unwrap_or_else(|| "0.0.0.0".to_string()),
+                port,
+            }),
+            (None, Some(address)) => Some(address),
+            (None, None) => None,
+        };
+        if client_address.is_none() {
+            return Err(properties.error("clientPort", "clientPort is not set"));
+        }
+
+        Ok(ZooKeeperConfig {
+            config_path,
+            data_dir,
+            data_log_dir,
+            client_address,
+            tick_time_ms,
+            init_limit_ticks,
+            sync_limit_ticks,
+            client_connections_per_ip_max: properties
+                .get_number::<u32>("maxClientCnxns")?
+                .unwrap_or(CLIENT_CONNECTIONS_PER_IP_MAX_DEFAULT),
+            client_connections_max: properties.get_number::<u32>("maxCnxns")?.unwrap_or(0),
+            session_timeout_ms_min,
+            session_timeout_ms_max,
+            autopurge_snapshots_retained: properties
+                .get_number::<u32>("autopurge.snapRetainCount")?
+                .unwrap_or(AUTOPURGE_SNAPSHOTS_RETAINED_MIN)
+                .max(AUTOPURGE_SNAPSHOTS_RETAINED_MIN),
+            autopurge_interval_hours: properties
+                .get_number::<u32>("autopurge.purgeInterval")?
+                .unwrap_or(0),
+            standalone_enabled,
+            reconfig_enabled: properties.get_bool("reconfigEnabled")?.unwrap_or(false),
+            peer_type,
+            servers,
+            my_id,
+            extra_properties,
+        })
+    }
+
+    /// True when this node runs as an ensemble member (Apache's `isDistributed`):
+    /// a single `server.N` line still means standalone unless `standaloneEnabled=false`.
+    pub fn is_distributed(&self) -> bool {
+        let voting_members = self
+            .servers
+            .values()
+            .filter(|server| server.peer_type == PeerType::Participant)
+            .count();
+        !self.servers.is_empty() && (!self.standalone_enabled || voting_members > 1)
+    }
+
+    /// `snapCount`: transactions between snapshots (Apache default 100000).
+    pub fn snapshot_interval_txns(&self) -> u64 {
+        self.extra_number("snapCount").unwrap_or(100_000)
+    }
+
+    /// `jute.maxbuffer`: the largest record a client may send (Apache default 0xfffff).
+    pub fn jute_max_buffer_bytes(&self) -> u32 {
+        self.extra_number("jute.maxbuffer").unwrap_or(0xfffff)
+    }
+
+    /// `4lw.commands.whitelist`: the four-letter words served (Apache default `srvr`).
+    pub fn four_letter_words_allowed(&self) -> Vec<String> {
+        self.extra_properties
+            .get("4lw.commands.whitelist")
+            .map_or("srvr", String::as_str)
+            .split(',')
+            .map(|word| word.trim().to_string())
+            .filter(|word| !word.is_empty())
+            .collect()
+    }
+
+    /// `admin.enableServer` (default true).
+    pub fn admin_server_enabled(&self) -> bool {
+        self.extra_properties
+            .get("admin.enableServer")
+            .is_none_or(|value| !value.eq_ignore_ascii_case("false"))
+    }
+
+    /// `admin.serverPort` (default 8080).
+    pub fn admin_server_port(&self) -> u16 {
+        self.extra_number("admin.serverPort").unwrap_or(8080)
+    }
+
+    /// `forceSync`: fsync the transaction log before acknowledging (default yes).
+    pub fn force_sync(&self) -> bool {
+        self.extra_properties
+            .get("forceSync")
+            .is_none_or(|value| !value.eq_ignore_ascii_case("no"))
+    }
+
+    /// `extendedTypesEnabled`: TTL nodes allowed (default false).
+    pub fn extended_types_enabled(&self) -> bool {
+        self.extra_properties
+            .get("extendedTypesEnabled")
+            .is_some_and(|value| value.eq_ignore_ascii_case("true"))
+    }
+
+    /// `DigestAuthenticationProvider.superDigest`: `super:<base64 sha1>`.
+    pub fn super_digest(&self) -> Option<&str> {
+        self.extra_properties
+            .get("DigestAuthenticationProvider.superDigest")
+            .map(String::as_str)
+    }
+
+    fn extra_number<T: std::str::FromStr>(&self, key: &str) -> Option<T> {
+        self.extra_properties
+            .get(key)
+            .and_then(|value| value.parse().ok())
+    }
+}
+
+fn to_u32(properties: &Properties, key: &str, value: i64) -> Result<u32, ConfigError> {
+    u32::try_from(value).map_err(|_| properties.error(key, format!("{value} is out of range")))
+}
+
+/// Parses the value of a `server.N` line.
+fn parse_quorum_server(id: ServerId, value: &str) -> Result<QuorumServer, String> {
+    let (addresses_text, client_text) = match value.split_once(';') {
+        Some((addresses, client)) => (addresses, Some(client.trim())),
+        None => (value, None),
+    };
+    let mut quorum_addresses = Vec::new();
+    let mut election_addresses = Vec::new();
+    let mut peer_type = PeerType::Participant;
+    for address_text in addresses_text.split('|') {
+        let (host, rest) = split_host(address_text.trim())?;
+        let parts: Vec<&str> = rest.split(':').collect();
+        if parts.len() < 2 || parts.len() > 3 {
+            return Err(format!(
+                "{address_text} does not have the form host:port:port or host:port:port:type"
+            ));
+        }
+        let quorum_port = parse_port(parts[0])?;
+        let election_port = parse_port(parts[1])?;
+        if let Some(type_text) = parts.get(2) {
+            peer_type = match type_text.to_ascii_lowercase().as_str() {
+                "participant" => PeerType::Participant,
+                "observer" => PeerType::Observer,
+                _ => return Err(format!("unrecognised peertype: {type_text}")),
+            };
+        }
+        quorum_addresses.push(HostPort {
+            host: host.clone(),
+            port: quorum_port,
+        });
+        election_addresses.push(HostPort {
+            host,
+            port: election_port,
+        });
+    }
+    let client_address = match client_text {
+        None | Some("") => None,
+        Some(text) => Some(match text.rsplit_once(':') {
+            Some((host, port)) => HostPort {
+                host: host.trim_matches(['[', ']']).to_string(),
+                port: parse_port(port)?,
+            },
+            None => HostPort {
+                host: "0.0.0.0".to_string(),
+                port: parse_port(text)?,
+            },
+        }),
+    };
+    Ok(QuorumServer {
+        id,
+        quorum_addresses,
+        election_addresses,
+        peer_type,
+        client_address,
+    })
+}
+
+/// Splits `host:rest` where host may be a bracketed IPv6 address.
+fn split_host(address: &str) -> Result<(String, &str), String> {
+    if let Some(after_bracket) = address.strip_prefix('[') {
+        let (host, rest) = after_bracket
+            .split_once(']')
+            .ok_or_else(|| format!("{address}: unterminated IPv6 address"))?;
+        let rest = rest
+            .strip_prefix(':')
+            .ok_or_else(|| format!("{address}: expected ':' after the host"))?;
+        return Ok((host.to_string(), rest));
+    }
+    let (host, rest) = address.split_once(':').ok_or_else(|| {
+        format!("{address} does not have the form host:port:port or host:port:port:type")
+    })?;
+    if host.is_empty() {
+        return Err(format!("{address}: the host is empty"));
+    }
+    Ok((host.to_string(), rest))
+}
+
+fn parse_port(text: &str) -> Result<u16, String> {
+    text.trim()
+        .parse::<u16>()
+        .map_err(|_| format!("{text:?} is not a port number"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str, my_id: Option<&str>) -> Result<ZooKeeperConfig, ConfigError> {
+        let properties = Properties::parse(Path::new("zoo.cfg"), text).unwrap();
+        let my_id = my_id.map(str::to_string);
+        ZooKeeperConfig::from_properties(&properties, &move |_| my_id.clone())
+    }
+
+    #[test]
+    fn standalone_defaults() {
+        let config = config("dataDir=/tmp/zk\nclientPort=2181\n", None).unwrap();
+        assert_eq!(config.tick_time_ms, 3000);
+        assert_eq!(config.session_timeout_ms_min, 6000);
+        assert_eq!(config.session_timeout_ms_max, 60000);
+        assert_eq!(config.client_connections_per_ip_max, 60);
+        assert_eq!(config.data_log_dir, PathBuf::from("/tmp/zk"));
+        assert_eq!(
+            config.client_address,
+            Some(HostPort {
+                host: "0.0.0.0".into(),
+                port: 2181
+            })
+        );
+        assert!(!config.is_distributed());
+        assert_eq!(config.four_letter_words_allowed(), vec!["srvr"]);
+        assert_eq!(config.snapshot_interval_txns(), 100_000);
+        assert_eq!(config.jute_max_buffer_bytes(), 0xfffff);
+        assert!(config.admin_server_enabled());
+        assert!(config.force_sync());
+    }
+
+    #[test]
+    fn unknown_keys_become_extra_properties() {
+        let config = config(
+            "dataDir=/d\nclientPort=1\n4lw.commands.whitelist= stat, ruok ,srvr\nsnapCount=5\nadmin.enableServer=false\nforceSync=no\n",
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            config.four_letter_words_allowed(),
+            vec!["stat", "ruok", "srvr"]
+        );
+        assert_eq!(config.snapshot_interval_txns(), 5);
+        assert!(!config.admin_server_enabled());
+        assert!(!config.force_sync());
+    }
+
+    #[test]
+    fn ensemble_with_myid() {
+        let text = "tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=/opt/zookeeper/data\nclientPort=2181\n\
+                    server.1=10.0.0.1:2888:3888\nserver.2=10.0.0.2:2888:3888\nserver.3=[::1]:2889:3889:observer;2182\n";
+        let config = config(text, Some("2\n")).unwrap();
+        assert!(config.is_distributed());
+        assert_eq!(config.my_id, Some(ServerId(2)));
+        let third = &config.servers[&ServerId(3)];
+        assert_eq!(third.peer_type, PeerType::Observer);
+        assert_eq!(
+            third.quorum_addresses[0],
+            HostPort {
+                host: "::1".into(),
+                port: 2889
+            }
+        );
+        assert_eq!(third.election_addresses[0].port, 3889);
+        assert_eq!(third.client_address.as_ref().unwrap().port, 2182);
+    }
+
+    #[test]
+    fn ensemble_errors() {
+        let base =
+            "dataDir=/d\nclientPort=1\ninitLimit=5\nsyncLimit=2\nserver.1=a:1:2\nserver.2=b:1:2\n";
+        assert_eq!(
+            config(base, None).unwrap_err().message,
+            "myid file is missing"
+        );
+        assert_eq!(
+            config(base, Some("7")).unwrap_err().message,
+            "my id 7 not in the peer list"
+        );
+        let error = config(
+            "dataDir=/d\nclientPort=1\nserver.1=a:1:2\nserver.2=b:1:2\n",
+            Some("1"),
+        )
+        .unwrap_err();
+        assert_eq!(error.message, "initLimit is not set");
+        let error = config("dataDir=/d\nclientPort=1\nserver.1=a:1\n", Some("1")).unwrap_err();
+        assert_eq!((error.line, error.key.as_str()), (3, "server.1"));
+    }
+
+    #[test]
+    fn single_server_line_is_standalone() {
+        let config = config("dataDir=/d\nserver.1=a:1:2;2181\n", Some("1")).unwrap();
+        assert!(!config.is_distributed());
+        assert_eq!(config.client_address.unwrap().port, 2181);
+    }
+
+    #[test]
+    fn errors_name_line_and_key() {
+        let error = config("clientPort=2181\n", None).unwrap_err();
+        assert_eq!(error.to_string(), "zoo.cfg: dataDir: dataDir is not set");
+        let error = config("dataDir=/d\nclientPort=21x81\n", None).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "zoo.cfg:2: clientPort: expected a number, found \"21x81\""
+        );
+        let error = config(
+            "dataDir=/d\nclientPort=1\nminSessionTimeout=9000\nmaxSessionTimeout=4000\n",
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(error.line, 3);
+    }
+}

@@ -1,0 +1,13 @@
+//! The ZooKeeper server: a drop-in for Apache ZooKeeper 3.9.
+//!
+//! # Layout
+//! - `config`: `zoo.cfg` and `myid`, with Apache's defaults.
+//! - `jute`: wire records, op codes and error codes; pure encode/decode, no IO.
+//! - `tree`: the data tree (znodes, Stat, ACLs, ephemerals, watches) as a pure
+//!   state machine: prepare (request -> txn) and apply (txn -> reply + events).
+//!
+//! Still to come (see ARCHITECTURE.md): `server` (connections, sessions, the request
+//! pipeline, four-letter words, AdminServer), `persistence` (txn log and snapshots in
+//! Apache's format) and `quorum` (leader election and Zab).
+
+pub mod config;
