@@ -1,0 +1,13 @@
+//! Partition logs in Kafka's on-disk format.
+//!
+//! # Layout
+//! - `batch`: record batch (magic v2) headers, CRC checks, offset assignment.
+//! - `index`: the sparse `.index` / `.timeindex` files.
+//! - `segment`: one `<baseOffset>.log` with its indexes: append, read, recover.
+//!
+//! Stored batches are the client's bytes with offsets assigned, never re-compressed,
+//! so Apache's `kafka-dump-log` reads keel's segments and keel opens Apache's.
+
+pub mod batch;
+pub mod index;
+pub mod segment;
