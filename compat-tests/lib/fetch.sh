@@ -34,8 +34,17 @@ maven_coords() {
       echo "org.apache.kafka:kafka-tools:$KAFKA_ZK_VERSION"
       echo "org.slf4j:slf4j-reload4j:$SLF4J_VERSION" ;;
     kafka-2.2)
+      # kafka-tools holds 2.2's ProducerPerformance (kafka-producer-perf-test.sh)
       echo "org.apache.kafka:kafka_$KAFKA_OLD_SCALA:$KAFKA_OLD_VERSION"
+      echo "org.apache.kafka:kafka-tools:$KAFKA_OLD_VERSION"
       echo "org.slf4j:slf4j-log4j12:$SLF4J_VERSION" ;;
+    kafka-clients-4)
+      # the Java client alone, as applications (Logstash's kafka input) embed it
+      echo "org.apache.kafka:kafka-clients:$KAFKA_VERSION"
+      echo "org.slf4j:slf4j-simple:$SLF4J_VERSION" ;;
+    kafka-clients-3.9)
+      echo "org.apache.kafka:kafka-clients:$KAFKA_ZK_VERSION"
+      echo "org.slf4j:slf4j-simple:$SLF4J_VERSION" ;;
     *) die "unknown maven set: $1" ;;
   esac
 }

@@ -11,3 +11,5 @@
 //! Apache's format) and `quorum` (leader election and Zab).
 
 pub mod config;
+pub mod jute;
+pub mod tree;

@@ -1,0 +1,483 @@
+# compat-tests/lib/kafka.sh: start and stop Kafka targets, and run the real Kafka tools.
+#
+#   kafka_start <apache|keel> <kraft|zk> <name> [zk_connect]
+#       Starts one broker listening on 127.0.0.1:<free port> and waits until it really
+#       serves: a Metadata request (negotiated through ApiVersions) lists at least one
+#       broker. Exports KAFKA_BOOTSTRAP=127.0.0.1:<port>; in zk mode also
+#       KAFKA_ZK_CONNECT=<zk_connect>. Returns non-zero, after printing the tail of the
+#       server log, when the broker exits or does not serve in time.
+#         apache kraft: Apache Kafka $KAFKA_VERSION, one combined broker+controller node,
+#                       storage formatted with a random cluster id first.
+#         apache zk:    Apache Kafka $KAFKA_ZK_VERSION with zookeeper.connect=<zk_connect>
+#                       (the ZooKeeper is the caller's).
+#         keel kraft:   keel has no KRaft: it keeps its metadata in ZooKeeper, so this
+#                       starts a keel ZooKeeper `<name>-zk` (zk_start) and points the
+#                       keel broker at it; kafka_stop stops both.
+#         keel zk:      `$KEEL_BIN kafka <server.properties> --override k=v ...`.
+#   kafka_stop <name>             stops the broker (TERM, then KILL) and its own ZooKeeper
+#   kafka_stop_all                stops every broker kafka_start started in this shell
+#   kafka_server_dir <name>       its config, data and log dir
+#   kafka_tool <4|3.9|2.2> <tool> [args...]
+#       Runs a real tool of that Kafka version the way its bin/<tool>.sh does (same main
+#       class, same arguments, the script's heap), e.g.
+#       `kafka_tool 4 kafka-topics --bootstrap-server "$KAFKA_BOOTSTRAP" --list`.
+#       The ".sh" and the "kafka-" prefix are optional. Tool logging goes to stderr at
+#       WARN, as the distribution's tools-log4j config does.
+#   kafka_tool_main <4|3.9|2.2> <tool>   prints the main class (fails if the version has no such tool)
+#   kafka_probe <host:port>       prints "brokers=N controller=ID" from a Metadata call
+#   kafka_java SET FILE.java [ARGS...]   compiles a single-file Java program once (cached in
+#                                        .cache/javac) and runs it on the classpath of SET
+#   kafka_unique PREFIX           prints PREFIX-<time>-<random>: a topic/group name unique per run
+#
+# Server data and logs live under ${RUN_DIR:-$WORK_DIR/adhoc}/kafka-<name>/.
+
+KEEL_BIN=${KEEL_BIN:-$REPO_DIR/target/release/keel}
+KAFKA_START_TIMEOUT_S=${KAFKA_START_TIMEOUT_S:-120}
+# keel either serves within seconds or exits; do not make a broken build cost two minutes.
+KAFKA_KEEL_START_TIMEOUT_S=${KAFKA_KEEL_START_TIMEOUT_S:-45}
+# The distribution's kafka-server-start.sh gives the broker -Xmx1G -Xms1G and
+# kafka-run-class.sh's G1 settings; a smaller heap is plenty for these tests.
+KAFKA_SERVER_JAVA_OPTS=${KAFKA_SERVER_JAVA_OPTS:--Xms256m -Xmx768m -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true}
+# Tools are short-lived: these flags only make the JVM start faster on 2 cores.
+KAFKA_TOOL_JAVA_OPTS=${KAFKA_TOOL_JAVA_OPTS:--XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto -Djava.awt.headless=true}
+KAFKA_CLIENT_JAVA_OPTS=${KAFKA_CLIENT_JAVA_OPTS:--Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto}
+
+declare -gA KAFKA__DIRS=()   # name -> dir
+declare -ga KAFKA__NAMES=()  # names started in this shell, for kafka_stop_all
+
+kafka__base() { printf '%s/kafka-%s' "${RUN_DIR:-$WORK_DIR/adhoc}" "$1"; }
+kafka_server_dir() { printf '%s' "${KAFKA__DIRS[$1]:-$(kafka__base "$1")}"; }
+
+kafka_unique() {
+  printf '%s-%s-%s' "$1" "$(date +%H%M%S)" "$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
+}
+
+# --- logging configs (written once into the cache) ----------------------------------
+
+# kafka__log_opts <4|3.9|2.2> <tool|server> [server log file]: the -D option that points
+# the JVM's log4j (log4j2 for 4.x, reload4j/log4j 1 for 3.9 and 2.2) at a config.
+kafka__log_opts() {
+  local ver=$1 kind=$2 file=${3:-} dir="$CACHE_DIR/kafka-log"
+  mkdir -p "$dir"
+  case "$ver:$kind" in
+    4:tool)
+      [ -f "$dir/tools-log4j2.properties" ] || cat >"$dir/tools-log4j2.properties" <<'EOF'
+status = warn
+appender.stderr.type = Console
+appender.stderr.name = stderr
+appender.stderr.target = SYSTEM_ERR
+appender.stderr.layout.type = PatternLayout
+appender.stderr.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = warn
+rootLogger.appenderRef.stderr.ref = stderr
+EOF
+      printf '%s' "-Dlog4j2.configurationFile=$dir/tools-log4j2.properties" ;;
+    4:server)
+      # server log4j2 config is per server (it names the log file)
+      cat >"$file.log4j2.properties" <<EOF
+status = warn
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = $file
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = info
+rootLogger.appenderRef.file.ref = file
+logger.kafka.name = kafka
+logger.kafka.level = info
+logger.controller.name = kafka.controller
+logger.controller.level = info
+EOF
+      printf '%s' "-Dlog4j2.configurationFile=$file.log4j2.properties" ;;
+    *:tool)
+      [ -f "$dir/tools-log4j.properties" ] || cat >"$dir/tools-log4j.properties" <<'EOF'
+log4j.rootLogger=WARN, stderr
+log4j.appender.stderr=org.apache.log4j.ConsoleAppender
+log4j.appender.stderr.layout=org.apache.log4j.PatternLayout
+log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.appender.stderr.Target=System.err
+EOF
+      printf '%s' "-Dlog4j.configuration=file:$dir/tools-log4j.properties" ;;
+    *:server)
+      cat >"$file.log4j.properties" <<EOF
+log4j.rootLogger=INFO, file
+log4j.appender.file=org.apache.log4j.FileAppender
+log4j.appender.file.File=$file
+log4j.appender.file.layout=org.apache.log4j.PatternLayout
+log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.org.apache.zookeeper=INFO
+log4j.logger.kafka=INFO
+EOF
+      printf '%s' "-Dlog4j.configuration=file:$file.log4j.properties" ;;
+  esac
+}
+
+# --- tools ---------------------------------------------------------------------------
+
+kafka__set() {
+  case "$1" in
+    4) echo kafka-4 ;;
+    3.9) echo kafka-3.9 ;;
+    2.2) echo kafka-2.2 ;;
+    *) log "kafka_tool: unknown Kafka tools version '$1' (4, 3.9 or 2.2)"; return 1 ;;
+  esac
+}
+
+# The main class of each tool, as the version's bin/<tool>.sh hands it to
+# kafka-run-class.sh (read from the scripts at the release tags; the classes were
+# checked to exist in the released jars).
+kafka_tool_main() {
+  local ver=$1 tool=${2%.sh}
+  tool=${tool#kafka-}
+  case "$ver:$tool" in
+    4:console-producer) echo org.apache.kafka.tools.ConsoleProducer ;;
+    3.9:console-producer | 2.2:console-producer) echo kafka.tools.ConsoleProducer ;;
+    4:console-consumer | 3.9:console-consumer) echo org.apache.kafka.tools.consumer.ConsoleConsumer ;;
+    2.2:console-consumer) echo kafka.tools.ConsoleConsumer ;;
+    4:topics | 3.9:topics) echo org.apache.kafka.tools.TopicCommand ;;
+    2.2:topics) echo kafka.admin.TopicCommand ;;
+    4:consumer-groups | 3.9:consumer-groups) echo org.apache.kafka.tools.consumer.group.ConsumerGroupCommand ;;
+    2.2:consumer-groups) echo kafka.admin.ConsumerGroupCommand ;;
+    *:configs) echo kafka.admin.ConfigCommand ;;
+    4:get-offsets | 3.9:get-offsets) echo org.apache.kafka.tools.GetOffsetShell ;;
+    *:producer-perf-test) echo org.apache.kafka.tools.ProducerPerformance ;;
+    4:consumer-perf-test | 3.9:consumer-perf-test) echo org.apache.kafka.tools.ConsumerPerformance ;;
+    2.2:consumer-perf-test) echo kafka.tools.ConsumerPerformance ;;
+    4:storage | 3.9:storage) echo kafka.tools.StorageTool ;;
+    *) log "kafka_tool: Kafka $ver has no tool kafka-$tool"; return 1 ;;
+  esac
+}
+
+# kafka__tool_heap TOOL: the heap its bin script sets (kafka-run-class.sh's default otherwise).
+kafka__tool_heap() {
+  case "${1#kafka-}" in
+    console-producer* | console-consumer* | producer-perf-test* | consumer-perf-test*) echo -Xmx512M ;;
+    *) echo -Xmx256M ;;
+  esac
+}
+
+kafka_tool() {
+  local ver=$1 tool=$2 set main cp
+  shift 2
+  set=$(kafka__set "$ver") || return 2
+  main=$(kafka_tool_main "$ver" "$tool") || return 2
+  cp=$(maven_classpath "$set") || return 1
+  # shellcheck disable=SC2046,SC2086
+  java $(kafka__tool_heap "$tool") $KAFKA_TOOL_JAVA_OPTS $(kafka__log_opts "$ver" tool) \
+    -cp "$cp" ${KAFKA_OPTS:-} "$main" "$@"
+}
+
+# kafka_java SET FILE.java [ARGS...]: like the source launcher, but compiled once.
+kafka_java() {
+  local set=$1 src=$2 cp key out main
+  shift 2
+  cp=$(maven_classpath "$set") || return 1
+  key=$( { cat "$src"; printf '%s' "$cp"; } | sha256sum | cut -c1-16)
+  main=$(basename "$src" .java)
+  out="$CACHE_DIR/javac/$set-$main-$key"
+  if [ ! -f "$out/.ok" ]; then
+    local tmp="$out.tmp.$$"
+    rm -rf "$tmp"
+    mkdir -p "$tmp"
+    javac -nowarn -encoding UTF-8 -cp "$cp" -d "$tmp" "$src" >&2 || { rm -rf "$tmp"; return 1; }
+    touch "$tmp/.ok"
+    mv -T "$tmp" "$out" 2>/dev/null || rm -rf "$tmp"
+  fi
+  # shellcheck disable=SC2086
+  java $KAFKA_CLIENT_JAVA_OPTS ${JAVA_OPTS:-} -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+    -Dorg.slf4j.simpleLogger.logFile=System.err -cp "$out:$cp" "$main" "$@"
+}
+
+# --- readiness probe -----------------------------------------------------------------
+
+# kafka_probe HOST:PORT: ApiVersions v0, then Metadata (the highest non-flexible version
+# both sides know, v1..v8) for no topics; prints "brokers=N controller=ID". Fails when the
+# broker does not answer. Plain sockets: it needs no client library, so it probes keel
+# exactly as it probes Apache.
+kafka_probe() {
+  python3 - "$1" <<'PY'
+import socket, struct, sys
+host, port = sys.argv[1].rsplit(":", 1)
+s = socket.create_connection((host, int(port)), timeout=5)
+s.settimeout(5)
+
+def call(key, ver, corr, body):
+    cid = b"keel-compat-probe"
+    hdr = struct.pack(">hhih", key, ver, corr, len(cid)) + cid
+    msg = hdr + body
+    s.sendall(struct.pack(">i", len(msg)) + msg)
+    n = struct.unpack(">i", recv(4))[0]
+    data = recv(n)
+    if struct.unpack(">i", data[:4])[0] != corr:
+        raise SystemExit("correlation id mismatch")
+    return data[4:]
+
+def recv(n):
+    out = b""
+    while len(out) < n:
+        b = s.recv(n - len(out))
+        if not b:
+            raise SystemExit("connection closed")
+        out += b
+    return out
+
+r = call(18, 0, 1, b"")
+err, count = struct.unpack(">hi", r[:6])
+if err != 0:
+    raise SystemExit("ApiVersions error %d" % err)
+ranges = {}
+for i in range(count):
+    k, lo, hi = struct.unpack(">hhh", r[6 + 6 * i: 12 + 6 * i])
+    ranges[k] = (lo, hi)
+lo, hi = ranges.get(3, (0, -1))
+ver = min(hi, 8)
+if ver < max(lo, 1):
+    raise SystemExit("no Metadata version in 1..8 (broker has %d..%d)" % (lo, hi))
+body = struct.pack(">i", 0)                      # topics: empty array, no topics
+if ver >= 4:
+    body += b"\x00"                              # allow_auto_topic_creation
+if ver >= 8:
+    body += b"\x00\x00"                          # include cluster/topic authorized operations
+r = call(3, ver, 2, body)
+pos = 4 if ver >= 3 else 0                       # throttle_time_ms
+nb = struct.unpack(">i", r[pos:pos + 4])[0]; pos += 4
+for _ in range(nb):
+    pos += 4                                     # node_id
+    hl = struct.unpack(">h", r[pos:pos + 2])[0]; pos += 2 + hl
+    pos += 4                                     # port
+    rl = struct.unpack(">h", r[pos:pos + 2])[0]; pos += 2 + max(rl, 0)
+if ver >= 2:
+    cl = struct.unpack(">h", r[pos:pos + 2])[0]; pos += 2 + max(cl, 0)
+controller = struct.unpack(">i", r[pos:pos + 4])[0]
+print("brokers=%d controller=%d" % (nb, controller))
+PY
+}
+
+# --- servers -------------------------------------------------------------------------
+
+# kafka__wait_serving DIR PORT TIMEOUT_S
+kafka__wait_serving() {
+  local dir=$1 port=$2 timeout_s=$3 pid t0 out
+  pid=$(cat "$dir/server.pid")
+  t0=$(date +%s)
+  while :; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      wait "$pid" 2>/dev/null
+      log "kafka broker in $dir exited (status $?); last log lines:"
+      tail -n 30 "$dir/server.log" "$dir/stdout.log" 2>/dev/null >&2
+      return 1
+    fi
+    if out=$(kafka_probe "127.0.0.1:$port" 2>/dev/null); then
+      case "$out" in
+        brokers=0*) ;;
+        brokers=*) log "kafka broker on 127.0.0.1:$port serving ($out) after $(($(date +%s) - t0))s"; return 0 ;;
+      esac
+    fi
+    if [ $(($(date +%s) - t0)) -ge "$timeout_s" ]; then
+      log "kafka broker in $dir not serving on 127.0.0.1:$port after ${timeout_s}s; last log lines:"
+      tail -n 30 "$dir/server.log" "$dir/stdout.log" 2>/dev/null >&2
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
+# Broker settings both targets share: the seed's server.properties keys, with the
+# single-broker values (replication factor 1 everywhere) and small internal topics.
+kafka__common_props() {
+  cat <<'EOF'
+num.network.threads=3
+num.io.threads=8
+socket.send.buffer.bytes=102400
+socket.receive.buffer.bytes=102400
+socket.request.max.bytes=104857600
+num.partitions=1
+num.recovery.threads.per.data.dir=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=5
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=5
+log.retention.hours=168
+log.segment.bytes=1073741824
+log.retention.check.interval.ms=300000
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=true
+delete.topic.enable=true
+EOF
+}
+
+kafka_start() {
+  local target=${1:-} mode=${2:-} name=${3:-} zk=${4:-} dir port
+  if [ -z "$name" ]; then
+    log "usage: kafka_start <apache|keel> <kraft|zk> <name> [zk_connect]"
+    return 2
+  fi
+  if [ "$mode" = zk ] && [ -z "$zk" ]; then
+    log "kafka_start: zk mode needs a ZooKeeper connect string"
+    return 2
+  fi
+  dir=$(kafka__base "$name")
+  if [ -n "${KAFKA__DIRS[$name]:-}" ]; then kafka_stop "$name"; fi
+  rm -rf "$dir"
+  mkdir -p "$dir/data"
+  KAFKA__DIRS[$name]=$dir
+  KAFKA__NAMES+=("$name")
+  echo "$target $mode" >"$dir/target"
+  port=$(free_port)
+  echo "$port" >"$dir/port"
+
+  case "$target:$mode" in
+    apache:kraft) kafka__start_apache_kraft "$dir" "$port" || return 1 ;;
+    apache:zk) kafka__start_apache_zk "$dir" "$port" "$zk" || return 1 ;;
+    keel:kraft)
+      # keel keeps cluster metadata in ZooKeeper (Kafka's own znode layout) instead of
+      # KRaft; the "kafka" group therefore gets its own keel ZooKeeper.
+      declare -F zk_start >/dev/null || { log "kafka_start keel kraft needs lib/zookeeper.sh"; return 1; }
+      zk_start keel standalone "$name-zk" || { log "keel zookeeper for kafka '$name' did not start"; return 1; }
+      echo "$name-zk" >"$dir/own-zk"
+      kafka__start_keel "$dir" "$port" "$ZK_CONNECT" || return 1 ;;
+    keel:zk) kafka__start_keel "$dir" "$port" "$zk" || return 1 ;;
+    *) log "kafka_start: unknown target/mode '$target $mode'"; return 2 ;;
+  esac
+
+  local timeout_s=$KAFKA_START_TIMEOUT_S
+  [ "$target" = keel ] && timeout_s=$KAFKA_KEEL_START_TIMEOUT_S
+  kafka__wait_serving "$dir" "$port" "$timeout_s" || return 1
+  export KAFKA_BOOTSTRAP="127.0.0.1:$port"
+  case "$mode" in
+    zk) export KAFKA_ZK_CONNECT="$zk" ;;
+    kraft) if [ "$target" = keel ]; then export KAFKA_ZK_CONNECT="$ZK_CONNECT"; fi ;;
+  esac
+  return 0
+}
+
+kafka__start_apache_kraft() {
+  local dir=$1 port=$2 cport cp cluster_id
+  cport=$(free_port)
+  while [ "$cport" = "$port" ]; do cport=$(free_port); done
+  cp=$(maven_classpath kafka-4) || return 1
+  {
+    echo "# Apache Kafka $KAFKA_VERSION, KRaft, one combined broker+controller node"
+    echo "process.roles=broker,controller"
+    echo "node.id=1"
+    echo "controller.quorum.voters=1@127.0.0.1:$cport"
+    echo "listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport"
+    echo "advertised.listeners=PLAINTEXT://127.0.0.1:$port"
+    echo "controller.listener.names=CONTROLLER"
+    echo "inter.broker.listener.name=PLAINTEXT"
+    echo "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+    echo "log.dirs=$dir/data"
+    echo "share.coordinator.state.topic.replication.factor=1"
+    echo "share.coordinator.state.topic.min.isr=1"
+    kafka__common_props
+  } >"$dir/server.properties"
+  # kafka-storage.sh random-uuid: 16 random bytes, URL-safe base64 without padding
+  # (Kafka's Uuid avoids a leading '-', which would read as an option).
+  cluster_id=$(python3 -c '
+import base64, uuid
+while True:
+    s = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    if not s.startswith("-"):
+        print(s)
+        break')
+  log "formatting kraft storage of $dir (cluster id $cluster_id)"
+  # shellcheck disable=SC2046,SC2086
+  if ! java -Xmx256M $KAFKA_TOOL_JAVA_OPTS $(kafka__log_opts 4 tool) -cp "$cp" \
+      kafka.tools.StorageTool format -t "$cluster_id" -c "$dir/server.properties" \
+      >"$dir/format.log" 2>&1; then
+    cat "$dir/format.log" >&2
+    log "kafka-storage format failed"
+    return 1
+  fi
+  log "starting apache kafka $KAFKA_VERSION (kraft) on 127.0.0.1:$port"
+  # shellcheck disable=SC2046,SC2086
+  java $KAFKA_SERVER_JAVA_OPTS $(kafka__log_opts 4 server "$dir/server.log") -cp "$cp" \
+    kafka.Kafka "$dir/server.properties" >"$dir/stdout.log" 2>&1 </dev/null &
+  echo $! >"$dir/server.pid"
+}
+
+kafka__start_apache_zk() {
+  local dir=$1 port=$2 zk=$3 cp
+  cp=$(maven_classpath kafka-3.9) || return 1
+  {
+    echo "# Apache Kafka $KAFKA_ZK_VERSION, metadata in ZooKeeper (the seed's layout)"
+    echo "broker.id=1"
+    echo "zookeeper.connection.timeout.ms=18000"
+    kafka__common_props
+  } >"$dir/server.properties"
+  log "starting apache kafka $KAFKA_ZK_VERSION (zookeeper $zk) on 127.0.0.1:$port"
+  # The per-run values go in as --override, as kafka-server-start.sh allows.
+  # shellcheck disable=SC2046,SC2086
+  java $KAFKA_SERVER_JAVA_OPTS $(kafka__log_opts 3.9 server "$dir/server.log") -cp "$cp" \
+    kafka.Kafka "$dir/server.properties" \
+    --override "listeners=PLAINTEXT://127.0.0.1:$port" \
+    --override "advertised.listeners=PLAINTEXT://127.0.0.1:$port" \
+    --override "log.dirs=$dir/data" \
+    --override "zookeeper.connect=$zk" \
+    >"$dir/stdout.log" 2>&1 </dev/null &
+  echo $! >"$dir/server.pid"
+}
+
+kafka__start_keel() {
+  local dir=$1 port=$2 zk=$3
+  if [ ! -x "$KEEL_BIN" ]; then
+    log "keel binary not found at $KEEL_BIN (cargo build --release, or set KEEL_BIN)"
+    echo "keel binary not found at $KEEL_BIN" >"$dir/server.log"
+    return 1
+  fi
+  {
+    echo "# keel broker, metadata in ZooKeeper"
+    echo "broker.id=1"
+    echo "zookeeper.connection.timeout.ms=18000"
+    kafka__common_props
+  } >"$dir/server.properties"
+  : >"$dir/server.log"
+  log "starting keel kafka (zookeeper $zk) on 127.0.0.1:$port"
+  "$KEEL_BIN" kafka "$dir/server.properties" \
+    --override "listeners=PLAINTEXT://127.0.0.1:$port" \
+    --override "advertised.listeners=PLAINTEXT://127.0.0.1:$port" \
+    --override "log.dirs=$dir/data" \
+    --override "zookeeper.connect=$zk" \
+    >"$dir/stdout.log" 2>&1 </dev/null &
+  echo $! >"$dir/server.pid"
+  # A keel without a Kafka half exits at once: report that now, not after the timeout.
+  sleep 0.3
+  if ! kill -0 "$(cat "$dir/server.pid")" 2>/dev/null; then
+    wait "$(cat "$dir/server.pid")" 2>/dev/null
+    log "keel kafka exited at once (status $?): $(tail -n 5 "$dir/stdout.log" | tr '\n' ' ')"
+    return 1
+  fi
+}
+
+kafka_stop() {
+  local name=$1 dir pid i
+  dir=$(kafka_server_dir "$name")
+  if [ -f "$dir/server.pid" ]; then
+    pid=$(cat "$dir/server.pid")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null
+      for i in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.2
+      done
+      if kill -0 "$pid" 2>/dev/null; then
+        log "kafka broker '$name' ignored TERM for 20s; killing it"
+        kill -KILL "$pid" 2>/dev/null
+      fi
+      wait "$pid" 2>/dev/null
+    fi
+    rm -f "$dir/server.pid"
+  fi
+  if [ -f "$dir/own-zk" ] && declare -F zk_stop >/dev/null; then
+    zk_stop "$(cat "$dir/own-zk")"
+    rm -f "$dir/own-zk"
+  fi
+  return 0
+}
+
+kafka_stop_all() {
+  local name
+  for name in "${KAFKA__NAMES[@]}"; do kafka_stop "$name"; done
+  KAFKA__NAMES=()
+}
