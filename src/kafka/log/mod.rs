@@ -2,12 +2,16 @@
 //!
 //! # Layout
 //! - `batch`: record batch (magic v2) headers, CRC checks, offset assignment.
+//! - `checkpoint`: recovery-point, log-start-offset and leader-epoch checkpoint files.
 //! - `index`: the sparse `.index` / `.timeindex` files.
+//! - `partition`: one partition's segments: append, roll, read, retention, recovery.
 //! - `segment`: one `<baseOffset>.log` with its indexes: append, read, recover.
 //!
 //! Stored batches are the client's bytes with offsets assigned, never re-compressed,
 //! so Apache's `kafka-dump-log` reads keel's segments and keel opens Apache's.
 
 pub mod batch;
+pub mod checkpoint;
 pub mod index;
+pub mod partition;
 pub mod segment;

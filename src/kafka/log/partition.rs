@@ -1,0 +1,555 @@
+//! One partition's log: its directory of segments, rolled, read, recovered and
+//! trimmed as Kafka's UnifiedLog does.
+//!
+//! The log assigns offsets and keeps the leader-epoch history; what may be appended
+//! (CRC, sizes, producer sequences) is decided before, by the produce path. Time is
+//! an input (`now_ms`), never read from a clock here.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::batch::{self, BatchError};
+use super::checkpoint;
+use super::segment::{RecoveryReport, Segment, SegmentSlice};
+
+const LEADER_EPOCH_CHECKPOINT: &str = "leader-epoch-checkpoint";
+
+/// The per-topic log settings (Kafka's topic configs with broker defaults).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSettings {
+    pub segment_bytes: u64,
+    pub segment_ms: i64,
+    pub index_interval_bytes: u64,
+    /// -1 keeps data forever.
+    pub retention_ms: i64,
+    /// -1 means no size limit.
+    pub retention_bytes: i64,
+    pub flush_interval_messages: i64,
+}
+
+impl Default for LogSettings {
+    /// Kafka's defaults.
+    fn default() -> LogSettings {
+        LogSettings {
+            segment_bytes: 1 << 30,
+            segment_ms: 7 * 24 * 3600 * 1000,
+            index_interval_bytes: 4096,
+            retention_ms: 7 * 24 * 3600 * 1000,
+            retention_bytes: -1,
+            flush_interval_messages: i64::MAX,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("offset {offset} is out of range [{log_start_offset}, {log_end_offset}]")]
+    OffsetOutOfRange {
+        offset: i64,
+        log_start_offset: i64,
+        log_end_offset: i64,
+    },
+    #[error("invalid record batch: {0}")]
+    InvalidBatch(#[from] BatchError),
+    #[error("storage error: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// Where an append landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendResult {
+    pub base_offset: i64,
+    pub last_offset: i64,
+    pub records: i64,
+}
+
+#[derive(Debug)]
+pub struct PartitionLog {
+    dir: PathBuf,
+    settings: LogSettings,
+    /// Keyed by base offset; never empty: the last one is the active segment.
+    segments: BTreeMap<i64, Segment>,
+    log_start_offset: i64,
+    /// Every offset below this is fsynced.
+    recovery_point: i64,
+    /// (epoch, first offset of that epoch), increasing.
+    leader_epochs: Vec<(i32, i64)>,
+    unflushed_records: i64,
+}
+
+impl PartitionLog {
+    /// Opens the log in `dir` (creating it), recovering every segment that holds data
+    /// past `recovery_point`.
+    pub fn open(
+        dir: &Path,
+        settings: LogSettings,
+        recovery_point: i64,
+        log_start_offset: i64,
+    ) -> Result<(PartitionLog, RecoveryReport), LogError> {
+        std::fs::create_dir_all(dir)?;
+        let mut base_offsets = Vec::new();
+        for entry in std::fs::read_dir(dir)? {
+            let name = entry?.file_name().to_string_lossy().into_owned();
+            if let Some(stem) = name.strip_suffix(".log") {
+                if let Ok(base_offset) = stem.parse::<i64>() {
+                    base_offsets.push(base_offset);
+                }
+            } else if name.ends_with(".deleted") || name.ends_with(".cleaned") {
+                // Leftovers of an interrupted delete or clean, as Kafka removes them.
+                std::fs::remove_file(dir.join(&name))?;
+            }
+        }
+        base_offsets.sort_unstable();
+        let mut segments = BTreeMap::new();
+        let mut report = RecoveryReport::default();
+        let mut truncated = false;
+        for base_offset in base_offsets {
+            let mut segment = Segment::open(dir, base_offset, settings.index_interval_bytes)?;
+            if truncated {
+                // Everything after a torn segment is unreachable: Kafka deletes it.
+                segment.delete()?;
+                continue;
+            }
+            if segment.next_offset() > recovery_point || segment.base_offset() >= recovery_point {
+                let segment_report = segment.recover()?;
+                report.valid_bytes += segment_report.valid_bytes;
+                report.truncated_bytes += segment_report.truncated_bytes;
+                report.batches += segment_report.batches;
+                truncated = segment_report.truncated_bytes > 0;
+            }
+            segments.insert(base_offset, segment);
+        }
+        if segments.is_empty() {
+            let base_offset = log_start_offset.max(0);
+            segments.insert(
+                base_offset,
+                Segment::open(dir, base_offset, settings.index_interval_bytes)?,
+            );
+        }
+        let mut log = PartitionLog {
+            dir: dir.to_path_buf(),
+            settings,
+            segments,
+            log_start_offset: 0,
+            recovery_point: 0,
+            leader_epochs: checkpoint::read_leader_epochs(&dir.join(LEADER_EPOCH_CHECKPOINT))
+                .map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error.to_string()))?,
+            unflushed_records: 0,
+        };
+        let first_base = *log.segments.keys().next().expect("at least one segment");
+        log.log_start_offset = log_start_offset.max(first_base).min(log.log_end_offset());
+        log.recovery_point = recovery_point.min(log.log_end_offset());
+        let log_end_offset = log.log_end_offset();
+        let epochs_before = log.leader_epochs.len();
+        log.leader_epochs
+            .retain(|(_, start)| *start < log_end_offset);
+        if log.leader_epochs.len() != epochs_before {
+            log.write_leader_epochs()?;
+        }
+        Ok((log, report))
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn settings(&self) -> &LogSettings {
+        &self.settings
+    }
+
+    pub fn set_settings(&mut self, settings: LogSettings) {
+        self.settings = settings;
+    }
+
+    /// One past the last offset written (Kafka's log end offset, LEO).
+    pub fn log_end_offset(&self) -> i64 {
+        self.active_segment().next_offset()
+    }
+
+    pub fn log_start_offset(&self) -> i64 {
+        self.log_start_offset
+    }
+
+    pub fn recovery_point(&self) -> i64 {
+        self.recovery_point
+    }
+
+    pub fn size_bytes(&self) -> u64 {
+        self.segments.values().map(Segment::size_bytes).sum()
+    }
+
+    pub fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+
+    fn active_segment(&self) -> &Segment {
+        self.segments
+            .values()
+            .next_back()
+            .expect("a log always has a segment")
+    }
+
+    fn active_segment_mut(&mut self) -> &mut Segment {
+        self.segments
+            .values_mut()
+            .next_back()
+            .expect("a log always has a segment")
+    }
+
+    /// Assigns offsets to `batches` (one or more whole v2 batches, already validated)
+    /// and appends them.
+    pub fn append(
+        &mut self,
+        batches: &mut [u8],
+        leader_epoch: i32,
+        now_ms: i64,
+        log_append_time: bool,
+    ) -> Result<AppendResult, LogError> {
+        let base_offset = self.log_end_offset();
+        let mut next_offset = base_offset;
+        let mut records = 0i64;
+        let mut position = 0usize;
+        while position < batches.len() {
+            let header = batch::BatchHeader::parse(&batches[position..])?;
+            let end = position + header.total_bytes();
+            if end > batches.len() {
+                return Err(BatchError::Truncated {
+                    needed: end,
+                    available: batches.len(),
+                }
+                .into());
+            }
+            batch::assign_offsets(
+                &mut batches[position..end],
+                next_offset,
+                leader_epoch,
+                log_append_time.then_some(now_ms),
+            );
+            next_offset += header.last_offset_delta as i64 + 1;
+            records += header.records_count as i64;
+            position = end;
+        }
+        if position == 0 {
+            return Err(BatchError::Truncated {
+                needed: batch::BATCH_HEADER_BYTES,
+                available: 0,
+            }
+            .into());
+        }
+        self.maybe_roll(batches.len() as u64, now_ms)?;
+        self.active_segment_mut().append(batches)?;
+        if self
+            .leader_epochs
+            .last()
+            .is_none_or(|(epoch, _)| leader_epoch > *epoch)
+            && leader_epoch >= 0
+        {
+            self.leader_epochs.push((leader_epoch, base_offset));
+            self.write_leader_epochs()?;
+        }
+        self.unflushed_records += records;
+        if self.unflushed_records >= self.settings.flush_interval_messages {
+            self.flush()?;
+        }
+        Ok(AppendResult {
+            base_offset,
+            last_offset: next_offset - 1,
+            records,
+        })
+    }
+
+    fn maybe_roll(&mut self, incoming_bytes: u64, now_ms: i64) -> Result<(), LogError> {
+        let active = self.active_segment();
+        if active.is_empty() {
+            return Ok(());
+        }
+        let full = active.size_bytes() + incoming_bytes > self.settings.segment_bytes;
+        let old = active
+            .first_batch_timestamp_ms()
+            .is_some_and(|first| now_ms - first > self.settings.segment_ms);
+        if full || old {
+            let base_offset = self.log_end_offset();
+            // The finished segment is flushed as Kafka does on roll.
+            self.active_segment().flush()?;
+            let segment =
+                Segment::open(&self.dir, base_offset, self.settings.index_interval_bytes)?;
+            self.segments.insert(base_offset, segment);
+        }
+        Ok(())
+    }
+
+    /// Whole batches from the one holding `offset`, up to `max_bytes` (at least one
+    /// batch). `None` at the log end.
+    pub fn read(&self, offset: i64, max_bytes: u64) -> Result<Option<SegmentSlice>, LogError> {
+        let log_end_offset = self.log_end_offset();
+        if offset < self.log_start_offset || offset > log_end_offset {
+            return Err(LogError::OffsetOutOfRange {
+                offset,
+                log_start_offset: self.log_start_offset,
+                log_end_offset,
+            });
+        }
+        let first = self
+            .segments
+            .range(..=offset)
+            .next_back()
+            .map_or(self.log_start_offset, |(base, _)| *base);
+        for (_, segment) in self.segments.range(first..) {
+            if let Some(slice) = segment.read(offset, max_bytes)? {
+                return Ok(Some(slice));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The first offset whose batch's max timestamp is at or after `timestamp_ms`.
+    pub fn offset_for_timestamp(&self, timestamp_ms: i64) -> Result<Option<i64>, LogError> {
+        for segment in self.segments.values() {
+            if let Some(offset) = segment.offset_for_timestamp(timestamp_ms)? {
+                return Ok(Some(offset.max(self.log_start_offset)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The offset and timestamp of the record with the largest timestamp.
+    pub fn max_timestamp_ms(&self) -> i64 {
+        self.segments
+            .values()
+            .map(Segment::max_timestamp_ms)
+            .max()
+            .unwrap_or(-1)
+    }
+
+    /// fsyncs every segment holding unflushed data and moves the recovery point.
+    pub fn flush(&mut self) -> Result<(), LogError> {
+        let recovery_point = self.recovery_point;
+        for segment in self.segments.values() {
+            if segment.next_offset() > recovery_point {
+                segment.flush()?;
+            }
+        }
+        self.recovery_point = self.log_end_offset();
+        self.unflushed_records = 0;
+        Ok(())
+    }
+
+    /// Deletes whole segments past retention (time, then size); never the active
+    /// segment. Returns how many were deleted.
+    pub fn apply_retention(&mut self, now_ms: i64) -> Result<usize, LogError> {
+        let mut deleted = 0;
+        let mut size = self.size_bytes() as i64;
+        while self.segments.len() > 1 {
+            let (&base_offset, oldest) =
+                self.segments.iter().next().expect("more than one segment");
+            let expired = self.settings.retention_ms >= 0
+                && now_ms - oldest.max_timestamp_ms() > self.settings.retention_ms;
+            let oversized = self.settings.retention_bytes >= 0
+                && size - oldest.size_bytes() as i64 >= self.settings.retention_bytes;
+            if !expired && !oversized {
+                break;
+            }
+            size -= oldest.size_bytes() as i64;
+            let segment = self.segments.remove(&base_offset).expect("present");
+            segment.delete()?;
+            deleted += 1;
+        }
+        let first_base = *self.segments.keys().next().expect("a segment remains");
+        self.log_start_offset = self.log_start_offset.max(first_base);
+        Ok(deleted)
+    }
+
+    /// Moves the log start offset forward (DeleteRecords) and drops segments wholly
+    /// below it.
+    pub fn delete_records_before(&mut self, offset: i64) -> Result<i64, LogError> {
+        let log_end_offset = self.log_end_offset();
+        if offset > log_end_offset || offset < 0 {
+            return Err(LogError::OffsetOutOfRange {
+                offset,
+                log_start_offset: self.log_start_offset,
+                log_end_offset,
+            });
+        }
+        self.log_start_offset = self.log_start_offset.max(offset);
+        while self.segments.len() > 1 {
+            let (&base_offset, oldest) =
+                self.segments.iter().next().expect("more than one segment");
+            if oldest.next_offset() > self.log_start_offset {
+                break;
+            }
+            self.segments
+                .remove(&base_offset)
+                .expect("present")
+                .delete()?;
+        }
+        Ok(self.log_start_offset)
+    }
+
+    /// For OffsetForLeaderEpoch: the largest epoch at or below `epoch` and the offset
+    /// where it ended (the next epoch's start, or the log end).
+    pub fn end_offset_for_epoch(&self, epoch: i32) -> Option<(i32, i64)> {
+        let at = self
+            .leader_epochs
+            .partition_point(|(known, _)| *known <= epoch);
+        if at == 0 {
+            return None;
+        }
+        let (found_epoch, _) = self.leader_epochs[at - 1];
+        let end = self
+            .leader_epochs
+            .get(at)
+            .map_or(self.log_end_offset(), |(_, start)| *start);
+        Some((found_epoch, end))
+    }
+
+    pub fn latest_epoch(&self) -> Option<i32> {
+        self.leader_epochs.last().map(|(epoch, _)| *epoch)
+    }
+
+    fn write_leader_epochs(&self) -> Result<(), LogError> {
+        checkpoint::write_leader_epochs(
+            &self.dir.join(LEADER_EPOCH_CHECKPOINT),
+            &self.leader_epochs,
+        )
+        .map_err(|error| LogError::Io(io::Error::other(error.to_string())))
+    }
+
+    /// Deletes the whole log directory (topic deletion).
+    pub fn delete(self) -> Result<(), LogError> {
+        std::fs::remove_dir_all(&self.dir)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kafka::log::batch::test_batch;
+
+    fn settings(segment_bytes: u64) -> LogSettings {
+        LogSettings {
+            segment_bytes,
+            index_interval_bytes: 128,
+            ..LogSettings::default()
+        }
+    }
+
+    fn append_values(log: &mut PartitionLog, count: usize, now_ms: i64) -> AppendResult {
+        let values: Vec<Vec<u8>> = (0..count)
+            .map(|index| format!("record-{index}").into_bytes())
+            .collect();
+        let refs: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
+        let mut batch = test_batch(0, now_ms, &refs);
+        log.append(&mut batch, 0, now_ms, false).unwrap()
+    }
+
+    #[test]
+    fn offsets_continue_across_appends_rolls_and_restarts() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = PartitionLog::open(dir.path(), settings(1024), 0, 0).unwrap();
+        for round in 0..50 {
+            let result = append_values(&mut log, 3, 1000 + round);
+            assert_eq!(result.base_offset, round * 3);
+            assert_eq!(result.last_offset, round * 3 + 2);
+        }
+        assert!(log.segment_count() > 3, "segment.bytes rolls segments");
+        assert_eq!(log.log_end_offset(), 150);
+        let slice = log.read(77, 1).unwrap().unwrap();
+        let header = batch::BatchHeader::parse(&slice.read_to_vec().unwrap()).unwrap();
+        assert_eq!(header.base_offset, 75);
+        log.flush().unwrap();
+        drop(log);
+
+        let (log, report) = PartitionLog::open(dir.path(), settings(1024), 150, 0).unwrap();
+        assert_eq!(report.truncated_bytes, 0);
+        assert_eq!(log.log_end_offset(), 150);
+        assert_eq!(log.end_offset_for_epoch(0), Some((0, 150)));
+        assert!(matches!(
+            log.read(151, 100),
+            Err(LogError::OffsetOutOfRange { .. })
+        ));
+        assert!(log.read(150, 100).unwrap().is_none());
+    }
+
+    #[test]
+    fn unflushed_tail_is_recovered_after_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = PartitionLog::open(dir.path(), settings(1 << 20), 0, 0).unwrap();
+        for round in 0..10 {
+            append_values(&mut log, 2, round);
+        }
+        let segment_path = dir.path().join("00000000000000000000.log");
+        drop(log);
+        // A torn last write.
+        let length = std::fs::metadata(&segment_path).unwrap().len();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&segment_path)
+            .unwrap()
+            .set_len(length - 5)
+            .unwrap();
+        let (log, report) = PartitionLog::open(dir.path(), settings(1 << 20), 0, 0).unwrap();
+        assert!(report.truncated_bytes > 0);
+        assert_eq!(log.log_end_offset(), 18);
+    }
+
+    #[test]
+    fn retention_by_size_and_time_keeps_the_active_segment() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log_settings = settings(512);
+        log_settings.retention_bytes = 1024;
+        let (mut log, _) = PartitionLog::open(dir.path(), log_settings, 0, 0).unwrap();
+        for round in 0..40 {
+            append_values(&mut log, 2, round);
+        }
+        let deleted = log.apply_retention(100).unwrap();
+        assert!(deleted > 0);
+        assert!(log.size_bytes() <= 1024 + 512);
+        assert!(log.log_start_offset() > 0);
+        assert!(matches!(
+            log.read(0, 10),
+            Err(LogError::OffsetOutOfRange { .. })
+        ));
+
+        let mut time_settings = log.settings().clone();
+        time_settings.retention_bytes = -1;
+        time_settings.retention_ms = 10;
+        log.set_settings(time_settings);
+        log.apply_retention(1_000_000).unwrap();
+        assert_eq!(log.segment_count(), 1);
+        assert_eq!(log.log_end_offset(), 80);
+    }
+
+    #[test]
+    fn delete_records_moves_the_start_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = PartitionLog::open(dir.path(), settings(256), 0, 0).unwrap();
+        for round in 0..20 {
+            append_values(&mut log, 2, round);
+        }
+        assert_eq!(log.delete_records_before(21).unwrap(), 21);
+        assert!(log.read(20, 10).is_err());
+        assert!(log.read(21, 10).unwrap().is_some());
+        drop(log);
+        let (log, _) = PartitionLog::open(dir.path(), settings(256), 40, 21).unwrap();
+        assert_eq!(log.log_start_offset(), 21);
+    }
+
+    #[test]
+    fn leader_epochs_are_checkpointed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = PartitionLog::open(dir.path(), settings(1 << 20), 0, 0).unwrap();
+        let mut batch = test_batch(0, 1, &[b"a"]);
+        log.append(&mut batch, 0, 1, false).unwrap();
+        let mut batch = test_batch(0, 1, &[b"b", b"c"]);
+        log.append(&mut batch, 3, 1, false).unwrap();
+        assert_eq!(log.end_offset_for_epoch(0), Some((0, 1)));
+        assert_eq!(log.end_offset_for_epoch(2), Some((0, 1)));
+        assert_eq!(log.end_offset_for_epoch(5), Some((3, 3)));
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(LEADER_EPOCH_CHECKPOINT)).unwrap(),
+            "0\n2\n0 0\n3 1\n"
+        );
+    }
+}
