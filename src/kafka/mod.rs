@@ -1,11 +1,25 @@
 //! The Kafka broker: a drop-in for an Apache Kafka broker in ZooKeeper mode.
 //!
 //! # Layout
+//! - `apis`: one handler module per API area, and the dispatch match.
+//! - `broker`: what handlers share (config, metadata, logs, append signal).
 //! - `config`: `server.properties` with Kafka's defaults and type checks.
+//! - `controller`: cluster metadata kept in ZooKeeper, in Kafka's own znode layout.
+//! - `group`: the consumer group coordinator (classic protocol) and its records.
 //! - `log`: segments, indexes and recovery in Kafka's own file format.
+//! - `metadata`: the in-memory cluster picture and the `MetadataStore` handle handlers use.
+//! - `protocol`: framing and request/response codec (kafka-protocol message types).
+//! - `replica`: partition state on this broker: log, high watermark, producer sequences.
+//! - `server`: listeners and connections: frames in, responses out.
 //!
-//! Still to come (see ARCHITECTURE.md): `protocol`, `apis`, `replica`,
-//! `group` and `controller`.
+//! `kafka` never imports `zookeeper`: the broker reaches ZooKeeper over the wire.
 
+pub mod apis;
+pub mod broker;
 pub mod config;
+pub mod group;
 pub mod log;
+pub mod metadata;
+pub mod protocol;
+pub mod replica;
+pub mod server;

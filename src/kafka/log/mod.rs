@@ -4,6 +4,7 @@
 //! - `batch`: record batch (magic v2) headers, CRC checks, offset assignment.
 //! - `checkpoint`: recovery-point, log-start-offset and leader-epoch checkpoint files.
 //! - `index`: the sparse `.index` / `.timeindex` files.
+//! - `manager`: the broker's log dirs: partitions, checkpoints, meta.properties.
 //! - `partition`: one partition's segments: append, roll, read, retention, recovery.
 //! - `segment`: one `<baseOffset>.log` with its indexes: append, read, recover.
 //!
@@ -13,5 +14,6 @@
 pub mod batch;
 pub mod checkpoint;
 pub mod index;
+pub mod manager;
 pub mod partition;
 pub mod segment;

@@ -209,6 +209,7 @@ impl PartitionLog {
         let base_offset = self.log_end_offset();
         let mut next_offset = base_offset;
         let mut records = 0i64;
+        let mut incoming_timestamp_ms = -1i64;
         let mut position = 0usize;
         while position < batches.len() {
             let header = batch::BatchHeader::parse(&batches[position..])?;
@@ -228,6 +229,11 @@ impl PartitionLog {
             );
             next_offset += header.last_offset_delta as i64 + 1;
             records += header.records_count as i64;
+            incoming_timestamp_ms = incoming_timestamp_ms.max(if log_append_time {
+                now_ms
+            } else {
+                header.max_timestamp
+            });
             position = end;
         }
         if position == 0 {
@@ -237,7 +243,7 @@ impl PartitionLog {
             }
             .into());
         }
-        self.maybe_roll(batches.len() as u64, now_ms)?;
+        self.maybe_roll(batches.len() as u64, incoming_timestamp_ms)?;
         self.active_segment_mut().append(batches)?;
         if self
             .leader_epochs

@@ -1,0 +1,30 @@
+//! ApiVersions: the APIs and version ranges of `protocol::versions`.
+
+use kafka_protocol::messages::api_versions_response::ApiVersion;
+use kafka_protocol::messages::ApiVersionsResponse;
+use kafka_protocol::ResponseError;
+
+use crate::kafka::protocol::versions::SUPPORTED;
+
+pub fn handle() -> ApiVersionsResponse {
+    let mut response = ApiVersionsResponse::default();
+    response.api_keys = SUPPORTED
+        .iter()
+        .map(|(api_key, min, max)| {
+            let mut version = ApiVersion::default();
+            version.api_key = *api_key as i16;
+            version.min_version = *min;
+            version.max_version = *max;
+            version
+        })
+        .collect();
+    response
+}
+
+/// The reply to an ApiVersions request newer than keel knows: encoded as v0 with
+/// UNSUPPORTED_VERSION, so the client retries with a version from the list.
+pub fn fallback() -> ApiVersionsResponse {
+    let mut response = handle();
+    response.error_code = ResponseError::UnsupportedVersion.code();
+    response
+}

@@ -1,0 +1,89 @@
+//! ListOffsets: earliest (-2), latest (-1), max timestamp (-3), earliest local (-4,
+//! the same as earliest without tiered storage) and by timestamp.
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::list_offsets_response::{
+    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+};
+use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
+use kafka_protocol::ResponseError;
+
+use crate::kafka::broker::Broker;
+use crate::kafka::replica::Partition;
+
+const LATEST: i64 = -1;
+const EARLIEST: i64 = -2;
+const MAX_TIMESTAMP: i64 = -3;
+const EARLIEST_LOCAL: i64 = -4;
+
+pub fn handle(
+    broker: &Arc<Broker>,
+    _version: i16,
+    request: ListOffsetsRequest,
+) -> ListOffsetsResponse {
+    let metadata = broker.metadata.current();
+    let mut response = ListOffsetsResponse::default();
+    for topic in request.topics {
+        let mut topic_response = ListOffsetsTopicResponse::default();
+        topic_response.name = topic.name.clone();
+        for partition in topic.partitions {
+            let mut partition_response = ListOffsetsPartitionResponse::default();
+            partition_response.partition_index = partition.partition_index;
+            let result = broker
+                .leader_partition(&metadata, topic.name.as_str(), partition.partition_index)
+                .and_then(|(local, _)| {
+                    check_leader_epoch(&local, partition.current_leader_epoch)?;
+                    lookup(&local, partition.timestamp).map(|found| (found, local.leader_epoch()))
+                });
+            match result {
+                Ok(((offset, timestamp), leader_epoch)) => {
+                    partition_response.offset = offset;
+                    partition_response.timestamp = timestamp;
+                    partition_response.leader_epoch = leader_epoch;
+                }
+                Err(error) => partition_response.error_code = error.code(),
+            }
+            topic_response.partitions.push(partition_response);
+        }
+        response.topics.push(topic_response);
+    }
+    response
+}
+
+/// Kafka's epoch fencing: an older epoch than the leader's is fenced, a newer one
+/// means this broker has not heard of the new leadership yet.
+pub fn check_leader_epoch(
+    partition: &Partition,
+    requested_epoch: i32,
+) -> Result<(), ResponseError> {
+    if requested_epoch < 0 {
+        return Ok(());
+    }
+    let current = partition.leader_epoch();
+    if requested_epoch < current {
+        Err(ResponseError::FencedLeaderEpoch)
+    } else if requested_epoch > current {
+        Err(ResponseError::UnknownLeaderEpoch)
+    } else {
+        Ok(())
+    }
+}
+
+fn lookup(partition: &Partition, timestamp: i64) -> Result<(i64, i64), ResponseError> {
+    let offsets = partition.offsets();
+    let storage_error = |error: crate::kafka::replica::PartitionError| error.error;
+    match timestamp {
+        LATEST => Ok((offsets.high_watermark, -1)),
+        EARLIEST | EARLIEST_LOCAL => Ok((offsets.log_start_offset, -1)),
+        MAX_TIMESTAMP => Ok(partition
+            .max_timestamp()
+            .map_err(storage_error)?
+            .unwrap_or((-1, -1))),
+        timestamp if timestamp >= 0 => Ok(partition
+            .offset_for_timestamp(timestamp)
+            .map_err(storage_error)?
+            .unwrap_or((-1, -1))),
+        _ => Err(ResponseError::InvalidRequest),
+    }
+}

@@ -1,0 +1,168 @@
+//! Metadata: brokers, controller, cluster id and topic partitions, with topics
+//! auto-created on first mention when `auto.create.topics.enable` (Kafka's default,
+//! which Filebeat relies on).
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use kafka_protocol::messages::{MetadataRequest, MetadataResponse, TopicName};
+use kafka_protocol::ResponseError;
+
+use super::str_bytes;
+use crate::kafka::broker::Broker;
+use crate::kafka::metadata::{
+    is_internal_topic, validate_topic_name, ClusterMetadata, NewTopic, TopicId, TopicMetadata,
+};
+
+pub async fn handle(
+    broker: &Arc<Broker>,
+    version: i16,
+    request: MetadataRequest,
+) -> MetadataResponse {
+    let metadata = broker.metadata.current();
+    let allow_auto_create = broker.config.auto_create_topics_enable
+        && (version < 4 || request.allow_auto_topic_creation);
+    let mut response = MetadataResponse::default();
+    response.brokers = brokers(broker, &metadata);
+    response.cluster_id = Some(str_bytes(&metadata.cluster_id));
+    response.controller_id = metadata.controller_id.map_or(-1, |id| id.0).into();
+
+    // v0 asks for every topic with an empty list; v1+ with null.
+    let requested = match request.topics {
+        None => None,
+        Some(topics) if topics.is_empty() && version == 0 => None,
+        Some(topics) => Some(topics),
+    };
+    let Some(requested) = requested else {
+        response.topics = metadata
+            .topics
+            .values()
+            .filter(|topic| !topic.marked_for_deletion)
+            .map(|topic| topic_response(&metadata, topic))
+            .collect();
+        return response;
+    };
+    for wanted in requested {
+        let name = match (&wanted.name, wanted.topic_id.is_nil()) {
+            (Some(name), _) => name.as_str().to_string(),
+            (None, false) => match metadata.topic_by_id(TopicId(wanted.topic_id)) {
+                Some(topic) => topic.name.clone(),
+                None => {
+                    let mut unknown = MetadataResponseTopic::default();
+                    unknown.name = None;
+                    unknown.topic_id = wanted.topic_id;
+                    unknown.error_code = ResponseError::UnknownTopicId.code();
+                    response.topics.push(unknown);
+                    continue;
+                }
+            },
+            (None, true) => String::new(),
+        };
+        if let Some(topic) = metadata
+            .topics
+            .get(&name)
+            .filter(|topic| !topic.marked_for_deletion)
+        {
+            response.topics.push(topic_response(&metadata, topic));
+            continue;
+        }
+        let error = if validate_topic_name(&name).is_err() {
+            ResponseError::InvalidTopicException
+        } else if allow_auto_create && !is_internal_topic(&name) {
+            auto_create(broker, &name).await
+        } else {
+            ResponseError::UnknownTopicOrPartition
+        };
+        let mut topic = MetadataResponseTopic::default();
+        topic.name = Some(TopicName(str_bytes(&name)));
+        topic.error_code = error.code();
+        topic.is_internal = is_internal_topic(&name);
+        response.topics.push(topic);
+    }
+    response
+}
+
+/// Creates a topic with the broker's defaults; the client sees
+/// LEADER_NOT_AVAILABLE and retries, as with Kafka.
+async fn auto_create(broker: &Arc<Broker>, name: &str) -> ResponseError {
+    let topic = NewTopic {
+        name: name.to_string(),
+        partitions: -1,
+        replication_factor: -1,
+        assignments: Default::default(),
+        configs: Default::default(),
+    };
+    match broker.metadata.create_topic(topic, false).await {
+        Ok(()) => {
+            tracing::info!(topic = name, "auto-created topic");
+            ResponseError::LeaderNotAvailable
+        }
+        Err(error) if error.code == ResponseError::TopicAlreadyExists.code() => {
+            ResponseError::LeaderNotAvailable
+        }
+        Err(error) => {
+            tracing::warn!(topic = name, %error, "auto-creating a topic failed");
+            ResponseError::try_from_code(error.code).unwrap_or(ResponseError::UnknownServerError)
+        }
+    }
+}
+
+fn brokers(broker: &Broker, metadata: &ClusterMetadata) -> Vec<MetadataResponseBroker> {
+    // Each broker is described by its endpoint on the listener this broker
+    // advertises first (keel serves PLAINTEXT listeners only for now).
+    let listener = broker
+        .config
+        .advertised_listeners
+        .first()
+        .map(|listener| listener.name.clone())
+        .unwrap_or_default();
+    metadata
+        .brokers
+        .values()
+        .filter_map(|registration| {
+            let endpoint = registration
+                .endpoints
+                .iter()
+                .find(|endpoint| endpoint.listener == listener)
+                .or_else(|| registration.endpoints.first())?;
+            let mut described = MetadataResponseBroker::default();
+            described.node_id = registration.id.0.into();
+            described.host = str_bytes(&endpoint.host);
+            described.port = endpoint.port as i32;
+            described.rack = registration.rack.as_deref().map(str_bytes);
+            Some(described)
+        })
+        .collect()
+}
+
+fn topic_response(metadata: &ClusterMetadata, topic: &TopicMetadata) -> MetadataResponseTopic {
+    let mut response = MetadataResponseTopic::default();
+    response.name = Some(TopicName(str_bytes(&topic.name)));
+    response.topic_id = topic.id.0;
+    response.is_internal = is_internal_topic(&topic.name);
+    response.partitions = topic
+        .partitions
+        .iter()
+        .map(|(index, state)| {
+            let mut partition = MetadataResponsePartition::default();
+            partition.partition_index = *index;
+            partition.leader_id = state.leader.map_or(-1, |id| id.0).into();
+            partition.leader_epoch = state.leader_epoch;
+            partition.replica_nodes = state.replicas.iter().map(|id| id.0.into()).collect();
+            partition.isr_nodes = state.isr.iter().map(|id| id.0.into()).collect();
+            partition.offline_replicas = state
+                .replicas
+                .iter()
+                .filter(|id| !metadata.brokers.contains_key(id))
+                .map(|id| id.0.into())
+                .collect();
+            if state.leader.is_none() {
+                partition.error_code = ResponseError::LeaderNotAvailable.code();
+            }
+            partition
+        })
+        .collect();
+    response
+}

@@ -1,0 +1,217 @@
+//! The broker: what every request handler shares (config, metadata, logs, the
+//! append signal for long polls) and the dispatch from a decoded request to its
+//! handler in `apis`.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use kafka_protocol::messages::ResponseKind;
+use kafka_protocol::ResponseError;
+use tokio::sync::watch;
+
+use crate::kafka::apis;
+use crate::kafka::config::{BrokerId, KafkaConfig};
+use crate::kafka::log::checkpoint::TopicPartition;
+use crate::kafka::log::manager::LogManager;
+use crate::kafka::log::partition::LogSettings;
+use crate::kafka::metadata::{ClusterMetadata, MetadataStore, TopicMetadata};
+use crate::kafka::protocol::Request;
+use crate::kafka::replica::{Partition, ProduceLimits};
+
+/// Milliseconds since the Unix epoch; injected so tests control time.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|elapsed| elapsed.as_millis() as i64)
+            .unwrap_or(0)
+    })
+}
+
+pub struct Broker {
+    pub config: KafkaConfig,
+    pub id: BrokerId,
+    pub metadata: Arc<dyn MetadataStore>,
+    pub logs: LogManager,
+    clock: Clock,
+    /// Bumped on every append, so waiting fetches re-check their partitions.
+    appends: watch::Sender<u64>,
+    /// Topics this broker has seen in metadata: a topic that leaves this set was
+    /// deleted and its local logs go too.
+    known_topics: Mutex<BTreeSet<String>>,
+}
+
+impl Broker {
+    pub fn new(
+        config: KafkaConfig,
+        id: BrokerId,
+        metadata: Arc<dyn MetadataStore>,
+        logs: LogManager,
+        clock: Clock,
+    ) -> Broker {
+        let (appends, _) = watch::channel(0);
+        Broker {
+            config,
+            id,
+            metadata,
+            logs,
+            clock,
+            appends,
+            known_topics: Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        (self.clock)()
+    }
+
+    pub fn notify_append(&self) {
+        self.appends
+            .send_modify(|count| *count = count.wrapping_add(1));
+    }
+
+    pub fn subscribe_appends(&self) -> watch::Receiver<u64> {
+        self.appends.subscribe()
+    }
+
+    /// A topic config value: the topic's override, else the broker default.
+    pub fn topic_config(&self, topic: &TopicMetadata, key: &str) -> Option<String> {
+        if let Some(value) = topic.configs.get(key) {
+            return Some(value.clone());
+        }
+        let broker_key = match key {
+            "segment.bytes" => "log.segment.bytes",
+            "segment.ms" => "log.roll.ms",
+            "retention.ms" => "log.retention.ms",
+            "retention.bytes" => "log.retention.bytes",
+            "max.message.bytes" => "message.max.bytes",
+            "message.timestamp.type" => "log.message.timestamp.type",
+            "cleanup.policy" => "log.cleanup.policy",
+            "index.interval.bytes" => "log.index.interval.bytes",
+            "flush.messages" => "log.flush.interval.messages",
+            _ => key,
+        };
+        self.config.properties.get(broker_key).cloned()
+    }
+
+    /// The log settings and produce limits of a topic.
+    pub fn topic_settings(&self, topic: &TopicMetadata) -> (LogSettings, ProduceLimits) {
+        let number = |key: &str| {
+            self.topic_config(topic, key)
+                .and_then(|value| value.trim().parse::<i64>().ok())
+        };
+        let defaults = LogSettings::default();
+        let settings = LogSettings {
+            segment_bytes: number("segment.bytes")
+                .map_or(self.config.log_segment_bytes as u64, |value| {
+                    value.max(1) as u64
+                }),
+            segment_ms: number("segment.ms").unwrap_or(self.config.log_roll_ms),
+            index_interval_bytes: number("index.interval.bytes")
+                .map_or(defaults.index_interval_bytes, |value| value.max(0) as u64),
+            retention_ms: number("retention.ms").unwrap_or(self.config.log_retention_ms),
+            retention_bytes: number("retention.bytes").unwrap_or(self.config.log_retention_bytes),
+            flush_interval_messages: number("flush.messages")
+                .unwrap_or(self.config.log_flush_interval_messages),
+        };
+        let limits = ProduceLimits {
+            batch_bytes_max: number("max.message.bytes")
+                .map_or(self.config.message_bytes_max, |value| {
+                    value.clamp(0, u32::MAX as i64) as u32
+                }),
+            log_append_time: self
+                .topic_config(topic, "message.timestamp.type")
+                .is_some_and(|value| value.trim() == "LogAppendTime"),
+        };
+        (settings, limits)
+    }
+
+    /// The local partition for a request that must go to the leader.
+    pub fn leader_partition(
+        &self,
+        metadata: &ClusterMetadata,
+        topic: &str,
+        partition: i32,
+    ) -> Result<(Arc<Partition>, ProduceLimits), ResponseError> {
+        let topic = metadata
+            .topics
+            .get(topic)
+            .filter(|topic| !topic.marked_for_deletion)
+            .ok_or(ResponseError::UnknownTopicOrPartition)?;
+        let state = topic
+            .partitions
+            .get(&partition)
+            .ok_or(ResponseError::UnknownTopicOrPartition)?;
+        if state.leader != Some(self.id) {
+            return Err(ResponseError::NotLeaderOrFollower);
+        }
+        let (settings, limits) = self.topic_settings(topic);
+        let tp = TopicPartition::new(&topic.name, partition);
+        let local = self
+            .logs
+            .open_or_create(&tp, topic.id, settings)
+            .map_err(|error| {
+                tracing::error!(partition = %tp.dir_name(), %error, "cannot open partition log");
+                ResponseError::KafkaStorageError
+            })?;
+        local.set_leader_epoch(state.leader_epoch);
+        Ok((local, limits))
+    }
+
+    /// Brings local logs in line with the metadata: opens the partitions this broker
+    /// leads, applies changed topic settings, deletes logs of deleted topics.
+    pub fn reconcile(&self, metadata: &ClusterMetadata) {
+        for topic in metadata.topics.values() {
+            if topic.marked_for_deletion {
+                continue;
+            }
+            let (settings, _) = self.topic_settings(topic);
+            for (index, state) in &topic.partitions {
+                if !state.replicas.contains(&self.id) {
+                    continue;
+                }
+                let tp = TopicPartition::new(&topic.name, *index);
+                match self.logs.open_or_create(&tp, topic.id, settings.clone()) {
+                    Ok(partition) => {
+                        partition.set_log_settings(settings.clone());
+                        partition.set_leader_epoch(state.leader_epoch);
+                    }
+                    Err(error) => {
+                        tracing::error!(partition = %tp.dir_name(), %error, "cannot open partition log")
+                    }
+                }
+            }
+        }
+        let mut known = self.known_topics.lock().expect("known topics");
+        let live: BTreeSet<String> = metadata
+            .topics
+            .values()
+            .filter(|topic| !topic.marked_for_deletion)
+            .map(|topic| topic.name.clone())
+            .collect();
+        for gone in known.difference(&live) {
+            for partition in self
+                .logs
+                .all()
+                .into_iter()
+                .filter(|partition| &partition.topic_partition.topic == gone)
+            {
+                let tp = partition.topic_partition.clone();
+                drop(partition);
+                if let Err(error) = self.logs.delete(&tp) {
+                    tracing::warn!(partition = %tp.dir_name(), %error, "cannot delete partition log");
+                } else {
+                    tracing::info!(partition = %tp.dir_name(), "deleted the log of a deleted topic");
+                }
+            }
+        }
+        *known = live;
+    }
+
+    /// Answers one request; `None` when the protocol wants no response (acks=0).
+    pub async fn handle(self: &Arc<Self>, request: Request) -> Option<ResponseKind> {
+        apis::dispatch(self, request).await
+    }
+}

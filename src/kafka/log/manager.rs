@@ -1,0 +1,245 @@
+//! The log directories of one broker: which partitions live where, their
+//! checkpoints, and `meta.properties`, as Kafka's LogManager keeps them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use crate::kafka::log::checkpoint::{self, TopicPartition};
+use crate::kafka::log::partition::{LogError, LogSettings};
+use crate::kafka::metadata::TopicId;
+use crate::kafka::replica::Partition;
+
+const RECOVERY_POINT_CHECKPOINT: &str = "recovery-point-offset-checkpoint";
+const LOG_START_OFFSET_CHECKPOINT: &str = "log-start-offset-checkpoint";
+const META_PROPERTIES: &str = "meta.properties";
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogManagerError {
+    #[error("{path}: {message}")]
+    Dir { path: String, message: String },
+    #[error(transparent)]
+    Log(#[from] LogError),
+    #[error(transparent)]
+    Checkpoint(#[from] checkpoint::CheckpointError),
+}
+
+#[derive(Debug)]
+pub struct LogManager {
+    dirs: Vec<PathBuf>,
+    partitions: RwLock<BTreeMap<TopicPartition, (usize, Arc<Partition>)>>,
+}
+
+impl LogManager {
+    /// Creates missing log dirs. Partitions are opened by `open_existing` once the
+    /// broker knows their topics' settings.
+    pub fn new(dirs: &[PathBuf]) -> Result<LogManager, LogManagerError> {
+        for dir in dirs {
+            std::fs::create_dir_all(dir).map_err(|error| LogManagerError::Dir {
+                path: dir.display().to_string(),
+                message: format!("cannot create log dir: {error}"),
+            })?;
+        }
+        Ok(LogManager {
+            dirs: dirs.to_vec(),
+            partitions: RwLock::new(BTreeMap::new()),
+        })
+    }
+
+    pub fn dirs(&self) -> &[PathBuf] {
+        &self.dirs
+    }
+
+    /// Checks or writes `meta.properties` in every dir (Kafka's ZooKeeper-mode
+    /// version 0: `broker.id` and `cluster.id`), refusing a dir that belongs to
+    /// another cluster or broker, as Kafka does.
+    pub fn ensure_meta_properties(
+        &self,
+        broker_id: i32,
+        cluster_id: &str,
+    ) -> Result<(), LogManagerError> {
+        for dir in &self.dirs {
+            let path = dir.join(META_PROPERTIES);
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                let properties =
+                    crate::config::Properties::parse(&path, &text).map_err(|error| {
+                        LogManagerError::Dir {
+                            path: path.display().to_string(),
+                            message: error.to_string(),
+                        }
+                    })?;
+                if let Some(stored) = properties.get_trimmed("cluster.id") {
+                    if stored != cluster_id {
+                        return Err(LogManagerError::Dir {
+                            path: path.display().to_string(),
+                            message: format!("the Cluster ID {cluster_id} doesn't match stored clusterId {stored}"),
+                        });
+                    }
+                }
+                if let Some(stored) = properties.get_trimmed("broker.id") {
+                    if stored != broker_id.to_string() {
+                        return Err(LogManagerError::Dir {
+                            path: path.display().to_string(),
+                            message: format!("configured broker.id {broker_id} doesn't match stored broker.id {stored}"),
+                        });
+                    }
+                }
+                continue;
+            }
+            let text = format!(
+                "#\n#written by keel\ncluster.id={cluster_id}\nversion=0\nbroker.id={broker_id}\n"
+            );
+            std::fs::write(&path, text).map_err(|error| LogManagerError::Dir {
+                path: path.display().to_string(),
+                message: error.to_string(),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Partition directories found on disk, with the dir index that holds each.
+    pub fn discover(&self) -> Vec<(usize, TopicPartition)> {
+        let mut found = Vec::new();
+        for (index, dir) in self.dirs.iter().enumerate() {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                if !entry.path().is_dir() {
+                    continue;
+                }
+                let name = entry.file_name().to_string_lossy().into_owned();
+                // `-delete` and `-future` dirs are Kafka's own bookkeeping; skip them.
+                if name.contains('.') && (name.ends_with("-delete") || name.ends_with("-future")) {
+                    continue;
+                }
+                if let Some(tp) = TopicPartition::from_dir_name(&name) {
+                    found.push((index, tp));
+                }
+            }
+        }
+        found
+    }
+
+    /// The partition if this broker has it open.
+    pub fn get(&self, tp: &TopicPartition) -> Option<Arc<Partition>> {
+        self.partitions
+            .read()
+            .expect("partition map")
+            .get(tp)
+            .map(|(_, partition)| partition.clone())
+    }
+
+    pub fn all(&self) -> Vec<Arc<Partition>> {
+        self.partitions
+            .read()
+            .expect("partition map")
+            .values()
+            .map(|(_, partition)| partition.clone())
+            .collect()
+    }
+
+    /// Opens the partition (recovering from the dir's checkpoints) or creates it in
+    /// the dir holding the fewest partitions.
+    pub fn open_or_create(
+        &self,
+        tp: &TopicPartition,
+        topic_id: TopicId,
+        settings: LogSettings,
+    ) -> Result<Arc<Partition>, LogManagerError> {
+        if let Some(partition) = self.get(tp) {
+            return Ok(partition);
+        }
+        let existing = self
+            .discover()
+            .into_iter()
+            .find(|(_, found)| found == tp)
+            .map(|(index, _)| index);
+        let dir_index = existing.unwrap_or_else(|| self.least_loaded_dir());
+        let dir = &self.dirs[dir_index];
+        let recovery_point = checkpoint::read_offsets(&dir.join(RECOVERY_POINT_CHECKPOINT))?
+            .get(tp)
+            .copied()
+            .unwrap_or(0);
+        let log_start_offset = checkpoint::read_offsets(&dir.join(LOG_START_OFFSET_CHECKPOINT))?
+            .get(tp)
+            .copied()
+            .unwrap_or(0);
+        let (partition, report) = Partition::open(
+            dir,
+            tp.clone(),
+            topic_id,
+            settings,
+            recovery_point,
+            log_start_offset,
+        )?;
+        if report.truncated_bytes > 0 {
+            tracing::warn!(partition = %tp.dir_name(), truncated_bytes = report.truncated_bytes, "truncated a torn log tail during recovery");
+        }
+        let partition = Arc::new(partition);
+        let mut partitions = self.partitions.write().expect("partition map");
+        let entry = partitions
+            .entry(tp.clone())
+            .or_insert((dir_index, partition));
+        Ok(entry.1.clone())
+    }
+
+    fn least_loaded_dir(&self) -> usize {
+        let partitions = self.partitions.read().expect("partition map");
+        (0..self.dirs.len())
+            .min_by_key(|index| partitions.values().filter(|(dir, _)| dir == index).count())
+            .unwrap_or(0)
+    }
+
+    /// Closes and deletes a partition's log (topic deletion).
+    pub fn delete(&self, tp: &TopicPartition) -> Result<(), LogManagerError> {
+        let removed = self.partitions.write().expect("partition map").remove(tp);
+        if let Some((dir_index, partition)) = removed {
+            match Arc::try_unwrap(partition) {
+                Ok(partition) => partition.delete()?,
+                // Still in use by an in-flight request: remove the files anyway; the
+                // request finishes on its open handles.
+                Err(partition) => {
+                    let path = self.dirs[dir_index].join(partition.topic_partition.dir_name());
+                    let _ = std::fs::remove_dir_all(path);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes both per-dir checkpoints (after flushing, for the recovery point).
+    pub fn checkpoint(&self) -> Result<(), LogManagerError> {
+        let partitions = self.partitions.read().expect("partition map");
+        for (index, dir) in self.dirs.iter().enumerate() {
+            let mut recovery_points = BTreeMap::new();
+            let mut log_start_offsets = BTreeMap::new();
+            for (tp, (dir_index, partition)) in partitions.iter() {
+                if *dir_index != index {
+                    continue;
+                }
+                recovery_points.insert(tp.clone(), partition.recovery_point());
+                log_start_offsets.insert(tp.clone(), partition.offsets().log_start_offset);
+            }
+            checkpoint::write_offsets(&dir.join(RECOVERY_POINT_CHECKPOINT), &recovery_points)?;
+            checkpoint::write_offsets(&dir.join(LOG_START_OFFSET_CHECKPOINT), &log_start_offsets)?;
+        }
+        Ok(())
+    }
+
+    /// Flushes every partition, then checkpoints: a clean shutdown recovers nothing.
+    pub fn flush_and_checkpoint(&self) -> Result<(), LogManagerError> {
+        for partition in self.all() {
+            partition.flush()?;
+        }
+        self.checkpoint()
+    }
+
+    pub fn dir_of(&self, tp: &TopicPartition) -> Option<&Path> {
+        let partitions = self.partitions.read().expect("partition map");
+        partitions
+            .get(tp)
+            .map(|(index, _)| *index)
+            .map(|index| self.dirs[index].as_path())
+    }
+}

@@ -1,0 +1,181 @@
+//! The cluster metadata the broker serves from: brokers, topics, partitions, configs.
+//!
+//! Its source of truth is ZooKeeper, in Kafka's own znode layout (see
+//! `controller`); this module is only the in-memory picture and the handle through
+//! which request handlers read it and ask for changes. A handler never talks to
+//! ZooKeeper itself.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+pub use crate::kafka::config::BrokerId;
+
+/// A topic's id (KIP-516), stored as `topic_id` in `/brokers/topics/<topic>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TopicId(pub Uuid);
+
+impl TopicId {
+    pub const ZERO: TopicId = TopicId(Uuid::nil());
+}
+
+/// A listener as a broker registered it in `/brokers/ids/<id>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub listener: String,
+    pub host: String,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerRegistration {
+    pub id: BrokerId,
+    pub endpoints: Vec<Endpoint>,
+    pub rack: Option<String>,
+}
+
+/// `/brokers/topics/<topic>/partitions/<p>/state` plus the assignment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionState {
+    /// Assigned replicas, preferred leader first.
+    pub replicas: Vec<BrokerId>,
+    /// `None` while no replica can lead (Kafka's leader -1).
+    pub leader: Option<BrokerId>,
+    pub leader_epoch: i32,
+    pub isr: Vec<BrokerId>,
+    /// The znode's version: the partition epoch a leader must present to change it.
+    pub zk_version: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicMetadata {
+    pub name: String,
+    pub id: TopicId,
+    /// By partition index, 0..n.
+    pub partitions: BTreeMap<i32, PartitionState>,
+    /// Topic-level overrides from `/config/topics/<topic>` (broker defaults apply to the rest).
+    pub configs: BTreeMap<String, String>,
+    /// Listed under `/admin/delete_topics`: no longer served, about to go.
+    pub marked_for_deletion: bool,
+}
+
+/// One consistent picture of the cluster, replaced whole on every change.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClusterMetadata {
+    pub cluster_id: String,
+    pub controller_id: Option<BrokerId>,
+    pub brokers: BTreeMap<BrokerId, BrokerRegistration>,
+    pub topics: BTreeMap<String, TopicMetadata>,
+    /// Dynamic broker configs: key `None` for cluster-wide defaults (`/config/brokers/<default>`).
+    pub broker_configs: BTreeMap<Option<BrokerId>, BTreeMap<String, String>>,
+}
+
+impl ClusterMetadata {
+    pub fn topic_by_id(&self, id: TopicId) -> Option<&TopicMetadata> {
+        self.topics.values().find(|topic| topic.id == id)
+    }
+}
+
+/// An error a metadata change is refused with, as a Kafka error code and message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message} (error code {code})")]
+pub struct MetadataError {
+    pub code: i16,
+    pub message: String,
+}
+
+/// What a CreateTopics (or an auto-create) asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTopic {
+    pub name: String,
+    /// -1: the broker's `num.partitions`.
+    pub partitions: i32,
+    /// -1: the broker's `default.replication.factor`.
+    pub replication_factor: i16,
+    /// Explicit replica assignment by partition, instead of counts.
+    pub assignments: BTreeMap<i32, Vec<BrokerId>>,
+    pub configs: BTreeMap<String, String>,
+}
+
+/// How handlers read the metadata and ask for changes. Implemented by the
+/// ZooKeeper-backed controller; cheap to clone.
+pub trait MetadataStore: Send + Sync + 'static {
+    /// The latest picture.
+    fn current(&self) -> Arc<ClusterMetadata>;
+
+    /// A receiver woken on every change (for handlers that wait, e.g. CreateTopics
+    /// waiting for leaders).
+    fn subscribe(&self) -> tokio::sync::watch::Receiver<Arc<ClusterMetadata>>;
+
+    /// Validates (and unless `validate_only`, writes) a new topic, as AdminZkClient
+    /// does; returns once it is written, not once it has leaders.
+    fn create_topic(
+        &self,
+        topic: NewTopic,
+        validate_only: bool,
+    ) -> BoxFuture<Result<(), MetadataError>>;
+
+    /// Marks a topic for deletion (`/admin/delete_topics/<topic>`).
+    fn delete_topic(&self, name: String) -> BoxFuture<Result<(), MetadataError>>;
+
+    /// Grows a topic to `total` partitions.
+    fn create_partitions(
+        &self,
+        name: String,
+        total: i32,
+        assignments: Option<Vec<Vec<BrokerId>>>,
+        validate_only: bool,
+    ) -> BoxFuture<Result<(), MetadataError>>;
+
+    /// Replaces a topic's config overrides and notifies every broker
+    /// (`/config/topics/<topic>` and a `/config/changes` notification).
+    fn set_topic_configs(
+        &self,
+        name: String,
+        configs: BTreeMap<String, String>,
+    ) -> BoxFuture<Result<(), MetadataError>>;
+
+    /// Replaces dynamic broker configs (`None`: the cluster-wide default).
+    fn set_broker_configs(
+        &self,
+        broker: Option<BrokerId>,
+        configs: BTreeMap<String, String>,
+    ) -> BoxFuture<Result<(), MetadataError>>;
+
+    /// Claims the next block of producer ids (`/latest_producer_id_block`): returns
+    /// the first and last id of the block.
+    fn allocate_producer_ids(&self) -> BoxFuture<Result<(i64, i64), MetadataError>>;
+}
+
+pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'static>>;
+
+/// Kafka's topic name rules (`Topic.validate`): 1..=249 characters of
+/// `[a-zA-Z0-9._-]`, and not `.` or `..`.
+pub fn validate_topic_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("Topic name is illegal, it can't be empty".to_string());
+    }
+    if name == "." || name == ".." {
+        return Err("Topic name cannot be \".\" or \"..\"".to_string());
+    }
+    if name.len() > 249 {
+        return Err(format!(
+            "Topic name is illegal, it can't be longer than 249 characters, topic name: {name}"
+        ));
+    }
+    if !name
+        .bytes()
+        .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'-'))
+    {
+        return Err(format!(
+            "Topic name \"{name}\" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'"
+        ));
+    }
+    Ok(())
+}
+
+/// Topics Kafka itself owns.
+pub fn is_internal_topic(name: &str) -> bool {
+    name == "__consumer_offsets" || name == "__transaction_state"
+}

@@ -1,0 +1,46 @@
+//! The APIs keel serves and the version range of each: what ApiVersions announces
+//! and what the decoder accepts. A row appears here only when its handler exists.
+//!
+//! Minimums follow Kafka 4's baseline (KIP-896), which is also the oldest the
+//! kafka-protocol crate decodes; every client the seed's users run (2.2-era tools,
+//! Filebeat's sarama, Logstash's kafka-clients, librdkafka) speaks versions inside
+//! these ranges. Maximums stop where a newer version would need semantics keel does
+//! not have yet.
+
+use kafka_protocol::messages::ApiKey;
+use kafka_protocol::protocol::VersionRange;
+
+/// (api, min, max) for every API keel serves.
+pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
+    (ApiKey::Produce, 3, 11),
+    (ApiKey::Fetch, 4, 16),
+    (ApiKey::ListOffsets, 1, 8),
+    (ApiKey::Metadata, 0, 12),
+    (ApiKey::ApiVersions, 0, 4),
+];
+
+pub fn supported(api_key: ApiKey) -> Option<VersionRange> {
+    SUPPORTED
+        .iter()
+        .find(|(key, _, _)| *key == api_key)
+        .map(|(_, min, max)| VersionRange {
+            min: *min,
+            max: *max,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_range_is_one_the_codec_can_read() {
+        for (api_key, min, max) in SUPPORTED {
+            let codec = api_key.valid_versions();
+            assert!(
+                codec.min <= *min && *max <= codec.max,
+                "{api_key:?} {min}..{max} outside {codec}"
+            );
+        }
+    }
+}

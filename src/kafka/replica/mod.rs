@@ -1,0 +1,552 @@
+//! Partition state on this broker: the log, the high watermark, the leader epoch
+//! and the idempotent producers' sequences.
+//!
+//! # Layout
+//! - `producer_state`: per-producer sequence checks (pure).
+//!
+//! A single-replica partition's high watermark is its log end offset; the
+//! multi-broker cluster will move it with follower fetches (ISR), behind the same
+//! methods.
+
+pub mod producer_state;
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use kafka_protocol::ResponseError;
+
+use crate::kafka::log::batch::{self, BatchError, BatchHeader};
+use crate::kafka::log::checkpoint::TopicPartition;
+use crate::kafka::log::partition::{LogError, LogSettings, PartitionLog};
+use crate::kafka::log::segment::RecoveryReport;
+use crate::kafka::metadata::TopicId;
+use producer_state::{ProducerBatch, ProducerStates, SequenceVerdict};
+
+/// A request-level failure for one partition: Kafka's error and a message for the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionError {
+    pub error: ResponseError,
+    pub message: String,
+}
+
+impl PartitionError {
+    fn new(error: ResponseError, message: impl Into<String>) -> PartitionError {
+        PartitionError {
+            error,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<LogError> for PartitionError {
+    fn from(error: LogError) -> PartitionError {
+        match error {
+            LogError::OffsetOutOfRange { .. } => {
+                PartitionError::new(ResponseError::OffsetOutOfRange, error.to_string())
+            }
+            LogError::InvalidBatch(_) => {
+                PartitionError::new(ResponseError::CorruptMessage, error.to_string())
+            }
+            LogError::Io(_) => {
+                PartitionError::new(ResponseError::KafkaStorageError, error.to_string())
+            }
+        }
+    }
+}
+
+/// Where a produce landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProduceOutcome {
+    pub base_offset: i64,
+    pub log_start_offset: i64,
+    /// The broker's timestamp when the topic uses LogAppendTime, else -1.
+    pub log_append_time_ms: i64,
+}
+
+/// What a fetch read.
+#[derive(Debug, Clone)]
+pub struct FetchedData {
+    pub records: Bytes,
+    pub high_watermark: i64,
+    pub log_start_offset: i64,
+}
+
+/// Offsets of a partition, read together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartitionOffsets {
+    pub log_start_offset: i64,
+    pub high_watermark: i64,
+    pub log_end_offset: i64,
+}
+
+#[derive(Debug)]
+struct PartitionInner {
+    log: PartitionLog,
+    producers: ProducerStates,
+    leader_epoch: i32,
+}
+
+/// One partition this broker hosts.
+#[derive(Debug)]
+pub struct Partition {
+    pub topic_partition: TopicPartition,
+    pub topic_id: TopicId,
+    inner: Mutex<PartitionInner>,
+}
+
+/// Per-topic settings that decide what a produce may append.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProduceLimits {
+    /// `max.message.bytes`: the largest batch accepted.
+    pub batch_bytes_max: u32,
+    /// `message.timestamp.type=LogAppendTime`.
+    pub log_append_time: bool,
+}
+
+impl Partition {
+    /// Opens (recovering if needed) the partition's log under `log_dir` and rebuilds
+    /// producer state from its batch headers.
+    pub fn open(
+        log_dir: &Path,
+        topic_partition: TopicPartition,
+        topic_id: TopicId,
+        settings: LogSettings,
+        recovery_point: i64,
+        log_start_offset: i64,
+    ) -> Result<(Partition, RecoveryReport), LogError> {
+        let dir = log_dir.join(topic_partition.dir_name());
+        let (log, report) = PartitionLog::open(&dir, settings, recovery_point, log_start_offset)?;
+        let producers = rebuild_producer_states(&log)?;
+        let leader_epoch = log.latest_epoch().unwrap_or(0);
+        let partition = Partition {
+            topic_partition,
+            topic_id,
+            inner: Mutex::new(PartitionInner {
+                log,
+                producers,
+                leader_epoch,
+            }),
+        };
+        Ok((partition, report))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, PartitionInner> {
+        // A panic while holding the lock is a bug; the state is still the last
+        // whole append, so carry on with it rather than poisoning the partition.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn set_leader_epoch(&self, leader_epoch: i32) {
+        self.lock().leader_epoch = leader_epoch;
+    }
+
+    pub fn leader_epoch(&self) -> i32 {
+        self.lock().leader_epoch
+    }
+
+    pub fn set_log_settings(&self, settings: LogSettings) {
+        self.lock().log.set_settings(settings);
+    }
+
+    /// Validates a produce request's records and appends them: Kafka's checks for
+    /// magic, CRC, size and producer sequences, then offsets assigned.
+    pub fn append_from_client(
+        &self,
+        records: &[u8],
+        limits: ProduceLimits,
+        now_ms: i64,
+    ) -> Result<ProduceOutcome, PartitionError> {
+        let mut batches = Vec::new();
+        let mut iter = batch::split_batches(records);
+        for item in iter.by_ref() {
+            let (header, bytes) = item.map_err(batch_error)?;
+            if header.total_bytes() > limits.batch_bytes_max as usize {
+                return Err(PartitionError::new(
+                    ResponseError::MessageTooLarge,
+                    format!(
+                        "batch of {} bytes exceeds max.message.bytes {}",
+                        header.total_bytes(),
+                        limits.batch_bytes_max
+                    ),
+                ));
+            }
+            batch::verify_crc(bytes).map_err(batch_error)?;
+            if header.is_transactional() || header.is_control() {
+                return Err(PartitionError::new(
+                    ResponseError::InvalidRecord,
+                    "transactional batches are not supported by keel yet",
+                ));
+            }
+            batches.push(header);
+        }
+        if batches.is_empty() || iter.position() != records.len() {
+            return Err(PartitionError::new(
+                ResponseError::CorruptMessage,
+                "records are empty or truncated",
+            ));
+        }
+        // Kafka requires one batch per partition from idempotent producers; check
+        // sequences batch by batch.
+        let mut inner = self.lock();
+        let mut producer_batches = Vec::new();
+        for header in &batches {
+            if !header.has_producer_id() {
+                continue;
+            }
+            let producer_batch = producer_batch_of(header);
+            match inner.producers.check(&producer_batch) {
+                SequenceVerdict::Append => producer_batches.push(producer_batch),
+                SequenceVerdict::Duplicate { first_offset } => {
+                    return Ok(ProduceOutcome {
+                        base_offset: first_offset,
+                        log_start_offset: inner.log.log_start_offset(),
+                        log_append_time_ms: -1,
+                    });
+                }
+                SequenceVerdict::OutOfOrder => {
+                    return Err(PartitionError::new(
+                        ResponseError::OutOfOrderSequenceNumber,
+                        format!(
+                            "producer {} sequence {} is out of order",
+                            header.producer_id, header.base_sequence
+                        ),
+                    ));
+                }
+                SequenceVerdict::FencedEpoch => {
+                    return Err(PartitionError::new(
+                        ResponseError::InvalidProducerEpoch,
+                        format!(
+                            "producer {} epoch {} is fenced",
+                            header.producer_id, header.producer_epoch
+                        ),
+                    ));
+                }
+            }
+        }
+        let mut owned = records.to_vec();
+        let leader_epoch = inner.leader_epoch;
+        let result = inner
+            .log
+            .append(&mut owned, leader_epoch, now_ms, limits.log_append_time)?;
+        // Record each batch at its own first offset.
+        let mut offset = result.base_offset;
+        let mut producer_iter = producer_batches.iter();
+        for header in &batches {
+            if header.has_producer_id() {
+                if let Some(producer_batch) = producer_iter.next() {
+                    inner.producers.record(producer_batch, offset);
+                }
+            }
+            offset += header.last_offset_delta as i64 + 1;
+        }
+        Ok(ProduceOutcome {
+            base_offset: result.base_offset,
+            log_start_offset: inner.log.log_start_offset(),
+            log_append_time_ms: if limits.log_append_time { now_ms } else { -1 },
+        })
+    }
+
+    /// Whole batches from `offset`, at most `max_bytes` (at least one batch when
+    /// `at_least_one_batch`), never past the high watermark.
+    pub fn read(
+        &self,
+        offset: i64,
+        max_bytes: u64,
+        at_least_one_batch: bool,
+    ) -> Result<FetchedData, PartitionError> {
+        let inner = self.lock();
+        let high_watermark = inner.log.log_end_offset();
+        let log_start_offset = inner.log.log_start_offset();
+        if offset == high_watermark || (max_bytes == 0 && !at_least_one_batch) {
+            inner.log.read(offset, 0)?; // range check only
+            return Ok(FetchedData {
+                records: Bytes::new(),
+                high_watermark,
+                log_start_offset,
+            });
+        }
+        let records = match inner.log.read(offset, max_bytes)? {
+            None => Bytes::new(),
+            Some(slice) if !at_least_one_batch && slice.length > max_bytes => Bytes::new(),
+            Some(slice) => Bytes::from(slice.read_to_vec().map_err(LogError::from)?),
+        };
+        Ok(FetchedData {
+            records,
+            high_watermark,
+            log_start_offset,
+        })
+    }
+
+    pub fn offsets(&self) -> PartitionOffsets {
+        let inner = self.lock();
+        PartitionOffsets {
+            log_start_offset: inner.log.log_start_offset(),
+            high_watermark: inner.log.log_end_offset(),
+            log_end_offset: inner.log.log_end_offset(),
+        }
+    }
+
+    /// ListOffsets by timestamp: the first offset whose batch reaches `timestamp_ms`
+    /// and that batch's max timestamp.
+    pub fn offset_for_timestamp(
+        &self,
+        timestamp_ms: i64,
+    ) -> Result<Option<(i64, i64)>, PartitionError> {
+        let inner = self.lock();
+        let Some(offset) = inner.log.offset_for_timestamp(timestamp_ms)? else {
+            return Ok(None);
+        };
+        let timestamp = match inner.log.read(offset, 1)? {
+            Some(slice) => {
+                let bytes = slice.read_to_vec().map_err(LogError::from)?;
+                BatchHeader::parse(&bytes)
+                    .map(|header| header.max_timestamp)
+                    .unwrap_or(-1)
+            }
+            None => -1,
+        };
+        Ok(Some((offset, timestamp)))
+    }
+
+    pub fn max_timestamp(&self) -> Result<Option<(i64, i64)>, PartitionError> {
+        let max_timestamp = self.lock().log.max_timestamp_ms();
+        if max_timestamp < 0 {
+            return Ok(None);
+        }
+        self.offset_for_timestamp(max_timestamp)
+    }
+
+    pub fn end_offset_for_epoch(&self, epoch: i32) -> Option<(i32, i64)> {
+        self.lock().log.end_offset_for_epoch(epoch)
+    }
+
+    pub fn delete_records_before(&self, offset: i64) -> Result<i64, PartitionError> {
+        Ok(self.lock().log.delete_records_before(offset)?)
+    }
+
+    pub fn flush(&self) -> Result<(), LogError> {
+        self.lock().log.flush()
+    }
+
+    pub fn recovery_point(&self) -> i64 {
+        self.lock().log.recovery_point()
+    }
+
+    pub fn apply_retention(&self, now_ms: i64) -> Result<usize, LogError> {
+        self.lock().log.apply_retention(now_ms)
+    }
+
+    pub fn size_bytes(&self) -> u64 {
+        self.lock().log.size_bytes()
+    }
+
+    /// Deletes the partition's directory (topic deletion).
+    pub fn delete(self) -> Result<(), LogError> {
+        let inner = self
+            .inner
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        inner.log.delete()
+    }
+}
+
+fn batch_error(error: BatchError) -> PartitionError {
+    match error {
+        BatchError::UnsupportedMagic(magic) => PartitionError::new(
+            ResponseError::UnsupportedForMessageFormat,
+            format!("record batch magic {magic}: only v2 batches are accepted"),
+        ),
+        other => PartitionError::new(ResponseError::CorruptMessage, other.to_string()),
+    }
+}
+
+fn producer_batch_of(header: &BatchHeader) -> ProducerBatch {
+    ProducerBatch {
+        producer_id: header.producer_id,
+        producer_epoch: header.producer_epoch,
+        first_sequence: header.base_sequence,
+        last_offset_delta: header.last_offset_delta,
+    }
+}
+
+/// Replays the producer fields of every batch in the log.
+fn rebuild_producer_states(log: &PartitionLog) -> Result<ProducerStates, LogError> {
+    let mut states = ProducerStates::default();
+    let mut offset = log.log_start_offset();
+    // One bounded read at a time keeps memory flat however long the log is.
+    const READ_BYTES: u64 = 1 << 20;
+    while offset < log.log_end_offset() {
+        let Some(slice) = log.read(offset, READ_BYTES)? else {
+            break;
+        };
+        let bytes = slice.read_to_vec()?;
+        let mut advanced = false;
+        for item in batch::split_batches(&bytes) {
+            let Ok((header, _)) = item else { break };
+            if header.has_producer_id() {
+                states.record(&producer_batch_of(&header), header.base_offset);
+            }
+            offset = header.last_offset() + 1;
+            advanced = true;
+        }
+        if !advanced {
+            break;
+        }
+    }
+    Ok(states)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kafka::log::batch::test_batch;
+
+    const LIMITS: ProduceLimits = ProduceLimits {
+        batch_bytes_max: 1_048_588,
+        log_append_time: false,
+    };
+
+    fn idempotent_batch(sequence: i32, values: &[&[u8]]) -> Vec<u8> {
+        let mut batch = test_batch(0, 10, values);
+        batch[43..51].copy_from_slice(&42i64.to_be_bytes());
+        batch[51..53].copy_from_slice(&0i16.to_be_bytes());
+        batch[53..57].copy_from_slice(&sequence.to_be_bytes());
+        let crc = crc32c::crc32c(&batch[21..]);
+        batch[17..21].copy_from_slice(&crc.to_be_bytes());
+        batch
+    }
+
+    fn open(dir: &Path) -> Partition {
+        Partition::open(
+            dir,
+            TopicPartition::new("t", 0),
+            TopicId::ZERO,
+            LogSettings::default(),
+            0,
+            0,
+        )
+        .unwrap()
+        .0
+    }
+
+    #[test]
+    fn produce_validates_and_deduplicates() {
+        let dir = tempfile::tempdir().unwrap();
+        let partition = open(dir.path());
+        let first = idempotent_batch(0, &[b"a", b"b"]);
+        assert_eq!(
+            partition
+                .append_from_client(&first, LIMITS, 0)
+                .unwrap()
+                .base_offset,
+            0
+        );
+        assert_eq!(
+            partition
+                .append_from_client(&first, LIMITS, 0)
+                .unwrap()
+                .base_offset,
+            0,
+            "a retry is acknowledged"
+        );
+        assert_eq!(
+            partition.offsets().log_end_offset,
+            2,
+            "and not appended twice"
+        );
+        let gap = idempotent_batch(5, &[b"c"]);
+        assert_eq!(
+            partition
+                .append_from_client(&gap, LIMITS, 0)
+                .unwrap_err()
+                .error,
+            ResponseError::OutOfOrderSequenceNumber
+        );
+        let next = idempotent_batch(2, &[b"c"]);
+        assert_eq!(
+            partition
+                .append_from_client(&next, LIMITS, 0)
+                .unwrap()
+                .base_offset,
+            2
+        );
+
+        let mut corrupt = test_batch(0, 1, &[b"x"]);
+        let last = corrupt.len() - 1;
+        corrupt[last] ^= 1;
+        assert_eq!(
+            partition
+                .append_from_client(&corrupt, LIMITS, 0)
+                .unwrap_err()
+                .error,
+            ResponseError::CorruptMessage
+        );
+        let small = ProduceLimits {
+            batch_bytes_max: 10,
+            ..LIMITS
+        };
+        assert_eq!(
+            partition
+                .append_from_client(&test_batch(0, 1, &[b"x"]), small, 0)
+                .unwrap_err()
+                .error,
+            ResponseError::MessageTooLarge
+        );
+        assert_eq!(
+            partition
+                .append_from_client(&[1, 2, 3], LIMITS, 0)
+                .unwrap_err()
+                .error,
+            ResponseError::CorruptMessage
+        );
+    }
+
+    #[test]
+    fn producer_state_survives_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let partition = open(dir.path());
+        partition
+            .append_from_client(&idempotent_batch(0, &[b"a"]), LIMITS, 0)
+            .unwrap();
+        drop(partition);
+        let partition = open(dir.path());
+        assert_eq!(
+            partition
+                .append_from_client(&idempotent_batch(0, &[b"a"]), LIMITS, 0)
+                .unwrap()
+                .base_offset,
+            0
+        );
+        assert_eq!(
+            partition
+                .append_from_client(&idempotent_batch(1, &[b"b"]), LIMITS, 0)
+                .unwrap()
+                .base_offset,
+            1
+        );
+    }
+
+    #[test]
+    fn reads_stop_at_the_high_watermark_and_check_ranges() {
+        let dir = tempfile::tempdir().unwrap();
+        let partition = open(dir.path());
+        partition
+            .append_from_client(&test_batch(0, 1, &[b"a", b"b"]), LIMITS, 0)
+            .unwrap();
+        let data = partition.read(0, 1 << 20, true).unwrap();
+        assert_eq!(data.high_watermark, 2);
+        assert_eq!(BatchHeader::parse(&data.records).unwrap().records_count, 2);
+        assert!(partition.read(2, 100, true).unwrap().records.is_empty());
+        assert_eq!(
+            partition.read(3, 100, true).unwrap_err().error,
+            ResponseError::OffsetOutOfRange
+        );
+        assert!(
+            partition.read(0, 10, false).unwrap().records.is_empty(),
+            "no partial batch without at_least_one"
+        );
+    }
+}

@@ -1,0 +1,513 @@
+//! The broker's request handling over a real socket, with metadata held in memory
+//! (the ZooKeeper-backed store is exercised by the compat suites): ApiVersions,
+//! Metadata with auto-creation, Produce, Fetch with long polling, ListOffsets, and
+//! bad frames costing only their own connection.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+use keel::config::Properties;
+use keel::kafka::broker::{system_clock, Broker};
+use keel::kafka::config::{BrokerId as KeelBrokerId, KafkaConfig};
+use keel::kafka::log::manager::LogManager;
+use keel::kafka::metadata::*;
+
+/// Metadata in memory: topics created here get broker 0 as their only replica.
+struct MemoryMetadata {
+    sender: watch::Sender<Arc<ClusterMetadata>>,
+    next_id: Mutex<u128>,
+}
+
+impl MemoryMetadata {
+    fn new(port: u16) -> Arc<MemoryMetadata> {
+        let mut metadata = ClusterMetadata {
+            cluster_id: "test-cluster".into(),
+            ..Default::default()
+        };
+        metadata.controller_id = Some(KeelBrokerId(0));
+        metadata.brokers.insert(
+            KeelBrokerId(0),
+            BrokerRegistration {
+                id: KeelBrokerId(0),
+                endpoints: vec![Endpoint {
+                    listener: "PLAINTEXT".into(),
+                    host: "127.0.0.1".into(),
+                    port,
+                }],
+                rack: None,
+            },
+        );
+        let (sender, _) = watch::channel(Arc::new(metadata));
+        Arc::new(MemoryMetadata {
+            sender,
+            next_id: Mutex::new(1),
+        })
+    }
+}
+
+impl MetadataStore for MemoryMetadata {
+    fn current(&self) -> Arc<ClusterMetadata> {
+        self.sender.borrow().clone()
+    }
+    fn subscribe(&self) -> watch::Receiver<Arc<ClusterMetadata>> {
+        self.sender.subscribe()
+    }
+    fn create_topic(
+        &self,
+        topic: NewTopic,
+        validate_only: bool,
+    ) -> BoxFuture<Result<(), MetadataError>> {
+        let mut current = (*self.current()).clone();
+        let result = if current.topics.contains_key(&topic.name) {
+            Err(MetadataError {
+                code: 36,
+                message: "exists".into(),
+            })
+        } else {
+            if !validate_only {
+                let mut id = self.next_id.lock().unwrap();
+                *id += 1;
+                let partitions = (0..topic.partitions.max(1))
+                    .map(|index| {
+                        let state = PartitionState {
+                            replicas: vec![KeelBrokerId(0)],
+                            leader: Some(KeelBrokerId(0)),
+                            leader_epoch: 0,
+                            isr: vec![KeelBrokerId(0)],
+                            zk_version: 0,
+                        };
+                        (index, state)
+                    })
+                    .collect();
+                current.topics.insert(
+                    topic.name.clone(),
+                    TopicMetadata {
+                        name: topic.name.clone(),
+                        id: TopicId(uuid::Uuid::from_u128(*id)),
+                        partitions,
+                        configs: topic.configs.clone(),
+                        marked_for_deletion: false,
+                    },
+                );
+                self.sender.send_replace(Arc::new(current));
+            }
+            Ok(())
+        };
+        Box::pin(async move { result })
+    }
+    fn delete_topic(&self, _name: String) -> BoxFuture<Result<(), MetadataError>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn create_partitions(
+        &self,
+        _: String,
+        _: i32,
+        _: Option<Vec<Vec<KeelBrokerId>>>,
+        _: bool,
+    ) -> BoxFuture<Result<(), MetadataError>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn set_topic_configs(
+        &self,
+        _: String,
+        _: BTreeMap<String, String>,
+    ) -> BoxFuture<Result<(), MetadataError>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn set_broker_configs(
+        &self,
+        _: Option<KeelBrokerId>,
+        _: BTreeMap<String, String>,
+    ) -> BoxFuture<Result<(), MetadataError>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn allocate_producer_ids(&self) -> BoxFuture<Result<(i64, i64), MetadataError>> {
+        Box::pin(async { Ok((0, 999)) })
+    }
+}
+
+struct TestBroker {
+    port: u16,
+    _dir: tempfile::TempDir,
+    _shutdown: watch::Sender<bool>,
+}
+
+async fn start_broker(extra: &str) -> TestBroker {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let text = format!(
+        "broker.id=0\nlisteners=PLAINTEXT://127.0.0.1:{port}\nlog.dirs={}\nzookeeper.connect=unused:2181\n{extra}",
+        dir.path().display()
+    );
+    let config = KafkaConfig::from_properties(
+        &Properties::parse(std::path::Path::new("test.properties"), &text).unwrap(),
+    )
+    .unwrap();
+    let logs = LogManager::new(&config.log_dirs).unwrap();
+    let metadata = MemoryMetadata::new(port);
+    let broker = Arc::new(Broker::new(
+        config,
+        KeelBrokerId(0),
+        metadata.clone(),
+        logs,
+        system_clock(),
+    ));
+    // Open logs as metadata changes, as the real start-up does.
+    let reconciler = broker.clone();
+    let mut changes = metadata.subscribe();
+    tokio::spawn(async move {
+        loop {
+            let current = changes.borrow_and_update().clone();
+            reconciler.reconcile(&current);
+            if changes.changed().await.is_err() {
+                return;
+            }
+        }
+    });
+    let (shutdown, shutdown_receiver) = watch::channel(false);
+    tokio::spawn(keel::kafka::server::serve(
+        listener,
+        broker,
+        shutdown_receiver,
+        100,
+    ));
+    TestBroker {
+        port,
+        _dir: dir,
+        _shutdown: shutdown,
+    }
+}
+
+struct Client {
+    stream: TcpStream,
+    correlation_id: i32,
+}
+
+impl Client {
+    async fn connect(port: u16) -> Client {
+        Client {
+            stream: TcpStream::connect(("127.0.0.1", port)).await.unwrap(),
+            correlation_id: 0,
+        }
+    }
+
+    async fn send<Q: Encodable>(&mut self, api_key: ApiKey, version: i16, body: &Q) {
+        self.correlation_id += 1;
+        let mut header = RequestHeader::default();
+        header.request_api_key = api_key as i16;
+        header.request_api_version = version;
+        header.correlation_id = self.correlation_id;
+        header.client_id = Some(StrBytes::from_static_str("keel-test"));
+        let mut frame = BytesMut::new();
+        header
+            .encode(&mut frame, api_key.request_header_version(version))
+            .unwrap();
+        body.encode(&mut frame, version).unwrap();
+        self.stream
+            .write_all(&(frame.len() as i32).to_be_bytes())
+            .await
+            .unwrap();
+        self.stream.write_all(&frame).await.unwrap();
+    }
+
+    async fn receive<R: Decodable>(&mut self, api_key: ApiKey, version: i16) -> R {
+        let mut length = [0u8; 4];
+        self.stream.read_exact(&mut length).await.unwrap();
+        let mut body = vec![0u8; i32::from_be_bytes(length) as usize];
+        self.stream.read_exact(&mut body).await.unwrap();
+        let mut bytes = Bytes::from(body);
+        let header =
+            ResponseHeader::decode(&mut bytes, api_key.response_header_version(version)).unwrap();
+        assert_eq!(header.correlation_id, self.correlation_id);
+        R::decode(&mut bytes, version).unwrap()
+    }
+
+    async fn call<Q: Encodable, R: Decodable>(
+        &mut self,
+        api_key: ApiKey,
+        version: i16,
+        body: &Q,
+    ) -> R {
+        self.send(api_key, version, body).await;
+        self.receive(api_key, version).await
+    }
+}
+
+fn topic_name(name: &str) -> TopicName {
+    TopicName(StrBytes::from_string(name.to_string()))
+}
+
+fn record_batch(values: &[&str]) -> Bytes {
+    use kafka_protocol::records::*;
+    let records: Vec<Record> = values
+        .iter()
+        .enumerate()
+        .map(|(index, value)| Record {
+            transactional: false,
+            control: false,
+            partition_leader_epoch: -1,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: TimestampType::Creation,
+            offset: index as i64,
+            sequence: -1,
+            timestamp: 1_700_000_000_000 + index as i64,
+            key: None,
+            value: Some(Bytes::from(value.to_string())),
+            headers: Default::default(),
+            delete_horizon: false,
+        })
+        .collect();
+    let mut out = BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut out,
+        &records,
+        &RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        },
+    )
+    .unwrap();
+    out.freeze()
+}
+
+async fn metadata_until_leader(client: &mut Client, topic: &str) -> MetadataResponse {
+    for _ in 0..50 {
+        let mut request = MetadataRequest::default();
+        let mut wanted = metadata_request::MetadataRequestTopic::default();
+        wanted.name = Some(topic_name(topic));
+        request.topics = Some(vec![wanted]);
+        request.allow_auto_topic_creation = true;
+        let response: MetadataResponse = client.call(ApiKey::Metadata, 9, &request).await;
+        if response.topics[0].error_code == 0 {
+            return response;
+        }
+        assert_eq!(
+            response.topics[0].error_code, 5,
+            "LEADER_NOT_AVAILABLE while the topic is created"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("topic {topic} never got a leader");
+}
+
+fn produce_request(topic: &str, acks: i16, records: Bytes) -> ProduceRequest {
+    let mut partition = produce_request::PartitionProduceData::default();
+    partition.index = 0;
+    partition.records = Some(records);
+    let mut topic_data = produce_request::TopicProduceData::default();
+    topic_data.name = topic_name(topic);
+    topic_data.partition_data = vec![partition];
+    let mut request = ProduceRequest::default();
+    request.acks = acks;
+    request.timeout_ms = 30_000;
+    request.topic_data = vec![topic_data];
+    request
+}
+
+fn fetch_request(topic: &str, offset: i64, max_wait_ms: i32, min_bytes: i32) -> FetchRequest {
+    let mut partition = fetch_request::FetchPartition::default();
+    partition.partition = 0;
+    partition.fetch_offset = offset;
+    partition.partition_max_bytes = 1 << 20;
+    let mut wanted = fetch_request::FetchTopic::default();
+    wanted.topic = topic_name(topic);
+    wanted.partitions = vec![partition];
+    let mut request = FetchRequest::default();
+    request.max_wait_ms = max_wait_ms;
+    request.min_bytes = min_bytes;
+    request.max_bytes = 50 << 20;
+    request.topics = vec![wanted];
+    request
+}
+
+#[tokio::test]
+async fn api_versions_lists_supported_apis_and_falls_back_to_v0() {
+    let broker = start_broker("").await;
+    let mut client = Client::connect(broker.port).await;
+    let response: ApiVersionsResponse = client
+        .call(ApiKey::ApiVersions, 3, &ApiVersionsRequest::default())
+        .await;
+    assert_eq!(response.error_code, 0);
+    let produce = response
+        .api_keys
+        .iter()
+        .find(|api| api.api_key == ApiKey::Produce as i16)
+        .unwrap();
+    assert_eq!((produce.min_version, produce.max_version), (3, 11));
+
+    // A version from the future: a v0 reply with UNSUPPORTED_VERSION (35).
+    client.correlation_id += 1;
+    let frame = [
+        &[0u8, 18, 0, 42][..],
+        &client.correlation_id.to_be_bytes(),
+        &[0, 0],
+    ]
+    .concat();
+    client
+        .stream
+        .write_all(&(frame.len() as i32).to_be_bytes())
+        .await
+        .unwrap();
+    client.stream.write_all(&frame).await.unwrap();
+    let response: ApiVersionsResponse = client.receive(ApiKey::ApiVersions, 0).await;
+    assert_eq!(response.error_code, 35);
+    assert!(!response.api_keys.is_empty());
+}
+
+#[tokio::test]
+async fn produce_then_fetch_and_list_offsets() {
+    let broker = start_broker("").await;
+    let mut client = Client::connect(broker.port).await;
+    let metadata = metadata_until_leader(&mut client, "events").await;
+    assert_eq!(metadata.topics[0].partitions[0].leader_id.0, 0);
+    assert_eq!(metadata.brokers[0].port, broker.port as i32);
+
+    for round in 0..3 {
+        let response: ProduceResponse = client
+            .call(
+                ApiKey::Produce,
+                7,
+                &produce_request("events", -1, record_batch(&["a", "b"])),
+            )
+            .await;
+        let partition = &response.responses[0].partition_responses[0];
+        assert_eq!(partition.error_code, 0);
+        assert_eq!(partition.base_offset, round * 2);
+    }
+    let response: FetchResponse = client
+        .call(ApiKey::Fetch, 11, &fetch_request("events", 2, 0, 1))
+        .await;
+    let partition = &response.responses[0].partitions[0];
+    assert_eq!(partition.error_code, 0);
+    assert_eq!(partition.high_watermark, 6);
+    let records = partition.records.clone().unwrap();
+    let offsets: Vec<i64> = keel::kafka::log::batch::split_batches(&records)
+        .map(|item| item.unwrap().0)
+        .flat_map(|header| header.base_offset..=header.last_offset())
+        .collect();
+    assert_eq!(offsets, vec![2, 3, 4, 5]);
+
+    let mut request = ListOffsetsRequest::default();
+    request.replica_id = (-1).into();
+    for timestamp in [-2i64, -1, 1_700_000_000_001] {
+        let mut partition = list_offsets_request::ListOffsetsPartition::default();
+        partition.timestamp = timestamp;
+        let mut topic = list_offsets_request::ListOffsetsTopic::default();
+        topic.name = topic_name("events");
+        topic.partitions = vec![partition];
+        request.topics.push(topic);
+    }
+    let response: ListOffsetsResponse = client.call(ApiKey::ListOffsets, 5, &request).await;
+    let offsets: Vec<i64> = response
+        .topics
+        .iter()
+        .map(|topic| topic.partitions[0].offset)
+        .collect();
+    assert_eq!(
+        offsets,
+        vec![0, 6, 1],
+        "earliest, latest, first record at or after the timestamp"
+    );
+
+    let response: FetchResponse = client
+        .call(ApiKey::Fetch, 11, &fetch_request("events", 7, 0, 1))
+        .await;
+    assert_eq!(
+        response.responses[0].partitions[0].error_code, 1,
+        "OFFSET_OUT_OF_RANGE"
+    );
+    let response: ProduceResponse = client
+        .call(
+            ApiKey::Produce,
+            7,
+            &produce_request("missing", 1, record_batch(&["x"])),
+        )
+        .await;
+    assert_eq!(
+        response.responses[0].partition_responses[0].error_code, 3,
+        "UNKNOWN_TOPIC_OR_PARTITION"
+    );
+}
+
+#[tokio::test]
+async fn a_waiting_fetch_wakes_on_append() {
+    let broker = start_broker("").await;
+    let mut consumer = Client::connect(broker.port).await;
+    metadata_until_leader(&mut consumer, "live").await;
+    consumer
+        .send(ApiKey::Fetch, 11, &fetch_request("live", 0, 20_000, 1))
+        .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut producer = Client::connect(broker.port).await;
+    let started = std::time::Instant::now();
+    let _: ProduceResponse = producer
+        .call(
+            ApiKey::Produce,
+            7,
+            &produce_request("live", 1, record_batch(&["now"])),
+        )
+        .await;
+    let response: FetchResponse = consumer.receive(ApiKey::Fetch, 11).await;
+    let waited = started.elapsed();
+    assert!(response.responses[0].partitions[0]
+        .records
+        .as_ref()
+        .is_some_and(|r| !r.is_empty()));
+    // Generous: the point is "woken by the append", not "after max_wait_ms" (20 s).
+    assert!(waited < Duration::from_secs(10), "fetch waited {waited:?}");
+}
+
+#[tokio::test]
+async fn acks_zero_gets_no_response_and_bad_frames_close_only_their_connection() {
+    let broker = start_broker("socket.request.max.bytes=1000\n").await;
+    let mut client = Client::connect(broker.port).await;
+    metadata_until_leader(&mut client, "quiet").await;
+    client
+        .send(
+            ApiKey::Produce,
+            7,
+            &produce_request("quiet", 0, record_batch(&["fire-and-forget"])),
+        )
+        .await;
+    // The next response on this connection is the fetch's: acks=0 produced none.
+    let response: FetchResponse = client
+        .call(ApiKey::Fetch, 11, &fetch_request("quiet", 0, 0, 1))
+        .await;
+    assert_eq!(response.responses[0].partitions[0].high_watermark, 1);
+
+    let mut oversized = TcpStream::connect(("127.0.0.1", broker.port))
+        .await
+        .unwrap();
+    oversized.write_all(&5000i32.to_be_bytes()).await.unwrap();
+    let mut garbage = TcpStream::connect(("127.0.0.1", broker.port))
+        .await
+        .unwrap();
+    garbage
+        .write_all(&[0, 0, 0, 8, 0x7f, 0x7f, 0, 0, 0, 0, 0, 1])
+        .await
+        .unwrap();
+    for stream in [&mut oversized, &mut garbage] {
+        let mut buffer = [0u8; 16];
+        let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buffer))
+            .await
+            .unwrap();
+        assert_eq!(read.unwrap(), 0, "the broker closed the connection");
+    }
+    let response: FetchResponse = client
+        .call(ApiKey::Fetch, 11, &fetch_request("quiet", 0, 0, 1))
+        .await;
+    assert_eq!(
+        response.responses[0].partitions[0].error_code, 0,
+        "other connections carry on"
+    );
+}
