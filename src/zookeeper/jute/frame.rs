@@ -5,7 +5,8 @@
 //! refuses (negative, or over `jute.maxbuffer`); the caller then decodes the body.
 
 use super::codec::{write_i32, Decoder, Jute, JuteError, JuteResult};
-use super::proto::ReplyHeader;
+use super::codes::{xids, EventType, KeeperState};
+use super::proto::{ReplyHeader, WatcherEvent};
 use super::response::Response;
 
 /// The length prefix of every frame.
@@ -46,8 +47,8 @@ pub fn write_frame(out: &mut Vec<u8>, write_body: impl FnOnce(&mut Vec<u8>)) {
     let start = out.len();
     write_i32(out, 0);
     write_body(out);
-    let length = i32::try_from(out.len() - start - FRAME_LENGTH_BYTES)
-        .expect("frame longer than i32::MAX");
+    let length =
+        i32::try_from(out.len() - start - FRAME_LENGTH_BYTES).expect("frame longer than i32::MAX");
     out[start..start + FRAME_LENGTH_BYTES].copy_from_slice(&length.to_be_bytes());
 }
 
@@ -61,6 +62,24 @@ pub fn reply_frame(header: &ReplyHeader, response: Option<&Response>) -> Vec<u8>
         }
     });
     out
+}
+
+/// A complete watch notification frame: xid -1, the triggering zxid (-1 for
+/// events that setWatches generates), err 0, then the event with state
+/// SyncConnected.
+pub fn notification_frame(event_type: EventType, path: &str, zxid: i64) -> Vec<u8> {
+    reply_frame(
+        &ReplyHeader {
+            xid: xids::NOTIFICATION,
+            zxid,
+            err: 0,
+        },
+        Some(&Response::Notification(WatcherEvent {
+            event_type: event_type.as_i32(),
+            state: KeeperState::SyncConnected.as_i32(),
+            path: path.to_string(),
+        })),
+    )
 }
 
 /// Decodes a frame body as `T`, with the frame limit as the per-buffer limit
@@ -121,6 +140,18 @@ mod tests {
         assert_eq!(
             frame,
             [0, 0, 0, 16, 0xff, 0xff, 0xff, 0xfe, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0]
+        );
+    }
+
+    #[test]
+    fn notification_frame_bytes() {
+        assert_eq!(
+            notification_frame(EventType::NodeDeleted, "/a", 7),
+            [
+                0, 0, 0, 30, // length
+                0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, // header
+                0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 2, b'/', b'a', // event
+            ]
         );
     }
 

@@ -30,8 +30,7 @@ pub mod txn;
 
 pub use codec::{Decoder, Jute, JuteError, JuteResult, JUTE_MAX_BUFFER_DEFAULT};
 pub use codes::{
-    perms, xids, AddWatchMode, CreateMode, ErrorCode, EventType, KeeperState, OpCode,
-    WatcherType,
+    perms, xids, AddWatchMode, CreateMode, ErrorCode, EventType, KeeperState, OpCode, WatcherType,
 };
 pub use data::{Acl, ClientInfo, Id, Stat, StatPersisted};
 pub use multi::{MultiOp, MultiRequest, MultiResponse, OpResult};

@@ -15,7 +15,10 @@ use super::proto::{
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MultiOp {
     /// `op` is create (1), create2 (15) or createContainer (19).
-    Create { op: OpCode, request: CreateRequest },
+    Create {
+        op: OpCode,
+        request: CreateRequest,
+    },
     CreateTtl(CreateTtlRequest),
     Delete(DeleteRequest),
     SetData(SetDataRequest),
@@ -144,15 +147,29 @@ impl Jute for MultiRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OpResult {
     /// The result of a plain create (1): written with op 1.
-    Create { path: String },
+    Create {
+        path: String,
+    },
     /// The result of create2, createTTL and createContainer: written with op 15.
-    Create2 { path: String, stat: Stat },
+    Create2 {
+        path: String,
+        stat: Stat,
+    },
     Delete,
-    SetData { stat: Stat },
+    SetData {
+        stat: Stat,
+    },
     Check,
-    GetChildren { children: Vec<String> },
-    GetData { data: Option<Vec<u8>>, stat: Stat },
-    Error { err: i32 },
+    GetChildren {
+        children: Vec<String>,
+    },
+    GetData {
+        data: Option<Vec<u8>>,
+        stat: Stat,
+    },
+    Error {
+        err: i32,
+    },
 }
 
 impl OpResult {
@@ -345,7 +362,9 @@ mod tests {
 
     #[test]
     fn multi_without_done_header_is_incomplete() {
-        let bytes = [0, 0, 0, 2, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 2, b'/', b'a', 0, 0, 0, 0];
+        let bytes = [
+            0, 0, 0, 2, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 2, b'/', b'a', 0, 0, 0, 0,
+        ];
         assert!(matches!(
             from_bytes::<MultiRequest>(&bytes, 1024),
             Err(JuteError::Incomplete { .. })

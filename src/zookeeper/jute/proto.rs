@@ -439,10 +439,7 @@ mod tests {
             state: 3,
             path: "/".into(),
         };
-        assert_eq!(
-            to_bytes(&event),
-            [0, 0, 0, 4, 0, 0, 0, 3, 0, 0, 0, 1, b'/']
-        );
+        assert_eq!(to_bytes(&event), [0, 0, 0, 4, 0, 0, 0, 3, 0, 0, 0, 1, b'/']);
     }
 
     #[test]

@@ -7,11 +7,10 @@ use super::codes::OpCode;
 use super::multi::MultiRequest;
 use super::proto::{
     AddWatchRequest, AuthPacket, CheckVersionRequest, CheckWatchesRequest, CreateRequest,
-    CreateTtlRequest, DeleteContainerRequest, DeleteRequest, ExistsRequest,
-    GetAclRequest, GetAllChildrenNumberRequest, GetChildren2Request, GetChildrenRequest,
-    GetDataRequest, GetEphemeralsRequest, GetSaslRequest, ReconfigRequest,
-    RemoveWatchesRequest, RequestHeader, SetAclRequest, SetDataRequest, SetWatches,
-    SetWatches2, SyncRequest,
+    CreateTtlRequest, DeleteContainerRequest, DeleteRequest, ExistsRequest, GetAclRequest,
+    GetAllChildrenNumberRequest, GetChildren2Request, GetChildrenRequest, GetDataRequest,
+    GetEphemeralsRequest, GetSaslRequest, ReconfigRequest, RemoveWatchesRequest, RequestHeader,
+    SetAclRequest, SetDataRequest, SetWatches, SetWatches2, SyncRequest,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -273,5 +272,82 @@ mod tests {
                 Request::read(request.op(), &mut Decoder::with_default_limit(&record)).unwrap();
             assert_eq!(decoded, request);
         }
+    }
+}
+
+/// Hostile input: random bytes and every truncation of valid frames must decode
+/// to a value or an error, never a panic or a huge allocation.
+#[cfg(test)]
+mod hostile_input_tests {
+    use super::*;
+    use crate::zookeeper::jute::codec::to_bytes;
+    use crate::zookeeper::jute::multi::{MultiOp, MultiResponse};
+    use crate::zookeeper::jute::proto::ConnectRequest;
+    use crate::zookeeper::jute::txn::TxnEntry;
+
+    /// xorshift64*: deterministic, so a failure reproduces.
+    struct Random(u64);
+
+    impl Random {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+    }
+
+    fn decode_everything(bytes: &[u8]) {
+        let limit = 4096;
+        let _ = Request::read_with_header(&mut Decoder::new(bytes, limit));
+        for op in [1, 5, 7, 14, 22, 101, 105, 106] {
+            let _ = Request::read(OpCode::from_i32(op), &mut Decoder::new(bytes, limit));
+        }
+        let _ = MultiResponse::read(&mut Decoder::new(bytes, limit));
+        let _ = ConnectRequest::read(&mut Decoder::new(bytes, limit));
+        let _ = TxnEntry::from_bytes(bytes, limit);
+    }
+
+    #[test]
+    fn random_bytes_never_panic() {
+        let mut random = Random(0x9E37_79B9_7F4A_7C15);
+        for _ in 0..20_000 {
+            let length = (random.next() % 64) as usize;
+            let mut bytes: Vec<u8> = (0..length).map(|_| random.next() as u8).collect();
+            // Bias some lengths towards small, plausible values so decoding
+            // gets past the first field.
+            if bytes.len() >= 8 && random.next().is_multiple_of(2) {
+                bytes[4..8].copy_from_slice(&((random.next() % 16) as i32).to_be_bytes());
+            }
+            decode_everything(&bytes);
+        }
+    }
+
+    #[test]
+    fn every_truncation_of_valid_frames_is_an_error_not_a_panic() {
+        let multi = Request::Multi(crate::zookeeper::jute::MultiRequest {
+            ops: vec![
+                MultiOp::Create {
+                    op: OpCode::Create,
+                    request: CreateRequest {
+                        path: "/a".into(),
+                        data: Some(vec![1, 2, 3]),
+                        acl: crate::zookeeper::jute::Acl::open_unsafe(),
+                        flags: 2,
+                    },
+                },
+                MultiOp::Delete(DeleteRequest {
+                    path: "/b".into(),
+                    version: 4,
+                }),
+            ],
+        });
+        let mut frame = to_bytes(&RequestHeader { xid: 9, op: 14 });
+        multi.write(&mut frame);
+        for end in 0..frame.len() {
+            assert!(Request::read_with_header(&mut Decoder::new(&frame[..end], 4096)).is_err());
+        }
+        let (_, decoded) = Request::read_with_header(&mut Decoder::new(&frame, 4096)).unwrap();
+        assert_eq!(decoded, multi);
     }
 }

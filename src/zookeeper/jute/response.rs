@@ -5,9 +5,9 @@ use super::codec::Jute;
 use super::data::Stat;
 use super::multi::MultiResponse;
 use super::proto::{
-    Create2Response, CreateResponse, ErrorResponse, GetAclResponse,
-    GetAllChildrenNumberResponse, GetChildren2Response, GetChildrenResponse, GetDataResponse,
-    GetEphemeralsResponse, SyncResponse, WhoAmIResponse,
+    Create2Response, CreateResponse, ErrorResponse, GetAclResponse, GetAllChildrenNumberResponse,
+    GetChildren2Response, GetChildrenResponse, GetDataResponse, GetEphemeralsResponse,
+    SyncResponse, WatcherEvent, WhoAmIResponse,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +29,8 @@ pub enum Response {
     WhoAmI(WhoAmIResponse),
     /// addWatch answers with an ErrorResponse carrying 0.
     Error(ErrorResponse),
+    /// The body of a watch notification (reply header xid -1, err 0).
+    Notification(WatcherEvent),
 }
 
 impl Response {
@@ -47,6 +49,7 @@ impl Response {
             Response::Ephemerals(r) => r.write(out),
             Response::WhoAmI(r) => r.write(out),
             Response::Error(r) => r.write(out),
+            Response::Notification(r) => r.write(out),
         }
     }
 }

@@ -217,9 +217,7 @@ impl TxnBody {
             | OpCode::DeleteContainer
             | OpCode::SetData
             | OpCode::Error
-            | OpCode::Check => {
-                TxnBody::read(op, &mut Decoder::new(&entry.data, buffer_bytes_max))
-            }
+            | OpCode::Check => TxnBody::read(op, &mut Decoder::new(&entry.data, buffer_bytes_max)),
             other => Err(JuteError::Malformed(format!(
                 "invalid type of op in multi txn: {}",
                 other.as_i32()

@@ -1,0 +1,173 @@
+//! ACL lists interned by index, as Apache's `ReferenceCountedACLCache`: each
+//! znode stores a `long`, snapshots store the map once. Index -1 is the open ACL
+//! (`world:anyone` with all permissions), used by the built-in nodes.
+
+use std::collections::HashMap;
+
+use crate::zookeeper::jute::Acl;
+
+/// The index Apache reserves for `OPEN_ACL_UNSAFE`.
+pub const OPEN_UNSAFE_ACL_INDEX: i64 = -1;
+
+#[derive(Debug, Clone, Default)]
+pub struct AclCache {
+    acl_by_index: HashMap<i64, Vec<Acl>>,
+    index_by_acl: HashMap<Vec<Acl>, i64>,
+    references_by_index: HashMap<i64, u64>,
+    last_index: i64,
+    open_unsafe: Vec<Acl>,
+}
+
+impl AclCache {
+    pub fn new() -> Self {
+        AclCache {
+            open_unsafe: Acl::open_unsafe(),
+            ..Default::default()
+        }
+    }
+
+    /// `convertAcls`: the index for this list (interning it if new), with one
+    /// more reference counted.
+    pub fn intern(&mut self, acl: &[Acl]) -> i64 {
+        let index = match self.index_by_acl.get(acl) {
+            Some(index) => *index,
+            None => {
+                self.last_index += 1;
+                let index = self.last_index;
+                self.acl_by_index.insert(index, acl.to_vec());
+                self.index_by_acl.insert(acl.to_vec(), index);
+                index
+            }
+        };
+        self.add_usage(index);
+        index
+    }
+
+    /// `convertLong`. An unknown index is an inconsistent tree (Apache throws).
+    pub fn get(&self, index: i64) -> &[Acl] {
+        if index == OPEN_UNSAFE_ACL_INDEX {
+            return &self.open_unsafe;
+        }
+        self.acl_by_index
+            .get(&index)
+            .unwrap_or_else(|| panic!("no ACL for index {index}"))
+    }
+
+    pub fn add_usage(&mut self, index: i64) {
+        if index == OPEN_UNSAFE_ACL_INDEX || !self.acl_by_index.contains_key(&index) {
+            return;
+        }
+        *self.references_by_index.entry(index).or_insert(0) += 1;
+    }
+
+    /// Drops one reference; the list is forgotten with its last reference.
+    pub fn remove_usage(&mut self, index: i64) {
+        if index == OPEN_UNSAFE_ACL_INDEX || !self.acl_by_index.contains_key(&index) {
+            return;
+        }
+        let references = self.references_by_index.entry(index).or_insert(0);
+        *references = references.saturating_sub(1);
+        if *references == 0 {
+            self.forget(index);
+        }
+    }
+
+    fn forget(&mut self, index: i64) {
+        self.references_by_index.remove(&index);
+        if let Some(acl) = self.acl_by_index.remove(&index) {
+            self.index_by_acl.remove(&acl);
+        }
+    }
+
+    /// Loads one entry of a snapshot's ACL map (with no references yet; the
+    /// nodes that follow add them).
+    pub fn insert_from_snapshot(&mut self, index: i64, acl: Vec<Acl>) {
+        self.last_index = self.last_index.max(index);
+        self.index_by_acl.insert(acl.clone(), index);
+        self.acl_by_index.insert(index, acl);
+        self.references_by_index.insert(index, 0);
+    }
+
+    /// After a snapshot is loaded: forget lists no node uses.
+    pub fn purge_unused(&mut self) {
+        let unused: Vec<i64> = self
+            .references_by_index
+            .iter()
+            .filter(|(_, references)| **references == 0)
+            .map(|(index, _)| *index)
+            .collect();
+        for index in unused {
+            self.forget(index);
+        }
+    }
+
+    /// The map a snapshot stores, by index.
+    pub fn entries(&self) -> Vec<(i64, &[Acl])> {
+        let mut entries: Vec<(i64, &[Acl])> = self
+            .acl_by_index
+            .iter()
+            .map(|(index, acl)| (*index, acl.as_slice()))
+            .collect();
+        entries.sort_by_key(|(index, _)| *index);
+        entries
+    }
+
+    pub fn len(&self) -> usize {
+        self.acl_by_index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.acl_by_index.is_empty()
+    }
+
+    pub fn references(&self, index: i64) -> u64 {
+        self.references_by_index.get(&index).copied().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zookeeper::jute::Id;
+
+    #[test]
+    fn interning_counts_references_and_forgets_at_zero() {
+        let mut cache = AclCache::new();
+        let acl = vec![Acl::new(1, Id::new("digest", "a:b"))];
+        let first = cache.intern(&acl);
+        let second = cache.intern(&acl);
+        assert_eq!(first, 1);
+        assert_eq!(first, second);
+        assert_eq!(cache.references(first), 2);
+        assert_eq!(cache.intern(&Acl::open_unsafe()), 2);
+        cache.remove_usage(first);
+        assert_eq!(cache.get(first), acl.as_slice());
+        cache.remove_usage(first);
+        assert_eq!(cache.len(), 1);
+        // Indexes are never reused.
+        assert_eq!(cache.intern(&acl), 3);
+    }
+
+    #[test]
+    fn open_unsafe_index_is_built_in() {
+        let mut cache = AclCache::new();
+        assert_eq!(
+            cache.get(OPEN_UNSAFE_ACL_INDEX),
+            Acl::open_unsafe().as_slice()
+        );
+        cache.add_usage(OPEN_UNSAFE_ACL_INDEX);
+        cache.remove_usage(OPEN_UNSAFE_ACL_INDEX);
+        assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn snapshot_load_then_purge() {
+        let mut cache = AclCache::new();
+        cache.insert_from_snapshot(4, Acl::read_unsafe());
+        cache.insert_from_snapshot(7, Acl::open_unsafe());
+        cache.add_usage(7);
+        cache.purge_unused();
+        assert_eq!(cache.entries(), vec![(7, Acl::open_unsafe().as_slice())]);
+        assert_eq!(cache.intern(&Acl::creator_all()), 8);
+    }
+}

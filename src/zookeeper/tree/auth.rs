@@ -1,0 +1,485 @@
+//! Authentication schemes and ACL decisions, as Apache's auth providers and
+//! `ZooKeeperServer.checkACL` / `PrepRequestProcessor.fixupACL` make them.
+//!
+//! Schemes: `world` (only `anyone`), `auth` (stands for the caller's
+//! authenticated ids when setting an ACL), `digest` (`user:base64(sha1)`), `ip`
+//! (address with optional prefix length) and `super` (an id, never an ACL
+//! scheme: it passes every check).
+
+use super::digest::generate_digest;
+use crate::zookeeper::jute::{Acl, ClientInfo, ErrorCode, Id};
+
+/// What the ACL decisions depend on besides the ACL and the caller's ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthConfig {
+    /// `zookeeper.skipACL=yes`: every check passes.
+    pub skip_acl: bool,
+    /// `zookeeper.DigestAuthenticationProvider.enabled` (default true).
+    pub digest_enabled: bool,
+    /// `zookeeper.DigestAuthenticationProvider.superDigest`: `super:<hash>`.
+    pub super_digest: Option<String>,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            skip_acl: false,
+            digest_enabled: true,
+            super_digest: None,
+        }
+    }
+}
+
+/// The schemes with a server-side provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Provider {
+    Digest,
+    Ip,
+}
+
+impl AuthConfig {
+    fn provider(&self, scheme: &str) -> Option<Provider> {
+        match scheme {
+            "digest" if self.digest_enabled => Some(Provider::Digest),
+            "ip" => Some(Provider::Ip),
+            _ => None,
+        }
+    }
+
+    /// The ids an `auth` packet adds to a connection, or `AuthFailed`. `ip`
+    /// authentication is done by the server from the peer address, not here.
+    pub fn authenticate(&self, scheme: &str, auth: &[u8]) -> Result<Vec<Id>, ErrorCode> {
+        match self.provider(scheme) {
+            Some(Provider::Digest) => {
+                let digest = generate_digest(&String::from_utf8_lossy(auth));
+                let mut ids = Vec::new();
+                if self.super_digest.as_deref() == Some(digest.as_str()) {
+                    ids.push(Id::new("super", ""));
+                }
+                ids.push(Id::new("digest", &digest));
+                Ok(ids)
+            }
+            _ => Err(ErrorCode::AuthFailed),
+        }
+    }
+
+    /// `checkACL`: may a caller with `auth` ids do `perm` on a node with `acl`?
+    pub fn check(&self, acl: &[Acl], perm: i32, auth: &[Id]) -> Result<(), ErrorCode> {
+        if self.skip_acl || acl.is_empty() {
+            return Ok(());
+        }
+        if auth.iter().any(|id| id.scheme == "super") {
+            return Ok(());
+        }
+        for entry in acl.iter().filter(|entry| entry.perms & perm != 0) {
+            if entry.id.scheme == "world" && entry.id.id == "anyone" {
+                return Ok(());
+            }
+            let Some(provider) = self.provider(&entry.id.scheme) else {
+                continue;
+            };
+            let matched = auth
+                .iter()
+                .filter(|id| id.scheme == entry.id.scheme)
+                .any(|id| match provider {
+                    Provider::Digest => id.id == entry.id.id,
+                    Provider::Ip => ip_matches(&id.id, &entry.id.id),
+                });
+            if matched {
+                return Ok(());
+            }
+        }
+        Err(ErrorCode::NoAuth)
+    }
+
+    /// `fixupACL`: drops duplicates, expands `auth` into the caller's
+    /// authenticated ids and refuses anything a provider would not accept.
+    pub fn fixup(&self, acl: &[Acl], auth: &[Id]) -> Result<Vec<Acl>, ErrorCode> {
+        let mut unique: Vec<&Acl> = Vec::with_capacity(acl.len());
+        for entry in acl {
+            if !unique.contains(&entry) {
+                unique.push(entry);
+            }
+        }
+        if unique.is_empty() {
+            return Err(ErrorCode::InvalidAcl);
+        }
+        let mut fixed = Vec::with_capacity(unique.len());
+        for entry in unique {
+            let id = &entry.id;
+            if id.scheme == "world" && id.id == "anyone" {
+                fixed.push(entry.clone());
+            } else if id.scheme == "auth" {
+                // Only providers that really authenticate (digest; not ip) count.
+                let mut expanded = false;
+                for caller in auth {
+                    if self.provider(&caller.scheme) == Some(Provider::Digest) {
+                        expanded = true;
+                        fixed.push(Acl::new(entry.perms, caller.clone()));
+                    }
+                }
+                if !expanded {
+                    return Err(ErrorCode::InvalidAcl);
+                }
+            } else {
+                let valid = match self.provider(&id.scheme) {
+                    Some(Provider::Digest) => java_split(&id.id, ':').len() == 2,
+                    Some(Provider::Ip) => ip_is_valid(&id.id),
+                    None => false,
+                };
+                if !valid {
+                    return Err(ErrorCode::InvalidAcl);
+                }
+                fixed.push(entry.clone());
+            }
+        }
+        Ok(fixed)
+    }
+
+    /// whoAmI: one entry per id, with the provider's user name ("" when the
+    /// scheme has no provider, as for `super`).
+    pub fn client_infos(&self, auth: &[Id]) -> Vec<ClientInfo> {
+        auth.iter()
+            .map(|id| ClientInfo {
+                auth_scheme: id.scheme.clone(),
+                user: match self.provider(&id.scheme) {
+                    Some(Provider::Digest) => java_split(&id.id, ':')
+                        .first()
+                        .map(|user| user.to_string())
+                        .unwrap_or_default(),
+                    Some(Provider::Ip) => id.id.clone(),
+                    None => String::new(),
+                },
+            })
+            .collect()
+    }
+}
+
+/// getACL without ADMIN permission hides digest hashes: Apache rewrites
+/// `user:hash` with `replaceAll(":.*", ":x")`.
+pub fn mask_digests(acl: &[Acl]) -> Vec<Acl> {
+    acl.iter()
+        .map(|entry| {
+            if entry.id.scheme != "digest" {
+                return entry.clone();
+            }
+            let masked = match entry.id.id.find(':') {
+                Some(colon) => format!("{}:x", &entry.id.id[..colon]),
+                None => entry.id.id.clone(),
+            };
+            Acl::new(entry.perms, Id::new("digest", &masked))
+        })
+        .collect()
+}
+
+/// Java's `String.split(regex)` for a one-character separator: trailing empty
+/// strings are dropped (so "a:" splits into ["a"] and "" into [""]).
+fn java_split(text: &str, separator: char) -> Vec<&str> {
+    let mut parts: Vec<&str> = text.split(separator).collect();
+    if parts.len() > 1 {
+        while parts.last() == Some(&"") {
+            parts.pop();
+        }
+    }
+    parts
+}
+
+/// Parses an address the way `IPAuthenticationProvider.addr2Bytes` does: IPv6 if
+/// it has a ':', IPv4 (four decimal parts) if it has a '.'.
+fn address_bytes(address: &str) -> Option<Vec<u8>> {
+    if address.contains(':') {
+        parse_v6(address)
+    } else if address.contains('.') {
+        let parts: Vec<&str> = address.split('.').collect();
+        if parts.len() != 4 {
+            return None;
+        }
+        let mut bytes = Vec::with_capacity(4);
+        for part in parts {
+            // Java's Integer.parseInt accepts a leading '+' or '-'.
+            let value: i64 = part.parse().ok()?;
+            if !(0..=255).contains(&value) {
+                return None;
+            }
+            bytes.push(value as u8);
+        }
+        Some(bytes)
+    } else {
+        None
+    }
+}
+
+/// Apache's own IPv6 parser: segments of 1-4 hex digits, at most one "::"
+/// (no embedded IPv4, no scope id).
+fn parse_v6(address: &str) -> Option<Vec<u8>> {
+    let halves: Vec<&str> = address.split("::").collect();
+    let split_segments = |text: &str| -> Vec<String> {
+        if text.is_empty() {
+            Vec::new()
+        } else {
+            text.split(':').map(str::to_string).collect()
+        }
+    };
+    let (head, tail) = match halves.len() {
+        1 => {
+            let segments: Vec<String> = address.split(':').map(str::to_string).collect();
+            if segments.len() != 8 {
+                return None;
+            }
+            (segments, Vec::new())
+        }
+        2 => {
+            let head = split_segments(halves[0]);
+            let tail = split_segments(halves[1]);
+            if head.len() + tail.len() >= 8 {
+                return None;
+            }
+            (head, tail)
+        }
+        _ => return None,
+    };
+    let parse = |segment: &String| -> Option<[u8; 2]> {
+        if segment.is_empty() || segment.len() > 4 {
+            return None;
+        }
+        let value = u16::from_str_radix(segment, 16).ok()?;
+        Some(value.to_be_bytes())
+    };
+    let mut bytes = vec![0u8; 16];
+    for (index, segment) in head.iter().enumerate() {
+        bytes[index * 2..index * 2 + 2].copy_from_slice(&parse(segment)?);
+    }
+    let tail_start = 16 - tail.len() * 2;
+    for (index, segment) in tail.iter().enumerate() {
+        bytes[tail_start + index * 2..tail_start + index * 2 + 2].copy_from_slice(&parse(segment)?);
+    }
+    Some(bytes)
+}
+
+fn mask_bits(bytes: &mut [u8], bits: usize) {
+    for (index, byte) in bytes.iter_mut().enumerate() {
+        let start = index * 8;
+        if start + 8 <= bits {
+            continue;
+        }
+        let keep = bits.saturating_sub(start);
+        *byte &= !(0xffu16 >> keep) as u8;
+    }
+}
+
+/// Splits `address/bits` and checks the prefix length.
+fn parse_ip_expression(expression: &str) -> Option<(Vec<u8>, usize)> {
+    let (address, bits) = match expression.split_once('/') {
+        Some((address, bits)) => (address, Some(bits)),
+        None => (expression, None),
+    };
+    let bytes = address_bytes(address)?;
+    let width = bytes.len() * 8;
+    let bits = match bits {
+        None => width,
+        Some(text) => {
+            let value: i64 = text.parse().ok()?;
+            if value < 0 || value as usize > width {
+                return None;
+            }
+            value as usize
+        }
+    };
+    Some((bytes, bits))
+}
+
+/// `IPAuthenticationProvider.matches`: does the caller's address `id` fall in
+/// the ACL's `address[/bits]`?
+pub fn ip_matches(id: &str, expression: &str) -> bool {
+    let Some((mut acl_bytes, bits)) = parse_ip_expression(expression) else {
+        return false;
+    };
+    let Some(mut remote) = address_bytes(id) else {
+        return false;
+    };
+    if remote.len() != acl_bytes.len() {
+        return false;
+    }
+    mask_bits(&mut acl_bytes, bits);
+    mask_bits(&mut remote, bits);
+    remote == acl_bytes
+}
+
+/// `IPAuthenticationProvider.isValid`.
+pub fn ip_is_valid(expression: &str) -> bool {
+    parse_ip_expression(expression).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zookeeper::jute::perms;
+
+    fn digest_id(user_password: &str) -> Id {
+        Id::new("digest", &generate_digest(user_password))
+    }
+
+    #[test]
+    fn world_anyone_and_empty_acl_pass() {
+        let config = AuthConfig::default();
+        assert_eq!(config.check(&Acl::open_unsafe(), perms::WRITE, &[]), Ok(()));
+        assert_eq!(config.check(&[], perms::WRITE, &[]), Ok(()));
+        assert_eq!(
+            config.check(&Acl::read_unsafe(), perms::WRITE, &[]),
+            Err(ErrorCode::NoAuth)
+        );
+    }
+
+    #[test]
+    fn digest_acl_needs_the_matching_id() {
+        let config = AuthConfig::default();
+        let alice = digest_id("alice:secret");
+        let acl = vec![Acl::new(perms::READ, alice.clone())];
+        assert_eq!(
+            config.check(&acl, perms::READ, std::slice::from_ref(&alice)),
+            Ok(())
+        );
+        assert_eq!(
+            config.check(&acl, perms::READ, &[digest_id("alice:wrong")]),
+            Err(ErrorCode::NoAuth)
+        );
+        assert_eq!(
+            config.check(&acl, perms::WRITE, &[alice]),
+            Err(ErrorCode::NoAuth)
+        );
+    }
+
+    #[test]
+    fn super_passes_everything_and_comes_from_the_super_digest() {
+        let config = AuthConfig {
+            super_digest: Some(generate_digest("super:test")),
+            ..Default::default()
+        };
+        let ids = config.authenticate("digest", b"super:test").unwrap();
+        assert_eq!(ids[0], Id::new("super", ""));
+        assert_eq!(
+            ids[1],
+            Id::new("digest", "super:D/InIHSb7yEEbrWz8b9l71RjZJU=")
+        );
+        assert_eq!(
+            config.check(&Acl::read_unsafe(), perms::ADMIN, &ids),
+            Ok(())
+        );
+        assert_eq!(
+            config.authenticate("digest", b"super:nope").unwrap().len(),
+            1
+        );
+        assert_eq!(
+            config.authenticate("kerberos", b"x"),
+            Err(ErrorCode::AuthFailed)
+        );
+        let disabled = AuthConfig {
+            digest_enabled: false,
+            ..Default::default()
+        };
+        assert_eq!(
+            disabled.authenticate("digest", b"a:b"),
+            Err(ErrorCode::AuthFailed)
+        );
+    }
+
+    #[test]
+    fn skip_acl_passes_everything() {
+        let config = AuthConfig {
+            skip_acl: true,
+            ..Default::default()
+        };
+        assert_eq!(config.check(&Acl::read_unsafe(), perms::ADMIN, &[]), Ok(()));
+    }
+
+    #[test]
+    fn ip_acls() {
+        let config = AuthConfig::default();
+        let acl = vec![Acl::new(perms::ALL, Id::new("ip", "10.1.0.0/16"))];
+        assert_eq!(
+            config.check(&acl, perms::READ, &[Id::new("ip", "10.1.2.3")]),
+            Ok(())
+        );
+        assert_eq!(
+            config.check(&acl, perms::READ, &[Id::new("ip", "10.2.2.3")]),
+            Err(ErrorCode::NoAuth)
+        );
+        assert!(ip_matches("127.0.0.1", "127.0.0.1"));
+        assert!(ip_matches("192.168.1.77", "192.168.1.64/26"));
+        assert!(!ip_matches("192.168.1.128", "192.168.1.64/26"));
+        assert!(ip_matches("10.0.0.1", "0.0.0.0/0"));
+        assert!(ip_matches("::1", "0:0:0:0:0:0:0:1"));
+        assert!(ip_matches("fe80::1:2", "fe80::/16"));
+        assert!(!ip_matches("127.0.0.1", "::1"));
+        assert!(ip_is_valid("10.0.0.0/8"));
+        assert!(!ip_is_valid("10.0.0.0/33"));
+        assert!(!ip_is_valid("10.0.0/8"));
+        assert!(!ip_is_valid("300.0.0.1"));
+        assert!(!ip_is_valid("localhost"));
+        assert!(ip_is_valid("2001:db8::/32"));
+        assert!(!ip_is_valid("1::2::3"));
+    }
+
+    #[test]
+    fn fixup_expands_auth_and_refuses_invalid_entries() {
+        let config = AuthConfig::default();
+        let alice = digest_id("alice:secret");
+        let caller = vec![Id::new("ip", "127.0.0.1"), alice.clone()];
+        assert_eq!(
+            config.fixup(&Acl::creator_all(), &caller),
+            Ok(vec![Acl::new(perms::ALL, alice.clone())])
+        );
+        // ip ids do not count as authenticated for the auth scheme.
+        assert_eq!(
+            config.fixup(&Acl::creator_all(), &[Id::new("ip", "127.0.0.1")]),
+            Err(ErrorCode::InvalidAcl)
+        );
+        assert_eq!(config.fixup(&[], &caller), Err(ErrorCode::InvalidAcl));
+        for bad in [
+            Id::new("world", "someone"),
+            Id::new("digest", "nocolon"),
+            Id::new("digest", "a:b:c"),
+            Id::new("ip", "999.1.1.1"),
+            Id::new("sasl", "bob"),
+            Id::new("", ""),
+        ] {
+            assert_eq!(
+                config.fixup(&[Acl::new(perms::ALL, bad.clone())], &caller),
+                Err(ErrorCode::InvalidAcl),
+                "{bad:?}"
+            );
+        }
+        // Duplicates collapse, order is kept; "a:b:" is valid as Java's split
+        // drops the trailing empty part.
+        let digest = Acl::new(perms::READ, Id::new("digest", "a:b:"));
+        let open = Acl::new(perms::ALL, Id::anyone());
+        assert_eq!(
+            config.fixup(&[digest.clone(), open.clone(), digest.clone()], &caller),
+            Ok(vec![digest, open])
+        );
+    }
+
+    #[test]
+    fn who_am_i_and_masking() {
+        let config = AuthConfig::default();
+        let infos = config.client_infos(&[
+            Id::new("ip", "127.0.0.1"),
+            Id::new("digest", "bob:hash"),
+            Id::new("super", ""),
+        ]);
+        let users: Vec<(&str, &str)> = infos
+            .iter()
+            .map(|info| (info.auth_scheme.as_str(), info.user.as_str()))
+            .collect();
+        assert_eq!(
+            users,
+            [("ip", "127.0.0.1"), ("digest", "bob"), ("super", "")]
+        );
+        let masked = mask_digests(&[
+            Acl::new(1, Id::new("digest", "bob:hash=")),
+            Acl::new(1, Id::anyone()),
+        ]);
+        assert_eq!(masked[0].id.id, "bob:x");
+        assert_eq!(masked[1].id, Id::anyone());
+    }
+}

@@ -1,0 +1,620 @@
+//! The tree itself: znodes by path, the ACL cache, ephemerals by session,
+//! containers, TTL nodes and the watch registry, with the primitive mutations
+//! Apache's `DataTree` applies (create, delete, set data, set ACL, kill session).
+//!
+//! Everything here assumes the txn was prepared against this tree; a primitive
+//! that finds the tree disagreeing (a missing parent, say) reports the error code
+//! Apache's would and changes nothing more than Apache's does.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::acl_cache::{AclCache, OPEN_UNSAFE_ACL_INDEX};
+use super::auth::AuthConfig;
+use super::ephemeral::EphemeralType;
+use super::ids::{SessionId, WatcherId, Zxid};
+use super::node::{new_stat, Znode};
+use super::path::{join, normalize, split_parent};
+use super::watch::{Notification, WatchManager, WatchRegistry};
+use crate::zookeeper::jute::{Acl, ErrorCode, EventType, Stat, StatPersisted};
+
+pub const ROOT_PATH: &str = "/";
+/// `Quotas.procZookeeper`.
+pub const ZOOKEEPER_PATH: &str = "/zookeeper";
+/// `Quotas.quotaZookeeper`.
+pub const QUOTA_PATH: &str = "/zookeeper/quota";
+/// `ZooDefs.CONFIG_NODE`.
+pub const CONFIG_PATH: &str = "/zookeeper/config";
+
+/// Server settings the tree's behaviour depends on, with Apache's defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeConfig {
+    /// `zookeeper.extendedTypesEnabled` (false): allows TTL nodes.
+    pub extended_types_enabled: bool,
+    /// `reconfigEnabled` (false).
+    pub reconfig_enabled: bool,
+    /// `zookeeper.closeSessionTxn.enabled` (true): closeSession txns list the
+    /// ephemerals they delete.
+    pub close_session_txn_enabled: bool,
+    pub auth: AuthConfig,
+}
+
+impl Default for TreeConfig {
+    fn default() -> Self {
+        TreeConfig {
+            extended_types_enabled: false,
+            reconfig_enabled: false,
+            close_session_txn_enabled: true,
+            auth: AuthConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DataTree {
+    pub(super) nodes: HashMap<String, Znode>,
+    pub(super) acl_cache: AclCache,
+    pub(super) ephemerals: HashMap<SessionId, BTreeSet<String>>,
+    pub(super) containers: BTreeSet<String>,
+    pub(super) ttls: BTreeSet<String>,
+    pub(super) watches: WatchRegistry,
+    pub(super) config: TreeConfig,
+    pub(super) last_processed_zxid: Zxid,
+}
+
+/// Fires the watches an event triggers in one manager and records the
+/// notification; returns every watcher that fired (for delete's suppression).
+fn fire(
+    manager: &mut WatchManager,
+    out: &mut Vec<Notification>,
+    event_type: EventType,
+    path: &str,
+    zxid: Zxid,
+    acl: &[Acl],
+    suppress: &BTreeSet<WatcherId>,
+) -> BTreeSet<WatcherId> {
+    let fired = manager.trigger(path, suppress);
+    if !fired.is_empty() {
+        out.push(Notification {
+            event_type,
+            path: path.to_string(),
+            zxid: zxid.0,
+            acl: Some(acl.to_vec()),
+            watchers: fired.iter().copied().collect(),
+        });
+    }
+    fired
+}
+
+impl DataTree {
+    /// A fresh tree: "/", "/zookeeper", "/zookeeper/quota" and
+    /// "/zookeeper/config" (readable by anyone, aversion -1), all with zeroed
+    /// Stats and empty data, exactly as Apache builds it.
+    pub fn new(config: TreeConfig) -> DataTree {
+        let mut tree = DataTree {
+            nodes: HashMap::new(),
+            acl_cache: AclCache::new(),
+            ephemerals: HashMap::new(),
+            containers: BTreeSet::new(),
+            ttls: BTreeSet::new(),
+            watches: WatchRegistry::default(),
+            config,
+            last_processed_zxid: Zxid(0),
+        };
+        let special = || {
+            Znode::new(
+                Some(Vec::new()),
+                OPEN_UNSAFE_ACL_INDEX,
+                StatPersisted::default(),
+            )
+        };
+        tree.nodes.insert(ROOT_PATH.to_string(), special());
+        tree.nodes.insert(ZOOKEEPER_PATH.to_string(), special());
+        tree.nodes.insert(QUOTA_PATH.to_string(), special());
+        tree.add_child(ROOT_PATH, "zookeeper");
+        tree.add_child(ZOOKEEPER_PATH, "quota");
+        tree.add_config_node();
+        tree
+    }
+
+    /// `DataTree.addConfigNode`: Apache sets its ACL with `setACL(..., -1)`,
+    /// which leaves its aversion at -1.
+    fn add_config_node(&mut self) {
+        self.add_child(ZOOKEEPER_PATH, "config");
+        let stat = StatPersisted {
+            aversion: -1,
+            ..StatPersisted::default()
+        };
+        let acl = self.acl_cache.intern(&Acl::read_unsafe());
+        self.nodes.insert(
+            CONFIG_PATH.to_string(),
+            Znode::new(Some(Vec::new()), acl, stat),
+        );
+    }
+
+    fn add_child(&mut self, parent: &str, child: &str) {
+        self.nodes
+            .get_mut(parent)
+            .expect("parent of a built-in node")
+            .children
+            .insert(child.to_string());
+    }
+
+    pub fn config(&self) -> &TreeConfig {
+        &self.config
+    }
+
+    /// `isSpecialPath`: the nodes no client may delete.
+    pub fn is_special_path(path: &str) -> bool {
+        matches!(path, ROOT_PATH | ZOOKEEPER_PATH | QUOTA_PATH | CONFIG_PATH)
+    }
+
+    /// The node at `path` ("" is the root, as in Apache).
+    pub fn node(&self, path: &str) -> Option<&Znode> {
+        self.nodes.get(normalize(path))
+    }
+
+    pub fn acl(&self, node: &Znode) -> &[Acl] {
+        self.acl_cache.get(node.acl)
+    }
+
+    pub fn acl_of_path(&self, path: &str) -> Option<&[Acl]> {
+        self.node(path).map(|node| self.acl(node))
+    }
+
+    pub fn stat(&self, path: &str) -> Option<Stat> {
+        self.node(path)
+            .map(|node| node.client_stat(self.config.extended_types_enabled))
+    }
+
+    pub fn ephemeral_type(&self, owner: i64) -> EphemeralType {
+        EphemeralType::of(owner, self.config.extended_types_enabled)
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Apache's `approximateDataSize`: path lengths plus data lengths.
+    pub fn approximate_data_size(&self) -> u64 {
+        self.nodes
+            .iter()
+            .map(|(path, node)| (path.len() + node.data_length() as usize) as u64)
+            .sum()
+    }
+
+    pub fn ephemerals(&self, session: SessionId) -> BTreeSet<String> {
+        self.ephemerals.get(&session).cloned().unwrap_or_default()
+    }
+
+    pub fn sessions_with_ephemerals(&self) -> Vec<SessionId> {
+        let mut sessions: Vec<SessionId> = self.ephemerals.keys().copied().collect();
+        sessions.sort();
+        sessions
+    }
+
+    pub fn ephemerals_count(&self) -> usize {
+        self.ephemerals.values().map(BTreeSet::len).sum()
+    }
+
+    pub fn containers(&self) -> &BTreeSet<String> {
+        &self.containers
+    }
+
+    pub fn ttls(&self) -> &BTreeSet<String> {
+        &self.ttls
+    }
+
+    pub fn watches(&self) -> &WatchRegistry {
+        &self.watches
+    }
+
+    pub fn watches_mut(&mut self) -> &mut WatchRegistry {
+        &mut self.watches
+    }
+
+    pub fn acl_cache(&self) -> &AclCache {
+        &self.acl_cache
+    }
+
+    pub fn last_processed_zxid(&self) -> Zxid {
+        self.last_processed_zxid
+    }
+
+    /// For loading a snapshot: the zxid the loaded state corresponds to.
+    pub fn set_last_processed_zxid(&mut self, zxid: Zxid) {
+        self.last_processed_zxid = zxid;
+    }
+
+    fn track_owner(&mut self, path: &str, owner: i64) {
+        match self.ephemeral_type(owner) {
+            EphemeralType::Container => {
+                self.containers.insert(path.to_string());
+            }
+            EphemeralType::Ttl => {
+                self.ttls.insert(path.to_string());
+            }
+            EphemeralType::Normal => {
+                self.ephemerals
+                    .entry(SessionId(owner))
+                    .or_default()
+                    .insert(path.to_string());
+            }
+            EphemeralType::Void => {}
+        }
+    }
+
+    fn untrack_owner(&mut self, path: &str, owner: i64) {
+        match self.ephemeral_type(owner) {
+            EphemeralType::Container => {
+                self.containers.remove(path);
+            }
+            EphemeralType::Ttl => {
+                self.ttls.remove(path);
+            }
+            EphemeralType::Normal => {
+                // Apache keeps a session's set even once emptied; only a
+                // closeSession removes it.
+                if let Some(paths) = self.ephemerals.get_mut(&SessionId(owner)) {
+                    paths.remove(path);
+                }
+            }
+            EphemeralType::Void => {}
+        }
+    }
+
+    /// `DataTree.createNode`. A `parent_cversion` of -1 bumps the parent's own.
+    #[allow(clippy::too_many_arguments)]
+    pub fn create_node(
+        &mut self,
+        path: &str,
+        data: Option<Vec<u8>>,
+        acl: &[Acl],
+        ephemeral_owner: i64,
+        parent_cversion: i32,
+        zxid: Zxid,
+        time: i64,
+        out: &mut Vec<Notification>,
+    ) -> Result<Stat, ErrorCode> {
+        let (parent_name, child_name) = split_parent(path).ok_or(ErrorCode::NoNode)?;
+        let parent_key = normalize(parent_name).to_string();
+        if !self.nodes.contains_key(&parent_key) {
+            return Err(ErrorCode::NoNode);
+        }
+        let parent_acl = self.acl_cache.get(self.nodes[&parent_key].acl).to_vec();
+        // Apache interns the ACL before looking for an existing node, and on
+        // replay gives an existing node the new ACL (see ZOOKEEPER-3145).
+        let acl_index = self.acl_cache.intern(acl);
+        if let Some(existing) = self.nodes.get_mut(path) {
+            existing.acl = acl_index;
+            return Err(ErrorCode::NodeExists);
+        }
+        let parent = self.nodes.get_mut(&parent_key).expect("checked above");
+        let parent_cversion = if parent_cversion == -1 {
+            parent.stat.cversion + 1
+        } else {
+            parent_cversion
+        };
+        // A replayed create must not move cversion and pzxid backwards.
+        if parent_cversion > parent.stat.cversion {
+            parent.stat.cversion = parent_cversion;
+            parent.stat.pzxid = zxid.0;
+        }
+        parent.children.insert(child_name.to_string());
+        let node = Znode::new(data, acl_index, new_stat(zxid.0, time, ephemeral_owner));
+        let stat = node.client_stat(self.config.extended_types_enabled);
+        self.nodes.insert(path.to_string(), node);
+        self.track_owner(path, ephemeral_owner);
+
+        let none = BTreeSet::new();
+        let watches = &mut self.watches;
+        fire(
+            &mut watches.data,
+            out,
+            EventType::NodeCreated,
+            path,
+            zxid,
+            acl,
+            &none,
+        );
+        fire(
+            &mut watches.child,
+            out,
+            EventType::NodeChildrenChanged,
+            normalize(parent_name),
+            zxid,
+            &parent_acl,
+            &none,
+        );
+        Ok(stat)
+    }
+
+    /// `DataTree.deleteNode`. The parent's pzxid moves even if the child is
+    /// already gone, as in Apache.
+    pub fn delete_node(
+        &mut self,
+        path: &str,
+        zxid: Zxid,
+        out: &mut Vec<Notification>,
+    ) -> Result<(), ErrorCode> {
+        let (parent_name, child_name) = split_parent(path).ok_or(ErrorCode::NoNode)?;
+        let parent_key = normalize(parent_name).to_string();
+        let parent = self.nodes.get_mut(&parent_key).ok_or(ErrorCode::NoNode)?;
+        parent.children.remove(child_name);
+        if zxid.0 > parent.stat.pzxid {
+            parent.stat.pzxid = zxid.0;
+        }
+        let parent_acl_index = parent.acl;
+        let node = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
+        let acl = self.acl_cache.get(node.acl).to_vec();
+        self.acl_cache.remove_usage(node.acl);
+        let parent_acl = self.acl_cache.get(parent_acl_index).to_vec();
+        self.untrack_owner(path, node.stat.ephemeral_owner);
+
+        // A watcher with both a data and a child watch on the node hears of
+        // its deletion once.
+        let none = BTreeSet::new();
+        let watches = &mut self.watches;
+        let fired = fire(
+            &mut watches.data,
+            out,
+            EventType::NodeDeleted,
+            path,
+            zxid,
+            &acl,
+            &none,
+        );
+        fire(
+            &mut watches.child,
+            out,
+            EventType::NodeDeleted,
+            path,
+            zxid,
+            &acl,
+            &fired,
+        );
+        fire(
+            &mut watches.child,
+            out,
+            EventType::NodeChildrenChanged,
+            normalize(parent_name),
+            zxid,
+            &parent_acl,
+            &none,
+        );
+        Ok(())
+    }
+
+    /// `DataTree.setData`: `version` is the new version from the txn.
+    pub fn set_data(
+        &mut self,
+        path: &str,
+        data: Option<Vec<u8>>,
+        version: i32,
+        zxid: Zxid,
+        time: i64,
+        out: &mut Vec<Notification>,
+    ) -> Result<Stat, ErrorCode> {
+        let extended = self.config.extended_types_enabled;
+        let node = self
+            .nodes
+            .get_mut(normalize(path))
+            .ok_or(ErrorCode::NoNode)?;
+        node.data = data;
+        node.stat.mtime = time;
+        node.stat.mzxid = zxid.0;
+        node.stat.version = version;
+        let stat = node.client_stat(extended);
+        let acl = self.acl_cache.get(node.acl).to_vec();
+        fire(
+            &mut self.watches.data,
+            out,
+            EventType::NodeDataChanged,
+            path,
+            zxid,
+            &acl,
+            &BTreeSet::new(),
+        );
+        Ok(stat)
+    }
+
+    /// `DataTree.setACL`: `version` is the new aversion from the txn. No watch
+    /// fires on an ACL change.
+    pub fn set_acl(&mut self, path: &str, acl: &[Acl], version: i32) -> Result<Stat, ErrorCode> {
+        let old_index = self.node(path).ok_or(ErrorCode::NoNode)?.acl;
+        self.acl_cache.remove_usage(old_index);
+        let new_index = self.acl_cache.intern(acl);
+        let extended = self.config.extended_types_enabled;
+        let node = self.nodes.get_mut(normalize(path)).expect("checked above");
+        node.stat.aversion = version;
+        node.acl = new_index;
+        Ok(node.client_stat(extended))
+    }
+
+    /// `DataTree.killSession`: deletes the paths the closeSession txn lists,
+    /// then any other ephemeral the session still owns here (Apache warns about
+    /// those). Paths already gone are skipped.
+    pub fn kill_session(
+        &mut self,
+        session: SessionId,
+        zxid: Zxid,
+        paths_in_txn: Option<&[String]>,
+        out: &mut Vec<Notification>,
+    ) {
+        let mut local = self.ephemerals.remove(&session).unwrap_or_default();
+        if let Some(paths) = paths_in_txn {
+            for path in paths {
+                let _ = self.delete_node(path, zxid, out);
+                local.remove(path);
+            }
+        }
+        for path in local {
+            let _ = self.delete_node(&path, zxid, out);
+        }
+        // Deleting re-creates nothing, but untrack_owner may have left an empty
+        // set behind for this session.
+        self.ephemerals.remove(&session);
+    }
+
+    /// `DataTree.setCversionPzxid`, used when a replayed create finds its node.
+    pub fn set_cversion_pzxid(
+        &mut self,
+        path: &str,
+        cversion: i32,
+        zxid: Zxid,
+    ) -> Result<(), ErrorCode> {
+        let path = path.strip_suffix('/').unwrap_or(path);
+        let node = self
+            .nodes
+            .get_mut(normalize(path))
+            .ok_or(ErrorCode::NoNode)?;
+        let cversion = if cversion == -1 {
+            node.stat.cversion + 1
+        } else {
+            cversion
+        };
+        if cversion > node.stat.cversion {
+            node.stat.cversion = cversion;
+            node.stat.pzxid = zxid.0;
+        }
+        Ok(())
+    }
+
+    /// `getAllChildrenNumber`: all descendants (for "/", every node but the
+    /// root).
+    pub fn all_children_number(&self, path: &str) -> usize {
+        if path == ROOT_PATH {
+            return self.nodes.len() - 1;
+        }
+        let prefix = format!("{path}/");
+        self.nodes
+            .keys()
+            .filter(|key| key.starts_with(&prefix))
+            .count()
+    }
+
+    /// The nodes in the order Apache's snapshot writes them: depth first from
+    /// the root, the root under the path "".
+    pub fn nodes_in_snapshot_order(&self) -> Vec<(String, &Znode)> {
+        let mut ordered = Vec::with_capacity(self.nodes.len());
+        let mut stack = vec![(String::new(), ROOT_PATH.to_string())];
+        while let Some((written_path, key)) = stack.pop() {
+            let Some(node) = self.nodes.get(&key) else {
+                continue;
+            };
+            for child in node.children.iter().rev() {
+                let child_path = format!("{written_path}/{child}");
+                stack.push((child_path.clone(), child_path));
+            }
+            ordered.push((written_path, node));
+        }
+        ordered
+    }
+
+    /// An empty tree for loading a snapshot into (no built-in nodes: the
+    /// snapshot carries them).
+    pub fn empty_for_snapshot(config: TreeConfig) -> DataTree {
+        let mut tree = DataTree::new(config);
+        tree.nodes.clear();
+        tree.acl_cache = AclCache::new();
+        tree
+    }
+
+    /// Loads one ACL map entry of a snapshot.
+    pub fn load_snapshot_acl(&mut self, index: i64, acl: Vec<Acl>) {
+        self.acl_cache.insert_from_snapshot(index, acl);
+    }
+
+    /// Loads one node of a snapshot, parents first, as Apache's `deserialize`.
+    pub fn load_snapshot_node(&mut self, path: &str, mut node: Znode) -> Result<(), String> {
+        node.children.clear();
+        self.acl_cache.add_usage(node.acl);
+        if path.is_empty() || path == ROOT_PATH {
+            self.nodes.insert(ROOT_PATH.to_string(), node);
+            return Ok(());
+        }
+        let (parent_name, child_name) =
+            split_parent(path).ok_or_else(|| format!("invalid snapshot path {path}"))?;
+        let parent = self
+            .nodes
+            .get_mut(normalize(parent_name))
+            .ok_or_else(|| format!("unable to find parent {parent_name} of path {path}"))?;
+        parent.children.insert(child_name.to_string());
+        let owner = node.stat.ephemeral_owner;
+        self.nodes.insert(path.to_string(), node);
+        self.track_owner(path, owner);
+        Ok(())
+    }
+
+    /// After the last snapshot node: drop ACLs no node uses.
+    pub fn finish_snapshot_load(&mut self) {
+        self.acl_cache.purge_unused();
+    }
+
+    /// The path of a child, for callers building paths.
+    pub fn child_path(parent: &str, child: &str) -> String {
+        join(parent, child)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_tree_matches_apache() {
+        let tree = DataTree::new(TreeConfig::default());
+        assert_eq!(tree.node_count(), 4);
+        let root = tree.stat("/").unwrap();
+        // One child, no creations counted: Apache shows cversion -1 on "/".
+        assert_eq!((root.cversion, root.num_children), (-1, 1));
+        let zookeeper = tree.stat("/zookeeper").unwrap();
+        assert_eq!((zookeeper.cversion, zookeeper.num_children), (-2, 2));
+        let config = tree.stat("/zookeeper/config").unwrap();
+        assert_eq!(config.aversion, -1);
+        assert_eq!(
+            tree.acl_of_path("/zookeeper/config").unwrap(),
+            Acl::read_unsafe()
+        );
+        assert_eq!(tree.acl_of_path("/").unwrap(), Acl::open_unsafe());
+        assert_eq!(tree.node("").unwrap().children.len(), 1);
+        assert_eq!(tree.all_children_number("/"), 3);
+        assert_eq!(tree.all_children_number("/zookeeper"), 2);
+    }
+
+    #[test]
+    fn snapshot_order_is_depth_first_with_root_as_empty_path() {
+        let tree = DataTree::new(TreeConfig::default());
+        let paths: Vec<String> = tree
+            .nodes_in_snapshot_order()
+            .into_iter()
+            .map(|(path, _)| path)
+            .collect();
+        assert_eq!(
+            paths,
+            ["", "/zookeeper", "/zookeeper/config", "/zookeeper/quota"]
+        );
+    }
+
+    #[test]
+    fn snapshot_round_trip_rebuilds_children_and_owners() {
+        let mut tree = DataTree::new(TreeConfig::default());
+        let mut out = Vec::new();
+        tree.create_node("/e", None, &Acl::creator_all(), 7, -1, Zxid(1), 1, &mut out)
+            .unwrap();
+        let mut loaded = DataTree::empty_for_snapshot(TreeConfig::default());
+        for (index, acl) in tree.acl_cache().entries() {
+            loaded.load_snapshot_acl(index, acl.to_vec());
+        }
+        for (path, node) in tree.nodes_in_snapshot_order() {
+            loaded.load_snapshot_node(&path, node.clone()).unwrap();
+        }
+        loaded.finish_snapshot_load();
+        assert_eq!(loaded.node_count(), 5);
+        assert_eq!(loaded.ephemerals(SessionId(7)), ["/e".to_string()].into());
+        assert_eq!(loaded.stat("/e"), tree.stat("/e"));
+        assert_eq!(loaded.acl_of_path("/e"), tree.acl_of_path("/e"));
+        assert!(loaded
+            .load_snapshot_node("/missing/child", Znode::default())
+            .is_err());
+    }
+}

@@ -1,0 +1,633 @@
+//! Prepare: a write request, the caller's session and auth ids, the tree and the
+//! changes already prepared but not yet applied in; one txn out. Mirrors Apache's
+//! `PrepRequestProcessor.pRequest2Txn`, check for check, in Apache's order, so the
+//! same request fails with the same code.
+//!
+//! A failed request still becomes a txn (type error, `ErrorTxn`), exactly as in
+//! Apache: it takes a zxid and is logged. `PendingChanges` is Apache's
+//! `outstandingChanges`: what later requests must see before the log catches up.
+
+use std::collections::{HashMap, VecDeque};
+
+use super::data_tree::DataTree;
+use super::ephemeral::{ttl_owner, EphemeralType, CONTAINER_OWNER};
+use super::ids::{SessionId, Zxid};
+use super::node::new_stat;
+use super::path::{split_parent, validate_path};
+use crate::zookeeper::jute::proto::{CheckVersionRequest, CreateRequest, CreateTtlRequest};
+use crate::zookeeper::jute::txn::{
+    CheckVersionTxn, CloseSessionTxn, CreateContainerTxn, CreateSessionTxn, CreateTtlTxn,
+    CreateTxn, DeleteTxn, ErrorTxn, MultiTxn, SetAclTxn, SetDataTxn,
+};
+use crate::zookeeper::jute::{
+    perms, Acl, CreateMode, ErrorCode, Id, MultiOp, MultiRequest, OpCode, Request, StatPersisted,
+    TxnBody, TxnEntry, TxnHeader,
+};
+
+/// Who sent the request and what it is given.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestContext<'a> {
+    pub session: SessionId,
+    pub cxid: i32,
+    /// The connection's auth ids (ip, digest, super...).
+    pub auth: &'a [Id],
+    /// The zxid this txn gets; the server takes the next one for every write,
+    /// failed or not.
+    pub zxid: Zxid,
+    /// Wall-clock milliseconds, stamped into the txn header.
+    pub time_ms: i64,
+}
+
+/// A node as prepared-but-unapplied txns leave it (Apache's `ChangeRecord`).
+/// `stat: None` means "deleted".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeRecord {
+    pub zxid: Zxid,
+    pub path: String,
+    pub stat: Option<StatPersisted>,
+    pub child_count: usize,
+    pub acl: Vec<Acl>,
+    pub data: Option<Vec<u8>>,
+}
+
+/// Apache's `outstandingChanges` and `outstandingChangesForPath`. Keys are the
+/// paths exactly as Apache uses them (the root's children name their parent "",
+/// a request on the root names it "/").
+#[derive(Debug, Clone, Default)]
+pub struct PendingChanges {
+    records: VecDeque<ChangeRecord>,
+    latest_by_path: HashMap<String, ChangeRecord>,
+}
+
+impl PendingChanges {
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    fn add(&mut self, record: ChangeRecord) {
+        self.latest_by_path
+            .insert(record.path.clone(), record.clone());
+        self.records.push_back(record);
+    }
+
+    /// Called once the txn with `zxid` has been applied to the tree: forgets the
+    /// records it (and everything before it) made, as Apache's
+    /// `ZooKeeperServer.processTxn` does.
+    pub fn applied(&mut self, zxid: Zxid) {
+        while let Some(record) = self.records.front() {
+            if record.zxid > zxid {
+                break;
+            }
+            let record = self.records.pop_front().expect("front exists");
+            if self.latest_by_path.get(&record.path) == Some(&record) {
+                self.latest_by_path.remove(&record.path);
+            }
+        }
+    }
+
+    /// Undoes the records a failed multi added (all carry its zxid).
+    fn roll_back(&mut self, zxid: Zxid) {
+        let mut touched = Vec::new();
+        while self
+            .records
+            .back()
+            .is_some_and(|record| record.zxid == zxid)
+        {
+            let record = self.records.pop_back().expect("back exists");
+            touched.push(record.path);
+        }
+        for path in touched {
+            self.latest_by_path.remove(&path);
+            if let Some(previous) = self.records.iter().rev().find(|record| record.path == path) {
+                self.latest_by_path.insert(path, previous.clone());
+            }
+        }
+    }
+
+    fn get(&self, path: &str) -> Option<&ChangeRecord> {
+        self.latest_by_path.get(path)
+    }
+
+    fn records(&self) -> impl Iterator<Item = &ChangeRecord> {
+        self.records.iter()
+    }
+}
+
+/// Prepares one request against the tree plus pending changes.
+pub struct Preparer<'a> {
+    tree: &'a DataTree,
+    pending: &'a mut PendingChanges,
+    context: RequestContext<'a>,
+}
+
+type Prepared = Result<(OpCode, TxnBody), ErrorCode>;
+
+impl DataTree {
+    /// Turns a write request into its txn. Returns `None` for requests that are
+    /// not writes (reads, watches, auth, ping...), which skip the log.
+    pub fn prepare(
+        &self,
+        pending: &mut PendingChanges,
+        context: RequestContext<'_>,
+        request: &Request,
+    ) -> Option<TxnEntry> {
+        let op = request.op();
+        if !op.is_write() || matches!(op, OpCode::CreateSession) {
+            return None;
+        }
+        let mut preparer = Preparer {
+            tree: self,
+            pending,
+            context,
+        };
+        let prepared = match request {
+            Request::Multi(multi) => Ok((OpCode::Multi, preparer.multi(multi))),
+            _ => preparer.single(request),
+        };
+        Some(preparer.entry(prepared))
+    }
+
+    /// The txn for a new session (the server issues createSession itself).
+    pub fn prepare_create_session(context: RequestContext<'_>, timeout_ms: i32) -> TxnEntry {
+        TxnEntry {
+            header: header(&context, OpCode::CreateSession),
+            body: TxnBody::CreateSession(CreateSessionTxn {
+                time_out: timeout_ms,
+            }),
+            digest: None,
+        }
+    }
+}
+
+fn header(context: &RequestContext<'_>, op: OpCode) -> TxnHeader {
+    TxnHeader {
+        client_id: context.session.0,
+        cxid: context.cxid,
+        zxid: context.zxid.0,
+        time: context.time_ms,
+        op: op.as_i32(),
+    }
+}
+
+/// `checkAndIncVersion`. Going from `i32::MAX` wraps to `i32::MIN`, and from
+/// -2 to 0 rather than -1 (which means "any version"), see ZOOKEEPER-4743.
+fn check_and_increment_version(current: i32, expected: i32) -> Result<i32, ErrorCode> {
+    if expected != -1 && expected != current {
+        return Err(ErrorCode::BadVersion);
+    }
+    let next = current.wrapping_add(1);
+    Ok(if next == -1 { 0 } else { next })
+}
+
+fn bad_arguments_unless_valid(path: &str) -> Result<(), ErrorCode> {
+    validate_path(path).map_err(|_| ErrorCode::BadArguments)
+}
+
+impl Preparer<'_> {
+    fn entry(self, prepared: Prepared) -> TxnEntry {
+        let (op, body) = match prepared {
+            Ok(prepared) => prepared,
+            Err(code) => (
+                OpCode::Error,
+                TxnBody::Error(ErrorTxn { err: code.as_i32() }),
+            ),
+        };
+        TxnEntry {
+            header: header(&self.context, op),
+            body,
+            digest: None,
+        }
+    }
+
+    fn zxid(&self) -> Zxid {
+        self.context.zxid
+    }
+
+    /// `getRecordForPath`: the pending record, else the tree's node; NoNode if
+    /// neither has it (or it is pending deletion).
+    fn record(&self, path: &str) -> Result<ChangeRecord, ErrorCode> {
+        if let Some(record) = self.pending.get(path) {
+            return match record.stat {
+                Some(_) => Ok(record.clone()),
+                None => Err(ErrorCode::NoNode),
+            };
+        }
+        let node = self.tree.node(path).ok_or(ErrorCode::NoNode)?;
+        Ok(ChangeRecord {
+            zxid: Zxid(-1),
+            path: path.to_string(),
+            stat: Some(node.stat.clone()),
+            child_count: node.children.len(),
+            acl: self.tree.acl(node).to_vec(),
+            data: node.data.clone(),
+        })
+    }
+
+    fn check_acl(&self, acl: &[Acl], perm: i32) -> Result<(), ErrorCode> {
+        self.tree.config.auth.check(acl, perm, self.context.auth)
+    }
+
+    fn fixup_acl(&self, acl: &[Acl]) -> Result<Vec<Acl>, ErrorCode> {
+        self.tree.config.auth.fixup(acl, self.context.auth)
+    }
+
+    /// `getParentPathAndValidate`: the delete family refuses the built-in nodes.
+    fn parent_for_delete(path: &str) -> Result<&str, ErrorCode> {
+        match split_parent(path) {
+            Some((parent, _)) if !path.contains('\0') && !DataTree::is_special_path(path) => {
+                Ok(parent)
+            }
+            _ => Err(ErrorCode::BadArguments),
+        }
+    }
+
+    fn single(&mut self, request: &Request) -> Prepared {
+        self.op(request.op(), request)
+    }
+
+    /// `pRequest2Txn` for one op (also used for each op of a multi).
+    fn op(&mut self, op: OpCode, request: &Request) -> Prepared {
+        match request {
+            Request::Create(create)
+            | Request::Create2(create)
+            | Request::CreateContainer(create) => self.create(op, create, None),
+            Request::CreateTtl(create) => self.create_ttl(create),
+            Request::Delete(delete) => self.delete(&delete.path, delete.version),
+            Request::DeleteContainer(delete) => self.delete_container(&delete.path),
+            Request::SetData(set) => self.set_data(&set.path, &set.data, set.version),
+            Request::SetAcl(set) => self.set_acl(&set.path, &set.acl, set.version),
+            Request::Check(check) => self.check(check),
+            Request::Reconfig(_) => {
+                // Standalone keel has no reconfiguration: Apache answers
+                // ReconfigDisabled when it is off (the default) and
+                // Unimplemented in standalone when it is on.
+                if self.tree.config.reconfig_enabled {
+                    Err(ErrorCode::Unimplemented)
+                } else {
+                    Err(ErrorCode::ReconfigDisabled)
+                }
+            }
+            Request::CloseSession => Ok(self.close_session()),
+            // Apache fails a non-write op inside a multi with a marshalling
+            // error (its txn record is missing).
+            _ => Err(ErrorCode::MarshallingError),
+        }
+    }
+
+    fn create_ttl(&mut self, request: &CreateTtlRequest) -> Prepared {
+        let create = CreateRequest {
+            path: request.path.clone(),
+            data: request.data.clone(),
+            acl: request.acl.clone(),
+            flags: request.flags,
+        };
+        self.create(OpCode::CreateTtl, &create, Some(request.ttl))
+    }
+
+    /// `pRequest2TxnCreate`.
+    fn create(&mut self, op: OpCode, request: &CreateRequest, ttl: Option<i64>) -> Prepared {
+        let mode = CreateMode::from_flag(request.flags).ok_or(ErrorCode::BadArguments)?;
+        let ttl = ttl.unwrap_or(-1);
+        // validateCreateRequest
+        if mode.is_ttl() && !self.tree.config.extended_types_enabled {
+            return Err(ErrorCode::Unimplemented);
+        }
+        if mode.is_ttl() {
+            ttl_owner(ttl).ok_or(ErrorCode::BadArguments)?;
+        } else if ttl >= 0 {
+            return Err(ErrorCode::BadArguments);
+        }
+        // validatePathForCreate
+        let parent_path = match split_parent(&request.path) {
+            Some((parent, _)) if !request.path.contains('\0') => parent,
+            _ => return Err(ErrorCode::BadArguments),
+        };
+        let acl = self.fixup_acl(&request.acl)?;
+        let parent = self.record(parent_path)?;
+        self.check_acl(&parent.acl, perms::CREATE)?;
+        let parent_stat = parent.stat.clone().expect("record() returns live nodes");
+        let mut path = request.path.clone();
+        if mode.is_sequential() {
+            path.push_str(&format!("{:010}", parent_stat.cversion));
+        }
+        bad_arguments_unless_valid(&path)?;
+        if self.record(&path).is_ok() {
+            return Err(ErrorCode::NodeExists);
+        }
+        if self.tree.ephemeral_type(parent_stat.ephemeral_owner) == EphemeralType::Normal {
+            return Err(ErrorCode::NoChildrenForEphemerals);
+        }
+        let new_cversion = parent_stat.cversion + 1;
+        let data = request.data.clone();
+        let body = match op {
+            OpCode::CreateContainer => TxnBody::CreateContainer(CreateContainerTxn {
+                path: path.clone(),
+                data: data.clone(),
+                acl: acl.clone(),
+                parent_c_version: new_cversion,
+            }),
+            OpCode::CreateTtl => TxnBody::CreateTtl(CreateTtlTxn {
+                path: path.clone(),
+                data: data.clone(),
+                acl: acl.clone(),
+                parent_c_version: new_cversion,
+                ttl,
+            }),
+            _ => TxnBody::Create(CreateTxn {
+                path: path.clone(),
+                data: data.clone(),
+                acl: acl.clone(),
+                ephemeral: mode.is_ephemeral(),
+                parent_c_version: new_cversion,
+            }),
+        };
+        let owner = if mode.is_container() {
+            CONTAINER_OWNER
+        } else if mode.is_ttl() {
+            ttl_owner(ttl).expect("checked above")
+        } else if mode.is_ephemeral() {
+            self.context.session.0
+        } else {
+            0
+        };
+        let zxid = self.zxid();
+        let mut parent = parent;
+        parent.zxid = zxid;
+        parent.child_count += 1;
+        if let Some(stat) = parent.stat.as_mut() {
+            stat.cversion = new_cversion;
+            stat.pzxid = zxid.0;
+        }
+        self.pending.add(parent);
+        self.pending.add(ChangeRecord {
+            zxid,
+            path,
+            stat: Some(new_stat(zxid.0, self.context.time_ms, owner)),
+            child_count: 0,
+            acl,
+            data,
+        });
+        Ok((op, body))
+    }
+
+    fn record_deletion(&mut self, parent: ChangeRecord, path: &str) {
+        let zxid = self.zxid();
+        let mut parent = parent;
+        parent.zxid = zxid;
+        parent.child_count = parent.child_count.saturating_sub(1);
+        if let Some(stat) = parent.stat.as_mut() {
+            stat.pzxid = zxid.0;
+        }
+        self.pending.add(parent);
+        self.pending.add(ChangeRecord {
+            zxid,
+            path: path.to_string(),
+            stat: None,
+            child_count: 0,
+            acl: Vec::new(),
+            data: None,
+        });
+    }
+
+    fn delete(&mut self, path: &str, version: i32) -> Prepared {
+        let parent_path = Self::parent_for_delete(path)?;
+        let parent = self.record(parent_path)?;
+        self.check_acl(&parent.acl, perms::DELETE)?;
+        let node = self.record(path)?;
+        let node_stat = node.stat.as_ref().expect("record() returns live nodes");
+        check_and_increment_version(node_stat.version, version)?;
+        if node.child_count > 0 {
+            return Err(ErrorCode::NotEmpty);
+        }
+        self.record_deletion(parent, path);
+        Ok((
+            OpCode::Delete,
+            TxnBody::Delete(DeleteTxn {
+                path: path.to_string(),
+            }),
+        ))
+    }
+
+    /// deleteContainer (20) checks no ACL and deletes any childless node that
+    /// is not a session's ephemeral (a wrong type is BadVersion in Apache).
+    fn delete_container(&mut self, path: &str) -> Prepared {
+        let parent_path = Self::parent_for_delete(path)?;
+        let node = self.record(path)?;
+        if node.child_count > 0 {
+            return Err(ErrorCode::NotEmpty);
+        }
+        let owner = node.stat.as_ref().map_or(0, |stat| stat.ephemeral_owner);
+        if self.tree.ephemeral_type(owner) == EphemeralType::Normal {
+            return Err(ErrorCode::BadVersion);
+        }
+        let parent = self.record(parent_path)?;
+        self.record_deletion(parent, path);
+        Ok((
+            OpCode::DeleteContainer,
+            TxnBody::Delete(DeleteTxn {
+                path: path.to_string(),
+            }),
+        ))
+    }
+
+    fn set_data(&mut self, path: &str, data: &Option<Vec<u8>>, version: i32) -> Prepared {
+        bad_arguments_unless_valid(path)?;
+        let mut node = self.record(path)?;
+        self.check_acl(&node.acl, perms::WRITE)?;
+        let stat = node.stat.as_mut().expect("record() returns live nodes");
+        let new_version = check_and_increment_version(stat.version, version)?;
+        let zxid = self.zxid();
+        stat.version = new_version;
+        stat.mtime = self.context.time_ms;
+        stat.mzxid = zxid.0;
+        node.zxid = zxid;
+        node.data = data.clone();
+        self.pending.add(node);
+        Ok((
+            OpCode::SetData,
+            TxnBody::SetData(SetDataTxn {
+                path: path.to_string(),
+                data: data.clone(),
+                version: new_version,
+            }),
+        ))
+    }
+
+    fn set_acl(&mut self, path: &str, acl: &[Acl], version: i32) -> Prepared {
+        bad_arguments_unless_valid(path)?;
+        let acl = self.fixup_acl(acl)?;
+        let mut node = self.record(path)?;
+        self.check_acl(&node.acl, perms::ADMIN)?;
+        let stat = node.stat.as_mut().expect("record() returns live nodes");
+        let new_version = check_and_increment_version(stat.aversion, version)?;
+        stat.aversion = new_version;
+        // Apache's record keeps the old ACL until the txn is applied; later
+        // pending requests are checked against it.
+        node.zxid = self.zxid();
+        self.pending.add(node);
+        Ok((
+            OpCode::SetAcl,
+            TxnBody::SetAcl(SetAclTxn {
+                path: path.to_string(),
+                acl,
+                version: new_version,
+            }),
+        ))
+    }
+
+    fn check(&mut self, request: &CheckVersionRequest) -> Prepared {
+        bad_arguments_unless_valid(&request.path)?;
+        let node = self.record(&request.path)?;
+        self.check_acl(&node.acl, perms::READ)?;
+        let stat = node.stat.as_ref().expect("record() returns live nodes");
+        let version = check_and_increment_version(stat.version, request.version)?;
+        Ok((
+            OpCode::Check,
+            TxnBody::Check(CheckVersionTxn {
+                path: request.path.clone(),
+                version,
+            }),
+        ))
+    }
+
+    /// closeSession: the session's ephemerals, as the tree plus pending changes
+    /// will have them, are deleted by the txn.
+    fn close_session(&mut self) -> (OpCode, TxnBody) {
+        let session = self.context.session;
+        let mut paths = self.tree.ephemerals(session);
+        for record in self.pending.records() {
+            match &record.stat {
+                None => {
+                    paths.remove(&record.path);
+                }
+                Some(stat) if stat.ephemeral_owner == session.0 => {
+                    paths.insert(record.path.clone());
+                }
+                Some(_) => {}
+            }
+        }
+        let zxid = self.zxid();
+        for path in &paths {
+            // With digests enabled (Apache's default) the parent's pzxid is
+            // recorded too; its child count is left alone, as in Apache.
+            if let Ok(parent_path) = Self::parent_for_delete(path) {
+                if let Ok(mut parent) = self.record(parent_path) {
+                    parent.zxid = zxid;
+                    if let Some(stat) = parent.stat.as_mut() {
+                        stat.pzxid = zxid.0;
+                    }
+                    self.pending.add(parent);
+                }
+            }
+            self.pending.add(ChangeRecord {
+                zxid,
+                path: path.clone(),
+                stat: None,
+                child_count: 0,
+                acl: Vec::new(),
+                data: None,
+            });
+        }
+        let body = if self.tree.config.close_session_txn_enabled {
+            TxnBody::CloseSession(Some(CloseSessionTxn {
+                paths_to_delete: paths.into_iter().collect(),
+            }))
+        } else {
+            TxnBody::CloseSession(None)
+        };
+        (OpCode::CloseSession, body)
+    }
+
+    /// A multi: every op prepared with the same zxid; after the first failure
+    /// the rest become RuntimeInconsistency errors and the changes of the ops
+    /// before it are rolled back.
+    fn multi(&mut self, multi: &MultiRequest) -> TxnBody {
+        let mut txns = Vec::with_capacity(multi.ops.len());
+        let mut failed = false;
+        for op in &multi.ops {
+            let (op_code, body) = if failed {
+                (
+                    OpCode::Error,
+                    TxnBody::Error(ErrorTxn {
+                        err: ErrorCode::RuntimeInconsistency.as_i32(),
+                    }),
+                )
+            } else {
+                match self.op(op.op(), &multi_op_request(op)) {
+                    Ok(prepared) => prepared,
+                    Err(code) => {
+                        failed = true;
+                        self.pending.roll_back(self.zxid());
+                        (
+                            OpCode::Error,
+                            TxnBody::Error(ErrorTxn { err: code.as_i32() }),
+                        )
+                    }
+                }
+            };
+            txns.push(TxnBody::to_multi_entry(op_code, &body));
+        }
+        TxnBody::Multi(MultiTxn { txns })
+    }
+}
+
+/// A multi op as the standalone request it stands for.
+fn multi_op_request(op: &MultiOp) -> Request {
+    match op {
+        MultiOp::Create { op, request } => match op {
+            OpCode::Create2 => Request::Create2(request.clone()),
+            OpCode::CreateContainer => Request::CreateContainer(request.clone()),
+            _ => Request::Create(request.clone()),
+        },
+        MultiOp::CreateTtl(request) => Request::CreateTtl(request.clone()),
+        MultiOp::Delete(request) => Request::Delete(request.clone()),
+        MultiOp::SetData(request) => Request::SetData(request.clone()),
+        MultiOp::Check(request) => Request::Check(request.clone()),
+        MultiOp::GetChildren(request) => Request::GetChildren(request.clone()),
+        MultiOp::GetData(request) => Request::GetData(request.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_checks_and_wrap() {
+        assert_eq!(check_and_increment_version(3, -1), Ok(4));
+        assert_eq!(check_and_increment_version(3, 3), Ok(4));
+        assert_eq!(
+            check_and_increment_version(3, 2),
+            Err(ErrorCode::BadVersion)
+        );
+        assert_eq!(check_and_increment_version(i32::MAX, -1), Ok(i32::MIN));
+        assert_eq!(check_and_increment_version(-2, -1), Ok(0));
+    }
+
+    #[test]
+    fn pending_changes_forget_applied_records() {
+        let mut pending = PendingChanges::default();
+        let record = |zxid: i64, path: &str| ChangeRecord {
+            zxid: Zxid(zxid),
+            path: path.to_string(),
+            stat: Some(StatPersisted::default()),
+            child_count: 0,
+            acl: vec![],
+            data: None,
+        };
+        pending.add(record(1, "/a"));
+        pending.add(record(2, "/a"));
+        pending.add(record(3, "/b"));
+        pending.applied(Zxid(1));
+        assert_eq!(pending.get("/a").unwrap().zxid, Zxid(2));
+        pending.roll_back(Zxid(3));
+        assert!(pending.get("/b").is_none());
+        pending.applied(Zxid(2));
+        assert!(pending.is_empty());
+        assert!(pending.get("/a").is_none());
+    }
+}
