@@ -17,6 +17,7 @@ use crate::kafka::log::partition::LogSettings;
 use crate::kafka::metadata::{ClusterMetadata, MetadataStore, TopicMetadata};
 use crate::kafka::protocol::Request;
 use crate::kafka::replica::{Partition, ProduceLimits};
+use crate::kafka::topic_config;
 
 /// Milliseconds since the Unix epoch; injected so tests control time.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -41,6 +42,8 @@ pub struct Broker {
     /// Topics this broker has seen in metadata: a topic that leaves this set was
     /// deleted and its local logs go too.
     known_topics: Mutex<BTreeSet<String>>,
+    /// The block of producer ids InitProducerId hands out from.
+    pub producer_ids: Mutex<apis::producer_id::ProducerIdBlock>,
 }
 
 impl Broker {
@@ -60,6 +63,7 @@ impl Broker {
             clock,
             appends,
             known_topics: Mutex::new(BTreeSet::new()),
+            producer_ids: Mutex::new(apis::producer_id::ProducerIdBlock::empty()),
         }
     }
 
@@ -76,24 +80,12 @@ impl Broker {
         self.appends.subscribe()
     }
 
-    /// A topic config value: the topic's override, else the broker default.
+    /// A topic config's effective value (topic override, dynamic broker config,
+    /// server.properties, Kafka's default).
     pub fn topic_config(&self, topic: &TopicMetadata, key: &str) -> Option<String> {
-        if let Some(value) = topic.configs.get(key) {
-            return Some(value.clone());
-        }
-        let broker_key = match key {
-            "segment.bytes" => "log.segment.bytes",
-            "segment.ms" => "log.roll.ms",
-            "retention.ms" => "log.retention.ms",
-            "retention.bytes" => "log.retention.bytes",
-            "max.message.bytes" => "message.max.bytes",
-            "message.timestamp.type" => "log.message.timestamp.type",
-            "cleanup.policy" => "log.cleanup.policy",
-            "index.interval.bytes" => "log.index.interval.bytes",
-            "flush.messages" => "log.flush.interval.messages",
-            _ => key,
-        };
-        self.config.properties.get(broker_key).cloned()
+        let metadata = self.metadata.current();
+        topic_config::resolve(key, &topic.configs, &metadata, self.id, &self.config)
+            .map(|(value, _)| value)
     }
 
     /// The log settings and produce limits of a topic.
@@ -208,6 +200,27 @@ impl Broker {
             }
         }
         *known = live;
+    }
+
+    /// Waits until `done` holds for the metadata or `timeout_ms` passes; returns
+    /// whether it held.
+    pub async fn wait_for_metadata(
+        &self,
+        timeout_ms: i32,
+        done: impl Fn(&ClusterMetadata) -> bool,
+    ) -> bool {
+        let mut changes = self.metadata.subscribe();
+        let deadline = tokio::time::Instant::now()
+            + std::time::Duration::from_millis(timeout_ms.max(0) as u64);
+        loop {
+            if done(&changes.borrow_and_update()) {
+                return true;
+            }
+            match tokio::time::timeout_at(deadline, changes.changed()).await {
+                Ok(Ok(())) => continue,
+                _ => return done(&self.metadata.current()),
+            }
+        }
     }
 
     /// Answers one request; `None` when the protocol wants no response (acks=0).

@@ -10,6 +10,7 @@
 //! - `metadata`: the in-memory cluster picture and the `MetadataStore` handle handlers use.
 //! - `protocol`: framing and request/response codec (kafka-protocol message types).
 //! - `replica`: partition state on this broker: log, high watermark, producer sequences.
+//! - `topic_config`: topic config names, types, defaults and their resolution order.
 //! - `server`: listeners and connections: frames in, responses out.
 //!
 //! `kafka` never imports `zookeeper`: the broker reaches ZooKeeper over the wire.
@@ -17,9 +18,11 @@
 pub mod apis;
 pub mod broker;
 pub mod config;
+pub mod controller;
 pub mod group;
 pub mod log;
 pub mod metadata;
 pub mod protocol;
 pub mod replica;
 pub mod server;
+pub mod topic_config;

@@ -7,12 +7,19 @@
 //! - `produce`: Produce (acks 0, 1, all).
 //! - `fetch`: Fetch with long polling.
 //! - `list_offsets`: ListOffsets (earliest, latest, max timestamp, by time).
+//! - `admin`: CreateTopics, DeleteTopics, CreatePartitions, DescribeCluster,
+//!   DescribeTopicPartitions, DeleteRecords, DescribeLogDirs.
+//! - `configs`: DescribeConfigs, AlterConfigs, IncrementalAlterConfigs.
+//! - `producer_id`: InitProducerId and OffsetForLeaderEpoch.
 
+pub mod admin;
 pub mod api_versions;
+pub mod configs;
 pub mod fetch;
 pub mod list_offsets;
 pub mod metadata;
 pub mod produce;
+pub mod producer_id;
 
 use std::sync::Arc;
 
