@@ -69,6 +69,8 @@ pub enum CliError {
     Config(#[from] ConfigError),
     #[error("{0}")]
     NotYetAvailable(String),
+    #[error("{0:#}")]
+    Server(#[from] anyhow::Error),
 }
 
 /// Parses the arguments and runs the chosen command; returns the process exit code.
@@ -94,8 +96,11 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Exi
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KEEL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colour only on a terminal: logs redirected to a file stay plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .try_init();
 }
@@ -110,7 +115,12 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Kafka { config, overrides } => {
             let config = KafkaConfig::load(&config, &overrides)?;
             log_kafka_config(&config);
-            Err(not_yet_available_kafka())
+            let runtime = tokio::runtime::Runtime::new().map_err(anyhow::Error::from)?;
+            runtime.block_on(async {
+                let shutdown = shutdown_on_signal();
+                crate::kafka::node::run(config, shutdown).await
+            })?;
+            Ok(())
         }
         Command::Standalone { data_dir } => {
             let (zookeeper, kafka) = standalone_configs(&data_dir)?;
@@ -121,16 +131,32 @@ fn run(command: Command) -> Result<(), CliError> {
     }
 }
 
+/// A channel that turns true on SIGINT or SIGTERM, so servers stop cleanly (flush,
+/// checkpoint, deregister) the way Apache's shutdown hooks do.
+fn shutdown_on_signal() -> tokio::sync::watch::Receiver<bool> {
+    let (sender, receiver) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot listen for SIGTERM");
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
+            _ = terminate.recv() => tracing::info!("SIGTERM received"),
+        }
+        let _ = sender.send(true);
+    });
+    receiver
+}
+
 fn not_yet_available_zookeeper() -> CliError {
     CliError::NotYetAvailable(
         "the configuration is valid, but the ZooKeeper server is not implemented yet (see README.md, status)"
             .to_string(),
-    )
-}
-
-fn not_yet_available_kafka() -> CliError {
-    CliError::NotYetAvailable(
-        "the configuration is valid, but the Kafka broker is not implemented yet (see README.md, status)".to_string(),
     )
 }
 

@@ -511,3 +511,168 @@ async fn acks_zero_gets_no_response_and_bad_frames_close_only_their_connection()
         "other connections carry on"
     );
 }
+
+/// Every API that ApiVersions announces is answered: an empty request of each at its
+/// highest version gets a response (not a dropped connection or silence).
+#[tokio::test]
+async fn every_announced_api_answers() {
+    let broker = start_broker("").await;
+    for (api_key, _, max) in keel::kafka::protocol::versions::SUPPORTED {
+        let mut client = Client::connect(broker.port).await;
+        let version = *max;
+        macro_rules! check {
+            ($request:ty, $response:ty, $body:expr) => {{
+                let body: $request = $body;
+                let _: $response = tokio::time::timeout(
+                    Duration::from_secs(20),
+                    client.call(*api_key, version, &body),
+                )
+                .await
+                .unwrap_or_else(|_| panic!("{api_key:?} v{version} got no answer"));
+            }};
+        }
+        match api_key {
+            ApiKey::Produce => check!(ProduceRequest, ProduceResponse, {
+                let mut r = ProduceRequest::default();
+                r.acks = 1;
+                r
+            }),
+            ApiKey::Fetch => check!(FetchRequest, FetchResponse, FetchRequest::default()),
+            ApiKey::ListOffsets => check!(
+                ListOffsetsRequest,
+                ListOffsetsResponse,
+                ListOffsetsRequest::default()
+            ),
+            ApiKey::Metadata => check!(
+                MetadataRequest,
+                MetadataResponse,
+                MetadataRequest::default()
+            ),
+            ApiKey::ApiVersions => check!(
+                ApiVersionsRequest,
+                ApiVersionsResponse,
+                ApiVersionsRequest::default()
+            ),
+            ApiKey::CreateTopics => check!(
+                CreateTopicsRequest,
+                CreateTopicsResponse,
+                CreateTopicsRequest::default()
+            ),
+            ApiKey::DeleteTopics => check!(
+                DeleteTopicsRequest,
+                DeleteTopicsResponse,
+                DeleteTopicsRequest::default()
+            ),
+            ApiKey::DeleteRecords => check!(
+                DeleteRecordsRequest,
+                DeleteRecordsResponse,
+                DeleteRecordsRequest::default()
+            ),
+            ApiKey::InitProducerId => check!(
+                InitProducerIdRequest,
+                InitProducerIdResponse,
+                InitProducerIdRequest::default()
+            ),
+            ApiKey::OffsetForLeaderEpoch => {
+                check!(
+                    OffsetForLeaderEpochRequest,
+                    OffsetForLeaderEpochResponse,
+                    OffsetForLeaderEpochRequest::default()
+                )
+            }
+            ApiKey::DescribeConfigs => check!(
+                DescribeConfigsRequest,
+                DescribeConfigsResponse,
+                DescribeConfigsRequest::default()
+            ),
+            ApiKey::AlterConfigs => check!(
+                AlterConfigsRequest,
+                AlterConfigsResponse,
+                AlterConfigsRequest::default()
+            ),
+            ApiKey::DescribeLogDirs => check!(
+                DescribeLogDirsRequest,
+                DescribeLogDirsResponse,
+                DescribeLogDirsRequest::default()
+            ),
+            ApiKey::CreatePartitions => {
+                check!(
+                    CreatePartitionsRequest,
+                    CreatePartitionsResponse,
+                    CreatePartitionsRequest::default()
+                )
+            }
+            ApiKey::IncrementalAlterConfigs => check!(
+                IncrementalAlterConfigsRequest,
+                IncrementalAlterConfigsResponse,
+                IncrementalAlterConfigsRequest::default()
+            ),
+            ApiKey::DescribeCluster => check!(
+                DescribeClusterRequest,
+                DescribeClusterResponse,
+                DescribeClusterRequest::default()
+            ),
+            ApiKey::DescribeTopicPartitions => check!(
+                DescribeTopicPartitionsRequest,
+                DescribeTopicPartitionsResponse,
+                DescribeTopicPartitionsRequest::default()
+            ),
+            ApiKey::FindCoordinator => check!(
+                FindCoordinatorRequest,
+                FindCoordinatorResponse,
+                FindCoordinatorRequest::default()
+            ),
+            ApiKey::JoinGroup => check!(
+                JoinGroupRequest,
+                JoinGroupResponse,
+                JoinGroupRequest::default()
+            ),
+            ApiKey::SyncGroup => check!(
+                SyncGroupRequest,
+                SyncGroupResponse,
+                SyncGroupRequest::default()
+            ),
+            ApiKey::Heartbeat => check!(
+                HeartbeatRequest,
+                HeartbeatResponse,
+                HeartbeatRequest::default()
+            ),
+            ApiKey::LeaveGroup => check!(
+                LeaveGroupRequest,
+                LeaveGroupResponse,
+                LeaveGroupRequest::default()
+            ),
+            ApiKey::OffsetCommit => check!(
+                OffsetCommitRequest,
+                OffsetCommitResponse,
+                OffsetCommitRequest::default()
+            ),
+            ApiKey::OffsetFetch => check!(
+                OffsetFetchRequest,
+                OffsetFetchResponse,
+                OffsetFetchRequest::default()
+            ),
+            ApiKey::ListGroups => check!(
+                ListGroupsRequest,
+                ListGroupsResponse,
+                ListGroupsRequest::default()
+            ),
+            ApiKey::DescribeGroups => check!(
+                DescribeGroupsRequest,
+                DescribeGroupsResponse,
+                DescribeGroupsRequest::default()
+            ),
+            ApiKey::DeleteGroups => check!(
+                DeleteGroupsRequest,
+                DeleteGroupsResponse,
+                DeleteGroupsRequest::default()
+            ),
+            ApiKey::OffsetDelete => check!(
+                OffsetDeleteRequest,
+                OffsetDeleteResponse,
+                OffsetDeleteRequest::default()
+            ),
+            other => panic!("add {other:?} to this test"),
+        }
+    }
+}

@@ -44,6 +44,8 @@ pub struct Broker {
     known_topics: Mutex<BTreeSet<String>>,
     /// The block of producer ids InitProducerId hands out from.
     pub producer_ids: Mutex<apis::producer_id::ProducerIdBlock>,
+    /// The consumer group coordinator's shell.
+    pub groups: apis::groups::GroupService,
 }
 
 impl Broker {
@@ -64,6 +66,7 @@ impl Broker {
             appends,
             known_topics: Mutex::new(BTreeSet::new()),
             producer_ids: Mutex::new(apis::producer_id::ProducerIdBlock::empty()),
+            groups: apis::groups::GroupService::default(),
         }
     }
 

@@ -8,6 +8,7 @@
 //! - `group`: the consumer group coordinator (classic protocol) and its records.
 //! - `log`: segments, indexes and recovery in Kafka's own file format.
 //! - `metadata`: the in-memory cluster picture and the `MetadataStore` handle handlers use.
+//! - `node`: a running broker: listeners, cluster membership, periodic duties, shutdown.
 //! - `protocol`: framing and request/response codec (kafka-protocol message types).
 //! - `replica`: partition state on this broker: log, high watermark, producer sequences.
 //! - `topic_config`: topic config names, types, defaults and their resolution order.
@@ -22,6 +23,7 @@ pub mod controller;
 pub mod group;
 pub mod log;
 pub mod metadata;
+pub mod node;
 pub mod protocol;
 pub mod replica;
 pub mod server;

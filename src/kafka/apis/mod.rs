@@ -10,12 +10,14 @@
 //! - `admin`: CreateTopics, DeleteTopics, CreatePartitions, DescribeCluster,
 //!   DescribeTopicPartitions, DeleteRecords, DescribeLogDirs.
 //! - `configs`: DescribeConfigs, AlterConfigs, IncrementalAlterConfigs.
+//! - `groups`: FindCoordinator and the classic group APIs (the coordinator's tokio shell).
 //! - `producer_id`: InitProducerId and OffsetForLeaderEpoch.
 
 pub mod admin;
 pub mod api_versions;
 pub mod configs;
 pub mod fetch;
+pub mod groups;
 pub mod list_offsets;
 pub mod metadata;
 pub mod produce;
@@ -44,6 +46,75 @@ pub async fn dispatch(broker: &Arc<Broker>, request: Request) -> Option<Response
         RequestKind::ListOffsets(body) => Some(ResponseKind::ListOffsets(list_offsets::handle(
             broker, version, body,
         ))),
+        RequestKind::CreateTopics(body) => Some(ResponseKind::CreateTopics(
+            admin::create_topics(broker, version, body).await,
+        )),
+        RequestKind::DeleteTopics(body) => Some(ResponseKind::DeleteTopics(
+            admin::delete_topics(broker, version, body).await,
+        )),
+        RequestKind::CreatePartitions(body) => Some(ResponseKind::CreatePartitions(
+            admin::create_partitions(broker, body).await,
+        )),
+        RequestKind::DescribeCluster(body) => Some(ResponseKind::DescribeCluster(
+            admin::describe_cluster(broker, body),
+        )),
+        RequestKind::DescribeTopicPartitions(body) => Some(ResponseKind::DescribeTopicPartitions(
+            admin::describe_topic_partitions(broker, body),
+        )),
+        RequestKind::DeleteRecords(body) => Some(ResponseKind::DeleteRecords(
+            admin::delete_records(broker, body).await,
+        )),
+        RequestKind::DescribeLogDirs(body) => Some(ResponseKind::DescribeLogDirs(
+            admin::describe_log_dirs(broker, body),
+        )),
+        RequestKind::DescribeConfigs(body) => Some(ResponseKind::DescribeConfigs(
+            configs::describe(broker, version, body),
+        )),
+        RequestKind::AlterConfigs(body) => Some(ResponseKind::AlterConfigs(
+            configs::alter(broker, body).await,
+        )),
+        RequestKind::IncrementalAlterConfigs(body) => Some(ResponseKind::IncrementalAlterConfigs(
+            configs::incremental_alter(broker, body).await,
+        )),
+        RequestKind::InitProducerId(body) => Some(ResponseKind::InitProducerId(
+            producer_id::init_producer_id(broker, body).await,
+        )),
+        RequestKind::OffsetForLeaderEpoch(body) => Some(ResponseKind::OffsetForLeaderEpoch(
+            producer_id::offset_for_leader_epoch(broker, body),
+        )),
+        RequestKind::FindCoordinator(body) => Some(ResponseKind::FindCoordinator(
+            groups::find_coordinator(broker, version, body).await,
+        )),
+        RequestKind::JoinGroup(body) => Some(ResponseKind::JoinGroup(
+            groups::join_group(broker, &request.header, body).await,
+        )),
+        RequestKind::SyncGroup(body) => Some(ResponseKind::SyncGroup(
+            groups::sync_group(broker, &request.header, body).await,
+        )),
+        RequestKind::Heartbeat(body) => Some(ResponseKind::Heartbeat(
+            groups::heartbeat(broker, &request.header, body).await,
+        )),
+        RequestKind::LeaveGroup(body) => Some(ResponseKind::LeaveGroup(
+            groups::leave_group(broker, &request.header, body).await,
+        )),
+        RequestKind::OffsetCommit(body) => Some(ResponseKind::OffsetCommit(
+            groups::offset_commit(broker, &request.header, body).await,
+        )),
+        RequestKind::OffsetFetch(body) => Some(ResponseKind::OffsetFetch(
+            groups::offset_fetch(broker, version, body).await,
+        )),
+        RequestKind::OffsetDelete(body) => Some(ResponseKind::OffsetDelete(
+            groups::offset_delete(broker, &request.header, body).await,
+        )),
+        RequestKind::DeleteGroups(body) => Some(ResponseKind::DeleteGroups(
+            groups::delete_groups(broker, &request.header, body).await,
+        )),
+        RequestKind::ListGroups(body) => Some(ResponseKind::ListGroups(
+            groups::list_groups(broker, body).await,
+        )),
+        RequestKind::DescribeGroups(body) => Some(ResponseKind::DescribeGroups(
+            groups::describe_groups(broker, body).await,
+        )),
         other => {
             // The decoder only lets through APIs listed in protocol::versions, each
             // of which has a handler above; reaching here is a bug.

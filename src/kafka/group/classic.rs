@@ -467,7 +467,8 @@ impl ClassicGroup {
 
     /// Ends a join phase: bumps the generation and picks the protocol.
     pub fn init_next_generation(&mut self, now_ms: i64) {
-        self.generation = GenerationId(self.generation.0 + 1);
+        // Wraps like Java's int would, rather than panic on a hand-made record.
+        self.generation = GenerationId(self.generation.0.wrapping_add(1));
         if self.members.is_empty() {
             self.protocol_name = None;
             self.subscribed_topics = self.compute_subscribed_topics();

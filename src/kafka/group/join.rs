@@ -10,7 +10,10 @@ use super::classic::{ClassicGroup, GroupState, Member, Pending, Protocol};
 use super::coordinator::{Effect, GroupCoordinator, RequestContext};
 use super::ids::{GroupId, GroupInstanceId, MemberId};
 use super::rebalance::leader_roster;
-use super::records::{CoordinatorRecord, GroupMetadataKey, GroupMetadataValue};
+use super::records::{
+    fits_record_string, CoordinatorRecord, GroupMetadataKey, GroupMetadataValue,
+    RECORD_STRING_BYTES_MAX,
+};
 use super::responses::{sync_error, JoinAnswer};
 
 /// A JoinGroup's fields, decoded once.
@@ -24,6 +27,24 @@ struct Join {
     rebalance_timeout_ms: i32,
     protocol_type: String,
     protocols: Vec<Protocol>,
+}
+
+/// Length of the `-<uuid>` suffix of generated member ids.
+const MEMBER_ID_SUFFIX_BYTES: usize = 37;
+
+impl Join {
+    /// Whether everything this join may store in the group record fits there.
+    fn fits_records(&self) -> bool {
+        let id_prefix = match &self.instance {
+            Some(instance) => instance.0.len(),
+            None => self.client_id.len(),
+        };
+        id_prefix + MEMBER_ID_SUFFIX_BYTES <= RECORD_STRING_BYTES_MAX
+            && fits_record_string(&self.client_id)
+            && fits_record_string(&self.client_host)
+            && fits_record_string(&self.protocol_type)
+            && self.protocols.iter().all(|p| fits_record_string(&p.name))
+    }
 }
 
 impl GroupCoordinator {
@@ -72,10 +93,18 @@ impl GroupCoordinator {
         };
         let group_id = GroupId(request.group_id.0.as_str().to_owned());
 
-        if group_id.0.is_empty() {
+        if group_id.0.is_empty() || !fits_record_string(&group_id.0) {
             return self.join_error(
                 &join,
                 ResponseError::InvalidGroupId,
+                &join.member_id.0.clone(),
+            );
+        }
+        if !join.fits_records() {
+            // Flexible versions carry strings the group record could not store.
+            return self.join_error(
+                &join,
+                ResponseError::InvalidRequest,
                 &join.member_id.0.clone(),
             );
         }
@@ -287,7 +316,14 @@ impl GroupCoordinator {
         member.protocols = join.protocols;
         member.rebalance_timeout_ms = join.rebalance_timeout_ms;
         member.session_timeout_ms = join.session_timeout_ms;
-        member.awaiting_join = Some(join.pending);
+        if let Some(superseded) = member.awaiting_join.replace(join.pending) {
+            // A second JoinGroup while the first is parked (a retry on a new
+            // connection, say). Kafka drops the first silently; keel answers it
+            // so no request is held forever, with an error that means "rejoin".
+            let answer = JoinAnswer::error(ResponseError::RebalanceInProgress, &join.member_id.0)
+                .build(superseded.api_version);
+            self.respond(superseded, answer);
+        }
         self.maybe_prepare_rebalance_or_complete_join(group_id, now_ms);
     }
 

@@ -27,7 +27,9 @@ use kafka_protocol::ResponseError;
 use super::classic::{ClassicGroup, GroupState};
 use super::coordinator::{Effect, GroupCoordinator, RequestContext};
 use super::ids::{GroupId, GroupInstanceId, MemberId};
-use super::records::{CoordinatorRecord, GroupMetadataKey, OffsetCommitKey, OffsetCommitValue};
+use super::records::{
+    fits_record_string, CoordinatorRecord, GroupMetadataKey, OffsetCommitKey, OffsetCommitValue,
+};
 use super::responses::{code, str_bytes, Response};
 
 /// The retention a commit gets when it does not ask for one (v2-v4 `-1`, and v5+).
@@ -163,7 +165,13 @@ impl GroupCoordinator {
         request: &OffsetCommitRequest,
         now_ms: i64,
     ) -> Vec<Effect> {
-        let response = match self.validate_offset_commit(ctx.api_version, request, now_ms) {
+        let group_fits = fits_record_string(request.group_id.0.as_str());
+        let validated = if group_fits {
+            self.validate_offset_commit(ctx.api_version, request, now_ms)
+        } else {
+            Err(ResponseError::InvalidGroupId)
+        };
+        let response = match validated {
             Err(error) => commit_response_all(request, Some(error)),
             Ok(group_id) => self.commit_offsets(&group_id, request, now_ms),
         };
@@ -240,7 +248,7 @@ impl GroupCoordinator {
         now_ms: i64,
     ) -> OffsetCommitResponse {
         let expire_timestamp_ms = (request.retention_time_ms != DEFAULT_RETENTION_TIME_MS)
-            .then(|| now_ms + request.retention_time_ms);
+            .then(|| now_ms.saturating_add(request.retention_time_ms));
         let mut records = Vec::new();
         let mut response = OffsetCommitResponse::default();
         for topic in &request.topics {
@@ -248,15 +256,24 @@ impl GroupCoordinator {
             topic_response.name = topic.name.clone();
             topic_response.topic_id = topic.topic_id;
             for partition in &topic.partitions {
+                if !fits_record_string(topic.name.0.as_str()) {
+                    // No topic has such a name; it could not be stored anyway.
+                    let mut partition_response = OffsetCommitResponsePartition::default();
+                    partition_response.partition_index = partition.partition_index;
+                    partition_response.error_code = ResponseError::UnknownTopicOrPartition.code();
+                    topic_response.partitions.push(partition_response);
+                    continue;
+                }
                 let metadata = partition
                     .committed_metadata
                     .as_ref()
                     .map(|m| m.as_str().to_owned())
                     .unwrap_or_default();
                 // Kafka measures String.length(), in UTF-16 units.
-                let error = (metadata.encode_utf16().count()
-                    > self.config.offset_metadata_bytes_max)
-                    .then_some(ResponseError::OffsetMetadataTooLarge);
+                let too_large = metadata.encode_utf16().count()
+                    > self.config.offset_metadata_bytes_max
+                    || !fits_record_string(&metadata);
+                let error = too_large.then_some(ResponseError::OffsetMetadataTooLarge);
                 if error.is_none() {
                     let offset = OffsetAndMetadata {
                         committed_offset: partition.committed_offset,
@@ -516,7 +533,7 @@ impl GroupCoordinator {
                     for (partition, offset) in partitions {
                         let expired = match offset.expire_timestamp_ms {
                             Some(expire_ms) => now_ms >= expire_ms,
-                            None => now_ms - base.start_ms(offset) >= retention_ms,
+                            None => now_ms.saturating_sub(base.start_ms(offset)) >= retention_ms,
                         };
                         if expired {
                             records.push(offset_tombstone(&group_id, topic, *partition));

@@ -51,7 +51,15 @@ impl GroupCoordinator {
         let delay_ms = self.config.initial_rebalance_delay_ms;
         let group = self.group_mut(group_id);
         let is_initial = group.is_in(GroupState::Empty);
-        let remaining_ms = (group.rebalance_timeout_ms() - delay_ms).max(0);
+        tracing::info!(
+            group = %group_id,
+            state = group.state().name(),
+            generation = group.generation().0,
+            members = group.len(),
+            "preparing to rebalance"
+        );
+        // Rebalance timeouts come from clients: no overflow on odd values.
+        let remaining_ms = group.rebalance_timeout_ms().saturating_sub(delay_ms).max(0);
         group.transition_to(GroupState::PreparingRebalance, now_ms);
         if is_initial {
             self.timers.schedule(
@@ -108,7 +116,7 @@ impl GroupCoordinator {
         if group.new_member_added && remaining_ms != 0 {
             group.new_member_added = false;
             let next_delay_ms = self.config.initial_rebalance_delay_ms.min(remaining_ms);
-            let next_remaining_ms = (remaining_ms - delay_ms).max(0);
+            let next_remaining_ms = remaining_ms.saturating_sub(delay_ms).max(0);
             self.timers.schedule(
                 TimerKey::Join(group_id.clone()),
                 now_ms + i64::from(next_delay_ms),
@@ -141,6 +149,13 @@ impl GroupCoordinator {
         }
 
         group.init_next_generation(now_ms);
+        tracing::info!(
+            group = %group_id,
+            generation = group.generation().0,
+            members = group.len(),
+            protocol = group.protocol_name().unwrap_or(""),
+            "join phase complete"
+        );
         if group.is_in(GroupState::Empty) {
             self.persist_group(group_id);
             return;
@@ -212,6 +227,7 @@ impl GroupCoordinator {
             .member(member_id)
             .is_some_and(|m| !m.has_satisfied_heartbeat());
         if expired {
+            tracing::info!(group = %group_id, member = %member_id, "session expired, removing member");
             self.remove_member_and_update_group(group_id, member_id, now_ms);
         }
     }
@@ -280,6 +296,7 @@ impl GroupCoordinator {
             return;
         }
         for member_id in group.pending_sync_members() {
+            tracing::info!(group = %group_id, member = %member_id, "no SyncGroup in time, removing member");
             self.drop_member(group_id, &member_id);
         }
         self.prepare_rebalance(group_id, now_ms);

@@ -39,6 +39,16 @@ const OFFSET_COMMIT_VALUE_VERSION_WITH_EXPIRY: i16 = 1;
 /// The highest non-flexible `GroupMetadataValue` version, which Kafka writes.
 const GROUP_METADATA_VALUE_VERSION: i16 = 3;
 
+/// The longest string the non-flexible record versions can hold (`int16` length).
+/// Flexible request versions can carry longer strings, so the coordinator checks
+/// what it would store against this before accepting it.
+pub const RECORD_STRING_BYTES_MAX: usize = i16::MAX as usize;
+
+/// Whether `s` can be stored in a key or value Kafka's way.
+pub fn fits_record_string(s: &str) -> bool {
+    s.len() <= RECORD_STRING_BYTES_MAX
+}
+
 /// `OffsetCommitKey`: which group's offset for which partition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OffsetCommitKey {

@@ -84,11 +84,10 @@ impl Harness {
     /// version), records into the log. Returns the ids answered.
     fn absorb(&mut self, effects: Vec<Effect>) -> Vec<RequestId> {
         let mut answered = Vec::new();
-        let mut persisted_before_answer = true;
         for effect in effects {
             match effect {
                 Effect::Persist { partition, records } => {
-                    assert!(persisted_before_answer || !records.is_empty());
+                    assert!(!records.is_empty(), "empty Persist effect");
                     for record in records {
                         assert_eq!(partition, self.coordinator.partition_for(record.group()));
                         self.log.push((record.key_bytes(), record.value_bytes()));
@@ -98,7 +97,6 @@ impl Harness {
                     request_id,
                     response,
                 } => {
-                    persisted_before_answer = false;
                     let version = self.versions[&request_id];
                     encode(&response, version);
                     assert!(
@@ -1167,4 +1165,403 @@ fn deterministic_replay() {
         h.log
     };
     assert_eq!(run(), run());
+}
+
+#[test]
+fn strings_too_long_for_the_records_are_refused() {
+    let mut h = Harness::new();
+    let long = "x".repeat(40_000);
+    let ctx = h.ctx(6, "client");
+    let mut request = JoinGroupRequest::default();
+    request.group_id = s(&long).into();
+    request.session_timeout_ms = SESSION_MS;
+    request.protocol_type = s("consumer");
+    let effects = h.coordinator.handle_join_group(&ctx, &request, 0);
+    h.absorb(effects);
+    assert_eq!(
+        err(h.join_answer(ctx.request_id).error_code),
+        Some(ResponseError::InvalidGroupId)
+    );
+    // A client id that would make a member id too long for the record.
+    let join = h.join_with(6, &"c".repeat(32_760), "", None, &[("range", &["t"])]);
+    assert_eq!(
+        err(h.join_answer(join).error_code),
+        Some(ResponseError::InvalidRequest)
+    );
+    assert_eq!(
+        h.commit(8, "simple", "", -1, &[(long.as_str(), 0, 1)]),
+        vec![Some(ResponseError::UnknownTopicOrPartition)]
+    );
+}
+
+#[test]
+fn static_member_replaced_while_completing_fences_the_old_sync() {
+    let mut h = Harness::new();
+    let join_s = h.join(5, "", Some("i1"), &["t"]);
+    let (d, _) = h.join_v5(&["t"]);
+    h.advance_to(3_000);
+    h.advance_to(6_000);
+    let s_id = h.join_answer(join_s).member_id.to_string();
+    // d (a follower) parks its sync; then the static leader "restarts".
+    let sync_d = h.sync(&d, None, 1, &[]);
+    assert!(!h.answered(sync_d));
+    let rejoin = h.join(5, "", Some("i1"), &["t"]);
+    // The group rebalances; d's parked sync is told so.
+    assert_eq!(
+        h.sync_answer(sync_d).0,
+        Some(ResponseError::RebalanceInProgress)
+    );
+    assert_eq!(h.state(), GroupState::PreparingRebalance);
+    let rejoin_d = h.join(5, &d, None, &["t"]);
+    assert!(h.answered(rejoin) && h.answered(rejoin_d));
+    let answer = h.join_answer(rejoin);
+    assert_eq!(answer.generation_id, 2);
+    assert_ne!(answer.member_id.as_str(), s_id);
+    assert_eq!(
+        h.heartbeat(&s_id, Some("i1"), 2),
+        Some(ResponseError::FencedInstanceId)
+    );
+}
+
+#[test]
+fn leave_unknown_group_answers_every_member() {
+    let mut h = Harness::new();
+    let Response::LeaveGroup(left) = h.leave(3, &[("a", None), ("b", Some("i"))]) else {
+        panic!()
+    };
+    assert_eq!(left.error_code, 0);
+    assert!(left
+        .members
+        .iter()
+        .all(|m| err(m.error_code) == Some(ResponseError::UnknownMemberId)));
+}
+
+/// A small deterministic PRNG for the randomized test (no dependency needed).
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// One simulated client: what it believes about its membership.
+#[derive(Default, Clone)]
+struct Client {
+    member_id: String,
+    generation: i32,
+    instance: Option<String>,
+    parked: Option<RequestId>,
+}
+
+/// Random clients doing random things: nothing panics, every answer encodes,
+/// no request is answered twice, and once everyone stops, every parked
+/// request gets its answer.
+#[test]
+fn random_clients_never_break_the_coordinator() {
+    let mut outcomes: BTreeMap<(&str, i16), u32> = BTreeMap::new();
+    for seed in 1..=150u64 {
+        let mut rng = XorShift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let config = GroupConfig {
+            initial_rebalance_delay_ms: [0, 100, 3_000][rng.below(3) as usize],
+            group_size_max: [2, 3, 100][rng.below(3) as usize],
+            offsets_retention_ms: 120_000,
+            offsets_retention_check_interval_ms: 20_000,
+            ..GroupConfig::default()
+        };
+        let mut h = Harness::with_config(config);
+        let mut clients: Vec<Client> = (0..4)
+            .map(|i| Client {
+                instance: (i % 2 == 0).then(|| format!("instance-{i}")),
+                ..Client::default()
+            })
+            .collect();
+        for _step in 0..250 {
+            let c = rng.below(clients.len() as u64) as usize;
+            // A parked client only learns its answer; real clients do not send
+            // another JoinGroup or SyncGroup while one is outstanding.
+            if let Some(parked) = clients[c].parked {
+                if let Some(answer) = h.answers.get(&parked).cloned() {
+                    clients[c].parked = None;
+                    match answer {
+                        Response::JoinGroup(r) => {
+                            if r.error_code == 0
+                                || err(r.error_code) == Some(ResponseError::MemberIdRequired)
+                            {
+                                clients[c].member_id = r.member_id.to_string();
+                                clients[c].generation = r.generation_id;
+                            } else if err(r.error_code) == Some(ResponseError::UnknownMemberId)
+                                || err(r.error_code) == Some(ResponseError::FencedInstanceId)
+                            {
+                                clients[c].member_id.clear();
+                            }
+                        }
+                        Response::SyncGroup(_) => {}
+                        _ => unreachable!(),
+                    }
+                }
+            }
+            let client = clients[c].clone();
+            let topics: &[&str] = if rng.below(4) == 0 {
+                &["t", "u"]
+            } else {
+                &["t"]
+            };
+            match rng.below(12) {
+                0..=2 if client.parked.is_none() => {
+                    let version = [0, 3, 4, 5, 7, 9][rng.below(6) as usize];
+                    let instance = if version >= 5 {
+                        client.instance.as_deref()
+                    } else {
+                        None
+                    };
+                    let request = h.join_with(
+                        version,
+                        "client",
+                        &client.member_id,
+                        instance,
+                        &[("range", topics)],
+                    );
+                    clients[c].parked = Some(request);
+                }
+                3 | 4 if client.parked.is_none() => {
+                    let ids: Vec<String> = clients.iter().map(|c| c.member_id.clone()).collect();
+                    let assignments: Vec<(&str, &[u8])> = ids
+                        .iter()
+                        .map(|id| (id.as_str(), b"x".as_slice()))
+                        .collect();
+                    let instance = client.instance.as_deref();
+                    let request =
+                        h.sync(&client.member_id, instance, client.generation, &assignments);
+                    clients[c].parked = Some(request);
+                }
+                5 | 6 => {
+                    h.heartbeat(
+                        &client.member_id,
+                        client.instance.as_deref(),
+                        client.generation,
+                    );
+                }
+                7 => {
+                    let version = [1, 3, 5][rng.below(3) as usize];
+                    h.leave(version, &[(client.member_id.as_str(), None)]);
+                }
+                8 => {
+                    h.commit(
+                        8,
+                        "g",
+                        &client.member_id,
+                        client.generation,
+                        &[("t", 0, rng.below(100) as i64)],
+                    );
+                }
+                9 => {
+                    let ctx = h.ctx(1, "admin");
+                    let mut delete = DeleteGroupsRequest::default();
+                    delete.groups_names = vec![s("g").into()];
+                    let effects = h.coordinator.handle_delete_groups(&ctx, &delete, h.now_ms);
+                    h.absorb(effects);
+                    let _ = h
+                        .coordinator
+                        .handle_describe_groups(&DescribeGroupsRequest::default());
+                    let _ = h
+                        .coordinator
+                        .handle_list_groups(&ListGroupsRequest::default());
+                }
+                _ => {
+                    let step = [10, 1_000, 5_000, 20_000][rng.below(4) as usize];
+                    let target = h.now_ms + step;
+                    while let Some(deadline) =
+                        h.coordinator.next_deadline_ms().filter(|d| *d <= target)
+                    {
+                        h.advance_to(deadline.max(h.now_ms));
+                    }
+                    h.advance_to(target);
+                }
+            }
+        }
+        for answer in h.answers.values() {
+            let (kind, code) = match answer {
+                Response::JoinGroup(r) => ("join", r.error_code),
+                Response::SyncGroup(r) => ("sync", r.error_code),
+                Response::Heartbeat(r) => ("heartbeat", r.error_code),
+                Response::LeaveGroup(r) => ("leave", r.error_code),
+                _ => continue,
+            };
+            *outcomes.entry((kind, code)).or_insert(0u32) += 1;
+        }
+        // Everyone stops; within a few rebalance timeouts every parked request
+        // is answered (members that stopped are expired, which releases the rest).
+        let end = h.now_ms + 10 * i64::from(REBALANCE_MS);
+        while let Some(deadline) = h.coordinator.next_deadline_ms().filter(|d| *d <= end) {
+            h.advance_to(deadline.max(h.now_ms));
+        }
+        for (i, client) in clients.iter().enumerate() {
+            if let Some(parked) = client.parked {
+                assert!(
+                    h.answered(parked),
+                    "seed {seed}: client {i} request {parked:?} never answered"
+                );
+            }
+        }
+        // Whatever happened, the log reloads to the same groups and offsets.
+        let reloaded = h.reload();
+        match (h.coordinator.group("g"), reloaded.group("g")) {
+            (None, None) => {}
+            (Some(live), Some(loaded)) => {
+                if live.state() == GroupState::Stable {
+                    assert_eq!(loaded.generation(), live.generation(), "seed {seed}");
+                    assert_eq!(loaded.len(), live.len(), "seed {seed}");
+                }
+            }
+            (live, loaded) => panic!(
+                "seed {seed}: live {:?} vs loaded {:?}",
+                live.map(|g| g.state()),
+                loaded.map(|g| g.state())
+            ),
+        }
+        assert_eq!(
+            h.coordinator.committed_offset("g", "t", 0),
+            reloaded.committed_offset("g", "t", 0),
+            "seed {seed}"
+        );
+    }
+    // The random walk must reach the interesting places, or it proves little.
+    for wanted in [
+        ("join", 0),
+        ("join", 79),
+        ("sync", 0),
+        ("sync", 27),
+        ("heartbeat", 0),
+        ("heartbeat", 27),
+        ("heartbeat", 22),
+    ] {
+        assert!(
+            outcomes.contains_key(&wanted),
+            "never saw {wanted:?}: {outcomes:?}"
+        );
+    }
+}
+
+#[test]
+fn coordinator_can_move_between_threads() {
+    fn assert_send<T: Send>() {}
+    assert_send::<GroupCoordinator>();
+}
+
+#[test]
+fn load_fails_loudly_on_a_malformed_record_and_skips_unmodelled_types() {
+    let good = CoordinatorRecord::GroupMetadata {
+        key: GroupMetadataKey { group: "g".into() },
+        value: None,
+    };
+    // Key type 5 belongs to the new consumer protocol: skipped.
+    let unmodelled = (
+        Bytes::from_static(&[0, 5, 0, 1, b'g']),
+        Some(Bytes::from_static(&[0])),
+    );
+    let loaded = GroupCoordinator::load_from_bytes(
+        GroupConfig::default(),
+        Box::new(CountingUuids::default()),
+        vec![(good.key_bytes(), None), unmodelled],
+        0,
+    );
+    assert!(loaded.is_ok());
+    let broken = (Bytes::from_static(&[0, 1, 0, 9]), None);
+    let loaded = GroupCoordinator::load_from_bytes(
+        GroupConfig::default(),
+        Box::new(CountingUuids::default()),
+        vec![broken],
+        0,
+    );
+    assert_eq!(loaded.err(), Some(RecordError::Truncated));
+}
+
+#[test]
+fn version_0_join_uses_the_session_timeout_as_rebalance_timeout() {
+    let mut h = Harness::new();
+    let join = h.join(0, "", None, &["t"]);
+    let group = h.coordinator.group("g").unwrap();
+    assert_eq!(group.rebalance_timeout_ms(), SESSION_MS);
+    // The initial delay is capped by it: 3 s, then done (no one else came).
+    h.advance_to(3_000);
+    assert_eq!(h.join_answer(join).generation_id, 1);
+    // v0 answers carry "" for the protocol name when there is an error.
+    let bad = h.join(0, "nope", None, &["t"]);
+    let answer = h.join_answer(bad);
+    assert_eq!(answer.protocol_name.as_ref().map(|p| p.as_str()), Some(""));
+}
+
+#[test]
+fn hostile_numbers_do_not_panic() {
+    for rebalance_timeout_ms in [i32::MIN, -1, 0, i32::MAX] {
+        let mut h = Harness::new();
+        let ctx = h.ctx(3, "client");
+        let mut request = JoinGroupRequest::default();
+        request.group_id = s("g").into();
+        request.session_timeout_ms = SESSION_MS;
+        request.rebalance_timeout_ms = rebalance_timeout_ms;
+        request.protocol_type = s("consumer");
+        let mut protocol = JoinGroupRequestProtocol::default();
+        protocol.name = s("range");
+        request.protocols = vec![protocol];
+        let effects = h.coordinator.handle_join_group(&ctx, &request, 0);
+        h.absorb(effects);
+        h.advance_to(3_000);
+        h.advance_to(1_000_000);
+    }
+    // An explicit retention as long as it gets.
+    let mut h = Harness::new();
+    let ctx = h.ctx(2, "client");
+    let mut request = OffsetCommitRequest::default();
+    request.group_id = s("simple").into();
+    request.retention_time_ms = i64::MAX;
+    let mut topic = OffsetCommitRequestTopic::default();
+    topic.name = s("t").into();
+    topic
+        .partitions
+        .push(OffsetCommitRequestPartition::default());
+    request.topics.push(topic);
+    let effects = h.coordinator.handle_offset_commit(&ctx, &request, 0);
+    h.absorb(effects);
+    h.advance_to(700_000);
+    assert!(h.coordinator.committed_offset("simple", "t", 0).is_some());
+    // A stored group at the last generation, with odd timestamps.
+    let record = CoordinatorRecord::GroupMetadata {
+        key: GroupMetadataKey { group: "g".into() },
+        value: Some(GroupMetadataValue {
+            protocol_type: "consumer".into(),
+            generation: i32::MAX,
+            protocol: Some("range".into()),
+            leader: Some("m".into()),
+            current_state_timestamp_ms: i64::MIN,
+            members: vec![MemberMetadata {
+                member_id: "m".into(),
+                group_instance_id: None,
+                client_id: "c".into(),
+                client_host: "/h".into(),
+                rebalance_timeout_ms: -1,
+                session_timeout_ms: 10_000,
+                subscription: Bytes::from_static(b"garbage"),
+                assignment: Bytes::new(),
+            }],
+        }),
+    };
+    let mut coordinator = GroupCoordinator::load(
+        GroupConfig::default(),
+        Box::new(CountingUuids::default()),
+        vec![record],
+        0,
+    );
+    coordinator.tick(10_000);
+    assert_eq!(coordinator.group("g").unwrap().state(), GroupState::Empty);
+    assert_eq!(coordinator.group("g").unwrap().generation().0, i32::MIN);
+    coordinator.tick(i64::MAX / 2);
 }

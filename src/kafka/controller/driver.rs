@@ -1,0 +1,1203 @@
+//! The task behind a `ZkMetadataStore`: it keeps the broker registered, mirrors the
+//! znodes into a `ClusterMetadata` (one-shot watches, re-armed on every read), takes
+//! part in controller election, and, while this broker is the controller, does the
+//! controller's ZooKeeper work (topic ids, partition states, leader moves, topic
+//! deletion).
+//!
+//! All of it runs on one task, so the cache needs no locks: watch events, session
+//! changes and a periodic tick are the only inputs. Every controller write goes out
+//! in a multi-op guarded by a version check of `/controller_epoch`, as Kafka's
+//! controller does, so a controller that lost its seat cannot overwrite its successor.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use zookeeper_client as zk;
+
+use super::election::{self, LeaderAndIsr};
+use super::session::{self, ensure_path, persistent, retry, zk_error};
+use super::zk_layout::{self as layout, BrokerZnode, PartitionStateZnode, TopicZnode};
+use super::{ControllerError, Shared};
+use crate::kafka::metadata::{
+    BrokerId, BrokerRegistration, ClusterMetadata, PartitionState, TopicId, TopicMetadata,
+};
+
+/// How often the task re-runs the controller's duties and purges old config change
+/// notifications, even without a watch firing (a write refused by a transient
+/// error is retried here).
+const TICK_MS: u64 = 10_000;
+/// Kafka's `ZkNodeChangeNotificationListener.changeExpirationMs`: notifications
+/// older than this are deleted by whichever broker sees them.
+const CONFIG_CHANGE_EXPIRATION_MS: i64 = 15 * 60 * 1000;
+/// Rounds of "someone else changed it, read again" before a write gives up until
+/// the next event.
+const CONFLICT_ROUNDS_MAX: u32 = 5;
+
+/// What a one-shot watch was set on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum WatchKey {
+    BrokerIds,
+    Broker(BrokerId),
+    Topics,
+    Topic(String),
+    PartitionState(String, i32),
+    DeleteTopics,
+    ConfigChanges,
+    Controller,
+}
+
+struct Fired {
+    /// Watches of an expired session are ignored.
+    generation: u64,
+    key: WatchKey,
+    event: zk::WatchedEvent,
+}
+
+#[derive(Debug, Clone)]
+struct CachedTopic {
+    znode: TopicZnode,
+    zk_version: i32,
+    /// Partition state znodes and their versions, by partition.
+    states: BTreeMap<i32, (PartitionStateZnode, i32)>,
+    configs: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default)]
+struct Cache {
+    cluster_id: String,
+    controller: Option<BrokerId>,
+    brokers: BTreeMap<BrokerId, BrokerRegistration>,
+    topics: BTreeMap<String, CachedTopic>,
+    deletions: BTreeSet<String>,
+    broker_configs: BTreeMap<Option<BrokerId>, BTreeMap<String, String>>,
+}
+
+/// This broker's seat as controller.
+#[derive(Debug, Clone, Copy)]
+struct ControllerRole {
+    epoch: i32,
+    /// The version of `/controller_epoch` our election wrote: every controller
+    /// write checks it.
+    epoch_zk_version: i32,
+}
+
+pub struct Driver {
+    shared: Arc<Shared>,
+    client: zk::Client,
+    generation: u64,
+    /// Sessions this broker owned before, whose leftover ephemerals it may replace.
+    sessions_previous: Vec<i64>,
+    events_tx: mpsc::UnboundedSender<Fired>,
+    events_rx: mpsc::UnboundedReceiver<Fired>,
+    /// Keys with a watch outstanding; each produces at most one event, so this set
+    /// bounds the event queue.
+    armed: HashSet<WatchKey>,
+    cache: Cache,
+    role: Option<ControllerRole>,
+    config_change_last: i64,
+    publish: watch::Sender<Arc<ClusterMetadata>>,
+    /// A read failed: rebuild everything on the next tick.
+    dirty: bool,
+}
+
+impl Driver {
+    pub fn new(
+        shared: Arc<Shared>,
+        client: zk::Client,
+        publish: watch::Sender<Arc<ClusterMetadata>>,
+    ) -> Driver {
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        Driver {
+            shared,
+            client,
+            generation: 0,
+            sessions_previous: Vec::new(),
+            events_tx,
+            events_rx,
+            armed: HashSet::new(),
+            cache: Cache::default(),
+            role: None,
+            config_change_last: -1,
+            publish,
+            dirty: false,
+        }
+    }
+
+    fn me(&self) -> BrokerId {
+        self.shared.broker_id
+    }
+
+    /// Registration, first picture, election: what `start` waits for.
+    pub async fn begin(&mut self) -> Result<(), ControllerError> {
+        self.register_broker().await?;
+        self.full_reload().await?;
+        self.reload_controller().await?;
+        self.reconcile().await;
+        self.publish_now();
+        Ok(())
+    }
+
+    pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
+        let mut state_watcher = self.client.state_watcher();
+        let mut tick = tokio::time::interval(Duration::from_millis(TICK_MS));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            let mut session_lost = false;
+            tokio::select! {
+                changed = stop.changed() => {
+                    if changed.is_err() || *stop.borrow() {
+                        break;
+                    }
+                }
+                state = state_watcher.changed() => {
+                    tracing::info!(?state, broker = %self.me(), "ZooKeeper session state changed");
+                    if matches!(state, zk::SessionState::Expired | zk::SessionState::Closed | zk::SessionState::AuthFailed) {
+                        session_lost = true;
+                    }
+                }
+                Some(fired) = self.events_rx.recv() => {
+                    session_lost |= self.on_fired(fired).await;
+                    // Handle whatever else is queued before acting on the picture.
+                    while let Ok(fired) = self.events_rx.try_recv() {
+                        session_lost |= self.on_fired(fired).await;
+                    }
+                }
+                _ = tick.tick() => {
+                    if self.dirty {
+                        self.dirty = false;
+                        if let Err(error) = self.full_reload().await {
+                            tracing::warn!(%error, "reloading cluster metadata from ZooKeeper failed");
+                            self.dirty = true;
+                        }
+                    }
+                    self.purge_config_changes().await;
+                }
+            }
+            if session_lost || self.client.state() == zk::SessionState::Expired {
+                if !self.renew_session(&mut stop).await {
+                    break;
+                }
+                state_watcher = self.client.state_watcher();
+            }
+            if self.cache.controller.is_none() {
+                if let Err(error) = self.reload_controller().await {
+                    tracing::warn!(%error, "controller election failed; retrying on the next event");
+                }
+            }
+            self.reconcile().await;
+            self.publish_now();
+        }
+        tracing::info!(broker = %self.me(), "metadata driver stopped; closing the ZooKeeper session");
+    }
+
+    // -----------------------------------------------------------------------------
+    // Session
+
+    /// Replaces an expired session: new client, re-registration, fresh watches, new
+    /// election. Kafka retries this for as long as the broker runs; so does keel,
+    /// until asked to stop. Returns false when stopped.
+    async fn renew_session(&mut self, stop: &mut watch::Receiver<bool>) -> bool {
+        tracing::warn!(broker = %self.me(), session_id = %self.client.session_id(), "ZooKeeper session expired; opening a new one");
+        self.role = None;
+        self.cache.controller = None;
+        let shared = self.shared.clone();
+        let settings = &shared.settings;
+        let mut backoff_ms = 100;
+        loop {
+            if *stop.borrow() {
+                return false;
+            }
+            let client = match session::connect(
+                &settings.connect,
+                settings.session_timeout_ms,
+                settings.connection_timeout_ms,
+            )
+            .await
+            {
+                Ok(client) => client,
+                Err(error) => {
+                    tracing::warn!(%error, "reconnecting to ZooKeeper failed");
+                    tokio::time::sleep(Duration::from_millis(backoff_ms)).await;
+                    backoff_ms = (backoff_ms * 2).min(5_000);
+                    continue;
+                }
+            };
+            self.sessions_previous.push(self.client.session_id().0);
+            self.generation += 1;
+            self.armed.clear();
+            self.client = client.clone();
+            self.shared.replace_client(client);
+            match self.begin().await {
+                Ok(()) => return true,
+                Err(error) => {
+                    tracing::error!(%error, "re-registering after session expiry failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(backoff_ms)).await;
+                    backoff_ms = (backoff_ms * 2).min(5_000);
+                }
+            }
+        }
+    }
+
+    /// `/brokers/ids/<id>`, created empty and then set, in one multi-op, as Kafka's
+    /// `CheckedEphemeral` does. A znode left by one of our own expired sessions is
+    /// replaced; anybody else's is a fatal conflict, as in Kafka.
+    async fn register_broker(&mut self) -> Result<(), ControllerError> {
+        let path = layout::broker_path(self.me());
+        let registration = BrokerZnode {
+            timestamp_ms: session::now_ms(),
+            ..self.shared.settings.registration.clone()
+        };
+        let data = registration.encode();
+        for _ in 0..CONFLICT_ROUNDS_MAX {
+            let client = self.client.clone();
+            let options = session::ephemeral();
+            let result = retry("register broker", &path, || {
+                let mut writer = client.new_multi_writer();
+                let added = writer
+                    .add_create(&path, &[], &options)
+                    .and_then(|_| writer.add_set_data(&path, &data, Some(0)));
+                async move {
+                    added?;
+                    writer.commit().await.map_err(zk::Error::from)
+                }
+            })
+            .await;
+            match result {
+                Ok(results) => {
+                    let czxid = match results.get(1) {
+                        Some(zk::MultiWriteResult::SetData { stat }) => stat.czxid,
+                        _ => -1,
+                    };
+                    let endpoints: Vec<String> = registration
+                        .endpoints
+                        .iter()
+                        .map(|(endpoint, _)| layout::endpoint_connection_string(endpoint))
+                        .collect();
+                    tracing::info!(
+                        broker = %self.me(),
+                        path,
+                        endpoints = endpoints.join(","),
+                        broker_epoch = czxid,
+                        "registered broker"
+                    );
+                    return Ok(());
+                }
+                Err(zk::Error::NodeExists) => {
+                    let Some((_, stat)) = session::get(&self.client, &path).await? else {
+                        continue;
+                    };
+                    let current = self.client.session_id().0;
+                    if stat.ephemeral_owner == current {
+                        return Ok(());
+                    }
+                    if self.sessions_previous.contains(&stat.ephemeral_owner) {
+                        tracing::info!(
+                            path,
+                            owner = format!("{:#x}", stat.ephemeral_owner),
+                            "replacing the registration of our expired session"
+                        );
+                        match retry("delete", &path, || {
+                            self.client.delete(&path, Some(stat.version))
+                        })
+                        .await
+                        {
+                            Ok(()) | Err(zk::Error::NoNode) | Err(zk::Error::BadVersion) => {
+                                continue
+                            }
+                            Err(source) => return Err(zk_error("delete", &path, source)),
+                        }
+                    }
+                    return Err(ControllerError::BrokerIdTaken {
+                        path,
+                        owner: stat.ephemeral_owner,
+                        session: current,
+                    });
+                }
+                Err(source) => return Err(zk_error("register broker", &path, source)),
+            }
+        }
+        Err(zk_error("register broker", &path, zk::Error::NodeExists))
+    }
+
+    // -----------------------------------------------------------------------------
+    // Watched reads
+
+    fn arm(&mut self, key: WatchKey, watcher: zk::OneshotWatcher) {
+        self.armed.insert(key.clone());
+        let events = self.events_tx.clone();
+        let generation = self.generation;
+        tokio::spawn(async move {
+            let event = watcher.changed().await;
+            let _ = events.send(Fired {
+                generation,
+                key,
+                event,
+            });
+        });
+    }
+
+    /// Reads a znode and leaves a watch on it (an existence watch when it is
+    /// missing), unless one is already outstanding for `key`.
+    async fn get_watched(
+        &mut self,
+        key: WatchKey,
+        path: &str,
+    ) -> Result<Option<(Vec<u8>, zk::Stat)>, ControllerError> {
+        let client = self.client.clone();
+        if self.armed.contains(&key) {
+            return session::get(&client, path).await;
+        }
+        match retry("get", path, || client.get_and_watch_data(path)).await {
+            Ok((data, stat, watcher)) => {
+                self.arm(key, watcher);
+                return Ok(Some((data, stat)));
+            }
+            Err(zk::Error::NoNode) => {}
+            Err(source) => return Err(zk_error("get", path, source)),
+        }
+        match retry("exists", path, || client.check_and_watch_stat(path)).await {
+            Ok((stat, watcher)) => {
+                self.arm(key, watcher);
+                match stat {
+                    // Created in between: the watch just set covers its changes.
+                    Some(_) => session::get(&client, path).await,
+                    None => Ok(None),
+                }
+            }
+            Err(source) => Err(zk_error("exists", path, source)),
+        }
+    }
+
+    /// Lists children with a watch (an existence watch when the znode is missing).
+    async fn children_watched(
+        &mut self,
+        key: WatchKey,
+        path: &str,
+    ) -> Result<Option<Vec<String>>, ControllerError> {
+        let client = self.client.clone();
+        let plain = |client: zk::Client| async move {
+            match retry("list", path, || client.list_children(path)).await {
+                Ok(children) => Ok(Some(children)),
+                Err(zk::Error::NoNode) => Ok(None),
+                Err(source) => Err(zk_error("list", path, source)),
+            }
+        };
+        if self.armed.contains(&key) {
+            return plain(client).await;
+        }
+        match retry("list", path, || client.list_and_watch_children(path)).await {
+            Ok((children, watcher)) => {
+                self.arm(key, watcher);
+                return Ok(Some(children));
+            }
+            Err(zk::Error::NoNode) => {}
+            Err(source) => return Err(zk_error("list", path, source)),
+        }
+        match retry("exists", path, || client.check_and_watch_stat(path)).await {
+            Ok((stat, watcher)) => {
+                self.arm(key, watcher);
+                match stat {
+                    Some(_) => plain(client).await,
+                    None => Ok(None),
+                }
+            }
+            Err(source) => Err(zk_error("exists", path, source)),
+        }
+    }
+
+    /// Returns true when the event says the session is gone.
+    async fn on_fired(&mut self, fired: Fired) -> bool {
+        if fired.generation != self.generation {
+            return false;
+        }
+        self.armed.remove(&fired.key);
+        if fired.event.event_type == zk::EventType::Session {
+            return matches!(
+                fired.event.session_state,
+                zk::SessionState::Expired | zk::SessionState::Closed | zk::SessionState::AuthFailed
+            );
+        }
+        tracing::debug!(key = ?fired.key, event = ?fired.event.event_type, "znode changed");
+        let result = match fired.key {
+            WatchKey::BrokerIds => self.reload_brokers().await,
+            WatchKey::Broker(id) => self.reload_broker(id).await,
+            WatchKey::Topics => self.reload_topics().await,
+            WatchKey::Topic(name) => self.reload_topic(&name).await,
+            WatchKey::PartitionState(name, partition) => {
+                self.reload_partition_state(&name, partition).await
+            }
+            WatchKey::DeleteTopics => self.reload_deletions().await,
+            WatchKey::ConfigChanges => self.process_config_changes().await,
+            WatchKey::Controller => self.reload_controller().await,
+        };
+        if let Err(error) = result {
+            if matches!(
+                error,
+                ControllerError::Zk {
+                    source: zk::Error::SessionExpired,
+                    ..
+                }
+            ) {
+                return true;
+            }
+            tracing::warn!(%error, "reading ZooKeeper after a change failed; full reload on the next tick");
+            self.dirty = true;
+        }
+        false
+    }
+
+    // -----------------------------------------------------------------------------
+    // The picture
+
+    async fn full_reload(&mut self) -> Result<(), ControllerError> {
+        self.cache.cluster_id = self.read_cluster_id().await?;
+        self.reload_brokers().await?;
+        self.reload_topics().await?;
+        let names: Vec<String> = self.cache.topics.keys().cloned().collect();
+        for name in names {
+            self.reload_topic(&name).await?;
+        }
+        self.reload_deletions().await?;
+        self.cache.broker_configs.clear();
+        let client = self.client.clone();
+        let entities = match retry("list", "/config/brokers", || {
+            client.list_children("/config/brokers")
+        })
+        .await
+        {
+            Ok(children) => children,
+            Err(zk::Error::NoNode) => Vec::new(),
+            Err(source) => return Err(zk_error("list", "/config/brokers", source)),
+        };
+        for entity in entities {
+            self.reload_broker_config(&entity).await?;
+        }
+        // Everything is read fresh, so only notifications written from now on matter.
+        self.config_change_last = -1;
+        self.process_config_changes().await?;
+        Ok(())
+    }
+
+    async fn read_cluster_id(&mut self) -> Result<String, ControllerError> {
+        match session::get(&self.client, layout::CLUSTER_ID_PATH).await? {
+            Some((data, _)) => Ok(layout::decode_cluster_id(&data)?),
+            None => Err(ControllerError::Config(format!(
+                "{} is missing (it was deleted while the broker ran)",
+                layout::CLUSTER_ID_PATH
+            ))),
+        }
+    }
+
+    async fn reload_brokers(&mut self) -> Result<(), ControllerError> {
+        let children = self
+            .children_watched(WatchKey::BrokerIds, layout::BROKER_IDS_PATH)
+            .await?
+            .unwrap_or_default();
+        let ids: BTreeSet<BrokerId> = children
+            .iter()
+            .filter_map(|child| child.parse().ok().map(BrokerId))
+            .collect();
+        self.cache.brokers.retain(|id, _| ids.contains(id));
+        for id in ids {
+            if !self.cache.brokers.contains_key(&id) || !self.armed.contains(&WatchKey::Broker(id))
+            {
+                self.reload_broker(id).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn reload_broker(&mut self, id: BrokerId) -> Result<(), ControllerError> {
+        let path = layout::broker_path(id);
+        match self.get_watched(WatchKey::Broker(id), &path).await? {
+            None => {
+                self.cache.brokers.remove(&id);
+            }
+            // Created empty, data set in the same transaction: never seen empty.
+            Some((data, _)) if data.is_empty() => {}
+            Some((data, _)) => match BrokerZnode::decode(&data) {
+                Ok(znode) => {
+                    let registration = BrokerRegistration {
+                        id,
+                        endpoints: znode
+                            .endpoints
+                            .into_iter()
+                            .map(|(endpoint, _)| endpoint)
+                            .collect(),
+                        rack: znode.rack,
+                    };
+                    self.cache.brokers.insert(id, registration);
+                }
+                Err(error) => {
+                    tracing::warn!(%error, path, "ignoring an unreadable broker registration")
+                }
+            },
+        }
+        Ok(())
+    }
+
+    async fn reload_topics(&mut self) -> Result<(), ControllerError> {
+        let children = self
+            .children_watched(WatchKey::Topics, layout::TOPICS_PATH)
+            .await?
+            .unwrap_or_default();
+        let names: BTreeSet<String> = children.into_iter().collect();
+        self.cache.topics.retain(|name, _| names.contains(name));
+        for name in names {
+            if !self.cache.topics.contains_key(&name) {
+                self.reload_topic(&name).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn reload_topic(&mut self, name: &str) -> Result<(), ControllerError> {
+        let path = layout::topic_path(name);
+        let Some((data, stat)) = self
+            .get_watched(WatchKey::Topic(name.to_string()), &path)
+            .await?
+        else {
+            self.cache.topics.remove(name);
+            return Ok(());
+        };
+        let znode = match TopicZnode::decode(&data) {
+            Ok(znode) => znode,
+            Err(error) => {
+                tracing::warn!(%error, path, "ignoring an unreadable topic assignment");
+                return Ok(());
+            }
+        };
+        let configs = match session::get(&self.client, &layout::topic_config_path(name)).await? {
+            Some((data, _)) => layout::decode_entity_config(&data),
+            None => BTreeMap::new(),
+        };
+        let partitions: Vec<i32> = znode.partitions.keys().copied().collect();
+        let mut topic = self.cache.topics.remove(name).unwrap_or(CachedTopic {
+            znode: TopicZnode::default(),
+            zk_version: -1,
+            states: BTreeMap::new(),
+            configs: BTreeMap::new(),
+        });
+        topic.znode = znode;
+        topic.zk_version = stat.version;
+        topic.configs = configs;
+        topic
+            .states
+            .retain(|partition, _| partitions.contains(partition));
+        self.cache.topics.insert(name.to_string(), topic);
+        for partition in partitions {
+            let known = self.cache.topics[name].states.contains_key(&partition);
+            let watched = self
+                .armed
+                .contains(&WatchKey::PartitionState(name.to_string(), partition));
+            if !known || !watched {
+                self.reload_partition_state(name, partition).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn reload_partition_state(
+        &mut self,
+        name: &str,
+        partition: i32,
+    ) -> Result<(), ControllerError> {
+        if !self.cache.topics.contains_key(name) {
+            // The topic went away; its watches lapse with it.
+            return Ok(());
+        }
+        let path = layout::partition_state_path(name, partition);
+        let key = WatchKey::PartitionState(name.to_string(), partition);
+        let found = self.get_watched(key, &path).await?;
+        let Some(topic) = self.cache.topics.get_mut(name) else {
+            return Ok(());
+        };
+        match found {
+            None => {
+                topic.states.remove(&partition);
+            }
+            Some((data, stat)) => match PartitionStateZnode::decode(&data) {
+                Ok(state) => {
+                    topic.states.insert(partition, (state, stat.version));
+                }
+                Err(error) => {
+                    tracing::warn!(%error, path, "ignoring an unreadable partition state")
+                }
+            },
+        }
+        Ok(())
+    }
+
+    async fn reload_deletions(&mut self) -> Result<(), ControllerError> {
+        let children = self
+            .children_watched(WatchKey::DeleteTopics, layout::DELETE_TOPICS_PATH)
+            .await?
+            .unwrap_or_default();
+        self.cache.deletions = children.into_iter().collect();
+        Ok(())
+    }
+
+    async fn reload_topic_config(&mut self, name: &str) -> Result<(), ControllerError> {
+        let configs = match session::get(&self.client, &layout::topic_config_path(name)).await? {
+            Some((data, _)) => layout::decode_entity_config(&data),
+            None => BTreeMap::new(),
+        };
+        if let Some(topic) = self.cache.topics.get_mut(name) {
+            topic.configs = configs;
+        }
+        Ok(())
+    }
+
+    async fn reload_broker_config(&mut self, entity: &str) -> Result<(), ControllerError> {
+        let broker = if entity == layout::DEFAULT_ENTITY {
+            None
+        } else {
+            match entity.parse() {
+                Ok(id) => Some(BrokerId(id)),
+                Err(_) => {
+                    tracing::warn!(entity, "ignoring broker config of a non-numeric entity");
+                    return Ok(());
+                }
+            }
+        };
+        let path = layout::broker_config_path(broker);
+        let configs = match session::get(&self.client, &path).await? {
+            Some((data, _)) => layout::decode_entity_config(&data),
+            None => BTreeMap::new(),
+        };
+        if configs.is_empty() {
+            self.cache.broker_configs.remove(&broker);
+        } else {
+            self.cache.broker_configs.insert(broker, configs);
+        }
+        Ok(())
+    }
+
+    /// Applies `/config/changes/config_change_<seq>` notifications newer than the
+    /// last one seen, as Kafka's ZkConfigManager does on every broker.
+    async fn process_config_changes(&mut self) -> Result<(), ControllerError> {
+        let children = self
+            .children_watched(WatchKey::ConfigChanges, layout::CONFIG_CHANGES_PATH)
+            .await?
+            .unwrap_or_default();
+        let mut sequences: Vec<(i64, String)> = children
+            .into_iter()
+            .filter_map(|child| Some((layout::config_change_sequence(&child)?, child)))
+            .collect();
+        sequences.sort();
+        for (sequence, child) in sequences {
+            if sequence <= self.config_change_last {
+                continue;
+            }
+            let path = format!("{}/{child}", layout::CONFIG_CHANGES_PATH);
+            if let Some((data, _)) = session::get(&self.client, &path).await? {
+                match layout::decode_config_change(&data) {
+                    Ok((entity_type, name)) => {
+                        tracing::info!(
+                            entity_type,
+                            name,
+                            sequence,
+                            "processing config change notification"
+                        );
+                        match entity_type.as_str() {
+                            "topics" => self.reload_topic_config(&name).await?,
+                            "brokers" => self.reload_broker_config(&name).await?,
+                            // Client, user and IP quotas are not enforced by keel.
+                            _ => {}
+                        }
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, path, "ignoring an unreadable config change")
+                    }
+                }
+            }
+            self.config_change_last = sequence;
+        }
+        Ok(())
+    }
+
+    /// Deletes notifications older than Kafka's 15 minutes (any broker may).
+    async fn purge_config_changes(&mut self) {
+        let client = self.client.clone();
+        let path = layout::CONFIG_CHANGES_PATH;
+        let Ok(children) = retry("list", path, || client.list_children(path)).await else {
+            return;
+        };
+        let now = session::now_ms();
+        for child in children {
+            let child_path = format!("{path}/{child}");
+            let Ok(Some(stat)) =
+                retry("exists", &child_path, || client.check_stat(&child_path)).await
+            else {
+                continue;
+            };
+            if now - stat.ctime > CONFIG_CHANGE_EXPIRATION_MS {
+                match retry("delete", &child_path, || client.delete(&child_path, None)).await {
+                    Ok(()) | Err(zk::Error::NoNode) => {
+                        tracing::debug!(
+                            path = child_path,
+                            "purged an expired config change notification"
+                        )
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, path = child_path, "purging a config change failed")
+                    }
+                }
+            }
+        }
+    }
+
+    fn publish_now(&mut self) {
+        let cache = &self.cache;
+        let mut topics = BTreeMap::new();
+        for (name, topic) in &cache.topics {
+            let partitions = topic
+                .znode
+                .partitions
+                .iter()
+                .map(|(partition, replicas)| {
+                    let state = match topic.states.get(partition) {
+                        Some((state, zk_version)) => PartitionState {
+                            replicas: replicas.clone(),
+                            leader: (state.leader >= 0).then_some(BrokerId(state.leader)),
+                            leader_epoch: state.leader_epoch,
+                            isr: state.isr.clone(),
+                            zk_version: *zk_version,
+                        },
+                        // Not yet given a leader by the controller.
+                        None => PartitionState {
+                            replicas: replicas.clone(),
+                            leader: None,
+                            leader_epoch: -1,
+                            isr: Vec::new(),
+                            zk_version: -1,
+                        },
+                    };
+                    (*partition, state)
+                })
+                .collect();
+            topics.insert(
+                name.clone(),
+                TopicMetadata {
+                    name: name.clone(),
+                    id: topic.znode.topic_id.unwrap_or(TopicId::ZERO),
+                    partitions,
+                    configs: topic.configs.clone(),
+                    marked_for_deletion: cache.deletions.contains(name),
+                },
+            );
+        }
+        let metadata = ClusterMetadata {
+            cluster_id: cache.cluster_id.clone(),
+            controller_id: cache.controller,
+            brokers: cache.brokers.clone(),
+            topics,
+            broker_configs: cache.broker_configs.clone(),
+        };
+        self.publish.send_if_modified(|current| {
+            if **current == metadata {
+                return false;
+            }
+            *current = Arc::new(metadata);
+            true
+        });
+    }
+
+    // -----------------------------------------------------------------------------
+    // Controller election
+
+    /// Reads `/controller` (watching it) and runs for controller when it is empty.
+    async fn reload_controller(&mut self) -> Result<(), ControllerError> {
+        for _ in 0..CONFLICT_ROUNDS_MAX {
+            match self
+                .get_watched(WatchKey::Controller, layout::CONTROLLER_PATH)
+                .await?
+            {
+                Some((data, _)) => {
+                    let (id, _) = layout::decode_controller(&data)?;
+                    self.cache.controller = Some(id);
+                    if id != self.me() && self.role.take().is_some() {
+                        tracing::info!(broker = %self.me(), controller = %id, "controller moved to another broker; resigning");
+                    }
+                    return Ok(());
+                }
+                None => {
+                    self.cache.controller = None;
+                    if self.role.take().is_some() {
+                        tracing::info!(broker = %self.me(), "controller znode went away; resigning");
+                    }
+                    if self.elect().await? {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `registerControllerAndIncrementControllerEpoch`: create `/controller` and bump
+    /// `/controller_epoch` in one transaction. True when this broker won.
+    async fn elect(&mut self) -> Result<bool, ControllerError> {
+        let client = self.client.clone();
+        let epoch_path = layout::CONTROLLER_EPOCH_PATH;
+        let (epoch, epoch_version) = match session::get(&client, epoch_path).await? {
+            Some((data, stat)) => (layout::decode_controller_epoch(&data)?, stat.version),
+            None => {
+                // Kafka's maybeCreateControllerEpochZNode: epoch 0, version 0.
+                let options = persistent();
+                let initial = layout::encode_controller_epoch(0);
+                match retry("create", epoch_path, || {
+                    client.create(epoch_path, &initial, &options)
+                })
+                .await
+                {
+                    Ok(_) | Err(zk::Error::NodeExists) => {}
+                    Err(source) => return Err(zk_error("create", epoch_path, source)),
+                }
+                return Ok(false);
+            }
+        };
+        let epoch_new = epoch + 1;
+        let data = layout::encode_controller(self.me(), session::now_ms());
+        let epoch_data = layout::encode_controller_epoch(epoch_new);
+        let options = session::ephemeral();
+        let result = retry("elect", layout::CONTROLLER_PATH, || {
+            let mut writer = client.new_multi_writer();
+            let added = writer
+                .add_create(layout::CONTROLLER_PATH, &data, &options)
+                .and_then(|_| writer.add_set_data(epoch_path, &epoch_data, Some(epoch_version)));
+            async move {
+                added?;
+                writer.commit().await.map_err(zk::Error::from)
+            }
+        })
+        .await;
+        match result {
+            Ok(results) => {
+                let epoch_zk_version = match results.get(1) {
+                    Some(zk::MultiWriteResult::SetData { stat }) => stat.version,
+                    _ => epoch_version + 1,
+                };
+                self.role = Some(ControllerRole {
+                    epoch: epoch_new,
+                    epoch_zk_version,
+                });
+                self.cache.controller = Some(self.me());
+                tracing::info!(broker = %self.me(), epoch = epoch_new, epoch_zk_version, "elected controller");
+                self.on_become_controller().await;
+                Ok(true)
+            }
+            // Another broker won, or the epoch moved: read again.
+            Err(zk::Error::NodeExists | zk::Error::BadVersion) => Ok(false),
+            Err(source) => Err(zk_error("elect", layout::CONTROLLER_PATH, source)),
+        }
+    }
+
+    /// What a ZooKeeper-mode controller of Kafka 3.x sets up once: feature
+    /// versioning enabled in `/feature`.
+    async fn on_become_controller(&mut self) {
+        let client = self.client.clone();
+        let data = layout::encode_feature_enabled();
+        let options = persistent();
+        match retry("create", layout::FEATURE_PATH, || {
+            client.create(layout::FEATURE_PATH, &data, &options)
+        })
+        .await
+        {
+            Ok(_) | Err(zk::Error::NodeExists) => {}
+            Err(error) => tracing::warn!(%error, "creating /feature failed"),
+        }
+    }
+
+    // -----------------------------------------------------------------------------
+    // Controller duties
+
+    /// Runs `ops` in one multi-op behind a check of `/controller_epoch`'s version.
+    /// On a failed check this broker is no longer the controller and resigns.
+    async fn controller_write(
+        &mut self,
+        what: &'static str,
+        path: &str,
+        ops: &[(Op, String, Vec<u8>)],
+    ) -> Result<(), zk::Error> {
+        let Some(role) = self.role else {
+            return Err(zk::Error::RuntimeInconsistent);
+        };
+        let client = self.client.clone();
+        let options = persistent();
+        let result = retry(what, path, || {
+            let writer =
+                client.new_check_writer(layout::CONTROLLER_EPOCH_PATH, Some(role.epoch_zk_version));
+            let prepared = writer.and_then(|mut writer| {
+                for (op, op_path, data) in ops {
+                    match op {
+                        Op::Create => writer.add_create(op_path, data, &options)?,
+                        Op::Set(version) => writer.add_set_data(op_path, data, Some(*version))?,
+                        Op::Delete => writer.add_delete(op_path, None)?,
+                    }
+                }
+                Ok(writer)
+            });
+            async move {
+                let writer = prepared?;
+                writer.commit().await.map_err(|error| match error {
+                    zk::CheckWriteError::CheckFailed { .. } => zk::Error::RuntimeInconsistent,
+                    other => zk::Error::from(other),
+                })
+            }
+        })
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(zk::Error::RuntimeInconsistent) => {
+                tracing::warn!(broker = %self.me(), epoch = role.epoch, "controller epoch moved on; resigning");
+                self.role = None;
+                self.cache.controller = None;
+                Err(zk::Error::RuntimeInconsistent)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Brings ZooKeeper in line with what a controller must maintain. Idempotent:
+    /// run after every batch of events and on every tick.
+    async fn reconcile(&mut self) {
+        let Some(role) = self.role else {
+            return;
+        };
+        let deletions: Vec<String> = self.cache.deletions.iter().cloned().collect();
+        for name in deletions {
+            if let Err(error) = self.delete_topic(&name).await {
+                tracing::warn!(%error, topic = name, "topic deletion failed; retrying later");
+            }
+            if self.role.is_none() {
+                return;
+            }
+        }
+        let live: BTreeSet<BrokerId> = self.cache.brokers.keys().copied().collect();
+        let names: Vec<String> = self.cache.topics.keys().cloned().collect();
+        for name in names {
+            if self.cache.deletions.contains(&name) {
+                continue;
+            }
+            let Some(topic) = self.cache.topics.get(&name).cloned() else {
+                continue;
+            };
+            if let Err(error) = self.maintain_topic(&name, &topic, &live, role).await {
+                if error == zk::Error::RuntimeInconsistent {
+                    return;
+                }
+                tracing::warn!(%error, topic = name, "controller update of topic failed; retrying later");
+            }
+        }
+    }
+
+    async fn maintain_topic(
+        &mut self,
+        name: &str,
+        topic: &CachedTopic,
+        live: &BTreeSet<BrokerId>,
+        role: ControllerRole,
+    ) -> Result<(), zk::Error> {
+        // Topics written before Kafka 2.8 (or by its 2.x tools) get an id, as the
+        // controller's processTopicIds does.
+        if topic.znode.topic_id.is_none() {
+            let id = TopicId(layout::random_kafka_uuid());
+            let znode = TopicZnode {
+                topic_id: Some(id),
+                ..topic.znode.clone()
+            };
+            let path = layout::topic_path(name);
+            match self
+                .controller_write(
+                    "assign topic id",
+                    &path,
+                    &[(Op::Set(topic.zk_version), path.clone(), znode.encode())],
+                )
+                .await
+            {
+                Ok(()) => {
+                    tracing::info!(
+                        topic = name,
+                        topic_id = layout::uuid_to_kafka_string(id.0),
+                        "assigned topic id"
+                    );
+                    if let Some(cached) = self.cache.topics.get_mut(name) {
+                        cached.znode.topic_id = Some(id);
+                        cached.zk_version = topic.zk_version + 1;
+                    }
+                }
+                // Changed meanwhile: the data watch brings the new version.
+                Err(zk::Error::BadVersion | zk::Error::NoNode) => return Ok(()),
+                Err(error) => return Err(error),
+            }
+        }
+        let mut creates = Vec::new();
+        let mut updates = Vec::new();
+        for (partition, replicas) in &topic.znode.partitions {
+            let path = layout::partition_state_path(name, *partition);
+            match topic.states.get(partition) {
+                None => {
+                    if let Some(state) = election::initial(replicas, live) {
+                        creates.push((*partition, path, state));
+                    }
+                }
+                Some((znode, zk_version)) => {
+                    let current = LeaderAndIsr {
+                        leader: (znode.leader >= 0).then_some(BrokerId(znode.leader)),
+                        leader_epoch: znode.leader_epoch,
+                        isr: znode.isr.clone(),
+                    };
+                    if let Some(next) = election::after_liveness_change(replicas, &current, live) {
+                        updates.push((*partition, path, next, *zk_version));
+                    }
+                }
+            }
+        }
+        let encode = |state: &LeaderAndIsr| {
+            PartitionStateZnode {
+                leader: state
+                    .leader
+                    .map_or(PartitionStateZnode::NO_LEADER, |id| id.0),
+                leader_epoch: state.leader_epoch,
+                isr: state.isr.clone(),
+                controller_epoch: role.epoch,
+                leader_recovery_state: None,
+            }
+            .encode()
+        };
+        if !creates.is_empty() {
+            // Parents first, outside the transaction, as createTopicPartitionStatesRaw does.
+            let client = self.client.clone();
+            for (partition, _, _) in &creates {
+                let parent = layout::partition_path(name, *partition);
+                if let Err(error) = ensure_path(&client, &parent).await {
+                    tracing::warn!(%error, "creating partition znodes failed");
+                    return Ok(());
+                }
+            }
+            let ops: Vec<(Op, String, Vec<u8>)> = creates
+                .iter()
+                .map(|(_, path, state)| (Op::Create, path.clone(), encode(state)))
+                .collect();
+            match self
+                .controller_write("create partition states", &layout::topic_path(name), &ops)
+                .await
+            {
+                Ok(()) => {
+                    for (partition, _, state) in &creates {
+                        tracing::info!(topic = name, partition, leader = ?state.leader, isr = ?state.isr, "partition online");
+                    }
+                }
+                Err(zk::Error::NodeExists | zk::Error::NoNode) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        if !updates.is_empty() {
+            let ops: Vec<(Op, String, Vec<u8>)> = updates
+                .iter()
+                .map(|(_, path, state, version)| (Op::Set(*version), path.clone(), encode(state)))
+                .collect();
+            match self
+                .controller_write("update partition states", &layout::topic_path(name), &ops)
+                .await
+            {
+                Ok(()) => {
+                    for (partition, _, state, _) in &updates {
+                        tracing::info!(topic = name, partition, leader = ?state.leader, leader_epoch = state.leader_epoch, isr = ?state.isr, "partition leadership changed");
+                    }
+                }
+                Err(zk::Error::BadVersion | zk::Error::NoNode) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(())
+    }
+
+    /// TopicDeletionManager's end state: the topic's znodes, then its config, then
+    /// the marker. With `delete.topic.enable=false` only the marker goes, as Kafka
+    /// does. Replicas drop their logs when the topic leaves the picture.
+    async fn delete_topic(&mut self, name: &str) -> Result<(), zk::Error> {
+        let marker = layout::delete_topic_path(name);
+        if !self.shared.settings.delete_topic_enable {
+            tracing::info!(
+                topic = name,
+                "removing deletion marker: topic deletion is disabled"
+            );
+            return self.delete_ignoring_missing(&marker).await;
+        }
+        let topic_path = layout::topic_path(name);
+        let mut paths = Vec::new();
+        self.collect_subtree(&topic_path, &mut paths, 0).await?;
+        if !paths.is_empty() {
+            // Children before parents.
+            paths.reverse();
+            let ops: Vec<(Op, String, Vec<u8>)> = paths
+                .into_iter()
+                .map(|path| (Op::Delete, path, Vec::new()))
+                .collect();
+            match self
+                .controller_write("delete topic", &topic_path, &ops)
+                .await
+            {
+                Ok(()) | Err(zk::Error::NoNode) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        self.delete_ignoring_missing(&layout::topic_config_path(name))
+            .await?;
+        self.delete_ignoring_missing(&marker).await?;
+        self.cache.topics.remove(name);
+        self.cache.deletions.remove(name);
+        tracing::info!(topic = name, "deletion of topic successfully completed");
+        Ok(())
+    }
+
+    async fn delete_ignoring_missing(&mut self, path: &str) -> Result<(), zk::Error> {
+        match self
+            .controller_write(
+                "delete",
+                path,
+                &[(Op::Delete, path.to_string(), Vec::new())],
+            )
+            .await
+        {
+            Ok(()) | Err(zk::Error::NoNode) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Pre-order list of a znode and its descendants (a topic is four levels deep).
+    async fn collect_subtree(
+        &self,
+        path: &str,
+        out: &mut Vec<String>,
+        depth: usize,
+    ) -> Result<(), zk::Error> {
+        const DEPTH_MAX: usize = 8;
+        if depth > DEPTH_MAX {
+            return Ok(());
+        }
+        let client = self.client.clone();
+        let children = match retry("list", path, || client.list_children(path)).await {
+            Ok(children) => children,
+            Err(zk::Error::NoNode) => return Ok(()),
+            Err(error) => return Err(error),
+        };
+        out.push(path.to_string());
+        for child in children {
+            Box::pin(self.collect_subtree(&format!("{path}/{child}"), out, depth + 1)).await?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Op {
+    Create,
+    Set(i32),
+    Delete,
+}

@@ -1,0 +1,177 @@
+//! Partition leadership as the ZooKeeper-mode controller decides it: a pure function
+//! from (assignment, current leader/ISR, live brokers) to the next leader/ISR.
+//!
+//! This is the part of Kafka's PartitionStateMachine and ReplicaStateMachine that
+//! touches `/brokers/topics/<t>/partitions/<p>/state`. The controller task calls it
+//! on every change of `/brokers/ids` and writes whatever it returns; a multi-broker
+//! cluster uses the same function with more brokers.
+
+use std::collections::BTreeSet;
+
+use crate::kafka::metadata::BrokerId;
+
+/// Leader, epoch and ISR of one partition, without the znode's bookkeeping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaderAndIsr {
+    pub leader: Option<BrokerId>,
+    pub leader_epoch: i32,
+    pub isr: Vec<BrokerId>,
+}
+
+/// A new partition (NewPartition -> OnlinePartition): the first live replica leads,
+/// all live replicas are in sync, epoch 0. `None` while no replica is alive; Kafka
+/// then leaves the partition without a state znode until one is.
+pub fn initial(replicas: &[BrokerId], live: &BTreeSet<BrokerId>) -> Option<LeaderAndIsr> {
+    let isr: Vec<BrokerId> = replicas
+        .iter()
+        .filter(|id| live.contains(id))
+        .copied()
+        .collect();
+    let leader = *isr.first()?;
+    Some(LeaderAndIsr {
+        leader: Some(leader),
+        leader_epoch: 0,
+        isr,
+    })
+}
+
+/// What the controller writes after brokers came or went, or `None` for no change.
+///
+/// - The leader is alive: dead followers leave the ISR (Kafka's removeReplicasFromIsr,
+///   which never empties an ISR).
+/// - The leader is dead or there is none: the first replica in assignment order that
+///   is alive and in the ISR leads (OfflinePartitionLeaderElection, clean only); the
+///   ISR keeps its live members. With no such replica, the partition goes leaderless
+///   (-1) and the ISR keeps its last member, so the data's last holder can take over
+///   when it returns.
+///
+/// Every change bumps the leader epoch by one, as `newLeaderAndIsr` does.
+pub fn after_liveness_change(
+    replicas: &[BrokerId],
+    current: &LeaderAndIsr,
+    live: &BTreeSet<BrokerId>,
+) -> Option<LeaderAndIsr> {
+    let leader_alive = current.leader.is_some_and(|leader| live.contains(&leader));
+    let next = if leader_alive {
+        let isr = shrink_isr(&current.isr, live);
+        LeaderAndIsr {
+            leader: current.leader,
+            leader_epoch: current.leader_epoch,
+            isr,
+        }
+    } else {
+        let elected = replicas
+            .iter()
+            .find(|id| live.contains(id) && current.isr.contains(id))
+            .copied();
+        match elected {
+            Some(leader) => LeaderAndIsr {
+                leader: Some(leader),
+                leader_epoch: current.leader_epoch,
+                isr: current
+                    .isr
+                    .iter()
+                    .filter(|id| live.contains(id))
+                    .copied()
+                    .collect(),
+            },
+            None => LeaderAndIsr {
+                leader: None,
+                leader_epoch: current.leader_epoch,
+                isr: shrink_isr(&current.isr, live),
+            },
+        }
+    };
+    if next.leader == current.leader && next.isr == current.isr {
+        return None;
+    }
+    Some(LeaderAndIsr {
+        leader_epoch: current.leader_epoch + 1,
+        ..next
+    })
+}
+
+/// Removes dead members one at a time, never the last one (an ISR of one is kept).
+fn shrink_isr(isr: &[BrokerId], live: &BTreeSet<BrokerId>) -> Vec<BrokerId> {
+    let mut shrunk = isr.to_vec();
+    for id in isr {
+        if shrunk.len() > 1 && !live.contains(id) {
+            shrunk.retain(|member| member != id);
+        }
+    }
+    shrunk
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(list: &[i32]) -> Vec<BrokerId> {
+        list.iter().map(|id| BrokerId(*id)).collect()
+    }
+
+    fn live(list: &[i32]) -> BTreeSet<BrokerId> {
+        ids(list).into_iter().collect()
+    }
+
+    fn state(leader: i32, epoch: i32, isr: &[i32]) -> LeaderAndIsr {
+        LeaderAndIsr {
+            leader: (leader >= 0).then_some(BrokerId(leader)),
+            leader_epoch: epoch,
+            isr: ids(isr),
+        }
+    }
+
+    #[test]
+    fn new_partitions() {
+        assert_eq!(
+            initial(&ids(&[2, 1, 3]), &live(&[1, 3])),
+            Some(state(1, 0, &[1, 3]))
+        );
+        assert_eq!(initial(&ids(&[2]), &live(&[1])), None);
+    }
+
+    #[test]
+    fn single_broker_goes_and_returns() {
+        let replicas = ids(&[1]);
+        let online = state(1, 0, &[1]);
+        // The broker dies: no leader, ISR keeps its last member, epoch + 1.
+        let offline = after_liveness_change(&replicas, &online, &live(&[])).unwrap();
+        assert_eq!(offline, state(-1, 1, &[1]));
+        assert_eq!(after_liveness_change(&replicas, &offline, &live(&[])), None);
+        // It returns: it leads again.
+        let back = after_liveness_change(&replicas, &offline, &live(&[1])).unwrap();
+        assert_eq!(back, state(1, 2, &[1]));
+        assert_eq!(after_liveness_change(&replicas, &back, &live(&[1])), None);
+    }
+
+    #[test]
+    fn leader_moves_to_a_live_in_sync_replica() {
+        let replicas = ids(&[1, 2, 3]);
+        let current = state(1, 4, &[1, 2, 3]);
+        assert_eq!(
+            after_liveness_change(&replicas, &current, &live(&[2, 3])),
+            Some(state(2, 5, &[2, 3]))
+        );
+        // A live replica outside the ISR is not elected (no unclean election).
+        let current = state(1, 4, &[1]);
+        assert_eq!(
+            after_liveness_change(&replicas, &current, &live(&[2, 3])),
+            Some(state(-1, 5, &[1]))
+        );
+    }
+
+    #[test]
+    fn dead_followers_leave_the_isr() {
+        let replicas = ids(&[1, 2, 3]);
+        let current = state(1, 0, &[1, 2, 3]);
+        assert_eq!(
+            after_liveness_change(&replicas, &current, &live(&[1, 3])),
+            Some(state(1, 1, &[1, 3]))
+        );
+        assert_eq!(
+            after_liveness_change(&replicas, &current, &live(&[1, 2, 3])),
+            None
+        );
+    }
+}

@@ -1,0 +1,598 @@
+//! Integration tests against a real ZooKeeper. Skipped (with a note) unless
+//! `KEEL_TEST_ZK_CONNECT` names one, e.g. `127.0.0.1:2181`; each test works under
+//! its own fresh chroot, so they run in parallel and leave the rest alone.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use zookeeper_client as zk;
+
+use super::zk_layout::{self as layout, BrokerZnode, PartitionStateZnode, TopicZnode};
+use super::{ControllerError, ZkMetadataStore};
+use crate::config::Properties;
+use crate::kafka::config::KafkaConfig;
+use crate::kafka::metadata::{BrokerId, ClusterMetadata, Endpoint, MetadataStore, NewTopic};
+
+const WAIT_MS_MAX: u64 = 20_000;
+
+/// The ZooKeeper to test against plus a chroot of its own, or `None` to skip.
+fn zk_connect(test: &str) -> Option<String> {
+    match std::env::var("KEEL_TEST_ZK_CONNECT") {
+        Ok(connect) if !connect.is_empty() => {
+            let unique = layout::uuid_to_kafka_string(uuid::Uuid::new_v4()).replace('-', "x");
+            Some(format!("{connect}/keel-test/{test}-{unique}"))
+        }
+        _ => {
+            eprintln!("skipping {test}: set KEEL_TEST_ZK_CONNECT to run it against a ZooKeeper");
+            None
+        }
+    }
+}
+
+fn config(connect: &str, broker: Option<i32>, extra: &str) -> KafkaConfig {
+    let mut text = format!("zookeeper.connect={connect}\nzookeeper.session.timeout.ms=6000\n");
+    if let Some(id) = broker {
+        text.push_str(&format!("broker.id={id}\n"));
+    }
+    text.push_str(extra);
+    KafkaConfig::from_properties(&Properties::parse(Path::new("server.properties"), &text).unwrap())
+        .unwrap()
+}
+
+fn endpoint(port: u16) -> Vec<Endpoint> {
+    vec![Endpoint {
+        listener: "PLAINTEXT".into(),
+        host: "127.0.0.1".into(),
+        port,
+    }]
+}
+
+async fn start(connect: &str, broker: i32) -> ZkMetadataStore {
+    let (store, id) = ZkMetadataStore::start(
+        &config(connect, Some(broker), ""),
+        &endpoint(9000 + broker as u16),
+    )
+    .await
+    .unwrap();
+    assert_eq!(id, BrokerId(broker));
+    store
+}
+
+/// A plain client on the same chroot, to look at (and write) znodes as tools do.
+async fn raw(connect: &str) -> zk::Client {
+    zk::Client::connect(connect).await.unwrap()
+}
+
+async fn wait_for(
+    store: &ZkMetadataStore,
+    what: &str,
+    done: impl Fn(&ClusterMetadata) -> bool,
+) -> Arc<ClusterMetadata> {
+    let mut receiver = store.subscribe();
+    let waited = tokio::time::timeout(Duration::from_millis(WAIT_MS_MAX), async {
+        loop {
+            let current = receiver.borrow_and_update().clone();
+            if done(&current) {
+                return current;
+            }
+            receiver.changed().await.unwrap();
+        }
+    })
+    .await;
+    match waited {
+        Ok(metadata) => metadata,
+        Err(_) => panic!(
+            "timed out waiting for {what}; last picture: {:#?}",
+            store.current()
+        ),
+    }
+}
+
+fn new_topic(name: &str, partitions: i32, replication_factor: i16) -> NewTopic {
+    NewTopic {
+        name: name.into(),
+        partitions,
+        replication_factor,
+        assignments: BTreeMap::new(),
+        configs: BTreeMap::new(),
+    }
+}
+
+fn leaders_ready(metadata: &ClusterMetadata, topic: &str) -> bool {
+    metadata.topics.get(topic).is_some_and(|topic| {
+        !topic.partitions.is_empty()
+            && topic
+                .partitions
+                .values()
+                .all(|partition| partition.leader.is_some())
+    })
+}
+
+#[tokio::test]
+async fn registers_elects_and_creates_topics() {
+    let Some(connect) = zk_connect("create") else {
+        return;
+    };
+    let store = start(&connect, 1).await;
+    let client = raw(&connect).await;
+
+    // Registration, cluster id, controller, as Kafka writes them.
+    let (data, stat) = client.get_data("/brokers/ids/1").await.unwrap();
+    assert_eq!(stat.ephemeral_owner, client_session_of(&store));
+    let broker = BrokerZnode::decode(&data).unwrap();
+    assert_eq!(broker.endpoints[0].0.port, 9001);
+    assert_eq!(broker.version, 5);
+    let metadata = store.current();
+    assert_eq!(metadata.cluster_id.len(), 22);
+    assert_eq!(metadata.controller_id, Some(BrokerId(1)));
+    assert!(metadata.brokers.contains_key(&BrokerId(1)));
+    let (epoch, _) = client.get_data("/controller_epoch").await.unwrap();
+    assert_eq!(epoch, b"1");
+    for path in layout::PERSISTENT_PATHS {
+        assert!(
+            client.check_stat(path).await.unwrap().is_some(),
+            "{path} missing"
+        );
+    }
+
+    store
+        .create_topic(new_topic("test", 2, 1), false)
+        .await
+        .unwrap();
+    let metadata = wait_for(&store, "leaders of test", |m| leaders_ready(m, "test")).await;
+    let topic = &metadata.topics["test"];
+    assert_ne!(topic.id.0, uuid::Uuid::nil());
+    assert_eq!(topic.partitions[&0].leader, Some(BrokerId(1)));
+    assert_eq!(topic.partitions[&1].isr, vec![BrokerId(1)]);
+    let (state, _) = client
+        .get_data("/brokers/topics/test/partitions/0/state")
+        .await
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(state).unwrap(),
+        r#"{"controller_epoch":1,"leader":1,"version":1,"leader_epoch":0,"isr":[1]}"#
+    );
+    let (config, _) = client.get_data("/config/topics/test").await.unwrap();
+    assert_eq!(config, br#"{"version":1,"config":{}}"#);
+
+    // Kafka's refusals.
+    let again = store
+        .create_topic(new_topic("test", 1, 1), false)
+        .await
+        .unwrap_err();
+    assert_eq!(again.code, 36);
+    let too_many = store
+        .create_topic(new_topic("big", 1, 3), false)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (too_many.code, too_many.message.as_str()),
+        (
+            38,
+            "Replication factor: 3 larger than available brokers: 1."
+        )
+    );
+    store
+        .create_topic(new_topic("a.b", 1, 1), false)
+        .await
+        .unwrap();
+    let collision = store
+        .create_topic(new_topic("a_b", 1, 1), false)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (collision.code, collision.message.as_str()),
+        (17, "Topic 'a_b' collides with existing topics: a.b")
+    );
+    let invalid = store
+        .create_topic(new_topic("bad name", 1, 1), false)
+        .await
+        .unwrap_err();
+    assert_eq!(invalid.code, 17);
+    // validate_only writes nothing.
+    store
+        .create_topic(new_topic("dry", 3, 1), true)
+        .await
+        .unwrap();
+    assert!(client
+        .check_stat("/brokers/topics/dry")
+        .await
+        .unwrap()
+        .is_none());
+
+    // Growing a topic: the controller brings the new partition online.
+    store
+        .create_partitions("test".into(), 3, None, false)
+        .await
+        .unwrap();
+    let metadata = wait_for(&store, "partition 2 of test", |m| {
+        leaders_ready(m, "test") && m.topics["test"].partitions.len() == 3
+    })
+    .await;
+    assert_eq!(
+        metadata.topics["test"].partitions[&2].replicas,
+        vec![BrokerId(1)]
+    );
+    let shrink = store
+        .create_partitions("test".into(), 2, None, false)
+        .await
+        .unwrap_err();
+    assert_eq!(shrink.code, 37);
+
+    store.shutdown();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(client.check_stat("/brokers/ids/1").await.unwrap().is_none());
+    assert!(client.check_stat("/controller").await.unwrap().is_none());
+}
+
+fn client_session_of(store: &ZkMetadataStore) -> i64 {
+    store
+        .shared
+        .client
+        .read()
+        .unwrap()
+        .as_ref()
+        .unwrap()
+        .session_id()
+        .0
+}
+
+#[tokio::test]
+async fn kafka_2_2_topics_get_ids_and_leaders() {
+    let Some(connect) = zk_connect("old") else {
+        return;
+    };
+    let store = start(&connect, 1).await;
+    let client = raw(&connect).await;
+    // Exactly what kafka-topics.sh 2.2.1 --zookeeper --create writes: config, then
+    // the version 1 assignment without a topic id.
+    let options = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+    client
+        .create(
+            "/config/topics/old",
+            br#"{"version":1,"config":{"retention.ms":"1000"}}"#,
+            &options,
+        )
+        .await
+        .unwrap();
+    client
+        .create(
+            "/brokers/topics/old",
+            br#"{"version":1,"partitions":{"1":[1],"0":[1]}}"#,
+            &options,
+        )
+        .await
+        .unwrap();
+    let metadata = wait_for(&store, "old topic online with an id", |m| {
+        leaders_ready(m, "old") && m.topics["old"].id.0 != uuid::Uuid::nil()
+    })
+    .await;
+    assert_eq!(metadata.topics["old"].configs["retention.ms"], "1000");
+    let (data, stat) = client.get_data("/brokers/topics/old").await.unwrap();
+    assert_eq!(stat.version, 1);
+    let rewritten = TopicZnode::decode(&data).unwrap();
+    assert_eq!(rewritten.topic_id, Some(metadata.topics["old"].id));
+    assert!(String::from_utf8(data)
+        .unwrap()
+        .ends_with(r#""adding_replicas":{},"removing_replicas":{},"version":3}"#));
+    let (state, _) = client
+        .get_data("/brokers/topics/old/partitions/1/state")
+        .await
+        .unwrap();
+    assert_eq!(PartitionStateZnode::decode(&state).unwrap().leader, 1);
+    store.shutdown();
+}
+
+#[tokio::test]
+async fn deletion_through_the_marker() {
+    let Some(connect) = zk_connect("delete") else {
+        return;
+    };
+    let store = start(&connect, 1).await;
+    let client = raw(&connect).await;
+    store
+        .create_topic(new_topic("doomed", 2, 1), false)
+        .await
+        .unwrap();
+    wait_for(&store, "doomed online", |m| leaders_ready(m, "doomed")).await;
+    store.delete_topic("doomed".into()).await.unwrap();
+    wait_for(&store, "doomed gone", |m| !m.topics.contains_key("doomed")).await;
+    for path in [
+        "/brokers/topics/doomed",
+        "/config/topics/doomed",
+        "/admin/delete_topics/doomed",
+    ] {
+        assert!(
+            client.check_stat(path).await.unwrap().is_none(),
+            "{path} still there"
+        );
+    }
+    let unknown = store.delete_topic("never".into()).await.unwrap_err();
+    assert_eq!(
+        (unknown.code, unknown.message.as_str()),
+        (3, "Topic `never` to delete does not exist")
+    );
+    // A marker written by a 2.2 tool (kafka-topics --delete --zookeeper) works too.
+    store
+        .create_topic(new_topic("doomed2", 1, 1), false)
+        .await
+        .unwrap();
+    wait_for(&store, "doomed2 online", |m| leaders_ready(m, "doomed2")).await;
+    let options = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+    client
+        .create("/admin/delete_topics/doomed2", &[], &options)
+        .await
+        .unwrap();
+    wait_for(&store, "doomed2 gone", |m| {
+        !m.topics.contains_key("doomed2")
+    })
+    .await;
+    assert!(client
+        .check_stat("/admin/delete_topics/doomed2")
+        .await
+        .unwrap()
+        .is_none());
+    store.shutdown();
+}
+
+#[tokio::test]
+async fn config_changes_reach_the_picture() {
+    let Some(connect) = zk_connect("config") else {
+        return;
+    };
+    let store = start(&connect, 1).await;
+    let client = raw(&connect).await;
+    store
+        .create_topic(new_topic("conf", 1, 1), false)
+        .await
+        .unwrap();
+    wait_for(&store, "conf online", |m| leaders_ready(m, "conf")).await;
+
+    let configs: BTreeMap<String, String> =
+        [("cleanup.policy".to_string(), "compact".to_string())].into();
+    store
+        .set_topic_configs("conf".into(), configs.clone())
+        .await
+        .unwrap();
+    wait_for(&store, "topic config", |m| {
+        m.topics["conf"].configs == configs
+    })
+    .await;
+    let changes = client.list_children("/config/changes").await.unwrap();
+    assert_eq!(changes.len(), 1);
+    let (notification, _) = client
+        .get_data(&format!("/config/changes/{}", changes[0]))
+        .await
+        .unwrap();
+    assert_eq!(
+        notification,
+        br#"{"version":2,"entity_path":"topics/conf"}"#
+    );
+    let unknown = store
+        .set_topic_configs("nope".into(), configs.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code, 3);
+
+    // As kafka-configs --zookeeper does it: the entity znode, then a notification.
+    client
+        .set_data(
+            "/config/topics/conf",
+            br#"{"version":1,"config":{"retention.ms":"5"}}"#,
+            None,
+        )
+        .await
+        .unwrap();
+    let options = zk::CreateMode::PersistentSequential.with_acls(zk::Acls::anyone_all());
+    client
+        .create(
+            "/config/changes/config_change_",
+            br#"{"version":2,"entity_path":"topics/conf"}"#,
+            &options,
+        )
+        .await
+        .unwrap();
+    wait_for(&store, "tool-written topic config", |m| {
+        m.topics["conf"]
+            .configs
+            .get("retention.ms")
+            .map(String::as_str)
+            == Some("5")
+    })
+    .await;
+
+    let threads: BTreeMap<String, String> =
+        [("log.cleaner.threads".to_string(), "2".to_string())].into();
+    store
+        .set_broker_configs(None, threads.clone())
+        .await
+        .unwrap();
+    store
+        .set_broker_configs(Some(BrokerId(1)), threads.clone())
+        .await
+        .unwrap();
+    wait_for(&store, "broker configs", |m| {
+        m.broker_configs.get(&None) == Some(&threads)
+            && m.broker_configs.get(&Some(BrokerId(1))) == Some(&threads)
+    })
+    .await;
+    let (data, _) = client.get_data("/config/brokers/<default>").await.unwrap();
+    assert_eq!(
+        data,
+        br#"{"version":1,"config":{"log.cleaner.threads":"2"}}"#
+    );
+    store.shutdown();
+}
+
+#[tokio::test]
+async fn producer_id_blocks_advance() {
+    let Some(connect) = zk_connect("pid") else {
+        return;
+    };
+    let store = start(&connect, 1).await;
+    assert_eq!(store.allocate_producer_ids().await.unwrap(), (0, 999));
+    assert_eq!(store.allocate_producer_ids().await.unwrap(), (1000, 1999));
+    let client = raw(&connect).await;
+    let (data, _) = client.get_data("/latest_producer_id_block").await.unwrap();
+    assert_eq!(
+        data,
+        br#"{"version":1,"broker":1,"block_start":"1000","block_end":"1999"}"#
+    );
+    store.shutdown();
+}
+
+#[tokio::test]
+async fn broker_ids_are_exclusive_and_generated() {
+    let Some(connect) = zk_connect("ids") else {
+        return;
+    };
+    let store = start(&connect, 1).await;
+    let taken = ZkMetadataStore::start(&config(&connect, Some(1), ""), &endpoint(9999)).await;
+    match taken {
+        Err(ControllerError::BrokerIdTaken { path, .. }) => assert_eq!(path, "/brokers/ids/1"),
+        Err(other) => panic!("expected BrokerIdTaken, got {other}"),
+        Ok(_) => panic!("a second broker registered id 1"),
+    }
+    // broker.id unset: /brokers/seqid's version + reserved.broker.max.id (1000).
+    let (generated, id) = ZkMetadataStore::start(&config(&connect, None, ""), &endpoint(9998))
+        .await
+        .unwrap();
+    assert_eq!(id, BrokerId(1001));
+    wait_for(&store, "generated broker seen", |m| {
+        m.brokers.contains_key(&BrokerId(1001))
+    })
+    .await;
+    generated.shutdown();
+    store.shutdown();
+}
+
+#[tokio::test]
+async fn leadership_leaves_a_dead_broker_and_returns() {
+    let Some(connect) = zk_connect("failover") else {
+        return;
+    };
+    let first = start(&connect, 1).await;
+    let second = start(&connect, 2).await;
+    wait_for(&second, "both brokers", |m| m.brokers.len() == 2).await;
+    // A topic on broker 1 alone, and one on both.
+    let mut lone = new_topic("lone", -1, -1);
+    lone.assignments.insert(0, vec![BrokerId(1)]);
+    second.create_topic(lone, false).await.unwrap();
+    let mut pair = new_topic("pair", -1, -1);
+    pair.assignments.insert(0, vec![BrokerId(1), BrokerId(2)]);
+    second.create_topic(pair, false).await.unwrap();
+    wait_for(&second, "topics online", |m| {
+        leaders_ready(m, "lone") && leaders_ready(m, "pair")
+    })
+    .await;
+
+    // Broker 1 (the first controller) goes: broker 2 takes over and moves leaders.
+    first.shutdown();
+    let metadata = wait_for(&second, "failover", |m| {
+        m.controller_id == Some(BrokerId(2))
+            && m.topics["pair"].partitions[&0].leader == Some(BrokerId(2))
+            && m.topics["lone"].partitions[&0].leader.is_none()
+    })
+    .await;
+    let lone = &metadata.topics["lone"].partitions[&0];
+    assert_eq!(
+        (lone.isr.clone(), lone.leader_epoch),
+        (vec![BrokerId(1)], 1)
+    );
+    let pair = &metadata.topics["pair"].partitions[&0];
+    assert_eq!(
+        (pair.isr.clone(), pair.leader_epoch),
+        (vec![BrokerId(2)], 1)
+    );
+
+    // It returns: its lone partition is led again.
+    let first = start(&connect, 1).await;
+    let metadata = wait_for(&second, "return", |m| {
+        m.topics["lone"].partitions[&0].leader == Some(BrokerId(1))
+    })
+    .await;
+    assert_eq!(metadata.topics["lone"].partitions[&0].leader_epoch, 2);
+    first.shutdown();
+    second.shutdown();
+}
+
+/// Joins a cluster some other broker (for example Apache Kafka 3.9) already runs,
+/// named by `KEEL_TEST_ZK_EXISTING` (`host:port/chroot`), as broker 4242, and checks
+/// that every topic there reads with an id and leaders. Skipped when unset.
+#[tokio::test]
+async fn joins_an_existing_cluster() {
+    let Ok(connect) = std::env::var("KEEL_TEST_ZK_EXISTING") else {
+        eprintln!("skipping joins_an_existing_cluster: set KEEL_TEST_ZK_EXISTING=host:port/chroot");
+        return;
+    };
+    let store = start(&connect, 4242).await;
+    let metadata = store.current();
+    eprintln!("{metadata:#?}");
+    assert!(metadata.controller_id.is_some());
+    assert!(metadata.brokers.len() >= 2);
+    assert!(!metadata.topics.is_empty());
+    for (name, topic) in &metadata.topics {
+        assert_ne!(topic.id.0, uuid::Uuid::nil(), "{name} has no id");
+        assert!(leaders_ready(&metadata, name), "{name} has no leaders");
+    }
+    store.shutdown();
+}
+
+/// A session the server expires (closed from a second connection that borrowed it)
+/// is replaced: the broker registers again and wins the election again.
+#[tokio::test]
+async fn reregisters_after_session_expiry() {
+    let Some(connect) = zk_connect("expiry") else {
+        return;
+    };
+    let store = start(&connect, 1).await;
+    let client = raw(&connect).await;
+    let session_old = client_session_of(&store);
+    let borrowed = store
+        .shared
+        .client
+        .read()
+        .unwrap()
+        .as_ref()
+        .unwrap()
+        .session()
+        .clone();
+    let thief = zk::Client::connector()
+        .with_session(borrowed)
+        .connect(&connect)
+        .await
+        .unwrap();
+    drop(thief);
+    let waited = tokio::time::timeout(Duration::from_millis(WAIT_MS_MAX), async {
+        loop {
+            if let Ok((_, stat)) = client.get_data("/brokers/ids/1").await {
+                if stat.ephemeral_owner != session_old
+                    && stat.ephemeral_owner == client_session_of(&store)
+                {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert!(
+        waited.is_ok(),
+        "broker 1 did not register again after its session expired"
+    );
+    let metadata = wait_for(&store, "controller again", |m| {
+        m.controller_id == Some(BrokerId(1))
+    })
+    .await;
+    assert!(metadata.brokers.contains_key(&BrokerId(1)));
+    let (epoch, _) = client.get_data("/controller_epoch").await.unwrap();
+    assert_eq!(epoch, b"2");
+    store
+        .create_topic(new_topic("after", 1, 1), false)
+        .await
+        .unwrap();
+    wait_for(&store, "after online", |m| leaders_ready(m, "after")).await;
+    store.shutdown();
+}

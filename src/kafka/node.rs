@@ -1,0 +1,171 @@
+//! A running broker: binds the listeners, joins the cluster through ZooKeeper,
+//! opens the logs, serves, and keeps the periodic duties (checkpoints, retention,
+//! time-based flushes) until shutdown, when it flushes and checkpoints everything.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::kafka::broker::{system_clock, Broker};
+use crate::kafka::config::KafkaConfig;
+use crate::kafka::controller::ZkMetadataStore;
+use crate::kafka::log::manager::LogManager;
+use crate::kafka::metadata::{Endpoint, MetadataStore};
+use crate::kafka::server;
+
+/// Kafka's `log.flush.offset.checkpoint.interval.ms` default.
+const CHECKPOINT_INTERVAL_MS: u64 = 60_000;
+/// Kafka's `log.retention.check.interval.ms` default.
+const RETENTION_CHECK_INTERVAL_MS: u64 = 300_000;
+/// Connections served at once per listener (Kafka's `max.connections` is unbounded
+/// by default; the bound here only keeps a flood from exhausting file descriptors).
+const CONNECTIONS_MAX: usize = 20_000;
+
+/// Runs the broker until `shutdown` turns true.
+pub async fn run(config: KafkaConfig, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    let mut bound = Vec::new();
+    for listener in &config.listeners {
+        let host = if listener.host.is_empty() {
+            "0.0.0.0"
+        } else {
+            listener.host.as_str()
+        };
+        let socket = TcpListener::bind((host, listener.port))
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen on {}://{}:{}",
+                    listener.name, listener.host, listener.port
+                )
+            })?;
+        bound.push(socket);
+    }
+    let advertised: Vec<Endpoint> = config
+        .advertised_listeners
+        .iter()
+        .map(|listener| Endpoint {
+            listener: listener.name.clone(),
+            // Kafka advertises the machine's canonical host name for an empty host.
+            host: if listener.host.is_empty() {
+                local_host_name()
+            } else {
+                listener.host.clone()
+            },
+            port: listener.port,
+        })
+        .collect();
+
+    let (store, broker_id) = ZkMetadataStore::start(&config, &advertised)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot join the cluster through ZooKeeper {:?}",
+                config.zookeeper_connect
+            )
+        })?;
+    let cluster_id = store.current().cluster_id.clone();
+    let logs = LogManager::new(&config.log_dirs)?;
+    logs.ensure_meta_properties(broker_id.0, &cluster_id)?;
+    let store = Arc::new(store);
+    let broker = Arc::new(Broker::new(
+        config.clone(),
+        broker_id,
+        store.clone(),
+        logs,
+        system_clock(),
+    ));
+
+    // Follow the metadata: open the partitions this broker hosts, drop deleted ones.
+    let reconciler = broker.clone();
+    let mut changes = store.subscribe();
+    tokio::spawn(async move {
+        loop {
+            let current = changes.borrow_and_update().clone();
+            reconciler.reconcile(&current);
+            if changes.changed().await.is_err() {
+                return;
+            }
+        }
+    });
+    tokio::spawn(periodic_duties(broker.clone(), shutdown.clone()));
+    for socket in bound {
+        tokio::spawn(server::serve(
+            socket,
+            broker.clone(),
+            shutdown.clone(),
+            CONNECTIONS_MAX,
+        ));
+    }
+    tracing::info!(broker = %broker_id, cluster_id, listeners = ?config.listeners.iter().map(|l| format!("{}://{}:{}", l.name, l.host, l.port)).collect::<Vec<_>>(), "kafka broker started");
+
+    while !*shutdown.borrow_and_update() {
+        if shutdown.changed().await.is_err() {
+            break;
+        }
+    }
+    tracing::info!(broker = %broker_id, "shutting down: flushing logs");
+    broker
+        .logs
+        .flush_and_checkpoint()
+        .context("flushing logs at shutdown")?;
+    store.close().await;
+    tracing::info!(broker = %broker_id, "kafka broker shut down");
+    Ok(())
+}
+
+async fn periodic_duties(broker: Arc<Broker>, mut shutdown: watch::Receiver<bool>) {
+    let mut checkpoint = tokio::time::interval(Duration::from_millis(CHECKPOINT_INTERVAL_MS));
+    let mut retention = tokio::time::interval(Duration::from_millis(RETENTION_CHECK_INTERVAL_MS));
+    let flush_interval_ms = broker
+        .config
+        .log_flush_interval_ms
+        .filter(|ms| *ms > 0 && *ms < i64::MAX);
+    let mut flush = tokio::time::interval(Duration::from_millis(
+        flush_interval_ms.unwrap_or(i64::MAX / 4) as u64,
+    ));
+    loop {
+        tokio::select! {
+            _ = checkpoint.tick() => {
+                if let Err(error) = broker.logs.checkpoint() {
+                    tracing::warn!(%error, "writing log checkpoints failed");
+                }
+            }
+            _ = retention.tick() => {
+                let now_ms = broker.now_ms();
+                for partition in broker.logs.all() {
+                    match partition.apply_retention(now_ms) {
+                        Ok(0) => {}
+                        Ok(deleted) => tracing::info!(partition = %partition.topic_partition.dir_name(), deleted, "deleted segments past retention"),
+                        Err(error) => tracing::warn!(partition = %partition.topic_partition.dir_name(), %error, "retention failed"),
+                    }
+                }
+            }
+            _ = flush.tick(), if flush_interval_ms.is_some() => {
+                for partition in broker.logs.all() {
+                    if let Err(error) = partition.flush() {
+                        tracing::warn!(partition = %partition.topic_partition.dir_name(), %error, "flush failed");
+                    }
+                }
+            }
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+fn local_host_name() -> String {
+    let mut buffer = [0u8; 256];
+    // SAFETY: gethostname writes at most `len` bytes into the buffer we own.
+    let result =
+        unsafe { libc::gethostname(buffer.as_mut_ptr() as *mut libc::c_char, buffer.len()) };
+    if result != 0 {
+        return "localhost".to_string();
+    }
+    let end = buffer
+        .iter()
+        .position(|&byte| byte == 0)
+        .unwrap_or(buffer.len());
+    String::from_utf8_lossy(&buffer[..end]).into_owned()
+}
