@@ -370,7 +370,8 @@ kafka_start() {
       # KRaft; the "kafka" group therefore gets its own keel ZooKeeper.
       declare -F zk_start >/dev/null || { log "kafka_start keel kraft needs lib/zookeeper.sh"; return 1; }
       echo "$name-zk" >"$dir/own-zk"
-      zk_start keel standalone "$name-zk" || { log "keel zookeeper for kafka '$name' did not start"; return 1; }
+      # KEEL_ZK_TARGET=apache runs the keel broker on Apache's ZooKeeper instead.
+      zk_start "${KEEL_ZK_TARGET:-keel}" standalone "$name-zk" || { log "zookeeper for keel kafka '$name' did not start"; return 1; }
       kafka__start_keel "$dir" "$port" "$ZK_CONNECT" || return 1 ;;
     keel:zk) kafka__start_keel "$dir" "$port" "$zk" || return 1 ;;
     *) log "kafka_start: unknown target/mode '$target $mode'"; return 2 ;;

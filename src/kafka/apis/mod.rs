@@ -11,6 +11,7 @@
 //!   DescribeTopicPartitions, DeleteRecords, DescribeLogDirs.
 //! - `configs`: DescribeConfigs, AlterConfigs, IncrementalAlterConfigs.
 //! - `groups`: FindCoordinator and the classic group APIs (the coordinator's tokio shell).
+//! - `versioning`: resets fields a response version does not carry.
 //! - `producer_id`: InitProducerId and OffsetForLeaderEpoch.
 
 pub mod admin;
@@ -22,6 +23,7 @@ pub mod list_offsets;
 pub mod metadata;
 pub mod produce;
 pub mod producer_id;
+pub mod versioning;
 
 use std::sync::Arc;
 
@@ -31,6 +33,13 @@ use crate::kafka::broker::Broker;
 use crate::kafka::protocol::Request;
 
 pub async fn dispatch(broker: &Arc<Broker>, request: Request) -> Option<ResponseKind> {
+    let version = request.header.request_api_version;
+    let mut response = route(broker, request).await?;
+    versioning::fit(&mut response, version);
+    Some(response)
+}
+
+async fn route(broker: &Arc<Broker>, request: Request) -> Option<ResponseKind> {
     let version = request.header.request_api_version;
     match request.body {
         RequestKind::ApiVersions(_) => Some(ResponseKind::ApiVersions(api_versions::handle())),

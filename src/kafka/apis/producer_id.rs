@@ -44,9 +44,17 @@ pub async fn init_producer_id(
     request: InitProducerIdRequest,
 ) -> InitProducerIdResponse {
     let mut response = InitProducerIdResponse::default();
-    if request.transactional_id.is_some() {
-        response.error_code = ResponseError::TransactionalIdAuthorizationFailed.code();
-        return response;
+    match request.transactional_id.as_ref().map(|id| id.0.as_str()) {
+        None => {}
+        // Kafka refuses an empty transactional id outright.
+        Some("") => {
+            response.error_code = ResponseError::InvalidRequest.code();
+            return response;
+        }
+        Some(_) => {
+            response.error_code = ResponseError::TransactionalIdAuthorizationFailed.code();
+            return response;
+        }
     }
     // KIP-360: an idempotent producer may ask to bump its epoch after an error.
     if request.producer_id.0 >= 0
