@@ -110,7 +110,17 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Zookeeper { config } => {
             let config = ZooKeeperConfig::load(&config)?;
             log_zookeeper_config(&config);
-            Err(not_yet_available_zookeeper())
+            if config.is_distributed() {
+                return Err(CliError::NotYetAvailable(
+                    "the configuration is valid, but ensemble mode (server.N lines with standaloneEnabled or more than one participant) is not implemented yet; see README.md, status".to_string(),
+                ));
+            }
+            let runtime = tokio::runtime::Runtime::new().map_err(anyhow::Error::from)?;
+            runtime.block_on(async {
+                let shutdown = shutdown_on_signal();
+                crate::zookeeper::server::run(config, shutdown).await
+            })?;
+            Ok(())
         }
         Command::Kafka { config, overrides } => {
             let config = KafkaConfig::load(&config, &overrides)?;
@@ -126,7 +136,9 @@ fn run(command: Command) -> Result<(), CliError> {
             let (zookeeper, kafka) = standalone_configs(&data_dir)?;
             log_zookeeper_config(&zookeeper);
             log_kafka_config(&kafka);
-            Err(not_yet_available_zookeeper())
+            let runtime = tokio::runtime::Runtime::new().map_err(anyhow::Error::from)?;
+            runtime.block_on(run_standalone(zookeeper, kafka))?;
+            Ok(())
         }
     }
 }
@@ -153,11 +165,33 @@ fn shutdown_on_signal() -> tokio::sync::watch::Receiver<bool> {
     receiver
 }
 
-fn not_yet_available_zookeeper() -> CliError {
-    CliError::NotYetAvailable(
-        "the configuration is valid, but the ZooKeeper server is not implemented yet (see README.md, status)"
-            .to_string(),
-    )
+/// ZooKeeper first, then the broker on it, as an operator would start them; on a
+/// signal the broker stops first (it deregisters from ZooKeeper), then ZooKeeper.
+async fn run_standalone(zookeeper: ZooKeeperConfig, kafka: KafkaConfig) -> anyhow::Result<()> {
+    let shutdown = shutdown_on_signal();
+    let (zookeeper_stop, zookeeper_stop_receiver) = tokio::sync::watch::channel(false);
+    let zookeeper_port = zookeeper.client_address.as_ref().map_or(2181, |address| address.port);
+    let mut zookeeper_task = tokio::spawn(crate::zookeeper::server::run(zookeeper, zookeeper_stop_receiver));
+    // The broker's ZooKeeper client retries until the server listens; waiting for the
+    // port first only keeps the log free of connection errors.
+    for _ in 0..100 {
+        if zookeeper_task.is_finished() || tokio::net::TcpStream::connect(("127.0.0.1", zookeeper_port)).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    if zookeeper_task.is_finished() {
+        return zookeeper_task.await?.and(Err(anyhow::anyhow!("the ZooKeeper server stopped")));
+    }
+    let kafka_result = tokio::select! {
+        result = crate::kafka::node::run(kafka, shutdown) => result,
+        result = &mut zookeeper_task => {
+            return result?.and(Err(anyhow::anyhow!("the ZooKeeper server stopped")));
+        }
+    };
+    let _ = zookeeper_stop.send(true);
+    let zookeeper_result = zookeeper_task.await?;
+    kafka_result.and(zookeeper_result)
 }
 
 /// The two configurations `keel standalone` runs with: Apache's sample zoo.cfg and
