@@ -5,11 +5,15 @@
 //! - `jute`: wire records, op codes and error codes; pure encode/decode, no IO.
 //! - `tree`: the data tree (znodes, Stat, ACLs, ephemerals, watches) as a pure
 //!   state machine: prepare (request -> txn) and apply (txn -> reply + events).
+//! - `server`: the standalone server: connections, sessions, the request
+//!   pipeline, four-letter words and the AdminServer.
+//! - `persistence`: the txn log and snapshots in Apache's on-disk format,
+//!   recovery at start-up and purging.
 //!
-//! Still to come (see ARCHITECTURE.md): `server` (connections, sessions, the request
-//! pipeline, four-letter words, AdminServer), `persistence` (txn log and snapshots in
-//! Apache's format) and `quorum` (leader election and Zab).
+//! Still to come (see ARCHITECTURE.md): `quorum` (leader election and Zab).
 
 pub mod config;
 pub mod jute;
+pub mod persistence;
+pub mod server;
 pub mod tree;

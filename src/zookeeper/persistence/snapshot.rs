@@ -1,0 +1,475 @@
+//! Snapshot files as Apache 3.9 writes and reads them (`FileSnap`, `SnapStream`,
+//! `SerializeUtils.serializeSnapshot`, `DataTree.serialize`), uncompressed as
+//! 3.9's default `zookeeper.snapshot.compression.method` leaves them:
+//!
+//! ```text
+//! FileHeader            magic "ZKSN", version 2, dbid -1
+//! int count             sessions, then count x (long id, int timeout_ms)
+//! int count             ACL cache, then count x (long index, vector<ACL>)
+//! (ustring path, DataNode)*   depth first from the root, written as ""
+//!                       DataNode = buffer data, long acl index, StatPersisted
+//! ustring "/"           end of nodes
+//! long adler32, ustring "/"   the seal: checksum of every byte before it
+//! ZxidDigest            long zxid, int version, long digest (3.6+)
+//! long adler32, ustring "/"
+//! long lastProcessedZxid      (3.9.3+, zookeeper.serializeLastProcessedZxid.enabled)
+//! long adler32, ustring "/"
+//! ```
+//!
+//! Each seal's checksum covers the whole stream up to it, earlier seals
+//! included. keel writes an empty digest (zxid 0), which Apache reads as "no
+//! digest to compare", because keel does not compute Apache's tree digest.
+//! Readers of older snapshots meet the end of the file where a later section
+//! would start; that is accepted, as Apache accepts it.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::{self, File};
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use tracing::info;
+
+use super::adler32::Adler32;
+use super::files::{snapshot_file_name, sync_dir, version_dir, zxid_from_name, SNAPSHOT_PREFIX};
+use super::log_format::{snapshot_header_bytes, FILE_HEADER_BYTES, SNAPSHOT_MAGIC};
+use super::PersistenceError;
+use crate::zookeeper::jute::codec::{write_buffer, write_i32, write_i64, write_ustring, Jute};
+use crate::zookeeper::jute::{Acl, Id, StatPersisted};
+use crate::zookeeper::tree::acl_cache::OPEN_UNSAFE_ACL_INDEX;
+use crate::zookeeper::tree::{DataTree, SessionId, TreeConfig, Znode, Zxid};
+
+/// `DigestCalculator.DIGEST_VERSION`.
+const DIGEST_VERSION: i32 = 2;
+/// The path that ends the node list and every seal.
+const END_PATH: &str = "/";
+/// `SnapStream.isValidCheckedStream`: header plus seal is at least this long.
+const SNAPSHOT_BYTES_MIN: u64 = 10;
+const IO_BUFFER_BYTES: usize = 256 * 1024;
+
+/// A snapshot read back.
+#[derive(Debug)]
+pub struct SnapshotContents {
+    pub tree: DataTree,
+    pub sessions: BTreeMap<SessionId, i32>,
+    /// The zxid in the file name: the tree holds every txn up to it (Apache
+    /// takes the name, not the optional `lastProcessedZxid` section).
+    pub zxid: Zxid,
+}
+
+/// Writes `snapshot.<hex last_zxid>` into `<data_dir>/version-2` and returns its
+/// path. The file appears complete or not at all: it is written under a name no
+/// reader takes for a snapshot, fsynced, then renamed.
+pub fn write_snapshot(
+    data_dir: &Path,
+    tree: &DataTree,
+    sessions: &BTreeMap<SessionId, i32>,
+    last_zxid: Zxid,
+) -> Result<PathBuf, PersistenceError> {
+    let snapshot_dir = version_dir(data_dir)?;
+    let name = snapshot_file_name(last_zxid);
+    let path = snapshot_dir.join(&name);
+    // A leading dot: `Util.getZxidFromName` sees no "snapshot" prefix, so
+    // neither Apache nor keel ever mistakes a half-written file for a snapshot.
+    let temporary = snapshot_dir.join(format!(".{name}.tmp"));
+    let file =
+        File::create(&temporary).map_err(|source| PersistenceError::io(&temporary, source))?;
+    let mut out = SealedWriter::new(BufWriter::with_capacity(IO_BUFFER_BYTES, file));
+    let written = write_contents(&mut out, tree, sessions, last_zxid)
+        .and_then(|()| out.finish())
+        .and_then(|file| file.sync_all());
+    if let Err(source) = written {
+        let _ = fs::remove_file(&temporary);
+        return Err(PersistenceError::io(&temporary, source));
+    }
+    fs::rename(&temporary, &path).map_err(|source| PersistenceError::io(&path, source))?;
+    sync_dir(&snapshot_dir)?;
+    info!(path = %path.display(), zxid = %last_zxid, nodes = tree.node_count(), "wrote snapshot");
+    Ok(path)
+}
+
+fn write_contents<W: Write>(
+    out: &mut SealedWriter<W>,
+    tree: &DataTree,
+    sessions: &BTreeMap<SessionId, i32>,
+    last_zxid: Zxid,
+) -> io::Result<()> {
+    out.write(&snapshot_header_bytes())?;
+
+    let mut record = Vec::new();
+    write_i32(&mut record, count_as_i32(sessions.len()));
+    for (session, timeout_ms) in sessions {
+        write_i64(&mut record, session.0);
+        write_i32(&mut record, *timeout_ms);
+    }
+    out.write(&record)?;
+
+    let acl_entries = tree.acl_cache().entries();
+    record.clear();
+    write_i32(&mut record, count_as_i32(acl_entries.len()));
+    for (index, acl) in acl_entries {
+        write_i64(&mut record, index);
+        acl.to_vec().write(&mut record);
+    }
+    out.write(&record)?;
+
+    for (path, node) in tree.nodes_in_snapshot_order() {
+        record.clear();
+        write_ustring(&mut record, Some(&path));
+        write_buffer(&mut record, node.data.as_deref());
+        write_i64(&mut record, node.acl);
+        node.stat.write(&mut record);
+        out.write(&record)?;
+    }
+    record.clear();
+    write_ustring(&mut record, Some(END_PATH));
+    out.write(&record)?;
+    out.seal()?;
+
+    // An empty ZxidDigest, as Apache writes when it has none.
+    record.clear();
+    write_i64(&mut record, 0);
+    write_i32(&mut record, DIGEST_VERSION);
+    write_i64(&mut record, 0);
+    out.write(&record)?;
+    out.seal()?;
+
+    record.clear();
+    write_i64(&mut record, last_zxid.0);
+    out.write(&record)?;
+    out.seal()
+}
+
+fn count_as_i32(count: usize) -> i32 {
+    i32::try_from(count).expect("fewer than 2^31 sessions, ACLs and nodes")
+}
+
+/// Writes bytes while keeping the Adler-32 of everything written
+/// (`CheckedOutputStream`), and seals with it (`SnapStream.sealStream`).
+struct SealedWriter<W: Write> {
+    inner: W,
+    checksum: Adler32,
+}
+
+impl<W: Write> SealedWriter<W> {
+    fn new(inner: W) -> Self {
+        SealedWriter {
+            inner,
+            checksum: Adler32::new(),
+        }
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.checksum.update(bytes);
+        self.inner.write_all(bytes)
+    }
+
+    fn seal(&mut self) -> io::Result<()> {
+        let mut seal = Vec::with_capacity(13);
+        write_i64(&mut seal, self.checksum.value());
+        write_ustring(&mut seal, Some(END_PATH));
+        self.write(&seal)
+    }
+}
+
+impl SealedWriter<BufWriter<File>> {
+    fn finish(self) -> io::Result<File> {
+        self.inner.into_inner().map_err(|error| error.into_error())
+    }
+}
+
+/// Reads and checks one snapshot file: the cheap tail check Apache makes
+/// first (`isValidCheckedStream`), then every record and every seal.
+pub fn read_snapshot(
+    path: &Path,
+    tree_config: TreeConfig,
+) -> Result<SnapshotContents, PersistenceError> {
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let zxid = zxid_from_name(&name, SNAPSHOT_PREFIX)
+        .ok_or_else(|| PersistenceError::corrupt(path, 0, "not a snapshot file name"))?;
+    if name.ends_with(".gz") || name.ends_with(".snappy") {
+        return Err(PersistenceError::corrupt(
+            path,
+            0,
+            "compressed snapshots (gz, snappy) are not supported; \
+             set zookeeper.snapshot.compression.method empty on Apache",
+        ));
+    }
+    let mut file = File::open(path).map_err(|source| PersistenceError::io(path, source))?;
+    let file_length = check_tail(path, &mut file)?;
+    let mut input = SnapshotInput {
+        path: path.to_path_buf(),
+        reader: BufReader::with_capacity(IO_BUFFER_BYTES, file),
+        position: 0,
+        checksum: Adler32::new(),
+        reached_end: false,
+        file_length,
+    };
+    let (mut tree, sessions) = read_contents(&mut input, tree_config)?;
+    input.check_seal()?;
+    read_optional_sections(&mut input)?;
+    tree.set_last_processed_zxid(zxid);
+    Ok(SnapshotContents {
+        tree,
+        sessions,
+        zxid,
+    })
+}
+
+/// `SnapStream.isValidSnapshot` for uncompressed snapshots: a snapshot name and
+/// a complete final seal. Cheap; `read_snapshot` checks everything else.
+pub fn is_valid_snapshot(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if zxid_from_name(&name, SNAPSHOT_PREFIX).is_none() {
+        return false;
+    }
+    File::open(path)
+        .map_err(|source| PersistenceError::io(path, source))
+        .and_then(|mut file| check_tail(path, &mut file))
+        .is_ok()
+}
+
+/// The last five bytes of an uncompressed snapshot are the seal's "/" (int 1,
+/// byte '/'); a snapshot cut short anywhere fails this without a full read.
+/// Returns the file's length.
+fn check_tail(path: &Path, file: &mut File) -> Result<u64, PersistenceError> {
+    let io_error = |source| PersistenceError::io(path, source);
+    let length = file.metadata().map_err(io_error)?.len();
+    if length < SNAPSHOT_BYTES_MIN.max(FILE_HEADER_BYTES) {
+        return Err(PersistenceError::corrupt(
+            path,
+            0,
+            format!("only {length} bytes long"),
+        ));
+    }
+    let mut tail = [0u8; 5];
+    file.seek(SeekFrom::Start(length - 5))
+        .and_then(|_| file.read_exact(&mut tail))
+        .and_then(|()| file.seek(SeekFrom::Start(0)))
+        .map_err(io_error)?;
+    if tail != [0, 0, 0, 1, b'/'] {
+        return Err(PersistenceError::corrupt(
+            path,
+            length - 5,
+            "does not end with a seal (incomplete snapshot)",
+        ));
+    }
+    Ok(length)
+}
+
+fn read_contents(
+    input: &mut SnapshotInput,
+    tree_config: TreeConfig,
+) -> Result<(DataTree, BTreeMap<SessionId, i32>), PersistenceError> {
+    let magic = input.read_i32()?;
+    let _version = input.read_i32()?;
+    let _dbid = input.read_i64()?;
+    if magic != SNAPSHOT_MAGIC {
+        return Err(input.corrupt_at(
+            0,
+            format!("mismatching magic header {magic:#x} (expected {SNAPSHOT_MAGIC:#x})"),
+        ));
+    }
+
+    let mut sessions = BTreeMap::new();
+    let session_count = input.read_count("session count")?;
+    for _ in 0..session_count {
+        let id = input.read_i64()?;
+        let timeout_ms = input.read_i32()?;
+        sessions.insert(SessionId(id), timeout_ms);
+    }
+
+    let mut tree = DataTree::empty_for_snapshot(tree_config);
+    let mut acl_indexes = HashSet::from([OPEN_UNSAFE_ACL_INDEX]);
+    let acl_count = input.read_count("ACL map size")?;
+    for _ in 0..acl_count {
+        let index = input.read_i64()?;
+        let entries = input.read_count("ACL list length")?;
+        let mut acl = Vec::new();
+        for _ in 0..entries {
+            let perms = input.read_i32()?;
+            let scheme = input.read_string()?;
+            let id = input.read_string()?;
+            acl.push(Acl::new(perms, Id { scheme, id }));
+        }
+        tree.load_snapshot_acl(index, acl);
+        acl_indexes.insert(index);
+    }
+
+    let mut saw_root = false;
+    loop {
+        let offset = input.position;
+        let path = input.read_string()?;
+        if path == END_PATH {
+            break;
+        }
+        let data = input.read_buffer()?;
+        let acl = input.read_i64()?;
+        let stat = input.read_stat()?;
+        // Apache would fail on the first read of such a node; keel refuses the
+        // snapshot instead of serving a node whose ACL is unknown.
+        if !acl_indexes.contains(&acl) {
+            return Err(input.corrupt_at(offset, format!("node {path:?} uses unknown ACL {acl}")));
+        }
+        saw_root |= path.is_empty();
+        tree.load_snapshot_node(&path, Znode::new(data, acl, stat))
+            .map_err(|reason| input.corrupt_at(offset, reason))?;
+    }
+    if !saw_root {
+        return Err(input.corrupt_at(input.position, "snapshot holds no root node"));
+    }
+    tree.finish_snapshot_load();
+    Ok((tree, sessions))
+}
+
+/// The digest and lastProcessedZxid sections of 3.6+ and 3.9.3+: absent in
+/// older snapshots (the file ends), and each followed by its own seal.
+fn read_optional_sections(input: &mut SnapshotInput) -> Result<(), PersistenceError> {
+    let digest_read = input.optional(|input| {
+        let _zxid = input.read_i64()?;
+        let version = input.read_i32()?;
+        // Digest versions before 2 stored the digest as a hex string.
+        if version < 2 {
+            input.read_string()?;
+        } else {
+            input.read_i64()?;
+        }
+        Ok(())
+    })?;
+    if !digest_read {
+        return Ok(());
+    }
+    input.check_seal()?;
+    if input.optional(|input| input.read_i64().map(|_| ()))? {
+        input.check_seal()?;
+    }
+    Ok(())
+}
+
+/// Reads jute primitives from a snapshot, keeping the Adler-32 of every byte
+/// consumed (`CheckedInputStream`) and the offset for error messages.
+struct SnapshotInput {
+    path: PathBuf,
+    reader: BufReader<File>,
+    position: u64,
+    checksum: Adler32,
+    /// Set once a read met the end of the file.
+    reached_end: bool,
+    file_length: u64,
+}
+
+impl SnapshotInput {
+    fn corrupt_at(&self, offset: u64, reason: impl Into<String>) -> PersistenceError {
+        PersistenceError::corrupt(&self.path, offset, reason)
+    }
+
+    fn read_exact(&mut self, buffer: &mut [u8]) -> Result<(), PersistenceError> {
+        match self.reader.read_exact(buffer) {
+            Ok(()) => {
+                self.checksum.update(buffer);
+                self.position += buffer.len() as u64;
+                Ok(())
+            }
+            Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => {
+                self.reached_end = true;
+                Err(self.corrupt_at(self.position, "unexpected end of file"))
+            }
+            Err(source) => Err(PersistenceError::io(&self.path, source)),
+        }
+    }
+
+    fn read_i32(&mut self) -> Result<i32, PersistenceError> {
+        let mut bytes = [0u8; 4];
+        self.read_exact(&mut bytes)?;
+        Ok(i32::from_be_bytes(bytes))
+    }
+
+    fn read_i64(&mut self) -> Result<i64, PersistenceError> {
+        let mut bytes = [0u8; 8];
+        self.read_exact(&mut bytes)?;
+        Ok(i64::from_be_bytes(bytes))
+    }
+
+    fn read_count(&mut self, what: &str) -> Result<usize, PersistenceError> {
+        let offset = self.position;
+        let count = self.read_i32()?;
+        usize::try_from(count)
+            .map_err(|_| self.corrupt_at(offset, format!("negative {what} {count}")))
+    }
+
+    /// A jute buffer; `None` for length -1 (null data).
+    fn read_buffer(&mut self) -> Result<Option<Vec<u8>>, PersistenceError> {
+        let offset = self.position;
+        let length = self.read_i32()?;
+        if length == -1 {
+            return Ok(None);
+        }
+        // Bounded by what the file still holds rather than by jute.maxbuffer,
+        // so a snapshot Apache wrote under a raised limit still reads, and a
+        // garbled length allocates nothing.
+        if length < 0 || length as u64 > self.file_length - self.position {
+            return Err(self.corrupt_at(offset, format!("unreasonable length {length}")));
+        }
+        let mut bytes = vec![0u8; length as usize];
+        self.read_exact(&mut bytes)?;
+        Ok(Some(bytes))
+    }
+
+    /// A jute ustring. Null cannot be a path or an ACL part Apache wrote.
+    fn read_string(&mut self) -> Result<String, PersistenceError> {
+        let offset = self.position;
+        match self.read_buffer()? {
+            Some(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+            None => Err(self.corrupt_at(offset, "null string")),
+        }
+    }
+
+    fn read_stat(&mut self) -> Result<StatPersisted, PersistenceError> {
+        Ok(StatPersisted {
+            czxid: self.read_i64()?,
+            mzxid: self.read_i64()?,
+            ctime: self.read_i64()?,
+            mtime: self.read_i64()?,
+            version: self.read_i32()?,
+            cversion: self.read_i32()?,
+            aversion: self.read_i32()?,
+            ephemeral_owner: self.read_i64()?,
+            pzxid: self.read_i64()?,
+        })
+    }
+
+    /// `SnapStream.checkSealIntegrity`: the checksum of everything read so far,
+    /// then "/".
+    fn check_seal(&mut self) -> Result<(), PersistenceError> {
+        let offset = self.position;
+        let expected = self.checksum.value();
+        let stored = self.read_i64()?;
+        let _end_path = self.read_string()?;
+        if stored != expected {
+            return Err(self.corrupt_at(
+                offset,
+                format!("checksum mismatch: stored {stored:#x}, computed {expected:#x}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Runs `read` for a section that may be absent: false if the file ends
+    /// right where it would start (or inside it, as Apache's EOF handling
+    /// allows), true once it was read.
+    fn optional(
+        &mut self,
+        read: impl FnOnce(&mut SnapshotInput) -> Result<(), PersistenceError>,
+    ) -> Result<bool, PersistenceError> {
+        match read(self) {
+            Ok(()) => Ok(true),
+            Err(_) if self.reached_end => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+}

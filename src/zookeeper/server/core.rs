@@ -1,0 +1,929 @@
+//! The request pipeline as a pure state machine: Apache's Prep -> Sync -> Final
+//! chain with the IO taken out. Inputs (a handshake, a request, "the log is
+//! durable up to zxid", a tick, a closed connection) go in with the time; effects
+//! (frames to send, connections to close, txns to append, a log roll, a
+//! snapshot to write) come out. The tokio driver only moves bytes and time.
+//!
+//! Ordering, as Apache's pipeline gives it:
+//! - every write is prepared at once (against the tree plus pending changes),
+//!   gets the next zxid and is appended; it is applied and answered only once
+//!   the log says it is durable, in zxid order;
+//! - a read waits behind the writes its own session has in flight, so a
+//!   session reads its own writes; other sessions' reads do not wait;
+//! - watch notifications a txn triggers go out before its reply, and only to
+//!   connections whose ids pass the node's READ ACL.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+
+use super::java_random::{password_matches, session_password, JavaRandom, PASSWORD_BYTES};
+use super::sessions::{ConnectionId, SessionTracker};
+use super::stats::{last_operation_name, ConnectionStats, ServerStats};
+use crate::zookeeper::jute::frame::{notification_frame, reply_frame, write_frame};
+use crate::zookeeper::jute::proto::{
+    AuthPacket, ConnectRequest, ConnectResponse, DeleteContainerRequest, ReplyHeader, RequestHeader,
+};
+use crate::zookeeper::jute::{perms, ErrorCode, Id, Jute, OpCode, Request, Response, TxnEntry};
+use crate::zookeeper::tree::{
+    DataTree, Notification, PendingChanges, ReadContext, RequestContext, SessionId, TreeConfig,
+    WatcherId, Zxid,
+};
+
+/// A reply frame with a header only.
+fn header_frame(xid: i32, zxid: i64, err: ErrorCode) -> Vec<u8> {
+    reply_frame(
+        &ReplyHeader {
+            xid,
+            zxid,
+            err: err.as_i32(),
+        },
+        None,
+    )
+}
+
+/// The knobs the pipeline needs, with zoo.cfg's names in the docs.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// `myid` (0 standalone): the top byte of every session id.
+    pub server_id: i64,
+    /// `tickTime`.
+    pub tick_ms: u32,
+    /// `minSessionTimeout` / `maxSessionTimeout`.
+    pub session_timeout_ms_min: i32,
+    pub session_timeout_ms_max: i32,
+    /// `snapCount`: a snapshot after snapCount/2 + rand(snapCount/2) txns.
+    pub snapshot_interval_txns: u64,
+    /// `znode.container.maxPerMinute`: deletions one cleanup pass issues.
+    pub container_deletions_max: usize,
+    pub tree: TreeConfig,
+}
+
+/// The two clocks: `now_ms` is monotonic (expiry, latency), `wall_ms` is the
+/// wall clock stamped into txns and shown by `cons`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Clock {
+    pub now_ms: i64,
+    pub wall_ms: i64,
+}
+
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// A client connection was accepted.
+    Accepted {
+        conn: ConnectionId,
+        peer: SocketAddr,
+    },
+    /// The first frame of a connection.
+    Connect {
+        conn: ConnectionId,
+        request: ConnectRequest,
+    },
+    Request {
+        conn: ConnectionId,
+        header: RequestHeader,
+        request: Request,
+    },
+    /// The socket is gone (EOF, error, or after a Close effect).
+    Closed { conn: ConnectionId },
+    /// The log has fsynced every appended txn up to `zxid`.
+    Durable { zxid: Zxid },
+    /// The background snapshot finished (or failed; the driver logs which).
+    SnapshotDone,
+    /// Expire sessions whose time has come.
+    Tick,
+    /// Delete empty containers and expired TTL nodes (Apache's ContainerManager).
+    CleanupContainers,
+}
+
+/// What the driver must do, in order.
+#[derive(Debug, Clone)]
+pub enum Effect {
+    Send {
+        conn: ConnectionId,
+        frame: Vec<u8>,
+    },
+    /// Send what is queued, then close.
+    Close {
+        conn: ConnectionId,
+    },
+    Append(TxnEntry),
+    /// Start a new log file with the next append.
+    RollLog,
+    Snapshot(Box<SnapshotJob>),
+}
+
+/// A consistent copy of the applied state to write as `snapshot.<zxid>`.
+#[derive(Debug, Clone)]
+pub struct SnapshotJob {
+    pub tree: DataTree,
+    pub sessions: BTreeMap<SessionId, i32>,
+    pub zxid: Zxid,
+}
+
+/// One client connection as the pipeline sees it.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub peer: SocketAddr,
+    pub session: Option<SessionId>,
+    pub timeout_ms: i32,
+    /// The ids ACLs are checked against: `ip:<peer>` from the start, as in
+    /// Apache, plus whatever auth packets added.
+    pub auth: Vec<Id>,
+    pub established_wall_ms: i64,
+    pub stats: ConnectionStats,
+    /// Requests received and not yet answered.
+    pub outstanding: u64,
+    /// `Some(false)` when the client sent the readOnly byte: the server echoes
+    /// it only then.
+    pub read_only: Option<bool>,
+}
+
+/// A request waiting for its reply.
+#[derive(Debug, Clone)]
+struct Pending {
+    conn: ConnectionId,
+    xid: i32,
+    request: Request,
+    received_ms: i64,
+}
+
+/// Who is waiting for a txn.
+#[derive(Debug, Clone)]
+enum Origin {
+    /// A new session's createSession: the handshake answer waits for it.
+    Connect {
+        conn: ConnectionId,
+    },
+    Client(Pending),
+    Expiry,
+    Cleanup,
+}
+
+#[derive(Debug, Clone)]
+struct InFlight {
+    entry: TxnEntry,
+    origin: Origin,
+}
+
+/// A session's queue: its writes in flight and what must follow them on the
+/// wire.
+#[derive(Debug, Clone)]
+enum Deferred {
+    Write(Zxid),
+    Read(Pending),
+    /// A reply made at once (auth, refusals) that must not overtake what is
+    /// queued before it, above all a new session's ConnectResponse.
+    Frame {
+        conn: ConnectionId,
+        frame: Vec<u8>,
+        close: bool,
+    },
+}
+
+pub struct Core {
+    config: CoreConfig,
+    tree: DataTree,
+    pending: PendingChanges,
+    sessions: SessionTracker,
+    connections: BTreeMap<ConnectionId, Connection>,
+    owners: HashMap<SessionId, ConnectionId>,
+    /// The last zxid handed out (appended, maybe not yet durable).
+    last_zxid: Zxid,
+    in_flight: VecDeque<InFlight>,
+    deferred: HashMap<SessionId, VecDeque<Deferred>>,
+    stats: ServerStats,
+    txns_since_snapshot: u64,
+    snapshot_roll: u64,
+    snapshot_running: bool,
+    random: JavaRandom,
+    effects: Vec<Effect>,
+}
+
+impl Core {
+    /// A pipeline over a recovered tree. `sessions` are the sessions the
+    /// snapshot and log knew (tracked from `clock`, so they expire unless
+    /// their clients come back); `random_seed` drives the snapshot jitter.
+    pub fn new(
+        config: CoreConfig,
+        tree: DataTree,
+        sessions: &BTreeMap<SessionId, i32>,
+        clock: Clock,
+        random_seed: i64,
+    ) -> Core {
+        let first_session = SessionId::first_for_server(config.server_id, clock.wall_ms);
+        let mut tracker = SessionTracker::new(config.tick_ms, first_session);
+        for (&session, &timeout_ms) in sessions {
+            tracker.track(session, timeout_ms, clock.now_ms);
+        }
+        let last_zxid = tree.last_processed_zxid();
+        let mut core = Core {
+            config,
+            tree,
+            pending: PendingChanges::default(),
+            sessions: tracker,
+            connections: BTreeMap::new(),
+            owners: HashMap::new(),
+            last_zxid,
+            in_flight: VecDeque::new(),
+            deferred: HashMap::new(),
+            stats: ServerStats::default(),
+            txns_since_snapshot: 0,
+            snapshot_roll: 0,
+            snapshot_running: false,
+            random: JavaRandom::new(random_seed),
+            effects: Vec::new(),
+        };
+        core.kill_dead_sessions(sessions);
+        core.reset_snapshot_roll();
+        core
+    }
+
+    /// Apache's `loadData`: ephemerals of sessions no longer known go at once,
+    /// without a txn.
+    fn kill_dead_sessions(&mut self, sessions: &BTreeMap<SessionId, i32>) {
+        let zxid = self.tree.last_processed_zxid();
+        for session in self.tree.sessions_with_ephemerals() {
+            if !sessions.contains_key(&session) {
+                let mut ignored = Vec::new();
+                self.tree.kill_session(session, zxid, None, &mut ignored);
+            }
+        }
+    }
+
+    fn reset_snapshot_roll(&mut self) {
+        let half = (self.config.snapshot_interval_txns.max(2) / 2).min(i32::MAX as u64) as i32;
+        self.snapshot_roll = self.random.next_int_bounded(half) as u64;
+    }
+
+    /// The effects produced since the last call, in order.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.effects)
+    }
+
+    pub fn handle(&mut self, input: Input, clock: Clock) {
+        match input {
+            Input::Accepted { conn, peer } => self.on_accepted(conn, peer, clock),
+            Input::Connect { conn, request } => self.on_connect(conn, request, clock),
+            Input::Request {
+                conn,
+                header,
+                request,
+            } => self.on_request(conn, header, request, clock),
+            Input::Closed { conn } => self.drop_connection(conn, false),
+            Input::Durable { zxid } => self.on_durable(zxid, clock),
+            Input::SnapshotDone => self.snapshot_running = false,
+            Input::Tick => self.on_tick(clock),
+            Input::CleanupContainers => self.on_cleanup(clock),
+        }
+    }
+
+    fn on_accepted(&mut self, conn: ConnectionId, peer: SocketAddr, clock: Clock) {
+        self.connections.insert(
+            conn,
+            Connection {
+                peer,
+                session: None,
+                timeout_ms: 0,
+                auth: vec![Id::new("ip", &peer.ip().to_string())],
+                established_wall_ms: clock.wall_ms,
+                stats: ConnectionStats::default(),
+                outstanding: 0,
+                read_only: None,
+            },
+        );
+    }
+
+    fn next_zxid(&mut self) -> Zxid {
+        self.last_zxid = self.last_zxid.next();
+        self.last_zxid
+    }
+
+    /// `processConnectRequest` and `reopenSession`.
+    fn on_connect(&mut self, conn_id: ConnectionId, request: ConnectRequest, clock: Clock) {
+        let last_processed = self.tree.last_processed_zxid();
+        let (min, max) = (
+            self.config.session_timeout_ms_min,
+            self.config.session_timeout_ms_max,
+        );
+        let Some(conn) = self.connections.get_mut(&conn_id) else {
+            return;
+        };
+        conn.stats.packets_received += 1;
+        self.stats.packets_received += 1;
+        let peer = conn.peer;
+        if request.last_zxid_seen > last_processed.0 {
+            tracing::info!(
+                %peer,
+                "Refusing session(0x{:x}) request for client {peer} as it has seen zxid 0x{:x} our last zxid is {last_processed} client must try another server",
+                request.session_id,
+                request.last_zxid_seen,
+            );
+            self.drop_connection(conn_id, true);
+            return;
+        }
+        let mut timeout_ms = request.time_out;
+        if timeout_ms < min {
+            timeout_ms = min;
+        }
+        if timeout_ms > max {
+            timeout_ms = max;
+        }
+        conn.timeout_ms = timeout_ms;
+        let read_only = request.read_only.map(|_| false);
+        conn.read_only = read_only;
+
+        if request.session_id == 0 {
+            let session = self.sessions.create(timeout_ms, clock.now_ms);
+            self.sessions.set_owner(session, Some(conn_id));
+            self.owners.insert(session, conn_id);
+            let conn = self.connections.get_mut(&conn_id).expect("checked above");
+            conn.session = Some(session);
+            conn.stats.last_operation = "SESS";
+            let zxid = self.next_zxid();
+            let entry = DataTree::prepare_create_session(
+                RequestContext {
+                    session,
+                    cxid: 0,
+                    auth: &[],
+                    zxid,
+                    time_ms: clock.wall_ms,
+                },
+                timeout_ms,
+            );
+            self.log_txn(
+                entry,
+                Origin::Connect { conn: conn_id },
+                Some(session),
+                clock,
+            );
+            return;
+        }
+
+        let session = SessionId(request.session_id);
+        // Apache closes the session's other connection before it even checks
+        // the password (CLIENT_RECONNECT).
+        if let Some(&old) = self.owners.get(&session) {
+            if old != conn_id {
+                self.drop_connection(old, true);
+            }
+        }
+        let valid = if password_matches(session.0, &request.passwd) {
+            self.sessions.touch(session, timeout_ms, clock.now_ms)
+        } else {
+            tracing::warn!(%peer, "Incorrect password from {peer} for session {session}");
+            false
+        };
+        let response = if valid {
+            self.owners.insert(session, conn_id);
+            self.sessions.set_owner(session, Some(conn_id));
+            let conn = self.connections.get_mut(&conn_id).expect("checked above");
+            conn.session = Some(session);
+            tracing::info!(%peer, %session, timeout_ms, "Re-established session {session} with negotiated timeout {timeout_ms} for client {peer}");
+            ConnectResponse {
+                protocol_version: 0,
+                time_out: timeout_ms,
+                session_id: session.0,
+                passwd: session_password(session.0),
+                read_only,
+            }
+        } else {
+            tracing::info!(%peer, %session, "Invalid session {session} for client {peer}, probably expired");
+            ConnectResponse {
+                protocol_version: 0,
+                time_out: 0,
+                session_id: 0,
+                passwd: vec![0; PASSWORD_BYTES],
+                read_only,
+            }
+        };
+        self.send_connect_response(conn_id, &response);
+        if !valid {
+            self.drop_connection(conn_id, true);
+        }
+    }
+
+    fn send_connect_response(&mut self, conn_id: ConnectionId, response: &ConnectResponse) {
+        let mut frame = Vec::new();
+        write_frame(&mut frame, |out| response.write(out));
+        self.send(conn_id, frame);
+    }
+
+    fn send(&mut self, conn_id: ConnectionId, frame: Vec<u8>) {
+        if let Some(conn) = self.connections.get_mut(&conn_id) {
+            conn.stats.packets_sent += 1;
+            self.stats.packets_sent += 1;
+            self.effects.push(Effect::Send {
+                conn: conn_id,
+                frame,
+            });
+        }
+    }
+
+    /// Forgets a connection: its watches go, its session stays (until it
+    /// expires or another connection re-attaches).
+    fn drop_connection(&mut self, conn_id: ConnectionId, close: bool) {
+        let Some(conn) = self.connections.remove(&conn_id) else {
+            return;
+        };
+        self.tree.remove_watcher(WatcherId(conn_id));
+        if let Some(session) = conn.session {
+            if self.owners.get(&session) == Some(&conn_id) {
+                self.owners.remove(&session);
+                self.sessions.set_owner(session, None);
+            }
+        }
+        if close {
+            self.effects.push(Effect::Close { conn: conn_id });
+        }
+    }
+
+    fn on_request(
+        &mut self,
+        conn_id: ConnectionId,
+        header: RequestHeader,
+        request: Request,
+        clock: Clock,
+    ) {
+        let Some(conn) = self.connections.get_mut(&conn_id) else {
+            return;
+        };
+        let Some(session) = conn.session else {
+            return;
+        };
+        conn.stats.packets_received += 1;
+        self.stats.packets_received += 1;
+        let (peer, timeout_ms) = (conn.peer, conn.timeout_ms);
+        // Any packet keeps the session alive; one for a closing or unknown
+        // session is dropped, as Apache's MissingSessionException does.
+        if !self.sessions.touch(session, timeout_ms, clock.now_ms) {
+            tracing::debug!(%peer, %session, "dropping a request of a closed session");
+            return;
+        }
+        match &request {
+            Request::Auth(packet) => return self.on_auth(conn_id, session, header.xid, packet),
+            Request::Sasl(_) => {
+                // keel has no SASL server yet: the answer Apache gives a
+                // failed SASL exchange.
+                tracing::warn!(%peer, "SASL authentication is not supported; closing");
+                let frame = header_frame(header.xid, 0, ErrorCode::AuthFailed);
+                self.send_in_session_order(session, conn_id, frame, true);
+                return;
+            }
+            // Apache's `Request.isValid`: a bare check (13) is not a valid
+            // request outside a multi, nor is any op code it does not know.
+            Request::Unknown(_) | Request::Check(_) => {
+                tracing::warn!(%peer, op = header.op, "Received packet at server of unknown type {}", header.op);
+                let frame = header_frame(header.xid, -1, ErrorCode::Unimplemented);
+                self.send_in_session_order(session, conn_id, frame, true);
+                return;
+            }
+            _ => {}
+        }
+        if let Some(conn) = self.connections.get_mut(&conn_id) {
+            conn.outstanding += 1;
+        }
+        let pending = Pending {
+            conn: conn_id,
+            xid: header.xid,
+            request,
+            received_ms: clock.now_ms,
+        };
+        if pending.request.op().is_write() {
+            self.submit_write(session, pending, clock);
+        } else if self
+            .deferred
+            .get(&session)
+            .is_some_and(|queue| !queue.is_empty())
+        {
+            self.deferred
+                .get_mut(&session)
+                .expect("checked above")
+                .push_back(Deferred::Read(pending));
+        } else {
+            self.answer_read(session, pending, clock);
+        }
+    }
+
+    /// Sends a frame after whatever the session has queued (at once when
+    /// nothing is), then closes the connection if asked.
+    fn send_in_session_order(
+        &mut self,
+        session: SessionId,
+        conn_id: ConnectionId,
+        frame: Vec<u8>,
+        close: bool,
+    ) {
+        if let Some(queue) = self
+            .deferred
+            .get_mut(&session)
+            .filter(|queue| !queue.is_empty())
+        {
+            queue.push_back(Deferred::Frame {
+                conn: conn_id,
+                frame,
+                close,
+            });
+            return;
+        }
+        self.send(conn_id, frame);
+        if close {
+            self.drop_connection(conn_id, true);
+        }
+    }
+
+    /// Auth packets take effect at once, outside the pipeline, as in Apache:
+    /// every request after one sees its ids. Only the reply keeps its place
+    /// in the session's queue (Apache reads nothing before the handshake is
+    /// answered).
+    fn on_auth(
+        &mut self,
+        conn_id: ConnectionId,
+        session: SessionId,
+        xid: i32,
+        packet: &AuthPacket,
+    ) {
+        let Some(conn) = self.connections.get_mut(&conn_id) else {
+            return;
+        };
+        let peer = conn.peer;
+        let result = if packet.scheme == "ip" {
+            Ok(vec![Id::new("ip", &peer.ip().to_string())])
+        } else {
+            self.tree
+                .config()
+                .auth
+                .authenticate(&packet.scheme, &packet.auth)
+        };
+        match result {
+            Ok(ids) => {
+                for id in ids {
+                    if !conn.auth.contains(&id) {
+                        conn.auth.push(id);
+                    }
+                }
+                tracing::info!(%peer, scheme = %packet.scheme, "auth success for scheme {} and address {peer}", packet.scheme);
+                let frame = header_frame(xid, 0, ErrorCode::Ok);
+                self.send_in_session_order(session, conn_id, frame, false);
+            }
+            Err(_) => {
+                tracing::warn!(%peer, scheme = %packet.scheme, "Authentication failed for scheme {} from {peer}", packet.scheme);
+                self.stats.auth_failed += 1;
+                let frame = header_frame(xid, 0, ErrorCode::AuthFailed);
+                self.send_in_session_order(session, conn_id, frame, true);
+            }
+        }
+    }
+
+    fn submit_write(&mut self, session: SessionId, pending: Pending, clock: Clock) {
+        let auth = self
+            .connections
+            .get(&pending.conn)
+            .map(|conn| conn.auth.clone())
+            .unwrap_or_default();
+        if matches!(pending.request, Request::CloseSession) {
+            self.sessions.set_closing(session);
+        }
+        let zxid = self.next_zxid();
+        let entry = self
+            .tree
+            .prepare(
+                &mut self.pending,
+                RequestContext {
+                    session,
+                    cxid: pending.xid,
+                    auth: &auth,
+                    zxid,
+                    time_ms: clock.wall_ms,
+                },
+                &pending.request,
+            )
+            .expect("a write request prepares to a txn");
+        self.log_txn(entry, Origin::Client(pending), Some(session), clock);
+    }
+
+    fn log_txn(
+        &mut self,
+        entry: TxnEntry,
+        origin: Origin,
+        session: Option<SessionId>,
+        _clock: Clock,
+    ) {
+        let zxid = Zxid(entry.header.zxid);
+        self.effects.push(Effect::Append(entry.clone()));
+        self.in_flight.push_back(InFlight { entry, origin });
+        if let Some(session) = session {
+            self.deferred
+                .entry(session)
+                .or_default()
+                .push_back(Deferred::Write(zxid));
+        }
+        self.txns_since_snapshot += 1;
+        let threshold = self.config.snapshot_interval_txns.max(2) / 2 + self.snapshot_roll;
+        if self.txns_since_snapshot > threshold {
+            self.txns_since_snapshot = 0;
+            self.reset_snapshot_roll();
+            self.effects.push(Effect::RollLog);
+            if self.snapshot_running {
+                tracing::warn!("Too busy to snap, skipping");
+            } else {
+                self.snapshot_running = true;
+                // A clone of the applied state: the pipeline owns the tree, so
+                // copying it is the one pause; serializing and fsyncing the
+                // file happen off the pipeline.
+                self.effects.push(Effect::Snapshot(Box::new(SnapshotJob {
+                    tree: self.tree.clone(),
+                    sessions: self.sessions.timeouts(),
+                    zxid: self.tree.last_processed_zxid(),
+                })));
+            }
+        }
+    }
+
+    fn on_durable(&mut self, durable: Zxid, clock: Clock) {
+        while self
+            .in_flight
+            .front()
+            .is_some_and(|front| front.entry.header.zxid <= durable.0)
+        {
+            let InFlight { entry, origin } = self.in_flight.pop_front().expect("front exists");
+            let zxid = Zxid(entry.header.zxid);
+            let session = SessionId(entry.header.client_id);
+            let applied = self.tree.apply(&entry);
+            self.pending.applied(zxid);
+            self.deliver(&applied.notifications);
+            let closes_session = entry.op() == OpCode::CloseSession;
+            if closes_session {
+                self.sessions.remove(session);
+            }
+            match origin {
+                Origin::Connect { conn } => {
+                    self.finish_session(conn, session);
+                    self.release(session, zxid, clock);
+                }
+                Origin::Client(pending) => {
+                    let op = pending.request.op();
+                    let (err, body) = applied.result.reply(op);
+                    let conn = pending.conn;
+                    self.reply(pending, err, body, clock);
+                    if closes_session {
+                        if let Some(peer) = self.connections.get(&conn).map(|conn| conn.peer) {
+                            tracing::info!(%peer, %session, "Closed session {session} for client {peer}");
+                        }
+                        self.owners.remove(&session);
+                        self.deferred.remove(&session);
+                        self.drop_connection(conn, true);
+                    } else {
+                        self.release(session, zxid, clock);
+                    }
+                }
+                Origin::Expiry => {
+                    self.deferred.remove(&session);
+                    if let Some(conn) = self.owners.remove(&session) {
+                        self.drop_connection(conn, true);
+                    }
+                }
+                Origin::Cleanup => {}
+            }
+        }
+    }
+
+    /// `finishSessionInit(valid = true)` for a new session.
+    fn finish_session(&mut self, conn_id: ConnectionId, session: SessionId) {
+        let Some(conn) = self.connections.get(&conn_id) else {
+            return;
+        };
+        if conn.session != Some(session) {
+            return;
+        }
+        let (peer, timeout_ms) = (conn.peer, conn.timeout_ms);
+        tracing::info!(%peer, %session, timeout_ms, "Established session {session} with negotiated timeout {timeout_ms} for client {peer}");
+        let response = ConnectResponse {
+            protocol_version: 0,
+            time_out: timeout_ms,
+            session_id: session.0,
+            passwd: session_password(session.0),
+            read_only: conn.read_only,
+        };
+        self.send_connect_response(conn_id, &response);
+    }
+
+    /// The write `zxid` of `session` is answered: answer the reads queued
+    /// behind it, up to the session's next write.
+    fn release(&mut self, session: SessionId, zxid: Zxid, clock: Clock) {
+        let Some(queue) = self.deferred.get_mut(&session) else {
+            return;
+        };
+        if let Some(Deferred::Write(front)) = queue.front() {
+            debug_assert_eq!(*front, zxid, "a session's writes apply in order");
+            queue.pop_front();
+        }
+        let mut ready = Vec::new();
+        while queue
+            .front()
+            .is_some_and(|next| !matches!(next, Deferred::Write(_)))
+        {
+            ready.push(queue.pop_front().expect("front exists"));
+        }
+        if queue.is_empty() {
+            self.deferred.remove(&session);
+        }
+        for deferred in ready {
+            match deferred {
+                Deferred::Read(pending) => self.answer_read(session, pending, clock),
+                Deferred::Frame { conn, frame, close } => {
+                    self.send(conn, frame);
+                    if close {
+                        self.drop_connection(conn, true);
+                    }
+                }
+                Deferred::Write(_) => unreachable!("stopped before writes"),
+            }
+        }
+    }
+
+    fn answer_read(&mut self, session: SessionId, pending: Pending, clock: Clock) {
+        let Some(conn) = self.connections.get(&pending.conn) else {
+            return;
+        };
+        if conn.session != Some(session) {
+            return;
+        }
+        if matches!(pending.request, Request::Ping) {
+            self.reply(pending, ErrorCode::Ok, None, clock);
+            return;
+        }
+        let auth = conn.auth.clone();
+        let outcome = self.tree.read(
+            ReadContext {
+                session,
+                auth: &auth,
+                watcher: WatcherId(pending.conn),
+            },
+            &pending.request,
+        );
+        match outcome {
+            Some(outcome) => {
+                self.deliver(&outcome.notifications);
+                self.reply(pending, outcome.err, outcome.response, clock);
+            }
+            None => self.reply(pending, ErrorCode::Unimplemented, None, clock),
+        }
+    }
+
+    /// Sends the reply to a request and books its latency.
+    fn reply(&mut self, pending: Pending, err: ErrorCode, body: Option<Response>, clock: Clock) {
+        let zxid = self.tree.last_processed_zxid().0;
+        let Some(conn) = self.connections.get_mut(&pending.conn) else {
+            return;
+        };
+        let latency_ms = (clock.now_ms - pending.received_ms).max(0) as u64;
+        conn.outstanding = conn.outstanding.saturating_sub(1);
+        conn.stats.latency.add(latency_ms);
+        conn.stats.last_latency_ms = latency_ms;
+        conn.stats.last_cxid = pending.xid as i64;
+        conn.stats.last_zxid = zxid;
+        conn.stats.last_operation = last_operation_name(pending.request.op());
+        conn.stats.last_response_time_ms = clock.wall_ms;
+        self.stats.latency.add(latency_ms);
+        let body = if err.is_ok() { body } else { None };
+        let frame = reply_frame(
+            &ReplyHeader {
+                xid: pending.xid,
+                zxid,
+                err: err.as_i32(),
+            },
+            body.as_ref(),
+        );
+        self.send(pending.conn, frame);
+    }
+
+    /// Watch events, each to the watchers that may READ the node.
+    fn deliver(&mut self, notifications: &[Notification]) {
+        for notification in notifications {
+            let frame = notification_frame(
+                notification.event_type,
+                &notification.path,
+                notification.zxid,
+            );
+            for watcher in &notification.watchers {
+                let conn_id = watcher.0;
+                let Some(conn) = self.connections.get(&conn_id) else {
+                    continue;
+                };
+                if let Some(acl) = &notification.acl {
+                    if self
+                        .tree
+                        .config()
+                        .auth
+                        .check(acl, perms::READ, &conn.auth)
+                        .is_err()
+                    {
+                        continue;
+                    }
+                }
+                self.send(conn_id, frame.clone());
+            }
+        }
+    }
+
+    fn on_tick(&mut self, clock: Clock) {
+        for (session, timeout_ms) in self.sessions.expire(clock.now_ms) {
+            tracing::info!(%session, timeout_ms, "Expiring session {session}, timeout of {timeout_ms}ms exceeded");
+            let zxid = self.next_zxid();
+            let entry = self
+                .tree
+                .prepare(
+                    &mut self.pending,
+                    RequestContext {
+                        session,
+                        cxid: 0,
+                        auth: &[],
+                        zxid,
+                        time_ms: clock.wall_ms,
+                    },
+                    &Request::CloseSession,
+                )
+                .expect("closeSession prepares to a txn");
+            self.log_txn(entry, Origin::Expiry, None, clock);
+        }
+    }
+
+    fn on_cleanup(&mut self, clock: Clock) {
+        let candidates = self.tree.cleanup_candidates(clock.wall_ms, 0);
+        for path in candidates
+            .into_iter()
+            .take(self.config.container_deletions_max)
+        {
+            let zxid = self.next_zxid();
+            let entry = self
+                .tree
+                .prepare(
+                    &mut self.pending,
+                    RequestContext {
+                        session: SessionId(0),
+                        cxid: 0,
+                        auth: &[],
+                        zxid,
+                        time_ms: clock.wall_ms,
+                    },
+                    &Request::DeleteContainer(DeleteContainerRequest { path }),
+                )
+                .expect("deleteContainer prepares to a txn");
+            self.log_txn(entry, Origin::Cleanup, None, clock);
+        }
+    }
+
+    // Read access for the four-letter words and the AdminServer.
+
+    pub fn tree(&self) -> &DataTree {
+        &self.tree
+    }
+
+    pub fn sessions(&self) -> &SessionTracker {
+        &self.sessions
+    }
+
+    pub fn connections(&self) -> &BTreeMap<ConnectionId, Connection> {
+        &self.connections
+    }
+
+    pub fn stats(&self) -> &ServerStats {
+        &self.stats
+    }
+
+    pub fn config(&self) -> &CoreConfig {
+        &self.config
+    }
+
+    /// Requests received and not yet answered, over all connections.
+    pub fn outstanding_requests(&self) -> u64 {
+        self.connections.values().map(|conn| conn.outstanding).sum()
+    }
+
+    /// A packet that is not a request (a four-letter word).
+    pub fn count_packet_received(&mut self) {
+        self.stats.packets_received += 1;
+    }
+
+    /// `srst`.
+    pub fn reset_server_stats(&mut self) {
+        self.stats.reset();
+    }
+
+    /// `crst`.
+    pub fn reset_connection_stats(&mut self) {
+        for conn in self.connections.values_mut() {
+            conn.stats.reset();
+        }
+    }
+
+    /// Txns appended and not yet durable.
+    pub fn txns_in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// The next time `Tick` has work (`None`: no session is tracked).
+    pub fn next_expiry_ms(&self) -> Option<i64> {
+        self.sessions.next_expiry_ms()
+    }
+}

@@ -1,0 +1,477 @@
+//! The pipeline's ordering, driven input by input with a fixed clock: no
+//! sockets, no threads, no sleeps.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use super::core::{Clock, Core, CoreConfig, Effect, Input};
+use super::java_random::session_password;
+use crate::zookeeper::jute::proto::{
+    AuthPacket, ConnectRequest, ConnectResponse, CreateRequest, ExistsRequest, GetDataRequest,
+    ReplyHeader, RequestHeader, SetDataRequest,
+};
+use crate::zookeeper::jute::{perms, Acl, Decoder, Jute, Request};
+use crate::zookeeper::tree::{DataTree, TreeConfig, Zxid};
+
+const TICK_MS: u32 = 2000;
+
+fn config(snapshot_interval_txns: u64) -> CoreConfig {
+    CoreConfig {
+        server_id: 1,
+        tick_ms: TICK_MS,
+        session_timeout_ms_min: 4000,
+        session_timeout_ms_max: 40_000,
+        snapshot_interval_txns,
+        container_deletions_max: 100,
+        tree: TreeConfig::default(),
+    }
+}
+
+fn at(now_ms: i64) -> Clock {
+    Clock {
+        now_ms,
+        wall_ms: 1_700_000_000_000 + now_ms,
+    }
+}
+
+struct Harness {
+    core: Core,
+    now_ms: i64,
+}
+
+/// What an effect means, in a form tests compare.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seen {
+    Reply { conn: u64, xid: i32, err: i32 },
+    Event { conn: u64, path: String },
+    Connected { conn: u64, session: i64 },
+    Close(u64),
+    Append(i64),
+    Roll,
+    Snapshot(i64),
+}
+
+impl Harness {
+    fn new(snapshot_interval_txns: u64) -> Harness {
+        Harness {
+            core: Core::new(
+                config(snapshot_interval_txns),
+                DataTree::new(TreeConfig::default()),
+                &BTreeMap::new(),
+                at(0),
+                7,
+            ),
+            now_ms: 0,
+        }
+    }
+
+    fn input(&mut self, input: Input) -> Vec<Seen> {
+        self.core.handle(input, at(self.now_ms));
+        self.core
+            .take_effects()
+            .into_iter()
+            .map(|effect| match effect {
+                Effect::Send { conn, frame } => {
+                    let mut decoder = Decoder::with_default_limit(&frame[4..]);
+                    if (40..=41).contains(&frame.len()) && frame[4..8] == [0, 0, 0, 0] {
+                        // A ConnectResponse starts with protocol version 0.
+                        let response = ConnectResponse::read(&mut decoder).unwrap();
+                        return Seen::Connected {
+                            conn,
+                            session: response.session_id,
+                        };
+                    }
+                    let header = ReplyHeader::read(&mut decoder).unwrap();
+                    if header.xid == -1 {
+                        let rest = decoder.rest();
+                        let length = i32::from_be_bytes(rest[8..12].try_into().unwrap()) as usize;
+                        Seen::Event {
+                            conn,
+                            path: String::from_utf8(rest[12..12 + length].to_vec()).unwrap(),
+                        }
+                    } else {
+                        Seen::Reply {
+                            conn,
+                            xid: header.xid,
+                            err: header.err,
+                        }
+                    }
+                }
+                Effect::Close { conn } => Seen::Close(conn),
+                Effect::Append(entry) => Seen::Append(entry.header.zxid),
+                Effect::RollLog => Seen::Roll,
+                Effect::Snapshot(job) => Seen::Snapshot(job.zxid.0),
+            })
+            .collect()
+    }
+
+    fn durable(&mut self, zxid: i64) -> Vec<Seen> {
+        self.input(Input::Durable { zxid: Zxid(zxid) })
+    }
+
+    /// Accepts `conn` and opens a new session on it; returns the session id.
+    fn connect(&mut self, conn: u64) -> i64 {
+        let peer: SocketAddr = format!("127.0.0.1:{}", 40_000 + conn).parse().unwrap();
+        self.input(Input::Accepted { conn, peer });
+        let effects = self.input(Input::Connect {
+            conn,
+            request: ConnectRequest {
+                time_out: 10_000,
+                passwd: vec![0; 16],
+                read_only: Some(false),
+                ..Default::default()
+            },
+        });
+        let [Seen::Append(zxid)] = effects[..] else {
+            panic!("a createSession txn: {effects:?}");
+        };
+        let effects = self.durable(zxid);
+        let [Seen::Connected { session, .. }] = effects[..] else {
+            panic!("a connect response: {effects:?}");
+        };
+        session
+    }
+
+    fn request(&mut self, conn: u64, xid: i32, request: Request) -> Vec<Seen> {
+        self.input(Input::Request {
+            conn,
+            header: RequestHeader {
+                xid,
+                op: request.op().as_i32(),
+            },
+            request,
+        })
+    }
+}
+
+fn create(path: &str, flags: i32, acl: Vec<Acl>) -> Request {
+    Request::Create(CreateRequest {
+        path: path.into(),
+        data: Some(b"v".to_vec()),
+        acl,
+        flags,
+    })
+}
+
+fn get_data(path: &str, watch: bool) -> Request {
+    Request::GetData(GetDataRequest {
+        path: path.into(),
+        watch,
+    })
+}
+
+fn exists(path: &str, watch: bool) -> Request {
+    Request::Exists(ExistsRequest {
+        path: path.into(),
+        watch,
+    })
+}
+
+#[test]
+fn a_session_reads_its_own_writes_and_other_sessions_do_not_wait() {
+    let mut harness = Harness::new(100_000);
+    harness.connect(1);
+    harness.connect(2);
+    let append = harness.request(1, 1, create("/x", 0, Acl::open_unsafe()));
+    let [Seen::Append(zxid)] = append[..] else {
+        panic!("{append:?}")
+    };
+    // Session 1's read waits behind its write; session 2's does not.
+    assert_eq!(harness.request(1, 2, get_data("/x", false)), []);
+    assert_eq!(
+        harness.request(2, 1, get_data("/x", false)),
+        [Seen::Reply {
+            conn: 2,
+            xid: 1,
+            err: -101
+        }]
+    );
+    assert_eq!(
+        harness.durable(zxid),
+        [
+            Seen::Reply {
+                conn: 1,
+                xid: 1,
+                err: 0
+            },
+            Seen::Reply {
+                conn: 1,
+                xid: 2,
+                err: 0
+            },
+        ]
+    );
+}
+
+#[test]
+fn group_commit_applies_in_zxid_order_and_replies_follow() {
+    let mut harness = Harness::new(100_000);
+    harness.connect(1);
+    harness.connect(2);
+    let first = harness.request(1, 5, create("/a", 0, Acl::open_unsafe()));
+    let second = harness.request(2, 9, create("/a", 0, Acl::open_unsafe()));
+    let (Seen::Append(first), Seen::Append(second)) = (first[0].clone(), second[0].clone()) else {
+        panic!()
+    };
+    assert_eq!(second, first + 1);
+    // Nothing is answered before the log says so.
+    assert_eq!(harness.durable(first - 1), []);
+    assert_eq!(
+        harness.durable(second),
+        [
+            Seen::Reply {
+                conn: 1,
+                xid: 5,
+                err: 0
+            },
+            Seen::Reply {
+                conn: 2,
+                xid: 9,
+                err: -110
+            },
+        ]
+    );
+}
+
+#[test]
+fn events_precede_the_reply_and_respect_read_acls() {
+    let mut harness = Harness::new(100_000);
+    harness.connect(1);
+    harness.connect(2);
+    harness.connect(3);
+    // Connection 3 authenticates as the only reader of /secret.
+    let auth = harness.request(
+        3,
+        -4,
+        Request::Auth(AuthPacket {
+            auth_type: 0,
+            scheme: "digest".into(),
+            auth: b"reader:secret".to_vec(),
+        }),
+    );
+    assert_eq!(
+        auth,
+        [Seen::Reply {
+            conn: 3,
+            xid: -4,
+            err: 0
+        }]
+    );
+    for conn in [1, 2, 3] {
+        let watched = harness.request(conn, 1, exists("/secret", true));
+        assert_eq!(
+            watched,
+            [Seen::Reply {
+                conn,
+                xid: 1,
+                err: -101
+            }]
+        );
+    }
+    let digest = crate::zookeeper::tree::digest::generate_digest("reader:secret");
+    let acl = vec![Acl::new(
+        perms::READ,
+        crate::zookeeper::jute::Id::new("digest", &digest),
+    )];
+    let append = harness.request(1, 2, create("/secret", 0, acl));
+    let [Seen::Append(zxid)] = append[..] else {
+        panic!("{append:?}")
+    };
+    // Only connection 3 may read the node: 1 and 2 hear nothing, and 1's
+    // reply comes after 3's event.
+    assert_eq!(
+        harness.durable(zxid),
+        [
+            Seen::Event {
+                conn: 3,
+                path: "/secret".into()
+            },
+            Seen::Reply {
+                conn: 1,
+                xid: 2,
+                err: 0
+            },
+        ]
+    );
+
+    // A watcher that may read hears of its own change before its reply.
+    harness.request(1, 3, create("/open", 0, Acl::open_unsafe()));
+    harness.durable(zxid + 1);
+    harness.request(1, 4, get_data("/open", true));
+    let set = harness.request(
+        1,
+        5,
+        Request::SetData(SetDataRequest {
+            path: "/open".into(),
+            data: None,
+            version: -1,
+        }),
+    );
+    let [Seen::Append(zxid)] = set[..] else {
+        panic!()
+    };
+    assert_eq!(
+        harness.durable(zxid),
+        [
+            Seen::Event {
+                conn: 1,
+                path: "/open".into()
+            },
+            Seen::Reply {
+                conn: 1,
+                xid: 5,
+                err: 0
+            },
+        ]
+    );
+}
+
+#[test]
+fn expired_sessions_lose_their_ephemerals_and_connections() {
+    let mut harness = Harness::new(100_000);
+    harness.connect(1);
+    harness.connect(2);
+    let append = harness.request(1, 1, create("/eph", 1, Acl::open_unsafe()));
+    let [Seen::Append(zxid)] = append[..] else {
+        panic!()
+    };
+    harness.durable(zxid);
+    harness.request(2, 1, exists("/eph", true));
+
+    // Connection 2 keeps pinging; connection 1 goes quiet.
+    for step in 1..=6 {
+        harness.now_ms = step * 2000;
+        harness.request(2, -2, Request::Ping);
+        let effects = harness.input(Input::Tick);
+        if let [Seen::Append(close)] = effects[..] {
+            assert_eq!(
+                harness.now_ms, 12_000,
+                "10 s timeout, rounded up to the tick"
+            );
+            assert_eq!(
+                harness.durable(close),
+                [
+                    Seen::Event {
+                        conn: 2,
+                        path: "/eph".into()
+                    },
+                    Seen::Close(1)
+                ]
+            );
+            assert_eq!(
+                harness.request(2, 2, exists("/eph", false)),
+                [Seen::Reply {
+                    conn: 2,
+                    xid: 2,
+                    err: -101
+                }]
+            );
+            return;
+        }
+        assert_eq!(effects, []);
+    }
+    panic!("session 1 never expired");
+}
+
+#[test]
+fn reattaching_moves_the_session_and_closes_the_old_connection() {
+    let mut harness = Harness::new(100_000);
+    let session = harness.connect(1);
+    assert_eq!(session >> 56, 1, "the server id sits in the top byte");
+    harness.input(Input::Accepted {
+        conn: 2,
+        peer: "127.0.0.1:50000".parse().unwrap(),
+    });
+    let effects = harness.input(Input::Connect {
+        conn: 2,
+        request: ConnectRequest {
+            time_out: 10_000,
+            session_id: session,
+            passwd: session_password(session),
+            read_only: None,
+            ..Default::default()
+        },
+    });
+    assert_eq!(
+        effects,
+        [Seen::Close(1), Seen::Connected { conn: 2, session }]
+    );
+    assert_eq!(
+        harness.request(2, 1, Request::Ping),
+        [Seen::Reply {
+            conn: 2,
+            xid: 1,
+            err: 0
+        }]
+    );
+}
+
+#[test]
+fn snapshots_come_every_half_snap_count_plus_jitter() {
+    let mut harness = Harness::new(8);
+    harness.connect(1);
+    let mut seen = Vec::new();
+    for xid in 1..=8 {
+        let effects = harness.request(1, xid, create(&format!("/n{xid}"), 0, Acl::open_unsafe()));
+        let Some(Seen::Append(zxid)) = effects.first().cloned() else {
+            panic!()
+        };
+        seen.extend(effects.into_iter().skip(1));
+        harness.durable(zxid);
+    }
+    // Between 4 and 7 txns after the last snapshot (createSession counts).
+    assert!(seen.len() >= 2, "{seen:?}");
+    assert_eq!(seen[0], Seen::Roll);
+    assert!(matches!(seen[1], Seen::Snapshot(_)));
+}
+
+#[test]
+fn an_auth_reply_never_overtakes_the_connect_response() {
+    let mut harness = Harness::new(100_000);
+    harness.input(Input::Accepted {
+        conn: 1,
+        peer: "127.0.0.1:40001".parse().unwrap(),
+    });
+    let effects = harness.input(Input::Connect {
+        conn: 1,
+        request: ConnectRequest {
+            time_out: 10_000,
+            passwd: vec![0; 16],
+            ..Default::default()
+        },
+    });
+    let [Seen::Append(zxid)] = effects[..] else {
+        panic!("{effects:?}")
+    };
+    // Java's client queues auth right behind its ConnectRequest.
+    let auth = Request::Auth(AuthPacket {
+        auth_type: 0,
+        scheme: "digest".into(),
+        auth: b"user:secret".to_vec(),
+    });
+    assert_eq!(harness.request(1, -4, auth), []);
+    // The ids apply at once: a create with CREATOR_ALL right behind it works.
+    let create = harness.request(1, 1, create("/mine", 0, Acl::creator_all()));
+    let [Seen::Append(create_zxid)] = create[..] else {
+        panic!("{create:?}")
+    };
+    let effects = harness.durable(zxid);
+    let [Seen::Connected { session, .. }, Seen::Reply {
+        conn: 1,
+        xid: -4,
+        err: 0,
+    }] = effects[..]
+    else {
+        panic!("the ConnectResponse, then the auth reply: {effects:?}")
+    };
+    assert!(session != 0);
+    let effects = harness.durable(create_zxid);
+    assert_eq!(
+        effects,
+        [Seen::Reply {
+            conn: 1,
+            xid: 1,
+            err: 0
+        }]
+    );
+}

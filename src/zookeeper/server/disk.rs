@@ -1,0 +1,100 @@
+//! `Storage` on Apache's on-disk format (`zookeeper::persistence`): the txn log
+//! in `dataLogDir/version-2`, snapshots in `dataDir/version-2`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::storage::{Recovered, SnapshotSink, Storage, TxnSink};
+use crate::zookeeper::jute::TxnEntry;
+use crate::zookeeper::persistence::{self, TxnLog, PREALLOCATE_BYTES_DEFAULT};
+use crate::zookeeper::tree::{DataTree, SessionId, TreeConfig, Zxid};
+
+#[derive(Debug, Clone)]
+pub struct DiskStorage {
+    pub data_dir: PathBuf,
+    pub data_log_dir: PathBuf,
+    /// `forceSync`: fsync on commit (Apache default yes).
+    pub force_sync: bool,
+    /// `preAllocSize` (in KB in zoo.cfg): the log's pre-allocation step.
+    pub preallocate_bytes: u64,
+}
+
+impl DiskStorage {
+    pub fn from_config(config: &crate::zookeeper::config::ZooKeeperConfig) -> DiskStorage {
+        let preallocate_bytes = config
+            .extra_properties
+            .get("preAllocSize")
+            .and_then(|value| value.parse::<u64>().ok())
+            .map_or(PREALLOCATE_BYTES_DEFAULT, |kilobytes| kilobytes * 1024);
+        DiskStorage {
+            data_dir: config.data_dir.clone(),
+            data_log_dir: config.data_log_dir.clone(),
+            force_sync: config.force_sync(),
+            preallocate_bytes,
+        }
+    }
+}
+
+struct LogSink {
+    log: TxnLog,
+    force_sync: bool,
+}
+
+impl TxnSink for LogSink {
+    fn append(&mut self, entry: &TxnEntry) -> anyhow::Result<()> {
+        Ok(self.log.append(entry)?)
+    }
+    fn commit(&mut self) -> anyhow::Result<()> {
+        Ok(self.log.commit(self.force_sync)?)
+    }
+    fn roll(&mut self) -> anyhow::Result<()> {
+        Ok(self.log.roll()?)
+    }
+}
+
+impl SnapshotSink for DiskStorage {
+    fn write_snapshot(
+        &self,
+        tree: &DataTree,
+        sessions: &BTreeMap<SessionId, i32>,
+        zxid: Zxid,
+    ) -> anyhow::Result<()> {
+        persistence::write_snapshot(&self.data_dir, tree, sessions, zxid)?;
+        Ok(())
+    }
+    fn purge(&self, snapshots_retained: u32) -> anyhow::Result<()> {
+        Ok(persistence::purge(
+            &self.data_dir,
+            &self.data_log_dir,
+            snapshots_retained,
+        )?)
+    }
+}
+
+impl Storage for DiskStorage {
+    fn recover(&mut self, config: TreeConfig) -> anyhow::Result<Recovered> {
+        let recovered = persistence::recover(&self.data_dir, &self.data_log_dir, config)?;
+        let mut tree = recovered.tree;
+        if tree.last_processed_zxid() < recovered.last_zxid {
+            tree.set_last_processed_zxid(recovered.last_zxid);
+        }
+        Ok(Recovered {
+            tree,
+            sessions: recovered.sessions,
+            last_zxid: recovered.last_zxid,
+        })
+    }
+    fn open_log(&mut self) -> anyhow::Result<Box<dyn TxnSink>> {
+        Ok(Box::new(LogSink {
+            log: TxnLog::open(&self.data_log_dir, self.preallocate_bytes)?,
+            force_sync: self.force_sync,
+        }))
+    }
+    fn snapshots(&self) -> Arc<dyn SnapshotSink> {
+        Arc::new(self.clone())
+    }
+    fn dirs(&self) -> Option<(PathBuf, PathBuf)> {
+        Some((self.data_dir.clone(), self.data_log_dir.clone()))
+    }
+}

@@ -1,0 +1,218 @@
+//! The tokio shell around `Core`: one task owns the pipeline and turns its
+//! effects into IO (frames to connection writers, txns to the log writer
+//! thread, snapshots to blocking threads). Nothing here decides anything.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::commands::{admin_command, four_letter_word, ServerInfo};
+use super::core::{Clock, Core, Effect, Input};
+use super::sessions::ConnectionId;
+use super::storage::{LogCommand, LogReport, SnapshotSink};
+
+/// What a connection writer is told.
+#[derive(Debug)]
+pub enum Outbound {
+    Frame(Vec<u8>),
+    /// Flush and close.
+    Close,
+}
+
+/// What the pipeline task receives from connections and the admin server.
+#[derive(Debug)]
+pub enum Message {
+    Register {
+        conn: ConnectionId,
+        peer: std::net::SocketAddr,
+        outbound: mpsc::UnboundedSender<Outbound>,
+    },
+    Input(Input),
+    FourLetter {
+        word: String,
+        peer: std::net::SocketAddr,
+        reply: oneshot::Sender<String>,
+    },
+    Admin {
+        name: String,
+        reply: oneshot::Sender<serde_json::Value>,
+    },
+}
+
+/// Reports from the log writer thread and snapshot threads.
+#[derive(Debug)]
+pub enum Report {
+    Log(LogReport),
+    SnapshotDone(Option<String>),
+}
+
+/// Monotonic and wall clocks for the core.
+#[derive(Debug, Clone, Copy)]
+pub struct Clocks {
+    epoch: tokio::time::Instant,
+}
+
+impl Clocks {
+    pub fn new() -> Clocks {
+        Clocks {
+            epoch: tokio::time::Instant::now(),
+        }
+    }
+
+    pub fn now(&self) -> Clock {
+        let wall_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|elapsed| elapsed.as_millis() as i64)
+            .unwrap_or(0);
+        Clock {
+            now_ms: self.epoch.elapsed().as_millis() as i64,
+            wall_ms,
+        }
+    }
+}
+
+impl Default for Clocks {
+    fn default() -> Self {
+        Clocks::new()
+    }
+}
+
+/// Txns waiting for their fsync before the pipeline stops taking client
+/// messages: beyond it, connections wait on the bounded queue and then on
+/// TCP, instead of memory growing without bound (Apache throttles at its
+/// `globalOutstandingLimit` in the same spirit).
+const TXNS_IN_FLIGHT_MAX: usize = 10_000;
+
+/// Apache's `znode.container.checkIntervalMs` default.
+const CONTAINER_CHECK_INTERVAL: Duration = Duration::from_secs(60);
+
+pub struct Pipeline {
+    pub core: Core,
+    pub info: ServerInfo,
+    pub clocks: Clocks,
+    pub messages: mpsc::Receiver<Message>,
+    pub reports: mpsc::UnboundedReceiver<Report>,
+    pub report_sender: mpsc::UnboundedSender<Report>,
+    pub log: std::sync::mpsc::Sender<LogCommand>,
+    pub snapshots: Arc<dyn SnapshotSink>,
+    pub stop: watch::Receiver<bool>,
+}
+
+impl Pipeline {
+    /// Runs until stopped, or until the log fails (then the error).
+    pub async fn run(mut self) -> anyhow::Result<()> {
+        let mut outbound: HashMap<ConnectionId, mpsc::UnboundedSender<Outbound>> = HashMap::new();
+        // Expiry buckets are multiples of tickTime; looking twice per tick
+        // keeps the lag under half a tick.
+        let tick_period = Duration::from_millis((self.core.config().tick_ms as u64 / 2).max(1));
+        let mut tick = tokio::time::interval(tick_period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut cleanup = tokio::time::interval(CONTAINER_CHECK_INTERVAL);
+        cleanup.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let result = loop {
+            tokio::select! {
+                message = self.messages.recv(), if self.core.txns_in_flight() < TXNS_IN_FLIGHT_MAX => {
+                    let Some(message) = message else { break Ok(()) };
+                    let clock = self.clocks.now();
+                    match message {
+                        Message::Register { conn, peer, outbound: sender } => {
+                            outbound.insert(conn, sender);
+                            self.core.handle(Input::Accepted { conn, peer }, clock);
+                        }
+                        Message::Input(input) => {
+                            if let Input::Closed { conn } = input {
+                                outbound.remove(&conn);
+                            }
+                            self.core.handle(input, clock);
+                        }
+                        Message::FourLetter { word, peer, reply } => {
+                            let text = four_letter_word(&mut self.core, &self.info, &word, clock.now_ms, Some(peer));
+                            let _ = reply.send(text);
+                        }
+                        Message::Admin { name, reply } => {
+                            let value = admin_command(&mut self.core, &self.info, &name, clock.now_ms);
+                            let _ = reply.send(value);
+                        }
+                    }
+                }
+                report = self.reports.recv() => {
+                    let clock = self.clocks.now();
+                    match report {
+                        Some(Report::Log(LogReport::Durable(zxid))) => {
+                            self.core.handle(Input::Durable { zxid }, clock);
+                        }
+                        Some(Report::Log(LogReport::Failed(error))) => {
+                            tracing::error!(%error, "the transaction log cannot be written; stopping");
+                            break Err(anyhow::anyhow!("transaction log failed: {error}"));
+                        }
+                        Some(Report::SnapshotDone(error)) => {
+                            if let Some(error) = error {
+                                tracing::error!(%error, "snapshot failed");
+                            }
+                            self.core.handle(Input::SnapshotDone, clock);
+                        }
+                        None => break Ok(()),
+                    }
+                }
+                _ = tick.tick() => {
+                    let clock = self.clocks.now();
+                    self.core.handle(Input::Tick, clock);
+                }
+                _ = cleanup.tick() => {
+                    let clock = self.clocks.now();
+                    self.core.handle(Input::CleanupContainers, clock);
+                }
+                _ = self.stop.changed() => break Ok(()),
+            }
+            self.execute(&mut outbound);
+        };
+        for (_, sender) in outbound.drain() {
+            let _ = sender.send(Outbound::Close);
+        }
+        result
+    }
+
+    fn execute(&mut self, outbound: &mut HashMap<ConnectionId, mpsc::UnboundedSender<Outbound>>) {
+        for effect in self.core.take_effects() {
+            match effect {
+                Effect::Send { conn, frame } => {
+                    if let Some(sender) = outbound.get(&conn) {
+                        let _ = sender.send(Outbound::Frame(frame));
+                    }
+                }
+                Effect::Close { conn } => {
+                    if let Some(sender) = outbound.remove(&conn) {
+                        let _ = sender.send(Outbound::Close);
+                    }
+                }
+                Effect::Append(entry) => {
+                    let _ = self.log.send(LogCommand::Append(entry));
+                }
+                Effect::RollLog => {
+                    let _ = self.log.send(LogCommand::Roll);
+                }
+                Effect::Snapshot(job) => {
+                    let sink = self.snapshots.clone();
+                    let reports = self.report_sender.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let started = std::time::Instant::now();
+                        let outcome = sink.write_snapshot(&job.tree, &job.sessions, job.zxid);
+                        match &outcome {
+                            Ok(()) => {
+                                tracing::info!(zxid = %job.zxid, elapsed_ms = started.elapsed().as_millis() as u64, "snapshot written")
+                            }
+                            Err(error) => {
+                                tracing::error!(zxid = %job.zxid, "snapshot failed: {error:#}")
+                            }
+                        }
+                        let _ = reports.send(Report::SnapshotDone(
+                            outcome.err().map(|error| format!("{error:#}")),
+                        ));
+                    });
+                }
+            }
+        }
+    }
+}
