@@ -28,6 +28,11 @@ use crate::kafka::metadata::{
 /// notifications, even without a watch firing (a write refused by a transient
 /// error is retried here).
 const TICK_MS: u64 = 10_000;
+
+/// How often a conflicting broker registration is retried.
+const REGISTRATION_RETRY_MS: u64 = 1_000;
+/// Extra time past the session timeout before a conflicting registration is fatal.
+const REGISTRATION_EXPIRY_MARGIN_MS: u64 = 5_000;
 /// Kafka's `ZkNodeChangeNotificationListener.changeExpirationMs`: notifications
 /// older than this are deleted by whichever broker sees them.
 const CONFIG_CHANGE_EXPIRATION_MS: i64 = 15 * 60 * 1000;
@@ -243,8 +248,32 @@ impl Driver {
 
     /// `/brokers/ids/<id>`, created empty and then set, in one multi-op, as Kafka's
     /// `CheckedEphemeral` does. A znode left by one of our own expired sessions is
-    /// replaced; anybody else's is a fatal conflict, as in Kafka.
+    /// replaced. Anybody else's may be this broker's previous life (a `kill -9` and
+    /// restart within the session timeout): as Kafka does since KAFKA-7165, keep
+    /// trying until that session has had time to expire, then give up with Kafka's
+    /// conflict error.
     async fn register_broker(&mut self) -> Result<(), ControllerError> {
+        let wait_ms =
+            self.shared.settings.session_timeout_ms as u64 + REGISTRATION_EXPIRY_MARGIN_MS;
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(wait_ms);
+        loop {
+            match self.register_broker_once().await {
+                Err(ControllerError::BrokerIdTaken { path, owner, .. })
+                    if tokio::time::Instant::now() < deadline =>
+                {
+                    tracing::warn!(
+                        path,
+                        owner = format!("{owner:#x}"),
+                        "broker id is registered by another session; waiting for it to expire"
+                    );
+                    tokio::time::sleep(Duration::from_millis(REGISTRATION_RETRY_MS)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn register_broker_once(&mut self) -> Result<(), ControllerError> {
         let path = layout::broker_path(self.me());
         let registration = BrokerZnode {
             timestamp_ms: session::now_ms(),
