@@ -497,7 +497,7 @@ async fn connections_per_ip_are_capped() {
         third.is_closed().await,
         "a third connection from 127.0.0.1 is refused"
     );
-    drop(first.exists(1, "/").await);
+    assert_eq!(first.exists(1, "/").await.err, 0, "the first two still work");
     server.stop().await.unwrap();
 }
 
@@ -523,5 +523,27 @@ async fn failed_auth_answers_auth_failed_and_closes() {
     let (header, _) = client.reply().await;
     assert_eq!((header.xid, header.err), (-4, -115), "AuthFailed");
     assert!(client.is_closed().await);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_connection_that_never_handshakes_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, address) = start(dir.path(), "nio.sessionlessCnxnTimeout=300").await;
+    let mut silent = Client::open(address).await;
+    // Half a ConnectRequest, then nothing: Apache's sessionless connection
+    // timeout closes it.
+    silent.send_raw(&[0, 0, 0, 45, 0, 0]).await;
+    let started = std::time::Instant::now();
+    let mut byte = [0u8; 1];
+    let read = tokio::time::timeout(Duration::from_secs(15), silent.stream.read(&mut byte))
+        .await
+        .expect("closed in time");
+    assert_eq!(read.unwrap_or(0), 0);
+    assert!(started.elapsed() >= Duration::from_millis(250));
+    // A connection that handshakes in time stays.
+    let (mut client, _) = Client::connect(address).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(client.exists(1, "/").await.err, 0);
     server.stop().await.unwrap();
 }
