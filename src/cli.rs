@@ -170,18 +170,30 @@ fn shutdown_on_signal() -> tokio::sync::watch::Receiver<bool> {
 async fn run_standalone(zookeeper: ZooKeeperConfig, kafka: KafkaConfig) -> anyhow::Result<()> {
     let shutdown = shutdown_on_signal();
     let (zookeeper_stop, zookeeper_stop_receiver) = tokio::sync::watch::channel(false);
-    let zookeeper_port = zookeeper.client_address.as_ref().map_or(2181, |address| address.port);
-    let mut zookeeper_task = tokio::spawn(crate::zookeeper::server::run(zookeeper, zookeeper_stop_receiver));
+    let zookeeper_port = zookeeper
+        .client_address
+        .as_ref()
+        .map_or(2181, |address| address.port);
+    let mut zookeeper_task = tokio::spawn(crate::zookeeper::server::run(
+        zookeeper,
+        zookeeper_stop_receiver,
+    ));
     // The broker's ZooKeeper client retries until the server listens; waiting for the
     // port first only keeps the log free of connection errors.
     for _ in 0..100 {
-        if zookeeper_task.is_finished() || tokio::net::TcpStream::connect(("127.0.0.1", zookeeper_port)).await.is_ok() {
+        if zookeeper_task.is_finished()
+            || tokio::net::TcpStream::connect(("127.0.0.1", zookeeper_port))
+                .await
+                .is_ok()
+        {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     if zookeeper_task.is_finished() {
-        return zookeeper_task.await?.and(Err(anyhow::anyhow!("the ZooKeeper server stopped")));
+        return zookeeper_task
+            .await?
+            .and(Err(anyhow::anyhow!("the ZooKeeper server stopped")));
     }
     let kafka_result = tokio::select! {
         result = crate::kafka::node::run(kafka, shutdown) => result,

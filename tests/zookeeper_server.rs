@@ -497,7 +497,11 @@ async fn connections_per_ip_are_capped() {
         third.is_closed().await,
         "a third connection from 127.0.0.1 is refused"
     );
-    assert_eq!(first.exists(1, "/").await.err, 0, "the first two still work");
+    assert_eq!(
+        first.exists(1, "/").await.err,
+        0,
+        "the first two still work"
+    );
     server.stop().await.unwrap();
 }
 

@@ -138,10 +138,8 @@ pub fn fit(response: &mut ResponseKind, version: i16) {
                 }
             }
         }
-        ResponseKind::FindCoordinator(find) => {
-            if version < 1 {
-                find.error_message = None;
-            }
+        ResponseKind::FindCoordinator(find) if version < 1 => {
+            find.error_message = None;
         }
         _ => {}
     }
