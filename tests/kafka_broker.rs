@@ -162,17 +162,7 @@ async fn start_broker(extra: &str) -> TestBroker {
         system_clock(),
     ));
     // Open logs as metadata changes, as the real start-up does.
-    let reconciler = broker.clone();
-    let mut changes = metadata.subscribe();
-    tokio::spawn(async move {
-        loop {
-            let current = changes.borrow_and_update().clone();
-            reconciler.reconcile(&current);
-            if changes.changed().await.is_err() {
-                return;
-            }
-        }
-    });
+    broker.follow_metadata();
     let (shutdown, shutdown_receiver) = watch::channel(false);
     tokio::spawn(keel::kafka::server::serve(
         listener,

@@ -14,7 +14,9 @@ use crate::kafka::config::{BrokerId, KafkaConfig};
 use crate::kafka::log::checkpoint::TopicPartition;
 use crate::kafka::log::manager::LogManager;
 use crate::kafka::log::partition::LogSettings;
-use crate::kafka::metadata::{ClusterMetadata, MetadataStore, TopicMetadata};
+use crate::kafka::metadata::{
+    BrokerRegistration, ClusterMetadata, Endpoint, MetadataStore, TopicMetadata,
+};
 use crate::kafka::protocol::Request;
 use crate::kafka::replica::{Partition, ProduceLimits};
 use crate::kafka::topic_config;
@@ -203,6 +205,41 @@ impl Broker {
             }
         }
         *known = live;
+    }
+
+    /// The endpoint clients should use for a broker: the one on the listener this
+    /// broker advertises first (as Kafka answers with the listener a request came in
+    /// on; keel serves PLAINTEXT listeners only), else the broker's first endpoint.
+    pub fn client_endpoint<'a>(
+        &self,
+        registration: &'a BrokerRegistration,
+    ) -> Option<&'a Endpoint> {
+        let listener = self
+            .config
+            .advertised_listeners
+            .first()
+            .map(|listener| listener.name.as_str());
+        registration
+            .endpoints
+            .iter()
+            .find(|endpoint| Some(endpoint.listener.as_str()) == listener)
+            .or_else(|| registration.endpoints.first())
+    }
+
+    /// Opens the partitions this broker hosts as the metadata changes (and drops
+    /// deleted topics' logs), for as long as the metadata store lives.
+    pub fn follow_metadata(self: &Arc<Self>) {
+        let broker = self.clone();
+        let mut changes = self.metadata.subscribe();
+        tokio::spawn(async move {
+            loop {
+                let current = changes.borrow_and_update().clone();
+                broker.reconcile(&current);
+                if changes.changed().await.is_err() {
+                    return;
+                }
+            }
+        });
     }
 
     /// Waits until `done` holds for the metadata or `timeout_ms` passes; returns

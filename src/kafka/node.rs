@@ -78,18 +78,7 @@ pub async fn run(config: KafkaConfig, mut shutdown: watch::Receiver<bool>) -> an
         system_clock(),
     ));
 
-    // Follow the metadata: open the partitions this broker hosts, drop deleted ones.
-    let reconciler = broker.clone();
-    let mut changes = store.subscribe();
-    tokio::spawn(async move {
-        loop {
-            let current = changes.borrow_and_update().clone();
-            reconciler.reconcile(&current);
-            if changes.changed().await.is_err() {
-                return;
-            }
-        }
-    });
+    broker.follow_metadata();
     tokio::spawn(periodic_duties(broker.clone(), shutdown.clone()));
     for socket in bound {
         tokio::spawn(server::serve(

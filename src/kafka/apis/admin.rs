@@ -316,21 +316,11 @@ pub fn describe_cluster(
     let mut response = DescribeClusterResponse::default();
     response.cluster_id = str_bytes(&metadata.cluster_id);
     response.controller_id = metadata.controller_id.map_or(-1, |id| id.0).into();
-    let listener = broker
-        .config
-        .advertised_listeners
-        .first()
-        .map(|l| l.name.clone())
-        .unwrap_or_default();
     response.brokers = metadata
         .brokers
         .values()
         .filter_map(|registration| {
-            let endpoint = registration
-                .endpoints
-                .iter()
-                .find(|endpoint| endpoint.listener == listener)
-                .or_else(|| registration.endpoints.first())?;
+            let endpoint = broker.client_endpoint(registration)?;
             let mut described = DescribeClusterBroker::default();
             described.broker_id = registration.id.0.into();
             described.host = str_bytes(&endpoint.host);

@@ -363,23 +363,11 @@ pub async fn find_coordinator(
         // Transaction coordinators come with transactions.
         Err(ResponseError::CoordinatorNotAvailable)
     };
-    let listener = broker
-        .config
-        .advertised_listeners
-        .first()
-        .map(|l| l.name.clone())
-        .unwrap_or_default();
     let metadata = broker.metadata.current();
     let endpoint = metadata
         .brokers
         .get(&broker.id)
-        .and_then(|registration| {
-            registration
-                .endpoints
-                .iter()
-                .find(|e| e.listener == listener)
-                .or(registration.endpoints.first())
-        })
+        .and_then(|registration| broker.client_endpoint(registration))
         .cloned();
     let mut response = FindCoordinatorResponse::default();
     for key in &keys {

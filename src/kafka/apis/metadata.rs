@@ -110,23 +110,11 @@ async fn auto_create(broker: &Arc<Broker>, name: &str) -> ResponseError {
 }
 
 fn brokers(broker: &Broker, metadata: &ClusterMetadata) -> Vec<MetadataResponseBroker> {
-    // Each broker is described by its endpoint on the listener this broker
-    // advertises first (keel serves PLAINTEXT listeners only for now).
-    let listener = broker
-        .config
-        .advertised_listeners
-        .first()
-        .map(|listener| listener.name.clone())
-        .unwrap_or_default();
     metadata
         .brokers
         .values()
         .filter_map(|registration| {
-            let endpoint = registration
-                .endpoints
-                .iter()
-                .find(|endpoint| endpoint.listener == listener)
-                .or_else(|| registration.endpoints.first())?;
+            let endpoint = broker.client_endpoint(registration)?;
             let mut described = MetadataResponseBroker::default();
             described.node_id = registration.id.0.into();
             described.host = str_bytes(&endpoint.host);
