@@ -17,6 +17,15 @@
 #         keel zk:      `$KEEL_BIN kafka <server.properties> --override k=v ...`.
 #   kafka_stop <name>             stops the broker (TERM, then KILL) and its own ZooKeeper
 #   kafka_stop_all                stops every broker kafka_start started in this shell
+#   kafka_kill <name>             SIGKILL to the broker (no clean shutdown; its own ZooKeeper,
+#                                 if any, keeps running), waits until it is gone
+#   kafka_restart <name> [apache|keel]
+#       Starts the broker again on the same dir, data, port and config (and ZooKeeper),
+#       after kafka_kill or kafka_stop; with a target, that implementation instead (e.g.
+#       Apache 3.9 on the data a keel broker wrote). Waits until it serves again (up to
+#       KAFKA_START_TIMEOUT_S: after a kill -9 the dead broker's ZooKeeper session has to
+#       expire before the broker can register again). Earlier server logs are kept as
+#       server.log.<n> / stdout.log.<n>.
 #   kafka_server_dir <name>       its config, data and log dir
 #   kafka_tool <4|3.9|2.2> <tool> [args...]
 #       Runs a real tool of that Kafka version the way its bin/<tool>.sh does (same main
@@ -153,6 +162,7 @@ kafka_tool_main() {
     4:consumer-perf-test | 3.9:consumer-perf-test) echo org.apache.kafka.tools.ConsumerPerformance ;;
     2.2:consumer-perf-test) echo kafka.tools.ConsumerPerformance ;;
     4:storage | 3.9:storage) echo kafka.tools.StorageTool ;;
+    3.9:dump-log) echo kafka.tools.DumpLogSegments ;;
     *) log "kafka_tool: Kafka $ver has no tool kafka-$tool"; return 1 ;;
   esac
 }
@@ -516,6 +526,85 @@ kafka_stop_all() {
   local name
   for name in "${KAFKA__NAMES[@]}"; do kafka_stop "$name"; done
   KAFKA__NAMES=()
+}
+
+# kafka_kill NAME: SIGKILL, as a crash; the data dir stays as the broker left it.
+kafka_kill() {
+  local name=$1 dir pid i
+  dir=$(kafka_server_dir "$name")
+  [ -f "$dir/server.pid" ] || { log "kafka_kill: broker '$name' is not running"; return 1; }
+  pid=$(cat "$dir/server.pid")
+  log "kill -9 of kafka broker '$name' (pid $pid)"
+  kill -KILL "$pid" 2>/dev/null
+  for i in $(seq 1 100); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  wait "$pid" 2>/dev/null
+  rm -f "$dir/server.pid"
+  ! kill -0 "$pid" 2>/dev/null
+}
+
+# kafka_restart NAME [apache|keel]: see the header.
+kafka_restart() {
+  local name=$1 dir target mode want port zk t0 left
+  dir=$(kafka_server_dir "$name")
+  [ -f "$dir/target" ] && [ -f "$dir/port" ] || { log "kafka_restart: no broker '$name' in $dir"; return 1; }
+  read -r target mode <"$dir/target"
+  want=${2:-$target}
+  port=$(cat "$dir/port")
+  if [ -f "$dir/server.pid" ] && kill -0 "$(cat "$dir/server.pid")" 2>/dev/null; then
+    log "kafka_restart: broker '$name' is still running (kafka_kill or kafka_stop it first)"
+    return 1
+  fi
+  zk=${KAFKA_ZK_CONNECT:-}
+  [ -f "$dir/zk-connect" ] && zk=$(cat "$dir/zk-connect")
+  if [ "$mode" = zk ] || [ "$want:$mode" = keel:kraft ]; then
+    [ -n "$zk" ] || { log "kafka_restart: no ZooKeeper connect string for '$name' (KAFKA_ZK_CONNECT)"; return 1; }
+    echo "$zk" >"$dir/zk-connect"
+  fi
+  echo "$want $mode" >"$dir/target"
+  t0=$(date +%s)
+  while :; do
+    if kafka__restart_once "$dir" "$want" "$mode" "$port" "$zk"; then
+      left=$((KAFKA_START_TIMEOUT_S - ($(date +%s) - t0)))
+      [ "$left" -gt 5 ] || left=5
+      kafka__wait_serving "$dir" "$port" "$left" && return 0
+    fi
+    # A broker exits at start when the killed broker's ephemeral /brokers/ids/<id> is
+    # still there (its ZooKeeper session has not expired yet; Apache and keel both say
+    # "node already exists"): start it again until it is gone.
+    if ! kill -0 "$(cat "$dir/server.pid" 2>/dev/null)" 2>/dev/null \
+        && grep -Eq 'NodeExists|node already exists' "$dir/server.log" "$dir/stdout.log" 2>/dev/null \
+        && [ $(($(date +%s) - t0)) -lt "$KAFKA_START_TIMEOUT_S" ]; then
+      log "the old broker registration is still in ZooKeeper; starting again in 2s"
+      sleep 2
+      continue
+    fi
+    return 1
+  done
+}
+
+# kafka__restart_once DIR TARGET MODE PORT ZK: one start of kafka_restart (old logs kept).
+kafka__restart_once() {
+  local dir=$1 want=$2 mode=$3 port=$4 zk=$5 n cp
+  n=1
+  while [ -e "$dir/server.log.$n" ] || [ -e "$dir/stdout.log.$n" ]; do n=$((n + 1)); done
+  [ -f "$dir/server.log" ] && mv "$dir/server.log" "$dir/server.log.$n"
+  [ -f "$dir/stdout.log" ] && mv "$dir/stdout.log" "$dir/stdout.log.$n"
+  case "$want:$mode" in
+    apache:zk) kafka__start_apache_zk "$dir" "$port" "$zk" || return 1 ;;
+    keel:zk | keel:kraft) kafka__start_keel "$dir" "$port" "$zk" || return 1 ;;
+    apache:kraft)
+      # the storage is formatted already: start on it as it is
+      cp=$(maven_classpath kafka-4) || return 1
+      log "restarting apache kafka $KAFKA_VERSION (kraft) on 127.0.0.1:$port"
+      # shellcheck disable=SC2046,SC2086
+      java $KAFKA_SERVER_JAVA_OPTS $(kafka__log_opts 4 server "$dir/server.log") -cp "$cp" \
+        kafka.Kafka "$dir/server.properties" >"$dir/stdout.log" 2>&1 </dev/null &
+      echo $! >"$dir/server.pid" ;;
+    *) log "kafka_restart: cannot restart as $want $mode"; return 2 ;;
+  esac
 }
 
 # --- helpers for the kafka suites -------------------------------------------------------

@@ -20,6 +20,16 @@ impl TopicId {
     pub const ZERO: TopicId = TopicId(Uuid::nil());
 }
 
+impl std::fmt::Display for TopicId {
+    /// Kafka's `Uuid.toString`: URL-safe base64 without padding, as in znodes and
+    /// `partition.metadata`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::kafka::controller::zk_layout::uuid_to_kafka_string(
+            self.0,
+        ))
+    }
+}
+
 /// A listener as a broker registered it in `/brokers/ids/<id>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {

@@ -13,6 +13,12 @@ use crate::kafka::replica::Partition;
 const RECOVERY_POINT_CHECKPOINT: &str = "recovery-point-offset-checkpoint";
 const LOG_START_OFFSET_CHECKPOINT: &str = "log-start-offset-checkpoint";
 const META_PROPERTIES: &str = "meta.properties";
+const REPLICATION_OFFSET_CHECKPOINT: &str = "replication-offset-checkpoint";
+/// Written at a clean shutdown and removed at start, as Kafka 3.x does: without it,
+/// Apache Kafka opening this directory treats the last stop as a crash.
+const CLEAN_SHUTDOWN_FILE: &str = ".kafka_cleanshutdown";
+/// Per partition: the topic id, which Kafka checks against the metadata on open.
+const PARTITION_METADATA: &str = "partition.metadata";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LogManagerError {
@@ -39,6 +45,18 @@ impl LogManager {
                 path: dir.display().to_string(),
                 message: format!("cannot create log dir: {error}"),
             })?;
+        }
+        for dir in dirs {
+            // This run may crash; only a clean shutdown writes the marker again.
+            match std::fs::remove_file(dir.join(CLEAN_SHUTDOWN_FILE)) {
+                Ok(()) => tracing::info!(dir = %dir.display(), "the last shutdown was clean"),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                    tracing::info!(dir = %dir.display(), "no clean-shutdown marker: segments after the recovery point will be checked as they open")
+                }
+                Err(error) => {
+                    tracing::warn!(dir = %dir.display(), %error, "cannot remove the clean-shutdown marker")
+                }
+            }
         }
         Ok(LogManager {
             dirs: dirs.to_vec(),
@@ -175,6 +193,18 @@ impl LogManager {
         )?;
         if report.truncated_bytes > 0 {
             tracing::warn!(partition = %tp.dir_name(), truncated_bytes = report.truncated_bytes, "truncated a torn log tail during recovery");
+        } else if report.batches > 0 {
+            tracing::info!(partition = %tp.dir_name(), batches = report.batches, "recovered segments past the recovery point");
+        }
+        if topic_id != TopicId::ZERO {
+            let path = dir.join(tp.dir_name()).join(PARTITION_METADATA);
+            if !path.exists() {
+                if let Err(error) =
+                    std::fs::write(&path, format!("version: 0\ntopic_id: {topic_id}\n"))
+                {
+                    tracing::warn!(path = %path.display(), %error, "cannot write partition.metadata");
+                }
+            }
         }
         let partition = Arc::new(partition);
         let mut partitions = self.partitions.write().expect("partition map");
@@ -214,25 +244,39 @@ impl LogManager {
         for (index, dir) in self.dirs.iter().enumerate() {
             let mut recovery_points = BTreeMap::new();
             let mut log_start_offsets = BTreeMap::new();
+            let mut high_watermarks = BTreeMap::new();
             for (tp, (dir_index, partition)) in partitions.iter() {
                 if *dir_index != index {
                     continue;
                 }
                 recovery_points.insert(tp.clone(), partition.recovery_point());
+                high_watermarks.insert(tp.clone(), partition.offsets().high_watermark);
                 log_start_offsets.insert(tp.clone(), partition.offsets().log_start_offset);
             }
             checkpoint::write_offsets(&dir.join(RECOVERY_POINT_CHECKPOINT), &recovery_points)?;
             checkpoint::write_offsets(&dir.join(LOG_START_OFFSET_CHECKPOINT), &log_start_offsets)?;
+            checkpoint::write_offsets(&dir.join(REPLICATION_OFFSET_CHECKPOINT), &high_watermarks)?;
         }
         Ok(())
     }
 
-    /// Flushes every partition, then checkpoints: a clean shutdown recovers nothing.
+    /// A clean shutdown: flush every partition, checkpoint, and leave Kafka's
+    /// clean-shutdown marker so the next start (keel's or Apache's) trusts the logs.
     pub fn flush_and_checkpoint(&self) -> Result<(), LogManagerError> {
         for partition in self.all() {
             partition.flush()?;
         }
-        self.checkpoint()
+        self.checkpoint()?;
+        for dir in &self.dirs {
+            let path = dir.join(CLEAN_SHUTDOWN_FILE);
+            std::fs::write(&path, "{\"version\":0,\"brokerEpoch\":-1}").map_err(|error| {
+                LogManagerError::Dir {
+                    path: path.display().to_string(),
+                    message: error.to_string(),
+                }
+            })?;
+        }
+        Ok(())
     }
 
     pub fn dir_of(&self, tp: &TopicPartition) -> Option<&Path> {

@@ -273,7 +273,8 @@ impl PartitionLog {
         let full = active.size_bytes() + incoming_bytes > self.settings.segment_bytes;
         let old = active
             .first_batch_timestamp_ms()
-            .is_some_and(|first| now_ms - first > self.settings.segment_ms);
+            // Saturating: both timestamps come from clients' batches.
+            .is_some_and(|first| now_ms.saturating_sub(first) > self.settings.segment_ms);
         if full || old {
             let base_offset = self.log_end_offset();
             // The finished segment is flushed as Kafka does on roll.
@@ -448,6 +449,19 @@ mod tests {
         let refs: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
         let mut batch = test_batch(0, now_ms, &refs);
         log.append(&mut batch, 0, now_ms, false).unwrap()
+    }
+
+    #[test]
+    fn extreme_client_timestamps_do_not_overflow_the_roll_check() {
+        // Found by fuzz/kafka_record_batch: segment.ms compares two timestamps
+        // taken from clients' batches.
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = PartitionLog::open(dir.path(), settings(1 << 20), 0, 0).unwrap();
+        append_values(&mut log, 1, -1);
+        append_values(&mut log, 1, i64::MAX);
+        append_values(&mut log, 1, i64::MIN);
+        assert_eq!(log.log_end_offset(), 3);
+        assert_eq!(log.segment_count(), 2, "the i64::MAX batch is past segment.ms");
     }
 
     #[test]
