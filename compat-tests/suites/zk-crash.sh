@@ -7,14 +7,15 @@
 # timed out resume). Starts its own standalone server of the chosen target (zk_start,
 # so keel or Apache 3.9 from the same zoo.cfg) and runs java/zk/ZkCrash.java (ZooKeeper
 # 3.9 client):
-#   - the writer holds one session (30 s timeout) with an ephemeral node and writes
-#     without pause: pipelined async creates (persistent and persistent_sequential) and
-#     setData with versions, logging every acknowledged write;
+#   - ZK_CRASH_WRITERS writers (default 2, one JVM each, each under its own root) each
+#     hold one session (40 s timeout) with an ephemeral node and write without pause:
+#     pipelined async creates (persistent and persistent_sequential) and setData with
+#     versions, logging every acknowledged write;
 #   - the suite kills the server with SIGKILL mid-stream and restarts it on the same
 #     dataDir and port well within the session timeout, ZK_CRASH_ROUNDS times (default 2);
-#   - the writer must reconnect with the same session and find its ephemeral (same owner);
-#   - a verifier (fresh session) finds every acknowledged create/setData with its data and
-#     version, every acknowledged sequential node, no sequential name acknowledged twice,
+#   - each writer must reconnect with the same session and find its ephemeral (same owner);
+#   - a verifier per writer (fresh session) finds every acknowledged create/setData with
+#     its data and version, every acknowledged sequential node, no name acknowledged twice,
 #     sequential numbers after each restart above all before, and a new sequential create
 #     numbered after every acknowledged one.
 #
@@ -30,19 +31,22 @@ SUITE_WORK=${SUITE_WORK:-$(mktemp -d "${TMPDIR:-/tmp}/zk-crash.XXXXXX")}
 RUN_DIR=${RUN_DIR:-$SUITE_WORK}
 CRASH_ROUNDS=${ZK_CRASH_ROUNDS:-2}
 CRASH_JAVA="$COMPAT_DIR/java/zk/ZkCrash.java"
-SESSION_MS=30000
+SESSION_MS=40000   # the most a default zoo.cfg allows (maxSessionTimeout = 20 ticks)
 name=zcrash-$$
-ackf="$SUITE_WORK/acked.txt"
 stopf="$SUITE_WORK/writer.stop"
 root="/crash-$(date +%s)-$$"
-WRITER_PID=""
+WRITERS=${ZK_CRASH_WRITERS:-2}
+WRITER_PIDS=()
 
 crash_cleanup() {
-  if [ -n "$WRITER_PID" ] && kill -0 "$WRITER_PID" 2>/dev/null; then
-    kill -TERM "$WRITER_PID" 2>/dev/null
-    wait "$WRITER_PID" 2>/dev/null
-  fi
-  WRITER_PID=""
+  local pid
+  for pid in "${WRITER_PIDS[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null
+      wait "$pid" 2>/dev/null
+    fi
+  done
+  WRITER_PIDS=()
   zk_stop "$name" >/dev/null 2>&1
 }
 trap crash_cleanup EXIT
@@ -51,37 +55,66 @@ trap 'exit 143' TERM INT HUP
 FAILS=""
 fail() { echo "  FAIL $*"; FAILS="$FAILS; $*"; }
 pass() { echo "  ok   $*"; }
-acks() { local n; n=$(grep -c '^\(create\|set\|seq\) ' "$ackf" 2>/dev/null); echo "${n:-0}"; }
+ackf() { printf '%s/acked-%s.txt' "$SUITE_WORK" "$1"; }
+# acks [W]: acknowledged writes of writer W, or of all writers
+acks() {
+  local n total=0 w
+  for w in ${1:-$(seq 1 "$WRITERS")}; do
+    n=$(grep -c '^\(create\|set\|seq\) ' "$(ackf "$w")" 2>/dev/null)
+    total=$((total + ${n:-0}))
+  done
+  echo "$total"
+}
 secs_since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 
-# wait_for WHAT TIMEOUT_S CMD...: until CMD succeeds (and the writer still runs).
+# wait_for WHAT TIMEOUT_S CMD...: until CMD succeeds (and every writer still runs).
 wait_for() {
-  local what=$1 limit=$2 waited=0
+  local what=$1 limit=$2 waited=0 pid
   shift 2
   until "$@"; do
-    if ! kill -0 "$WRITER_PID" 2>/dev/null; then fail "writer exited while waiting for $what"; return 1; fi
+    for pid in "${WRITER_PIDS[@]}"; do
+      if ! kill -0 "$pid" 2>/dev/null; then fail "a writer exited while waiting for $what"; return 1; fi
+    done
     sleep 0.2
     waited=$((waited + 1))
     if [ "$waited" -ge $((limit * 5)) ]; then fail "no $what after ${limit}s"; return 1; fi
   done
 }
-acks_at_least() { [ "$(acks)" -ge "$1" ]; }
-reconnected() { grep -q "^reconnected $1 " "$ackf"; }
+# each_acked_at_least N...: writer w has at least the w-th N acknowledged writes
+each_acked_at_least() {
+  local w=1 n
+  for n in "$@"; do
+    [ "$(acks "$w")" -ge "$n" ] || return 1
+    w=$((w + 1))
+  done
+}
+all_reconnected() {
+  local w
+  for w in $(seq 1 "$WRITERS"); do grep -q "^reconnected $1 " "$(ackf "$w")" || return 1; done
+}
+# acks_each_plus N: the argument list for each_acked_at_least: every writer's count + N
+acks_each_plus() {
+  local w
+  for w in $(seq 1 "$WRITERS"); do printf '%s ' $(($(acks "$w") + $1)); done
+}
 
 run() {
-  local cp round before t_kill t_up
-  : >"$ackf"
+  local cp round before t_kill t_up w rc dir port
   rm -f "$stopf"
   zk_start "$TARGET" standalone "$name" || { fail "$TARGET did not start"; return; }
-  local dir port
   dir=$(zk_server_dir "$name" 1)
   port=${ZK_CONNECT##*:}
   cp=$(zk_java_build zookeeper-3.9 "$CRASH_JAVA") || { fail "ZkCrash.java does not compile"; return; }
-  # shellcheck disable=SC2086
-  java $ZK_CLIENT_JAVA_OPTS -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$cp" ZkCrash write \
-    "$ZK_CONNECT" "$root" "$ackf" "$stopf" "$SESSION_MS" >"$SUITE_WORK/writer.out" 2>"$SUITE_WORK/writer.err" &
-  WRITER_PID=$!
-  wait_for "first 300 acknowledged writes" 90 acks_at_least 300 || return
+  for w in $(seq 1 "$WRITERS"); do
+    : >"$(ackf "$w")"
+    # shellcheck disable=SC2086
+    java $ZK_CLIENT_JAVA_OPTS -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$cp" ZkCrash write \
+      "$ZK_CONNECT" "$root-w$w" "$(ackf "$w")" "$stopf" "$SESSION_MS" \
+      >"$SUITE_WORK/writer-$w.out" 2>"$SUITE_WORK/writer-$w.err" &
+    WRITER_PIDS+=($!)
+  done
+  # shellcheck disable=SC2046
+  wait_for "first 200 acknowledged writes of each writer" 120 each_acked_at_least $(acks_each_plus 200) || return
   for round in $(seq 1 "$CRASH_ROUNDS"); do
     before=$(acks)
     t_kill=$(date +%s.%N)
@@ -91,43 +124,45 @@ run() {
     zk_restart_server "$name" 1 || { fail "$TARGET did not restart on its data dir"; tail -n 30 "$dir/server.log"; return; }
     t_up=$(secs_since "$t_kill")
     log "round $round: $TARGET serving again after ${t_up}s: $(zk_mode "$port")"
-    wait_for "reconnection $round of the writer's session" 60 reconnected "$round" || return
+    wait_for "reconnection $round of every writer's session" 90 all_reconnected "$round" || return
     before=$(acks)
-    wait_for "300 acknowledged writes after restart $round" 90 acks_at_least $((before + 300)) || return
-    pass "round $round: restarted in ${t_up}s, writer reconnected, $(($(acks) - before))+ writes since"
+    # shellcheck disable=SC2046
+    wait_for "200 acknowledged writes of each writer after restart $round" 120 \
+      each_acked_at_least $(acks_each_plus 200) || return
+    pass "round $round: restarted in ${t_up}s, $WRITERS writers reconnected, $(($(acks) - before))+ writes since"
   done
   touch "$stopf"
-  if timeout_run 90 bash -c 'while kill -0 "$0" 2>/dev/null; do sleep 0.2; done' "$WRITER_PID"; then
-    wait "$WRITER_PID"
-    local rc=$?
-    WRITER_PID=""
-    sed 's/^/    writer: /' "$SUITE_WORK/writer.out"
-    [ "$rc" -eq 0 ] || { fail "writer: $(grep '^FAIL' "$SUITE_WORK/writer.out" | tr '\n' ' ')"; tail -n 20 "$SUITE_WORK/writer.err"; }
-  else
-    fail "writer did not stop"
-    return
-  fi
-  log "ack file: $(acks) acknowledged writes, $(grep -c '^uncertain' "$ackf") in flight at a crash"
-  # shellcheck disable=SC2086
-  if timeout_run 120 java $ZK_CLIENT_JAVA_OPTS -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$cp" \
-      ZkCrash verify "$ZK_CONNECT" "$root" "$ackf" >"$SUITE_WORK/verify.out" 2>"$SUITE_WORK/verify.err"; then
-    sed 's/^/    verify: /' "$SUITE_WORK/verify.out"
-  else
-    sed 's/^/    verify: /' "$SUITE_WORK/verify.out"
-    tail -n 20 "$SUITE_WORK/verify.err"
-    fail "verify: $(grep '^FAIL' "$SUITE_WORK/verify.out" | head -5 | tr '\n' ' ')"
-  fi
+  for w in $(seq 1 "$WRITERS"); do
+    local pid=${WRITER_PIDS[$((w - 1))]}
+    if timeout_run 90 bash -c 'while kill -0 "$0" 2>/dev/null; do sleep 0.2; done' "$pid"; then
+      wait "$pid"
+      rc=$?
+      sed "s/^/    writer $w: /" "$SUITE_WORK/writer-$w.out"
+      [ "$rc" -eq 0 ] || { fail "writer $w: $(grep '^FAIL' "$SUITE_WORK/writer-$w.out" | tr '\n' ' ')"; tail -n 20 "$SUITE_WORK/writer-$w.err"; }
+    else
+      fail "writer $w did not stop"
+    fi
+  done
+  WRITER_PIDS=()
+  for w in $(seq 1 "$WRITERS"); do
+    log "writer $w: $(acks "$w") acknowledged writes, $(grep -c '^uncertain' "$(ackf "$w")") in flight at a crash"
+    # shellcheck disable=SC2086
+    if timeout_run 120 java $ZK_CLIENT_JAVA_OPTS -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$cp" \
+        ZkCrash verify "$ZK_CONNECT" "$root-w$w" "$(ackf "$w")" >"$SUITE_WORK/verify-$w.out" 2>"$SUITE_WORK/verify-$w.err"; then
+      sed "s/^/    verify $w: /" "$SUITE_WORK/verify-$w.out"
+    else
+      sed "s/^/    verify $w: /" "$SUITE_WORK/verify-$w.out"
+      tail -n 20 "$SUITE_WORK/verify-$w.err"
+      fail "verify $w: $(grep '^FAIL' "$SUITE_WORK/verify-$w.out" | head -5 | tr '\n' ' ')"
+    fi
+  done
 }
 
-log "zk-crash against $TARGET: $CRASH_ROUNDS kill -9 / restart round(s), session timeout ${SESSION_MS} ms"
+log "zk-crash against $TARGET: $WRITERS writers, $CRASH_ROUNDS kill -9 / restart round(s), session timeout ${SESSION_MS} ms"
 run
-if [ -n "$WRITER_PID" ] && kill -0 "$WRITER_PID" 2>/dev/null; then
-  sed 's/^/    writer: /' "$SUITE_WORK/writer.out"
-  tail -n 20 "$SUITE_WORK/writer.err"
-fi
 crash_cleanup
 if [ -z "$FAILS" ]; then
-  report java-3.9 pass "$CRASH_ROUNDS x kill -9 + restart of $TARGET: $(acks) acknowledged writes all present, sequence continues, session and ephemeral resume"
+  report java-3.9 pass "$CRASH_ROUNDS x kill -9 + restart of $TARGET under $WRITERS writers: $(acks) acknowledged writes all present, sequences continue, sessions and ephemerals resume"
   exit 0
 else
   report java-3.9 fail "${FAILS#; }"

@@ -165,7 +165,7 @@ script_sequence() {
   wait_mode "$port" || sfail "$TARGET not serving on $port"
 
   zks start
-  expect "a second start refuses: already running" 1 "Starting zookeeper ... zookeeper already running as process $pid."
+  expect "a second start refuses: already running" 1 "Starting zookeeper ... already running as process $pid."
 
   zks status
   expect "status while running" 0 \

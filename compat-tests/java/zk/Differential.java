@@ -3,6 +3,10 @@
 // compared. Single-file program, ZooKeeper 3.9 client API, Java 11 language level.
 //
 //   java Differential --a host:port --b host:port --seed N --ops N [--sessions K]
+//                     [--close-events-unordered]
+//
+// --close-events-unordered (diagnosis only): the watch events a session close fires
+// on the other sessions are compared as sets, not in order.
 //
 // K sessions are opened to each server; logical session i on A and on B always gets the
 // same op. After every op, all sessions on both servers are settled (an async `sync`
@@ -129,7 +133,7 @@ public class Differential {
     static String R;
     static final List<String> seqPaths = new ArrayList<>();
     static final TreeMap<Long, Long> a2b = new TreeMap<>(), b2a = new TreeMap<>();
-    static final TreeMap<String, Integer> counts = new TreeMap<>();
+    static final TreeMap<String, Integer> counts = new TreeMap<>(), okCounts = new TreeMap<>();
     static long eventsCompared = 0;
     static Field CNXN;
     static boolean closeUnordered = false;
@@ -153,6 +157,8 @@ public class Differential {
         String op = type + " s" + s + " " + desc;
         Out oa = run(A, s, act), ob = run(B, s, act);
         compare(op, oa, ob);
+        String t = oa.t.toString();
+        if (!t.startsWith("ERR") && !t.startsWith("EXC") && !t.startsWith("err=")) okCounts.merge(type, 1, Integer::sum);
         settle(op);
         return new Out[] {oa, ob};
     }
@@ -292,14 +298,14 @@ public class Differential {
 
     static int randAcl() {
         int r = rnd.nextInt(100);
-        if (r < 70) return 0;
+        if (r < 85) return 0;
         return 1 + rnd.nextInt(8);
     }
 
     static int randVersion(Out[] known) {
         int r = rnd.nextInt(10);
-        if (r < 3) return -1;
-        if (r < 7 && known != null && known[0].t.toString().contains("[v=")) {
+        if (r < 4) return -1;
+        if (r < 8 && known != null && known[0].t.toString().contains("[v=")) {
             String t = known[0].t.toString();
             int at = t.indexOf("[v=") + 3;
             return Integer.parseInt(t.substring(at, t.indexOf(' ', at)));
@@ -381,7 +387,7 @@ public class Differential {
             step("setData", path + " v=" + v + " data=" + hex(data), s, (zk, o) -> o.stat(zk.setData(path, data, v)));
         } else if (r < 400) { // delete
             String path = randPath();
-            Out[] known = rnd.nextBoolean() ? probe(s, path) : null;
+            Out[] known = rnd.nextInt(4) != 0 ? probe(s, path) : null;
             int v = randVersion(known);
             step("delete", path + " v=" + v, s, (zk, o) -> { zk.delete(path, v); o.add("ok"); });
         } else if (r < 460) { // exists
@@ -542,6 +548,7 @@ public class Differential {
         }
         for (int i = 0; i < K; i++) { A.zk[i].close(); B.zk[i].close(); }
         System.out.println("counts " + counts);
+        System.out.println("succeeded " + okCounts);
         System.out.println("SUMMARY seed=" + seed + " ops=" + ops + " sessions=" + K + " events=" + eventsCompared
             + " zxids=" + a2b.size() + " elapsed=" + (System.nanoTime() - t0) / 1000000 + "ms");
     }

@@ -313,7 +313,7 @@ public class ZkCrash {
         }
         if (missing == 0 && wrong == 0) {
             ok("all " + checked + " acknowledged persistent nodes present with their data and version ("
-                + uncertainNodes.size() + " in flight at a crash checked for existence)");
+                + uncertainNodes.size() + " writes were in flight at a crash: for those only what was acknowledged before is required)");
         }
         int seqMissing = 0, seqWrong = 0;
         for (Map.Entry<String, String> en : seqs.entrySet()) {

@@ -34,6 +34,8 @@ use crate::zookeeper::jute::TxnEntry;
 pub const ENTRY_BYTES_MAX_DEFAULT: usize = BUFFER_BYTES_MAX_DEFAULT;
 
 const READ_BUFFER_BYTES: usize = 256 * 1024;
+/// A chunk of zeros to compare read chunks against.
+static ZEROS: [u8; READ_BUFFER_BYTES] = [0; READ_BUFFER_BYTES];
 
 /// What the next read found.
 #[derive(Debug)]
@@ -220,6 +222,11 @@ impl LogFileReader {
             let read = self.fill(&mut chunk)?;
             if read == 0 {
                 return Ok(end);
+            }
+            // Preallocated tails are tens of megabytes of zeros: compare whole chunks
+            // (a memcmp, fast even in debug builds) before looking for the last byte.
+            if chunk[..read] == ZEROS[..read] {
+                continue;
             }
             if let Some(index) = chunk[..read].iter().rposition(|byte| *byte != 0) {
                 end = Some(chunk_start + index as u64 + 1);
