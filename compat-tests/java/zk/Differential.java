@@ -279,7 +279,7 @@ public class Differential {
         return b("d" + rnd.nextInt(1000));
     }
 
-    static final String[] ACL_NAMES = {"open", "read+u0", "creator", "u0-all", "u1-rwc+read", "world-nodelete", "empty", "badscheme", "open+u1"};
+    static final String[] ACL_NAMES = {"open", "read+u0", "creator", "u0-all", "u1-rwc+read", "world-nodelete", "empty", "badscheme", "open+u1", "ip-local", "ip-other+read", "bad-ip"};
 
     static List<ACL> acl(int i) {
         List<ACL> l = new ArrayList<>();
@@ -292,14 +292,17 @@ public class Differential {
             case 5: l.add(new ACL(ZooDefs.Perms.ALL & ~ZooDefs.Perms.DELETE, ZooDefs.Ids.ANYONE_ID_UNSAFE)); l.addAll(DIG0_ALL); return l;
             case 6: return l;
             case 7: l.add(new ACL(ZooDefs.Perms.ALL, new Id("nosuchscheme", "x"))); return l;
-            default: l.add(new ACL(ZooDefs.Perms.ALL, ZooDefs.Ids.ANYONE_ID_UNSAFE)); l.addAll(DIG1_RWC); return l;
+            case 8: l.add(new ACL(ZooDefs.Perms.ALL, ZooDefs.Ids.ANYONE_ID_UNSAFE)); l.addAll(DIG1_RWC); return l;
+            case 9: l.add(new ACL(ZooDefs.Perms.ALL, new Id("ip", "127.0.0.1"))); return l;
+            case 10: l.add(new ACL(ZooDefs.Perms.ALL, new Id("ip", "10.0.0.0/8"))); l.add(new ACL(ZooDefs.Perms.READ, ZooDefs.Ids.ANYONE_ID_UNSAFE)); return l;
+            default: l.add(new ACL(ZooDefs.Perms.ALL, new Id("ip", "not-an-ip"))); return l;
         }
     }
 
     static int randAcl() {
         int r = rnd.nextInt(100);
         if (r < 85) return 0;
-        return 1 + rnd.nextInt(8);
+        return 1 + rnd.nextInt(11);
     }
 
     static int randVersion(Out[] known) {
@@ -479,11 +482,15 @@ public class Differential {
             Watcher.WatcherType type = types[rnd.nextInt(types.length)];
             step("removeWatches", path + " " + type, s, (zk, o) -> { zk.removeAllWatches(path, type, false); o.add("ok"); });
         } else if (r < 940) { // bad paths, sent raw (the client library would refuse them)
+            // and creates with flags the opcode does not allow (container / TTL via create, unknown)
             String[] bad = {"", "rel", R + "/", R + "//x", R + "/./x", R + "/../x", R + "/a\u0000b", R + "/a/.", "/zookeeper/quota/x/y"};
-            String path = bad[rnd.nextInt(bad.length)];
-            int kind = rnd.nextInt(6);
-            String[] kinds = {"create", "delete", "exists", "getData", "setData", "getChildren"};
-            step("badPath", kinds[kind] + " " + path.replace("\u0000", "\\0"), s, (zk, o) -> {
+            String badPath = bad[rnd.nextInt(bad.length)];
+            int kind = rnd.nextInt(7);
+            String[] kinds = {"create", "delete", "exists", "getData", "setData", "getChildren", "create-flags"};
+            int[] flagChoices = {4, 5, 6, 7, 99, -1, 3};
+            int flags = flagChoices[rnd.nextInt(flagChoices.length)];
+            final String path = kind == 6 ? R + "/" + NAMES[rnd.nextInt(3)] : badPath;
+            step("badPath", kinds[kind] + " " + path.replace("\u0000", "\\0") + (kind == 6 ? " flags=" + flags : ""), s, (zk, o) -> {
                 ReplyHeader h;
                 switch (kind) {
                     case 0: h = raw(zk, ZooDefs.OpCode.create, new CreateRequest(path, b("x"), ZooDefs.Ids.OPEN_ACL_UNSAFE, 0), new CreateResponse()); break;
@@ -491,6 +498,7 @@ public class Differential {
                     case 2: h = raw(zk, ZooDefs.OpCode.exists, new ExistsRequest(path, false), new ExistsResponse()); break;
                     case 3: h = raw(zk, ZooDefs.OpCode.getData, new GetDataRequest(path, false), new GetDataResponse()); break;
                     case 4: h = raw(zk, ZooDefs.OpCode.setData, new SetDataRequest(path, b("y"), -1), new SetDataResponse()); break;
+                    case 6: h = raw(zk, ZooDefs.OpCode.create, new CreateRequest(path, b("f"), ZooDefs.Ids.OPEN_ACL_UNSAFE, flags), new CreateResponse()); break;
                     default: h = raw(zk, ZooDefs.OpCode.getChildren, new GetChildrenRequest(path, false), new GetChildrenResponse()); break;
                 }
                 o.add("err=" + KeeperException.Code.get(h.getErr()));

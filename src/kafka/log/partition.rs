@@ -461,7 +461,11 @@ mod tests {
         append_values(&mut log, 1, i64::MAX);
         append_values(&mut log, 1, i64::MIN);
         assert_eq!(log.log_end_offset(), 3);
-        assert_eq!(log.segment_count(), 2, "the i64::MAX batch is past segment.ms");
+        assert_eq!(
+            log.segment_count(),
+            2,
+            "the i64::MAX batch is past segment.ms"
+        );
     }
 
     #[test]

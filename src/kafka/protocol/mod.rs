@@ -206,6 +206,23 @@ mod tests {
         ));
     }
 
+    /// Found by fuzz/kafka_request: DeleteRecords v0 whose topic array claims
+    /// 0x65656400 entries. kafka-protocol 0.18.0 reserves the whole count up front,
+    /// and the failed multi-gigabyte allocation aborts the process (not a panic).
+    /// Passes with the patched copy in vendor/kafka-protocol-0.18.0; un-ignore once
+    /// the main Cargo.toml has `[patch.crates-io] kafka-protocol = { path =
+    /// "vendor/kafka-protocol-0.18.0" }` (or a fixed release).
+    #[test]
+    fn hostile_array_count_is_an_error_not_an_abort() {
+        let frame = Bytes::from_static(&[
+            0, 21, 0, 0, 0, 0, 0, 1, 0, 4, b's', b'e', b'e', b's', b'e', b'e', b'd', 0, 0, 0, 0, 0,
+        ]);
+        assert!(matches!(
+            decode_request(frame),
+            Err(DecodeError::Malformed { .. })
+        ));
+    }
+
     #[test]
     fn garbage_is_an_error_not_a_panic() {
         assert!(matches!(

@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::acl_cache::{AclCache, OPEN_UNSAFE_ACL_INDEX};
 use super::auth::AuthConfig;
-use super::ephemeral::EphemeralType;
+use super::ephemeral::{EphemeralType, JavaSetOrder};
 use super::ids::{SessionId, WatcherId, Zxid};
 use super::node::{new_stat, Znode};
 use super::path::{join, normalize, split_parent};
@@ -54,6 +54,8 @@ pub struct DataTree {
     pub(super) nodes: HashMap<String, Znode>,
     pub(super) acl_cache: AclCache,
     pub(super) ephemerals: HashMap<SessionId, BTreeSet<String>>,
+    /// Apache's iteration order of each session's ephemerals (closeSession).
+    pub(super) ephemeral_order: HashMap<SessionId, JavaSetOrder>,
     pub(super) containers: BTreeSet<String>,
     pub(super) ttls: BTreeSet<String>,
     pub(super) watches: WatchRegistry,
@@ -94,6 +96,7 @@ impl DataTree {
             nodes: HashMap::new(),
             acl_cache: AclCache::new(),
             ephemerals: HashMap::new(),
+            ephemeral_order: HashMap::new(),
             containers: BTreeSet::new(),
             ttls: BTreeSet::new(),
             watches: WatchRegistry::default(),
@@ -186,6 +189,19 @@ impl DataTree {
         self.ephemerals.get(&session).cloned().unwrap_or_default()
     }
 
+    /// A session's ephemerals (plus any `extra`) in the order Apache's
+    /// closeSession deletes them.
+    pub fn ephemerals_in_apache_order(
+        &self,
+        session: SessionId,
+        paths: impl IntoIterator<Item = String>,
+    ) -> Vec<String> {
+        match self.ephemeral_order.get(&session) {
+            Some(order) => order.order(paths),
+            None => paths.into_iter().collect(),
+        }
+    }
+
     pub fn sessions_with_ephemerals(&self) -> Vec<SessionId> {
         let mut sessions: Vec<SessionId> = self.ephemerals.keys().copied().collect();
         sessions.sort();
@@ -238,6 +254,10 @@ impl DataTree {
                     .entry(SessionId(owner))
                     .or_default()
                     .insert(path.to_string());
+                self.ephemeral_order
+                    .entry(SessionId(owner))
+                    .or_default()
+                    .insert(path);
             }
             EphemeralType::Void => {}
         }
@@ -256,6 +276,9 @@ impl DataTree {
                 // closeSession removes it.
                 if let Some(paths) = self.ephemerals.get_mut(&SessionId(owner)) {
                     paths.remove(path);
+                }
+                if let Some(order) = self.ephemeral_order.get_mut(&SessionId(owner)) {
+                    order.remove(path);
                 }
             }
             EphemeralType::Void => {}
@@ -440,6 +463,7 @@ impl DataTree {
         paths_in_txn: Option<&[String]>,
         out: &mut Vec<Notification>,
     ) {
+        let order = self.ephemeral_order.remove(&session).unwrap_or_default();
         let mut local = self.ephemerals.remove(&session).unwrap_or_default();
         if let Some(paths) = paths_in_txn {
             for path in paths {
@@ -447,12 +471,13 @@ impl DataTree {
                 local.remove(path);
             }
         }
-        for path in local {
+        for path in order.order(local) {
             let _ = self.delete_node(&path, zxid, out);
         }
         // Deleting re-creates nothing, but untrack_owner may have left an empty
         // set behind for this session.
         self.ephemerals.remove(&session);
+        self.ephemeral_order.remove(&session);
     }
 
     /// `DataTree.setCversionPzxid`, used when a replayed create finds its node.

@@ -534,7 +534,7 @@ impl Preparer<'_> {
         }
         let body = if self.tree.config.close_session_txn_enabled {
             TxnBody::CloseSession(Some(CloseSessionTxn {
-                paths_to_delete: paths.into_iter().collect(),
+                paths_to_delete: self.tree.ephemerals_in_apache_order(session, paths),
             }))
         } else {
             TxnBody::CloseSession(None)

@@ -38,7 +38,8 @@ fn close_session_deletes_its_ephemerals_and_the_txn_lists_them() {
     assert_eq!(
         written.entry.body,
         TxnBody::CloseSession(Some(CloseSessionTxn {
-            paths_to_delete: vec!["/app/e1".into(), "/e2".into()],
+            // Apache's order: a clone of the session's java.util.HashSet.
+            paths_to_delete: vec!["/e2".into(), "/app/e1".into()],
         }))
     );
     assert!(harness.tree.node("/app/e1").is_none());
