@@ -34,6 +34,11 @@ pub enum LogManagerError {
 pub struct LogManager {
     dirs: Vec<PathBuf>,
     partitions: RwLock<BTreeMap<TopicPartition, (usize, Arc<Partition>)>>,
+    /// Held while a partition is opened: two openers of one directory would both
+    /// run recovery, and one truncating a torn tail under the other's open files
+    /// corrupts the partition (a request and the metadata follower both open
+    /// partitions right after a restart).
+    opening: std::sync::Mutex<()>,
 }
 
 impl LogManager {
@@ -61,6 +66,7 @@ impl LogManager {
         Ok(LogManager {
             dirs: dirs.to_vec(),
             partitions: RwLock::new(BTreeMap::new()),
+            opening: std::sync::Mutex::new(()),
         })
     }
 
@@ -165,6 +171,14 @@ impl LogManager {
         topic_id: TopicId,
         settings: LogSettings,
     ) -> Result<Arc<Partition>, LogManagerError> {
+        if let Some(partition) = self.get(tp) {
+            return Ok(partition);
+        }
+        let _opening = self
+            .opening
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Another caller may have opened it while we waited.
         if let Some(partition) = self.get(tp) {
             return Ok(partition);
         }
@@ -285,5 +299,37 @@ impl LogManager {
             .get(tp)
             .map(|(index, _)| *index)
             .map(|index| self.dirs[index].as_path())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrent_opens_of_one_partition_share_one_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let manager = Arc::new(LogManager::new(&[dir.path().to_path_buf()]).unwrap());
+        let tp = TopicPartition::new("t", 0);
+        let opened: Vec<Arc<Partition>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    let manager = manager.clone();
+                    let tp = tp.clone();
+                    scope.spawn(move || {
+                        manager
+                            .open_or_create(&tp, TopicId::ZERO, LogSettings::default())
+                            .unwrap()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join().unwrap())
+                .collect()
+        });
+        assert!(opened
+            .iter()
+            .all(|partition| Arc::ptr_eq(partition, &opened[0])));
     }
 }
