@@ -13,7 +13,7 @@
 //! - watch notifications a txn triggers go out before its reply, and only to
 //!   connections whose ids pass the node's READ ACL.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 
 use super::java_random::{password_matches, session_password, JavaRandom, PASSWORD_BYTES};
@@ -24,9 +24,11 @@ use crate::zookeeper::jute::proto::{
     AuthPacket, ConnectRequest, ConnectResponse, DeleteContainerRequest, ReplyHeader, RequestHeader,
 };
 use crate::zookeeper::jute::{perms, ErrorCode, Id, Jute, OpCode, Request, Response, TxnEntry};
+use crate::zookeeper::persistence::snapshot::{encode_end_of_nodes, encode_head, encode_node};
+use crate::zookeeper::tree::acl_cache::OPEN_UNSAFE_ACL_INDEX;
 use crate::zookeeper::tree::{
-    DataTree, Notification, PendingChanges, ReadContext, RequestContext, SessionId, TreeConfig,
-    WatcherId, Zxid,
+    DataTree, Notification, PendingChanges, ReadContext, RequestContext, SessionId,
+    SnapshotCursor, TreeConfig, WatcherId, Zxid,
 };
 
 /// A reply frame with a header only.
@@ -109,15 +111,33 @@ pub enum Effect {
     Append(TxnEntry),
     /// Start a new log file with the next append.
     RollLog,
-    Snapshot(Box<SnapshotJob>),
+    /// Open `snapshot.<zxid>` and write `head` (header, sessions, ACL map);
+    /// `SnapshotBytes` follow as `snapshot_step` encodes nodes, then
+    /// `SnapshotEnd` (seal, fsync, publish) or `SnapshotAbandon`. The driver
+    /// reports `Input::SnapshotDone` once the file is finished or dropped.
+    SnapshotBegin {
+        zxid: Zxid,
+        head: Vec<u8>,
+    },
+    SnapshotBytes(Vec<u8>),
+    SnapshotEnd,
+    SnapshotAbandon,
 }
 
-/// A consistent copy of the applied state to write as `snapshot.<zxid>`.
-#[derive(Debug, Clone)]
-pub struct SnapshotJob {
-    pub tree: DataTree,
-    pub sessions: BTreeMap<SessionId, i32>,
-    pub zxid: Zxid,
+/// Bytes of node records one `snapshot_step` encodes (about a thousand small
+/// nodes, a fraction of a millisecond of pipeline time).
+const SNAPSHOT_STEP_BYTES: usize = 128 * 1024;
+
+/// A snapshot being encoded (Apache's fuzzy snapshot: no copy of the tree; it
+/// is walked a step at a time between requests, and replaying the log from
+/// `zxid` on start-up repairs what changed during the walk).
+#[derive(Debug)]
+struct SnapshotProgress {
+    cursor: SnapshotCursor,
+    /// The ACL indexes the head's map holds: a node using another one (a list
+    /// interned during the walk) cannot be written, and the snapshot is
+    /// abandoned rather than written unreadable.
+    acl_indexes: HashSet<i64>,
 }
 
 /// One client connection as the pipeline sees it.
@@ -194,7 +214,9 @@ pub struct Core {
     stats: ServerStats,
     txns_since_snapshot: u64,
     snapshot_roll: u64,
+    /// From `SnapshotBegin` until the driver reports the file done.
     snapshot_running: bool,
+    snapshot: Option<SnapshotProgress>,
     random: JavaRandom,
     effects: Vec<Effect>,
 }
@@ -230,6 +252,7 @@ impl Core {
             txns_since_snapshot: 0,
             snapshot_roll: 0,
             snapshot_running: false,
+            snapshot: None,
             random: JavaRandom::new(random_seed),
             effects: Vec::new(),
         };
@@ -271,7 +294,11 @@ impl Core {
             } => self.on_request(conn, header, request, clock),
             Input::Closed { conn } => self.drop_connection(conn, false),
             Input::Durable { zxid } => self.on_durable(zxid, clock),
-            Input::SnapshotDone => self.snapshot_running = false,
+            Input::SnapshotDone => {
+                // A writer that failed ends early: stop encoding for it.
+                self.snapshot_running = false;
+                self.snapshot = None;
+            }
             Input::Tick => self.on_tick(clock),
             Input::CleanupContainers => self.on_cleanup(clock),
         }
@@ -626,16 +653,66 @@ impl Core {
             if self.snapshot_running {
                 tracing::warn!("Too busy to snap, skipping");
             } else {
-                self.snapshot_running = true;
-                // A clone of the applied state: the pipeline owns the tree, so
-                // copying it is the one pause; serializing and fsyncing the
-                // file happen off the pipeline.
-                self.effects.push(Effect::Snapshot(Box::new(SnapshotJob {
-                    tree: self.tree.clone(),
-                    sessions: self.sessions.timeouts(),
-                    zxid: self.tree.last_processed_zxid(),
-                })));
+                self.begin_snapshot();
             }
+        }
+    }
+
+    /// Starts a snapshot of the applied state: the head now, the nodes step
+    /// by step (`snapshot_step`), with no copy of the tree.
+    fn begin_snapshot(&mut self) {
+        self.snapshot_running = true;
+        let acl_entries = self.tree.acl_cache().entries();
+        let mut head = Vec::new();
+        encode_head(&mut head, &self.sessions.timeouts(), &acl_entries);
+        let acl_indexes = acl_entries.iter().map(|(index, _)| *index).collect();
+        self.snapshot = Some(SnapshotProgress {
+            cursor: self.tree.snapshot_cursor(),
+            acl_indexes,
+        });
+        self.effects.push(Effect::SnapshotBegin {
+            zxid: self.tree.last_processed_zxid(),
+            head,
+        });
+    }
+
+    /// Whether a snapshot is being encoded (the driver then calls
+    /// `snapshot_step` between inputs).
+    pub fn snapshot_pending(&self) -> bool {
+        self.snapshot.is_some()
+    }
+
+    /// Encodes the next nodes of the snapshot being written.
+    pub fn snapshot_step(&mut self) {
+        let Some(progress) = self.snapshot.as_mut() else {
+            return;
+        };
+        let mut bytes = Vec::with_capacity(SNAPSHOT_STEP_BYTES + 4096);
+        let mut unknown_acl = None;
+        let acl_indexes = &progress.acl_indexes;
+        self.tree
+            .snapshot_step(&mut progress.cursor, |path, node| {
+                if node.acl != OPEN_UNSAFE_ACL_INDEX && !acl_indexes.contains(&node.acl) {
+                    unknown_acl = Some((path.to_string(), node.acl));
+                    return false;
+                }
+                encode_node(&mut bytes, path, node);
+                bytes.len() < SNAPSHOT_STEP_BYTES
+            });
+        if let Some((path, acl)) = unknown_acl {
+            tracing::warn!(%path, acl, "abandoning a snapshot: a node uses an ACL created after it started; the next snapshot will be taken in due course");
+            self.snapshot = None;
+            self.effects.push(Effect::SnapshotAbandon);
+            return;
+        }
+        let done = progress.cursor.is_done();
+        if done {
+            encode_end_of_nodes(&mut bytes);
+            self.snapshot = None;
+        }
+        self.effects.push(Effect::SnapshotBytes(bytes));
+        if done {
+            self.effects.push(Effect::SnapshotEnd);
         }
     }
 

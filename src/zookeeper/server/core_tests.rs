@@ -49,6 +49,9 @@ enum Seen {
     Append(i64),
     Roll,
     Snapshot(i64),
+    SnapshotBytes,
+    SnapshotEnd,
+    SnapshotAbandon,
 }
 
 impl Harness {
@@ -100,7 +103,10 @@ impl Harness {
                 Effect::Close { conn } => Seen::Close(conn),
                 Effect::Append(entry) => Seen::Append(entry.header.zxid),
                 Effect::RollLog => Seen::Roll,
-                Effect::Snapshot(job) => Seen::Snapshot(job.zxid.0),
+                Effect::SnapshotBegin { zxid, .. } => Seen::Snapshot(zxid.0),
+                Effect::SnapshotBytes(_) => Seen::SnapshotBytes,
+                Effect::SnapshotEnd => Seen::SnapshotEnd,
+                Effect::SnapshotAbandon => Seen::SnapshotAbandon,
             })
             .collect()
     }

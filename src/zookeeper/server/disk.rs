@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::storage::{Recovered, SnapshotSink, Storage, TxnSink};
+use super::storage::{Recovered, SnapshotOutput, SnapshotSink, Storage, TxnSink};
 use crate::zookeeper::jute::TxnEntry;
-use crate::zookeeper::persistence::{self, TxnLog, PREALLOCATE_BYTES_DEFAULT};
+use crate::zookeeper::persistence::{self, SnapshotFile, TxnLog, PREALLOCATE_BYTES_DEFAULT};
 use crate::zookeeper::tree::{DataTree, SessionId, TreeConfig, Zxid};
 
 #[derive(Debug, Clone)]
@@ -53,6 +53,20 @@ impl TxnSink for LogSink {
     }
 }
 
+impl SnapshotOutput for SnapshotFile {
+    fn write(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        Ok(SnapshotFile::write(self, bytes)?)
+    }
+    fn finish(self: Box<Self>) -> anyhow::Result<()> {
+        let path = SnapshotFile::finish(*self)?;
+        tracing::info!(path = %path.display(), "wrote snapshot");
+        Ok(())
+    }
+    fn abandon(self: Box<Self>) {
+        SnapshotFile::abandon(*self)
+    }
+}
+
 impl SnapshotSink for DiskStorage {
     fn write_snapshot(
         &self,
@@ -62,6 +76,9 @@ impl SnapshotSink for DiskStorage {
     ) -> anyhow::Result<()> {
         persistence::write_snapshot(&self.data_dir, tree, sessions, zxid)?;
         Ok(())
+    }
+    fn create(&self, zxid: Zxid) -> anyhow::Result<Box<dyn SnapshotOutput>> {
+        Ok(Box::new(SnapshotFile::create(&self.data_dir, zxid)?))
     }
     fn purge(&self, snapshots_retained: u32) -> anyhow::Result<()> {
         Ok(persistence::purge(

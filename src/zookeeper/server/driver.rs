@@ -98,6 +98,49 @@ pub struct Pipeline {
     pub log: std::sync::mpsc::Sender<LogCommand>,
     pub snapshots: Arc<dyn SnapshotSink>,
     pub stop: watch::Receiver<bool>,
+    /// The thread writing the snapshot being streamed, if any.
+    pub snapshot_writer: Option<std::sync::mpsc::Sender<SnapshotCommand>>,
+}
+
+/// What the pipeline tells the thread writing a streamed snapshot.
+#[derive(Debug)]
+pub enum SnapshotCommand {
+    Bytes(Vec<u8>),
+    /// Every byte is sent: seal, fsync, publish.
+    End,
+}
+
+/// The body of a snapshot writer thread: Ok(true) once published, Ok(false)
+/// when the pipeline gave up on it (its sender dropped first).
+fn write_streamed_snapshot(
+    sink: &dyn SnapshotSink,
+    zxid: crate::zookeeper::tree::Zxid,
+    head: &[u8],
+    commands: std::sync::mpsc::Receiver<SnapshotCommand>,
+) -> anyhow::Result<bool> {
+    let mut output = sink.create(zxid)?;
+    if let Err(error) = output.write(head) {
+        output.abandon();
+        return Err(error);
+    }
+    loop {
+        match commands.recv() {
+            Ok(SnapshotCommand::Bytes(bytes)) => {
+                if let Err(error) = output.write(&bytes) {
+                    output.abandon();
+                    return Err(error);
+                }
+            }
+            Ok(SnapshotCommand::End) => {
+                output.finish()?;
+                return Ok(true);
+            }
+            Err(_) => {
+                output.abandon();
+                return Ok(false);
+            }
+        }
+    }
 }
 
 impl Pipeline {
@@ -164,6 +207,9 @@ impl Pipeline {
                     let clock = self.clocks.now();
                     self.core.handle(Input::CleanupContainers, clock);
                 }
+                _ = std::future::ready(()), if self.core.snapshot_pending() => {
+                    self.core.snapshot_step();
+                }
                 _ = self.stop.changed() => break Ok(()),
             }
             self.execute(&mut outbound);
@@ -193,24 +239,41 @@ impl Pipeline {
                 Effect::RollLog => {
                     let _ = self.log.send(LogCommand::Roll);
                 }
-                Effect::Snapshot(job) => {
+                Effect::SnapshotBegin { zxid, head } => {
+                    let (sender, commands) = std::sync::mpsc::channel();
+                    // A previous writer still open can only be one whose
+                    // snapshot the core dropped: dropping its sender abandons it.
+                    self.snapshot_writer = Some(sender);
                     let sink = self.snapshots.clone();
                     let reports = self.report_sender.clone();
                     tokio::task::spawn_blocking(move || {
                         let started = std::time::Instant::now();
-                        let outcome = sink.write_snapshot(&job.tree, &job.sessions, job.zxid);
+                        let outcome = write_streamed_snapshot(&*sink, zxid, &head, commands);
                         match &outcome {
-                            Ok(()) => {
-                                tracing::info!(zxid = %job.zxid, elapsed_ms = started.elapsed().as_millis() as u64, "snapshot written")
+                            Ok(true) => {
+                                tracing::info!(%zxid, elapsed_ms = started.elapsed().as_millis() as u64, "snapshot written")
                             }
-                            Err(error) => {
-                                tracing::error!(zxid = %job.zxid, "snapshot failed: {error:#}")
-                            }
+                            Ok(false) => tracing::info!(%zxid, "snapshot abandoned"),
+                            Err(error) => tracing::error!(%zxid, "snapshot failed: {error:#}"),
                         }
                         let _ = reports.send(Report::SnapshotDone(
                             outcome.err().map(|error| format!("{error:#}")),
                         ));
                     });
+                }
+                Effect::SnapshotBytes(bytes) => {
+                    if let Some(writer) = &self.snapshot_writer {
+                        let _ = writer.send(SnapshotCommand::Bytes(bytes));
+                    }
+                }
+                Effect::SnapshotEnd => {
+                    if let Some(writer) = self.snapshot_writer.take() {
+                        let _ = writer.send(SnapshotCommand::End);
+                    }
+                }
+                Effect::SnapshotAbandon => {
+                    // Dropping the sender tells the writer to give up.
+                    self.snapshot_writer = None;
                 }
             }
         }

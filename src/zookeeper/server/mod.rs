@@ -183,6 +183,7 @@ impl Server {
             log,
             snapshots: snapshots.clone(),
             stop: stop_receiver.clone(),
+            snapshot_writer: None,
         };
         let pipeline = tokio::spawn(pipeline.run());
 

@@ -33,13 +33,26 @@ pub trait TxnSink: Send + 'static {
 
 /// Snapshots and purging, called from blocking threads.
 pub trait SnapshotSink: Send + Sync + 'static {
+    /// A whole snapshot at once (start-up, when nothing else runs).
     fn write_snapshot(
         &self,
         tree: &DataTree,
         sessions: &BTreeMap<SessionId, i32>,
         zxid: Zxid,
     ) -> anyhow::Result<()>;
+    /// A snapshot streamed while the server runs: the pipeline encodes it a
+    /// few nodes at a time and this writes the bytes.
+    fn create(&self, zxid: Zxid) -> anyhow::Result<Box<dyn SnapshotOutput>>;
     fn purge(&self, snapshots_retained: u32) -> anyhow::Result<()>;
+}
+
+/// A snapshot file being streamed (see `persistence::SnapshotFile`).
+pub trait SnapshotOutput: Send {
+    fn write(&mut self, bytes: &[u8]) -> anyhow::Result<()>;
+    /// Seals, fsyncs and publishes the snapshot.
+    fn finish(self: Box<Self>) -> anyhow::Result<()>;
+    /// Discards it.
+    fn abandon(self: Box<Self>);
 }
 
 /// Everything the server needs from storage.
@@ -78,9 +91,22 @@ impl SnapshotSink for NullSink {
     ) -> anyhow::Result<()> {
         Ok(())
     }
+    fn create(&self, _zxid: Zxid) -> anyhow::Result<Box<dyn SnapshotOutput>> {
+        Ok(Box::new(NullSink))
+    }
     fn purge(&self, _snapshots_retained: u32) -> anyhow::Result<()> {
         Ok(())
     }
+}
+
+impl SnapshotOutput for NullSink {
+    fn write(&mut self, _bytes: &[u8]) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn finish(self: Box<Self>) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn abandon(self: Box<Self>) {}
 }
 
 impl Storage for MemoryStorage {

@@ -14,6 +14,7 @@ use super::ephemeral::{EphemeralType, JavaSetOrder};
 use super::ids::{SessionId, WatcherId, Zxid};
 use super::node::{new_stat, Znode};
 use super::path::{join, normalize, split_parent};
+use super::store::NodeStore;
 use super::watch::{Notification, WatchManager, WatchRegistry};
 use crate::zookeeper::jute::{Acl, ErrorCode, EventType, Stat, StatPersisted};
 
@@ -49,9 +50,31 @@ impl Default for TreeConfig {
     }
 }
 
+/// Where a snapshot walk is (see `DataTree::snapshot_cursor`).
+#[derive(Debug, Clone)]
+pub struct SnapshotCursor {
+    started: bool,
+    /// The nodes whose children are being walked, outermost first.
+    stack: Vec<SnapshotFrame>,
+}
+
+#[derive(Debug, Clone)]
+struct SnapshotFrame {
+    /// As written in the snapshot ("" for the root).
+    path: String,
+    /// The last child visited (children are walked in name order).
+    last_child: Option<String>,
+}
+
+impl SnapshotCursor {
+    pub fn is_done(&self) -> bool {
+        self.started && self.stack.is_empty()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct DataTree {
-    pub(super) nodes: HashMap<String, Znode>,
+    pub(super) nodes: NodeStore,
     pub(super) acl_cache: AclCache,
     pub(super) ephemerals: HashMap<SessionId, BTreeSet<String>>,
     /// Apache's iteration order of each session's ephemerals (closeSession).
@@ -93,7 +116,7 @@ impl DataTree {
     /// Stats and empty data, exactly as Apache builds it.
     pub fn new(config: TreeConfig) -> DataTree {
         let mut tree = DataTree {
-            nodes: HashMap::new(),
+            nodes: NodeStore::new(),
             acl_cache: AclCache::new(),
             ephemerals: HashMap::new(),
             ephemeral_order: HashMap::new(),
@@ -110,11 +133,11 @@ impl DataTree {
                 StatPersisted::default(),
             )
         };
-        tree.nodes.insert(ROOT_PATH.to_string(), special());
-        tree.nodes.insert(ZOOKEEPER_PATH.to_string(), special());
-        tree.nodes.insert(QUOTA_PATH.to_string(), special());
-        tree.add_child(ROOT_PATH, "zookeeper");
-        tree.add_child(ZOOKEEPER_PATH, "quota");
+        tree.nodes.insert(ROOT_PATH, special());
+        tree.nodes.insert(ZOOKEEPER_PATH, special());
+        tree.nodes.insert(QUOTA_PATH, special());
+        tree.add_child(ROOT_PATH, ZOOKEEPER_PATH);
+        tree.add_child(ZOOKEEPER_PATH, QUOTA_PATH);
         tree.add_config_node();
         tree
     }
@@ -122,24 +145,27 @@ impl DataTree {
     /// `DataTree.addConfigNode`: Apache sets its ACL with `setACL(..., -1)`,
     /// which leaves its aversion at -1.
     fn add_config_node(&mut self) {
-        self.add_child(ZOOKEEPER_PATH, "config");
         let stat = StatPersisted {
             aversion: -1,
             ..StatPersisted::default()
         };
         let acl = self.acl_cache.intern(&Acl::read_unsafe());
-        self.nodes.insert(
-            CONFIG_PATH.to_string(),
-            Znode::new(Some(Vec::new()), acl, stat),
-        );
+        self.nodes
+            .insert(CONFIG_PATH, Znode::new(Some(Vec::new()), acl, stat));
+        self.add_child(ZOOKEEPER_PATH, CONFIG_PATH);
     }
 
-    fn add_child(&mut self, parent: &str, child: &str) {
+    /// Lists the built-in node at `child_path` among its parent's children.
+    fn add_child(&mut self, parent: &str, child_path: &str) {
+        let shared = self
+            .nodes
+            .shared_path(child_path)
+            .expect("a built-in node");
         self.nodes
             .get_mut(parent)
             .expect("parent of a built-in node")
             .children
-            .insert(child.to_string());
+            .insert(shared);
     }
 
     pub fn config(&self) -> &TreeConfig {
@@ -298,12 +324,11 @@ impl DataTree {
         time: i64,
         out: &mut Vec<Notification>,
     ) -> Result<Stat, ErrorCode> {
-        let (parent_name, child_name) = split_parent(path).ok_or(ErrorCode::NoNode)?;
-        let parent_key = normalize(parent_name).to_string();
-        if !self.nodes.contains_key(&parent_key) {
+        let (parent_name, _) = split_parent(path).ok_or(ErrorCode::NoNode)?;
+        let parent_key = normalize(parent_name);
+        let Some(parent_acl_index) = self.nodes.get(parent_key).map(|parent| parent.acl) else {
             return Err(ErrorCode::NoNode);
-        }
-        let parent_acl = self.acl_cache.get(self.nodes[&parent_key].acl).to_vec();
+        };
         // Apache interns the ACL before looking for an existing node, and on
         // replay gives an existing node the new ACL (see ZOOKEEPER-3145).
         let acl_index = self.acl_cache.intern(acl);
@@ -311,7 +336,10 @@ impl DataTree {
             existing.acl = acl_index;
             return Err(ErrorCode::NodeExists);
         }
-        let parent = self.nodes.get_mut(&parent_key).expect("checked above");
+        let node = Znode::new(data, acl_index, new_stat(zxid.0, time, ephemeral_owner));
+        let stat = node.client_stat(self.config.extended_types_enabled);
+        let shared = self.nodes.insert(path, node);
+        let parent = self.nodes.get_mut(parent_key).expect("checked above");
         let parent_cversion = if parent_cversion == -1 {
             parent.stat.cversion + 1
         } else {
@@ -322,16 +350,12 @@ impl DataTree {
             parent.stat.cversion = parent_cversion;
             parent.stat.pzxid = zxid.0;
         }
-        parent.children.insert(child_name.to_string());
-        let node = Znode::new(data, acl_index, new_stat(zxid.0, time, ephemeral_owner));
-        let stat = node.client_stat(self.config.extended_types_enabled);
-        self.nodes.insert(path.to_string(), node);
+        parent.children.insert(shared);
         self.track_owner(path, ephemeral_owner);
 
         let none = BTreeSet::new();
-        let watches = &mut self.watches;
         fire(
-            &mut watches.data,
+            &mut self.watches.data,
             out,
             EventType::NodeCreated,
             path,
@@ -340,12 +364,12 @@ impl DataTree {
             &none,
         );
         fire(
-            &mut watches.child,
+            &mut self.watches.child,
             out,
             EventType::NodeChildrenChanged,
-            normalize(parent_name),
+            parent_key,
             zxid,
-            &parent_acl,
+            self.acl_cache.get(parent_acl_index),
             &none,
         );
         Ok(stat)
@@ -360,50 +384,49 @@ impl DataTree {
         out: &mut Vec<Notification>,
     ) -> Result<(), ErrorCode> {
         let (parent_name, child_name) = split_parent(path).ok_or(ErrorCode::NoNode)?;
-        let parent_key = normalize(parent_name).to_string();
-        let parent = self.nodes.get_mut(&parent_key).ok_or(ErrorCode::NoNode)?;
+        let parent_key = normalize(parent_name);
+        let parent = self.nodes.get_mut(parent_key).ok_or(ErrorCode::NoNode)?;
         parent.children.remove(child_name);
         if zxid.0 > parent.stat.pzxid {
             parent.stat.pzxid = zxid.0;
         }
         let parent_acl_index = parent.acl;
         let node = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
-        let acl = self.acl_cache.get(node.acl).to_vec();
-        self.acl_cache.remove_usage(node.acl);
-        let parent_acl = self.acl_cache.get(parent_acl_index).to_vec();
         self.untrack_owner(path, node.stat.ephemeral_owner);
 
         // A watcher with both a data and a child watch on the node hears of
         // its deletion once.
         let none = BTreeSet::new();
-        let watches = &mut self.watches;
+        let acl = self.acl_cache.get(node.acl);
         let fired = fire(
-            &mut watches.data,
+            &mut self.watches.data,
             out,
             EventType::NodeDeleted,
             path,
             zxid,
-            &acl,
+            acl,
             &none,
         );
         fire(
-            &mut watches.child,
+            &mut self.watches.child,
             out,
             EventType::NodeDeleted,
             path,
             zxid,
-            &acl,
+            acl,
             &fired,
         );
         fire(
-            &mut watches.child,
+            &mut self.watches.child,
             out,
             EventType::NodeChildrenChanged,
-            normalize(parent_name),
+            parent_key,
             zxid,
-            &parent_acl,
+            self.acl_cache.get(parent_acl_index),
             &none,
         );
+        // After the events: they carry the ACL this may forget.
+        self.acl_cache.remove_usage(node.acl);
         Ok(())
     }
 
@@ -422,19 +445,19 @@ impl DataTree {
             .nodes
             .get_mut(normalize(path))
             .ok_or(ErrorCode::NoNode)?;
-        node.data = data;
+        node.data = data.map(Vec::into_boxed_slice);
         node.stat.mtime = time;
         node.stat.mzxid = zxid.0;
         node.stat.version = version;
         let stat = node.client_stat(extended);
-        let acl = self.acl_cache.get(node.acl).to_vec();
+        let acl_index = node.acl;
         fire(
             &mut self.watches.data,
             out,
             EventType::NodeDataChanged,
             path,
             zxid,
-            &acl,
+            self.acl_cache.get(acl_index),
             &BTreeSet::new(),
         );
         Ok(stat)
@@ -521,18 +544,85 @@ impl DataTree {
     /// the root, the root under the path "".
     pub fn nodes_in_snapshot_order(&self) -> Vec<(String, &Znode)> {
         let mut ordered = Vec::with_capacity(self.nodes.len());
-        let mut stack = vec![(String::new(), ROOT_PATH.to_string())];
-        while let Some((written_path, key)) = stack.pop() {
-            let Some(node) = self.nodes.get(&key) else {
-                continue;
-            };
-            for child in node.children.iter().rev() {
-                let child_path = format!("{written_path}/{child}");
-                stack.push((child_path.clone(), child_path));
-            }
-            ordered.push((written_path, node));
+        let mut cursor = self.snapshot_cursor();
+        while !cursor.is_done() {
+            self.snapshot_step(&mut cursor, |path, _| {
+                ordered.push(path.to_string());
+                true
+            });
         }
         ordered
+            .into_iter()
+            .map(|path| {
+                let node = self.node(&path).expect("visited just now");
+                (path, node)
+            })
+            .collect()
+    }
+
+    /// A walk over the tree in snapshot order that may be interrupted and
+    /// resumed while the tree changes in between (Apache's fuzzy snapshot):
+    /// every node present from the start to the end of the walk is visited
+    /// once, in the state it has when visited; nodes created behind the walk
+    /// are missed and nodes deleted ahead of it skipped, which replaying the
+    /// log from the snapshot's zxid repairs, as in Apache.
+    pub fn snapshot_cursor(&self) -> SnapshotCursor {
+        SnapshotCursor {
+            started: false,
+            stack: Vec::new(),
+        }
+    }
+
+    /// Visits nodes in snapshot order (path as written: "" for the root) until
+    /// `visit` returns false or the walk ends; `cursor.is_done()` tells which.
+    pub fn snapshot_step(
+        &self,
+        cursor: &mut SnapshotCursor,
+        mut visit: impl FnMut(&str, &Znode) -> bool,
+    ) {
+        if !cursor.started {
+            cursor.started = true;
+            let Some(root) = self.nodes.get(ROOT_PATH) else {
+                return;
+            };
+            cursor.stack.push(SnapshotFrame {
+                path: String::new(),
+                last_child: None,
+            });
+            if !visit("", root) {
+                return;
+            }
+        }
+        while let Some(frame) = cursor.stack.last_mut() {
+            let key = if frame.path.is_empty() {
+                ROOT_PATH
+            } else {
+                frame.path.as_str()
+            };
+            let next = self
+                .nodes
+                .get(key)
+                .and_then(|node| node.children.next_after(frame.last_child.as_deref()));
+            let Some(name) = next else {
+                cursor.stack.pop();
+                continue;
+            };
+            let child_path = format!("{}/{name}", frame.path);
+            frame.last_child = Some(name.to_string());
+            let Some(child) = self.nodes.get(&child_path) else {
+                continue;
+            };
+            let more = visit(&child_path, child);
+            if !child.children.is_empty() {
+                cursor.stack.push(SnapshotFrame {
+                    path: child_path,
+                    last_child: None,
+                });
+            }
+            if !more {
+                return;
+            }
+        }
     }
 
     /// An empty tree for loading a snapshot into (no built-in nodes: the
@@ -554,18 +644,21 @@ impl DataTree {
         node.children.clear();
         self.acl_cache.add_usage(node.acl);
         if path.is_empty() || path == ROOT_PATH {
-            self.nodes.insert(ROOT_PATH.to_string(), node);
+            self.nodes.insert(ROOT_PATH, node);
             return Ok(());
         }
-        let (parent_name, child_name) =
+        let (parent_name, _) =
             split_parent(path).ok_or_else(|| format!("invalid snapshot path {path}"))?;
-        let parent = self
-            .nodes
-            .get_mut(normalize(parent_name))
-            .ok_or_else(|| format!("unable to find parent {parent_name} of path {path}"))?;
-        parent.children.insert(child_name.to_string());
+        if !self.nodes.contains_key(normalize(parent_name)) {
+            return Err(format!("unable to find parent {parent_name} of path {path}"));
+        }
         let owner = node.stat.ephemeral_owner;
-        self.nodes.insert(path.to_string(), node);
+        let shared = self.nodes.insert(path, node);
+        self.nodes
+            .get_mut(normalize(parent_name))
+            .expect("checked above")
+            .children
+            .insert(shared);
         self.track_owner(path, owner);
         Ok(())
     }

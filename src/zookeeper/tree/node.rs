@@ -1,7 +1,10 @@
 //! One znode: data, ACL index, the persisted Stat and the child names. The
 //! client's Stat is derived from it the way Apache's `DataNode.copyStat` does.
 
+use std::borrow::Borrow;
 use std::collections::BTreeSet;
+use std::ops::Bound;
+use std::sync::Arc;
 
 use super::ephemeral::EphemeralType;
 use crate::zookeeper::jute::{Stat, StatPersisted};
@@ -9,23 +12,29 @@ use crate::zookeeper::jute::{Stat, StatPersisted};
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Znode {
     /// `None` when the node was created with null data; it is returned as null.
-    pub data: Option<Vec<u8>>,
+    /// A boxed slice: no spare capacity, and 8 bytes less than a `Vec`.
+    pub data: Option<Box<[u8]>>,
     /// Index into the tree's `AclCache`.
     pub acl: i64,
     pub stat: StatPersisted,
     /// Sorted, so replies and snapshots are deterministic (Apache's order is a
     /// HashSet's, which no client may rely on).
-    pub children: BTreeSet<String>,
+    pub children: Children,
 }
 
 impl Znode {
     pub fn new(data: Option<Vec<u8>>, acl: i64, stat: StatPersisted) -> Self {
         Znode {
-            data,
+            data: data.map(Vec::into_boxed_slice),
             acl,
             stat,
-            children: BTreeSet::new(),
+            children: Children::default(),
         }
+    }
+
+    /// The data as the protocol carries it.
+    pub fn data_vec(&self) -> Option<Vec<u8>> {
+        self.data.as_deref().map(<[u8]>::to_vec)
     }
 
     pub fn data_length(&self) -> i32 {
@@ -61,6 +70,108 @@ impl Znode {
     }
 }
 
+/// A child, by the full path its node is stored under (shared with the tree's
+/// index, so a name costs no allocation of its own); ordered and compared by
+/// its name, the part after the last '/'.
+#[derive(Debug, Clone)]
+struct ChildName(Arc<str>);
+
+impl ChildName {
+    fn name(&self) -> &str {
+        let path: &str = &self.0;
+        path.rfind('/').map_or(path, |slash| &path[slash + 1..])
+    }
+}
+
+impl Borrow<str> for ChildName {
+    fn borrow(&self) -> &str {
+        self.name()
+    }
+}
+
+impl PartialEq for ChildName {
+    fn eq(&self, other: &Self) -> bool {
+        self.name() == other.name()
+    }
+}
+
+impl Eq for ChildName {}
+
+impl PartialOrd for ChildName {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ChildName {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.name().cmp(other.name())
+    }
+}
+
+/// A node's child names, in name order. Most nodes are leaves: they pay one
+/// pointer for an empty set.
+#[derive(Debug, Clone, Default)]
+pub struct Children(Option<Box<BTreeSet<ChildName>>>);
+
+impl Children {
+    pub fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |set| set.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// The names, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().flat_map(|set| set.iter().map(ChildName::name))
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.as_ref().is_some_and(|set| set.contains(name))
+    }
+
+    /// The first name after `last` (the first name of all when `None`).
+    pub fn next_after(&self, last: Option<&str>) -> Option<&str> {
+        let set = self.0.as_ref()?;
+        match last {
+            None => set.iter().next(),
+            Some(last) => set
+                .range::<str, _>((Bound::Excluded(last), Bound::Unbounded))
+                .next(),
+        }
+        .map(ChildName::name)
+    }
+
+    /// Adds the child stored at `path` (its name is the part after the last
+    /// '/').
+    pub fn insert(&mut self, path: Arc<str>) {
+        self.0.get_or_insert_with(Default::default).insert(ChildName(path));
+    }
+
+    pub fn remove(&mut self, name: &str) {
+        if let Some(set) = self.0.as_mut() {
+            set.remove(name);
+            if set.is_empty() {
+                self.0 = None;
+            }
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl PartialEq for Children {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Children {}
+
 /// `DataTree.createStat`: a new node's persisted Stat.
 pub fn new_stat(zxid: i64, time: i64, ephemeral_owner: i64) -> StatPersisted {
     StatPersisted {
@@ -86,14 +197,34 @@ mod tests {
         let mut node = Znode::new(Some(b"abc".to_vec()), -1, new_stat(5, 10, 0));
         // Three children created, one of them deleted since.
         node.stat.cversion = 3;
-        node.children.insert("a".into());
-        node.children.insert("b".into());
+        node.children.insert("/p/a".into());
+        node.children.insert("/p/b".into());
         let stat = node.client_stat(false);
         assert_eq!(stat.cversion, 4);
         assert_eq!(stat.num_children, 2);
         assert_eq!(stat.data_length, 3);
         assert_eq!((stat.czxid, stat.mzxid, stat.pzxid), (5, 5, 5));
         assert_eq!((stat.ctime, stat.mtime), (10, 10));
+    }
+
+    #[test]
+    fn children_are_ordered_by_name() {
+        let mut children = Children::default();
+        assert!(children.is_empty());
+        children.insert("/x/b".into());
+        children.insert("/x/a".into());
+        children.insert("/c".into());
+        assert_eq!(children.iter().collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert!(children.contains("b"));
+        assert_eq!(children.next_after(None), Some("a"));
+        assert_eq!(children.next_after(Some("a")), Some("b"));
+        assert_eq!(children.next_after(Some("aa")), Some("b"));
+        assert_eq!(children.next_after(Some("c")), None);
+        children.remove("b");
+        children.remove("a");
+        children.remove("c");
+        assert!(children.is_empty());
+        assert_eq!(children, Children::default());
     }
 
     #[test]

@@ -223,7 +223,7 @@ impl Preparer<'_> {
             stat: Some(node.stat.clone()),
             child_count: node.children.len(),
             acl: self.tree.acl(node).to_vec(),
-            data: node.data.clone(),
+            data: node.data_vec(),
         })
     }
 
