@@ -23,12 +23,12 @@
 #   idle       VmRSS / VmHWM after start + topic creation
 #   produce    ProducerPerformance: 100 B and 1 KB records, acks=1 and all, 1 and 8
 #              partitions, fixed record counts, unthrottled (1 KB acks=1 8p is the
-#              backlog fill below); and 100 B acks=all at a fixed 10,000 records/s for
-#              produce latency at moderate load
+#              backlog fill below)
 #   consume    produce a >= 1 GiB backlog (1 KiB records, 8 partitions), then
 #              ConsumerPerformance reads it; CPU s of the server per GB moved over both
 #              and the peak RSS while they run
-#   e2e        bench/lib/PacedLatency.java at a fixed 1000 records/s
+#   e2e        bench/lib/PacedLatency.java at a fixed 1000 records/s: end-to-end
+#              latency, and produce latency (send to acknowledgement) at that rate
 #   conns      5000 idle connections (bench/conn_holder.py) held while a producer and
 #              a consumer run
 # Machine references (loopback bandwidth, fdatasync latency) once per repetition.
@@ -71,7 +71,6 @@ if [ "$BENCH_LONG" = 1 ]; then
   BACKLOG_N=4194304      # 4 GiB of 1 KiB records
   E2E_SECONDS=60; E2E_WARMUP=5
   CONNS_N=3000000        # 100 B records produced while the connections are held
-  PRODUCE_RATE_N=300000  # 30 s at PRODUCE_RATE
   CONNS_CONSUME_N=1048576
   KAFKA_TOOL_TIMEOUT_S=900
 elif [ "${BENCH_KAFKA_TINY:-0}" = 1 ]; then
@@ -79,20 +78,17 @@ elif [ "${BENCH_KAFKA_TINY:-0}" = 1 ]; then
   N_100=50000; N_1K=20000; BACKLOG_N=50000
   E2E_SECONDS=3; E2E_WARMUP=1
   CONNS_N=50000; CONNS_CONSUME_N=20000
-  PRODUCE_RATE_N=10000
   KAFKA_TOOL_TIMEOUT_S=120
 else
-  N_100=1000000          # 100 MB: a few seconds per test
-  N_1K=300000            # 300 MB
+  N_100=500000           # 50 MB: a few seconds per test
+  N_1K=150000            # 150 MB
   BACKLOG_N=1048576      # 1 GiB of 1 KiB records: the issue's minimum backlog
   E2E_SECONDS=10; E2E_WARMUP=2
   CONNS_N=500000
   CONNS_CONSUME_N=300000
-  PRODUCE_RATE_N=80000   # 8 s at PRODUCE_RATE
   KAFKA_TOOL_TIMEOUT_S=300
 fi
 E2E_RATE=1000            # records/s: moderate, far below either server's limit
-PRODUCE_RATE=10000       # records/s for the throttled produce-latency test
 E2E_SIZE=100
 CONNS=5000
 BACKLOG_SIZE=1024
@@ -287,7 +283,7 @@ producer_perf() {
   [ -s "$out" ] || { bench_log "no ProducerPerformance summary"; tail -n 20 "$out.full" "$out.err" >&2; return 1; }
 }
 
-# emit_producer SERVER REP TEST SIZE SUMMARY_FILE [latency-only]: records/s, MB/s and
+# emit_producer SERVER REP TEST SIZE SUMMARY_FILE: records/s, MB/s and
 # the latency percentiles of one ProducerPerformance summary line:
 #   "N records sent, R records/sec (M MB/sec), A ms avg latency, X ms max latency,
 #    P50 ms 50th, P95 ms 95th, P99 ms 99th, P999 ms 99.9th."
@@ -300,10 +296,8 @@ emit_producer() {
   p999=$(sed -nE 's/.* ([0-9.]+) ms 99\.9th.*/\1/p' <<<"$line")
   # MB = 10^6 bytes everywhere in the results (the tool's "MB" is 2^20).
   mbs=$(awk -v r="$rps" -v s="$size" 'BEGIN { printf "%.2f", r * s / 1e6 }')
-  if [ "${6:-}" != latency-only ]; then
-    bench_emit $AREA "$test" "records/s" "records/s" "$server" "$rep" "$rps" higher ">= 1.0x"
-    bench_emit $AREA "$test" "MB/s" "MB/s" "$server" "$rep" "$mbs" higher ">= 1.0x"
-  fi
+  bench_emit $AREA "$test" "records/s" "records/s" "$server" "$rep" "$rps" higher ">= 1.0x"
+  bench_emit $AREA "$test" "MB/s" "MB/s" "$server" "$rep" "$mbs" higher ">= 1.0x"
   bench_emit $AREA "$test" "p50 latency" "ms" "$server" "$rep" "$p50" lower
   bench_emit $AREA "$test" "p99 latency" "ms" "$server" "$rep" "$p99" lower "<= 0.33x"
   bench_emit $AREA "$test" "p99.9 latency" "ms" "$server" "$rep" "$p999" lower
@@ -364,16 +358,6 @@ run_server() {
     done
   done
 
-  # produce latency at a fixed, moderate rate: unthrottled, ProducerPerformance's
-  # latencies are mostly the time records wait in the client's full buffer
-  test="produce 100B acks=all 1p at ${PRODUCE_RATE}/s (throttled)"
-  bench_log "$server: $test"
-  if producer_perf perf-1p "$PRODUCE_RATE_N" 100 all "$dir/produce-rate" "$PRODUCE_RATE"; then
-    emit_producer "$server" "$rep" "$test" 100 "$dir/produce-rate" latency-only
-  else
-    bench_note "- kafka rep $rep: $server: $test failed"
-  fi
-
   # consume: a >= 1 GiB backlog (its fill is the "produce 1KB acks=1 8p" test), then
   # read it; CPU and memory over both
   local gb_moved c mbs rps frps
@@ -407,7 +391,8 @@ run_server() {
   fi
   server_alive || { bench_note "- kafka rep $rep: $server died during consume"; stop_server; return 1; }
 
-  # end-to-end latency at a fixed rate
+  # end-to-end and produce latency at a fixed rate (unthrottled, ProducerPerformance's
+  # latencies are mostly the time records wait in the client's full buffer)
   bench_log "$server: end-to-end latency, $E2E_RATE records/s for ${E2E_SECONDS}s"
   local out
   test="end-to-end latency ${E2E_RATE}/s ${E2E_SIZE}B"
@@ -418,6 +403,10 @@ run_server() {
     bench_emit $AREA "$test" "p50" "ms" "$server" "$rep" "$(sed -nE 's/.* p50=([0-9.]+)ms.*/\1/p' <<<"$out")" lower
     bench_emit $AREA "$test" "p99" "ms" "$server" "$rep" "$(sed -nE 's/.* p99=([0-9.]+)ms.*/\1/p' <<<"$out")" lower "<= 0.33x"
     bench_emit $AREA "$test" "p99.9" "ms" "$server" "$rep" "$(sed -nE 's/.* p999=([0-9.]+)ms.*/\1/p' <<<"$out")" lower
+    test="produce latency (send to ack) ${E2E_RATE}/s ${E2E_SIZE}B acks=all 1p"
+    bench_emit $AREA "$test" "p50" "ms" "$server" "$rep" "$(sed -nE 's/.* ack_p50=([0-9.]+)ms.*/\1/p' <<<"$out")" lower
+    bench_emit $AREA "$test" "p99" "ms" "$server" "$rep" "$(sed -nE 's/.* ack_p99=([0-9.]+)ms.*/\1/p' <<<"$out")" lower "<= 0.33x"
+    bench_emit $AREA "$test" "p99.9" "ms" "$server" "$rep" "$(sed -nE 's/.* ack_p999=([0-9.]+)ms.*/\1/p' <<<"$out")" lower
   else
     bench_note "- kafka rep $rep: $server: end-to-end latency failed (${out:-} $(tail -n 3 "$dir/e2e.err" | tr '\n' ' '))"
   fi
@@ -513,7 +502,7 @@ maven_classpath kafka-clients-4 >/dev/null
 trap 'stop_server' EXIT
 started=$SECONDS
 bench_note "- kafka: Apache Kafka $KAFKA_VERSION (KRaft, combined broker+controller, -Xmx1G -Xms1G G1 as kafka-server-start.sh) vs keel as two processes (\`keel zookeeper\` + \`keel kafka\`): **keel's memory and CPU figures are the sum of both processes, its ZooKeeper included**; its start time runs from the fork of its ZooKeeper to the broker's first answer. Both: the same server.properties block (compat-tests kafka__common_props: no log.flush.* settings, so no per-message fsync, Kafka's default), data under bench/.cache, 127.0.0.1 only."
-bench_note "- kafka load: Apache kafka-tools $KAFKA_VERSION ProducerPerformance (client defaults but acks; unthrottled: ${N_100} x 100 B, ${N_1K} x 1 KB, and the ${BACKLOG_N} x 1 KiB backlog fill, which is the 1KB acks=1 8p test; throttled: ${PRODUCE_RATE_N} x 100 B at ${PRODUCE_RATE}/s), ConsumerPerformance (fetch.* figures: without the group join), end-to-end latency by bench/lib/PacedLatency.java (kafka-clients $KAFKA_VERSION, ${E2E_RATE} records/s of ${E2E_SIZE} B for ${E2E_SECONDS} s, linger.ms=0; EndToEndLatency is closed-loop and cannot pace), ${CONNS} idle connections by bench/conn_holder.py. Clients and servers share the machine's $(nproc) cores. MB = 10^6 bytes."
+bench_note "- kafka load: Apache kafka-tools $KAFKA_VERSION ProducerPerformance (client defaults but acks; unthrottled: ${N_100} x 100 B, ${N_1K} x 1 KB, and the ${BACKLOG_N} x 1 KiB backlog fill, which is the 1KB acks=1 8p test; unthrottled, its latencies are mostly time spent queued in the client), ConsumerPerformance (fetch.* figures: without the group join), end-to-end and send-to-ack latency by bench/lib/PacedLatency.java (kafka-clients $KAFKA_VERSION, ${E2E_RATE} records/s of ${E2E_SIZE} B for ${E2E_SECONDS} s after ${E2E_WARMUP} s of warm-up, linger.ms=0, acks=all; EndToEndLatency is closed-loop and cannot pace), ${CONNS} idle connections by bench/conn_holder.py. Clients and servers share the machine's $(nproc) cores. MB = 10^6 bytes."
 for rep in $(seq 1 "$BENCH_REPS"); do
   machine_refs "$rep"
   if [ $((rep % 2)) = 1 ]; then order="apache keel"; else order="keel apache"; fi
@@ -524,4 +513,3 @@ for rep in $(seq 1 "$BENCH_REPS"); do
 done
 secs=$((SECONDS - started))
 bench_log "kafka benchmark done in $(bench_fmt_secs "$secs")"
-bench_note "- kafka: $BENCH_REPS repetitions took $(bench_fmt_secs "$secs")$( [ "$BENCH_LONG" = 1 ] && echo ' (--long)')."

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use tracing::{info, warn};
 
 use super::files::{log_file_name, sync_dir, version_dir};
-use super::log_format::{entry_bytes, log_header_bytes, FILE_HEADER_BYTES};
+use super::log_format::{encode_entry, log_header_bytes, FILE_HEADER_BYTES};
 use super::PersistenceError;
 use crate::zookeeper::jute::TxnEntry;
 use crate::zookeeper::tree::Zxid;
@@ -48,6 +48,8 @@ pub struct TxnLog {
     preallocate_bytes: u64,
     current: Option<OpenLog>,
     last_zxid_appended: Option<Zxid>,
+    /// Where each entry is encoded before it is written (reused).
+    scratch: Vec<u8>,
 }
 
 impl TxnLog {
@@ -60,6 +62,7 @@ impl TxnLog {
             preallocate_bytes,
             current: None,
             last_zxid_appended: None,
+            scratch: Vec::new(),
         })
     }
 
@@ -78,12 +81,13 @@ impl TxnLog {
         }
         let preallocate_bytes = self.preallocate_bytes;
         let log = self.current.as_mut().expect("opened above");
-        let bytes = entry_bytes(entry);
+        self.scratch.clear();
+        encode_entry(&mut self.scratch, entry);
         log.preallocate(preallocate_bytes)?;
         log.writer
-            .write_all(&bytes)
+            .write_all(&self.scratch)
             .map_err(|source| PersistenceError::io(&log.path, source))?;
-        log.position_bytes += bytes.len() as u64;
+        log.position_bytes += self.scratch.len() as u64;
         Ok(())
     }
 

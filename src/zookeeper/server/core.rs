@@ -15,6 +15,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use super::java_random::{password_matches, session_password, JavaRandom, PASSWORD_BYTES};
 use super::sessions::{ConnectionId, SessionTracker};
@@ -108,7 +109,8 @@ pub enum Effect {
     Close {
         conn: ConnectionId,
     },
-    Append(TxnEntry),
+    /// Shared with the pipeline, which applies the txn once it is durable.
+    Append(Arc<TxnEntry>),
     /// Start a new log file with the next append.
     RollLog,
     /// Open `snapshot.<zxid>` and write `head` (header, sessions, ACL map);
@@ -124,9 +126,10 @@ pub enum Effect {
     SnapshotAbandon,
 }
 
-/// Bytes of node records one `snapshot_step` encodes (about a thousand small
-/// nodes, a fraction of a millisecond of pipeline time).
-const SNAPSHOT_STEP_BYTES: usize = 128 * 1024;
+/// Bytes of node records one `snapshot_step` encodes (a few hundred small
+/// nodes, a fraction of a millisecond of pipeline time; below malloc's mmap
+/// threshold).
+const SNAPSHOT_STEP_BYTES: usize = 64 * 1024;
 
 /// A snapshot being encoded (Apache's fuzzy snapshot: no copy of the tree; it
 /// is walked a step at a time between requests, and replaying the log from
@@ -181,7 +184,7 @@ enum Origin {
 
 #[derive(Debug, Clone)]
 struct InFlight {
-    entry: TxnEntry,
+    entry: Arc<TxnEntry>,
     origin: Origin,
 }
 
@@ -602,15 +605,14 @@ impl Core {
     }
 
     fn submit_write(&mut self, session: SessionId, pending: Pending, clock: Clock) {
-        let auth = self
-            .connections
-            .get(&pending.conn)
-            .map(|conn| conn.auth.clone())
-            .unwrap_or_default();
         if matches!(pending.request, Request::CloseSession) {
             self.sessions.set_closing(session);
         }
         let zxid = self.next_zxid();
+        let auth = self
+            .connections
+            .get(&pending.conn)
+            .map_or(&[][..], |conn| conn.auth.as_slice());
         let entry = self
             .tree
             .prepare(
@@ -618,7 +620,7 @@ impl Core {
                 RequestContext {
                     session,
                     cxid: pending.xid,
-                    auth: &auth,
+                    auth,
                     zxid,
                     time_ms: clock.wall_ms,
                 },
@@ -636,6 +638,7 @@ impl Core {
         _clock: Clock,
     ) {
         let zxid = Zxid(entry.header.zxid);
+        let entry = Arc::new(entry);
         self.effects.push(Effect::Append(entry.clone()));
         self.in_flight.push_back(InFlight { entry, origin });
         if let Some(session) = session {

@@ -131,7 +131,7 @@ impl Storage for MemoryStorage {
 /// A command for the log writer.
 #[derive(Debug)]
 pub enum LogCommand {
-    Append(TxnEntry),
+    Append(std::sync::Arc<TxnEntry>),
     Roll,
 }
 
@@ -235,10 +235,10 @@ mod tests {
     fn queued_appends_share_one_commit() {
         let (sender, receiver) = std::sync::mpsc::channel();
         for zxid in 1..=3 {
-            sender.send(LogCommand::Append(entry(zxid))).unwrap();
+            sender.send(LogCommand::Append(Arc::new(entry(zxid)))).unwrap();
         }
         sender.send(LogCommand::Roll).unwrap();
-        sender.send(LogCommand::Append(entry(4))).unwrap();
+        sender.send(LogCommand::Append(Arc::new(entry(4)))).unwrap();
         drop(sender);
         let recording = Recording::default();
         let reports = Mutex::new(Vec::new());

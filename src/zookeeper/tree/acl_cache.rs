@@ -3,6 +3,7 @@
 //! (`world:anyone` with all permissions), used by the built-in nodes.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::zookeeper::jute::Acl;
 
@@ -11,17 +12,18 @@ pub const OPEN_UNSAFE_ACL_INDEX: i64 = -1;
 
 #[derive(Debug, Clone, Default)]
 pub struct AclCache {
-    acl_by_index: HashMap<i64, Vec<Acl>>,
-    index_by_acl: HashMap<Vec<Acl>, i64>,
+    /// Shared, so the pipeline's pending changes take a list without copying.
+    acl_by_index: HashMap<i64, Arc<[Acl]>>,
+    index_by_acl: HashMap<Arc<[Acl]>, i64>,
     references_by_index: HashMap<i64, u64>,
     last_index: i64,
-    open_unsafe: Vec<Acl>,
+    open_unsafe: Arc<[Acl]>,
 }
 
 impl AclCache {
     pub fn new() -> Self {
         AclCache {
-            open_unsafe: Acl::open_unsafe(),
+            open_unsafe: Acl::open_unsafe().into(),
             ..Default::default()
         }
     }
@@ -34,8 +36,9 @@ impl AclCache {
             None => {
                 self.last_index += 1;
                 let index = self.last_index;
-                self.acl_by_index.insert(index, acl.to_vec());
-                self.index_by_acl.insert(acl.to_vec(), index);
+                let shared: Arc<[Acl]> = acl.into();
+                self.acl_by_index.insert(index, shared.clone());
+                self.index_by_acl.insert(shared, index);
                 index
             }
         };
@@ -45,6 +48,11 @@ impl AclCache {
 
     /// `convertLong`. An unknown index is an inconsistent tree (Apache throws).
     pub fn get(&self, index: i64) -> &[Acl] {
+        self.get_shared(index)
+    }
+
+    /// `get`, as a shared list.
+    pub fn get_shared(&self, index: i64) -> &Arc<[Acl]> {
         if index == OPEN_UNSAFE_ACL_INDEX {
             return &self.open_unsafe;
         }
@@ -75,7 +83,7 @@ impl AclCache {
     fn forget(&mut self, index: i64) {
         self.references_by_index.remove(&index);
         if let Some(acl) = self.acl_by_index.remove(&index) {
-            self.index_by_acl.remove(&acl);
+            self.index_by_acl.remove(&*acl);
         }
     }
 
@@ -83,8 +91,9 @@ impl AclCache {
     /// nodes that follow add them).
     pub fn insert_from_snapshot(&mut self, index: i64, acl: Vec<Acl>) {
         self.last_index = self.last_index.max(index);
-        self.index_by_acl.insert(acl.clone(), index);
-        self.acl_by_index.insert(index, acl);
+        let shared: Arc<[Acl]> = acl.into();
+        self.index_by_acl.insert(shared.clone(), index);
+        self.acl_by_index.insert(index, shared);
         self.references_by_index.insert(index, 0);
     }
 
@@ -106,7 +115,7 @@ impl AclCache {
         let mut entries: Vec<(i64, &[Acl])> = self
             .acl_by_index
             .iter()
-            .map(|(index, acl)| (*index, acl.as_slice()))
+            .map(|(index, acl)| (*index, &**acl))
             .collect();
         entries.sort_by_key(|(index, _)| *index);
         entries

@@ -62,8 +62,9 @@ pub struct SnapshotCursor {
 struct SnapshotFrame {
     /// As written in the snapshot ("" for the root).
     path: String,
-    /// The last child visited (children are walked in name order).
-    last_child: Option<String>,
+    /// The path of the last child visited (children are walked in name
+    /// order; "" means none yet).
+    last_child: String,
 }
 
 impl SnapshotCursor {
@@ -383,10 +384,10 @@ impl DataTree {
         zxid: Zxid,
         out: &mut Vec<Notification>,
     ) -> Result<(), ErrorCode> {
-        let (parent_name, child_name) = split_parent(path).ok_or(ErrorCode::NoNode)?;
+        let (parent_name, _) = split_parent(path).ok_or(ErrorCode::NoNode)?;
         let parent_key = normalize(parent_name);
         let parent = self.nodes.get_mut(parent_key).ok_or(ErrorCode::NoNode)?;
-        parent.children.remove(child_name);
+        parent.children.remove(path);
         if zxid.0 > parent.stat.pzxid {
             parent.stat.pzxid = zxid.0;
         }
@@ -587,7 +588,7 @@ impl DataTree {
             };
             cursor.stack.push(SnapshotFrame {
                 path: String::new(),
-                last_child: None,
+                last_child: String::new(),
             });
             if !visit("", root) {
                 return;
@@ -599,24 +600,42 @@ impl DataTree {
             } else {
                 frame.path.as_str()
             };
-            let next = self
-                .nodes
-                .get(key)
-                .and_then(|node| node.children.next_after(frame.last_child.as_deref()));
-            let Some(name) = next else {
+            let Some(node) = self.nodes.get(key) else {
                 cursor.stack.pop();
                 continue;
             };
-            let child_path = format!("{}/{name}", frame.path);
-            frame.last_child = Some(name.to_string());
-            let Some(child) = self.nodes.get(&child_path) else {
+            // One range search per visit of a parent, then its leaves in a
+            // row; a child with children of its own is walked first. A
+            // child's path as written is its path (the root's children too:
+            // "" + "/" + name).
+            let last = (!frame.last_child.is_empty()).then_some(frame.last_child.as_str());
+            let mut descend = None;
+            let mut more = true;
+            let mut visited = None;
+            for child_path in node.children.paths_after(last) {
+                visited = Some(child_path);
+                let Some(child) = self.nodes.get(child_path) else {
+                    continue;
+                };
+                more = visit(child_path, child);
+                if !child.children.is_empty() {
+                    descend = Some(child_path);
+                    break;
+                }
+                if !more {
+                    break;
+                }
+            }
+            let Some(last_visited) = visited else {
+                cursor.stack.pop();
                 continue;
             };
-            let more = visit(&child_path, child);
-            if !child.children.is_empty() {
+            frame.last_child.clear();
+            frame.last_child.push_str(last_visited);
+            if let Some(path) = descend {
                 cursor.stack.push(SnapshotFrame {
-                    path: child_path,
-                    last_child: None,
+                    path: path.to_string(),
+                    last_child: String::new(),
                 });
             }
             if !more {

@@ -71,8 +71,9 @@ impl Znode {
 }
 
 /// A child, by the full path its node is stored under (shared with the tree's
-/// index, so a name costs no allocation of its own); ordered and compared by
-/// its name, the part after the last '/'.
+/// index, so a name costs no allocation of its own). Within one parent every
+/// child path is "<parent>/<name>", so ordering full paths orders names, and
+/// no comparison has to look for the last '/'.
 #[derive(Debug, Clone)]
 struct ChildName(Arc<str>);
 
@@ -85,13 +86,13 @@ impl ChildName {
 
 impl Borrow<str> for ChildName {
     fn borrow(&self) -> &str {
-        self.name()
+        &self.0
     }
 }
 
 impl PartialEq for ChildName {
     fn eq(&self, other: &Self) -> bool {
-        self.name() == other.name()
+        self.0 == other.0
     }
 }
 
@@ -105,12 +106,12 @@ impl PartialOrd for ChildName {
 
 impl Ord for ChildName {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.name().cmp(other.name())
+        self.0.cmp(&other.0)
     }
 }
 
-/// A node's child names, in name order. Most nodes are leaves: they pay one
-/// pointer for an empty set.
+/// A node's children, in name order. Most nodes are leaves: they pay one
+/// pointer for an empty set. Children are named by their full paths.
 #[derive(Debug, Clone, Default)]
 pub struct Children(Option<Box<BTreeSet<ChildName>>>);
 
@@ -128,31 +129,30 @@ impl Children {
         self.0.iter().flat_map(|set| set.iter().map(ChildName::name))
     }
 
-    pub fn contains(&self, name: &str) -> bool {
-        self.0.as_ref().is_some_and(|set| set.contains(name))
+    /// Whether the child at `path` is listed.
+    pub fn contains(&self, path: &str) -> bool {
+        self.0.as_ref().is_some_and(|set| set.contains(path))
     }
 
-    /// The first name after `last` (the first name of all when `None`).
-    pub fn next_after(&self, last: Option<&str>) -> Option<&str> {
-        let set = self.0.as_ref()?;
-        match last {
-            None => set.iter().next(),
-            Some(last) => set
-                .range::<str, _>((Bound::Excluded(last), Bound::Unbounded))
-                .next(),
-        }
-        .map(ChildName::name)
+    /// The children's full paths after `last` (all of them when `None`), in
+    /// name order.
+    pub fn paths_after<'a>(&'a self, last: Option<&str>) -> impl Iterator<Item = &'a str> {
+        let range = self.0.as_ref().map(|set| match last {
+            None => set.range::<str, _>(..),
+            Some(last) => set.range::<str, _>((Bound::Excluded(last), Bound::Unbounded)),
+        });
+        range.into_iter().flatten().map(|child| &*child.0)
     }
 
-    /// Adds the child stored at `path` (its name is the part after the last
-    /// '/').
+    /// Adds the child stored at `path`.
     pub fn insert(&mut self, path: Arc<str>) {
         self.0.get_or_insert_with(Default::default).insert(ChildName(path));
     }
 
-    pub fn remove(&mut self, name: &str) {
+    /// Removes the child stored at `path`.
+    pub fn remove(&mut self, path: &str) {
         if let Some(set) = self.0.as_mut() {
-            set.remove(name);
+            set.remove(path);
             if set.is_empty() {
                 self.0 = None;
             }
@@ -213,16 +213,23 @@ mod tests {
         assert!(children.is_empty());
         children.insert("/x/b".into());
         children.insert("/x/a".into());
-        children.insert("/c".into());
+        children.insert("/x/c".into());
         assert_eq!(children.iter().collect::<Vec<_>>(), ["a", "b", "c"]);
-        assert!(children.contains("b"));
-        assert_eq!(children.next_after(None), Some("a"));
-        assert_eq!(children.next_after(Some("a")), Some("b"));
-        assert_eq!(children.next_after(Some("aa")), Some("b"));
-        assert_eq!(children.next_after(Some("c")), None);
-        children.remove("b");
-        children.remove("a");
-        children.remove("c");
+        assert!(children.contains("/x/b"));
+        assert!(!children.contains("b"));
+        assert_eq!(
+            children.paths_after(None).collect::<Vec<_>>(),
+            ["/x/a", "/x/b", "/x/c"]
+        );
+        assert_eq!(
+            children.paths_after(Some("/x/a")).collect::<Vec<_>>(),
+            ["/x/b", "/x/c"]
+        );
+        assert_eq!(children.paths_after(Some("/x/aa")).next(), Some("/x/b"));
+        assert_eq!(children.paths_after(Some("/x/c")).next(), None);
+        children.remove("/x/b");
+        children.remove("/x/a");
+        children.remove("/x/c");
         assert!(children.is_empty());
         assert_eq!(children, Children::default());
     }

@@ -17,23 +17,35 @@ pub fn validate_path(path: &str) -> Result<(), String> {
     if path.ends_with('/') {
         return Err("path must not end with / character".to_string());
     }
-    let units: Vec<u16> = path.encode_utf16().collect();
+    // ASCII is its own UTF-16: no conversion (every write request's path
+    // comes through here).
+    if path.is_ascii() {
+        check_units(path.as_bytes())
+    } else {
+        check_units(&path.encode_utf16().collect::<Vec<u16>>())
+    }
+}
+
+/// `validatePath` from its second character on, over UTF-16 code units (or
+/// bytes of an ASCII path).
+fn check_units<T: Copy + Into<u16>>(units: &[T]) -> Result<(), String> {
+    let unit_at = |index: usize| -> u16 { units[index].into() };
     let slash = u16::from(b'/');
     let dot = u16::from(b'.');
     let mut last = slash;
     for index in 1..units.len() {
-        let unit = units[index];
-        let next_is_end_or_slash = index + 1 == units.len() || units[index + 1] == slash;
+        let unit = unit_at(index);
+        let next_is_end_or_slash = index + 1 == units.len() || unit_at(index + 1) == slash;
         if unit == 0 {
             return Err(format!("null character not allowed @{index}"));
         } else if unit == slash && last == slash {
             return Err(format!("empty node name specified @{index}"));
         } else if unit == dot && last == dot {
-            if units[index - 2] == slash && next_is_end_or_slash {
+            if unit_at(index - 2) == slash && next_is_end_or_slash {
                 return Err(format!("relative paths not allowed @{index}"));
             }
         } else if unit == dot {
-            if units[index - 1] == slash && next_is_end_or_slash {
+            if unit_at(index - 1) == slash && next_is_end_or_slash {
                 return Err(format!("relative paths not allowed @{index}"));
             }
         } else if (0x0001..=0x001f).contains(&unit)

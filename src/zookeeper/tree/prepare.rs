@@ -8,6 +8,7 @@
 //! `outstandingChanges`: what later requests must see before the log catches up.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use super::data_tree::DataTree;
 use super::ephemeral::{ttl_owner, EphemeralType, CONTAINER_OWNER};
@@ -46,8 +47,9 @@ pub struct ChangeRecord {
     pub path: String,
     pub stat: Option<StatPersisted>,
     pub child_count: usize,
-    pub acl: Vec<Acl>,
-    pub data: Option<Vec<u8>>,
+    /// Shared with the tree's ACL cache (or the txn) rather than copied: a
+    /// record is made for every node a write touches.
+    pub acl: Arc<[Acl]>,
 }
 
 /// Apache's `outstandingChanges` and `outstandingChangesForPath`. Keys are the
@@ -83,7 +85,14 @@ impl PendingChanges {
                 break;
             }
             let record = self.records.pop_front().expect("front exists");
-            if self.latest_by_path.get(&record.path) == Some(&record) {
+            // Apache removes the path's latest record if it is this one; every
+            // record up to `zxid` goes in this call, so "the latest is applied"
+            // says the same without comparing records.
+            if self
+                .latest_by_path
+                .get(&record.path)
+                .is_some_and(|latest| latest.zxid <= zxid)
+            {
                 self.latest_by_path.remove(&record.path);
             }
         }
@@ -222,9 +231,16 @@ impl Preparer<'_> {
             path: path.to_string(),
             stat: Some(node.stat.clone()),
             child_count: node.children.len(),
-            acl: self.tree.acl(node).to_vec(),
-            data: node.data_vec(),
+            acl: self.tree.acl_cache.get_shared(node.acl).clone(),
         })
+    }
+
+    /// `record(path).is_ok()`, without building the record.
+    fn exists(&self, path: &str) -> bool {
+        match self.pending.get(path) {
+            Some(record) => record.stat.is_some(),
+            None => self.tree.node(path).is_some(),
+        }
     }
 
     fn check_acl(&self, acl: &[Acl], perm: i32) -> Result<(), ErrorCode> {
@@ -315,7 +331,7 @@ impl Preparer<'_> {
             path.push_str(&format!("{:010}", parent_stat.cversion));
         }
         bad_arguments_unless_valid(&path)?;
-        if self.record(&path).is_ok() {
+        if self.exists(&path) {
             return Err(ErrorCode::NodeExists);
         }
         if self.tree.ephemeral_type(parent_stat.ephemeral_owner) == EphemeralType::Normal {
@@ -368,8 +384,7 @@ impl Preparer<'_> {
             path,
             stat: Some(new_stat(zxid.0, self.context.time_ms, owner)),
             child_count: 0,
-            acl,
-            data,
+            acl: acl.into(),
         });
         Ok((op, body))
     }
@@ -388,8 +403,7 @@ impl Preparer<'_> {
             path: path.to_string(),
             stat: None,
             child_count: 0,
-            acl: Vec::new(),
-            data: None,
+            acl: Arc::from([]),
         });
     }
 
@@ -445,7 +459,6 @@ impl Preparer<'_> {
         stat.mtime = self.context.time_ms;
         stat.mzxid = zxid.0;
         node.zxid = zxid;
-        node.data = data.clone();
         self.pending.add(node);
         Ok((
             OpCode::SetData,
@@ -528,8 +541,7 @@ impl Preparer<'_> {
                 path: path.clone(),
                 stat: None,
                 child_count: 0,
-                acl: Vec::new(),
-                data: None,
+                acl: Arc::from([]),
             });
         }
         let body = if self.tree.config.close_session_txn_enabled {
@@ -616,8 +628,7 @@ mod tests {
             path: path.to_string(),
             stat: Some(StatPersisted::default()),
             child_count: 0,
-            acl: vec![],
-            data: None,
+            acl: Arc::from([]),
         };
         pending.add(record(1, "/a"));
         pending.add(record(2, "/a"));
