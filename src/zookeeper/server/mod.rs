@@ -133,7 +133,7 @@ impl Server {
         let log_writer = std::thread::Builder::new()
             .name("zookeeper-log-writer".into())
             .spawn(move || {
-                storage::run_log_writer(txn_sink, log_commands, |report: LogReport| {
+                storage::run_log_writer(txn_sink, log_commands, move |report: LogReport| {
                     let _ = log_reports.send(Report::Log(report));
                 })
             })?;
