@@ -5,7 +5,6 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
-use kafka_protocol::messages::ResponseKind;
 use kafka_protocol::ResponseError;
 use tokio::sync::watch;
 
@@ -17,7 +16,7 @@ use crate::kafka::log::partition::LogSettings;
 use crate::kafka::metadata::{
     BrokerRegistration, ClusterMetadata, Endpoint, MetadataStore, TopicMetadata,
 };
-use crate::kafka::protocol::Request;
+use crate::kafka::protocol::{Request, Response};
 use crate::kafka::replica::{Partition, ProduceLimits};
 use crate::kafka::topic_config;
 
@@ -264,7 +263,7 @@ impl Broker {
     }
 
     /// Answers one request; `None` when the protocol wants no response (acks=0).
-    pub async fn handle(self: &Arc<Self>, request: Request) -> Option<ResponseKind> {
+    pub async fn handle(self: &Arc<Self>, request: Request) -> Option<Response> {
         apis::dispatch(self, request).await
     }
 }

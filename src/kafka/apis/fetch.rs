@@ -9,14 +9,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
-use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
+use kafka_protocol::messages::{FetchRequest, TopicName};
 use kafka_protocol::ResponseError;
 
 use super::list_offsets::check_leader_epoch;
 use super::str_bytes;
 use crate::kafka::broker::Broker;
 use crate::kafka::metadata::TopicId;
+use crate::kafka::protocol::fetch_response::{FetchReply, PartitionReply, Records, TopicReply};
+use crate::kafka::protocol::frame::FileRange;
 
 /// Kafka caps a fetch's wait; a client asking for more gets this.
 const WAIT_MS_MAX: i32 = 30_000;
@@ -29,8 +30,8 @@ struct Wanted {
     current_leader_epoch: i32,
 }
 
-pub async fn handle(broker: &Arc<Broker>, version: i16, request: FetchRequest) -> FetchResponse {
-    let mut response = FetchResponse::default();
+pub async fn handle(broker: &Arc<Broker>, version: i16, request: FetchRequest) -> FetchReply {
+    let mut response = FetchReply::default();
     if request.session_id != 0 {
         // A session this broker never created (it creates none).
         response.error_code = ResponseError::FetchSessionIdNotFound.code();
@@ -101,15 +102,17 @@ fn read_all(
     topics: &[(String, TopicId, bool)],
     wanted: &[Wanted],
     response_bytes_max: u64,
-) -> (Vec<(usize, PartitionData)>, u64, bool) {
+) -> (Vec<(usize, PartitionReply)>, u64, bool) {
     let metadata = broker.metadata.current();
     let mut total_bytes = 0u64;
     let mut any_error = false;
     let mut out = Vec::with_capacity(wanted.len());
     for want in wanted {
         let (name, _, known) = &topics[want.topic_index];
-        let mut data = PartitionData::default();
-        data.partition_index = want.partition;
+        let mut data = PartitionReply {
+            partition_index: want.partition,
+            ..PartitionReply::default()
+        };
         let result = if !known {
             Err(ResponseError::UnknownTopicId)
         } else {
@@ -122,23 +125,30 @@ fn read_all(
                     // KIP-74: the first batch of the response is returned whole even when
                     // larger than the limits, so a consumer is never stuck behind it.
                     local
-                        .read(want.fetch_offset, max_bytes, total_bytes == 0)
+                        .read_slice(want.fetch_offset, max_bytes, total_bytes == 0)
                         .map_err(|error| error.error)
                 })
         };
         match result {
             Ok(fetched) => {
-                total_bytes += fetched.records.len() as u64;
+                total_bytes += fetched.records_bytes();
                 data.high_watermark = fetched.high_watermark;
                 data.last_stable_offset = fetched.high_watermark;
                 data.log_start_offset = fetched.log_start_offset;
-                data.records = Some(fetched.records);
+                data.records = match fetched.records {
+                    Some(slice) => Records::File(FileRange {
+                        file: slice.file,
+                        position: slice.position,
+                        length: slice.length,
+                    }),
+                    None => Records::default(),
+                };
             }
             Err(error) => {
                 any_error = true;
                 data.error_code = error.code();
                 data.high_watermark = -1;
-                data.records = Some(Default::default());
+                data.records = Records::default();
             }
         }
         out.push((want.topic_index, data));
@@ -148,15 +158,14 @@ fn read_all(
 
 fn assemble(
     topics: &[(String, TopicId, bool)],
-    partitions: Vec<(usize, PartitionData)>,
-) -> Vec<FetchableTopicResponse> {
-    let mut responses: Vec<FetchableTopicResponse> = topics
+    partitions: Vec<(usize, PartitionReply)>,
+) -> Vec<TopicReply> {
+    let mut responses: Vec<TopicReply> = topics
         .iter()
-        .map(|(name, id, _)| {
-            let mut topic = FetchableTopicResponse::default();
-            topic.topic = TopicName(str_bytes(name));
-            topic.topic_id = id.0;
-            topic
+        .map(|(name, id, _)| TopicReply {
+            topic: TopicName(str_bytes(name)),
+            topic_id: id.0,
+            partitions: Vec::new(),
         })
         .collect();
     for (topic_index, data) in partitions {

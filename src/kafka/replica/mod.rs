@@ -19,7 +19,7 @@ use kafka_protocol::ResponseError;
 use crate::kafka::log::batch::{self, BatchError, BatchHeader};
 use crate::kafka::log::checkpoint::TopicPartition;
 use crate::kafka::log::partition::{LogError, LogSettings, PartitionLog};
-use crate::kafka::log::segment::RecoveryReport;
+use crate::kafka::log::segment::{RecoveryReport, SegmentSlice};
 use crate::kafka::metadata::TopicId;
 use producer_state::{ProducerBatch, ProducerStates, SequenceVerdict};
 
@@ -70,6 +70,21 @@ pub struct FetchedData {
     pub records: Bytes,
     pub high_watermark: i64,
     pub log_start_offset: i64,
+}
+
+/// What a fetch found, the batches left in their segment file.
+#[derive(Debug, Clone)]
+pub struct FetchedSlice {
+    /// `None` when there is nothing to return.
+    pub records: Option<SegmentSlice>,
+    pub high_watermark: i64,
+    pub log_start_offset: i64,
+}
+
+impl FetchedSlice {
+    pub fn records_bytes(&self) -> u64 {
+        self.records.as_ref().map_or(0, |slice| slice.length)
+    }
 }
 
 /// Offsets of a partition, read together.
@@ -250,30 +265,50 @@ impl Partition {
     }
 
     /// Whole batches from `offset`, at most `max_bytes` (at least one batch when
-    /// `at_least_one_batch`), never past the high watermark.
+    /// `at_least_one_batch`), never past the high watermark, read into memory.
     pub fn read(
         &self,
         offset: i64,
         max_bytes: u64,
         at_least_one_batch: bool,
     ) -> Result<FetchedData, PartitionError> {
+        let fetched = self.read_slice(offset, max_bytes, at_least_one_batch)?;
+        let records = match &fetched.records {
+            None => Bytes::new(),
+            Some(slice) => Bytes::from(slice.read_to_vec().map_err(LogError::from)?),
+        };
+        Ok(FetchedData {
+            records,
+            high_watermark: fetched.high_watermark,
+            log_start_offset: fetched.log_start_offset,
+        })
+    }
+
+    /// As `read`, but the batches stay in their segment file: the slice holds the
+    /// file open, so it stays readable after retention deletes the segment.
+    pub fn read_slice(
+        &self,
+        offset: i64,
+        max_bytes: u64,
+        at_least_one_batch: bool,
+    ) -> Result<FetchedSlice, PartitionError> {
         let inner = self.lock();
         let high_watermark = inner.log.log_end_offset();
         let log_start_offset = inner.log.log_start_offset();
         if offset == high_watermark || (max_bytes == 0 && !at_least_one_batch) {
             inner.log.read(offset, 0)?; // range check only
-            return Ok(FetchedData {
-                records: Bytes::new(),
+            return Ok(FetchedSlice {
+                records: None,
                 high_watermark,
                 log_start_offset,
             });
         }
         let records = match inner.log.read(offset, max_bytes)? {
-            None => Bytes::new(),
-            Some(slice) if !at_least_one_batch && slice.length > max_bytes => Bytes::new(),
-            Some(slice) => Bytes::from(slice.read_to_vec().map_err(LogError::from)?),
+            Some(slice) if !at_least_one_batch && slice.length > max_bytes => None,
+            Some(slice) if slice.length == 0 => None,
+            other => other,
         };
-        Ok(FetchedData {
+        Ok(FetchedSlice {
             records,
             high_watermark,
             log_start_offset,
