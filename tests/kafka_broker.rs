@@ -1004,3 +1004,114 @@ async fn big_fetches_come_from_the_segment_files_whole_and_in_order() {
     }
     assert_eq!(next, [end; 3]);
 }
+
+#[tokio::test]
+async fn fetch_sessions_answer_only_what_changed() {
+    let broker = start_broker("").await;
+    let mut client = Client::connect(broker.port).await;
+    metadata_until_leader(&mut client, "session").await;
+    let _: ProduceResponse = client
+        .call(
+            ApiKey::Produce,
+            7,
+            &produce_request("session", 1, record_batch(&["a", "b"])),
+        )
+        .await;
+    // The partition of another topic stays quiet throughout.
+    metadata_until_leader(&mut client, "quiet-neighbour").await;
+
+    let session_fetch = |session_id: i32, epoch: i32, partitions: &[(&str, i64)]| {
+        let mut request = fetch_request("session", 0, 0, 0);
+        request.session_id = session_id;
+        request.session_epoch = epoch;
+        request.topics = partitions
+            .iter()
+            .map(|(topic, offset)| {
+                let mut wanted = fetch_request("session", 0, 0, 0).topics.remove(0);
+                wanted.topic = topic_name(topic);
+                wanted.partitions[0].fetch_offset = *offset;
+                wanted
+            })
+            .collect();
+        request
+    };
+    let answered = |response: &FetchResponse| -> Vec<(String, i64, usize)> {
+        response
+            .responses
+            .iter()
+            .flat_map(|topic| {
+                topic.partitions.iter().map(|partition| {
+                    (
+                        topic.topic.as_str().to_string(),
+                        partition.high_watermark,
+                        partition
+                            .records
+                            .as_ref()
+                            .map_or(0, |records| records.len()),
+                    )
+                })
+            })
+            .collect()
+    };
+
+    // Full fetch, epoch 0: a session, every partition answered.
+    let response: FetchResponse = client
+        .call(
+            ApiKey::Fetch,
+            12,
+            &session_fetch(0, 0, &[("session", 0), ("quiet-neighbour", 0)]),
+        )
+        .await;
+    assert_eq!(response.error_code, 0);
+    let id = response.session_id;
+    assert!(id > 0, "a session was created");
+    let full = answered(&response);
+    assert_eq!(full.len(), 2);
+    assert!(full[0].2 > 0);
+
+    // Epoch 1, the client moved to offset 2: nothing changed, nothing answered.
+    let response: FetchResponse = client
+        .call(ApiKey::Fetch, 12, &session_fetch(id, 1, &[("session", 2)]))
+        .await;
+    assert_eq!((response.error_code, response.session_id), (0, id));
+    assert!(answered(&response).is_empty(), "{response:?}");
+
+    // New records: only the partition that has them is answered; the request names
+    // no partition (the session remembers offset 2).
+    let _: ProduceResponse = client
+        .call(
+            ApiKey::Produce,
+            7,
+            &produce_request("session", 1, record_batch(&["c"])),
+        )
+        .await;
+    let response: FetchResponse = client
+        .call(ApiKey::Fetch, 12, &session_fetch(id, 2, &[]))
+        .await;
+    let changed = answered(&response);
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!(changed[0].0, "session");
+    assert_eq!(changed[0].1, 3);
+    assert!(changed[0].2 > 0);
+
+    // A replayed epoch and an unknown session are refused.
+    let response: FetchResponse = client
+        .call(ApiKey::Fetch, 12, &session_fetch(id, 2, &[]))
+        .await;
+    assert_eq!(response.error_code, 71, "INVALID_FETCH_SESSION_EPOCH");
+    let response: FetchResponse = client
+        .call(ApiKey::Fetch, 12, &session_fetch(id ^ 0x5555, 1, &[]))
+        .await;
+    assert_eq!(response.error_code, 70, "FETCH_SESSION_ID_NOT_FOUND");
+
+    // Epoch -1 closes the session and answers in full without one.
+    let response: FetchResponse = client
+        .call(ApiKey::Fetch, 12, &session_fetch(id, -1, &[("session", 0)]))
+        .await;
+    assert_eq!((response.error_code, response.session_id), (0, 0));
+    assert_eq!(answered(&response).len(), 1);
+    let response: FetchResponse = client
+        .call(ApiKey::Fetch, 12, &session_fetch(id, 3, &[]))
+        .await;
+    assert_eq!(response.error_code, 70, "the session is gone");
+}

@@ -10,6 +10,7 @@ use tokio::sync::watch;
 
 use crate::kafka::apis;
 use crate::kafka::config::{BrokerId, KafkaConfig};
+use crate::kafka::fetch_session::{FetchSessionCache, SessionCacheConfig};
 use crate::kafka::log::checkpoint::TopicPartition;
 use crate::kafka::log::manager::LogManager;
 use crate::kafka::log::partition::LogSettings;
@@ -47,6 +48,8 @@ pub struct Broker {
     pub producer_ids: Mutex<apis::producer_id::ProducerIdBlock>,
     /// The consumer group coordinator's shell.
     pub groups: apis::groups::GroupService,
+    /// Incremental fetch sessions (KIP-227).
+    pub fetch_sessions: Mutex<FetchSessionCache>,
 }
 
 impl Broker {
@@ -58,6 +61,13 @@ impl Broker {
         clock: Clock,
     ) -> Broker {
         let (appends, _) = watch::channel(0);
+        let fetch_sessions = FetchSessionCache::new(
+            SessionCacheConfig {
+                slots_max: config.fetch_session_cache_slots as usize,
+                eviction_ms: config.fetch_session_eviction_ms,
+            },
+            uuid::Uuid::new_v4().as_u128() as u64,
+        );
         Broker {
             config,
             id,
@@ -68,6 +78,7 @@ impl Broker {
             known_topics: Mutex::new(BTreeSet::new()),
             producer_ids: Mutex::new(apis::producer_id::ProducerIdBlock::empty()),
             groups: apis::groups::GroupService::default(),
+            fetch_sessions: Mutex::new(fetch_sessions),
         }
     }
 
