@@ -77,6 +77,12 @@ pub async fn handle(broker: &Arc<Broker>, version: i16, request: FetchRequest) -
     let context = sessions(broker).new_context(&session, &partitions, &forgotten, broker.now_ms());
     let targets = match &context {
         FetchContext::Error(error) => {
+            tracing::debug!(
+                session.session_id,
+                session.epoch,
+                ?error,
+                "fetch session refused"
+            );
             return FetchReply {
                 error_code: error.code(),
                 session_id: INVALID_SESSION_ID,
@@ -96,6 +102,15 @@ pub async fn handle(broker: &Arc<Broker>, version: i16, request: FetchRequest) -
             let served: Vec<(PartitionRequest, PartitionOutcome)> =
                 targets.iter().cloned().zip(outcomes).collect();
             reply.session_id = sessions(broker).create_session(&session, &served, broker.now_ms());
+            if reply.session_id == INVALID_SESSION_ID {
+                tracing::debug!("fetch session cache full: answering without a session");
+            } else {
+                tracing::debug!(
+                    session_id = reply.session_id,
+                    partitions = served.len(),
+                    "fetch session created"
+                );
+            }
             vec![true; replies.len()]
         }
         FetchContext::Incremental {
