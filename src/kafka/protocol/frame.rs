@@ -143,7 +143,7 @@ impl FrameBuilder {
             return;
         }
         if !self.buffer.is_empty() {
-            self.pieces.push(PieceMut::Memory(self.buffer.split_off(0)));
+            self.pieces.push(PieceMut::Memory(self.buffer.split()));
         }
         self.pieces.push(PieceMut::File(range));
     }
