@@ -18,6 +18,7 @@ use kafka_protocol::ResponseError;
 
 use crate::kafka::log::batch::{self, BatchError, BatchHeader};
 use crate::kafka::log::checkpoint::TopicPartition;
+use crate::kafka::log::cleaner::{self, CleanStats, DirtyStats};
 use crate::kafka::log::partition::{LogError, LogSettings, PartitionLog};
 use crate::kafka::log::segment::RecoveryReport;
 use crate::kafka::metadata::TopicId;
@@ -337,6 +338,53 @@ impl Partition {
 
     pub fn apply_retention(&self, now_ms: i64) -> Result<usize, LogError> {
         self.lock().log.apply_retention(now_ms)
+    }
+
+    /// The cleaner's view of this log, if its topic is compacted.
+    pub fn dirty_stats(
+        &self,
+        first_dirty_offset: i64,
+        now_ms: i64,
+    ) -> Option<(DirtyStats, LogSettings)> {
+        let inner = self.lock();
+        let settings = inner.log.settings();
+        settings.cleanup_compact.then(|| {
+            (
+                inner.log.dirty_stats(first_dirty_offset, now_ms),
+                settings.clone(),
+            )
+        })
+    }
+
+    /// One log-cleaner pass (blocking IO; run it off the async workers). The lock is
+    /// held only to plan and to swap segments in, so produce and fetch go on while
+    /// segments are rewritten. Returns the pass's figures and the next first dirty
+    /// offset, or `None` when nothing was dirty.
+    pub fn clean(
+        &self,
+        first_dirty_offset: i64,
+        now_ms: i64,
+        map_capacity: usize,
+    ) -> Result<Option<(CleanStats, i64)>, LogError> {
+        let plan = {
+            let inner = self.lock();
+            let producer_last_offsets = inner.producers.last_batch_offsets();
+            inner
+                .log
+                .clean_plan(first_dirty_offset, now_ms, producer_last_offsets)
+        };
+        let Some(plan) = plan else {
+            return Ok(None);
+        };
+        let outcome = cleaner::clean(&plan, now_ms, map_capacity)?;
+        let stats = outcome.stats;
+        let next_dirty_offset = outcome.next_dirty_offset;
+        let installed = self.lock().log.install_cleaned(outcome)?;
+        if installed == 0 {
+            // Retention or DeleteRecords moved under the pass: plan again next time.
+            return Ok(Some((stats, first_dirty_offset)));
+        }
+        Ok(Some((stats, next_dirty_offset)))
     }
 
     pub fn size_bytes(&self) -> u64 {
