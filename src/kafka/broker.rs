@@ -139,6 +139,7 @@ impl Broker {
             log_append_time: self
                 .topic_config(topic, "message.timestamp.type")
                 .is_some_and(|value| value.trim() == "LogAppendTime"),
+            compacted: settings.cleanup_compact,
         };
         (settings, limits)
     }

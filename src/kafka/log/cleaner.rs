@@ -391,9 +391,7 @@ mod tests {
     use super::*;
     use crate::kafka::log::batch::Compression;
     use crate::kafka::log::partition::{LogSettings, PartitionLog};
-    use crate::kafka::log::records::keyed_test_batch;
-
-    type Entry<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
+    use crate::kafka::log::records::{keyed_test_batch, TestEntry as Entry};
 
     fn compacted(segment_bytes: u64) -> LogSettings {
         LogSettings {

@@ -360,13 +360,17 @@ fn put_nullable_bytes(out: &mut Vec<u8>, bytes: Option<&[u8]>) {
     }
 }
 
+/// Test support: a record's key and value (`None` value: a tombstone).
+#[cfg(test)]
+pub(crate) type TestEntry<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
+
 /// Test support: one batch of keyed records (a `None` value is a tombstone) at
 /// offsets from 0, timestamps from `timestamp_ms`, in `codec`.
 #[cfg(test)]
 pub(crate) fn keyed_test_batch(
     codec: Compression,
     timestamp_ms: i64,
-    entries: &[(Option<&[u8]>, Option<&[u8]>)],
+    entries: &[TestEntry],
 ) -> Vec<u8> {
     let values: Vec<&[u8]> = entries.iter().map(|_| &b""[..]).collect();
     let mut header = BatchHeader::parse(&batch::test_batch(0, timestamp_ms, &values))
@@ -398,7 +402,7 @@ mod tests {
     use super::*;
     use crate::kafka::log::batch::{assign_offsets, test_batch, verify_crc};
 
-    fn keyed_batch(codec: Compression, entries: &[(Option<&[u8]>, Option<&[u8]>)]) -> Vec<u8> {
+    fn keyed_batch(codec: Compression, entries: &[TestEntry]) -> Vec<u8> {
         keyed_test_batch(codec, 1_000, entries)
     }
 
@@ -424,7 +428,7 @@ mod tests {
 
     #[test]
     fn every_codec_round_trips_records() {
-        let entries: Vec<(Option<&[u8]>, Option<&[u8]>)> = vec![
+        let entries: Vec<TestEntry> = vec![
             (Some(b"k1"), Some(b"v1")),
             (Some(b"k2"), None),
             (None, Some(&[7u8; 70_000])),

@@ -20,6 +20,7 @@ use crate::kafka::log::batch::{self, BatchError, BatchHeader};
 use crate::kafka::log::checkpoint::TopicPartition;
 use crate::kafka::log::cleaner::{self, CleanStats, DirtyStats};
 use crate::kafka::log::partition::{LogError, LogSettings, PartitionLog};
+use crate::kafka::log::records;
 use crate::kafka::log::segment::RecoveryReport;
 use crate::kafka::metadata::TopicId;
 use producer_state::{ProducerBatch, ProducerStates, SequenceVerdict};
@@ -103,6 +104,8 @@ pub struct ProduceLimits {
     pub batch_bytes_max: u32,
     /// `message.timestamp.type=LogAppendTime`.
     pub log_append_time: bool,
+    /// `cleanup.policy` holds `compact`: every record needs a key, as Kafka checks.
+    pub compacted: bool,
 }
 
 impl Partition {
@@ -175,6 +178,9 @@ impl Partition {
                 ));
             }
             batch::verify_crc(bytes).map_err(batch_error)?;
+            if limits.compacted {
+                self.check_keys(&header, bytes)?;
+            }
             if header.is_transactional() || header.is_control() {
                 return Err(PartitionError::new(
                     ResponseError::InvalidRecord,
@@ -281,6 +287,23 @@ impl Partition {
         })
     }
 
+    /// Kafka's LogValidator rule for compacted topics: a record without a key could
+    /// never be compacted, so the batch is refused with INVALID_RECORD.
+    fn check_keys(&self, header: &BatchHeader, bytes: &[u8]) -> Result<(), PartitionError> {
+        let section = records::records_section(header, bytes).map_err(batch_error)?;
+        let decoded = records::decode(header, &section).map_err(batch_error)?;
+        if decoded.iter().any(|record| record.key.is_none()) {
+            return Err(PartitionError::new(
+                ResponseError::InvalidRecord,
+                format!(
+                    "Compacted topic cannot accept message without key in topic partition {}.",
+                    self.topic_partition.dir_name()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     pub fn offsets(&self) -> PartitionOffsets {
         let inner = self.lock();
         PartitionOffsets {
@@ -290,8 +313,9 @@ impl Partition {
         }
     }
 
-    /// ListOffsets by timestamp: the first offset whose batch reaches `timestamp_ms`
-    /// and that batch's max timestamp.
+    /// ListOffsets by timestamp: the first record whose timestamp reaches
+    /// `timestamp_ms`, and that timestamp. The index finds the batch; its records
+    /// are read for the exact record, as Kafka's `LogSegment.findOffsetByTimestamp`.
     pub fn offset_for_timestamp(
         &self,
         timestamp_ms: i64,
@@ -300,16 +324,28 @@ impl Partition {
         let Some(offset) = inner.log.offset_for_timestamp(timestamp_ms)? else {
             return Ok(None);
         };
-        let timestamp = match inner.log.read(offset, 1)? {
-            Some(slice) => {
-                let bytes = slice.read_to_vec().map_err(LogError::from)?;
-                BatchHeader::parse(&bytes)
-                    .map(|header| header.max_timestamp)
-                    .unwrap_or(-1)
-            }
-            None => -1,
+        let Some(slice) = inner.log.read(offset, 1)? else {
+            return Ok(Some((offset, -1)));
         };
-        Ok(Some((offset, timestamp)))
+        drop(inner);
+        let bytes = slice.read_to_vec().map_err(LogError::from)?;
+        let Ok(header) = BatchHeader::parse(&bytes) else {
+            return Ok(Some((offset, -1)));
+        };
+        if header.is_log_append_time() {
+            // Every record carries the batch's append time.
+            return Ok(Some((offset, header.max_timestamp)));
+        }
+        let found = records::records_section(&header, &bytes)
+            .ok()
+            .and_then(|section| {
+                records::decode(&header, &section)
+                    .ok()?
+                    .into_iter()
+                    .find(|record| record.offset >= offset && record.timestamp_ms >= timestamp_ms)
+                    .map(|record| (record.offset, record.timestamp_ms))
+            });
+        Ok(Some(found.unwrap_or((offset, header.max_timestamp))))
     }
 
     pub fn max_timestamp(&self) -> Result<Option<(i64, i64)>, PartitionError> {
@@ -455,6 +491,7 @@ mod tests {
     const LIMITS: ProduceLimits = ProduceLimits {
         batch_bytes_max: 1_048_588,
         log_append_time: false,
+        compacted: false,
     };
 
     fn idempotent_batch(sequence: i32, values: &[&[u8]]) -> Vec<u8> {
@@ -596,5 +633,47 @@ mod tests {
             partition.read(0, 10, false).unwrap().records.is_empty(),
             "no partial batch without at_least_one"
         );
+    }
+
+    #[test]
+    fn list_offsets_by_timestamp_finds_the_record_inside_a_compressed_batch() {
+        use crate::kafka::log::batch::Compression;
+        let dir = tempfile::tempdir().unwrap();
+        let partition = open(dir.path());
+        partition
+            .append_from_client(&test_batch(0, 50, &[b"early"]), LIMITS, 0)
+            .unwrap();
+        let batch = records::keyed_test_batch(
+            Compression::Gzip,
+            100,
+            &[
+                (Some(b"a"), Some(b"1")),
+                (Some(b"b"), Some(b"2")),
+                (Some(b"c"), Some(b"3")),
+            ],
+        );
+        partition.append_from_client(&batch, LIMITS, 0).unwrap();
+        assert_eq!(partition.offset_for_timestamp(101).unwrap(), Some((2, 101)));
+        assert_eq!(partition.offset_for_timestamp(100).unwrap(), Some((1, 100)));
+        assert_eq!(partition.offset_for_timestamp(10).unwrap(), Some((0, 50)));
+        assert_eq!(partition.offset_for_timestamp(103).unwrap(), None);
+        assert_eq!(partition.max_timestamp().unwrap(), Some((3, 102)));
+    }
+
+    #[test]
+    fn compacted_topics_refuse_records_without_keys() {
+        use crate::kafka::log::batch::Compression;
+        let dir = tempfile::tempdir().unwrap();
+        let partition = open(dir.path());
+        let compacted = ProduceLimits {
+            compacted: true,
+            ..LIMITS
+        };
+        let error = partition
+            .append_from_client(&test_batch(0, 1, &[b"no key"]), compacted, 0)
+            .unwrap_err();
+        assert_eq!(error.error, ResponseError::InvalidRecord);
+        let keyed = records::keyed_test_batch(Compression::Lz4, 1, &[(Some(b"k"), None)]);
+        partition.append_from_client(&keyed, compacted, 0).unwrap();
     }
 }
