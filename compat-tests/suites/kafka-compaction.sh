@@ -12,8 +12,8 @@
 #   offset  110       zz      = roll          snappy (makes the tombstone segment inactive)
 # The broker's own log cleaner (Apache's: log.cleaner.backoff.ms 15 s by default) must
 # then compact the three inactive segments:
-#   compaction-4: the 4.x console consumer reads from the beginning until no r1 value is
-#                 left (up to 120 s); then exactly k10..k49=r2 at their original offsets
+#   compaction-4: the 4.x console consumer reads from the beginning until it reads
+#                 (within 120 s) exactly k10..k49=r2 at their original offsets
 #                 60..99, the ten tombstones at 100..109 (delete.retention.ms is a day,
 #                 so they stay), zz at 110; earliest offset 0 and latest 111 unchanged.
 #   dump-log-3.9: Apache 3.9.1's DumpLogSegments reads every segment of the compacted
@@ -36,9 +36,9 @@ produce() {
 # consume_all: "offset key value" lines of the whole partition
 consume_all() {
   kafka_tool 4 kafka-console-consumer --bootstrap-server "$B" --topic "$topic" \
-    --from-beginning --timeout-ms 8000 --formatter-property print.offset=true \
-    --formatter-property print.key=true 2>/dev/null \
-    | sed -E 's/^Offset:([0-9]+)\t/\1 /; s/\t/ /g'
+    --from-beginning --timeout-ms 8000 --property print.offset=true \
+    --property print.key=true 2>"$SUITE_WORK/consumer.err" \
+    | tee "$SUITE_WORK/consumer.raw" | sed -E 's/^Offset:([0-9]+)\t/\1 /; s/\t/ /g'
 }
 
 expected_after() {
@@ -66,28 +66,20 @@ compaction() {
   sleep 0.5
   produce snappy "zz:roll" || return 1
 
+  # Apache's cleaner may already be at work: what was written is checked by the
+  # offsets at the end; what is read must converge to the compacted view.
   got=$(consume_all)
-  if [ "$(printf '%s\n' "$got" | grep -c ' r1$')" != 50 ]; then
-    printf '%s\n' "$got" >&2
-    kafka_fail "before compaction: want the 50 r1 records, got $(printf '%s\n' "$got" | grep -c ' r1$')"
-    return 1
-  fi
-
+  # Each cleaner pass takes what is inactive then: wait for the last pass.
   deadline=$(($(date +%s) + 120))
-  while printf '%s\n' "$got" | grep -q ' r1$'; do
+  while [ "$got" != "$(expected_after)" ]; do
     if [ "$(date +%s)" -ge "$deadline" ]; then
-      printf '%s\n' "$got" >&2
-      kafka_fail "the log was not compacted within 120 s (r1 values still served)"
+      diff <(printf '%s\n' "$got") <(expected_after) >&2
+      kafka_fail "not compacted to the latest value per key at original offsets within 120 s"
       return 1
     fi
     sleep 3
     got=$(consume_all)
   done
-  if [ "$got" != "$(expected_after)" ]; then
-    diff <(printf '%s\n' "$got") <(expected_after) >&2
-    kafka_fail "compacted partition differs from the latest value per key at original offsets"
-    return 1
-  fi
   out=$(kafka_tool 4 kafka-get-offsets --bootstrap-server "$B" --topic "$topic" 2>&1)
   kafka_expect "kafka-get-offsets (latest)" "$out" "^$topic:0:111\$" || return 1
   out=$(kafka_tool 4 kafka-get-offsets --bootstrap-server "$B" --topic "$topic" --time -2 2>&1)
