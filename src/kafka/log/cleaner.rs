@@ -107,6 +107,7 @@ pub struct CleanOutcome {
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct CleanStats {
+    /// Bytes of the segments rewritten (the map-building read is not counted).
     pub bytes_read: u64,
     pub bytes_written: u64,
     pub records_read: u64,
@@ -215,7 +216,6 @@ fn build_offset_map(
         }
         let mut reader = BatchReader::new(segment);
         while let Some((header, bytes)) = reader.next_batch()? {
-            stats.bytes_read += bytes.len() as u64;
             if header.is_control() || header.is_transactional() {
                 continue;
             }
@@ -289,6 +289,7 @@ fn clean_group(
     for segment in group {
         let mut reader = BatchReader::new(segment);
         while let Some((header, bytes)) = reader.next_batch()? {
+            stats.bytes_read += bytes.len() as u64;
             let last_of_group = header.last_offset() + 1 == group_end;
             let kept = filter_batch(plan, &header, bytes, map, now_ms, last_of_group, stats);
             match kept {
