@@ -591,6 +591,11 @@ mod tests {
             ),
             (0, 1, 0)
         );
+        // kafka-protocol's decoder (the __consumer_offsets loader) reads it too.
+        let sets =
+            kafka_protocol::records::RecordBatchDecoder::decode_all(&mut bytes::Bytes::from(first))
+                .unwrap();
+        assert!(sets.iter().all(|set| set.records.is_empty()));
     }
 
     #[test]
