@@ -175,7 +175,7 @@ impl<'a> BatchReader<'a> {
 /// Runs the IO of a pass (step 2). `now_ms` decides tombstone horizons.
 pub fn clean(plan: &CleanPlan, now_ms: i64, map_capacity: usize) -> io::Result<CleanOutcome> {
     let mut outcome = CleanOutcome::default();
-    let (map, map_end) = build_offset_map(plan, map_capacity, &mut outcome.stats)?;
+    let (map, map_end) = build_offset_map(plan, map_capacity)?;
     outcome.stats.keys_mapped = map.len() as u64;
     outcome.next_dirty_offset = map_end;
     let cleanable: Vec<&CleanableSegment> = plan
@@ -198,11 +198,7 @@ pub fn clean(plan: &CleanPlan, now_ms: i64, map_capacity: usize) -> io::Result<C
 
 /// Maps every key in the dirty segments to its latest offset, whole segments at a
 /// time until the map is full. Returns the map and the offset it covers up to.
-fn build_offset_map(
-    plan: &CleanPlan,
-    capacity: usize,
-    stats: &mut CleanStats,
-) -> io::Result<(HashMap<u128, i64>, i64)> {
+fn build_offset_map(plan: &CleanPlan, capacity: usize) -> io::Result<(HashMap<u128, i64>, i64)> {
     let mut map: HashMap<u128, i64> = HashMap::new();
     let mut map_end = plan.first_dirty_offset;
     for segment in &plan.segments {
