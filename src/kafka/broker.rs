@@ -110,6 +110,12 @@ impl Broker {
                 .and_then(|value| value.trim().parse::<i64>().ok())
         };
         let defaults = LogSettings::default();
+        let policy: Vec<String> = self
+            .topic_config(topic, "cleanup.policy")
+            .unwrap_or_else(|| "delete".to_string())
+            .split(',')
+            .map(|policy| policy.trim().to_string())
+            .collect();
         let settings = LogSettings {
             segment_bytes: number("segment.bytes")
                 .map_or(self.config.log_segment_bytes as u64, |value| {
@@ -122,6 +128,18 @@ impl Broker {
             retention_bytes: number("retention.bytes").unwrap_or(self.config.log_retention_bytes),
             flush_interval_messages: number("flush.messages")
                 .unwrap_or(self.config.log_flush_interval_messages),
+            cleanup_delete: policy.iter().any(|p| p == "delete"),
+            cleanup_compact: policy.iter().any(|p| p == "compact"),
+            min_cleanable_dirty_ratio: self
+                .topic_config(topic, "min.cleanable.dirty.ratio")
+                .and_then(|value| value.trim().parse::<f64>().ok())
+                .unwrap_or(defaults.min_cleanable_dirty_ratio),
+            min_compaction_lag_ms: number("min.compaction.lag.ms")
+                .unwrap_or(defaults.min_compaction_lag_ms),
+            max_compaction_lag_ms: number("max.compaction.lag.ms")
+                .unwrap_or(defaults.max_compaction_lag_ms),
+            delete_retention_ms: number("delete.retention.ms")
+                .unwrap_or(defaults.delete_retention_ms),
         };
         let limits = ProduceLimits {
             batch_bytes_max: number("max.message.bytes")
@@ -131,6 +149,7 @@ impl Broker {
             log_append_time: self
                 .topic_config(topic, "message.timestamp.type")
                 .is_some_and(|value| value.trim() == "LogAppendTime"),
+            compacted: settings.cleanup_compact,
         };
         (settings, limits)
     }
