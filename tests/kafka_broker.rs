@@ -852,3 +852,266 @@ async fn every_version_encodes_with_real_content() {
         let _: DeleteTopicsResponse = client.call(ApiKey::DeleteTopics, version, &request).await;
     }
 }
+
+/// Reads one response frame whatever its correlation id: for pipelined requests.
+async fn receive_frame(client: &mut Client, api_key: ApiKey, version: i16) -> (i32, Bytes) {
+    let mut length = [0u8; 4];
+    client.stream.read_exact(&mut length).await.unwrap();
+    let mut body = vec![0u8; i32::from_be_bytes(length) as usize];
+    client.stream.read_exact(&mut body).await.unwrap();
+    let mut bytes = Bytes::from(body);
+    let header =
+        ResponseHeader::decode(&mut bytes, api_key.response_header_version(version)).unwrap();
+    (header.correlation_id, bytes)
+}
+
+/// (offset, value) of every record in `records`.
+fn decode_values(records: &Bytes) -> Vec<(i64, String)> {
+    let mut buffer = records.clone();
+    kafka_protocol::records::RecordBatchDecoder::decode_all(&mut buffer)
+        .unwrap()
+        .into_iter()
+        .flat_map(|set| set.records)
+        .map(|record| {
+            (
+                record.offset,
+                String::from_utf8(record.value.unwrap().to_vec()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn bulk_value(partition: i32, offset: i64) -> String {
+    format!("{partition}/{offset}/{}", "x".repeat(1000))
+}
+
+#[tokio::test]
+async fn big_fetches_come_from_the_segment_files_whole_and_in_order() {
+    // Small segments, so a partition's data spans several files.
+    let broker = start_broker("log.segment.bytes=700000\n").await;
+    let mut client = Client::connect(broker.port).await;
+    let mut request = CreateTopicsRequest::default();
+    let mut topic = create_topics_request::CreatableTopic::default();
+    topic.name = topic_name("bulk");
+    topic.num_partitions = 3;
+    topic.replication_factor = 1;
+    request.topics = vec![topic];
+    request.timeout_ms = 10_000;
+    let response: CreateTopicsResponse = client.call(ApiKey::CreateTopics, 5, &request).await;
+    assert_eq!(response.topics[0].error_code, 0);
+    metadata_until_leader(&mut client, "bulk").await;
+    let mut request = MetadataRequest::default();
+    let mut wanted = metadata_request::MetadataRequestTopic::default();
+    wanted.name = Some(topic_name("bulk"));
+    request.topics = Some(vec![wanted]);
+    let metadata: MetadataResponse = client.call(ApiKey::Metadata, 12, &request).await;
+    let topic_id = metadata.topics[0].topic_id;
+
+    const BATCHES: i64 = 8;
+    const PER_BATCH: i64 = 200;
+    for partition in 0..3 {
+        for batch in 0..BATCHES {
+            let values: Vec<String> = (0..PER_BATCH)
+                .map(|index| bulk_value(partition, batch * PER_BATCH + index))
+                .collect();
+            let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+            let mut request = produce_request("bulk", 1, record_batch(&refs));
+            request.topic_data[0].partition_data[0].index = partition;
+            let response: ProduceResponse = client.call(ApiKey::Produce, 7, &request).await;
+            assert_eq!(response.responses[0].partition_responses[0].error_code, 0);
+        }
+    }
+    let end = BATCHES * PER_BATCH;
+
+    let fetch = |version: i16, offsets: [i64; 3], partition_max_bytes: i32| {
+        let mut request = fetch_request("bulk", 0, 0, 1);
+        request.topics[0].partitions = (0..3)
+            .map(|partition| {
+                let mut wanted = fetch_request::FetchPartition::default();
+                wanted.partition = partition;
+                wanted.fetch_offset = offsets[partition as usize];
+                wanted.partition_max_bytes = partition_max_bytes;
+                wanted
+            })
+            .collect();
+        if version >= 13 {
+            request.topics[0].topic = Default::default();
+            request.topics[0].topic_id = topic_id;
+        }
+        request
+    };
+
+    // Pipelined: two fetches with an ApiVersions between them; the answers come back
+    // in request order.
+    client
+        .send(ApiKey::Fetch, 11, &fetch(11, [0, 10, 399], 500_000))
+        .await;
+    client
+        .send(ApiKey::ApiVersions, 3, &ApiVersionsRequest::default())
+        .await;
+    client
+        .send(ApiKey::Fetch, 16, &fetch(16, [1500, 0, end], 3 << 20))
+        .await;
+    let first_id = client.correlation_id - 2;
+    let (id, mut body) = receive_frame(&mut client, ApiKey::Fetch, 11).await;
+    assert_eq!(id, first_id);
+    let first = FetchResponse::decode(&mut body, 11).unwrap();
+    let (id, _) = receive_frame(&mut client, ApiKey::ApiVersions, 3).await;
+    assert_eq!(id, first_id + 1);
+    let (id, mut body) = receive_frame(&mut client, ApiKey::Fetch, 16).await;
+    assert_eq!(id, first_id + 2);
+    let second = FetchResponse::decode(&mut body, 16).unwrap();
+
+    let check = |response: &FetchResponse, partition: i32, from: i64| -> i64 {
+        let data = &response.responses[0].partitions[partition as usize];
+        assert_eq!(data.partition_index, partition);
+        assert_eq!(data.error_code, 0);
+        assert_eq!(data.high_watermark, end);
+        let values = decode_values(data.records.as_ref().unwrap());
+        // Whole batches, contiguous, the first one holding `from`.
+        let Some((first_offset, _)) = values.first() else {
+            return 0;
+        };
+        assert!(*first_offset <= from);
+        for (index, (offset, value)) in values.iter().enumerate() {
+            assert_eq!(*offset, first_offset + index as i64);
+            assert_eq!(*value, bulk_value(partition, *offset));
+        }
+        let last = values.last().unwrap().0;
+        assert!(last >= from);
+        last + 1 - from
+    };
+    assert!(check(&first, 0, 0) > 0);
+    assert!(check(&first, 1, 10) > 0);
+    assert!(check(&first, 2, 399) > 0);
+    assert!(check(&second, 0, 1500) > 0);
+    assert!(check(&second, 1, 0) > 0);
+    assert_eq!(check(&second, 2, end), 0, "nothing past the end");
+
+    // Consume everything, every partition, with the newest version.
+    let mut next = [0i64; 3];
+    for _ in 0..100 {
+        if next.iter().all(|offset| *offset == end) {
+            break;
+        }
+        let response: FetchResponse = client
+            .call(ApiKey::Fetch, 16, &fetch(16, next, 1 << 20))
+            .await;
+        for partition in 0..3 {
+            let read = check(&response, partition, next[partition as usize]);
+            next[partition as usize] += read;
+        }
+    }
+    assert_eq!(next, [end; 3]);
+}
+
+#[tokio::test]
+async fn fetch_sessions_answer_only_what_changed() {
+    let broker = start_broker("").await;
+    let mut client = Client::connect(broker.port).await;
+    metadata_until_leader(&mut client, "session").await;
+    let _: ProduceResponse = client
+        .call(
+            ApiKey::Produce,
+            7,
+            &produce_request("session", 1, record_batch(&["a", "b"])),
+        )
+        .await;
+    // The partition of another topic stays quiet throughout.
+    metadata_until_leader(&mut client, "quiet-neighbour").await;
+
+    let session_fetch = |session_id: i32, epoch: i32, partitions: &[(&str, i64)]| {
+        let mut request = fetch_request("session", 0, 0, 0);
+        request.session_id = session_id;
+        request.session_epoch = epoch;
+        request.topics = partitions
+            .iter()
+            .map(|(topic, offset)| {
+                let mut wanted = fetch_request("session", 0, 0, 0).topics.remove(0);
+                wanted.topic = topic_name(topic);
+                wanted.partitions[0].fetch_offset = *offset;
+                wanted
+            })
+            .collect();
+        request
+    };
+    let answered = |response: &FetchResponse| -> Vec<(String, i64, usize)> {
+        response
+            .responses
+            .iter()
+            .flat_map(|topic| {
+                topic.partitions.iter().map(|partition| {
+                    (
+                        topic.topic.as_str().to_string(),
+                        partition.high_watermark,
+                        partition
+                            .records
+                            .as_ref()
+                            .map_or(0, |records| records.len()),
+                    )
+                })
+            })
+            .collect()
+    };
+
+    // Full fetch, epoch 0: a session, every partition answered.
+    let response: FetchResponse = client
+        .call(
+            ApiKey::Fetch,
+            12,
+            &session_fetch(0, 0, &[("session", 0), ("quiet-neighbour", 0)]),
+        )
+        .await;
+    assert_eq!(response.error_code, 0);
+    let id = response.session_id;
+    assert!(id > 0, "a session was created");
+    let full = answered(&response);
+    assert_eq!(full.len(), 2);
+    assert!(full[0].2 > 0);
+
+    // Epoch 1, the client moved to offset 2: nothing changed, nothing answered.
+    let response: FetchResponse = client
+        .call(ApiKey::Fetch, 12, &session_fetch(id, 1, &[("session", 2)]))
+        .await;
+    assert_eq!((response.error_code, response.session_id), (0, id));
+    assert!(answered(&response).is_empty(), "{response:?}");
+
+    // New records: only the partition that has them is answered; the request names
+    // no partition (the session remembers offset 2).
+    let _: ProduceResponse = client
+        .call(
+            ApiKey::Produce,
+            7,
+            &produce_request("session", 1, record_batch(&["c"])),
+        )
+        .await;
+    let response: FetchResponse = client
+        .call(ApiKey::Fetch, 12, &session_fetch(id, 2, &[]))
+        .await;
+    let changed = answered(&response);
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!(changed[0].0, "session");
+    assert_eq!(changed[0].1, 3);
+    assert!(changed[0].2 > 0);
+
+    // A replayed epoch and an unknown session are refused.
+    let response: FetchResponse = client
+        .call(ApiKey::Fetch, 12, &session_fetch(id, 2, &[]))
+        .await;
+    assert_eq!(response.error_code, 71, "INVALID_FETCH_SESSION_EPOCH");
+    let response: FetchResponse = client
+        .call(ApiKey::Fetch, 12, &session_fetch(id ^ 0x5555, 1, &[]))
+        .await;
+    assert_eq!(response.error_code, 70, "FETCH_SESSION_ID_NOT_FOUND");
+
+    // Epoch -1 closes the session and answers in full without one.
+    let response: FetchResponse = client
+        .call(ApiKey::Fetch, 12, &session_fetch(id, -1, &[("session", 0)]))
+        .await;
+    assert_eq!((response.error_code, response.session_id), (0, 0));
+    assert_eq!(answered(&response).len(), 1);
+    let response: FetchResponse = client
+        .call(ApiKey::Fetch, 12, &session_fetch(id, 3, &[]))
+        .await;
+    assert_eq!(response.error_code, 70, "the session is gone");
+}

@@ -7,7 +7,12 @@
 //! - bit 0: recompute every batch's CRC first, so the fuzzer reaches past the
 //!   CRC check into the append path;
 //! - bit 1: the topic uses LogAppendTime;
-//! - bit 2: a tiny `max.message.bytes`.
+//! - bit 2: a tiny `max.message.bytes`;
+//! - bit 3: the topic is compacted (records are decompressed and need keys).
+//!
+//! Every batch's records are also decoded (decompressing any codec, bounded) and
+//! rebuilt as the log cleaner does; a rebuilt batch must parse, pass its CRC and
+//! decode to the same records.
 #![no_main]
 
 use std::cell::RefCell;
@@ -15,6 +20,7 @@ use std::path::PathBuf;
 
 use bytes::Bytes;
 use keel::kafka::log::batch::{self, BatchHeader};
+use keel::kafka::log::records;
 use keel::kafka::log::checkpoint::TopicPartition;
 use keel::kafka::log::partition::LogSettings;
 use keel::kafka::metadata::TopicId;
@@ -122,6 +128,19 @@ fuzz_target!(|data: &[u8]| {
         let _ = header.last_offset();
         let _ = header.is_log_append_time();
         let _ = batch::verify_crc(bytes);
+        if let Ok(section) = records::records_section(&header, bytes) {
+            if let Ok(decoded) = records::decode(&header, &section) {
+                let rebuilt = records::rebuild(&header, &decoded, None)
+                    .expect("decoded records rebuild in their own codec");
+                let new_header = BatchHeader::parse(&rebuilt).expect("a rebuilt batch parses");
+                batch::verify_crc(&rebuilt).expect("a rebuilt batch has a valid CRC");
+                let new_section = records::records_section(&new_header, &rebuilt)
+                    .expect("a rebuilt batch decompresses");
+                let again = records::decode(&new_header, &new_section)
+                    .expect("a rebuilt batch decodes");
+                assert_eq!(again, decoded);
+            }
+        }
     }
     assert!(iter.position() <= records.len());
 
@@ -133,6 +152,7 @@ fuzz_target!(|data: &[u8]| {
     let limits = ProduceLimits {
         batch_bytes_max: if control & 4 != 0 { 100 } else { 1_048_588 },
         log_append_time: control & 2 != 0,
+        compacted: control & 8 != 0,
     };
     SCRATCH.with(|scratch| {
         let mut scratch = scratch.borrow_mut();

@@ -5,19 +5,19 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
-use kafka_protocol::messages::ResponseKind;
 use kafka_protocol::ResponseError;
 use tokio::sync::watch;
 
 use crate::kafka::apis;
 use crate::kafka::config::{BrokerId, KafkaConfig};
+use crate::kafka::fetch_session::{FetchSessionCache, SessionCacheConfig};
 use crate::kafka::log::checkpoint::TopicPartition;
 use crate::kafka::log::manager::LogManager;
 use crate::kafka::log::partition::LogSettings;
 use crate::kafka::metadata::{
     BrokerRegistration, ClusterMetadata, Endpoint, MetadataStore, TopicMetadata,
 };
-use crate::kafka::protocol::Request;
+use crate::kafka::protocol::{Request, Response};
 use crate::kafka::replica::{Partition, ProduceLimits};
 use crate::kafka::topic_config;
 
@@ -48,6 +48,8 @@ pub struct Broker {
     pub producer_ids: Mutex<apis::producer_id::ProducerIdBlock>,
     /// The consumer group coordinator's shell.
     pub groups: apis::groups::GroupService,
+    /// Incremental fetch sessions (KIP-227).
+    pub fetch_sessions: Mutex<FetchSessionCache>,
 }
 
 impl Broker {
@@ -59,6 +61,13 @@ impl Broker {
         clock: Clock,
     ) -> Broker {
         let (appends, _) = watch::channel(0);
+        let fetch_sessions = FetchSessionCache::new(
+            SessionCacheConfig {
+                slots_max: config.fetch_session_cache_slots as usize,
+                eviction_ms: config.fetch_session_eviction_ms,
+            },
+            uuid::Uuid::new_v4().as_u128() as u64,
+        );
         Broker {
             config,
             id,
@@ -69,6 +78,7 @@ impl Broker {
             known_topics: Mutex::new(BTreeSet::new()),
             producer_ids: Mutex::new(apis::producer_id::ProducerIdBlock::empty()),
             groups: apis::groups::GroupService::default(),
+            fetch_sessions: Mutex::new(fetch_sessions),
         }
     }
 
@@ -100,6 +110,12 @@ impl Broker {
                 .and_then(|value| value.trim().parse::<i64>().ok())
         };
         let defaults = LogSettings::default();
+        let policy: Vec<String> = self
+            .topic_config(topic, "cleanup.policy")
+            .unwrap_or_else(|| "delete".to_string())
+            .split(',')
+            .map(|policy| policy.trim().to_string())
+            .collect();
         let settings = LogSettings {
             segment_bytes: number("segment.bytes")
                 .map_or(self.config.log_segment_bytes as u64, |value| {
@@ -112,6 +128,18 @@ impl Broker {
             retention_bytes: number("retention.bytes").unwrap_or(self.config.log_retention_bytes),
             flush_interval_messages: number("flush.messages")
                 .unwrap_or(self.config.log_flush_interval_messages),
+            cleanup_delete: policy.iter().any(|p| p == "delete"),
+            cleanup_compact: policy.iter().any(|p| p == "compact"),
+            min_cleanable_dirty_ratio: self
+                .topic_config(topic, "min.cleanable.dirty.ratio")
+                .and_then(|value| value.trim().parse::<f64>().ok())
+                .unwrap_or(defaults.min_cleanable_dirty_ratio),
+            min_compaction_lag_ms: number("min.compaction.lag.ms")
+                .unwrap_or(defaults.min_compaction_lag_ms),
+            max_compaction_lag_ms: number("max.compaction.lag.ms")
+                .unwrap_or(defaults.max_compaction_lag_ms),
+            delete_retention_ms: number("delete.retention.ms")
+                .unwrap_or(defaults.delete_retention_ms),
         };
         let limits = ProduceLimits {
             batch_bytes_max: number("max.message.bytes")
@@ -121,6 +149,7 @@ impl Broker {
             log_append_time: self
                 .topic_config(topic, "message.timestamp.type")
                 .is_some_and(|value| value.trim() == "LogAppendTime"),
+            compacted: settings.cleanup_compact,
         };
         (settings, limits)
     }
@@ -264,7 +293,7 @@ impl Broker {
     }
 
     /// Answers one request; `None` when the protocol wants no response (acks=0).
-    pub async fn handle(self: &Arc<Self>, request: Request) -> Option<ResponseKind> {
+    pub async fn handle(self: &Arc<Self>, request: Request) -> Option<Response> {
         apis::dispatch(self, request).await
     }
 }

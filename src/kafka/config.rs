@@ -61,6 +61,11 @@ pub struct KafkaConfig {
     pub group_session_timeout_ms_min: u32,
     pub group_session_timeout_ms_max: u32,
     pub log_cleaner_enable: bool,
+    /// `max.incremental.fetch.session.cache.slots`: fetch sessions kept (KIP-227).
+    pub fetch_session_cache_slots: u32,
+    /// `min.incremental.fetch.session.eviction.ms`: how long a fetch session is
+    /// safe from eviction by a newcomer.
+    pub fetch_session_eviction_ms: i64,
     /// Keys not known to keel, with their lines, for the start-up report.
     pub unknown_keys: Vec<(String, usize)>,
     /// All properties, overrides applied, for DescribeConfigs.
@@ -152,6 +157,8 @@ const KNOWN_KEYS: &[(&str, Kind)] = &[
     ("controller.quorum.voters", Kind::List),
     ("controller.listener.names", Kind::List),
     ("sample.ratio", Kind::Double),
+    ("max.incremental.fetch.session.cache.slots", Kind::Int),
+    ("min.incremental.fetch.session.eviction.ms", Kind::Int),
 ];
 
 const HOUR_MS: i64 = 60 * 60 * 1000;
@@ -302,6 +309,12 @@ impl KafkaConfig {
                 .get_number("group.max.session.timeout.ms")?
                 .unwrap_or(1_800_000),
             log_cleaner_enable: properties.get_bool("log.cleaner.enable")?.unwrap_or(true),
+            fetch_session_cache_slots: properties
+                .get_number("max.incremental.fetch.session.cache.slots")?
+                .unwrap_or(1000),
+            fetch_session_eviction_ms: properties
+                .get_number("min.incremental.fetch.session.eviction.ms")?
+                .unwrap_or(120_000),
             unknown_keys,
             properties: properties
                 .iter()

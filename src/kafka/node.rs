@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use crate::kafka::broker::{system_clock, Broker};
 use crate::kafka::config::KafkaConfig;
 use crate::kafka::controller::ZkMetadataStore;
+use crate::kafka::log::cleaner;
 use crate::kafka::log::manager::LogManager;
 use crate::kafka::metadata::{Endpoint, MetadataStore};
 use crate::kafka::server;
@@ -80,6 +81,9 @@ pub async fn run(config: KafkaConfig, mut shutdown: watch::Receiver<bool>) -> an
 
     broker.follow_metadata();
     tokio::spawn(periodic_duties(broker.clone(), shutdown.clone()));
+    if config.log_cleaner_enable {
+        tokio::spawn(log_cleaner(broker.clone(), shutdown.clone()));
+    }
     for socket in bound {
         tokio::spawn(server::serve(
             socket,
@@ -140,6 +144,67 @@ async fn periodic_duties(broker: Arc<Broker>, mut shutdown: watch::Receiver<bool
                 }
             }
             _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Kafka's LogCleaner thread: every `log.cleaner.backoff.ms`, clean the dirtiest
+/// compacted logs until none is dirty enough. The IO runs on a blocking thread.
+async fn log_cleaner(broker: Arc<Broker>, mut shutdown: watch::Receiver<bool>) {
+    let number = |key: &str, default: i64| {
+        broker
+            .config
+            .properties
+            .get(key)
+            .and_then(|value| value.trim().parse::<i64>().ok())
+            .unwrap_or(default)
+    };
+    let backoff_ms = number("log.cleaner.backoff.ms", 15_000).max(1) as u64;
+    let map_capacity = cleaner::map_capacity(
+        number(
+            "log.cleaner.dedupe.buffer.size",
+            cleaner::DEDUPE_BUFFER_BYTES_DEFAULT as i64,
+        )
+        .max(1) as u64,
+    );
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(backoff_ms)) => {}
+            _ = shutdown.changed() => return,
+        }
+        // Bounded so a pass that keeps losing its swap to retention cannot spin.
+        for _ in 0..64 {
+            if *shutdown.borrow() {
+                return;
+            }
+            let pass_broker = broker.clone();
+            let now_ms = broker.now_ms();
+            let pass = tokio::task::spawn_blocking(move || {
+                pass_broker.logs.clean_dirtiest(now_ms, map_capacity)
+            })
+            .await;
+            match pass {
+                Ok(Ok(Some(pass))) => tracing::info!(
+                    partition = %pass.partition.dir_name(),
+                    dirty_ratio = format!("{:.2}", pass.dirty_ratio),
+                    bytes_read = pass.stats.bytes_read,
+                    bytes_written = pass.stats.bytes_written,
+                    records_kept = pass.stats.records_kept,
+                    records_read = pass.stats.records_read,
+                    tombstones_dropped = pass.stats.tombstones_dropped,
+                    next_dirty_offset = pass.next_dirty_offset,
+                    "log cleaner compacted a log"
+                ),
+                Ok(Ok(None)) => break,
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "log cleaner pass failed");
+                    break;
+                }
+                Err(error) => {
+                    tracing::error!(%error, "log cleaner pass panicked");
+                    break;
+                }
+            }
         }
     }
 }

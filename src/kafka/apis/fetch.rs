@@ -2,68 +2,156 @@
 //! than `min_bytes` are ready, the request waits until an append brings enough or
 //! `max_wait_ms` passes, so a consumer sees a new record within milliseconds.
 //!
-//! Fetch sessions (KIP-227) are declined: every response carries session id 0, which
-//! clients treat as "full fetches only", exactly as against a Kafka broker whose
-//! session cache is full.
+//! Incremental fetch sessions (KIP-227) follow `fetch_session`'s rules: a full
+//! fetch may open a session; an incremental one reads every partition of its
+//! session and answers only those with news. Record data is answered as ranges of
+//! the segment files (`Records::File`), sent with `sendfile(2)` by the server.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
-use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
+use kafka_protocol::messages::{FetchRequest, TopicName};
 use kafka_protocol::ResponseError;
+use uuid::Uuid;
 
 use super::list_offsets::check_leader_epoch;
 use super::str_bytes;
 use crate::kafka::broker::Broker;
-use crate::kafka::metadata::TopicId;
+use crate::kafka::fetch_session::{
+    FetchContext, FetchSessionCache, PartitionKey, PartitionOutcome, PartitionRequest,
+    SessionRequest, TopicKey, INVALID_SESSION_ID,
+};
+use crate::kafka::metadata::{ClusterMetadata, TopicId};
+use crate::kafka::protocol::fetch_response::{FetchReply, PartitionReply, Records, TopicReply};
+use crate::kafka::protocol::frame::FileRange;
 
 /// Kafka caps a fetch's wait; a client asking for more gets this.
 const WAIT_MS_MAX: i32 = 30_000;
 
-struct Wanted {
-    topic_index: usize,
-    partition: i32,
-    fetch_offset: i64,
-    partition_max_bytes: i32,
-    current_leader_epoch: i32,
-}
-
-pub async fn handle(broker: &Arc<Broker>, version: i16, request: FetchRequest) -> FetchResponse {
-    let mut response = FetchResponse::default();
-    if request.session_id != 0 {
-        // A session this broker never created (it creates none).
-        response.error_code = ResponseError::FetchSessionIdNotFound.code();
-        return response;
-    }
-    let metadata = broker.metadata.current();
-    // Resolve names (and, from v13, topic ids) once.
-    let mut topics: Vec<(String, TopicId, bool)> = Vec::new();
-    let mut wanted = Vec::new();
-    for topic in &request.topics {
-        let (name, id, known) = if version >= 13 {
-            match metadata.topic_by_id(TopicId(topic.topic_id)) {
-                Some(found) => (found.name.clone(), found.id, true),
-                None => (String::new(), TopicId(topic.topic_id), false),
-            }
+pub async fn handle(broker: &Arc<Broker>, version: i16, request: FetchRequest) -> FetchReply {
+    let uses_topic_ids = version >= 13;
+    let topic_key = |name: &TopicName, id: Uuid| {
+        if uses_topic_ids {
+            TopicKey::Id(id)
         } else {
-            let id = metadata
-                .topics
-                .get(topic.topic.as_str())
-                .map_or(TopicId::ZERO, |found| found.id);
-            (topic.topic.as_str().to_string(), id, true)
-        };
-        topics.push((name, id, known));
+            TopicKey::Name(name.as_str().to_string())
+        }
+    };
+    let mut partitions = Vec::new();
+    for topic in &request.topics {
         for partition in &topic.partitions {
-            wanted.push(Wanted {
-                topic_index: topics.len() - 1,
-                partition: partition.partition,
+            partitions.push(PartitionRequest {
+                key: PartitionKey {
+                    topic: topic_key(&topic.topic, topic.topic_id),
+                    partition: partition.partition,
+                },
                 fetch_offset: partition.fetch_offset,
                 partition_max_bytes: partition.partition_max_bytes,
                 current_leader_epoch: partition.current_leader_epoch,
+                log_start_offset: partition.log_start_offset,
+                last_fetched_epoch: partition.last_fetched_epoch,
             });
         }
     }
+    let mut forgotten = Vec::new();
+    for topic in &request.forgotten_topics_data {
+        for partition in &topic.partitions {
+            forgotten.push(PartitionKey {
+                topic: topic_key(&topic.topic, topic.topic_id),
+                partition: *partition,
+            });
+        }
+    }
+    let replica_id = if version >= 15 {
+        request.replica_state.replica_id.0
+    } else {
+        request.replica_id.0
+    };
+    let session = SessionRequest {
+        session_id: request.session_id,
+        epoch: request.session_epoch,
+        uses_topic_ids,
+        privileged: replica_id >= 0,
+    };
+    let context = sessions(broker).new_context(&session, &partitions, &forgotten, broker.now_ms());
+    let targets = match &context {
+        FetchContext::Error(error) => {
+            tracing::debug!(
+                session.session_id,
+                session.epoch,
+                ?error,
+                "fetch session refused"
+            );
+            return FetchReply {
+                error_code: error.code(),
+                session_id: INVALID_SESSION_ID,
+                ..FetchReply::default()
+            };
+        }
+        FetchContext::Sessionless | FetchContext::Full => partitions,
+        FetchContext::Incremental { partitions, .. } => partitions.clone(),
+    };
+
+    let (replies, outcomes) = read_with_long_poll(broker, &request, &targets).await;
+
+    let mut reply = FetchReply::default();
+    let included: Vec<bool> = match context {
+        FetchContext::Sessionless | FetchContext::Error(_) => vec![true; replies.len()],
+        FetchContext::Full => {
+            let served: Vec<(PartitionRequest, PartitionOutcome)> =
+                targets.iter().cloned().zip(outcomes).collect();
+            reply.session_id = sessions(broker).create_session(&session, &served, broker.now_ms());
+            if reply.session_id == INVALID_SESSION_ID {
+                tracing::debug!("fetch session cache full: answering without a session");
+            } else {
+                tracing::debug!(
+                    session_id = reply.session_id,
+                    partitions = served.len(),
+                    "fetch session created"
+                );
+            }
+            vec![true; replies.len()]
+        }
+        FetchContext::Incremental {
+            session_id, epoch, ..
+        } => {
+            let keyed: Vec<(PartitionKey, PartitionOutcome)> = targets
+                .iter()
+                .map(|target| target.key.clone())
+                .zip(outcomes)
+                .collect();
+            let completed = sessions(broker).complete_incremental(session_id, epoch, &keyed);
+            reply.session_id = session_id;
+            match completed {
+                Ok(included) => included,
+                Err(error) => {
+                    reply.error_code = error.code();
+                    return reply;
+                }
+            }
+        }
+    };
+    reply.responses = assemble(&targets, replies, &included);
+    reply
+}
+
+fn sessions(broker: &Broker) -> std::sync::MutexGuard<'_, FetchSessionCache> {
+    // The cache's methods keep it consistent at every return; a panic elsewhere
+    // while it was held leaves nothing half-done.
+    broker
+        .fetch_sessions
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Reads `targets` until `min_bytes` are there, an error shows, or `max_wait_ms`
+/// passes (woken by every append).
+async fn read_with_long_poll(
+    broker: &Broker,
+    request: &FetchRequest,
+    targets: &[PartitionRequest],
+) -> (Vec<PartitionReply>, Vec<PartitionOutcome>) {
     let max_wait_ms = request.max_wait_ms.clamp(0, WAIT_MS_MAX);
     let deadline = tokio::time::Instant::now() + Duration::from_millis(max_wait_ms as u64);
     let response_bytes_max = if request.max_bytes > 0 {
@@ -71,96 +159,141 @@ pub async fn handle(broker: &Arc<Broker>, version: i16, request: FetchRequest) -
     } else {
         u64::MAX
     };
+    let min_bytes = request.min_bytes.max(0) as u64;
     let mut appends = broker.subscribe_appends();
     loop {
         // Mark the current append count as seen before reading, so an append that
         // lands during the read wakes the wait below.
         appends.borrow_and_update();
-        let (partitions, bytes, any_error) = read_all(broker, &topics, &wanted, response_bytes_max);
-        let done = bytes >= request.min_bytes.max(0) as u64
-            || any_error
-            || tokio::time::Instant::now() >= deadline;
-        if done {
-            response.responses = assemble(&topics, partitions);
-            return response;
+        let read = read_all(broker, targets, response_bytes_max);
+        if read.bytes >= min_bytes || read.any_error || tokio::time::Instant::now() >= deadline {
+            return (read.replies, read.outcomes);
         }
         match tokio::time::timeout_at(deadline, appends.changed()).await {
             Ok(Ok(())) => continue,
             // Deadline passed or the broker is shutting down: answer with what there is.
             _ => {
-                let (partitions, _, _) = read_all(broker, &topics, &wanted, response_bytes_max);
-                response.responses = assemble(&topics, partitions);
-                return response;
+                let read = read_all(broker, targets, response_bytes_max);
+                return (read.replies, read.outcomes);
             }
         }
     }
 }
 
-fn read_all(
-    broker: &Broker,
-    topics: &[(String, TopicId, bool)],
-    wanted: &[Wanted],
-    response_bytes_max: u64,
-) -> (Vec<(usize, PartitionData)>, u64, bool) {
+struct ReadAll {
+    replies: Vec<PartitionReply>,
+    outcomes: Vec<PartitionOutcome>,
+    bytes: u64,
+    any_error: bool,
+}
+
+fn read_all(broker: &Broker, targets: &[PartitionRequest], response_bytes_max: u64) -> ReadAll {
     let metadata = broker.metadata.current();
-    let mut total_bytes = 0u64;
-    let mut any_error = false;
-    let mut out = Vec::with_capacity(wanted.len());
-    for want in wanted {
-        let (name, _, known) = &topics[want.topic_index];
-        let mut data = PartitionData::default();
-        data.partition_index = want.partition;
-        let result = if !known {
-            Err(ResponseError::UnknownTopicId)
-        } else {
-            broker
-                .leader_partition(&metadata, name, want.partition)
+    let mut names: HashMap<&TopicKey, Option<String>> = HashMap::new();
+    let mut read = ReadAll {
+        replies: Vec::with_capacity(targets.len()),
+        outcomes: Vec::with_capacity(targets.len()),
+        bytes: 0,
+        any_error: false,
+    };
+    for target in targets {
+        let name = names
+            .entry(&target.key.topic)
+            .or_insert_with(|| topic_name(&metadata, &target.key.topic));
+        let mut data = PartitionReply {
+            partition_index: target.key.partition,
+            ..PartitionReply::default()
+        };
+        let result = match name {
+            None => Err(ResponseError::UnknownTopicId),
+            Some(name) => broker
+                .leader_partition(&metadata, name, target.key.partition)
                 .and_then(|(local, _)| {
-                    check_leader_epoch(&local, want.current_leader_epoch)?;
-                    let remaining = response_bytes_max.saturating_sub(total_bytes);
-                    let max_bytes = (want.partition_max_bytes.max(0) as u64).min(remaining);
+                    check_leader_epoch(&local, target.current_leader_epoch)?;
+                    let remaining = response_bytes_max.saturating_sub(read.bytes);
+                    let max_bytes = (target.partition_max_bytes.max(0) as u64).min(remaining);
                     // KIP-74: the first batch of the response is returned whole even when
                     // larger than the limits, so a consumer is never stuck behind it.
                     local
-                        .read(want.fetch_offset, max_bytes, total_bytes == 0)
+                        .read_slice(target.fetch_offset, max_bytes, read.bytes == 0)
                         .map_err(|error| error.error)
-                })
+                }),
         };
         match result {
             Ok(fetched) => {
-                total_bytes += fetched.records.len() as u64;
+                read.bytes += fetched.records_bytes();
                 data.high_watermark = fetched.high_watermark;
                 data.last_stable_offset = fetched.high_watermark;
                 data.log_start_offset = fetched.log_start_offset;
-                data.records = Some(fetched.records);
+                data.records = match fetched.records {
+                    Some(slice) => Records::File(FileRange {
+                        file: slice.file,
+                        position: slice.position,
+                        length: slice.length,
+                    }),
+                    None => Records::default(),
+                };
             }
             Err(error) => {
-                any_error = true;
+                read.any_error = true;
                 data.error_code = error.code();
                 data.high_watermark = -1;
-                data.records = Some(Default::default());
+                data.records = Records::default();
             }
         }
-        out.push((want.topic_index, data));
+        read.outcomes.push(PartitionOutcome {
+            records_bytes: data.records.len(),
+            high_watermark: data.high_watermark,
+            log_start_offset: data.log_start_offset,
+            error_code: data.error_code,
+            must_respond: false,
+        });
+        read.replies.push(data);
     }
-    (out, total_bytes, any_error)
+    read
 }
 
-fn assemble(
-    topics: &[(String, TopicId, bool)],
-    partitions: Vec<(usize, PartitionData)>,
-) -> Vec<FetchableTopicResponse> {
-    let mut responses: Vec<FetchableTopicResponse> = topics
-        .iter()
-        .map(|(name, id, _)| {
-            let mut topic = FetchableTopicResponse::default();
-            topic.topic = TopicName(str_bytes(name));
-            topic.topic_id = id.0;
-            topic
-        })
-        .collect();
-    for (topic_index, data) in partitions {
-        responses[topic_index].partitions.push(data);
+/// The topic's name: as asked up to v12 (a missing topic is answered per
+/// partition), looked up by id from v13 (`None`: unknown id).
+fn topic_name(metadata: &ClusterMetadata, key: &TopicKey) -> Option<String> {
+    match key {
+        TopicKey::Name(name) => Some(name.clone()),
+        TopicKey::Id(id) => metadata
+            .topic_by_id(TopicId(*id))
+            .map(|topic| topic.name.clone()),
     }
-    responses
+}
+
+/// Groups the included partitions by topic, runs of one topic in one entry, as
+/// Kafka's `FetchResponse.toMessage` does.
+fn assemble(
+    targets: &[PartitionRequest],
+    replies: Vec<PartitionReply>,
+    included: &[bool],
+) -> Vec<TopicReply> {
+    let mut topics: Vec<(TopicKey, TopicReply)> = Vec::new();
+    for ((target, reply), include) in targets.iter().zip(replies).zip(included) {
+        if !include {
+            continue;
+        }
+        if topics
+            .last()
+            .is_none_or(|(key, _)| *key != target.key.topic)
+        {
+            let topic = match &target.key.topic {
+                TopicKey::Name(name) => TopicReply {
+                    topic: TopicName(str_bytes(name)),
+                    ..TopicReply::default()
+                },
+                TopicKey::Id(id) => TopicReply {
+                    topic_id: *id,
+                    ..TopicReply::default()
+                },
+            };
+            topics.push((target.key.topic.clone(), topic));
+        }
+        let (_, topic) = topics.last_mut().expect("pushed above");
+        topic.partitions.push(reply);
+    }
+    topics.into_iter().map(|(_, topic)| topic).collect()
 }

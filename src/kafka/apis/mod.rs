@@ -30,13 +30,18 @@ use std::sync::Arc;
 use kafka_protocol::messages::{RequestKind, ResponseKind};
 
 use crate::kafka::broker::Broker;
-use crate::kafka::protocol::Request;
+use crate::kafka::protocol::{Request, Response};
 
-pub async fn dispatch(broker: &Arc<Broker>, request: Request) -> Option<ResponseKind> {
+pub async fn dispatch(broker: &Arc<Broker>, request: Request) -> Option<Response> {
     let version = request.header.request_api_version;
+    if let RequestKind::Fetch(body) = request.body {
+        // Written by protocol::fetch_response, which writes only the fields the
+        // version carries.
+        return Some(Response::Fetch(fetch::handle(broker, version, body).await));
+    }
     let mut response = route(broker, request).await?;
     versioning::fit(&mut response, version);
-    Some(response)
+    Some(Response::Message(response))
 }
 
 async fn route(broker: &Arc<Broker>, request: Request) -> Option<ResponseKind> {
@@ -49,9 +54,6 @@ async fn route(broker: &Arc<Broker>, request: Request) -> Option<ResponseKind> {
         RequestKind::Produce(body) => produce::handle(broker, version, body)
             .await
             .map(ResponseKind::Produce),
-        RequestKind::Fetch(body) => Some(ResponseKind::Fetch(
-            fetch::handle(broker, version, body).await,
-        )),
         RequestKind::ListOffsets(body) => Some(ResponseKind::ListOffsets(list_offsets::handle(
             broker, version, body,
         ))),

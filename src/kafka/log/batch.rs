@@ -236,9 +236,14 @@ pub fn assign_offsets(
         let attributes = read_i16(batch, 21) | 0x08;
         batch[21..23].copy_from_slice(&attributes.to_be_bytes());
         batch[35..43].copy_from_slice(&now_ms.to_be_bytes());
-        let crc = crc32c::crc32c(&batch[CRC_COVERED_FROM..]);
-        batch[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
+        update_crc(batch);
     }
+}
+
+/// Recomputes the CRC of a whole batch after its covered bytes changed.
+pub fn update_crc(batch: &mut [u8]) {
+    let crc = crc32c::crc32c(&batch[CRC_COVERED_FROM..]);
+    batch[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
 }
 
 fn read_i16(bytes: &[u8], at: usize) -> i16 {

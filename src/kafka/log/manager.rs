@@ -14,6 +14,8 @@ const RECOVERY_POINT_CHECKPOINT: &str = "recovery-point-offset-checkpoint";
 const LOG_START_OFFSET_CHECKPOINT: &str = "log-start-offset-checkpoint";
 const META_PROPERTIES: &str = "meta.properties";
 const REPLICATION_OFFSET_CHECKPOINT: &str = "replication-offset-checkpoint";
+/// Per partition: where the part the log cleaner has not compacted yet starts.
+const CLEANER_OFFSET_CHECKPOINT: &str = "cleaner-offset-checkpoint";
 /// Written at a clean shutdown and removed at start, as Kafka 3.x does: without it,
 /// Apache Kafka opening this directory treats the last stop as a crash.
 const CLEAN_SHUTDOWN_FILE: &str = ".kafka_cleanshutdown";
@@ -39,6 +41,17 @@ pub struct LogManager {
     /// corrupts the partition (a request and the metadata follower both open
     /// partitions right after a restart).
     opening: std::sync::Mutex<()>,
+    /// The log cleaner's first dirty offsets, as in `cleaner-offset-checkpoint`.
+    cleaner_offsets: std::sync::Mutex<BTreeMap<TopicPartition, i64>>,
+}
+
+/// What one log-cleaner pass did, for the log line.
+#[derive(Debug, Clone)]
+pub struct CleanerPass {
+    pub partition: TopicPartition,
+    pub dirty_ratio: f64,
+    pub stats: crate::kafka::log::cleaner::CleanStats,
+    pub next_dirty_offset: i64,
 }
 
 impl LogManager {
@@ -63,10 +76,21 @@ impl LogManager {
                 }
             }
         }
+        let mut cleaner_offsets = BTreeMap::new();
+        for dir in dirs {
+            match checkpoint::read_offsets(&dir.join(CLEANER_OFFSET_CHECKPOINT)) {
+                Ok(offsets) => cleaner_offsets.extend(offsets),
+                // Only costs a full re-clean, as Kafka treats a bad checkpoint.
+                Err(error) => {
+                    tracing::warn!(dir = %dir.display(), %error, "ignoring an unreadable cleaner-offset-checkpoint")
+                }
+            }
+        }
         Ok(LogManager {
             dirs: dirs.to_vec(),
             partitions: RwLock::new(BTreeMap::new()),
             opening: std::sync::Mutex::new(()),
+            cleaner_offsets: std::sync::Mutex::new(cleaner_offsets),
         })
     }
 
@@ -235,8 +259,93 @@ impl LogManager {
             .unwrap_or(0)
     }
 
+    /// One log-cleaner pass over the compacted log with the highest dirty ratio at
+    /// or above its `min.cleanable.dirty.ratio` (or past `max.compaction.lag.ms`),
+    /// as Kafka's LogCleanerManager picks. Blocking IO. `None`: nothing to clean.
+    pub fn clean_dirtiest(
+        &self,
+        now_ms: i64,
+        map_capacity: usize,
+    ) -> Result<Option<CleanerPass>, LogManagerError> {
+        let first_dirty = |tp: &TopicPartition| {
+            self.cleaner_offsets
+                .lock()
+                .expect("cleaner offsets")
+                .get(tp)
+                .copied()
+                .unwrap_or(0)
+        };
+        let mut dirtiest: Option<(f64, Arc<Partition>)> = None;
+        for partition in self.all() {
+            let tp = &partition.topic_partition;
+            let Some((stats, settings)) = partition.dirty_stats(first_dirty(tp), now_ms) else {
+                continue;
+            };
+            if stats.dirty_bytes == 0 {
+                continue;
+            }
+            let ratio = stats.dirty_ratio();
+            let overdue = stats.dirty_first_timestamp_ms.is_some_and(|first| {
+                settings.max_compaction_lag_ms < i64::MAX
+                    && now_ms.saturating_sub(first) > settings.max_compaction_lag_ms
+            });
+            if ratio < settings.min_cleanable_dirty_ratio && !overdue {
+                continue;
+            }
+            if dirtiest.as_ref().is_none_or(|(best, _)| ratio > *best) {
+                dirtiest = Some((ratio, partition));
+            }
+        }
+        let Some((dirty_ratio, partition)) = dirtiest else {
+            return Ok(None);
+        };
+        let tp = partition.topic_partition.clone();
+        let Some((stats, next_dirty_offset)) =
+            partition.clean(first_dirty(&tp), now_ms, map_capacity)?
+        else {
+            return Ok(None);
+        };
+        self.cleaner_offsets
+            .lock()
+            .expect("cleaner offsets")
+            .insert(tp.clone(), next_dirty_offset);
+        self.write_cleaner_checkpoints()?;
+        Ok(Some(CleanerPass {
+            partition: tp,
+            dirty_ratio,
+            stats,
+            next_dirty_offset,
+        }))
+    }
+
+    fn write_cleaner_checkpoints(&self) -> Result<(), LogManagerError> {
+        let offsets = self
+            .cleaner_offsets
+            .lock()
+            .expect("cleaner offsets")
+            .clone();
+        let partitions = self.partitions.read().expect("partition map");
+        for (index, dir) in self.dirs.iter().enumerate() {
+            let in_dir: BTreeMap<TopicPartition, i64> = offsets
+                .iter()
+                .filter(|(tp, _)| match partitions.get(*tp) {
+                    Some((dir_index, _)) => *dir_index == index,
+                    // Not open (yet): keep its entry with its directory.
+                    None => dir.join(tp.dir_name()).is_dir(),
+                })
+                .map(|(tp, offset)| (tp.clone(), *offset))
+                .collect();
+            checkpoint::write_offsets(&dir.join(CLEANER_OFFSET_CHECKPOINT), &in_dir)?;
+        }
+        Ok(())
+    }
+
     /// Closes and deletes a partition's log (topic deletion).
     pub fn delete(&self, tp: &TopicPartition) -> Result<(), LogManagerError> {
+        self.cleaner_offsets
+            .lock()
+            .expect("cleaner offsets")
+            .remove(tp);
         let removed = self.partitions.write().expect("partition map").remove(tp);
         if let Some((dir_index, partition)) = removed {
             match Arc::try_unwrap(partition) {

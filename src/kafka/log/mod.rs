@@ -2,10 +2,12 @@
 //!
 //! # Layout
 //! - `batch`: record batch (magic v2) headers, CRC checks, offset assignment.
+//! - `cleaner`: log compaction (`cleanup.policy=compact`), as Kafka's LogCleaner.
 //! - `checkpoint`: recovery-point, log-start-offset and leader-epoch checkpoint files.
 //! - `index`: the sparse `.index` / `.timeindex` files.
 //! - `manager`: the broker's log dirs: partitions, checkpoints, meta.properties.
 //! - `partition`: one partition's segments: append, roll, read, retention, recovery.
+//! - `records`: the records inside a batch: decompression, decoding, rebuilding.
 //! - `segment`: one `<baseOffset>.log` with its indexes: append, read, recover.
 //!
 //! Stored batches are the client's bytes with offsets assigned, never re-compressed,
@@ -13,7 +15,9 @@
 
 pub mod batch;
 pub mod checkpoint;
+pub mod cleaner;
 pub mod index;
 pub mod manager;
 pub mod partition;
+pub mod records;
 pub mod segment;

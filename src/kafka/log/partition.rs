@@ -6,17 +6,19 @@
 //! an input (`now_ms`), never read from a clock here.
 
 use std::collections::BTreeMap;
+use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use super::batch::{self, BatchError};
 use super::checkpoint;
+use super::cleaner::{CleanOutcome, CleanPlan, CleanableSegment, DirtyStats};
 use super::segment::{RecoveryReport, Segment, SegmentSlice};
 
 const LEADER_EPOCH_CHECKPOINT: &str = "leader-epoch-checkpoint";
 
 /// The per-topic log settings (Kafka's topic configs with broker defaults).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LogSettings {
     pub segment_bytes: u64,
     pub segment_ms: i64,
@@ -26,6 +28,15 @@ pub struct LogSettings {
     /// -1 means no size limit.
     pub retention_bytes: i64,
     pub flush_interval_messages: i64,
+    /// `cleanup.policy` holds `delete`: retention by time and size applies.
+    pub cleanup_delete: bool,
+    /// `cleanup.policy` holds `compact`: the log cleaner keeps the latest per key.
+    pub cleanup_compact: bool,
+    pub min_cleanable_dirty_ratio: f64,
+    pub min_compaction_lag_ms: i64,
+    pub max_compaction_lag_ms: i64,
+    /// How long tombstones survive compaction (`delete.retention.ms`).
+    pub delete_retention_ms: i64,
 }
 
 impl Default for LogSettings {
@@ -38,6 +49,12 @@ impl Default for LogSettings {
             retention_ms: 7 * 24 * 3600 * 1000,
             retention_bytes: -1,
             flush_interval_messages: i64::MAX,
+            cleanup_delete: true,
+            cleanup_compact: false,
+            min_cleanable_dirty_ratio: 0.5,
+            min_compaction_lag_ms: 0,
+            max_compaction_lag_ms: i64::MAX,
+            delete_retention_ms: 24 * 3600 * 1000,
         }
     }
 }
@@ -89,18 +106,59 @@ impl PartitionLog {
     ) -> Result<(PartitionLog, RecoveryReport), LogError> {
         std::fs::create_dir_all(dir)?;
         let mut base_offsets = Vec::new();
+        let mut swaps = Vec::new();
+        let mut names = Vec::new();
         for entry in std::fs::read_dir(dir)? {
-            let name = entry?.file_name().to_string_lossy().into_owned();
+            names.push(entry?.file_name().to_string_lossy().into_owned());
+        }
+        for name in &names {
             if let Some(stem) = name.strip_suffix(".log") {
                 if let Ok(base_offset) = stem.parse::<i64>() {
                     base_offsets.push(base_offset);
                 }
+            } else if let Some(stem) = name.strip_suffix(".log.swap") {
+                if let Ok(base_offset) = stem.parse::<i64>() {
+                    swaps.push(base_offset);
+                }
             } else if name.ends_with(".deleted") || name.ends_with(".cleaned") {
                 // Leftovers of an interrupted delete or clean, as Kafka removes them.
-                std::fs::remove_file(dir.join(&name))?;
+                std::fs::remove_file(dir.join(name))?;
             }
         }
+        for name in &names {
+            // Index `.swap` files without their `.log.swap`: the swap never started.
+            if let Some(stem) = name
+                .strip_suffix(".index.swap")
+                .or_else(|| name.strip_suffix(".timeindex.swap"))
+            {
+                if stem.parse::<i64>().is_ok_and(|base| !swaps.contains(&base)) {
+                    std::fs::remove_file(dir.join(name))?;
+                }
+            }
+        }
+        swaps.sort_unstable();
+        for swap_base in swaps {
+            // A cleaner swap was interrupted after the cleaned segment was complete:
+            // finish it. The cleaned segment covers its group's whole offset range,
+            // so every live segment starting inside that range is one it replaces.
+            let mut swapped =
+                Segment::open_with_suffix(dir, swap_base, settings.index_interval_bytes, ".swap")?;
+            swapped.recover()?;
+            let end = swapped.next_offset();
+            let mut kept = Vec::new();
+            for base_offset in base_offsets {
+                if base_offset >= swap_base && base_offset < end {
+                    Segment::open(dir, base_offset, settings.index_interval_bytes)?.delete()?;
+                } else {
+                    kept.push(base_offset);
+                }
+            }
+            swapped.rename_suffix("")?;
+            kept.push(swap_base);
+            base_offsets = kept;
+        }
         base_offsets.sort_unstable();
+        base_offsets.dedup();
         let mut segments = BTreeMap::new();
         let mut report = RecoveryReport::default();
         let mut truncated = false;
@@ -345,6 +403,9 @@ impl PartitionLog {
     /// Deletes whole segments past retention (time, then size); never the active
     /// segment. Returns how many were deleted.
     pub fn apply_retention(&mut self, now_ms: i64) -> Result<usize, LogError> {
+        if !self.settings.cleanup_delete {
+            return Ok(0);
+        }
         let mut deleted = 0;
         let mut size = self.size_bytes() as i64;
         while self.segments.len() > 1 {
@@ -420,6 +481,119 @@ impl PartitionLog {
             &self.leader_epochs,
         )
         .map_err(|error| LogError::Io(io::Error::other(error.to_string())))
+    }
+
+    /// Kafka's cleanable range from `first_dirty_offset` (the cleaner checkpoint):
+    /// up to the active segment, or to the first segment younger than
+    /// `min.compaction.lag.ms`.
+    pub fn dirty_stats(&self, first_dirty_offset: i64, now_ms: i64) -> DirtyStats {
+        let log_end_offset = self.log_end_offset();
+        let first_dirty_offset =
+            if first_dirty_offset < self.log_start_offset || first_dirty_offset > log_end_offset {
+                self.log_start_offset
+            } else {
+                first_dirty_offset
+            };
+        let active_base = self.active_segment().base_offset();
+        let mut stats = DirtyStats {
+            first_dirty_offset,
+            first_uncleanable_offset: active_base,
+            clean_bytes: 0,
+            dirty_bytes: 0,
+            dirty_first_timestamp_ms: None,
+        };
+        for segment in self.segments.values() {
+            if segment.base_offset() >= active_base {
+                break;
+            }
+            if segment.next_offset() <= first_dirty_offset {
+                stats.clean_bytes += segment.size_bytes();
+                continue;
+            }
+            let lag_ms = self.settings.min_compaction_lag_ms;
+            if lag_ms > 0 && segment.max_timestamp_ms() > now_ms.saturating_sub(lag_ms) {
+                stats.first_uncleanable_offset = segment.base_offset();
+                break;
+            }
+            stats.dirty_bytes += segment.size_bytes();
+            if stats.dirty_first_timestamp_ms.is_none() {
+                stats.dirty_first_timestamp_ms = segment.first_batch_timestamp_ms();
+            }
+        }
+        stats
+    }
+
+    /// Step 1 of a cleaner pass (see `cleaner`): the segments to clean, or `None`
+    /// when nothing is dirty.
+    pub fn clean_plan(
+        &self,
+        first_dirty_offset: i64,
+        now_ms: i64,
+        producer_last_offsets: std::collections::HashMap<i64, i64>,
+    ) -> Option<CleanPlan> {
+        let stats = self.dirty_stats(first_dirty_offset, now_ms);
+        if stats.dirty_bytes == 0 {
+            return None;
+        }
+        let segments = self
+            .segments
+            .values()
+            .take_while(|segment| segment.base_offset() < stats.first_uncleanable_offset)
+            .map(|segment| CleanableSegment {
+                base_offset: segment.base_offset(),
+                next_offset: segment.next_offset(),
+                size_bytes: segment.size_bytes(),
+                file: segment.log_file(),
+            })
+            .collect();
+        Some(CleanPlan {
+            dir: self.dir.clone(),
+            segment_bytes: self.settings.segment_bytes,
+            index_interval_bytes: self.settings.index_interval_bytes,
+            delete_retention_ms: self.settings.delete_retention_ms,
+            segments,
+            first_dirty_offset: stats.first_dirty_offset,
+            producer_last_offsets,
+        })
+    }
+
+    /// Step 3 of a cleaner pass: swaps each cleaned group in for the segments it
+    /// replaces, unless one of those changed since the plan (retention, DeleteRecords
+    /// or a truncation removed it); such groups are discarded. Returns how many
+    /// groups were installed.
+    pub fn install_cleaned(&mut self, outcome: CleanOutcome) -> Result<usize, LogError> {
+        let active_base = self.active_segment().base_offset();
+        let mut installed = 0;
+        for group in outcome.groups {
+            let intact = group.replaced.iter().all(|(base_offset, size_bytes)| {
+                *base_offset != active_base
+                    && self
+                        .segments
+                        .get(base_offset)
+                        .is_some_and(|segment| segment.size_bytes() == *size_bytes)
+            });
+            let mut cleaned = group.cleaned;
+            if !intact {
+                cleaned.delete()?;
+                continue;
+            }
+            // `.cleaned` -> `.swap`, old segments deleted, `.swap` -> live: a crash
+            // anywhere in between is finished or undone by `open`.
+            cleaned.rename_suffix(".swap")?;
+            for (base_offset, _) in &group.replaced {
+                self.segments
+                    .remove(base_offset)
+                    .expect("checked above")
+                    .delete()?;
+            }
+            cleaned.rename_suffix("")?;
+            self.segments.insert(cleaned.base_offset(), cleaned);
+            installed += 1;
+        }
+        if installed > 0 {
+            File::open(&self.dir)?.sync_all()?;
+        }
+        Ok(installed)
     }
 
     /// Deletes the whole log directory (topic deletion).

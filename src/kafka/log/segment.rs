@@ -47,7 +47,10 @@ impl SegmentSlice {
 #[derive(Debug)]
 pub struct Segment {
     base_offset: i64,
-    log_path: PathBuf,
+    dir: PathBuf,
+    /// Appended to every file name: empty for a live segment, `.cleaned` while the
+    /// cleaner writes one, `.swap` while it replaces the segments it cleaned.
+    suffix: String,
     log_file: Arc<File>,
     index_file: File,
     time_index_file: File,
@@ -67,20 +70,31 @@ pub struct Segment {
 impl Segment {
     /// Opens (or creates) the segment with `base_offset` in `dir`.
     pub fn open(dir: &Path, base_offset: i64, index_interval_bytes: u64) -> io::Result<Segment> {
-        let log_path = dir.join(file_name(base_offset, ".log"));
+        Segment::open_with_suffix(dir, base_offset, index_interval_bytes, "")
+    }
+
+    /// Opens (or creates) a segment whose files carry `suffix` (see `Segment::suffix`).
+    pub fn open_with_suffix(
+        dir: &Path,
+        base_offset: i64,
+        index_interval_bytes: u64,
+        suffix: &str,
+    ) -> io::Result<Segment> {
+        let path = |kind: &str| dir.join(format!("{}{suffix}", file_name(base_offset, kind)));
         let log_file = OpenOptions::new()
             .read(true)
             .append(true)
             .create(true)
-            .open(&log_path)?;
-        let index_path = dir.join(file_name(base_offset, ".index"));
-        let time_index_path = dir.join(file_name(base_offset, ".timeindex"));
+            .open(path(".log"))?;
+        let index_path = path(".index");
+        let time_index_path = path(".timeindex");
         let offset_index = OffsetIndex::from_bytes(&read_if_exists(&index_path)?);
         let time_index = TimeIndex::from_bytes(&read_if_exists(&time_index_path)?);
         let size_bytes = log_file.metadata()?.len();
         let mut segment = Segment {
             base_offset,
-            log_path,
+            dir: dir.to_path_buf(),
+            suffix: suffix.to_string(),
             log_file: Arc::new(log_file),
             index_file: open_rewritten(&index_path, &offset_index.to_bytes())?,
             time_index_file: open_rewritten(&time_index_path, &time_index.to_bytes())?,
@@ -161,20 +175,38 @@ impl Segment {
     }
 
     fn rewrite_indexes(&mut self) -> io::Result<()> {
-        let dir = self
-            .log_path
-            .parent()
-            .expect("segment lives in a directory")
-            .to_path_buf();
-        self.index_file = open_rewritten(
-            &dir.join(file_name(self.base_offset, ".index")),
-            &self.offset_index.to_bytes(),
-        )?;
-        self.time_index_file = open_rewritten(
-            &dir.join(file_name(self.base_offset, ".timeindex")),
-            &self.time_index.to_bytes(),
-        )?;
+        self.index_file = open_rewritten(&self.path(".index"), &self.offset_index.to_bytes())?;
+        self.time_index_file =
+            open_rewritten(&self.path(".timeindex"), &self.time_index.to_bytes())?;
         Ok(())
+    }
+
+    /// The path of one of the segment's files (`.log`, `.index`, `.timeindex`).
+    fn path(&self, kind: &str) -> PathBuf {
+        self.dir.join(format!(
+            "{}{}",
+            file_name(self.base_offset, kind),
+            self.suffix
+        ))
+    }
+
+    /// Renames the segment's files to carry `suffix` instead: indexes first and the
+    /// `.log` last, so a `.log` with the new suffix means all three were renamed.
+    pub fn rename_suffix(&mut self, suffix: &str) -> io::Result<()> {
+        for kind in [".index", ".timeindex", ".log"] {
+            let from = self.path(kind);
+            let to = self
+                .dir
+                .join(format!("{}{suffix}", file_name(self.base_offset, kind)));
+            std::fs::rename(from, to)?;
+        }
+        self.suffix = suffix.to_string();
+        Ok(())
+    }
+
+    /// The `.log` file, shared: readers keep it open across a delete or a swap.
+    pub fn log_file(&self) -> Arc<File> {
+        self.log_file.clone()
     }
 
     /// Appends batches whose offsets are already assigned (one or more, contiguous,
@@ -325,13 +357,8 @@ impl Segment {
 
     /// Deletes the segment's three files.
     pub fn delete(self) -> io::Result<()> {
-        let dir = self
-            .log_path
-            .parent()
-            .expect("segment lives in a directory")
-            .to_path_buf();
-        for suffix in [".log", ".index", ".timeindex"] {
-            match std::fs::remove_file(dir.join(file_name(self.base_offset, suffix))) {
+        for kind in [".log", ".index", ".timeindex"] {
+            match std::fs::remove_file(self.path(kind)) {
                 Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(error),
                 _ => {}
             }

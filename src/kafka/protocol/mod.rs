@@ -4,12 +4,21 @@
 //! A frame is a 4-byte big-endian length and that many bytes. `check_frame` is the
 //! cheap first step (no allocation, "incomplete" is a normal answer); `decode_request`
 //! then reads the header (whose version depends on the API and its version) and body.
+//!
+//! Responses become `frame::ResponseFrame`s: every API but Fetch through
+//! kafka-protocol's encoder into one buffer; Fetch through `fetch_response`, whose
+//! record data stays in the segment files until the socket writer sends it.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseHeader, ResponseKind};
 use kafka_protocol::protocol::{Decodable, Encodable};
 
+pub mod fetch_response;
+pub mod frame;
 pub mod versions;
+
+use fetch_response::FetchReply;
+use frame::ResponseFrame;
 
 /// The length prefix of every frame.
 pub const FRAME_LENGTH_BYTES: usize = 4;
@@ -123,6 +132,40 @@ pub fn decode_request(mut frame: Bytes) -> Result<Request, DecodeError> {
         header,
         body,
     })
+}
+
+/// A handler's answer.
+#[derive(Debug)]
+pub enum Response {
+    /// Any response, encoded by kafka-protocol.
+    Message(ResponseKind),
+    /// A FetchResponse whose record data may live in segment files.
+    Fetch(FetchReply),
+}
+
+/// Encodes a response frame (length prefix included) for a request of `api_key` at
+/// `version`: record data of a Fetch stays in its files.
+pub fn encode_frame(
+    api_key: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    response: &Response,
+) -> anyhow::Result<ResponseFrame> {
+    match response {
+        Response::Message(message) => Ok(ResponseFrame::from_bytes(encode_response(
+            api_key,
+            version,
+            correlation_id,
+            message,
+        )?)),
+        Response::Fetch(reply) => {
+            anyhow::ensure!(
+                api_key == ApiKey::Fetch,
+                "a FetchResponse for a {api_key:?} request"
+            );
+            fetch_response::encode(version, correlation_id, reply)
+        }
+    }
 }
 
 /// Encodes a response frame (length prefix included) for a request of `api_key`

@@ -18,8 +18,10 @@ use kafka_protocol::ResponseError;
 
 use crate::kafka::log::batch::{self, BatchError, BatchHeader};
 use crate::kafka::log::checkpoint::TopicPartition;
+use crate::kafka::log::cleaner::{self, CleanStats, DirtyStats};
 use crate::kafka::log::partition::{LogError, LogSettings, PartitionLog};
-use crate::kafka::log::segment::RecoveryReport;
+use crate::kafka::log::records;
+use crate::kafka::log::segment::{RecoveryReport, SegmentSlice};
 use crate::kafka::metadata::TopicId;
 use producer_state::{ProducerBatch, ProducerStates, SequenceVerdict};
 
@@ -72,6 +74,21 @@ pub struct FetchedData {
     pub log_start_offset: i64,
 }
 
+/// What a fetch found, the batches left in their segment file.
+#[derive(Debug, Clone)]
+pub struct FetchedSlice {
+    /// `None` when there is nothing to return.
+    pub records: Option<SegmentSlice>,
+    pub high_watermark: i64,
+    pub log_start_offset: i64,
+}
+
+impl FetchedSlice {
+    pub fn records_bytes(&self) -> u64 {
+        self.records.as_ref().map_or(0, |slice| slice.length)
+    }
+}
+
 /// Offsets of a partition, read together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PartitionOffsets {
@@ -102,6 +119,8 @@ pub struct ProduceLimits {
     pub batch_bytes_max: u32,
     /// `message.timestamp.type=LogAppendTime`.
     pub log_append_time: bool,
+    /// `cleanup.policy` holds `compact`: every record needs a key, as Kafka checks.
+    pub compacted: bool,
 }
 
 impl Partition {
@@ -174,6 +193,9 @@ impl Partition {
                 ));
             }
             batch::verify_crc(bytes).map_err(batch_error)?;
+            if limits.compacted {
+                self.check_keys(&header, bytes)?;
+            }
             if header.is_transactional() || header.is_control() {
                 return Err(PartitionError::new(
                     ResponseError::InvalidRecord,
@@ -250,34 +272,71 @@ impl Partition {
     }
 
     /// Whole batches from `offset`, at most `max_bytes` (at least one batch when
-    /// `at_least_one_batch`), never past the high watermark.
+    /// `at_least_one_batch`), never past the high watermark, read into memory.
     pub fn read(
         &self,
         offset: i64,
         max_bytes: u64,
         at_least_one_batch: bool,
     ) -> Result<FetchedData, PartitionError> {
+        let fetched = self.read_slice(offset, max_bytes, at_least_one_batch)?;
+        let records = match &fetched.records {
+            None => Bytes::new(),
+            Some(slice) => Bytes::from(slice.read_to_vec().map_err(LogError::from)?),
+        };
+        Ok(FetchedData {
+            records,
+            high_watermark: fetched.high_watermark,
+            log_start_offset: fetched.log_start_offset,
+        })
+    }
+
+    /// As `read`, but the batches stay in their segment file: the slice holds the
+    /// file open, so it stays readable after retention deletes the segment.
+    pub fn read_slice(
+        &self,
+        offset: i64,
+        max_bytes: u64,
+        at_least_one_batch: bool,
+    ) -> Result<FetchedSlice, PartitionError> {
         let inner = self.lock();
         let high_watermark = inner.log.log_end_offset();
         let log_start_offset = inner.log.log_start_offset();
         if offset == high_watermark || (max_bytes == 0 && !at_least_one_batch) {
             inner.log.read(offset, 0)?; // range check only
-            return Ok(FetchedData {
-                records: Bytes::new(),
+            return Ok(FetchedSlice {
+                records: None,
                 high_watermark,
                 log_start_offset,
             });
         }
         let records = match inner.log.read(offset, max_bytes)? {
-            None => Bytes::new(),
-            Some(slice) if !at_least_one_batch && slice.length > max_bytes => Bytes::new(),
-            Some(slice) => Bytes::from(slice.read_to_vec().map_err(LogError::from)?),
+            Some(slice) if !at_least_one_batch && slice.length > max_bytes => None,
+            Some(slice) if slice.length == 0 => None,
+            other => other,
         };
-        Ok(FetchedData {
+        Ok(FetchedSlice {
             records,
             high_watermark,
             log_start_offset,
         })
+    }
+
+    /// Kafka's LogValidator rule for compacted topics: a record without a key could
+    /// never be compacted, so the batch is refused with INVALID_RECORD.
+    fn check_keys(&self, header: &BatchHeader, bytes: &[u8]) -> Result<(), PartitionError> {
+        let section = records::records_section(header, bytes).map_err(batch_error)?;
+        let decoded = records::decode(header, &section).map_err(batch_error)?;
+        if decoded.iter().any(|record| record.key.is_none()) {
+            return Err(PartitionError::new(
+                ResponseError::InvalidRecord,
+                format!(
+                    "Compacted topic cannot accept message without key in topic partition {}.",
+                    self.topic_partition.dir_name()
+                ),
+            ));
+        }
+        Ok(())
     }
 
     pub fn offsets(&self) -> PartitionOffsets {
@@ -289,8 +348,9 @@ impl Partition {
         }
     }
 
-    /// ListOffsets by timestamp: the first offset whose batch reaches `timestamp_ms`
-    /// and that batch's max timestamp.
+    /// ListOffsets by timestamp: the first record whose timestamp reaches
+    /// `timestamp_ms`, and that timestamp. The index finds the batch; its records
+    /// are read for the exact record, as Kafka's `LogSegment.findOffsetByTimestamp`.
     pub fn offset_for_timestamp(
         &self,
         timestamp_ms: i64,
@@ -299,16 +359,28 @@ impl Partition {
         let Some(offset) = inner.log.offset_for_timestamp(timestamp_ms)? else {
             return Ok(None);
         };
-        let timestamp = match inner.log.read(offset, 1)? {
-            Some(slice) => {
-                let bytes = slice.read_to_vec().map_err(LogError::from)?;
-                BatchHeader::parse(&bytes)
-                    .map(|header| header.max_timestamp)
-                    .unwrap_or(-1)
-            }
-            None => -1,
+        let Some(slice) = inner.log.read(offset, 1)? else {
+            return Ok(Some((offset, -1)));
         };
-        Ok(Some((offset, timestamp)))
+        drop(inner);
+        let bytes = slice.read_to_vec().map_err(LogError::from)?;
+        let Ok(header) = BatchHeader::parse(&bytes) else {
+            return Ok(Some((offset, -1)));
+        };
+        if header.is_log_append_time() {
+            // Every record carries the batch's append time.
+            return Ok(Some((offset, header.max_timestamp)));
+        }
+        let found = records::records_section(&header, &bytes)
+            .ok()
+            .and_then(|section| {
+                records::decode(&header, &section)
+                    .ok()?
+                    .into_iter()
+                    .find(|record| record.offset >= offset && record.timestamp_ms >= timestamp_ms)
+                    .map(|record| (record.offset, record.timestamp_ms))
+            });
+        Ok(Some(found.unwrap_or((offset, header.max_timestamp))))
     }
 
     pub fn max_timestamp(&self) -> Result<Option<(i64, i64)>, PartitionError> {
@@ -337,6 +409,53 @@ impl Partition {
 
     pub fn apply_retention(&self, now_ms: i64) -> Result<usize, LogError> {
         self.lock().log.apply_retention(now_ms)
+    }
+
+    /// The cleaner's view of this log, if its topic is compacted.
+    pub fn dirty_stats(
+        &self,
+        first_dirty_offset: i64,
+        now_ms: i64,
+    ) -> Option<(DirtyStats, LogSettings)> {
+        let inner = self.lock();
+        let settings = inner.log.settings();
+        settings.cleanup_compact.then(|| {
+            (
+                inner.log.dirty_stats(first_dirty_offset, now_ms),
+                settings.clone(),
+            )
+        })
+    }
+
+    /// One log-cleaner pass (blocking IO; run it off the async workers). The lock is
+    /// held only to plan and to swap segments in, so produce and fetch go on while
+    /// segments are rewritten. Returns the pass's figures and the next first dirty
+    /// offset, or `None` when nothing was dirty.
+    pub fn clean(
+        &self,
+        first_dirty_offset: i64,
+        now_ms: i64,
+        map_capacity: usize,
+    ) -> Result<Option<(CleanStats, i64)>, LogError> {
+        let plan = {
+            let inner = self.lock();
+            let producer_last_offsets = inner.producers.last_batch_offsets();
+            inner
+                .log
+                .clean_plan(first_dirty_offset, now_ms, producer_last_offsets)
+        };
+        let Some(plan) = plan else {
+            return Ok(None);
+        };
+        let outcome = cleaner::clean(&plan, now_ms, map_capacity)?;
+        let stats = outcome.stats;
+        let next_dirty_offset = outcome.next_dirty_offset;
+        let installed = self.lock().log.install_cleaned(outcome)?;
+        if installed == 0 {
+            // Retention or DeleteRecords moved under the pass: plan again next time.
+            return Ok(Some((stats, first_dirty_offset)));
+        }
+        Ok(Some((stats, next_dirty_offset)))
     }
 
     pub fn size_bytes(&self) -> u64 {
@@ -407,6 +526,7 @@ mod tests {
     const LIMITS: ProduceLimits = ProduceLimits {
         batch_bytes_max: 1_048_588,
         log_append_time: false,
+        compacted: false,
     };
 
     fn idempotent_batch(sequence: i32, values: &[&[u8]]) -> Vec<u8> {
@@ -548,5 +668,47 @@ mod tests {
             partition.read(0, 10, false).unwrap().records.is_empty(),
             "no partial batch without at_least_one"
         );
+    }
+
+    #[test]
+    fn list_offsets_by_timestamp_finds_the_record_inside_a_compressed_batch() {
+        use crate::kafka::log::batch::Compression;
+        let dir = tempfile::tempdir().unwrap();
+        let partition = open(dir.path());
+        partition
+            .append_from_client(&test_batch(0, 50, &[b"early"]), LIMITS, 0)
+            .unwrap();
+        let batch = records::keyed_test_batch(
+            Compression::Gzip,
+            100,
+            &[
+                (Some(b"a"), Some(b"1")),
+                (Some(b"b"), Some(b"2")),
+                (Some(b"c"), Some(b"3")),
+            ],
+        );
+        partition.append_from_client(&batch, LIMITS, 0).unwrap();
+        assert_eq!(partition.offset_for_timestamp(101).unwrap(), Some((2, 101)));
+        assert_eq!(partition.offset_for_timestamp(100).unwrap(), Some((1, 100)));
+        assert_eq!(partition.offset_for_timestamp(10).unwrap(), Some((0, 50)));
+        assert_eq!(partition.offset_for_timestamp(103).unwrap(), None);
+        assert_eq!(partition.max_timestamp().unwrap(), Some((3, 102)));
+    }
+
+    #[test]
+    fn compacted_topics_refuse_records_without_keys() {
+        use crate::kafka::log::batch::Compression;
+        let dir = tempfile::tempdir().unwrap();
+        let partition = open(dir.path());
+        let compacted = ProduceLimits {
+            compacted: true,
+            ..LIMITS
+        };
+        let error = partition
+            .append_from_client(&test_batch(0, 1, &[b"no key"]), compacted, 0)
+            .unwrap_err();
+        assert_eq!(error.error, ResponseError::InvalidRecord);
+        let keyed = records::keyed_test_batch(Compression::Lz4, 1, &[(Some(b"k"), None)]);
+        partition.append_from_client(&keyed, compacted, 0).unwrap();
     }
 }

@@ -33,6 +33,7 @@ struct RememberedBatch {
     first_sequence: i32,
     last_sequence: i32,
     first_offset: i64,
+    last_offset: i64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -105,10 +106,20 @@ impl ProducerStates {
             first_sequence: batch.first_sequence,
             last_sequence: batch.last_sequence(),
             first_offset,
+            last_offset: first_offset + batch.last_offset_delta as i64,
         });
         while entry.batches.len() > BATCHES_REMEMBERED {
             entry.batches.pop_front();
         }
+    }
+
+    /// Producer id → last offset of its latest batch: the batches the log cleaner
+    /// keeps so this state can be rebuilt from the log after compaction.
+    pub fn last_batch_offsets(&self) -> HashMap<i64, i64> {
+        self.producers
+            .iter()
+            .filter_map(|(id, entry)| Some((*id, entry.batches.back()?.last_offset)))
+            .collect()
     }
 
     pub fn len(&self) -> usize {

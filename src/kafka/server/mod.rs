@@ -4,20 +4,27 @@
 //! Requests on one connection are answered one at a time, in order, as Kafka does
 //! (a client may pipeline; the next request waits for the previous response). A bad
 //! frame costs its own connection only, with a warning naming the peer.
+//!
+//! # Layout
+//! - `writer`: response frames to the socket, record data with `sendfile(2)`.
+
+mod writer;
+
+pub use writer::{write_frame, FileSend};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::BytesMut;
 use kafka_protocol::messages::{ApiKey, ResponseKind};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tracing::Instrument;
 
 use crate::kafka::apis::api_versions;
 use crate::kafka::broker::Broker;
-use crate::kafka::protocol::{self, DecodeError, FrameCheck, FRAME_LENGTH_BYTES};
+use crate::kafka::protocol::{self, DecodeError, FrameCheck, Response, FRAME_LENGTH_BYTES};
 
 /// Read buffer grown per read; a frame larger than this is read in several reads.
 const READ_CHUNK_BYTES: usize = 64 * 1024;
@@ -63,6 +70,7 @@ async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, broker: Arc<B
     let _ = stream.set_nodelay(true);
     let frame_bytes_max = broker.config.socket_request_bytes_max;
     let mut buffer = BytesMut::with_capacity(READ_CHUNK_BYTES);
+    let mut file_send = FileSend::Sendfile;
     loop {
         match protocol::check_frame(&buffer, frame_bytes_max) {
             FrameCheck::Incomplete => {
@@ -93,12 +101,9 @@ async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, broker: Arc<B
                             request.header.correlation_id,
                         );
                         match broker.handle(request).await {
-                            Some(response) => protocol::encode_response(
-                                api_key,
-                                version,
-                                correlation_id,
-                                &response,
-                            ),
+                            Some(response) => {
+                                protocol::encode_frame(api_key, version, correlation_id, &response)
+                            }
                             None => continue,
                         }
                     }
@@ -107,11 +112,11 @@ async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, broker: Arc<B
                         version,
                     }) => {
                         tracing::debug!(%peer, version, "ApiVersions newer than supported; answering with v0");
-                        protocol::encode_response(
+                        protocol::encode_frame(
                             ApiKey::ApiVersions,
                             0,
                             correlation_id,
-                            &ResponseKind::ApiVersions(api_versions::fallback()),
+                            &Response::Message(ResponseKind::ApiVersions(api_versions::fallback())),
                         )
                     }
                     Err(error) => {
@@ -120,8 +125,8 @@ async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, broker: Arc<B
                     }
                 };
                 match reply {
-                    Ok(bytes) => {
-                        if let Err(error) = stream.write_all(&bytes).await {
+                    Ok(frame) => {
+                        if let Err(error) = write_frame(&mut stream, &frame, &mut file_send).await {
                             tracing::debug!(%error, "connection write failed");
                             return;
                         }
