@@ -45,6 +45,10 @@ const END_PATH: &str = "/";
 /// `SnapStream.isValidCheckedStream`: header plus seal is at least this long.
 const SNAPSHOT_BYTES_MIN: u64 = 10;
 const IO_BUFFER_BYTES: usize = 256 * 1024;
+/// A snapshot being written is fsynced every this many bytes, so its final
+/// fsync never has to push hundreds of megabytes: the txn log's fsyncs on the
+/// same disk would wait behind it, and every write request with them.
+const SYNC_EVERY_BYTES: u64 = 4 * 1024 * 1024;
 
 /// A snapshot read back.
 #[derive(Debug)]
@@ -139,6 +143,7 @@ pub struct SnapshotFile {
     temporary: PathBuf,
     last_zxid: Zxid,
     out: SealedWriter<BufWriter<File>>,
+    unsynced_bytes: u64,
 }
 
 impl SnapshotFile {
@@ -155,6 +160,7 @@ impl SnapshotFile {
             temporary,
             last_zxid,
             out: SealedWriter::new(BufWriter::with_capacity(IO_BUFFER_BYTES, file)),
+            unsynced_bytes: 0,
         })
     }
 
@@ -163,7 +169,17 @@ impl SnapshotFile {
     pub fn write(&mut self, bytes: &[u8]) -> Result<(), PersistenceError> {
         self.out
             .write(bytes)
-            .map_err(|source| PersistenceError::io(&self.temporary, source))
+            .map_err(|source| PersistenceError::io(&self.temporary, source))?;
+        self.unsynced_bytes += bytes.len() as u64;
+        if self.unsynced_bytes >= SYNC_EVERY_BYTES {
+            self.unsynced_bytes = 0;
+            self.out
+                .inner
+                .flush()
+                .and_then(|()| self.out.inner.get_ref().sync_data())
+                .map_err(|source| PersistenceError::io(&self.temporary, source))?;
+        }
+        Ok(())
     }
 
     /// Seals the node list, writes the digest and lastProcessedZxid sections

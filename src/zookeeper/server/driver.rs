@@ -260,14 +260,32 @@ impl Pipeline {
     }
 
     fn execute(&mut self, outbound: &mut HashMap<ConnectionId, mpsc::UnboundedSender<Outbound>>) {
+        // A round's frames for one connection go to its writer together, in
+        // order, before anything else for that connection.
+        let mut frames: Vec<(ConnectionId, Vec<u8>)> = Vec::new();
+        let flush = |frames: &mut Vec<(ConnectionId, Vec<u8>)>,
+                     outbound: &HashMap<ConnectionId, mpsc::UnboundedSender<Outbound>>,
+                     only: Option<ConnectionId>| {
+            frames.retain_mut(|(conn, bytes)| {
+                if only.is_some_and(|only| only != *conn) {
+                    return true;
+                }
+                if let Some(sender) = outbound.get(conn) {
+                    let _ = sender.send(Outbound::Frame(std::mem::take(bytes)));
+                }
+                false
+            });
+        };
         for effect in self.core.take_effects() {
             match effect {
                 Effect::Send { conn, frame } => {
-                    if let Some(sender) = outbound.get(&conn) {
-                        let _ = sender.send(Outbound::Frame(frame));
+                    match frames.iter_mut().find(|(pending, _)| *pending == conn) {
+                        Some((_, bytes)) => bytes.extend_from_slice(&frame),
+                        None => frames.push((conn, frame)),
                     }
                 }
                 Effect::Close { conn } => {
+                    flush(&mut frames, outbound, Some(conn));
                     if let Some(sender) = outbound.remove(&conn) {
                         let _ = sender.send(Outbound::Close);
                     }
@@ -316,5 +334,6 @@ impl Pipeline {
                 }
             }
         }
+        flush(&mut frames, outbound, None);
     }
 }

@@ -44,7 +44,7 @@ pub struct RequestContext<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeRecord {
     pub zxid: Zxid,
-    pub path: String,
+    pub path: Arc<str>,
     pub stat: Option<StatPersisted>,
     pub child_count: usize,
     /// Shared with the tree's ACL cache (or the txn) rather than copied: a
@@ -54,11 +54,15 @@ pub struct ChangeRecord {
 
 /// Apache's `outstandingChanges` and `outstandingChangesForPath`. Keys are the
 /// paths exactly as Apache uses them (the root's children name their parent "",
-/// a request on the root names it "/").
+/// a request on the root names it "/"). Records are numbered as they come, and
+/// the by-path map holds the number of each path's latest record (Apache
+/// compares records by identity; numbers are identities).
 #[derive(Debug, Clone, Default)]
 pub struct PendingChanges {
     records: VecDeque<ChangeRecord>,
-    latest_by_path: HashMap<String, ChangeRecord>,
+    /// The number of `records[0]`.
+    first_number: u64,
+    latest_by_path: HashMap<Arc<str>, u64>,
 }
 
 impl PendingChanges {
@@ -71,8 +75,8 @@ impl PendingChanges {
     }
 
     fn add(&mut self, record: ChangeRecord) {
-        self.latest_by_path
-            .insert(record.path.clone(), record.clone());
+        let number = self.first_number + self.records.len() as u64;
+        self.latest_by_path.insert(record.path.clone(), number);
         self.records.push_back(record);
     }
 
@@ -84,15 +88,10 @@ impl PendingChanges {
             if record.zxid > zxid {
                 break;
             }
+            let number = self.first_number;
             let record = self.records.pop_front().expect("front exists");
-            // Apache removes the path's latest record if it is this one; every
-            // record up to `zxid` goes in this call, so "the latest is applied"
-            // says the same without comparing records.
-            if self
-                .latest_by_path
-                .get(&record.path)
-                .is_some_and(|latest| latest.zxid <= zxid)
-            {
+            self.first_number += 1;
+            if self.latest_by_path.get(&record.path) == Some(&number) {
                 self.latest_by_path.remove(&record.path);
             }
         }
@@ -100,25 +99,30 @@ impl PendingChanges {
 
     /// Undoes the records a failed multi added (all carry its zxid).
     fn roll_back(&mut self, zxid: Zxid) {
-        let mut touched = Vec::new();
         while self
             .records
             .back()
             .is_some_and(|record| record.zxid == zxid)
         {
+            let number = self.first_number + self.records.len() as u64 - 1;
             let record = self.records.pop_back().expect("back exists");
-            touched.push(record.path);
-        }
-        for path in touched {
-            self.latest_by_path.remove(&path);
-            if let Some(previous) = self.records.iter().rev().find(|record| record.path == path) {
-                self.latest_by_path.insert(path, previous.clone());
+            if self.latest_by_path.get(&record.path) == Some(&number) {
+                self.latest_by_path.remove(&record.path);
+                if let Some(previous) = self
+                    .records
+                    .iter()
+                    .rposition(|earlier| earlier.path == record.path)
+                {
+                    self.latest_by_path
+                        .insert(record.path.clone(), self.first_number + previous as u64);
+                }
             }
         }
     }
 
     fn get(&self, path: &str) -> Option<&ChangeRecord> {
-        self.latest_by_path.get(path)
+        let number = *self.latest_by_path.get(path)?;
+        self.records.get((number - self.first_number) as usize)
     }
 
     fn records(&self) -> impl Iterator<Item = &ChangeRecord> {
@@ -228,7 +232,7 @@ impl Preparer<'_> {
         let node = self.tree.node(path).ok_or(ErrorCode::NoNode)?;
         Ok(ChangeRecord {
             zxid: Zxid(-1),
-            path: path.to_string(),
+            path: Arc::from(path),
             stat: Some(node.stat.clone()),
             child_count: node.children.len(),
             acl: self.tree.acl_cache.get_shared(node.acl).clone(),
@@ -381,7 +385,7 @@ impl Preparer<'_> {
         self.pending.add(parent);
         self.pending.add(ChangeRecord {
             zxid,
-            path,
+            path: Arc::from(path),
             stat: Some(new_stat(zxid.0, self.context.time_ms, owner)),
             child_count: 0,
             acl: acl.into(),
@@ -400,7 +404,7 @@ impl Preparer<'_> {
         self.pending.add(parent);
         self.pending.add(ChangeRecord {
             zxid,
-            path: path.to_string(),
+            path: Arc::from(path),
             stat: None,
             child_count: 0,
             acl: Arc::from([]),
@@ -515,10 +519,10 @@ impl Preparer<'_> {
         for record in self.pending.records() {
             match &record.stat {
                 None => {
-                    paths.remove(&record.path);
+                    paths.remove(&*record.path);
                 }
                 Some(stat) if stat.ephemeral_owner == session.0 => {
-                    paths.insert(record.path.clone());
+                    paths.insert(record.path.to_string());
                 }
                 Some(_) => {}
             }
@@ -538,7 +542,7 @@ impl Preparer<'_> {
             }
             self.pending.add(ChangeRecord {
                 zxid,
-                path: path.clone(),
+                path: Arc::from(path.as_str()),
                 stat: None,
                 child_count: 0,
                 acl: Arc::from([]),
@@ -625,7 +629,7 @@ mod tests {
         let mut pending = PendingChanges::default();
         let record = |zxid: i64, path: &str| ChangeRecord {
             zxid: Zxid(zxid),
-            path: path.to_string(),
+            path: Arc::from(path),
             stat: Some(StatPersisted::default()),
             child_count: 0,
             acl: Arc::from([]),
