@@ -13,7 +13,7 @@
 //! - watch notifications a txn triggers go out before its reply, and only to
 //!   connections whose ids pass the node's READ ACL.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -28,7 +28,7 @@ use crate::zookeeper::jute::{perms, ErrorCode, Id, Jute, OpCode, Request, Respon
 use crate::zookeeper::persistence::snapshot::{encode_end_of_nodes, encode_head, encode_node};
 use crate::zookeeper::tree::acl_cache::OPEN_UNSAFE_ACL_INDEX;
 use crate::zookeeper::tree::{
-    DataTree, Notification, PendingChanges, ReadContext, RequestContext, SessionId,
+    DataTree, IdMap, IdSet, Notification, PendingChanges, ReadContext, RequestContext, SessionId,
     SnapshotCursor, TreeConfig, WatcherId, Zxid,
 };
 
@@ -140,7 +140,7 @@ struct SnapshotProgress {
     /// The ACL indexes the head's map holds: a node using another one (a list
     /// interned during the walk) cannot be written, and the snapshot is
     /// abandoned rather than written unreadable.
-    acl_indexes: HashSet<i64>,
+    acl_indexes: IdSet<i64>,
 }
 
 /// One client connection as the pipeline sees it.
@@ -209,11 +209,11 @@ pub struct Core {
     pending: PendingChanges,
     sessions: SessionTracker,
     connections: BTreeMap<ConnectionId, Connection>,
-    owners: HashMap<SessionId, ConnectionId>,
+    owners: IdMap<SessionId, ConnectionId>,
     /// The last zxid handed out (appended, maybe not yet durable).
     last_zxid: Zxid,
     in_flight: VecDeque<InFlight>,
-    deferred: HashMap<SessionId, VecDeque<Deferred>>,
+    deferred: IdMap<SessionId, VecDeque<Deferred>>,
     stats: ServerStats,
     txns_since_snapshot: u64,
     snapshot_roll: u64,
@@ -247,10 +247,10 @@ impl Core {
             pending: PendingChanges::default(),
             sessions: tracker,
             connections: BTreeMap::new(),
-            owners: HashMap::new(),
+            owners: IdMap::default(),
             last_zxid,
             in_flight: VecDeque::new(),
-            deferred: HashMap::new(),
+            deferred: IdMap::default(),
             stats: ServerStats::default(),
             txns_since_snapshot: 0,
             snapshot_roll: 0,

@@ -2,7 +2,6 @@
 //! effects into IO (frames to connection writers, txns to the log writer
 //! thread, snapshots to blocking threads). Nothing here decides anything.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +11,7 @@ use super::commands::{admin_command, four_letter_word, ServerInfo};
 use super::core::{Clock, Core, Effect, Input};
 use super::sessions::ConnectionId;
 use super::storage::{LogCommand, LogReport, SnapshotSink};
+use crate::zookeeper::tree::IdMap;
 
 /// What a connection writer is told.
 #[derive(Debug)]
@@ -137,6 +137,7 @@ fn write_streamed_snapshot(
             }
             Ok(SnapshotCommand::End) => {
                 output.finish()?;
+                release_free_memory();
                 return Ok(true);
             }
             Err(_) => {
@@ -147,10 +148,21 @@ fn write_streamed_snapshot(
     }
 }
 
+/// Hands memory malloc holds free back to the OS (glibc keeps freed pages of
+/// its heaps otherwise: requests, txns and snapshot buffers come and go
+/// between the long-lived znodes). Once per snapshot, off the pipeline.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // Safety: malloc_trim only walks malloc's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 impl Pipeline {
     /// Runs until stopped, or until the log fails (then the error).
     pub async fn run(mut self) -> anyhow::Result<()> {
-        let mut outbound: HashMap<ConnectionId, mpsc::UnboundedSender<Outbound>> = HashMap::new();
+        let mut outbound: IdMap<ConnectionId, mpsc::UnboundedSender<Outbound>> = IdMap::default();
         // Expiry buckets are multiples of tickTime; looking twice per tick
         // keeps the lag under half a tick.
         let tick_period = Duration::from_millis((self.core.config().tick_ms as u64 / 2).max(1));
@@ -224,7 +236,7 @@ impl Pipeline {
     fn on_message(
         &mut self,
         message: Message,
-        outbound: &mut HashMap<ConnectionId, mpsc::UnboundedSender<Outbound>>,
+        outbound: &mut IdMap<ConnectionId, mpsc::UnboundedSender<Outbound>>,
         clock: Clock,
     ) {
         match message {
@@ -259,12 +271,12 @@ impl Pipeline {
         }
     }
 
-    fn execute(&mut self, outbound: &mut HashMap<ConnectionId, mpsc::UnboundedSender<Outbound>>) {
+    fn execute(&mut self, outbound: &mut IdMap<ConnectionId, mpsc::UnboundedSender<Outbound>>) {
         // A round's frames for one connection go to its writer together, in
         // order, before anything else for that connection.
         let mut frames: Vec<(ConnectionId, Vec<u8>)> = Vec::new();
         let flush = |frames: &mut Vec<(ConnectionId, Vec<u8>)>,
-                     outbound: &HashMap<ConnectionId, mpsc::UnboundedSender<Outbound>>,
+                     outbound: &IdMap<ConnectionId, mpsc::UnboundedSender<Outbound>>,
                      only: Option<ConnectionId>| {
             frames.retain_mut(|(conn, bytes)| {
                 if only.is_some_and(|only| only != *conn) {

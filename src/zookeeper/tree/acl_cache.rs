@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::ids::IdMap;
 use crate::zookeeper::jute::Acl;
 
 /// The index Apache reserves for `OPEN_ACL_UNSAFE`.
@@ -13,11 +14,14 @@ pub const OPEN_UNSAFE_ACL_INDEX: i64 = -1;
 #[derive(Debug, Clone, Default)]
 pub struct AclCache {
     /// Shared, so the pipeline's pending changes take a list without copying.
-    acl_by_index: HashMap<i64, Arc<[Acl]>>,
+    acl_by_index: IdMap<i64, Arc<[Acl]>>,
     index_by_acl: HashMap<Arc<[Acl]>, i64>,
-    references_by_index: HashMap<i64, u64>,
+    references_by_index: IdMap<i64, u64>,
     last_index: i64,
     open_unsafe: Arc<[Acl]>,
+    /// The list `intern` met last, with its index (checked against
+    /// `acl_by_index` before use: the index may have been forgotten).
+    last_interned: Option<(Arc<[Acl]>, i64)>,
 }
 
 impl AclCache {
@@ -31,6 +35,15 @@ impl AclCache {
     /// `convertAcls`: the index for this list (interning it if new), with one
     /// more reference counted.
     pub fn intern(&mut self, acl: &[Acl]) -> i64 {
+        // Most trees use one or two lists: comparing with the last one is
+        // cheaper than hashing the list.
+        if let Some((last, index)) = &self.last_interned {
+            if **last == *acl && self.acl_by_index.contains_key(index) {
+                let index = *index;
+                self.add_usage(index);
+                return index;
+            }
+        }
         let index = match self.index_by_acl.get(acl) {
             Some(index) => *index,
             None => {
@@ -42,6 +55,7 @@ impl AclCache {
                 index
             }
         };
+        self.last_interned = Some((self.acl_by_index[&index].clone(), index));
         self.add_usage(index);
         index
     }

@@ -327,20 +327,23 @@ impl DataTree {
     ) -> Result<Stat, ErrorCode> {
         let (parent_name, _) = split_parent(path).ok_or(ErrorCode::NoNode)?;
         let parent_key = normalize(parent_name);
-        let Some(parent_acl_index) = self.nodes.get(parent_key).map(|parent| parent.acl) else {
+        let Some(parent_id) = self.nodes.find_id(parent_key) else {
             return Err(ErrorCode::NoNode);
         };
+        let parent_acl_index = self.nodes.by_id(parent_id).acl;
         // Apache interns the ACL before looking for an existing node, and on
         // replay gives an existing node the new ACL (see ZOOKEEPER-3145).
         let acl_index = self.acl_cache.intern(acl);
-        if let Some(existing) = self.nodes.get_mut(path) {
-            existing.acl = acl_index;
-            return Err(ErrorCode::NodeExists);
-        }
         let node = Znode::new(data, acl_index, new_stat(zxid.0, time, ephemeral_owner));
         let stat = node.client_stat(self.config.extended_types_enabled);
-        let shared = self.nodes.insert(path, node);
-        let parent = self.nodes.get_mut(parent_key).expect("checked above");
+        let shared = match self.nodes.insert_new(path, node) {
+            Ok((_, shared)) => shared,
+            Err((existing, _)) => {
+                self.nodes.by_id_mut(existing).acl = acl_index;
+                return Err(ErrorCode::NodeExists);
+            }
+        };
+        let parent = self.nodes.by_id_mut(parent_id);
         let parent_cversion = if parent_cversion == -1 {
             parent.stat.cversion + 1
         } else {

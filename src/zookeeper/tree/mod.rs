@@ -46,7 +46,7 @@ mod tests;
 pub use apply::{Applied, TxnResult};
 pub use auth::AuthConfig;
 pub use data_tree::{DataTree, SnapshotCursor, TreeConfig};
-pub use ids::{SessionId, WatcherId, Zxid};
+pub use ids::{IdHasher, IdMap, IdSet, SessionId, WatcherId, Zxid};
 pub use node::Znode;
 pub use prepare::{PendingChanges, RequestContext};
 pub use read::{ReadContext, ReadOutcome};

@@ -17,13 +17,42 @@ pub fn validate_path(path: &str) -> Result<(), String> {
     if path.ends_with('/') {
         return Err("path must not end with / character".to_string());
     }
-    // ASCII is its own UTF-16: no conversion (every write request's path
-    // comes through here).
+    // The common case, settled in one pass: printable ASCII without "//" and
+    // without "." or ".." components.
+    if is_plain_ascii_path(path.as_bytes()) {
+        return Ok(());
+    }
+    // ASCII is its own UTF-16: no conversion.
     if path.is_ascii() {
         check_units(path.as_bytes())
     } else {
         check_units(&path.encode_utf16().collect::<Vec<u16>>())
     }
+}
+
+/// Printable ASCII (0x20..=0x7e), no empty component and no "." or ".."
+/// component: every rule of `validatePath` holds. `path` starts with '/' and
+/// does not end with one (checked before).
+fn is_plain_ascii_path(path: &[u8]) -> bool {
+    let mut component_start = 1;
+    for index in 1..=path.len() {
+        let at_end = index == path.len();
+        if !at_end {
+            let byte = path[index];
+            if !(0x20..=0x7e).contains(&byte) {
+                return false;
+            }
+            if byte != b'/' {
+                continue;
+            }
+        }
+        let component = &path[component_start..index];
+        if component.is_empty() || component == b"." || component == b".." {
+            return false;
+        }
+        component_start = index + 1;
+    }
+    true
 }
 
 /// `validatePath` from its second character on, over UTF-16 code units (or

@@ -7,6 +7,7 @@
 //! Apache: it takes a zxid and is logged. `PendingChanges` is Apache's
 //! `outstandingChanges`: what later requests must see before the log catches up.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -15,7 +16,9 @@ use super::ephemeral::{ttl_owner, EphemeralType, CONTAINER_OWNER};
 use super::ids::{SessionId, Zxid};
 use super::node::new_stat;
 use super::path::{split_parent, validate_path};
-use crate::zookeeper::jute::proto::{CheckVersionRequest, CreateRequest, CreateTtlRequest};
+use crate::zookeeper::jute::proto::{
+    CheckVersionRequest, CreateRequest, CreateTtlRequest, SetDataRequest,
+};
 use crate::zookeeper::jute::txn::{
     CheckVersionTxn, CloseSessionTxn, CreateContainerTxn, CreateSessionTxn, CreateTtlTxn,
     CreateTxn, DeleteTxn, ErrorTxn, MultiTxn, SetAclTxn, SetDataTxn,
@@ -91,8 +94,10 @@ impl PendingChanges {
             let number = self.first_number;
             let record = self.records.pop_front().expect("front exists");
             self.first_number += 1;
-            if self.latest_by_path.get(&record.path) == Some(&number) {
-                self.latest_by_path.remove(&record.path);
+            if let Entry::Occupied(latest) = self.latest_by_path.entry(record.path) {
+                if *latest.get() == number {
+                    latest.remove();
+                }
             }
         }
     }
@@ -147,6 +152,21 @@ impl DataTree {
         pending: &mut PendingChanges,
         context: RequestContext<'_>,
         request: &Request,
+    ) -> Option<TxnEntry> {
+        if !request.op().is_write() {
+            return None;
+        }
+        self.prepare_taking(pending, context, &mut request.clone())
+    }
+
+    /// `prepare`, moving the path and data of a create or setData out of the
+    /// request into the txn instead of copying them (the server keeps only
+    /// the request's op code after this).
+    pub fn prepare_taking(
+        &self,
+        pending: &mut PendingChanges,
+        context: RequestContext<'_>,
+        request: &mut Request,
     ) -> Option<TxnEntry> {
         let op = request.op();
         if !op.is_write() || matches!(op, OpCode::CreateSession) {
@@ -265,12 +285,12 @@ impl Preparer<'_> {
         }
     }
 
-    fn single(&mut self, request: &Request) -> Prepared {
+    fn single(&mut self, request: &mut Request) -> Prepared {
         self.op(request.op(), request)
     }
 
     /// `pRequest2Txn` for one op (also used for each op of a multi).
-    fn op(&mut self, op: OpCode, request: &Request) -> Prepared {
+    fn op(&mut self, op: OpCode, request: &mut Request) -> Prepared {
         match request {
             Request::Create(create)
             | Request::Create2(create)
@@ -278,7 +298,7 @@ impl Preparer<'_> {
             Request::CreateTtl(create) => self.create_ttl(create),
             Request::Delete(delete) => self.delete(&delete.path, delete.version),
             Request::DeleteContainer(delete) => self.delete_container(&delete.path),
-            Request::SetData(set) => self.set_data(&set.path, &set.data, set.version),
+            Request::SetData(set) => self.set_data(set),
             Request::SetAcl(set) => self.set_acl(&set.path, &set.acl, set.version),
             Request::Check(check) => self.check(check),
             Request::Reconfig(_) => {
@@ -298,18 +318,18 @@ impl Preparer<'_> {
         }
     }
 
-    fn create_ttl(&mut self, request: &CreateTtlRequest) -> Prepared {
-        let create = CreateRequest {
-            path: request.path.clone(),
-            data: request.data.clone(),
-            acl: request.acl.clone(),
+    fn create_ttl(&mut self, request: &mut CreateTtlRequest) -> Prepared {
+        let mut create = CreateRequest {
+            path: std::mem::take(&mut request.path),
+            data: request.data.take(),
+            acl: std::mem::take(&mut request.acl),
             flags: request.flags,
         };
-        self.create(OpCode::CreateTtl, &create, Some(request.ttl))
+        self.create(OpCode::CreateTtl, &mut create, Some(request.ttl))
     }
 
     /// `pRequest2TxnCreate`.
-    fn create(&mut self, op: OpCode, request: &CreateRequest, ttl: Option<i64>) -> Prepared {
+    fn create(&mut self, op: OpCode, request: &mut CreateRequest, ttl: Option<i64>) -> Prepared {
         let mode = CreateMode::from_flag(request.flags).ok_or(ErrorCode::BadArguments)?;
         let ttl = ttl.unwrap_or(-1);
         // validateCreateRequest
@@ -330,7 +350,7 @@ impl Preparer<'_> {
         let parent = self.record(parent_path)?;
         self.check_acl(&parent.acl, perms::CREATE)?;
         let parent_stat = parent.stat.clone().expect("record() returns live nodes");
-        let mut path = request.path.clone();
+        let mut path = std::mem::take(&mut request.path);
         if mode.is_sequential() {
             path.push_str(&format!("{:010}", parent_stat.cversion));
         }
@@ -342,7 +362,7 @@ impl Preparer<'_> {
             return Err(ErrorCode::NoChildrenForEphemerals);
         }
         let new_cversion = parent_stat.cversion + 1;
-        let data = request.data.clone();
+        let data = request.data.take();
         let body = match op {
             OpCode::CreateContainer => TxnBody::CreateContainer(CreateContainerTxn {
                 path: path.clone(),
@@ -452,7 +472,9 @@ impl Preparer<'_> {
         ))
     }
 
-    fn set_data(&mut self, path: &str, data: &Option<Vec<u8>>, version: i32) -> Prepared {
+    fn set_data(&mut self, request: &mut SetDataRequest) -> Prepared {
+        let path = request.path.as_str();
+        let version = request.version;
         bad_arguments_unless_valid(path)?;
         let mut node = self.record(path)?;
         self.check_acl(&node.acl, perms::WRITE)?;
@@ -467,8 +489,8 @@ impl Preparer<'_> {
         Ok((
             OpCode::SetData,
             TxnBody::SetData(SetDataTxn {
-                path: path.to_string(),
-                data: data.clone(),
+                path: std::mem::take(&mut request.path),
+                data: request.data.take(),
                 version: new_version,
             }),
         ))
@@ -573,7 +595,7 @@ impl Preparer<'_> {
                     }),
                 )
             } else {
-                match self.op(op.op(), &multi_op_request(op)) {
+                match self.op(op.op(), &mut multi_op_request(op)) {
                     Ok(prepared) => prepared,
                     Err(code) => {
                         failed = true;
@@ -644,5 +666,33 @@ mod tests {
         pending.applied(Zxid(2));
         assert!(pending.is_empty());
         assert!(pending.get("/a").is_none());
+    }
+
+    #[test]
+    fn rolling_back_a_multi_restores_the_previous_record() {
+        let mut pending = PendingChanges::default();
+        let record = |zxid: i64, path: &str, version: i32| ChangeRecord {
+            zxid: Zxid(zxid),
+            path: Arc::from(path),
+            stat: Some(StatPersisted {
+                version,
+                ..StatPersisted::default()
+            }),
+            child_count: 0,
+            acl: Arc::from([]),
+        };
+        pending.add(record(1, "/a", 1));
+        pending.add(record(1, "/b", 1));
+        pending.add(record(2, "/a", 2));
+        pending.add(record(2, "/c", 2));
+        pending.roll_back(Zxid(2));
+        assert_eq!(pending.len(), 2);
+        assert_eq!(pending.get("/a").unwrap().stat.as_ref().unwrap().version, 1);
+        assert!(pending.get("/c").is_none());
+        pending.applied(Zxid(1));
+        assert!(pending.get("/a").is_none() && pending.get("/b").is_none());
+        // Numbers keep counting after records go.
+        pending.add(record(3, "/a", 3));
+        assert_eq!(pending.get("/a").unwrap().zxid, Zxid(3));
     }
 }

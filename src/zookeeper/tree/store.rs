@@ -78,37 +78,71 @@ impl NodeStore {
         self.find(path).map(|id| self.slot(id).path.clone())
     }
 
-    /// Stores `node` at `path`, replacing any node there; returns the path as
-    /// stored, for the parent's children set.
-    pub fn insert(&mut self, path: &str, node: Znode) -> Arc<str> {
-        if let Some(id) = self.find(path) {
-            let slot = self.slots[id as usize].as_mut().expect("occupied");
-            slot.node = node;
-            return slot.path.clone();
-        }
-        let path: Arc<str> = Arc::from(path);
-        let slot = Slot {
-            path: path.clone(),
-            node,
+    /// Where the node at `path` is stored; valid until that node is removed.
+    pub fn find_id(&self, path: &str) -> Option<u32> {
+        self.find(path)
+    }
+
+    /// The node stored at `id` (from `find_id` or `insert_new`).
+    pub fn by_id(&self, id: u32) -> &Znode {
+        &self.slot(id).node
+    }
+
+    pub fn by_id_mut(&mut self, id: u32) -> &mut Znode {
+        &mut self.slots[id as usize]
+            .as_mut()
+            .expect("the id of a stored node")
+            .node
+    }
+
+    /// Stores `node` at `path` unless a node is there already (then the error
+    /// is its id, with `node` handed back): one probe of the index either way.
+    /// Returns the new node's id and its path as stored, for the parent's
+    /// children set.
+    pub fn insert_new(&mut self, path: &str, node: Znode) -> Result<(u32, Arc<str>), (u32, Znode)> {
+        let hash = self.hash(path);
+        let (slots, hasher) = (&self.slots, &self.hasher);
+        let entry = self.index.entry(
+            hash,
+            |&id| &*slots[id as usize].as_ref().expect("occupied").path == path,
+            |&id| hasher.hash_one(&*slots[id as usize].as_ref().expect("occupied").path),
+        );
+        let vacant = match entry {
+            hashbrown::hash_table::Entry::Occupied(occupied) => return Err((*occupied.get(), node)),
+            hashbrown::hash_table::Entry::Vacant(vacant) => vacant,
         };
+        let shared: Arc<str> = Arc::from(path);
+        let slot = Some(Slot {
+            path: shared.clone(),
+            node,
+        });
         let id = match self.vacant.pop() {
             Some(id) => {
-                self.slots[id as usize] = Some(slot);
+                self.slots[id as usize] = slot;
                 id
             }
             None => {
                 let id = u32::try_from(self.slots.len()).expect("fewer than 2^32 znodes");
-                self.slots.push(Some(slot));
+                self.slots.push(slot);
                 id
             }
         };
-        let hash = self.hash(&path);
-        let (slots, hasher) = (&self.slots, &self.hasher);
-        self.index.insert_unique(hash, id, |&id| {
-            hasher.hash_one(&*slots[id as usize].as_ref().expect("occupied").path)
-        });
+        vacant.insert(id);
         self.len += 1;
-        path
+        Ok((id, shared))
+    }
+
+    /// Stores `node` at `path`, replacing any node there; returns the path as
+    /// stored, for the parent's children set.
+    pub fn insert(&mut self, path: &str, node: Znode) -> Arc<str> {
+        match self.insert_new(path, node) {
+            Ok((_, shared)) => shared,
+            Err((id, node)) => {
+                let slot = self.slots[id as usize].as_mut().expect("occupied");
+                slot.node = node;
+                slot.path.clone()
+            }
+        }
     }
 
     pub fn remove(&mut self, path: &str) -> Option<Znode> {
