@@ -604,7 +604,7 @@ impl Core {
         }
     }
 
-    fn submit_write(&mut self, session: SessionId, pending: Pending, clock: Clock) {
+    fn submit_write(&mut self, session: SessionId, mut pending: Pending, clock: Clock) {
         if matches!(pending.request, Request::CloseSession) {
             self.sessions.set_closing(session);
         }
@@ -613,9 +613,11 @@ impl Core {
             .connections
             .get(&pending.conn)
             .map_or(&[][..], |conn| conn.auth.as_slice());
+        // The request's path and data move into the txn; the pending
+        // request keeps what the reply needs (its op code).
         let entry = self
             .tree
-            .prepare(
+            .prepare_taking(
                 &mut self.pending,
                 RequestContext {
                     session,
@@ -624,7 +626,7 @@ impl Core {
                     zxid,
                     time_ms: clock.wall_ms,
                 },
-                &pending.request,
+                &mut pending.request,
             )
             .expect("a write request prepares to a txn");
         self.log_txn(entry, Origin::Client(pending), Some(session), clock);

@@ -183,6 +183,14 @@ impl DataTree {
         self.nodes.get(normalize(path))
     }
 
+    /// `node` with `path_hash(path)` already at hand.
+    pub fn node_hashed(&self, hash: u64, path: &str) -> Option<&Znode> {
+        if path.is_empty() {
+            return self.node(path);
+        }
+        self.nodes.get_hashed(hash, path)
+    }
+
     pub fn acl(&self, node: &Znode) -> &[Acl] {
         self.acl_cache.get(node.acl)
     }

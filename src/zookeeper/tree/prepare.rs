@@ -7,8 +7,9 @@
 //! Apache: it takes a zxid and is logged. `PendingChanges` is Apache's
 //! `outstandingChanges`: what later requests must see before the log catches up.
 
-use std::collections::hash_map::Entry;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use hashbrown::hash_table::{self, HashTable};
 use std::sync::Arc;
 
 use super::data_tree::DataTree;
@@ -16,6 +17,7 @@ use super::ephemeral::{ttl_owner, EphemeralType, CONTAINER_OWNER};
 use super::ids::{SessionId, Zxid};
 use super::node::new_stat;
 use super::path::{split_parent, validate_path};
+use super::store::path_hash;
 use crate::zookeeper::jute::proto::{
     CheckVersionRequest, CreateRequest, CreateTtlRequest, SetDataRequest,
 };
@@ -48,6 +50,8 @@ pub struct RequestContext<'a> {
 pub struct ChangeRecord {
     pub zxid: Zxid,
     pub path: Arc<str>,
+    /// `path_hash(path)`, computed once when the record is made.
+    pub hash: u64,
     pub stat: Option<StatPersisted>,
     pub child_count: usize,
     /// Shared with the tree's ACL cache (or the txn) rather than copied: a
@@ -58,14 +62,15 @@ pub struct ChangeRecord {
 /// Apache's `outstandingChanges` and `outstandingChangesForPath`. Keys are the
 /// paths exactly as Apache uses them (the root's children name their parent "",
 /// a request on the root names it "/"). Records are numbered as they come, and
-/// the by-path map holds the number of each path's latest record (Apache
-/// compares records by identity; numbers are identities).
+/// the by-path index holds the number of each path's latest record (Apache
+/// compares records by identity; numbers are identities), keyed by the hash
+/// each record carries, so no path is hashed twice.
 #[derive(Debug, Clone, Default)]
 pub struct PendingChanges {
     records: VecDeque<ChangeRecord>,
     /// The number of `records[0]`.
     first_number: u64,
-    latest_by_path: HashMap<Arc<str>, u64>,
+    latest_by_path: HashTable<u64>,
 }
 
 impl PendingChanges {
@@ -77,10 +82,33 @@ impl PendingChanges {
         self.records.len()
     }
 
+    fn record_at(&self, number: u64) -> &ChangeRecord {
+        &self.records[(number - self.first_number) as usize]
+    }
+
     fn add(&mut self, record: ChangeRecord) {
         let number = self.first_number + self.records.len() as u64;
-        self.latest_by_path.insert(record.path.clone(), number);
+        let hash = record.hash;
+        let path = record.path.clone();
         self.records.push_back(record);
+        let (records, first) = (&self.records, self.first_number);
+        let at = |number: u64| &records[(number - first) as usize];
+        match self
+            .latest_by_path
+            .entry(hash, |&latest| at(latest).path == path, |&latest| at(latest).hash)
+        {
+            hash_table::Entry::Occupied(mut latest) => *latest.get_mut() = number,
+            hash_table::Entry::Vacant(vacant) => {
+                vacant.insert(number);
+            }
+        }
+    }
+
+    /// Forgets `number` as the latest record of its path, if it is.
+    fn forget_latest(&mut self, hash: u64, number: u64) {
+        if let Ok(latest) = self.latest_by_path.find_entry(hash, |&latest| latest == number) {
+            latest.remove();
+        }
     }
 
     /// Called once the txn with `zxid` has been applied to the tree: forgets the
@@ -91,14 +119,10 @@ impl PendingChanges {
             if record.zxid > zxid {
                 break;
             }
-            let number = self.first_number;
-            let record = self.records.pop_front().expect("front exists");
+            let (number, hash) = (self.first_number, record.hash);
+            self.forget_latest(hash, number);
+            self.records.pop_front();
             self.first_number += 1;
-            if let Entry::Occupied(latest) = self.latest_by_path.entry(record.path) {
-                if *latest.get() == number {
-                    latest.remove();
-                }
-            }
         }
     }
 
@@ -110,24 +134,40 @@ impl PendingChanges {
             .is_some_and(|record| record.zxid == zxid)
         {
             let number = self.first_number + self.records.len() as u64 - 1;
-            let record = self.records.pop_back().expect("back exists");
-            if self.latest_by_path.get(&record.path) == Some(&number) {
-                self.latest_by_path.remove(&record.path);
+            let hash = self.records.back().expect("checked above").hash;
+            let was_latest = self
+                .latest_by_path
+                .find(hash, |&latest| latest == number)
+                .is_some();
+            self.forget_latest(hash, number);
+            let record = self.records.pop_back().expect("checked above");
+            if was_latest {
                 if let Some(previous) = self
                     .records
                     .iter()
                     .rposition(|earlier| earlier.path == record.path)
                 {
-                    self.latest_by_path
-                        .insert(record.path.clone(), self.first_number + previous as u64);
+                    let (records, first) = (&self.records, self.first_number);
+                    self.latest_by_path.insert_unique(
+                        hash,
+                        first + previous as u64,
+                        |&latest| records[(latest - first) as usize].hash,
+                    );
                 }
             }
         }
     }
 
+    #[cfg(test)]
     fn get(&self, path: &str) -> Option<&ChangeRecord> {
-        let number = *self.latest_by_path.get(path)?;
-        self.records.get((number - self.first_number) as usize)
+        self.get_hashed(path_hash(path), path)
+    }
+
+    fn get_hashed(&self, hash: u64, path: &str) -> Option<&ChangeRecord> {
+        let number = *self
+            .latest_by_path
+            .find(hash, |&latest| &*self.record_at(latest).path == path)?;
+        Some(self.record_at(number))
     }
 
     fn records(&self) -> impl Iterator<Item = &ChangeRecord> {
@@ -243,16 +283,18 @@ impl Preparer<'_> {
     /// `getRecordForPath`: the pending record, else the tree's node; NoNode if
     /// neither has it (or it is pending deletion).
     fn record(&self, path: &str) -> Result<ChangeRecord, ErrorCode> {
-        if let Some(record) = self.pending.get(path) {
+        let hash = path_hash(path);
+        if let Some(record) = self.pending.get_hashed(hash, path) {
             return match record.stat {
                 Some(_) => Ok(record.clone()),
                 None => Err(ErrorCode::NoNode),
             };
         }
-        let node = self.tree.node(path).ok_or(ErrorCode::NoNode)?;
+        let node = self.tree.node_hashed(hash, path).ok_or(ErrorCode::NoNode)?;
         Ok(ChangeRecord {
             zxid: Zxid(-1),
             path: Arc::from(path),
+            hash,
             stat: Some(node.stat.clone()),
             child_count: node.children.len(),
             acl: self.tree.acl_cache.get_shared(node.acl).clone(),
@@ -260,10 +302,10 @@ impl Preparer<'_> {
     }
 
     /// `record(path).is_ok()`, without building the record.
-    fn exists(&self, path: &str) -> bool {
-        match self.pending.get(path) {
+    fn exists_hashed(&self, hash: u64, path: &str) -> bool {
+        match self.pending.get_hashed(hash, path) {
             Some(record) => record.stat.is_some(),
-            None => self.tree.node(path).is_some(),
+            None => self.tree.node_hashed(hash, path).is_some(),
         }
     }
 
@@ -355,7 +397,8 @@ impl Preparer<'_> {
             path.push_str(&format!("{:010}", parent_stat.cversion));
         }
         bad_arguments_unless_valid(&path)?;
-        if self.exists(&path) {
+        let hash = path_hash(&path);
+        if self.exists_hashed(hash, &path) {
             return Err(ErrorCode::NodeExists);
         }
         if self.tree.ephemeral_type(parent_stat.ephemeral_owner) == EphemeralType::Normal {
@@ -406,6 +449,7 @@ impl Preparer<'_> {
         self.pending.add(ChangeRecord {
             zxid,
             path: Arc::from(path),
+            hash,
             stat: Some(new_stat(zxid.0, self.context.time_ms, owner)),
             child_count: 0,
             acl: acl.into(),
@@ -425,6 +469,7 @@ impl Preparer<'_> {
         self.pending.add(ChangeRecord {
             zxid,
             path: Arc::from(path),
+            hash: path_hash(path),
             stat: None,
             child_count: 0,
             acl: Arc::from([]),
@@ -565,6 +610,7 @@ impl Preparer<'_> {
             self.pending.add(ChangeRecord {
                 zxid,
                 path: Arc::from(path.as_str()),
+                hash: path_hash(path),
                 stat: None,
                 child_count: 0,
                 acl: Arc::from([]),
@@ -652,6 +698,7 @@ mod tests {
         let record = |zxid: i64, path: &str| ChangeRecord {
             zxid: Zxid(zxid),
             path: Arc::from(path),
+            hash: path_hash(path),
             stat: Some(StatPersisted::default()),
             child_count: 0,
             acl: Arc::from([]),
@@ -674,6 +721,7 @@ mod tests {
         let record = |zxid: i64, path: &str, version: i32| ChangeRecord {
             zxid: Zxid(zxid),
             path: Arc::from(path),
+            hash: path_hash(path),
             stat: Some(StatPersisted {
                 version,
                 ..StatPersisted::default()

@@ -8,8 +8,9 @@
 //! against the slot's path: a `HashMap<String, Znode>` would keep every node
 //! (plus the table's slack, up to half of it empty) inline in the table.
 
+use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use hashbrown::HashTable;
 
@@ -21,12 +22,19 @@ struct Slot {
     node: Znode,
 }
 
+/// The hash of a path, for the tree's index and the pipeline's pending
+/// changes alike (one keyed SipHash per process, so a path hashed once serves
+/// both).
+pub fn path_hash(path: &str) -> u64 {
+    static HASHER: OnceLock<RandomState> = OnceLock::new();
+    HASHER.get_or_init(RandomState::new).hash_one(path)
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct NodeStore {
     slots: Vec<Option<Slot>>,
     vacant: Vec<u32>,
     index: HashTable<u32>,
-    hasher: std::collections::hash_map::RandomState,
     len: usize,
 }
 
@@ -35,9 +43,6 @@ impl NodeStore {
         NodeStore::default()
     }
 
-    fn hash(&self, path: &str) -> u64 {
-        self.hasher.hash_one(path)
-    }
 
     fn slot(&self, id: u32) -> &Slot {
         self.slots[id as usize]
@@ -46,7 +51,11 @@ impl NodeStore {
     }
 
     fn find(&self, path: &str) -> Option<u32> {
-        let hash = self.hash(path);
+        self.find_hashed(path_hash(path), path)
+    }
+
+    /// `find` with `path_hash(path)` already at hand.
+    fn find_hashed(&self, hash: u64, path: &str) -> Option<u32> {
         self.index
             .find(hash, |&id| &*self.slot(id).path == path)
             .copied()
@@ -66,6 +75,11 @@ impl NodeStore {
 
     pub fn get(&self, path: &str) -> Option<&Znode> {
         self.find(path).map(|id| &self.slot(id).node)
+    }
+
+    /// `get` with `path_hash(path)` already at hand.
+    pub fn get_hashed(&self, hash: u64, path: &str) -> Option<&Znode> {
+        self.find_hashed(hash, path).map(|id| &self.slot(id).node)
     }
 
     pub fn get_mut(&mut self, path: &str) -> Option<&mut Znode> {
@@ -100,12 +114,12 @@ impl NodeStore {
     /// Returns the new node's id and its path as stored, for the parent's
     /// children set.
     pub fn insert_new(&mut self, path: &str, node: Znode) -> Result<(u32, Arc<str>), (u32, Znode)> {
-        let hash = self.hash(path);
-        let (slots, hasher) = (&self.slots, &self.hasher);
+        let hash = path_hash(path);
+        let slots = &self.slots;
         let entry = self.index.entry(
             hash,
             |&id| &*slots[id as usize].as_ref().expect("occupied").path == path,
-            |&id| hasher.hash_one(&*slots[id as usize].as_ref().expect("occupied").path),
+            |&id| path_hash(&slots[id as usize].as_ref().expect("occupied").path),
         );
         let vacant = match entry {
             hashbrown::hash_table::Entry::Occupied(occupied) => return Err((*occupied.get(), node)),
@@ -146,7 +160,7 @@ impl NodeStore {
     }
 
     pub fn remove(&mut self, path: &str) -> Option<Znode> {
-        let hash = self.hash(path);
+        let hash = path_hash(path);
         let slots = &self.slots;
         let entry = self
             .index
