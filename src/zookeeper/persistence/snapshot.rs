@@ -45,9 +45,9 @@ const END_PATH: &str = "/";
 /// `SnapStream.isValidCheckedStream`: header plus seal is at least this long.
 const SNAPSHOT_BYTES_MIN: u64 = 10;
 const IO_BUFFER_BYTES: usize = 256 * 1024;
-/// A snapshot being written is fsynced every this many bytes, so its final
-/// fsync never has to push hundreds of megabytes: the txn log's fsyncs on the
-/// same disk would wait behind it, and every write request with them.
+/// A durable snapshot being written is fsynced every this many bytes, so its
+/// final fsync never has to push hundreds of megabytes at once: the txn log's
+/// fsyncs on the same disk would wait behind it.
 const SYNC_EVERY_BYTES: u64 = 4 * 1024 * 1024;
 
 /// A snapshot read back.
@@ -69,7 +69,7 @@ pub fn write_snapshot(
     sessions: &BTreeMap<SessionId, i32>,
     last_zxid: Zxid,
 ) -> Result<PathBuf, PersistenceError> {
-    let mut file = SnapshotFile::create(data_dir, last_zxid)?;
+    let mut file = SnapshotFile::create(data_dir, last_zxid, true)?;
     let mut record = Vec::new();
     encode_head(&mut record, sessions, &tree.acl_cache().entries());
     file.write(&record)?;
@@ -135,19 +135,32 @@ pub fn encode_end_of_nodes(out: &mut Vec<u8>) {
 
 /// A snapshot file being written: under a name no reader takes for a snapshot
 /// (a leading dot: `Util.getZxidFromName` sees no "snapshot" prefix, so neither
-/// Apache nor keel ever mistakes a half-written file for one), sealed, fsynced
-/// and renamed by `finish`, so it appears complete or not at all.
+/// Apache nor keel ever mistakes a half-written file for one), sealed and
+/// renamed by `finish`, so it appears complete or not at all.
+///
+/// A `durable` snapshot is fsynced (with its directory) before `finish`
+/// returns. The snapshots a running server takes every `snapCount` txns are
+/// not, exactly as Apache's (`takeSnapshot(false)`: a plain
+/// `FileOutputStream`): acknowledged writes are durable in the txn log, and
+/// start-up falls back to an older snapshot, with the logs after it, should the
+/// newest not read back whole. Forcing them out would make every txn log fsync
+/// on the same disk wait behind tens of megabytes of snapshot.
 pub struct SnapshotFile {
     snapshot_dir: PathBuf,
     path: PathBuf,
     temporary: PathBuf,
     last_zxid: Zxid,
     out: SealedWriter<BufWriter<File>>,
+    durable: bool,
     unsynced_bytes: u64,
 }
 
 impl SnapshotFile {
-    pub fn create(data_dir: &Path, last_zxid: Zxid) -> Result<SnapshotFile, PersistenceError> {
+    pub fn create(
+        data_dir: &Path,
+        last_zxid: Zxid,
+        durable: bool,
+    ) -> Result<SnapshotFile, PersistenceError> {
         let snapshot_dir = version_dir(data_dir)?;
         let name = snapshot_file_name(last_zxid);
         let path = snapshot_dir.join(&name);
@@ -160,6 +173,7 @@ impl SnapshotFile {
             temporary,
             last_zxid,
             out: SealedWriter::new(BufWriter::with_capacity(IO_BUFFER_BYTES, file)),
+            durable,
             unsynced_bytes: 0,
         })
     }
@@ -171,7 +185,7 @@ impl SnapshotFile {
             .write(bytes)
             .map_err(|source| PersistenceError::io(&self.temporary, source))?;
         self.unsynced_bytes += bytes.len() as u64;
-        if self.unsynced_bytes >= SYNC_EVERY_BYTES {
+        if self.durable && self.unsynced_bytes >= SYNC_EVERY_BYTES {
             self.unsynced_bytes = 0;
             self.out
                 .inner
@@ -203,16 +217,23 @@ impl SnapshotFile {
             out.seal()
         })();
         let temporary = self.temporary.clone();
-        let written = written
-            .and_then(|()| self.out.finish())
-            .and_then(|file| file.sync_all());
+        let durable = self.durable;
+        let written = written.and_then(|()| self.out.finish()).and_then(|file| {
+            if durable {
+                file.sync_all()
+            } else {
+                Ok(())
+            }
+        });
         if let Err(source) = written {
             let _ = fs::remove_file(&temporary);
             return Err(PersistenceError::io(&temporary, source));
         }
         fs::rename(&temporary, &self.path)
             .map_err(|source| PersistenceError::io(&self.path, source))?;
-        sync_dir(&self.snapshot_dir)?;
+        if durable {
+            sync_dir(&self.snapshot_dir)?;
+        }
         Ok(self.path)
     }
 

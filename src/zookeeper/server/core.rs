@@ -695,15 +695,14 @@ impl Core {
         let mut bytes = Vec::with_capacity(SNAPSHOT_STEP_BYTES + 4096);
         let mut unknown_acl = None;
         let acl_indexes = &progress.acl_indexes;
-        self.tree
-            .snapshot_step(&mut progress.cursor, |path, node| {
-                if node.acl != OPEN_UNSAFE_ACL_INDEX && !acl_indexes.contains(&node.acl) {
-                    unknown_acl = Some((path.to_string(), node.acl));
-                    return false;
-                }
-                encode_node(&mut bytes, path, node);
-                bytes.len() < SNAPSHOT_STEP_BYTES
-            });
+        self.tree.snapshot_step(&mut progress.cursor, |path, node| {
+            if node.acl != OPEN_UNSAFE_ACL_INDEX && !acl_indexes.contains(&node.acl) {
+                unknown_acl = Some((path.to_string(), node.acl));
+                return false;
+            }
+            encode_node(&mut bytes, path, node);
+            bytes.len() < SNAPSHOT_STEP_BYTES
+        });
         if let Some((path, acl)) = unknown_acl {
             tracing::warn!(%path, acl, "abandoning a snapshot: a node uses an ACL created after it started; the next snapshot will be taken in due course");
             self.snapshot = None;

@@ -49,9 +49,10 @@ impl TxnSink for LogSink {
     }
     fn flush(&mut self) -> anyhow::Result<Option<Arc<dyn Durability>>> {
         let force_sync = self.force_sync;
-        Ok(self.log.flush()?.map(|handle| {
-            Arc::new(LogFileSync { handle, force_sync }) as Arc<dyn Durability>
-        }))
+        Ok(self
+            .log
+            .flush()?
+            .map(|handle| Arc::new(LogFileSync { handle, force_sync }) as Arc<dyn Durability>))
     }
     fn roll(&mut self) -> anyhow::Result<()> {
         Ok(self.log.roll()?)
@@ -101,7 +102,8 @@ impl SnapshotSink for DiskStorage {
         Ok(())
     }
     fn create(&self, zxid: Zxid) -> anyhow::Result<Box<dyn SnapshotOutput>> {
-        Ok(Box::new(SnapshotFile::create(&self.data_dir, zxid)?))
+        // Not fsynced, as Apache's running snapshots (see `SnapshotFile`).
+        Ok(Box::new(SnapshotFile::create(&self.data_dir, zxid, false)?))
     }
     fn purge(&self, snapshots_retained: u32) -> anyhow::Result<()> {
         Ok(persistence::purge(

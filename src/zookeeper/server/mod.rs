@@ -8,8 +8,8 @@
 //! - `java_random`: `java.util.Random`, for Apache's session passwords.
 //! - `stats`: latency and packet counters.
 //! - `commands`: four-letter words and AdminServer commands (pure formatting).
-//! - `storage`: the storage traits, the in-memory storage and the group-commit
-//!   log writer thread.
+//! - `storage`: the storage traits, the in-memory storage and the pipelined
+//!   group commit (a log writer thread and a log syncer thread).
 //! - `disk`: `Storage` on Apache's on-disk format (`zookeeper::persistence`).
 //! - `driver`: the pipeline task that executes the core's effects.
 //! - `net`: accept loop, connection reader/writer tasks, four-letter words.

@@ -189,7 +189,9 @@ pub fn run_log_writer(
     let syncer = match syncer {
         Ok(syncer) => syncer,
         Err(error) => {
-            report(LogReport::Failed(format!("starting the log syncer: {error}")));
+            report(LogReport::Failed(format!(
+                "starting the log syncer: {error}"
+            )));
             return;
         }
     };
@@ -321,7 +323,9 @@ mod tests {
     fn queued_appends_share_one_flush_and_durability_is_reported_in_order() {
         let (sender, receiver) = std::sync::mpsc::channel();
         for zxid in 1..=3 {
-            sender.send(LogCommand::Append(Arc::new(entry(zxid)))).unwrap();
+            sender
+                .send(LogCommand::Append(Arc::new(entry(zxid))))
+                .unwrap();
         }
         sender.send(LogCommand::Roll).unwrap();
         sender.send(LogCommand::Append(Arc::new(entry(4)))).unwrap();

@@ -158,10 +158,7 @@ impl DataTree {
 
     /// Lists the built-in node at `child_path` among its parent's children.
     fn add_child(&mut self, parent: &str, child_path: &str) {
-        let shared = self
-            .nodes
-            .shared_path(child_path)
-            .expect("a built-in node");
+        let shared = self.nodes.shared_path(child_path).expect("a built-in node");
         self.nodes
             .get_mut(parent)
             .expect("parent of a built-in node")
@@ -680,7 +677,9 @@ impl DataTree {
         let (parent_name, _) =
             split_parent(path).ok_or_else(|| format!("invalid snapshot path {path}"))?;
         if !self.nodes.contains_key(normalize(parent_name)) {
-            return Err(format!("unable to find parent {parent_name} of path {path}"));
+            return Err(format!(
+                "unable to find parent {parent_name} of path {path}"
+            ));
         }
         let owner = node.stat.ephemeral_owner;
         let shared = self.nodes.insert(path, node);

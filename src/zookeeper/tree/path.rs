@@ -92,7 +92,8 @@ fn check_units<T: Copy + Into<u16>>(units: &[T]) -> Result<(), String> {
 /// Splits at the last '/': ("/a", "b") for "/a/b", ("", "a") for "/a". `None`
 /// when there is no slash at all.
 pub fn split_parent(path: &str) -> Option<(&str, &str)> {
-    let slash = path.rfind('/')?;
+    // A byte search: no UTF-8 sequence contains the byte '/' except '/'.
+    let slash = path.bytes().rposition(|byte| byte == b'/')?;
     Some((&path[..slash], &path[slash + 1..]))
 }
 

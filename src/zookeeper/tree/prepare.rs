@@ -93,10 +93,11 @@ impl PendingChanges {
         self.records.push_back(record);
         let (records, first) = (&self.records, self.first_number);
         let at = |number: u64| &records[(number - first) as usize];
-        match self
-            .latest_by_path
-            .entry(hash, |&latest| at(latest).path == path, |&latest| at(latest).hash)
-        {
+        match self.latest_by_path.entry(
+            hash,
+            |&latest| at(latest).path == path,
+            |&latest| at(latest).hash,
+        ) {
             hash_table::Entry::Occupied(mut latest) => *latest.get_mut() = number,
             hash_table::Entry::Vacant(vacant) => {
                 vacant.insert(number);
@@ -106,7 +107,10 @@ impl PendingChanges {
 
     /// Forgets `number` as the latest record of its path, if it is.
     fn forget_latest(&mut self, hash: u64, number: u64) {
-        if let Ok(latest) = self.latest_by_path.find_entry(hash, |&latest| latest == number) {
+        if let Ok(latest) = self
+            .latest_by_path
+            .find_entry(hash, |&latest| latest == number)
+        {
             latest.remove();
         }
     }
@@ -148,11 +152,10 @@ impl PendingChanges {
                     .rposition(|earlier| earlier.path == record.path)
                 {
                     let (records, first) = (&self.records, self.first_number);
-                    self.latest_by_path.insert_unique(
-                        hash,
-                        first + previous as u64,
-                        |&latest| records[(latest - first) as usize].hash,
-                    );
+                    self.latest_by_path
+                        .insert_unique(hash, first + previous as u64, |&latest| {
+                            records[(latest - first) as usize].hash
+                        });
                 }
             }
         }
@@ -457,7 +460,8 @@ impl Preparer<'_> {
         Ok((op, body))
     }
 
-    fn record_deletion(&mut self, parent: ChangeRecord, path: &str) {
+    /// Records `node` deleted and its `parent` one child short.
+    fn record_deletion(&mut self, parent: ChangeRecord, node: ChangeRecord) {
         let zxid = self.zxid();
         let mut parent = parent;
         parent.zxid = zxid;
@@ -468,11 +472,10 @@ impl Preparer<'_> {
         self.pending.add(parent);
         self.pending.add(ChangeRecord {
             zxid,
-            path: Arc::from(path),
-            hash: path_hash(path),
             stat: None,
             child_count: 0,
             acl: Arc::from([]),
+            ..node
         });
     }
 
@@ -486,7 +489,7 @@ impl Preparer<'_> {
         if node.child_count > 0 {
             return Err(ErrorCode::NotEmpty);
         }
-        self.record_deletion(parent, path);
+        self.record_deletion(parent, node);
         Ok((
             OpCode::Delete,
             TxnBody::Delete(DeleteTxn {
@@ -508,7 +511,7 @@ impl Preparer<'_> {
             return Err(ErrorCode::BadVersion);
         }
         let parent = self.record(parent_path)?;
-        self.record_deletion(parent, path);
+        self.record_deletion(parent, node);
         Ok((
             OpCode::DeleteContainer,
             TxnBody::Delete(DeleteTxn {
@@ -629,10 +632,10 @@ impl Preparer<'_> {
     /// A multi: every op prepared with the same zxid; after the first failure
     /// the rest become RuntimeInconsistency errors and the changes of the ops
     /// before it are rolled back.
-    fn multi(&mut self, multi: &MultiRequest) -> TxnBody {
+    fn multi(&mut self, multi: &mut MultiRequest) -> TxnBody {
         let mut txns = Vec::with_capacity(multi.ops.len());
         let mut failed = false;
-        for op in &multi.ops {
+        for op in multi.ops.iter_mut() {
             let (op_code, body) = if failed {
                 (
                     OpCode::Error,
@@ -641,7 +644,7 @@ impl Preparer<'_> {
                     }),
                 )
             } else {
-                match self.op(op.op(), &mut multi_op_request(op)) {
+                match self.op(op.op(), &mut take_multi_op(op)) {
                     Ok(prepared) => prepared,
                     Err(code) => {
                         failed = true;
@@ -659,20 +662,25 @@ impl Preparer<'_> {
     }
 }
 
-/// A multi op as the standalone request it stands for.
-fn multi_op_request(op: &MultiOp) -> Request {
+/// A multi op as the standalone request it stands for, its path and data
+/// moved out (the multi keeps its op codes, all the server needs of it after
+/// prepare).
+fn take_multi_op(op: &mut MultiOp) -> Request {
     match op {
-        MultiOp::Create { op, request } => match op {
-            OpCode::Create2 => Request::Create2(request.clone()),
-            OpCode::CreateContainer => Request::CreateContainer(request.clone()),
-            _ => Request::Create(request.clone()),
-        },
-        MultiOp::CreateTtl(request) => Request::CreateTtl(request.clone()),
-        MultiOp::Delete(request) => Request::Delete(request.clone()),
-        MultiOp::SetData(request) => Request::SetData(request.clone()),
-        MultiOp::Check(request) => Request::Check(request.clone()),
-        MultiOp::GetChildren(request) => Request::GetChildren(request.clone()),
-        MultiOp::GetData(request) => Request::GetData(request.clone()),
+        MultiOp::Create { op, request } => {
+            let request = std::mem::take(request);
+            match op {
+                OpCode::Create2 => Request::Create2(request),
+                OpCode::CreateContainer => Request::CreateContainer(request),
+                _ => Request::Create(request),
+            }
+        }
+        MultiOp::CreateTtl(request) => Request::CreateTtl(std::mem::take(request)),
+        MultiOp::Delete(request) => Request::Delete(std::mem::take(request)),
+        MultiOp::SetData(request) => Request::SetData(std::mem::take(request)),
+        MultiOp::Check(request) => Request::Check(std::mem::take(request)),
+        MultiOp::GetChildren(request) => Request::GetChildren(std::mem::take(request)),
+        MultiOp::GetData(request) => Request::GetData(std::mem::take(request)),
     }
 }
 

@@ -43,7 +43,6 @@ impl NodeStore {
         NodeStore::default()
     }
 
-
     fn slot(&self, id: u32) -> &Slot {
         self.slots[id as usize]
             .as_ref()
@@ -122,7 +121,9 @@ impl NodeStore {
             |&id| path_hash(&slots[id as usize].as_ref().expect("occupied").path),
         );
         let vacant = match entry {
-            hashbrown::hash_table::Entry::Occupied(occupied) => return Err((*occupied.get(), node)),
+            hashbrown::hash_table::Entry::Occupied(occupied) => {
+                return Err((*occupied.get(), node))
+            }
             hashbrown::hash_table::Entry::Vacant(vacant) => vacant,
         };
         let shared: Arc<str> = Arc::from(path);
