@@ -155,9 +155,7 @@ fn release_free_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // Safety: malloc_trim only walks malloc's own free lists.
     unsafe {
-        let t = std::time::Instant::now();
         libc::malloc_trim(0);
-        eprintln!("TRIM us {}", t.elapsed().as_micros());
     }
 }
 
@@ -173,12 +171,9 @@ impl Pipeline {
         let mut cleanup = tokio::time::interval(CONTAINER_CHECK_INTERVAL);
         cleanup.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let result = loop {
-            let iteration = std::time::Instant::now();
-            let mut what = "?";
             tokio::select! {
                 message = self.messages.recv(), if self.core.txns_in_flight() < TXNS_IN_FLIGHT_MAX => {
                     let Some(message) = message else { break Ok(()) };
-                    what = "messages";
                     let clock = self.clocks.now();
                     self.on_message(message, &mut outbound, clock);
                     // Requests that queued meanwhile share this round: one
@@ -199,7 +194,6 @@ impl Pipeline {
                     }
                 }
                 report = self.reports.recv() => {
-                    what = "report";
                     let clock = self.clocks.now();
                     match report {
                         Some(Report::Log(LogReport::Durable(zxid))) => {
@@ -227,16 +221,11 @@ impl Pipeline {
                     self.core.handle(Input::CleanupContainers, clock);
                 }
                 _ = std::future::ready(()), if self.core.snapshot_pending() => {
-                    what = "snapshot";
                     self.core.snapshot_step();
                 }
                 _ = self.stop.changed() => break Ok(()),
             }
-            let work = iteration.elapsed();
             self.execute(&mut outbound);
-            if iteration.elapsed() > Duration::from_millis(15) {
-                eprintln!("STALL {what} handle {:?} total {:?}", work, iteration.elapsed());
-            }
         };
         for (_, sender) in outbound.drain() {
             let _ = sender.send(Outbound::Close);
