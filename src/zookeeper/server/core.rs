@@ -220,6 +220,8 @@ pub struct Core {
     /// From `SnapshotBegin` until the driver reports the file done.
     snapshot_running: bool,
     snapshot: Option<SnapshotProgress>,
+    /// `SNAPSHOT_STEP_BYTES`, smaller in tests that interleave steps and writes.
+    snapshot_step_bytes: usize,
     random: JavaRandom,
     effects: Vec<Effect>,
 }
@@ -256,6 +258,7 @@ impl Core {
             snapshot_roll: 0,
             snapshot_running: false,
             snapshot: None,
+            snapshot_step_bytes: SNAPSHOT_STEP_BYTES,
             random: JavaRandom::new(random_seed),
             effects: Vec::new(),
         };
@@ -681,6 +684,13 @@ impl Core {
         });
     }
 
+    /// Starts a snapshot now, encoding about `step_bytes` per step.
+    #[cfg(test)]
+    pub fn begin_snapshot_for_test(&mut self, step_bytes: usize) {
+        self.snapshot_step_bytes = step_bytes;
+        self.begin_snapshot();
+    }
+
     /// Whether a snapshot is being encoded (the driver then calls
     /// `snapshot_step` between inputs).
     pub fn snapshot_pending(&self) -> bool {
@@ -692,7 +702,8 @@ impl Core {
         let Some(progress) = self.snapshot.as_mut() else {
             return;
         };
-        let mut bytes = Vec::with_capacity(SNAPSHOT_STEP_BYTES + 4096);
+        let step_bytes = self.snapshot_step_bytes;
+        let mut bytes = Vec::with_capacity(step_bytes + 4096);
         let mut unknown_acl = None;
         let acl_indexes = &progress.acl_indexes;
         self.tree.snapshot_step(&mut progress.cursor, |path, node| {
@@ -701,7 +712,7 @@ impl Core {
                 return false;
             }
             encode_node(&mut bytes, path, node);
-            bytes.len() < SNAPSHOT_STEP_BYTES
+            bytes.len() < step_bytes
         });
         if let Some((path, acl)) = unknown_acl {
             tracing::warn!(%path, acl, "abandoning a snapshot: a node uses an ACL created after it started; the next snapshot will be taken in due course");
