@@ -163,7 +163,9 @@ zk__write_cfg() {
     echo "admin.enableServer=false"
     echo "4lw.commands.whitelist=*"
     local line
-    for line in "$@"; do echo "$line"; done
+    # ZK_CFG_EXTRA: more key=value lines, whitespace-separated (a suite's settings)
+    # shellcheck disable=SC2086
+    for line in "$@" ${ZK_CFG_EXTRA:-}; do echo "$line"; done
   } >"$dir/zoo.cfg"
   echo "$client_port" >"$dir/client.port"
 }

@@ -11,6 +11,7 @@
 #     hold one session (40 s timeout) with an ephemeral node and write without pause:
 #     pipelined async creates (persistent and persistent_sequential) and setData with
 #     versions, logging every acknowledged write;
+#   - the server snapshots every few hundred txns (snapCount=400);
 #   - the suite kills the server with SIGKILL mid-stream and restarts it on the same
 #     dataDir and port well within the session timeout, ZK_CRASH_ROUNDS times (default 2);
 #   - each writer must reconnect with the same session and find its ephemeral (same owner);
@@ -32,6 +33,10 @@ RUN_DIR=${RUN_DIR:-$SUITE_WORK}
 CRASH_ROUNDS=${ZK_CRASH_ROUNDS:-2}
 CRASH_JAVA="$COMPAT_DIR/java/zk/ZkCrash.java"
 SESSION_MS=40000   # the most a default zoo.cfg allows (maxSessionTimeout = 20 ticks)
+# A snapshot every few hundred txns (Apache: a random point between snapCount/2 and
+# snapCount), so kills land during snapshots and recovery replays logs over snapshots
+# that were written while the tree changed (fuzzy snapshots, as Apache's).
+export ZK_CFG_EXTRA=${ZK_CFG_EXTRA:-snapCount=400}
 name=zcrash-$$
 stopf="$SUITE_WORK/writer.stop"
 root="/crash-$(date +%s)-$$"

@@ -176,20 +176,30 @@ fn value_of(bytes: usize) -> Vec<u8> {
 #[derive(Debug, Clone)]
 enum Phase {
     /// New nodes `<prefix>/c<session>-<n>`, remembered for the later phases.
-    Create { prefix: String },
+    Create {
+        prefix: String,
+    },
     GetData,
     /// setData with version -1 on the created nodes, round robin.
     SetData,
     /// multi(check(version), setData(version)) on the created nodes.
     MultiCheckSet,
     /// multi of three creates `<prefix>/m<session>-<n>-{a,b,c}`.
-    MultiCreate3 { prefix: String },
+    MultiCreate3 {
+        prefix: String,
+    },
     /// Deletes every created node, then the phase ends.
     Delete,
     /// Nodes `<root>/p<i / 1000>` for i < count, striped over sessions.
-    PopulateParents { root: String, count: usize },
+    PopulateParents {
+        root: String,
+        count: usize,
+    },
     /// Nodes `<root>/p<i / 1000>/n<i % 1000>` for i < count, striped.
-    Populate { root: String, count: usize },
+    Populate {
+        root: String,
+        count: usize,
+    },
 }
 
 impl Phase {
@@ -280,7 +290,8 @@ impl Worker {
                     return false;
                 }
                 self.cursor += 1;
-                self.session.create(&format!("{root}/p{parent:04}"), &[], now);
+                self.session
+                    .create(&format!("{root}/p{parent:04}"), &[], now);
             }
             Phase::Populate { root, count } => {
                 let node = self.index + self.sessions * self.cursor;
@@ -375,7 +386,9 @@ async fn drive(
                     return;
                 }
                 let in_window = reply.received >= window.measure_from
-                    && window.stop_sending.is_none_or(|stop| reply.received <= stop);
+                    && window
+                        .stop_sending
+                        .is_none_or(|stop| reply.received <= stop);
                 if in_window {
                     result.measured += 1;
                     result
@@ -468,7 +481,10 @@ async fn ensure_path(worker: &mut Worker, path: &str) -> anyhow::Result<()> {
         worker.session.try_flush()?;
         let mut err = None;
         while err.is_none() {
-            worker.session.pump(None, |reply| err = Some(reply.err)).await?;
+            worker
+                .session
+                .pump(None, |reply| err = Some(reply.err))
+                .await?;
         }
         match err {
             Some(0) | Some(-110) => {}

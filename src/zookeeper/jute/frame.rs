@@ -54,7 +54,12 @@ pub fn write_frame(out: &mut Vec<u8>, write_body: impl FnOnce(&mut Vec<u8>)) {
 
 /// A complete reply frame: header, then the body if there is one.
 pub fn reply_frame(header: &ReplyHeader, response: Option<&Response>) -> Vec<u8> {
-    let mut out = Vec::new();
+    // Room for the header and a Stat, or for the data of a read, up front.
+    let data_bytes = match response {
+        Some(Response::GetData(get)) => get.data.as_ref().map_or(0, Vec::len),
+        _ => 0,
+    };
+    let mut out = Vec::with_capacity(128 + data_bytes);
     write_frame(&mut out, |out| {
         header.write(out);
         if let Some(response) = response {

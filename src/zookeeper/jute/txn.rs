@@ -191,7 +191,9 @@ impl TxnBody {
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::new();
+        // Room for a create of a short path with a small value and one ACL,
+        // so most bodies encode without growing the buffer.
+        let mut out = Vec::with_capacity(256);
         self.write(&mut out);
         out
     }

@@ -48,7 +48,22 @@ pub fn read_file_header(bytes: &[u8]) -> Option<FileHeader> {
 
 /// One entry exactly as `FileTxnLog.append` writes it.
 pub fn entry_bytes(entry: &TxnEntry) -> Vec<u8> {
-    let payload = entry.to_bytes();
+    let mut out = Vec::new();
+    encode_entry(&mut out, entry);
+    out
+}
+
+/// Appends one log entry to `out`: Adler-32 of the txn bytes, their length,
+/// the bytes, the end-of-record byte (the txn is encoded in place).
+pub fn encode_entry(out: &mut Vec<u8>, entry: &TxnEntry) {
+    let start = out.len();
+    out.extend_from_slice(&[0; 12]);
+    entry.header.write(out);
+    entry.body.write(out);
+    if let Some(digest) = &entry.digest {
+        digest.write(out);
+    }
+    let payload = &out[start + 12..];
     // prepare never produces an empty txn (a header alone is 28 bytes), and an
     // empty one would read back as the pre-allocated tail.
     assert!(
@@ -56,12 +71,10 @@ pub fn entry_bytes(entry: &TxnEntry) -> Vec<u8> {
         "a txn serializes to at least its header"
     );
     let length = i32::try_from(payload.len()).expect("txn bounded by jute.maxbuffer");
-    let mut out = Vec::with_capacity(payload.len() + ENTRY_OVERHEAD_BYTES as usize);
-    out.extend_from_slice(&adler32(&payload).to_be_bytes());
-    out.extend_from_slice(&length.to_be_bytes());
-    out.extend_from_slice(&payload);
+    let checksum = adler32(payload);
+    out[start..start + 8].copy_from_slice(&checksum.to_be_bytes());
+    out[start + 8..start + 12].copy_from_slice(&length.to_be_bytes());
     out.push(END_OF_RECORD);
-    out
 }
 
 #[cfg(test)]

@@ -44,8 +44,8 @@ use thiserror::Error;
 
 pub use purge::purge;
 pub use recover::{recover, Recovered};
-pub use snapshot::{read_snapshot, write_snapshot, SnapshotContents};
-pub use txn_log::{TxnLog, PREALLOCATE_BYTES_DEFAULT};
+pub use snapshot::{read_snapshot, write_snapshot, SnapshotContents, SnapshotFile};
+pub use txn_log::{LogFileHandle, TxnLog, PREALLOCATE_BYTES_DEFAULT};
 
 /// Why the txn log or a snapshot could not be written or read.
 #[derive(Debug, Error)]

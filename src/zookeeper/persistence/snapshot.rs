@@ -45,6 +45,10 @@ const END_PATH: &str = "/";
 /// `SnapStream.isValidCheckedStream`: header plus seal is at least this long.
 const SNAPSHOT_BYTES_MIN: u64 = 10;
 const IO_BUFFER_BYTES: usize = 256 * 1024;
+/// A durable snapshot being written is fsynced every this many bytes, so its
+/// final fsync never has to push hundreds of megabytes at once: the txn log's
+/// fsyncs on the same disk would wait behind it.
+const SYNC_EVERY_BYTES: u64 = 4 * 1024 * 1024;
 
 /// A snapshot read back.
 #[derive(Debug)]
@@ -57,86 +61,187 @@ pub struct SnapshotContents {
 }
 
 /// Writes `snapshot.<hex last_zxid>` into `<data_dir>/version-2` and returns its
-/// path. The file appears complete or not at all: it is written under a name no
-/// reader takes for a snapshot, fsynced, then renamed.
+/// path, in one go (start-up, tests); a running server streams its snapshots
+/// through `SnapshotFile` with the `encode_*` pieces instead.
 pub fn write_snapshot(
     data_dir: &Path,
     tree: &DataTree,
     sessions: &BTreeMap<SessionId, i32>,
     last_zxid: Zxid,
 ) -> Result<PathBuf, PersistenceError> {
-    let snapshot_dir = version_dir(data_dir)?;
-    let name = snapshot_file_name(last_zxid);
-    let path = snapshot_dir.join(&name);
-    // A leading dot: `Util.getZxidFromName` sees no "snapshot" prefix, so
-    // neither Apache nor keel ever mistakes a half-written file for a snapshot.
-    let temporary = snapshot_dir.join(format!(".{name}.tmp"));
-    let file =
-        File::create(&temporary).map_err(|source| PersistenceError::io(&temporary, source))?;
-    let mut out = SealedWriter::new(BufWriter::with_capacity(IO_BUFFER_BYTES, file));
-    let written = write_contents(&mut out, tree, sessions, last_zxid)
-        .and_then(|()| out.finish())
-        .and_then(|file| file.sync_all());
-    if let Err(source) = written {
-        let _ = fs::remove_file(&temporary);
-        return Err(PersistenceError::io(&temporary, source));
+    let mut file = SnapshotFile::create(data_dir, last_zxid, true)?;
+    let mut record = Vec::new();
+    encode_head(&mut record, sessions, &tree.acl_cache().entries());
+    file.write(&record)?;
+    let mut cursor = tree.snapshot_cursor();
+    let mut failed = None;
+    while !cursor.is_done() {
+        tree.snapshot_step(&mut cursor, |path, node| {
+            record.clear();
+            encode_node(&mut record, path, node);
+            if let Err(error) = file.write(&record) {
+                failed = Some(error);
+                return false;
+            }
+            true
+        });
+        if let Some(error) = failed.take() {
+            file.abandon();
+            return Err(error);
+        }
     }
-    fs::rename(&temporary, &path).map_err(|source| PersistenceError::io(&path, source))?;
-    sync_dir(&snapshot_dir)?;
+    record.clear();
+    encode_end_of_nodes(&mut record);
+    file.write(&record)?;
+    let path = file.finish()?;
     info!(path = %path.display(), zxid = %last_zxid, nodes = tree.node_count(), "wrote snapshot");
     Ok(path)
 }
 
-fn write_contents<W: Write>(
-    out: &mut SealedWriter<W>,
-    tree: &DataTree,
+/// The head of a snapshot stream: the file header, the sessions and the ACL map.
+pub fn encode_head(
+    out: &mut Vec<u8>,
     sessions: &BTreeMap<SessionId, i32>,
-    last_zxid: Zxid,
-) -> io::Result<()> {
-    out.write(&snapshot_header_bytes())?;
-
-    let mut record = Vec::new();
-    write_i32(&mut record, count_as_i32(sessions.len()));
+    acl_entries: &[(i64, &[Acl])],
+) {
+    out.extend_from_slice(&snapshot_header_bytes());
+    write_i32(out, count_as_i32(sessions.len()));
     for (session, timeout_ms) in sessions {
-        write_i64(&mut record, session.0);
-        write_i32(&mut record, *timeout_ms);
+        write_i64(out, session.0);
+        write_i32(out, *timeout_ms);
     }
-    out.write(&record)?;
-
-    let acl_entries = tree.acl_cache().entries();
-    record.clear();
-    write_i32(&mut record, count_as_i32(acl_entries.len()));
+    write_i32(out, count_as_i32(acl_entries.len()));
     for (index, acl) in acl_entries {
-        write_i64(&mut record, index);
-        acl.to_vec().write(&mut record);
+        write_i64(out, *index);
+        write_i32(out, count_as_i32(acl.len()));
+        for entry in acl.iter() {
+            entry.write(out);
+        }
     }
-    out.write(&record)?;
+}
 
-    for (path, node) in tree.nodes_in_snapshot_order() {
-        record.clear();
-        write_ustring(&mut record, Some(&path));
-        write_buffer(&mut record, node.data.as_deref());
-        write_i64(&mut record, node.acl);
-        node.stat.write(&mut record);
-        out.write(&record)?;
+/// One node of the node list (`path` as written: "" for the root).
+pub fn encode_node(out: &mut Vec<u8>, path: &str, node: &Znode) {
+    write_ustring(out, Some(path));
+    write_buffer(out, node.data.as_deref());
+    write_i64(out, node.acl);
+    node.stat.write(out);
+}
+
+/// The "/" that ends the node list.
+pub fn encode_end_of_nodes(out: &mut Vec<u8>) {
+    write_ustring(out, Some(END_PATH));
+}
+
+/// A snapshot file being written: under a name no reader takes for a snapshot
+/// (a leading dot: `Util.getZxidFromName` sees no "snapshot" prefix, so neither
+/// Apache nor keel ever mistakes a half-written file for one), sealed and
+/// renamed by `finish`, so it appears complete or not at all.
+///
+/// A `durable` snapshot is fsynced (with its directory) before `finish`
+/// returns. The snapshots a running server takes every `snapCount` txns are
+/// not, exactly as Apache's (`takeSnapshot(false)`: a plain
+/// `FileOutputStream`): acknowledged writes are durable in the txn log, and
+/// start-up falls back to an older snapshot, with the logs after it, should the
+/// newest not read back whole. Forcing them out would make every txn log fsync
+/// on the same disk wait behind tens of megabytes of snapshot.
+pub struct SnapshotFile {
+    snapshot_dir: PathBuf,
+    path: PathBuf,
+    temporary: PathBuf,
+    last_zxid: Zxid,
+    out: SealedWriter<BufWriter<File>>,
+    durable: bool,
+    unsynced_bytes: u64,
+}
+
+impl SnapshotFile {
+    pub fn create(
+        data_dir: &Path,
+        last_zxid: Zxid,
+        durable: bool,
+    ) -> Result<SnapshotFile, PersistenceError> {
+        let snapshot_dir = version_dir(data_dir)?;
+        let name = snapshot_file_name(last_zxid);
+        let path = snapshot_dir.join(&name);
+        let temporary = snapshot_dir.join(format!(".{name}.tmp"));
+        let file =
+            File::create(&temporary).map_err(|source| PersistenceError::io(&temporary, source))?;
+        Ok(SnapshotFile {
+            snapshot_dir,
+            path,
+            temporary,
+            last_zxid,
+            out: SealedWriter::new(BufWriter::with_capacity(IO_BUFFER_BYTES, file)),
+            durable,
+            unsynced_bytes: 0,
+        })
     }
-    record.clear();
-    write_ustring(&mut record, Some(END_PATH));
-    out.write(&record)?;
-    out.seal()?;
 
-    // An empty ZxidDigest, as Apache writes when it has none.
-    record.clear();
-    write_i64(&mut record, 0);
-    write_i32(&mut record, DIGEST_VERSION);
-    write_i64(&mut record, 0);
-    out.write(&record)?;
-    out.seal()?;
+    /// Appends stream bytes (`encode_head`, then `encode_node`s, then
+    /// `encode_end_of_nodes`).
+    pub fn write(&mut self, bytes: &[u8]) -> Result<(), PersistenceError> {
+        self.out
+            .write(bytes)
+            .map_err(|source| PersistenceError::io(&self.temporary, source))?;
+        self.unsynced_bytes += bytes.len() as u64;
+        if self.durable && self.unsynced_bytes >= SYNC_EVERY_BYTES {
+            self.unsynced_bytes = 0;
+            self.out
+                .inner
+                .flush()
+                .and_then(|()| self.out.inner.get_ref().sync_data())
+                .map_err(|source| PersistenceError::io(&self.temporary, source))?;
+        }
+        Ok(())
+    }
 
-    record.clear();
-    write_i64(&mut record, last_zxid.0);
-    out.write(&record)?;
-    out.seal()
+    /// Seals the node list, writes the digest and lastProcessedZxid sections
+    /// (each sealed), fsyncs, renames to `snapshot.<zxid>` and fsyncs the
+    /// directory. Returns the snapshot's path.
+    pub fn finish(mut self) -> Result<PathBuf, PersistenceError> {
+        let last_zxid = self.last_zxid;
+        let written = (|| {
+            let out = &mut self.out;
+            out.seal()?;
+            // An empty ZxidDigest, as Apache writes when it has none.
+            let mut record = Vec::new();
+            write_i64(&mut record, 0);
+            write_i32(&mut record, DIGEST_VERSION);
+            write_i64(&mut record, 0);
+            out.write(&record)?;
+            out.seal()?;
+            record.clear();
+            write_i64(&mut record, last_zxid.0);
+            out.write(&record)?;
+            out.seal()
+        })();
+        let temporary = self.temporary.clone();
+        let durable = self.durable;
+        let written = written.and_then(|()| self.out.finish()).and_then(|file| {
+            if durable {
+                file.sync_all()
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(source) = written {
+            let _ = fs::remove_file(&temporary);
+            return Err(PersistenceError::io(&temporary, source));
+        }
+        fs::rename(&temporary, &self.path)
+            .map_err(|source| PersistenceError::io(&self.path, source))?;
+        if durable {
+            sync_dir(&self.snapshot_dir)?;
+        }
+        Ok(self.path)
+    }
+
+    /// Gives up: the temporary file goes.
+    pub fn abandon(self) {
+        drop(self.out);
+        let _ = fs::remove_file(&self.temporary);
+    }
 }
 
 fn count_as_i32(count: usize) -> i32 {

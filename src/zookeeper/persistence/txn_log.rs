@@ -11,11 +11,12 @@
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use tracing::{info, warn};
 
 use super::files::{log_file_name, sync_dir, version_dir};
-use super::log_format::{entry_bytes, log_header_bytes, FILE_HEADER_BYTES};
+use super::log_format::{encode_entry, log_header_bytes, FILE_HEADER_BYTES};
 use super::PersistenceError;
 use crate::zookeeper::jute::TxnEntry;
 use crate::zookeeper::tree::Zxid;
@@ -30,11 +31,37 @@ const PREALLOCATE_MARGIN_BYTES: u64 = 4096;
 /// Writes go to the OS in pieces of this size between commits.
 const WRITE_BUFFER_BYTES: usize = 64 * 1024;
 
+/// A log file, for making what was flushed to it durable from another thread
+/// (`TxnLog::flush`): fdatasync covers every byte written before it starts,
+/// through any descriptor of the file.
+#[derive(Debug)]
+pub struct LogFileHandle {
+    file: File,
+    path: PathBuf,
+}
+
+impl LogFileHandle {
+    /// fdatasync, as Apache's `FileChannel.force(false)`.
+    pub fn sync_data(&self) -> Result<(), PersistenceError> {
+        self.file
+            .sync_data()
+            .map_err(|source| PersistenceError::io(&self.path, source))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
 /// The log file being appended to.
 #[derive(Debug)]
 struct OpenLog {
     path: PathBuf,
     writer: BufWriter<File>,
+    /// The same file, for `flush`'s callers to fsync.
+    handle: Arc<LogFileHandle>,
+    /// `position_bytes` at the last flush.
+    flushed_bytes: u64,
     /// Bytes written so far (header and entries, buffered or not).
     position_bytes: u64,
     /// The file's length including pre-allocated zeros.
@@ -48,6 +75,8 @@ pub struct TxnLog {
     preallocate_bytes: u64,
     current: Option<OpenLog>,
     last_zxid_appended: Option<Zxid>,
+    /// Where each entry is encoded before it is written (reused).
+    scratch: Vec<u8>,
 }
 
 impl TxnLog {
@@ -60,6 +89,7 @@ impl TxnLog {
             preallocate_bytes,
             current: None,
             last_zxid_appended: None,
+            scratch: Vec::new(),
         })
     }
 
@@ -78,12 +108,13 @@ impl TxnLog {
         }
         let preallocate_bytes = self.preallocate_bytes;
         let log = self.current.as_mut().expect("opened above");
-        let bytes = entry_bytes(entry);
+        self.scratch.clear();
+        encode_entry(&mut self.scratch, entry);
         log.preallocate(preallocate_bytes)?;
         log.writer
-            .write_all(&bytes)
+            .write_all(&self.scratch)
             .map_err(|source| PersistenceError::io(&log.path, source))?;
-        log.position_bytes += bytes.len() as u64;
+        log.position_bytes += self.scratch.len() as u64;
         Ok(())
     }
 
@@ -97,6 +128,7 @@ impl TxnLog {
         log.writer
             .flush()
             .map_err(|source| PersistenceError::io(&log.path, source))?;
+        log.flushed_bytes = log.position_bytes;
         if force_sync {
             // fdatasync, as Apache's `FileChannel.force(false)`; the length
             // changes pre-allocation makes are covered because data past the
@@ -107,6 +139,24 @@ impl TxnLog {
                 .map_err(|source| PersistenceError::io(&log.path, source))?;
         }
         Ok(())
+    }
+
+    /// Hands every appended txn to the OS, without waiting for the disk, and
+    /// returns the file to fdatasync to make them durable (`None` when nothing
+    /// was appended since the last flush). Pipelined group commit: appends
+    /// go on while another thread syncs.
+    pub fn flush(&mut self) -> Result<Option<Arc<LogFileHandle>>, PersistenceError> {
+        let Some(log) = self.current.as_mut() else {
+            return Ok(None);
+        };
+        if log.flushed_bytes == log.position_bytes {
+            return Ok(None);
+        }
+        log.writer
+            .flush()
+            .map_err(|source| PersistenceError::io(&log.path, source))?;
+        log.flushed_bytes = log.position_bytes;
+        Ok(Some(log.handle.clone()))
     }
 
     /// Closes the current file (flushed and fsynced, so a roll never loses
@@ -147,6 +197,12 @@ impl TxnLog {
             .truncate(true)
             .open(&path)
             .map_err(|source| PersistenceError::io(&path, source))?;
+        let handle = Arc::new(LogFileHandle {
+            file: file
+                .try_clone()
+                .map_err(|source| PersistenceError::io(&path, source))?,
+            path: path.clone(),
+        });
         let mut writer = BufWriter::with_capacity(WRITE_BUFFER_BYTES, file);
         writer
             .write_all(&log_header_bytes())
@@ -157,6 +213,8 @@ impl TxnLog {
         Ok(OpenLog {
             path,
             writer,
+            handle,
+            flushed_bytes: FILE_HEADER_BYTES,
             position_bytes: FILE_HEADER_BYTES,
             allocated_bytes: FILE_HEADER_BYTES,
         })

@@ -13,8 +13,9 @@
 //! - watch notifications a txn triggers go out before its reply, and only to
 //!   connections whose ids pass the node's READ ACL.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use super::java_random::{password_matches, session_password, JavaRandom, PASSWORD_BYTES};
 use super::sessions::{ConnectionId, SessionTracker};
@@ -24,9 +25,11 @@ use crate::zookeeper::jute::proto::{
     AuthPacket, ConnectRequest, ConnectResponse, DeleteContainerRequest, ReplyHeader, RequestHeader,
 };
 use crate::zookeeper::jute::{perms, ErrorCode, Id, Jute, OpCode, Request, Response, TxnEntry};
+use crate::zookeeper::persistence::snapshot::{encode_end_of_nodes, encode_head, encode_node};
+use crate::zookeeper::tree::acl_cache::OPEN_UNSAFE_ACL_INDEX;
 use crate::zookeeper::tree::{
-    DataTree, Notification, PendingChanges, ReadContext, RequestContext, SessionId, TreeConfig,
-    WatcherId, Zxid,
+    DataTree, IdMap, IdSet, Notification, PendingChanges, ReadContext, RequestContext, SessionId,
+    SnapshotCursor, TreeConfig, WatcherId, Zxid,
 };
 
 /// A reply frame with a header only.
@@ -106,18 +109,38 @@ pub enum Effect {
     Close {
         conn: ConnectionId,
     },
-    Append(TxnEntry),
+    /// Shared with the pipeline, which applies the txn once it is durable.
+    Append(Arc<TxnEntry>),
     /// Start a new log file with the next append.
     RollLog,
-    Snapshot(Box<SnapshotJob>),
+    /// Open `snapshot.<zxid>` and write `head` (header, sessions, ACL map);
+    /// `SnapshotBytes` follow as `snapshot_step` encodes nodes, then
+    /// `SnapshotEnd` (seal, fsync, publish) or `SnapshotAbandon`. The driver
+    /// reports `Input::SnapshotDone` once the file is finished or dropped.
+    SnapshotBegin {
+        zxid: Zxid,
+        head: Vec<u8>,
+    },
+    SnapshotBytes(Vec<u8>),
+    SnapshotEnd,
+    SnapshotAbandon,
 }
 
-/// A consistent copy of the applied state to write as `snapshot.<zxid>`.
-#[derive(Debug, Clone)]
-pub struct SnapshotJob {
-    pub tree: DataTree,
-    pub sessions: BTreeMap<SessionId, i32>,
-    pub zxid: Zxid,
+/// Bytes of node records one `snapshot_step` encodes (a few hundred small
+/// nodes, a fraction of a millisecond of pipeline time; below malloc's mmap
+/// threshold).
+const SNAPSHOT_STEP_BYTES: usize = 64 * 1024;
+
+/// A snapshot being encoded (Apache's fuzzy snapshot: no copy of the tree; it
+/// is walked a step at a time between requests, and replaying the log from
+/// `zxid` on start-up repairs what changed during the walk).
+#[derive(Debug)]
+struct SnapshotProgress {
+    cursor: SnapshotCursor,
+    /// The ACL indexes the head's map holds: a node using another one (a list
+    /// interned during the walk) cannot be written, and the snapshot is
+    /// abandoned rather than written unreadable.
+    acl_indexes: IdSet<i64>,
 }
 
 /// One client connection as the pipeline sees it.
@@ -161,7 +184,7 @@ enum Origin {
 
 #[derive(Debug, Clone)]
 struct InFlight {
-    entry: TxnEntry,
+    entry: Arc<TxnEntry>,
     origin: Origin,
 }
 
@@ -186,15 +209,19 @@ pub struct Core {
     pending: PendingChanges,
     sessions: SessionTracker,
     connections: BTreeMap<ConnectionId, Connection>,
-    owners: HashMap<SessionId, ConnectionId>,
+    owners: IdMap<SessionId, ConnectionId>,
     /// The last zxid handed out (appended, maybe not yet durable).
     last_zxid: Zxid,
     in_flight: VecDeque<InFlight>,
-    deferred: HashMap<SessionId, VecDeque<Deferred>>,
+    deferred: IdMap<SessionId, VecDeque<Deferred>>,
     stats: ServerStats,
     txns_since_snapshot: u64,
     snapshot_roll: u64,
+    /// From `SnapshotBegin` until the driver reports the file done.
     snapshot_running: bool,
+    snapshot: Option<SnapshotProgress>,
+    /// `SNAPSHOT_STEP_BYTES`, smaller in tests that interleave steps and writes.
+    snapshot_step_bytes: usize,
     random: JavaRandom,
     effects: Vec<Effect>,
 }
@@ -222,14 +249,16 @@ impl Core {
             pending: PendingChanges::default(),
             sessions: tracker,
             connections: BTreeMap::new(),
-            owners: HashMap::new(),
+            owners: IdMap::default(),
             last_zxid,
             in_flight: VecDeque::new(),
-            deferred: HashMap::new(),
+            deferred: IdMap::default(),
             stats: ServerStats::default(),
             txns_since_snapshot: 0,
             snapshot_roll: 0,
             snapshot_running: false,
+            snapshot: None,
+            snapshot_step_bytes: SNAPSHOT_STEP_BYTES,
             random: JavaRandom::new(random_seed),
             effects: Vec::new(),
         };
@@ -271,7 +300,11 @@ impl Core {
             } => self.on_request(conn, header, request, clock),
             Input::Closed { conn } => self.drop_connection(conn, false),
             Input::Durable { zxid } => self.on_durable(zxid, clock),
-            Input::SnapshotDone => self.snapshot_running = false,
+            Input::SnapshotDone => {
+                // A writer that failed ends early: stop encoding for it.
+                self.snapshot_running = false;
+                self.snapshot = None;
+            }
             Input::Tick => self.on_tick(clock),
             Input::CleanupContainers => self.on_cleanup(clock),
         }
@@ -574,28 +607,29 @@ impl Core {
         }
     }
 
-    fn submit_write(&mut self, session: SessionId, pending: Pending, clock: Clock) {
-        let auth = self
-            .connections
-            .get(&pending.conn)
-            .map(|conn| conn.auth.clone())
-            .unwrap_or_default();
+    fn submit_write(&mut self, session: SessionId, mut pending: Pending, clock: Clock) {
         if matches!(pending.request, Request::CloseSession) {
             self.sessions.set_closing(session);
         }
         let zxid = self.next_zxid();
+        let auth = self
+            .connections
+            .get(&pending.conn)
+            .map_or(&[][..], |conn| conn.auth.as_slice());
+        // The request's path and data move into the txn; the pending
+        // request keeps what the reply needs (its op code).
         let entry = self
             .tree
-            .prepare(
+            .prepare_taking(
                 &mut self.pending,
                 RequestContext {
                     session,
                     cxid: pending.xid,
-                    auth: &auth,
+                    auth,
                     zxid,
                     time_ms: clock.wall_ms,
                 },
-                &pending.request,
+                &mut pending.request,
             )
             .expect("a write request prepares to a txn");
         self.log_txn(entry, Origin::Client(pending), Some(session), clock);
@@ -609,6 +643,7 @@ impl Core {
         _clock: Clock,
     ) {
         let zxid = Zxid(entry.header.zxid);
+        let entry = Arc::new(entry);
         self.effects.push(Effect::Append(entry.clone()));
         self.in_flight.push_back(InFlight { entry, origin });
         if let Some(session) = session {
@@ -626,16 +661,73 @@ impl Core {
             if self.snapshot_running {
                 tracing::warn!("Too busy to snap, skipping");
             } else {
-                self.snapshot_running = true;
-                // A clone of the applied state: the pipeline owns the tree, so
-                // copying it is the one pause; serializing and fsyncing the
-                // file happen off the pipeline.
-                self.effects.push(Effect::Snapshot(Box::new(SnapshotJob {
-                    tree: self.tree.clone(),
-                    sessions: self.sessions.timeouts(),
-                    zxid: self.tree.last_processed_zxid(),
-                })));
+                self.begin_snapshot();
             }
+        }
+    }
+
+    /// Starts a snapshot of the applied state: the head now, the nodes step
+    /// by step (`snapshot_step`), with no copy of the tree.
+    fn begin_snapshot(&mut self) {
+        self.snapshot_running = true;
+        let acl_entries = self.tree.acl_cache().entries();
+        let mut head = Vec::new();
+        encode_head(&mut head, &self.sessions.timeouts(), &acl_entries);
+        let acl_indexes = acl_entries.iter().map(|(index, _)| *index).collect();
+        self.snapshot = Some(SnapshotProgress {
+            cursor: self.tree.snapshot_cursor(),
+            acl_indexes,
+        });
+        self.effects.push(Effect::SnapshotBegin {
+            zxid: self.tree.last_processed_zxid(),
+            head,
+        });
+    }
+
+    /// Starts a snapshot now, encoding about `step_bytes` per step.
+    #[cfg(test)]
+    pub fn begin_snapshot_for_test(&mut self, step_bytes: usize) {
+        self.snapshot_step_bytes = step_bytes;
+        self.begin_snapshot();
+    }
+
+    /// Whether a snapshot is being encoded (the driver then calls
+    /// `snapshot_step` between inputs).
+    pub fn snapshot_pending(&self) -> bool {
+        self.snapshot.is_some()
+    }
+
+    /// Encodes the next nodes of the snapshot being written.
+    pub fn snapshot_step(&mut self) {
+        let Some(progress) = self.snapshot.as_mut() else {
+            return;
+        };
+        let step_bytes = self.snapshot_step_bytes;
+        let mut bytes = Vec::with_capacity(step_bytes + 4096);
+        let mut unknown_acl = None;
+        let acl_indexes = &progress.acl_indexes;
+        self.tree.snapshot_step(&mut progress.cursor, |path, node| {
+            if node.acl != OPEN_UNSAFE_ACL_INDEX && !acl_indexes.contains(&node.acl) {
+                unknown_acl = Some((path.to_string(), node.acl));
+                return false;
+            }
+            encode_node(&mut bytes, path, node);
+            bytes.len() < step_bytes
+        });
+        if let Some((path, acl)) = unknown_acl {
+            tracing::warn!(%path, acl, "abandoning a snapshot: a node uses an ACL created after it started; the next snapshot will be taken in due course");
+            self.snapshot = None;
+            self.effects.push(Effect::SnapshotAbandon);
+            return;
+        }
+        let done = progress.cursor.is_done();
+        if done {
+            encode_end_of_nodes(&mut bytes);
+            self.snapshot = None;
+        }
+        self.effects.push(Effect::SnapshotBytes(bytes));
+        if done {
+            self.effects.push(Effect::SnapshotEnd);
         }
     }
 

@@ -5,9 +5,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::storage::{Recovered, SnapshotSink, Storage, TxnSink};
+use super::storage::{Durability, Recovered, SnapshotOutput, SnapshotSink, Storage, TxnSink};
 use crate::zookeeper::jute::TxnEntry;
-use crate::zookeeper::persistence::{self, TxnLog, PREALLOCATE_BYTES_DEFAULT};
+use crate::zookeeper::persistence::{
+    self, LogFileHandle, SnapshotFile, TxnLog, PREALLOCATE_BYTES_DEFAULT,
+};
 use crate::zookeeper::tree::{DataTree, SessionId, TreeConfig, Zxid};
 
 #[derive(Debug, Clone)]
@@ -45,11 +47,47 @@ impl TxnSink for LogSink {
     fn append(&mut self, entry: &TxnEntry) -> anyhow::Result<()> {
         Ok(self.log.append(entry)?)
     }
-    fn commit(&mut self) -> anyhow::Result<()> {
-        Ok(self.log.commit(self.force_sync)?)
+    fn flush(&mut self) -> anyhow::Result<Option<Arc<dyn Durability>>> {
+        let force_sync = self.force_sync;
+        Ok(self
+            .log
+            .flush()?
+            .map(|handle| Arc::new(LogFileSync { handle, force_sync }) as Arc<dyn Durability>))
     }
     fn roll(&mut self) -> anyhow::Result<()> {
         Ok(self.log.roll()?)
+    }
+}
+
+/// fdatasync of a log file (nothing with `forceSync=no`, as Apache).
+struct LogFileSync {
+    handle: Arc<LogFileHandle>,
+    force_sync: bool,
+}
+
+impl Durability for LogFileSync {
+    fn sync(&self) -> anyhow::Result<()> {
+        if self.force_sync {
+            self.handle.sync_data()?;
+        }
+        Ok(())
+    }
+    fn file_id(&self) -> usize {
+        Arc::as_ptr(&self.handle) as usize
+    }
+}
+
+impl SnapshotOutput for SnapshotFile {
+    fn write(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        Ok(SnapshotFile::write(self, bytes)?)
+    }
+    fn finish(self: Box<Self>) -> anyhow::Result<()> {
+        let path = SnapshotFile::finish(*self)?;
+        tracing::info!(path = %path.display(), "wrote snapshot");
+        Ok(())
+    }
+    fn abandon(self: Box<Self>) {
+        SnapshotFile::abandon(*self)
     }
 }
 
@@ -62,6 +100,10 @@ impl SnapshotSink for DiskStorage {
     ) -> anyhow::Result<()> {
         persistence::write_snapshot(&self.data_dir, tree, sessions, zxid)?;
         Ok(())
+    }
+    fn create(&self, zxid: Zxid) -> anyhow::Result<Box<dyn SnapshotOutput>> {
+        // Not fsynced, as Apache's running snapshots (see `SnapshotFile`).
+        Ok(Box::new(SnapshotFile::create(&self.data_dir, zxid, false)?))
     }
     fn purge(&self, snapshots_retained: u32) -> anyhow::Result<()> {
         Ok(persistence::purge(

@@ -2,7 +2,6 @@
 //! effects into IO (frames to connection writers, txns to the log writer
 //! thread, snapshots to blocking threads). Nothing here decides anything.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +11,7 @@ use super::commands::{admin_command, four_letter_word, ServerInfo};
 use super::core::{Clock, Core, Effect, Input};
 use super::sessions::ConnectionId;
 use super::storage::{LogCommand, LogReport, SnapshotSink};
+use crate::zookeeper::tree::IdMap;
 
 /// What a connection writer is told.
 #[derive(Debug)]
@@ -85,6 +85,10 @@ impl Default for Clocks {
 /// `globalOutstandingLimit` in the same spirit).
 const TXNS_IN_FLIGHT_MAX: usize = 10_000;
 
+/// Requests the pipeline takes from its queue in one round before it acts on
+/// their effects.
+const MESSAGES_PER_ROUND_MAX: usize = 256;
+
 /// Apache's `znode.container.checkIntervalMs` default.
 const CONTAINER_CHECK_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -98,12 +102,67 @@ pub struct Pipeline {
     pub log: std::sync::mpsc::Sender<LogCommand>,
     pub snapshots: Arc<dyn SnapshotSink>,
     pub stop: watch::Receiver<bool>,
+    /// The thread writing the snapshot being streamed, if any.
+    pub snapshot_writer: Option<std::sync::mpsc::Sender<SnapshotCommand>>,
+}
+
+/// What the pipeline tells the thread writing a streamed snapshot.
+#[derive(Debug)]
+pub enum SnapshotCommand {
+    Bytes(Vec<u8>),
+    /// Every byte is sent: seal, fsync, publish.
+    End,
+}
+
+/// The body of a snapshot writer thread: Ok(true) once published, Ok(false)
+/// when the pipeline gave up on it (its sender dropped first).
+fn write_streamed_snapshot(
+    sink: &dyn SnapshotSink,
+    zxid: crate::zookeeper::tree::Zxid,
+    head: &[u8],
+    commands: std::sync::mpsc::Receiver<SnapshotCommand>,
+) -> anyhow::Result<bool> {
+    let mut output = sink.create(zxid)?;
+    if let Err(error) = output.write(head) {
+        output.abandon();
+        return Err(error);
+    }
+    loop {
+        match commands.recv() {
+            Ok(SnapshotCommand::Bytes(bytes)) => {
+                if let Err(error) = output.write(&bytes) {
+                    output.abandon();
+                    return Err(error);
+                }
+            }
+            Ok(SnapshotCommand::End) => {
+                output.finish()?;
+                release_free_memory();
+                return Ok(true);
+            }
+            Err(_) => {
+                output.abandon();
+                return Ok(false);
+            }
+        }
+    }
+}
+
+/// Hands memory malloc holds free back to the OS (glibc keeps freed pages of
+/// its heaps otherwise: requests, txns and snapshot buffers come and go
+/// between the long-lived znodes). Once per snapshot, off the pipeline.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // Safety: malloc_trim only walks malloc's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 impl Pipeline {
     /// Runs until stopped, or until the log fails (then the error).
     pub async fn run(mut self) -> anyhow::Result<()> {
-        let mut outbound: HashMap<ConnectionId, mpsc::UnboundedSender<Outbound>> = HashMap::new();
+        let mut outbound: IdMap<ConnectionId, mpsc::UnboundedSender<Outbound>> = IdMap::default();
         // Expiry buckets are multiples of tickTime; looking twice per tick
         // keeps the lag under half a tick.
         let tick_period = Duration::from_millis((self.core.config().tick_ms as u64 / 2).max(1));
@@ -116,25 +175,22 @@ impl Pipeline {
                 message = self.messages.recv(), if self.core.txns_in_flight() < TXNS_IN_FLIGHT_MAX => {
                     let Some(message) = message else { break Ok(()) };
                     let clock = self.clocks.now();
-                    match message {
-                        Message::Register { conn, peer, outbound: sender } => {
-                            outbound.insert(conn, sender);
-                            self.core.handle(Input::Accepted { conn, peer }, clock);
+                    self.on_message(message, &mut outbound, clock);
+                    // Requests that queued meanwhile share this round: one
+                    // hand-off to the log writer, one frame batch per
+                    // connection, fewer wake-ups.
+                    let mut handled = 1;
+                    while handled < MESSAGES_PER_ROUND_MAX
+                        && self.core.txns_in_flight() < TXNS_IN_FLIGHT_MAX
+                    {
+                        let Ok(message) = self.messages.try_recv() else { break };
+                        if !matches!(message, Message::Input(Input::Request { .. })) {
+                            // Anything else sees the effects before it done,
+                            // as when every message was a round of its own.
+                            self.execute(&mut outbound);
                         }
-                        Message::Input(input) => {
-                            if let Input::Closed { conn } = input {
-                                outbound.remove(&conn);
-                            }
-                            self.core.handle(input, clock);
-                        }
-                        Message::FourLetter { word, peer, reply } => {
-                            let text = four_letter_word(&mut self.core, &self.info, &word, clock.now_ms, Some(peer));
-                            let _ = reply.send(text);
-                        }
-                        Message::Admin { name, reply } => {
-                            let value = admin_command(&mut self.core, &self.info, &name, clock.now_ms);
-                            let _ = reply.send(value);
-                        }
+                        self.on_message(message, &mut outbound, clock);
+                        handled += 1;
                     }
                 }
                 report = self.reports.recv() => {
@@ -164,6 +220,9 @@ impl Pipeline {
                     let clock = self.clocks.now();
                     self.core.handle(Input::CleanupContainers, clock);
                 }
+                _ = std::future::ready(()), if self.core.snapshot_pending() => {
+                    self.core.snapshot_step();
+                }
                 _ = self.stop.changed() => break Ok(()),
             }
             self.execute(&mut outbound);
@@ -174,15 +233,66 @@ impl Pipeline {
         result
     }
 
-    fn execute(&mut self, outbound: &mut HashMap<ConnectionId, mpsc::UnboundedSender<Outbound>>) {
+    fn on_message(
+        &mut self,
+        message: Message,
+        outbound: &mut IdMap<ConnectionId, mpsc::UnboundedSender<Outbound>>,
+        clock: Clock,
+    ) {
+        match message {
+            Message::Register {
+                conn,
+                peer,
+                outbound: sender,
+            } => {
+                outbound.insert(conn, sender);
+                self.core.handle(Input::Accepted { conn, peer }, clock);
+            }
+            Message::Input(input) => {
+                if let Input::Closed { conn } = input {
+                    outbound.remove(&conn);
+                }
+                self.core.handle(input, clock);
+            }
+            Message::FourLetter { word, peer, reply } => {
+                let text =
+                    four_letter_word(&mut self.core, &self.info, &word, clock.now_ms, Some(peer));
+                let _ = reply.send(text);
+            }
+            Message::Admin { name, reply } => {
+                let value = admin_command(&mut self.core, &self.info, &name, clock.now_ms);
+                let _ = reply.send(value);
+            }
+        }
+    }
+
+    fn execute(&mut self, outbound: &mut IdMap<ConnectionId, mpsc::UnboundedSender<Outbound>>) {
+        // A round's frames for one connection go to its writer together, in
+        // order, before anything else for that connection.
+        let mut frames: Vec<(ConnectionId, Vec<u8>)> = Vec::new();
+        let flush = |frames: &mut Vec<(ConnectionId, Vec<u8>)>,
+                     outbound: &IdMap<ConnectionId, mpsc::UnboundedSender<Outbound>>,
+                     only: Option<ConnectionId>| {
+            frames.retain_mut(|(conn, bytes)| {
+                if only.is_some_and(|only| only != *conn) {
+                    return true;
+                }
+                if let Some(sender) = outbound.get(conn) {
+                    let _ = sender.send(Outbound::Frame(std::mem::take(bytes)));
+                }
+                false
+            });
+        };
         for effect in self.core.take_effects() {
             match effect {
                 Effect::Send { conn, frame } => {
-                    if let Some(sender) = outbound.get(&conn) {
-                        let _ = sender.send(Outbound::Frame(frame));
+                    match frames.iter_mut().find(|(pending, _)| *pending == conn) {
+                        Some((_, bytes)) => bytes.extend_from_slice(&frame),
+                        None => frames.push((conn, frame)),
                     }
                 }
                 Effect::Close { conn } => {
+                    flush(&mut frames, outbound, Some(conn));
                     if let Some(sender) = outbound.remove(&conn) {
                         let _ = sender.send(Outbound::Close);
                     }
@@ -193,26 +303,44 @@ impl Pipeline {
                 Effect::RollLog => {
                     let _ = self.log.send(LogCommand::Roll);
                 }
-                Effect::Snapshot(job) => {
+                Effect::SnapshotBegin { zxid, head } => {
+                    let (sender, commands) = std::sync::mpsc::channel();
+                    // A previous writer still open can only be one whose
+                    // snapshot the core dropped: dropping its sender abandons it.
+                    self.snapshot_writer = Some(sender);
                     let sink = self.snapshots.clone();
                     let reports = self.report_sender.clone();
                     tokio::task::spawn_blocking(move || {
                         let started = std::time::Instant::now();
-                        let outcome = sink.write_snapshot(&job.tree, &job.sessions, job.zxid);
+                        let outcome = write_streamed_snapshot(&*sink, zxid, &head, commands);
                         match &outcome {
-                            Ok(()) => {
-                                tracing::info!(zxid = %job.zxid, elapsed_ms = started.elapsed().as_millis() as u64, "snapshot written")
+                            Ok(true) => {
+                                tracing::info!(%zxid, elapsed_ms = started.elapsed().as_millis() as u64, "snapshot written")
                             }
-                            Err(error) => {
-                                tracing::error!(zxid = %job.zxid, "snapshot failed: {error:#}")
-                            }
+                            Ok(false) => tracing::info!(%zxid, "snapshot abandoned"),
+                            Err(error) => tracing::error!(%zxid, "snapshot failed: {error:#}"),
                         }
                         let _ = reports.send(Report::SnapshotDone(
                             outcome.err().map(|error| format!("{error:#}")),
                         ));
                     });
                 }
+                Effect::SnapshotBytes(bytes) => {
+                    if let Some(writer) = &self.snapshot_writer {
+                        let _ = writer.send(SnapshotCommand::Bytes(bytes));
+                    }
+                }
+                Effect::SnapshotEnd => {
+                    if let Some(writer) = self.snapshot_writer.take() {
+                        let _ = writer.send(SnapshotCommand::End);
+                    }
+                }
+                Effect::SnapshotAbandon => {
+                    // Dropping the sender tells the writer to give up.
+                    self.snapshot_writer = None;
+                }
             }
         }
+        flush(&mut frames, outbound, None);
     }
 }

@@ -8,8 +8,8 @@
 //! - `java_random`: `java.util.Random`, for Apache's session passwords.
 //! - `stats`: latency and packet counters.
 //! - `commands`: four-letter words and AdminServer commands (pure formatting).
-//! - `storage`: the storage traits, the in-memory storage and the group-commit
-//!   log writer thread.
+//! - `storage`: the storage traits, the in-memory storage and the pipelined
+//!   group commit (a log writer thread and a log syncer thread).
 //! - `disk`: `Storage` on Apache's on-disk format (`zookeeper::persistence`).
 //! - `driver`: the pipeline task that executes the core's effects.
 //! - `net`: accept loop, connection reader/writer tasks, four-letter words.
@@ -133,7 +133,7 @@ impl Server {
         let log_writer = std::thread::Builder::new()
             .name("zookeeper-log-writer".into())
             .spawn(move || {
-                storage::run_log_writer(txn_sink, log_commands, |report: LogReport| {
+                storage::run_log_writer(txn_sink, log_commands, move |report: LogReport| {
                     let _ = log_reports.send(Report::Log(report));
                 })
             })?;
@@ -183,6 +183,7 @@ impl Server {
             log,
             snapshots: snapshots.clone(),
             stop: stop_receiver.clone(),
+            snapshot_writer: None,
         };
         let pipeline = tokio::spawn(pipeline.run());
 

@@ -4,9 +4,9 @@
 //! once per tick for whole buckets. Time is an input (`now_ms`, a monotonic
 //! millisecond clock); nothing here reads a clock.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::zookeeper::tree::SessionId;
+use crate::zookeeper::tree::{IdMap, SessionId};
 
 /// Which connection currently owns a session (the server's connection id).
 pub type ConnectionId = u64;
@@ -25,7 +25,7 @@ pub struct Session {
 pub struct SessionTracker {
     tick_ms: i64,
     next_session_id: i64,
-    sessions: HashMap<SessionId, Session>,
+    sessions: IdMap<SessionId, Session>,
     buckets: BTreeMap<i64, BTreeSet<SessionId>>,
 }
 
@@ -36,7 +36,7 @@ impl SessionTracker {
         SessionTracker {
             tick_ms: tick_ms as i64,
             next_session_id: first_session_id.0,
-            sessions: HashMap::new(),
+            sessions: IdMap::default(),
             buckets: BTreeMap::new(),
         }
     }

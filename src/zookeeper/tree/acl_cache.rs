@@ -3,7 +3,9 @@
 //! (`world:anyone` with all permissions), used by the built-in nodes.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use super::ids::IdMap;
 use crate::zookeeper::jute::Acl;
 
 /// The index Apache reserves for `OPEN_ACL_UNSAFE`.
@@ -11,17 +13,21 @@ pub const OPEN_UNSAFE_ACL_INDEX: i64 = -1;
 
 #[derive(Debug, Clone, Default)]
 pub struct AclCache {
-    acl_by_index: HashMap<i64, Vec<Acl>>,
-    index_by_acl: HashMap<Vec<Acl>, i64>,
-    references_by_index: HashMap<i64, u64>,
+    /// Shared, so the pipeline's pending changes take a list without copying.
+    acl_by_index: IdMap<i64, Arc<[Acl]>>,
+    index_by_acl: HashMap<Arc<[Acl]>, i64>,
+    references_by_index: IdMap<i64, u64>,
     last_index: i64,
-    open_unsafe: Vec<Acl>,
+    open_unsafe: Arc<[Acl]>,
+    /// The list `intern` met last, with its index (checked against
+    /// `acl_by_index` before use: the index may have been forgotten).
+    last_interned: Option<(Arc<[Acl]>, i64)>,
 }
 
 impl AclCache {
     pub fn new() -> Self {
         AclCache {
-            open_unsafe: Acl::open_unsafe(),
+            open_unsafe: Acl::open_unsafe().into(),
             ..Default::default()
         }
     }
@@ -29,22 +35,38 @@ impl AclCache {
     /// `convertAcls`: the index for this list (interning it if new), with one
     /// more reference counted.
     pub fn intern(&mut self, acl: &[Acl]) -> i64 {
+        // Most trees use one or two lists: comparing with the last one is
+        // cheaper than hashing the list.
+        if let Some((last, index)) = &self.last_interned {
+            if **last == *acl && self.acl_by_index.contains_key(index) {
+                let index = *index;
+                self.add_usage(index);
+                return index;
+            }
+        }
         let index = match self.index_by_acl.get(acl) {
             Some(index) => *index,
             None => {
                 self.last_index += 1;
                 let index = self.last_index;
-                self.acl_by_index.insert(index, acl.to_vec());
-                self.index_by_acl.insert(acl.to_vec(), index);
+                let shared: Arc<[Acl]> = acl.into();
+                self.acl_by_index.insert(index, shared.clone());
+                self.index_by_acl.insert(shared, index);
                 index
             }
         };
+        self.last_interned = Some((self.acl_by_index[&index].clone(), index));
         self.add_usage(index);
         index
     }
 
     /// `convertLong`. An unknown index is an inconsistent tree (Apache throws).
     pub fn get(&self, index: i64) -> &[Acl] {
+        self.get_shared(index)
+    }
+
+    /// `get`, as a shared list.
+    pub fn get_shared(&self, index: i64) -> &Arc<[Acl]> {
         if index == OPEN_UNSAFE_ACL_INDEX {
             return &self.open_unsafe;
         }
@@ -75,7 +97,7 @@ impl AclCache {
     fn forget(&mut self, index: i64) {
         self.references_by_index.remove(&index);
         if let Some(acl) = self.acl_by_index.remove(&index) {
-            self.index_by_acl.remove(&acl);
+            self.index_by_acl.remove(&*acl);
         }
     }
 
@@ -83,8 +105,9 @@ impl AclCache {
     /// nodes that follow add them).
     pub fn insert_from_snapshot(&mut self, index: i64, acl: Vec<Acl>) {
         self.last_index = self.last_index.max(index);
-        self.index_by_acl.insert(acl.clone(), index);
-        self.acl_by_index.insert(index, acl);
+        let shared: Arc<[Acl]> = acl.into();
+        self.index_by_acl.insert(shared.clone(), index);
+        self.acl_by_index.insert(index, shared);
         self.references_by_index.insert(index, 0);
     }
 
@@ -106,7 +129,7 @@ impl AclCache {
         let mut entries: Vec<(i64, &[Acl])> = self
             .acl_by_index
             .iter()
-            .map(|(index, acl)| (*index, acl.as_slice()))
+            .map(|(index, acl)| (*index, &**acl))
             .collect();
         entries.sort_by_key(|(index, _)| *index);
         entries

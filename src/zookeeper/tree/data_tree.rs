@@ -14,6 +14,7 @@ use super::ephemeral::{EphemeralType, JavaSetOrder};
 use super::ids::{SessionId, WatcherId, Zxid};
 use super::node::{new_stat, Znode};
 use super::path::{join, normalize, split_parent};
+use super::store::NodeStore;
 use super::watch::{Notification, WatchManager, WatchRegistry};
 use crate::zookeeper::jute::{Acl, ErrorCode, EventType, Stat, StatPersisted};
 
@@ -49,9 +50,32 @@ impl Default for TreeConfig {
     }
 }
 
+/// Where a snapshot walk is (see `DataTree::snapshot_cursor`).
+#[derive(Debug, Clone)]
+pub struct SnapshotCursor {
+    started: bool,
+    /// The nodes whose children are being walked, outermost first.
+    stack: Vec<SnapshotFrame>,
+}
+
+#[derive(Debug, Clone)]
+struct SnapshotFrame {
+    /// As written in the snapshot ("" for the root).
+    path: String,
+    /// The path of the last child visited (children are walked in name
+    /// order; "" means none yet).
+    last_child: String,
+}
+
+impl SnapshotCursor {
+    pub fn is_done(&self) -> bool {
+        self.started && self.stack.is_empty()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct DataTree {
-    pub(super) nodes: HashMap<String, Znode>,
+    pub(super) nodes: NodeStore,
     pub(super) acl_cache: AclCache,
     pub(super) ephemerals: HashMap<SessionId, BTreeSet<String>>,
     /// Apache's iteration order of each session's ephemerals (closeSession).
@@ -93,7 +117,7 @@ impl DataTree {
     /// Stats and empty data, exactly as Apache builds it.
     pub fn new(config: TreeConfig) -> DataTree {
         let mut tree = DataTree {
-            nodes: HashMap::new(),
+            nodes: NodeStore::new(),
             acl_cache: AclCache::new(),
             ephemerals: HashMap::new(),
             ephemeral_order: HashMap::new(),
@@ -110,11 +134,11 @@ impl DataTree {
                 StatPersisted::default(),
             )
         };
-        tree.nodes.insert(ROOT_PATH.to_string(), special());
-        tree.nodes.insert(ZOOKEEPER_PATH.to_string(), special());
-        tree.nodes.insert(QUOTA_PATH.to_string(), special());
-        tree.add_child(ROOT_PATH, "zookeeper");
-        tree.add_child(ZOOKEEPER_PATH, "quota");
+        tree.nodes.insert(ROOT_PATH, special());
+        tree.nodes.insert(ZOOKEEPER_PATH, special());
+        tree.nodes.insert(QUOTA_PATH, special());
+        tree.add_child(ROOT_PATH, ZOOKEEPER_PATH);
+        tree.add_child(ZOOKEEPER_PATH, QUOTA_PATH);
         tree.add_config_node();
         tree
     }
@@ -122,24 +146,24 @@ impl DataTree {
     /// `DataTree.addConfigNode`: Apache sets its ACL with `setACL(..., -1)`,
     /// which leaves its aversion at -1.
     fn add_config_node(&mut self) {
-        self.add_child(ZOOKEEPER_PATH, "config");
         let stat = StatPersisted {
             aversion: -1,
             ..StatPersisted::default()
         };
         let acl = self.acl_cache.intern(&Acl::read_unsafe());
-        self.nodes.insert(
-            CONFIG_PATH.to_string(),
-            Znode::new(Some(Vec::new()), acl, stat),
-        );
+        self.nodes
+            .insert(CONFIG_PATH, Znode::new(Some(Vec::new()), acl, stat));
+        self.add_child(ZOOKEEPER_PATH, CONFIG_PATH);
     }
 
-    fn add_child(&mut self, parent: &str, child: &str) {
+    /// Lists the built-in node at `child_path` among its parent's children.
+    fn add_child(&mut self, parent: &str, child_path: &str) {
+        let shared = self.nodes.shared_path(child_path).expect("a built-in node");
         self.nodes
             .get_mut(parent)
             .expect("parent of a built-in node")
             .children
-            .insert(child.to_string());
+            .insert(shared);
     }
 
     pub fn config(&self) -> &TreeConfig {
@@ -154,6 +178,14 @@ impl DataTree {
     /// The node at `path` ("" is the root, as in Apache).
     pub fn node(&self, path: &str) -> Option<&Znode> {
         self.nodes.get(normalize(path))
+    }
+
+    /// `node` with `path_hash(path)` already at hand.
+    pub fn node_hashed(&self, hash: u64, path: &str) -> Option<&Znode> {
+        if path.is_empty() {
+            return self.node(path);
+        }
+        self.nodes.get_hashed(hash, path)
     }
 
     pub fn acl(&self, node: &Znode) -> &[Acl] {
@@ -298,20 +330,25 @@ impl DataTree {
         time: i64,
         out: &mut Vec<Notification>,
     ) -> Result<Stat, ErrorCode> {
-        let (parent_name, child_name) = split_parent(path).ok_or(ErrorCode::NoNode)?;
-        let parent_key = normalize(parent_name).to_string();
-        if !self.nodes.contains_key(&parent_key) {
+        let (parent_name, _) = split_parent(path).ok_or(ErrorCode::NoNode)?;
+        let parent_key = normalize(parent_name);
+        let Some(parent_id) = self.nodes.find_id(parent_key) else {
             return Err(ErrorCode::NoNode);
-        }
-        let parent_acl = self.acl_cache.get(self.nodes[&parent_key].acl).to_vec();
+        };
+        let parent_acl_index = self.nodes.by_id(parent_id).acl;
         // Apache interns the ACL before looking for an existing node, and on
         // replay gives an existing node the new ACL (see ZOOKEEPER-3145).
         let acl_index = self.acl_cache.intern(acl);
-        if let Some(existing) = self.nodes.get_mut(path) {
-            existing.acl = acl_index;
-            return Err(ErrorCode::NodeExists);
-        }
-        let parent = self.nodes.get_mut(&parent_key).expect("checked above");
+        let node = Znode::new(data, acl_index, new_stat(zxid.0, time, ephemeral_owner));
+        let stat = node.client_stat(self.config.extended_types_enabled);
+        let shared = match self.nodes.insert_new(path, node) {
+            Ok((_, shared)) => shared,
+            Err((existing, _)) => {
+                self.nodes.by_id_mut(existing).acl = acl_index;
+                return Err(ErrorCode::NodeExists);
+            }
+        };
+        let parent = self.nodes.by_id_mut(parent_id);
         let parent_cversion = if parent_cversion == -1 {
             parent.stat.cversion + 1
         } else {
@@ -322,16 +359,12 @@ impl DataTree {
             parent.stat.cversion = parent_cversion;
             parent.stat.pzxid = zxid.0;
         }
-        parent.children.insert(child_name.to_string());
-        let node = Znode::new(data, acl_index, new_stat(zxid.0, time, ephemeral_owner));
-        let stat = node.client_stat(self.config.extended_types_enabled);
-        self.nodes.insert(path.to_string(), node);
+        parent.children.insert(shared);
         self.track_owner(path, ephemeral_owner);
 
         let none = BTreeSet::new();
-        let watches = &mut self.watches;
         fire(
-            &mut watches.data,
+            &mut self.watches.data,
             out,
             EventType::NodeCreated,
             path,
@@ -340,12 +373,12 @@ impl DataTree {
             &none,
         );
         fire(
-            &mut watches.child,
+            &mut self.watches.child,
             out,
             EventType::NodeChildrenChanged,
-            normalize(parent_name),
+            parent_key,
             zxid,
-            &parent_acl,
+            self.acl_cache.get(parent_acl_index),
             &none,
         );
         Ok(stat)
@@ -359,51 +392,50 @@ impl DataTree {
         zxid: Zxid,
         out: &mut Vec<Notification>,
     ) -> Result<(), ErrorCode> {
-        let (parent_name, child_name) = split_parent(path).ok_or(ErrorCode::NoNode)?;
-        let parent_key = normalize(parent_name).to_string();
-        let parent = self.nodes.get_mut(&parent_key).ok_or(ErrorCode::NoNode)?;
-        parent.children.remove(child_name);
+        let (parent_name, _) = split_parent(path).ok_or(ErrorCode::NoNode)?;
+        let parent_key = normalize(parent_name);
+        let parent = self.nodes.get_mut(parent_key).ok_or(ErrorCode::NoNode)?;
+        parent.children.remove(path);
         if zxid.0 > parent.stat.pzxid {
             parent.stat.pzxid = zxid.0;
         }
         let parent_acl_index = parent.acl;
         let node = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
-        let acl = self.acl_cache.get(node.acl).to_vec();
-        self.acl_cache.remove_usage(node.acl);
-        let parent_acl = self.acl_cache.get(parent_acl_index).to_vec();
         self.untrack_owner(path, node.stat.ephemeral_owner);
 
         // A watcher with both a data and a child watch on the node hears of
         // its deletion once.
         let none = BTreeSet::new();
-        let watches = &mut self.watches;
+        let acl = self.acl_cache.get(node.acl);
         let fired = fire(
-            &mut watches.data,
+            &mut self.watches.data,
             out,
             EventType::NodeDeleted,
             path,
             zxid,
-            &acl,
+            acl,
             &none,
         );
         fire(
-            &mut watches.child,
+            &mut self.watches.child,
             out,
             EventType::NodeDeleted,
             path,
             zxid,
-            &acl,
+            acl,
             &fired,
         );
         fire(
-            &mut watches.child,
+            &mut self.watches.child,
             out,
             EventType::NodeChildrenChanged,
-            normalize(parent_name),
+            parent_key,
             zxid,
-            &parent_acl,
+            self.acl_cache.get(parent_acl_index),
             &none,
         );
+        // After the events: they carry the ACL this may forget.
+        self.acl_cache.remove_usage(node.acl);
         Ok(())
     }
 
@@ -422,19 +454,19 @@ impl DataTree {
             .nodes
             .get_mut(normalize(path))
             .ok_or(ErrorCode::NoNode)?;
-        node.data = data;
+        node.data = data.map(Vec::into_boxed_slice);
         node.stat.mtime = time;
         node.stat.mzxid = zxid.0;
         node.stat.version = version;
         let stat = node.client_stat(extended);
-        let acl = self.acl_cache.get(node.acl).to_vec();
+        let acl_index = node.acl;
         fire(
             &mut self.watches.data,
             out,
             EventType::NodeDataChanged,
             path,
             zxid,
-            &acl,
+            self.acl_cache.get(acl_index),
             &BTreeSet::new(),
         );
         Ok(stat)
@@ -521,18 +553,103 @@ impl DataTree {
     /// the root, the root under the path "".
     pub fn nodes_in_snapshot_order(&self) -> Vec<(String, &Znode)> {
         let mut ordered = Vec::with_capacity(self.nodes.len());
-        let mut stack = vec![(String::new(), ROOT_PATH.to_string())];
-        while let Some((written_path, key)) = stack.pop() {
-            let Some(node) = self.nodes.get(&key) else {
-                continue;
-            };
-            for child in node.children.iter().rev() {
-                let child_path = format!("{written_path}/{child}");
-                stack.push((child_path.clone(), child_path));
-            }
-            ordered.push((written_path, node));
+        let mut cursor = self.snapshot_cursor();
+        while !cursor.is_done() {
+            self.snapshot_step(&mut cursor, |path, _| {
+                ordered.push(path.to_string());
+                true
+            });
         }
         ordered
+            .into_iter()
+            .map(|path| {
+                let node = self.node(&path).expect("visited just now");
+                (path, node)
+            })
+            .collect()
+    }
+
+    /// A walk over the tree in snapshot order that may be interrupted and
+    /// resumed while the tree changes in between (Apache's fuzzy snapshot):
+    /// every node present from the start to the end of the walk is visited
+    /// once, in the state it has when visited; nodes created behind the walk
+    /// are missed and nodes deleted ahead of it skipped, which replaying the
+    /// log from the snapshot's zxid repairs, as in Apache.
+    pub fn snapshot_cursor(&self) -> SnapshotCursor {
+        SnapshotCursor {
+            started: false,
+            stack: Vec::new(),
+        }
+    }
+
+    /// Visits nodes in snapshot order (path as written: "" for the root) until
+    /// `visit` returns false or the walk ends; `cursor.is_done()` tells which.
+    pub fn snapshot_step(
+        &self,
+        cursor: &mut SnapshotCursor,
+        mut visit: impl FnMut(&str, &Znode) -> bool,
+    ) {
+        if !cursor.started {
+            cursor.started = true;
+            let Some(root) = self.nodes.get(ROOT_PATH) else {
+                return;
+            };
+            cursor.stack.push(SnapshotFrame {
+                path: String::new(),
+                last_child: String::new(),
+            });
+            if !visit("", root) {
+                return;
+            }
+        }
+        while let Some(frame) = cursor.stack.last_mut() {
+            let key = if frame.path.is_empty() {
+                ROOT_PATH
+            } else {
+                frame.path.as_str()
+            };
+            let Some(node) = self.nodes.get(key) else {
+                cursor.stack.pop();
+                continue;
+            };
+            // One range search per visit of a parent, then its leaves in a
+            // row; a child with children of its own is walked first. A
+            // child's path as written is its path (the root's children too:
+            // "" + "/" + name).
+            let last = (!frame.last_child.is_empty()).then_some(frame.last_child.as_str());
+            let mut descend = None;
+            let mut more = true;
+            let mut visited = None;
+            for child_path in node.children.paths_after(last) {
+                visited = Some(child_path);
+                let Some(child) = self.nodes.get(child_path) else {
+                    continue;
+                };
+                more = visit(child_path, child);
+                if !child.children.is_empty() {
+                    descend = Some(child_path);
+                    break;
+                }
+                if !more {
+                    break;
+                }
+            }
+            let Some(last_visited) = visited else {
+                cursor.stack.pop();
+                continue;
+            };
+            frame.last_child.clear();
+            frame.last_child.push_str(last_visited);
+            if let Some(path) = descend {
+                cursor.stack.push(SnapshotFrame {
+                    path: path.to_string(),
+                    last_child: String::new(),
+                });
+            }
+            if !more {
+                return;
+            }
+        }
     }
 
     /// An empty tree for loading a snapshot into (no built-in nodes: the
@@ -554,18 +671,23 @@ impl DataTree {
         node.children.clear();
         self.acl_cache.add_usage(node.acl);
         if path.is_empty() || path == ROOT_PATH {
-            self.nodes.insert(ROOT_PATH.to_string(), node);
+            self.nodes.insert(ROOT_PATH, node);
             return Ok(());
         }
-        let (parent_name, child_name) =
+        let (parent_name, _) =
             split_parent(path).ok_or_else(|| format!("invalid snapshot path {path}"))?;
-        let parent = self
-            .nodes
-            .get_mut(normalize(parent_name))
-            .ok_or_else(|| format!("unable to find parent {parent_name} of path {path}"))?;
-        parent.children.insert(child_name.to_string());
+        if !self.nodes.contains_key(normalize(parent_name)) {
+            return Err(format!(
+                "unable to find parent {parent_name} of path {path}"
+            ));
+        }
         let owner = node.stat.ephemeral_owner;
-        self.nodes.insert(path.to_string(), node);
+        let shared = self.nodes.insert(path, node);
+        self.nodes
+            .get_mut(normalize(parent_name))
+            .expect("checked above")
+            .children
+            .insert(shared);
         self.track_owner(path, owner);
         Ok(())
     }

@@ -18,6 +18,7 @@
 //! - `acl_cache`: ACL lists interned by index (snapshot format).
 //! - `node`: `Znode` and the client Stat derived from it.
 //! - `watch`: the watch registry (standard, persistent, persistent-recursive).
+//! - `store`: `NodeStore`, the znodes by path in a compact slab and index.
 //! - `data_tree`: `DataTree`, its built-in nodes and primitive mutations.
 //! - `prepare`: request -> txn, with `PendingChanges`.
 //! - `apply`: txn -> `TxnResult` + notifications.
@@ -36,6 +37,7 @@ pub mod node;
 pub mod path;
 pub mod prepare;
 pub mod read;
+pub mod store;
 pub mod watch;
 
 #[cfg(test)]
@@ -43,8 +45,8 @@ mod tests;
 
 pub use apply::{Applied, TxnResult};
 pub use auth::AuthConfig;
-pub use data_tree::{DataTree, TreeConfig};
-pub use ids::{SessionId, WatcherId, Zxid};
+pub use data_tree::{DataTree, SnapshotCursor, TreeConfig};
+pub use ids::{IdHasher, IdMap, IdSet, SessionId, WatcherId, Zxid};
 pub use node::Znode;
 pub use prepare::{PendingChanges, RequestContext};
 pub use read::{ReadContext, ReadOutcome};

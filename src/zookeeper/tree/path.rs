@@ -17,23 +17,64 @@ pub fn validate_path(path: &str) -> Result<(), String> {
     if path.ends_with('/') {
         return Err("path must not end with / character".to_string());
     }
-    let units: Vec<u16> = path.encode_utf16().collect();
+    // The common case, settled in one pass: printable ASCII without "//" and
+    // without "." or ".." components.
+    if is_plain_ascii_path(path.as_bytes()) {
+        return Ok(());
+    }
+    // ASCII is its own UTF-16: no conversion.
+    if path.is_ascii() {
+        check_units(path.as_bytes())
+    } else {
+        check_units(&path.encode_utf16().collect::<Vec<u16>>())
+    }
+}
+
+/// Printable ASCII (0x20..=0x7e), no empty component and no "." or ".."
+/// component: every rule of `validatePath` holds. `path` starts with '/' and
+/// does not end with one (checked before).
+fn is_plain_ascii_path(path: &[u8]) -> bool {
+    let mut component_start = 1;
+    for index in 1..=path.len() {
+        let at_end = index == path.len();
+        if !at_end {
+            let byte = path[index];
+            if !(0x20..=0x7e).contains(&byte) {
+                return false;
+            }
+            if byte != b'/' {
+                continue;
+            }
+        }
+        let component = &path[component_start..index];
+        if component.is_empty() || component == b"." || component == b".." {
+            return false;
+        }
+        component_start = index + 1;
+    }
+    true
+}
+
+/// `validatePath` from its second character on, over UTF-16 code units (or
+/// bytes of an ASCII path).
+fn check_units<T: Copy + Into<u16>>(units: &[T]) -> Result<(), String> {
+    let unit_at = |index: usize| -> u16 { units[index].into() };
     let slash = u16::from(b'/');
     let dot = u16::from(b'.');
     let mut last = slash;
     for index in 1..units.len() {
-        let unit = units[index];
-        let next_is_end_or_slash = index + 1 == units.len() || units[index + 1] == slash;
+        let unit = unit_at(index);
+        let next_is_end_or_slash = index + 1 == units.len() || unit_at(index + 1) == slash;
         if unit == 0 {
             return Err(format!("null character not allowed @{index}"));
         } else if unit == slash && last == slash {
             return Err(format!("empty node name specified @{index}"));
         } else if unit == dot && last == dot {
-            if units[index - 2] == slash && next_is_end_or_slash {
+            if unit_at(index - 2) == slash && next_is_end_or_slash {
                 return Err(format!("relative paths not allowed @{index}"));
             }
         } else if unit == dot {
-            if units[index - 1] == slash && next_is_end_or_slash {
+            if unit_at(index - 1) == slash && next_is_end_or_slash {
                 return Err(format!("relative paths not allowed @{index}"));
             }
         } else if (0x0001..=0x001f).contains(&unit)
@@ -51,7 +92,8 @@ pub fn validate_path(path: &str) -> Result<(), String> {
 /// Splits at the last '/': ("/a", "b") for "/a/b", ("", "a") for "/a". `None`
 /// when there is no slash at all.
 pub fn split_parent(path: &str) -> Option<(&str, &str)> {
-    let slash = path.rfind('/')?;
+    // A byte search: no UTF-8 sequence contains the byte '/' except '/'.
+    let slash = path.bytes().rposition(|byte| byte == b'/')?;
     Some((&path[..slash], &path[slash + 1..]))
 }
 

@@ -7,14 +7,20 @@
 //! Apache: it takes a zxid and is logged. `PendingChanges` is Apache's
 //! `outstandingChanges`: what later requests must see before the log catches up.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use hashbrown::hash_table::{self, HashTable};
+use std::sync::Arc;
 
 use super::data_tree::DataTree;
 use super::ephemeral::{ttl_owner, EphemeralType, CONTAINER_OWNER};
 use super::ids::{SessionId, Zxid};
 use super::node::new_stat;
 use super::path::{split_parent, validate_path};
-use crate::zookeeper::jute::proto::{CheckVersionRequest, CreateRequest, CreateTtlRequest};
+use super::store::path_hash;
+use crate::zookeeper::jute::proto::{
+    CheckVersionRequest, CreateRequest, CreateTtlRequest, SetDataRequest,
+};
 use crate::zookeeper::jute::txn::{
     CheckVersionTxn, CloseSessionTxn, CreateContainerTxn, CreateSessionTxn, CreateTtlTxn,
     CreateTxn, DeleteTxn, ErrorTxn, MultiTxn, SetAclTxn, SetDataTxn,
@@ -43,20 +49,28 @@ pub struct RequestContext<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeRecord {
     pub zxid: Zxid,
-    pub path: String,
+    pub path: Arc<str>,
+    /// `path_hash(path)`, computed once when the record is made.
+    pub hash: u64,
     pub stat: Option<StatPersisted>,
     pub child_count: usize,
-    pub acl: Vec<Acl>,
-    pub data: Option<Vec<u8>>,
+    /// Shared with the tree's ACL cache (or the txn) rather than copied: a
+    /// record is made for every node a write touches.
+    pub acl: Arc<[Acl]>,
 }
 
 /// Apache's `outstandingChanges` and `outstandingChangesForPath`. Keys are the
 /// paths exactly as Apache uses them (the root's children name their parent "",
-/// a request on the root names it "/").
+/// a request on the root names it "/"). Records are numbered as they come, and
+/// the by-path index holds the number of each path's latest record (Apache
+/// compares records by identity; numbers are identities), keyed by the hash
+/// each record carries, so no path is hashed twice.
 #[derive(Debug, Clone, Default)]
 pub struct PendingChanges {
     records: VecDeque<ChangeRecord>,
-    latest_by_path: HashMap<String, ChangeRecord>,
+    /// The number of `records[0]`.
+    first_number: u64,
+    latest_by_path: HashTable<u64>,
 }
 
 impl PendingChanges {
@@ -68,10 +82,37 @@ impl PendingChanges {
         self.records.len()
     }
 
+    fn record_at(&self, number: u64) -> &ChangeRecord {
+        &self.records[(number - self.first_number) as usize]
+    }
+
     fn add(&mut self, record: ChangeRecord) {
-        self.latest_by_path
-            .insert(record.path.clone(), record.clone());
+        let number = self.first_number + self.records.len() as u64;
+        let hash = record.hash;
+        let path = record.path.clone();
         self.records.push_back(record);
+        let (records, first) = (&self.records, self.first_number);
+        let at = |number: u64| &records[(number - first) as usize];
+        match self.latest_by_path.entry(
+            hash,
+            |&latest| at(latest).path == path,
+            |&latest| at(latest).hash,
+        ) {
+            hash_table::Entry::Occupied(mut latest) => *latest.get_mut() = number,
+            hash_table::Entry::Vacant(vacant) => {
+                vacant.insert(number);
+            }
+        }
+    }
+
+    /// Forgets `number` as the latest record of its path, if it is.
+    fn forget_latest(&mut self, hash: u64, number: u64) {
+        if let Ok(latest) = self
+            .latest_by_path
+            .find_entry(hash, |&latest| latest == number)
+        {
+            latest.remove();
+        }
     }
 
     /// Called once the txn with `zxid` has been applied to the tree: forgets the
@@ -82,34 +123,54 @@ impl PendingChanges {
             if record.zxid > zxid {
                 break;
             }
-            let record = self.records.pop_front().expect("front exists");
-            if self.latest_by_path.get(&record.path) == Some(&record) {
-                self.latest_by_path.remove(&record.path);
-            }
+            let (number, hash) = (self.first_number, record.hash);
+            self.forget_latest(hash, number);
+            self.records.pop_front();
+            self.first_number += 1;
         }
     }
 
     /// Undoes the records a failed multi added (all carry its zxid).
     fn roll_back(&mut self, zxid: Zxid) {
-        let mut touched = Vec::new();
         while self
             .records
             .back()
             .is_some_and(|record| record.zxid == zxid)
         {
-            let record = self.records.pop_back().expect("back exists");
-            touched.push(record.path);
-        }
-        for path in touched {
-            self.latest_by_path.remove(&path);
-            if let Some(previous) = self.records.iter().rev().find(|record| record.path == path) {
-                self.latest_by_path.insert(path, previous.clone());
+            let number = self.first_number + self.records.len() as u64 - 1;
+            let hash = self.records.back().expect("checked above").hash;
+            let was_latest = self
+                .latest_by_path
+                .find(hash, |&latest| latest == number)
+                .is_some();
+            self.forget_latest(hash, number);
+            let record = self.records.pop_back().expect("checked above");
+            if was_latest {
+                if let Some(previous) = self
+                    .records
+                    .iter()
+                    .rposition(|earlier| earlier.path == record.path)
+                {
+                    let (records, first) = (&self.records, self.first_number);
+                    self.latest_by_path
+                        .insert_unique(hash, first + previous as u64, |&latest| {
+                            records[(latest - first) as usize].hash
+                        });
+                }
             }
         }
     }
 
+    #[cfg(test)]
     fn get(&self, path: &str) -> Option<&ChangeRecord> {
-        self.latest_by_path.get(path)
+        self.get_hashed(path_hash(path), path)
+    }
+
+    fn get_hashed(&self, hash: u64, path: &str) -> Option<&ChangeRecord> {
+        let number = *self
+            .latest_by_path
+            .find(hash, |&latest| &*self.record_at(latest).path == path)?;
+        Some(self.record_at(number))
     }
 
     fn records(&self) -> impl Iterator<Item = &ChangeRecord> {
@@ -134,6 +195,21 @@ impl DataTree {
         pending: &mut PendingChanges,
         context: RequestContext<'_>,
         request: &Request,
+    ) -> Option<TxnEntry> {
+        if !request.op().is_write() {
+            return None;
+        }
+        self.prepare_taking(pending, context, &mut request.clone())
+    }
+
+    /// `prepare`, moving the path and data of a create or setData out of the
+    /// request into the txn instead of copying them (the server keeps only
+    /// the request's op code after this).
+    pub fn prepare_taking(
+        &self,
+        pending: &mut PendingChanges,
+        context: RequestContext<'_>,
+        request: &mut Request,
     ) -> Option<TxnEntry> {
         let op = request.op();
         if !op.is_write() || matches!(op, OpCode::CreateSession) {
@@ -210,21 +286,30 @@ impl Preparer<'_> {
     /// `getRecordForPath`: the pending record, else the tree's node; NoNode if
     /// neither has it (or it is pending deletion).
     fn record(&self, path: &str) -> Result<ChangeRecord, ErrorCode> {
-        if let Some(record) = self.pending.get(path) {
+        let hash = path_hash(path);
+        if let Some(record) = self.pending.get_hashed(hash, path) {
             return match record.stat {
                 Some(_) => Ok(record.clone()),
                 None => Err(ErrorCode::NoNode),
             };
         }
-        let node = self.tree.node(path).ok_or(ErrorCode::NoNode)?;
+        let node = self.tree.node_hashed(hash, path).ok_or(ErrorCode::NoNode)?;
         Ok(ChangeRecord {
             zxid: Zxid(-1),
-            path: path.to_string(),
+            path: Arc::from(path),
+            hash,
             stat: Some(node.stat.clone()),
             child_count: node.children.len(),
-            acl: self.tree.acl(node).to_vec(),
-            data: node.data.clone(),
+            acl: self.tree.acl_cache.get_shared(node.acl).clone(),
         })
+    }
+
+    /// `record(path).is_ok()`, without building the record.
+    fn exists_hashed(&self, hash: u64, path: &str) -> bool {
+        match self.pending.get_hashed(hash, path) {
+            Some(record) => record.stat.is_some(),
+            None => self.tree.node_hashed(hash, path).is_some(),
+        }
     }
 
     fn check_acl(&self, acl: &[Acl], perm: i32) -> Result<(), ErrorCode> {
@@ -245,12 +330,12 @@ impl Preparer<'_> {
         }
     }
 
-    fn single(&mut self, request: &Request) -> Prepared {
+    fn single(&mut self, request: &mut Request) -> Prepared {
         self.op(request.op(), request)
     }
 
     /// `pRequest2Txn` for one op (also used for each op of a multi).
-    fn op(&mut self, op: OpCode, request: &Request) -> Prepared {
+    fn op(&mut self, op: OpCode, request: &mut Request) -> Prepared {
         match request {
             Request::Create(create)
             | Request::Create2(create)
@@ -258,7 +343,7 @@ impl Preparer<'_> {
             Request::CreateTtl(create) => self.create_ttl(create),
             Request::Delete(delete) => self.delete(&delete.path, delete.version),
             Request::DeleteContainer(delete) => self.delete_container(&delete.path),
-            Request::SetData(set) => self.set_data(&set.path, &set.data, set.version),
+            Request::SetData(set) => self.set_data(set),
             Request::SetAcl(set) => self.set_acl(&set.path, &set.acl, set.version),
             Request::Check(check) => self.check(check),
             Request::Reconfig(_) => {
@@ -278,18 +363,18 @@ impl Preparer<'_> {
         }
     }
 
-    fn create_ttl(&mut self, request: &CreateTtlRequest) -> Prepared {
-        let create = CreateRequest {
-            path: request.path.clone(),
-            data: request.data.clone(),
-            acl: request.acl.clone(),
+    fn create_ttl(&mut self, request: &mut CreateTtlRequest) -> Prepared {
+        let mut create = CreateRequest {
+            path: std::mem::take(&mut request.path),
+            data: request.data.take(),
+            acl: std::mem::take(&mut request.acl),
             flags: request.flags,
         };
-        self.create(OpCode::CreateTtl, &create, Some(request.ttl))
+        self.create(OpCode::CreateTtl, &mut create, Some(request.ttl))
     }
 
     /// `pRequest2TxnCreate`.
-    fn create(&mut self, op: OpCode, request: &CreateRequest, ttl: Option<i64>) -> Prepared {
+    fn create(&mut self, op: OpCode, request: &mut CreateRequest, ttl: Option<i64>) -> Prepared {
         let mode = CreateMode::from_flag(request.flags).ok_or(ErrorCode::BadArguments)?;
         let ttl = ttl.unwrap_or(-1);
         // validateCreateRequest
@@ -310,19 +395,20 @@ impl Preparer<'_> {
         let parent = self.record(parent_path)?;
         self.check_acl(&parent.acl, perms::CREATE)?;
         let parent_stat = parent.stat.clone().expect("record() returns live nodes");
-        let mut path = request.path.clone();
+        let mut path = std::mem::take(&mut request.path);
         if mode.is_sequential() {
             path.push_str(&format!("{:010}", parent_stat.cversion));
         }
         bad_arguments_unless_valid(&path)?;
-        if self.record(&path).is_ok() {
+        let hash = path_hash(&path);
+        if self.exists_hashed(hash, &path) {
             return Err(ErrorCode::NodeExists);
         }
         if self.tree.ephemeral_type(parent_stat.ephemeral_owner) == EphemeralType::Normal {
             return Err(ErrorCode::NoChildrenForEphemerals);
         }
         let new_cversion = parent_stat.cversion + 1;
-        let data = request.data.clone();
+        let data = request.data.take();
         let body = match op {
             OpCode::CreateContainer => TxnBody::CreateContainer(CreateContainerTxn {
                 path: path.clone(),
@@ -365,16 +451,17 @@ impl Preparer<'_> {
         self.pending.add(parent);
         self.pending.add(ChangeRecord {
             zxid,
-            path,
+            path: Arc::from(path),
+            hash,
             stat: Some(new_stat(zxid.0, self.context.time_ms, owner)),
             child_count: 0,
-            acl,
-            data,
+            acl: acl.into(),
         });
         Ok((op, body))
     }
 
-    fn record_deletion(&mut self, parent: ChangeRecord, path: &str) {
+    /// Records `node` deleted and its `parent` one child short.
+    fn record_deletion(&mut self, parent: ChangeRecord, node: ChangeRecord) {
         let zxid = self.zxid();
         let mut parent = parent;
         parent.zxid = zxid;
@@ -385,11 +472,10 @@ impl Preparer<'_> {
         self.pending.add(parent);
         self.pending.add(ChangeRecord {
             zxid,
-            path: path.to_string(),
             stat: None,
             child_count: 0,
-            acl: Vec::new(),
-            data: None,
+            acl: Arc::from([]),
+            ..node
         });
     }
 
@@ -403,7 +489,7 @@ impl Preparer<'_> {
         if node.child_count > 0 {
             return Err(ErrorCode::NotEmpty);
         }
-        self.record_deletion(parent, path);
+        self.record_deletion(parent, node);
         Ok((
             OpCode::Delete,
             TxnBody::Delete(DeleteTxn {
@@ -425,7 +511,7 @@ impl Preparer<'_> {
             return Err(ErrorCode::BadVersion);
         }
         let parent = self.record(parent_path)?;
-        self.record_deletion(parent, path);
+        self.record_deletion(parent, node);
         Ok((
             OpCode::DeleteContainer,
             TxnBody::Delete(DeleteTxn {
@@ -434,7 +520,9 @@ impl Preparer<'_> {
         ))
     }
 
-    fn set_data(&mut self, path: &str, data: &Option<Vec<u8>>, version: i32) -> Prepared {
+    fn set_data(&mut self, request: &mut SetDataRequest) -> Prepared {
+        let path = request.path.as_str();
+        let version = request.version;
         bad_arguments_unless_valid(path)?;
         let mut node = self.record(path)?;
         self.check_acl(&node.acl, perms::WRITE)?;
@@ -445,13 +533,12 @@ impl Preparer<'_> {
         stat.mtime = self.context.time_ms;
         stat.mzxid = zxid.0;
         node.zxid = zxid;
-        node.data = data.clone();
         self.pending.add(node);
         Ok((
             OpCode::SetData,
             TxnBody::SetData(SetDataTxn {
-                path: path.to_string(),
-                data: data.clone(),
+                path: std::mem::take(&mut request.path),
+                data: request.data.take(),
                 version: new_version,
             }),
         ))
@@ -502,10 +589,10 @@ impl Preparer<'_> {
         for record in self.pending.records() {
             match &record.stat {
                 None => {
-                    paths.remove(&record.path);
+                    paths.remove(&*record.path);
                 }
                 Some(stat) if stat.ephemeral_owner == session.0 => {
-                    paths.insert(record.path.clone());
+                    paths.insert(record.path.to_string());
                 }
                 Some(_) => {}
             }
@@ -525,11 +612,11 @@ impl Preparer<'_> {
             }
             self.pending.add(ChangeRecord {
                 zxid,
-                path: path.clone(),
+                path: Arc::from(path.as_str()),
+                hash: path_hash(path),
                 stat: None,
                 child_count: 0,
-                acl: Vec::new(),
-                data: None,
+                acl: Arc::from([]),
             });
         }
         let body = if self.tree.config.close_session_txn_enabled {
@@ -545,10 +632,10 @@ impl Preparer<'_> {
     /// A multi: every op prepared with the same zxid; after the first failure
     /// the rest become RuntimeInconsistency errors and the changes of the ops
     /// before it are rolled back.
-    fn multi(&mut self, multi: &MultiRequest) -> TxnBody {
+    fn multi(&mut self, multi: &mut MultiRequest) -> TxnBody {
         let mut txns = Vec::with_capacity(multi.ops.len());
         let mut failed = false;
-        for op in &multi.ops {
+        for op in multi.ops.iter_mut() {
             let (op_code, body) = if failed {
                 (
                     OpCode::Error,
@@ -557,7 +644,7 @@ impl Preparer<'_> {
                     }),
                 )
             } else {
-                match self.op(op.op(), &multi_op_request(op)) {
+                match self.op(op.op(), &mut take_multi_op(op)) {
                     Ok(prepared) => prepared,
                     Err(code) => {
                         failed = true;
@@ -575,20 +662,25 @@ impl Preparer<'_> {
     }
 }
 
-/// A multi op as the standalone request it stands for.
-fn multi_op_request(op: &MultiOp) -> Request {
+/// A multi op as the standalone request it stands for, its path and data
+/// moved out (the multi keeps its op codes, all the server needs of it after
+/// prepare).
+fn take_multi_op(op: &mut MultiOp) -> Request {
     match op {
-        MultiOp::Create { op, request } => match op {
-            OpCode::Create2 => Request::Create2(request.clone()),
-            OpCode::CreateContainer => Request::CreateContainer(request.clone()),
-            _ => Request::Create(request.clone()),
-        },
-        MultiOp::CreateTtl(request) => Request::CreateTtl(request.clone()),
-        MultiOp::Delete(request) => Request::Delete(request.clone()),
-        MultiOp::SetData(request) => Request::SetData(request.clone()),
-        MultiOp::Check(request) => Request::Check(request.clone()),
-        MultiOp::GetChildren(request) => Request::GetChildren(request.clone()),
-        MultiOp::GetData(request) => Request::GetData(request.clone()),
+        MultiOp::Create { op, request } => {
+            let request = std::mem::take(request);
+            match op {
+                OpCode::Create2 => Request::Create2(request),
+                OpCode::CreateContainer => Request::CreateContainer(request),
+                _ => Request::Create(request),
+            }
+        }
+        MultiOp::CreateTtl(request) => Request::CreateTtl(std::mem::take(request)),
+        MultiOp::Delete(request) => Request::Delete(std::mem::take(request)),
+        MultiOp::SetData(request) => Request::SetData(std::mem::take(request)),
+        MultiOp::Check(request) => Request::Check(std::mem::take(request)),
+        MultiOp::GetChildren(request) => Request::GetChildren(std::mem::take(request)),
+        MultiOp::GetData(request) => Request::GetData(std::mem::take(request)),
     }
 }
 
@@ -613,11 +705,11 @@ mod tests {
         let mut pending = PendingChanges::default();
         let record = |zxid: i64, path: &str| ChangeRecord {
             zxid: Zxid(zxid),
-            path: path.to_string(),
+            path: Arc::from(path),
+            hash: path_hash(path),
             stat: Some(StatPersisted::default()),
             child_count: 0,
-            acl: vec![],
-            data: None,
+            acl: Arc::from([]),
         };
         pending.add(record(1, "/a"));
         pending.add(record(2, "/a"));
@@ -629,5 +721,34 @@ mod tests {
         pending.applied(Zxid(2));
         assert!(pending.is_empty());
         assert!(pending.get("/a").is_none());
+    }
+
+    #[test]
+    fn rolling_back_a_multi_restores_the_previous_record() {
+        let mut pending = PendingChanges::default();
+        let record = |zxid: i64, path: &str, version: i32| ChangeRecord {
+            zxid: Zxid(zxid),
+            path: Arc::from(path),
+            hash: path_hash(path),
+            stat: Some(StatPersisted {
+                version,
+                ..StatPersisted::default()
+            }),
+            child_count: 0,
+            acl: Arc::from([]),
+        };
+        pending.add(record(1, "/a", 1));
+        pending.add(record(1, "/b", 1));
+        pending.add(record(2, "/a", 2));
+        pending.add(record(2, "/c", 2));
+        pending.roll_back(Zxid(2));
+        assert_eq!(pending.len(), 2);
+        assert_eq!(pending.get("/a").unwrap().stat.as_ref().unwrap().version, 1);
+        assert!(pending.get("/c").is_none());
+        pending.applied(Zxid(1));
+        assert!(pending.get("/a").is_none() && pending.get("/b").is_none());
+        // Numbers keep counting after records go.
+        pending.add(record(3, "/a", 3));
+        assert_eq!(pending.get("/a").unwrap().zxid, Zxid(3));
     }
 }

@@ -148,7 +148,7 @@ impl DataTree {
         }
         let node = self.node(path).ok_or(ErrorCode::NoNode)?;
         Ok((
-            node.data.clone(),
+            node.data_vec(),
             node.client_stat(self.config.extended_types_enabled),
         ))
     }
@@ -166,7 +166,7 @@ impl DataTree {
                 .add(path, context.watcher, WatchMode::Standard);
         }
         let node = self.node(path).ok_or(ErrorCode::NoNode)?;
-        Ok(node.children.iter().cloned().collect())
+        Ok(node.children.iter().map(str::to_string).collect())
     }
 
     fn get_children2(

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::ids::WatcherId;
+use super::ids::{IdMap, WatcherId};
 use crate::zookeeper::jute::{Acl, AddWatchMode, EventType, WatcherType};
 
 /// How a watch behaves once it fires.
@@ -61,7 +61,7 @@ pub struct WatchManager {
     /// Mode bits per path per watcher. A watcher whose watches all fired keeps
     /// an empty entry until its connection goes, as in Apache (it shows in
     /// `wchs` as a connection watching nothing).
-    modes_by_watcher: HashMap<WatcherId, HashMap<String, u8>>,
+    modes_by_watcher: IdMap<WatcherId, HashMap<String, u8>>,
     recursive_watch_count: usize,
 }
 
@@ -107,6 +107,10 @@ impl WatchManager {
     /// Watchers in `suppress` are still consumed but reported as not fired.
     pub fn trigger(&mut self, path: &str, suppress: &BTreeSet<WatcherId>) -> BTreeSet<WatcherId> {
         let mut fired = BTreeSet::new();
+        // Most writes meet no watch at all: no hashing, no allocation.
+        if self.watchers_by_path.is_empty() {
+            return fired;
+        }
         let paths = if self.recursive_watch_count == 0 {
             vec![path]
         } else {
