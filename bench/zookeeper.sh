@@ -4,15 +4,15 @@
 # Called by `scripts/bench zookeeper`; runnable alone too. Environment:
 #   BENCH_RESULTS  file the JSON result lines are appended to
 #                  (default bench/.cache/zookeeper.jsonl)
-#   BENCH_LONG     0 (default: a few minutes) or 1 (longer phases, more fsyncs,
-#                  the memory test on every repetition)
+#   BENCH_LONG     0 (default: about a minute and a half, 200,000 znodes for memory)
+#                  or 1 (longer phases, more fsyncs, a million znodes)
 #   BENCH_REPS     repetitions (default 3); each starts both servers afresh
 #   BENCH_WORK     scratch dir for data dirs and logs (default bench/.cache/work)
 #   KEEL_BIN       release keel binary (default target/release/keel, built if missing)
 #   ZK_SERVER_HEAP Apache's heap in MB (default 1000, as Apache's zkEnv.sh)
 #   SERVER_JVMFLAGS extra JVM flags for Apache (as Apache's zkServer.sh)
 #   ZK_BENCH_OUTSTANDING  requests in flight per session (default 16)
-#   ZK_BENCH_POPULATE     znodes for the memory test (default 1000000)
+#   ZK_BENCH_POPULATE     znodes for the memory test (default 200000; --long 1000000)
 #   ZK_BENCH_ONLY         machine, workloads or memory: run only that part (development)
 #
 # Per repetition, Apache then keel, each freshly started on the same zoo.cfg (tickTime
@@ -51,14 +51,15 @@ BENCH_WORK=${BENCH_WORK:-$BENCH_DIR/.cache/work}
 KEEL_BIN=${KEEL_BIN:-$REPO_DIR/target/release/keel}
 ZK_SERVER_HEAP=${ZK_SERVER_HEAP:-1000}
 ZK_BENCH_OUTSTANDING=${ZK_BENCH_OUTSTANDING:-16}
-ZK_BENCH_POPULATE=${ZK_BENCH_POPULATE:-1000000}
 ZK_BENCH_ONLY=${ZK_BENCH_ONLY:-}
 ZK_BENCH_BIN=$REPO_DIR/target/release/keel-zk-bench
 
 if [ "$BENCH_LONG" = 1 ]; then
-  PHASE_SECONDS=10 RAMP_SECONDS=1 WARMUP_SECONDS=15 FSYNC_COUNT=5000
+  PHASE_SECONDS=3 RAMP_SECONDS=0.5 WARMUP_SECONDS=5 FSYNC_COUNT=3000
+  ZK_BENCH_POPULATE=${ZK_BENCH_POPULATE:-1000000}
 else
-  PHASE_SECONDS=1.5 RAMP_SECONDS=0.25 WARMUP_SECONDS=3 FSYNC_COUNT=1000
+  PHASE_SECONDS=1 RAMP_SECONDS=0.25 WARMUP_SECONDS=2 FSYNC_COUNT=500
+  ZK_BENCH_POPULATE=${ZK_BENCH_POPULATE:-200000}
 fi
 
 mkdir -p "$BENCH_WORK" "$(dirname "$BENCH_RESULTS")"
@@ -87,7 +88,7 @@ build() {
 # srvr PORT: the `srvr` four-letter word's reply ("" while the server is down).
 srvr() {
   local port=$1 reply=""
-  if exec 3<>"/dev/tcp/127.0.0.1/$port" 2>/dev/null; then
+  if { exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; then
     printf 'srvr' >&3
     reply=$(timeout 3 cat <&3 2>/dev/null)
     exec 3<&- 3>&-
@@ -238,7 +239,7 @@ main() {
         workloads "$target" "$rep" || failed=1
       done
     fi
-    if part memory && { [ "$rep" = 1 ] || [ "$BENCH_LONG" = 1 ]; }; then
+    if part memory && [ "$rep" = 1 ]; then
       for target in apache keel; do
         memory "$target" "$rep" || failed=1
       done
