@@ -82,11 +82,11 @@ elif [ "${BENCH_KAFKA_TINY:-0}" = 1 ]; then
 else
   # the short default: the same tests, smaller (the backlog is below the issue's
   # 1 GiB: --long measures that)
-  N_100=200000           # 20 MB
-  N_1K=50000             # 50 MB
+  N_100=150000           # 15 MB
+  N_1K=40000             # 40 MB
   BACKLOG_N=262144       # 256 MiB of 1 KiB records
-  E2E_SECONDS=5; E2E_WARMUP=2
-  CONNS_N=200000
+  E2E_SECONDS=4; E2E_WARMUP=1
+  CONNS_N=150000
   CONNS_CONSUME_N=100000
   KAFKA_TOOL_TIMEOUT_S=300
 fi

@@ -4,7 +4,7 @@
 # Called by `scripts/bench zookeeper`; runnable alone too. Environment:
 #   BENCH_RESULTS  file the JSON result lines are appended to
 #                  (default bench/.cache/zookeeper.jsonl)
-#   BENCH_LONG     0 (default: about a minute and a half, 200,000 znodes for memory)
+#   BENCH_LONG     0 (default: about a minute, 150,000 znodes for memory)
 #                  or 1 (longer phases, more fsyncs, a million znodes)
 #   BENCH_REPS     repetitions (default 3); each starts both servers afresh
 #   BENCH_WORK     scratch dir for data dirs and logs (default bench/.cache/work)
@@ -12,7 +12,7 @@
 #   ZK_SERVER_HEAP Apache's heap in MB (default 1000, as Apache's zkEnv.sh)
 #   SERVER_JVMFLAGS extra JVM flags for Apache (as Apache's zkServer.sh)
 #   ZK_BENCH_OUTSTANDING  requests in flight per session (default 16)
-#   ZK_BENCH_POPULATE     znodes for the memory test (default 200000; --long 1000000)
+#   ZK_BENCH_POPULATE     znodes for the memory test (default 150000; --long 1000000)
 #   ZK_BENCH_ONLY         machine, workloads or memory: run only that part (development)
 #
 # Per repetition, Apache then keel, each freshly started on the same zoo.cfg (tickTime
@@ -58,8 +58,8 @@ if [ "$BENCH_LONG" = 1 ]; then
   PHASE_SECONDS=3 RAMP_SECONDS=0.5 WARMUP_SECONDS=5 FSYNC_COUNT=3000
   ZK_BENCH_POPULATE=${ZK_BENCH_POPULATE:-1000000}
 else
-  PHASE_SECONDS=1 RAMP_SECONDS=0.25 WARMUP_SECONDS=2 FSYNC_COUNT=500
-  ZK_BENCH_POPULATE=${ZK_BENCH_POPULATE:-200000}
+  PHASE_SECONDS=0.75 RAMP_SECONDS=0.25 WARMUP_SECONDS=2 FSYNC_COUNT=500
+  ZK_BENCH_POPULATE=${ZK_BENCH_POPULATE:-150000}
 fi
 
 mkdir -p "$BENCH_WORK" "$(dirname "$BENCH_RESULTS")"
