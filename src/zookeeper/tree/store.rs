@@ -8,7 +8,6 @@
 //! against the slot's path: a `HashMap<String, Znode>` would keep every node
 //! (plus the table's slack, up to half of it empty) inline in the table.
 
-use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::sync::{Arc, OnceLock};
 
@@ -23,11 +22,14 @@ struct Slot {
 }
 
 /// The hash of a path, for the tree's index and the pipeline's pending
-/// changes alike (one keyed SipHash per process, so a path hashed once serves
-/// both).
+/// changes alike (one seeded foldhash per process, so a path hashed once
+/// serves both; seeded so clients cannot aim paths at one bucket, several
+/// times cheaper than SipHash on short paths).
 pub fn path_hash(path: &str) -> u64 {
-    static HASHER: OnceLock<RandomState> = OnceLock::new();
-    HASHER.get_or_init(RandomState::new).hash_one(path)
+    static HASHER: OnceLock<foldhash::quality::RandomState> = OnceLock::new();
+    HASHER
+        .get_or_init(foldhash::quality::RandomState::default)
+        .hash_one(path)
 }
 
 #[derive(Debug, Clone, Default)]
