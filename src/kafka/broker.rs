@@ -2,7 +2,7 @@
 //! append signal for long polls) and the dispatch from a decoded request to its
 //! handler in `apis`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use kafka_protocol::ResponseError;
@@ -50,6 +50,20 @@ pub struct Broker {
     pub groups: apis::groups::GroupService,
     /// Incremental fetch sessions (KIP-227).
     pub fetch_sessions: Mutex<FetchSessionCache>,
+    /// `topic_settings` per topic, resolved against the current metadata.
+    settings_cache: Mutex<TopicSettingsCache>,
+}
+
+/// Topic settings resolved against one metadata snapshot. Resolving them takes a
+/// dozen config lookups and parses, and every produce and fetch needs them for each
+/// partition; they change only with the metadata (topic overrides, dynamic broker
+/// configs), which is replaced as a whole `Arc` on every change. Holding that `Arc`
+/// keeps its address from being reused, so pointer equality says "same snapshot".
+/// Bounded by the snapshot's topics; emptied when the snapshot changes.
+#[derive(Debug, Default)]
+struct TopicSettingsCache {
+    metadata: Option<Arc<ClusterMetadata>>,
+    topics: HashMap<String, (LogSettings, ProduceLimits)>,
 }
 
 impl Broker {
@@ -79,6 +93,7 @@ impl Broker {
             producer_ids: Mutex::new(apis::producer_id::ProducerIdBlock::empty()),
             groups: apis::groups::GroupService::default(),
             fetch_sessions: Mutex::new(fetch_sessions),
+            settings_cache: Mutex::new(TopicSettingsCache::default()),
         }
     }
 
@@ -154,6 +169,38 @@ impl Broker {
         (settings, limits)
     }
 
+    /// `topic_settings`, from the cache when `metadata` is the current snapshot (what
+    /// `topic_settings` reads its broker configs from). A request that still holds an
+    /// older snapshot gets them resolved afresh, exactly as before.
+    fn topic_settings_cached(
+        &self,
+        metadata: &ClusterMetadata,
+        topic: &TopicMetadata,
+    ) -> (LogSettings, ProduceLimits) {
+        let current = self.metadata.current();
+        if !std::ptr::eq(Arc::as_ptr(&current), metadata) {
+            return self.topic_settings(topic);
+        }
+        let mut cache = self
+            .settings_cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !cache
+            .metadata
+            .as_ref()
+            .is_some_and(|cached| Arc::ptr_eq(cached, &current))
+        {
+            cache.topics.clear();
+            cache.metadata = Some(current);
+        }
+        if let Some(found) = cache.topics.get(&topic.name) {
+            return found.clone();
+        }
+        let resolved = self.topic_settings(topic);
+        cache.topics.insert(topic.name.clone(), resolved.clone());
+        resolved
+    }
+
     /// The local partition for a request that must go to the leader.
     pub fn leader_partition(
         &self,
@@ -173,7 +220,7 @@ impl Broker {
         if state.leader != Some(self.id) {
             return Err(ResponseError::NotLeaderOrFollower);
         }
-        let (settings, limits) = self.topic_settings(topic);
+        let (settings, limits) = self.topic_settings_cached(metadata, topic);
         let tp = TopicPartition::new(&topic.name, partition);
         let local = self
             .logs

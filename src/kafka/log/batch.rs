@@ -230,13 +230,74 @@ pub fn assign_offsets(
         batch.len() >= BATCH_HEADER_BYTES,
         "assign_offsets needs a parsed batch"
     );
-    batch[0..8].copy_from_slice(&base_offset.to_be_bytes());
-    batch[12..16].copy_from_slice(&partition_leader_epoch.to_be_bytes());
+    let (header, rest) = batch.split_at_mut(BATCH_HEADER_BYTES);
+    let header: &mut [u8; BATCH_HEADER_BYTES] = header.try_into().expect("split at the header");
+    assign_offsets_in_header(
+        header,
+        rest,
+        base_offset,
+        partition_leader_epoch,
+        log_append_time_ms,
+    );
+}
+
+/// A batch ready to append, in two pieces so the client's bytes need not be copied:
+/// its header with the broker's fields set (`assign_offsets` applied), and the rest
+/// of the batch as the client sent it.
+#[derive(Debug, Clone, Copy)]
+pub struct AssignedBatch<'a> {
+    pub header: [u8; BATCH_HEADER_BYTES],
+    pub rest: &'a [u8],
+}
+
+impl<'a> AssignedBatch<'a> {
+    /// `assign_offsets` without changing `batch` (exactly one whole batch): only the
+    /// header is copied. The CRC, when LogAppendTime changes covered bytes, is
+    /// computed over the new header and the untouched rest.
+    pub fn new(
+        batch: &'a [u8],
+        base_offset: i64,
+        partition_leader_epoch: i32,
+        log_append_time_ms: Option<i64>,
+    ) -> AssignedBatch<'a> {
+        assert!(
+            batch.len() >= BATCH_HEADER_BYTES,
+            "AssignedBatch needs a parsed batch"
+        );
+        let (header, rest) = batch.split_at(BATCH_HEADER_BYTES);
+        let mut header: [u8; BATCH_HEADER_BYTES] = header.try_into().expect("split at the header");
+        assign_offsets_in_header(
+            &mut header,
+            rest,
+            base_offset,
+            partition_leader_epoch,
+            log_append_time_ms,
+        );
+        AssignedBatch { header, rest }
+    }
+
+    /// The batch's whole size, header included.
+    pub fn total_bytes(&self) -> usize {
+        BATCH_HEADER_BYTES + self.rest.len()
+    }
+}
+
+/// `assign_offsets` on a batch given as its header and the bytes after it.
+fn assign_offsets_in_header(
+    header: &mut [u8; BATCH_HEADER_BYTES],
+    rest: &[u8],
+    base_offset: i64,
+    partition_leader_epoch: i32,
+    log_append_time_ms: Option<i64>,
+) {
+    header[0..8].copy_from_slice(&base_offset.to_be_bytes());
+    header[12..16].copy_from_slice(&partition_leader_epoch.to_be_bytes());
     if let Some(now_ms) = log_append_time_ms {
-        let attributes = read_i16(batch, 21) | 0x08;
-        batch[21..23].copy_from_slice(&attributes.to_be_bytes());
-        batch[35..43].copy_from_slice(&now_ms.to_be_bytes());
-        update_crc(batch);
+        let attributes = read_i16(header, 21) | 0x08;
+        header[21..23].copy_from_slice(&attributes.to_be_bytes());
+        header[35..43].copy_from_slice(&now_ms.to_be_bytes());
+        let crc = crc32c::crc32c_append(crc32c::crc32c(&header[CRC_COVERED_FROM..]), rest);
+        header[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_be_bytes());
     }
 }
 
@@ -350,6 +411,22 @@ mod tests {
         assert!(header.is_log_append_time());
         assert_eq!(header.max_timestamp, 99);
         verify_crc(&batch).unwrap();
+    }
+
+    #[test]
+    fn assigned_batch_is_assign_offsets_without_touching_the_input() {
+        let original = test_batch(0, 5, &[b"a", b"bb", b"ccc"]);
+        for log_append_time_ms in [None, Some(1_700_000_000_123)] {
+            let mut in_place = original.clone();
+            assign_offsets(&mut in_place, 1234, 9, log_append_time_ms);
+            let assigned = AssignedBatch::new(&original, 1234, 9, log_append_time_ms);
+            let mut joined = assigned.header.to_vec();
+            joined.extend_from_slice(assigned.rest);
+            assert_eq!(joined, in_place, "{log_append_time_ms:?}");
+            assert_eq!(assigned.total_bytes(), original.len());
+            verify_crc(&joined).unwrap();
+        }
+        assert_eq!(original, test_batch(0, 5, &[b"a", b"bb", b"ccc"]));
     }
 
     #[test]

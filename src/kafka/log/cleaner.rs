@@ -402,8 +402,8 @@ mod tests {
     }
 
     fn append(log: &mut PartitionLog, codec: Compression, now_ms: i64, entries: &[Entry]) {
-        let mut batch = keyed_test_batch(codec, now_ms, entries);
-        log.append(&mut batch, 0, now_ms, false).unwrap();
+        let batch = keyed_test_batch(codec, now_ms, entries);
+        log.append(&batch, 0, now_ms, false).unwrap();
     }
 
     /// Every record in the log: (offset, key, value).

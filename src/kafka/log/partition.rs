@@ -256,10 +256,11 @@ impl PartitionLog {
     }
 
     /// Assigns offsets to `batches` (one or more whole v2 batches, already validated)
-    /// and appends them.
+    /// and appends them. `batches` is not changed: each batch's header is rewritten in
+    /// a copy and written with the rest of the batch in one vectored write.
     pub fn append(
         &mut self,
-        batches: &mut [u8],
+        batches: &[u8],
         leader_epoch: i32,
         now_ms: i64,
         log_append_time: bool,
@@ -269,6 +270,7 @@ impl PartitionLog {
         let mut records = 0i64;
         let mut incoming_timestamp_ms = -1i64;
         let mut position = 0usize;
+        let mut assigned = Vec::new();
         while position < batches.len() {
             let header = batch::BatchHeader::parse(&batches[position..])?;
             let end = position + header.total_bytes();
@@ -279,12 +281,12 @@ impl PartitionLog {
                 }
                 .into());
             }
-            batch::assign_offsets(
-                &mut batches[position..end],
+            assigned.push(batch::AssignedBatch::new(
+                &batches[position..end],
                 next_offset,
                 leader_epoch,
                 log_append_time.then_some(now_ms),
-            );
+            ));
             next_offset += header.last_offset_delta as i64 + 1;
             records += header.records_count as i64;
             incoming_timestamp_ms = incoming_timestamp_ms.max(if log_append_time {
@@ -302,7 +304,7 @@ impl PartitionLog {
             .into());
         }
         self.maybe_roll(batches.len() as u64, incoming_timestamp_ms)?;
-        self.active_segment_mut().append(batches)?;
+        self.active_segment_mut().append_assigned(&assigned)?;
         if self
             .leader_epochs
             .last()
@@ -621,8 +623,8 @@ mod tests {
             .map(|index| format!("record-{index}").into_bytes())
             .collect();
         let refs: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
-        let mut batch = test_batch(0, now_ms, &refs);
-        log.append(&mut batch, 0, now_ms, false).unwrap()
+        let batch = test_batch(0, now_ms, &refs);
+        log.append(&batch, 0, now_ms, false).unwrap()
     }
 
     #[test]
@@ -738,10 +740,10 @@ mod tests {
     fn leader_epochs_are_checkpointed() {
         let dir = tempfile::tempdir().unwrap();
         let (mut log, _) = PartitionLog::open(dir.path(), settings(1 << 20), 0, 0).unwrap();
-        let mut batch = test_batch(0, 1, &[b"a"]);
-        log.append(&mut batch, 0, 1, false).unwrap();
-        let mut batch = test_batch(0, 1, &[b"b", b"c"]);
-        log.append(&mut batch, 3, 1, false).unwrap();
+        let batch = test_batch(0, 1, &[b"a"]);
+        log.append(&batch, 0, 1, false).unwrap();
+        let batch = test_batch(0, 1, &[b"b", b"c"]);
+        log.append(&batch, 3, 1, false).unwrap();
         assert_eq!(log.end_offset_for_epoch(0), Some((0, 1)));
         assert_eq!(log.end_offset_for_epoch(2), Some((0, 1)));
         assert_eq!(log.end_offset_for_epoch(5), Some((3, 3)));

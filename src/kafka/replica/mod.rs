@@ -248,11 +248,10 @@ impl Partition {
                 }
             }
         }
-        let mut owned = records.to_vec();
         let leader_epoch = inner.leader_epoch;
         let result = inner
             .log
-            .append(&mut owned, leader_epoch, now_ms, limits.log_append_time)?;
+            .append(records, leader_epoch, now_ms, limits.log_append_time)?;
         // Record each batch at its own first offset.
         let mut offset = result.base_offset;
         let mut producer_iter = producer_batches.iter();
