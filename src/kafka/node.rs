@@ -121,30 +121,52 @@ async fn periodic_duties(broker: Arc<Broker>, mut shutdown: watch::Receiver<bool
     ));
     loop {
         tokio::select! {
+            // Each duty fsyncs or deletes files: it runs on a blocking thread, never on
+            // a runtime worker that requests are waiting for.
             _ = checkpoint.tick() => {
-                if let Err(error) = broker.logs.checkpoint() {
-                    tracing::warn!(%error, "writing log checkpoints failed");
-                }
+                let broker = broker.clone();
+                run_blocking(move || {
+                    if let Err(error) = broker.logs.checkpoint() {
+                        tracing::warn!(%error, "writing log checkpoints failed");
+                    }
+                })
+                .await;
             }
             _ = retention.tick() => {
-                let now_ms = broker.now_ms();
-                for partition in broker.logs.all() {
-                    match partition.apply_retention(now_ms) {
-                        Ok(0) => {}
-                        Ok(deleted) => tracing::info!(partition = %partition.topic_partition.dir_name(), deleted, "deleted segments past retention"),
-                        Err(error) => tracing::warn!(partition = %partition.topic_partition.dir_name(), %error, "retention failed"),
+                let broker = broker.clone();
+                run_blocking(move || {
+                    let now_ms = broker.now_ms();
+                    for partition in broker.logs.all() {
+                        match partition.apply_retention(now_ms) {
+                            Ok(0) => {}
+                            Ok(deleted) => tracing::info!(partition = %partition.topic_partition.dir_name(), deleted, "deleted segments past retention"),
+                            Err(error) => tracing::warn!(partition = %partition.topic_partition.dir_name(), %error, "retention failed"),
+                        }
                     }
-                }
+                })
+                .await;
             }
             _ = flush.tick(), if flush_interval_ms.is_some() => {
-                for partition in broker.logs.all() {
-                    if let Err(error) = partition.flush() {
-                        tracing::warn!(partition = %partition.topic_partition.dir_name(), %error, "flush failed");
+                let broker = broker.clone();
+                run_blocking(move || {
+                    for partition in broker.logs.all() {
+                        if let Err(error) = partition.flush() {
+                            tracing::warn!(partition = %partition.topic_partition.dir_name(), %error, "flush failed");
+                        }
                     }
-                }
+                })
+                .await;
             }
             _ = shutdown.changed() => return,
         }
+    }
+}
+
+/// Runs a periodic duty on tokio's blocking pool and waits for it (a panic in it is
+/// logged, not propagated: the duty runs again at its next tick).
+async fn run_blocking(duty: impl FnOnce() + Send + 'static) {
+    if let Err(error) = tokio::task::spawn_blocking(duty).await {
+        tracing::error!(%error, "a periodic log duty failed");
     }
 }
 

@@ -363,19 +363,28 @@ impl LogManager {
 
     /// Writes both per-dir checkpoints (after flushing, for the recovery point).
     pub fn checkpoint(&self) -> Result<(), LogManagerError> {
-        let partitions = self.partitions.read().expect("partition map");
-        for (index, dir) in self.dirs.iter().enumerate() {
-            let mut recovery_points = BTreeMap::new();
-            let mut log_start_offsets = BTreeMap::new();
-            let mut high_watermarks = BTreeMap::new();
+        // The offsets are gathered under the partition map's lock; the files (each
+        // fsynced, which can take long while the disk writes back a backlog) are
+        // written after it is released, so nothing that needs the map waits on them.
+        let mut per_dir =
+            vec![(BTreeMap::new(), BTreeMap::new(), BTreeMap::new()); self.dirs.len()];
+        {
+            let partitions = self.partitions.read().expect("partition map");
             for (tp, (dir_index, partition)) in partitions.iter() {
-                if *dir_index != index {
+                let Some((recovery_points, log_start_offsets, high_watermarks)) =
+                    per_dir.get_mut(*dir_index)
+                else {
                     continue;
-                }
+                };
+                let offsets = partition.offsets();
                 recovery_points.insert(tp.clone(), partition.recovery_point());
-                high_watermarks.insert(tp.clone(), partition.offsets().high_watermark);
-                log_start_offsets.insert(tp.clone(), partition.offsets().log_start_offset);
+                high_watermarks.insert(tp.clone(), offsets.high_watermark);
+                log_start_offsets.insert(tp.clone(), offsets.log_start_offset);
             }
+        }
+        for (dir, (recovery_points, log_start_offsets, high_watermarks)) in
+            self.dirs.iter().zip(per_dir)
+        {
             checkpoint::write_offsets(&dir.join(RECOVERY_POINT_CHECKPOINT), &recovery_points)?;
             checkpoint::write_offsets(&dir.join(LOG_START_OFFSET_CHECKPOINT), &log_start_offsets)?;
             checkpoint::write_offsets(&dir.join(REPLICATION_OFFSET_CHECKPOINT), &high_watermarks)?;
