@@ -137,7 +137,6 @@ fn write_streamed_snapshot(
             }
             Ok(SnapshotCommand::End) => {
                 output.finish()?;
-                release_free_memory();
                 return Ok(true);
             }
             Err(_) => {
@@ -145,17 +144,6 @@ fn write_streamed_snapshot(
                 return Ok(false);
             }
         }
-    }
-}
-
-/// Hands memory malloc holds free back to the OS (glibc keeps freed pages of
-/// its heaps otherwise: requests, txns and snapshot buffers come and go
-/// between the long-lived znodes). Once per snapshot, off the pipeline.
-fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // Safety: malloc_trim only walks malloc's own free lists.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }
 
