@@ -9,11 +9,12 @@
 //!   pipeline, four-letter words and the AdminServer.
 //! - `persistence`: the txn log and snapshots in Apache's on-disk format,
 //!   recovery at start-up and purging.
-//!
-//! Still to come (see ARCHITECTURE.md): `quorum` (leader election and Zab).
+//! - `quorum`: the ensemble (leader election and Zab on Apache's peer wire);
+//!   being built, see ARCHITECTURE.md.
 
 pub mod config;
 pub mod jute;
 pub mod persistence;
+pub mod quorum;
 pub mod server;
 pub mod tree;
