@@ -122,10 +122,10 @@ pub fn decode_request(mut frame: Bytes) -> Result<Request, DecodeError> {
         .map_err(|error| malformed(format!("header: {error}")))?;
     let body = RequestKind::decode(api_key, &mut frame, version)
         .map_err(|error| malformed(format!("{error}")))?;
-    // Trailing bytes mean the client and keel disagree on the schema: refuse rather
-    // than act on a misread request.
+    // Bytes after the body are ignored, as Kafka's RequestContext.parseRequest
+    // ignores them: librdkafka's Metadata v12 "all topics" request carries three.
     if frame.has_remaining() {
-        return Err(malformed(format!("{} trailing bytes", frame.remaining())));
+        tracing::debug!(api = ?api_key, version, trailing_bytes = frame.remaining(), "bytes after the request body ignored");
     }
     Ok(Request {
         api_key,
