@@ -36,7 +36,8 @@ wait_port() {
   return 0
 }
 
-# report CLIENT pass|fail [DETAIL]: one result line a suite prints per client it ran.
+# report CLIENT pass|fail|skip [DETAIL]: one result line a suite prints per client it ran
+# (skip: a prerequisite outside the repository is absent; the detail says which).
 # The runner collects these lines (they go to stdout) into the summary table.
 report() {
   local client=$1 verdict=$2

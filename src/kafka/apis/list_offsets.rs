@@ -1,5 +1,6 @@
 //! ListOffsets: earliest (-2), latest (-1), max timestamp (-3), earliest local (-4,
-//! the same as earliest without tiered storage) and by timestamp.
+//! the same as earliest without tiered storage) and by timestamp; v0's
+//! segment-granular `old_style_offsets` in `handle_v0`.
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use kafka_protocol::ResponseError;
 
 use crate::kafka::broker::Broker;
+use crate::kafka::protocol::legacy::{ListOffsetsV0Partition, ListOffsetsV0Response};
 use crate::kafka::replica::Partition;
 
 const LATEST: i64 = -1;
@@ -47,6 +49,46 @@ pub fn handle(
             topic_response.partitions.push(partition_response);
         }
         response.topics.push(topic_response);
+    }
+    response
+}
+
+/// ListOffsets v0 (Burrow, 0.8-era consumers): segment-granular offsets, newest
+/// first, at most `max_num_offsets` per partition.
+pub fn handle_v0(
+    broker: &Arc<Broker>,
+    request: ListOffsetsRequest,
+    max_num_offsets: &[Vec<i32>],
+) -> ListOffsetsV0Response {
+    let metadata = broker.metadata.current();
+    let now_ms = broker.now_ms();
+    let mut response = ListOffsetsV0Response::default();
+    for (topic_index, topic) in request.topics.into_iter().enumerate() {
+        let mut partitions = Vec::with_capacity(topic.partitions.len());
+        for (partition_index, partition) in topic.partitions.into_iter().enumerate() {
+            let offsets_max = max_num_offsets
+                .get(topic_index)
+                .and_then(|maxima| maxima.get(partition_index))
+                .copied()
+                .unwrap_or(1)
+                .max(0) as usize;
+            let mut partition_response = ListOffsetsV0Partition {
+                partition_index: partition.partition_index,
+                ..Default::default()
+            };
+            match broker.leader_partition(&metadata, topic.name.as_str(), partition.partition_index)
+            {
+                Ok((local, _)) => {
+                    partition_response.old_style_offsets =
+                        local.legacy_offsets_before(partition.timestamp, offsets_max, now_ms);
+                }
+                Err(error) => partition_response.error_code = error.code(),
+            }
+            partitions.push(partition_response);
+        }
+        response
+            .topics
+            .push((topic.name.as_str().to_string(), partitions));
     }
     response
 }

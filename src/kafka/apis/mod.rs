@@ -30,10 +30,22 @@ use std::sync::Arc;
 use kafka_protocol::messages::{RequestKind, ResponseKind};
 
 use crate::kafka::broker::Broker;
+use crate::kafka::protocol::legacy::LegacyRequest;
 use crate::kafka::protocol::{Request, Response};
 
 pub async fn dispatch(broker: &Arc<Broker>, request: Request) -> Option<Response> {
     let version = request.header.request_api_version;
+    if let (
+        RequestKind::ListOffsets(body),
+        Some(LegacyRequest::ListOffsetsV0 { max_num_offsets }),
+    ) = (&request.body, &request.legacy)
+    {
+        return Some(Response::ListOffsetsV0(list_offsets::handle_v0(
+            broker,
+            body.clone(),
+            max_num_offsets,
+        )));
+    }
     if let RequestKind::Fetch(body) = request.body {
         // Written by protocol::fetch_response, which writes only the fields the
         // version carries.

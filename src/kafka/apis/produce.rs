@@ -1,5 +1,7 @@
 //! Produce: validate each partition's batches and append them on the leader.
 //!
+//! Produce v0-v2 (message formats v0 and v1) are converted to v2 first (`log::legacy`).
+//!
 //! acks=1 and acks=all answer once the batch is in the leader's log (with one
 //! replica, the whole ISR); acks=0 gets no response at all, as in Kafka.
 
@@ -11,6 +13,26 @@ use kafka_protocol::ResponseError;
 
 use super::str_bytes;
 use crate::kafka::broker::Broker;
+use crate::kafka::log::batch::BatchError;
+use crate::kafka::log::legacy;
+
+/// Produce v0-v2 carry message formats v0/v1: converted to one v2 batch, as Kafka
+/// 3.9 converts them for a v2 log. Newer versions must send v2 batches.
+fn upgrade_legacy_records(
+    version: i16,
+    records: &[u8],
+) -> Result<Option<Vec<u8>>, (ResponseError, String)> {
+    if version > 2 || !matches!(legacy::magic(records), Some(0 | 1)) {
+        return Ok(None);
+    }
+    legacy::convert_to_v2(records).map(Some).map_err(|error| {
+        let code = match error {
+            BatchError::CrcMismatch { .. } => ResponseError::CorruptMessage,
+            _ => ResponseError::InvalidRecord,
+        };
+        (code, format!("v0/v1 message set: {error}"))
+    })
+}
 
 pub async fn handle(
     broker: &Arc<Broker>,
@@ -43,8 +65,13 @@ pub async fn handle(
                     .map_err(|error| (error, String::new()))
                     .and_then(|(local, limits)| {
                         let records = partition.records.as_deref().unwrap_or(&[]);
+                        let converted = upgrade_legacy_records(version, records)?;
                         local
-                            .append_from_client(records, limits, now_ms)
+                            .append_from_client(
+                                converted.as_deref().unwrap_or(records),
+                                limits,
+                                now_ms,
+                            )
                             .map_err(|error| (error.error, error.message))
                     })
             };

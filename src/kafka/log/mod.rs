@@ -5,6 +5,7 @@
 //! - `cleaner`: log compaction (`cleanup.policy=compact`), as Kafka's LogCleaner.
 //! - `checkpoint`: recovery-point, log-start-offset and leader-epoch checkpoint files.
 //! - `index`: the sparse `.index` / `.timeindex` files.
+//! - `legacy`: message formats v0/v1 (Produce v0-v2) converted to one v2 batch.
 //! - `manager`: the broker's log dirs: partitions, checkpoints, meta.properties.
 //! - `partition`: one partition's segments: append, roll, read, retention, recovery.
 //! - `records`: the records inside a batch: decompression, decoding, rebuilding.
@@ -17,6 +18,7 @@ pub mod batch;
 pub mod checkpoint;
 pub mod cleaner;
 pub mod index;
+pub mod legacy;
 pub mod manager;
 pub mod partition;
 pub mod records;

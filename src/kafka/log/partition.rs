@@ -237,6 +237,58 @@ impl PartitionLog {
         self.segments.values().map(Segment::size_bytes).sum()
     }
 
+    /// ListOffsets v0, as Kafka's `legacyFetchOffsetsBefore`: the candidates are
+    /// each segment's base offset (at least the log start) stamped with its file's
+    /// last modification, plus the log end stamped `now_ms` when the active segment
+    /// holds data. LATEST (-1) starts from the last candidate, EARLIEST (-2) from the
+    /// first, a timestamp from the last candidate modified at or before it; up to
+    /// `offsets_max` offsets are returned from there backwards, newest first.
+    pub fn legacy_offsets_before(
+        &self,
+        timestamp_ms: i64,
+        offsets_max: usize,
+        now_ms: i64,
+    ) -> Vec<i64> {
+        let mut candidates: Vec<(i64, i64)> = self
+            .segments
+            .values()
+            .map(|segment| {
+                let modified_ms = segment
+                    .log_file()
+                    .metadata()
+                    .and_then(|metadata| metadata.modified())
+                    .ok()
+                    .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |since| since.as_millis() as i64);
+                (
+                    segment.base_offset().max(self.log_start_offset),
+                    modified_ms,
+                )
+            })
+            .collect();
+        if !self.active_segment().is_empty() {
+            candidates.push((self.log_end_offset(), now_ms));
+        }
+        let start = match timestamp_ms {
+            -1 => candidates.len().checked_sub(1),
+            -2 => (!candidates.is_empty()).then_some(0),
+            _ => candidates
+                .iter()
+                .rposition(|(_, modified_ms)| *modified_ms <= timestamp_ms),
+        };
+        let Some(start) = start else {
+            return Vec::new();
+        };
+        let mut offsets: Vec<i64> = candidates[..=start]
+            .iter()
+            .rev()
+            .take(offsets_max)
+            .map(|(offset, _)| *offset)
+            .collect();
+        offsets.sort_unstable_by(|a, b| b.cmp(a));
+        offsets
+    }
+
     pub fn segment_count(&self) -> usize {
         self.segments.len()
     }

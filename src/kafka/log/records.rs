@@ -169,7 +169,7 @@ pub fn rebuild(
     Ok(out)
 }
 
-fn decompress(codec: Compression, body: &[u8]) -> Result<Vec<u8>, BatchError> {
+pub(crate) fn decompress(codec: Compression, body: &[u8]) -> Result<Vec<u8>, BatchError> {
     const FAILED: BatchError = BatchError::Corrupt("records do not decompress");
     let mut out = Vec::new();
     let limit = DECOMPRESSED_BYTES_MAX as u64 + 1;

@@ -15,6 +15,7 @@ use kafka_protocol::protocol::{Decodable, Encodable};
 
 pub mod fetch_response;
 pub mod frame;
+pub mod legacy;
 pub mod versions;
 
 use fetch_response::FetchReply;
@@ -56,6 +57,8 @@ pub struct Request {
     pub api_key: ApiKey,
     pub header: RequestHeader,
     pub body: RequestKind,
+    /// What a legacy version (`legacy`) carries beyond `body`.
+    pub legacy: Option<legacy::LegacyRequest>,
 }
 
 /// Why a frame is not a request keel can serve. Every variant but `ApiVersionsFallback`
@@ -120,8 +123,13 @@ pub fn decode_request(mut frame: Bytes) -> Result<Request, DecodeError> {
     };
     let header = RequestHeader::decode(&mut frame, api_key.request_header_version(version))
         .map_err(|error| malformed(format!("header: {error}")))?;
-    let body = RequestKind::decode(api_key, &mut frame, version)
-        .map_err(|error| malformed(format!("{error}")))?;
+    let (body, legacy) = if legacy::decodes(api_key, version) {
+        legacy::decode_body(api_key, version, &mut frame).map_err(malformed)?
+    } else {
+        let body = RequestKind::decode(api_key, &mut frame, version)
+            .map_err(|error| malformed(format!("{error}")))?;
+        (body, None)
+    };
     // Bytes after the body are ignored, as Kafka's RequestContext.parseRequest
     // ignores them: librdkafka's Metadata v12 "all topics" request carries three.
     if frame.has_remaining() {
@@ -131,6 +139,7 @@ pub fn decode_request(mut frame: Bytes) -> Result<Request, DecodeError> {
         api_key,
         header,
         body,
+        legacy,
     })
 }
 
@@ -141,6 +150,8 @@ pub enum Response {
     Message(ResponseKind),
     /// A FetchResponse whose record data may live in segment files.
     Fetch(FetchReply),
+    /// ListOffsets v0, whose layout no newer version shares.
+    ListOffsetsV0(legacy::ListOffsetsV0Response),
 }
 
 /// Encodes a response frame (length prefix included) for a request of `api_key` at
@@ -165,6 +176,17 @@ pub fn encode_frame(
             );
             fetch_response::encode(version, correlation_id, reply)
         }
+        Response::ListOffsetsV0(reply) => {
+            anyhow::ensure!(
+                api_key == ApiKey::ListOffsets && version == 0,
+                "a ListOffsets v0 response for {api_key:?} v{version}"
+            );
+            let mut buffer = BytesMut::with_capacity(128);
+            buffer.put_i32(0); // length, patched below
+            buffer.put_i32(correlation_id);
+            legacy::encode_list_offsets_v0(reply, &mut buffer);
+            Ok(ResponseFrame::from_bytes(finish_frame(buffer)))
+        }
     }
 }
 
@@ -181,10 +203,22 @@ pub fn encode_response(
     let mut header = ResponseHeader::default();
     header.correlation_id = correlation_id;
     header.encode(&mut buffer, api_key.response_header_version(version))?;
-    response.encode(&mut buffer, version)?;
+    match (response, version) {
+        (ResponseKind::Produce(produce), 0 | 1) => {
+            legacy::encode_produce_response(produce, version, &mut buffer)
+        }
+        // ProduceResponse v2 is laid out as v3 (v3 changed the request only).
+        (ResponseKind::Produce(produce), 2) => produce.encode(&mut buffer, 3)?,
+        _ => response.encode(&mut buffer, version)?,
+    }
+    Ok(finish_frame(buffer))
+}
+
+/// Patches the length prefix of a frame written after a 4-byte placeholder.
+fn finish_frame(mut buffer: BytesMut) -> Bytes {
     let length = (buffer.len() - FRAME_LENGTH_BYTES) as i32;
     buffer[..FRAME_LENGTH_BYTES].copy_from_slice(&length.to_be_bytes());
-    Ok(buffer.freeze())
+    buffer.freeze()
 }
 
 #[cfg(test)]

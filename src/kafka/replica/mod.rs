@@ -382,6 +382,18 @@ impl Partition {
         Ok(Some(found.unwrap_or((offset, header.max_timestamp))))
     }
 
+    /// ListOffsets v0's segment-granular answer (`PartitionLog::legacy_offsets_before`).
+    pub fn legacy_offsets_before(
+        &self,
+        timestamp_ms: i64,
+        offsets_max: usize,
+        now_ms: i64,
+    ) -> Vec<i64> {
+        self.lock()
+            .log
+            .legacy_offsets_before(timestamp_ms, offsets_max, now_ms)
+    }
+
     pub fn max_timestamp(&self) -> Result<Option<(i64, i64)>, PartitionError> {
         let max_timestamp = self.lock().log.max_timestamp_ms();
         if max_timestamp < 0 {

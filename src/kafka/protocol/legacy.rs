@@ -1,0 +1,307 @@
+//! Request versions Kafka 3.9 still serves but the kafka-protocol crate no longer
+//! reads (Kafka 4 removed them, KIP-896): Produce v0-v2 and ListOffsets v0. Their
+//! clients are the seed's era: Filebeat with `output.kafka.version: 0.10.x`,
+//! Burrow, 0.10 producers.
+//!
+//! Requests decode into the typed structs of the nearest version the crate reads,
+//! so handlers stay version-agnostic; what that struct cannot hold
+//! (ListOffsets v0's `max_num_offsets`) travels in `LegacyRequest`. Responses are
+//! written by hand where their layout differs from every version the crate writes.
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use kafka_protocol::messages::{
+    ApiKey, ListOffsetsRequest, ProduceRequest, ProduceResponse, RequestKind, TopicName,
+};
+use kafka_protocol::protocol::{Decodable, StrBytes};
+
+/// The oldest version keel reads of each API that has legacy versions here.
+pub fn min_legacy_version(api_key: ApiKey) -> Option<i16> {
+    match api_key {
+        ApiKey::Produce => Some(0),
+        ApiKey::ListOffsets => Some(0),
+        _ => None,
+    }
+}
+
+/// Whether this module, not the crate, decodes `api_key` at `version`.
+pub fn decodes(api_key: ApiKey, version: i16) -> bool {
+    match api_key {
+        ApiKey::Produce => (0..=2).contains(&version),
+        ApiKey::ListOffsets => version == 0,
+        _ => false,
+    }
+}
+
+/// What a legacy request carries beyond its typed body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LegacyRequest {
+    /// ListOffsets v0: `max_num_offsets` for each partition, in request order
+    /// (topics, then partitions).
+    ListOffsetsV0 { max_num_offsets: Vec<Vec<i32>> },
+}
+
+/// ListOffsets v0's answer: up to `max_num_offsets` offsets per partition, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListOffsetsV0Response {
+    pub topics: Vec<(String, Vec<ListOffsetsV0Partition>)>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListOffsetsV0Partition {
+    pub partition_index: i32,
+    pub error_code: i16,
+    pub old_style_offsets: Vec<i64>,
+}
+
+/// Decodes a legacy request body (the bytes after the header).
+pub fn decode_body(
+    api_key: ApiKey,
+    version: i16,
+    body: &mut Bytes,
+) -> Result<(RequestKind, Option<LegacyRequest>), String> {
+    match api_key {
+        ApiKey::Produce => {
+            // v0-v2 are v3 without the leading nullable transactional id.
+            let mut as_v3 = BytesMut::with_capacity(2 + body.len());
+            as_v3.put_i16(-1);
+            as_v3.put_slice(body);
+            body.advance(body.len());
+            let mut as_v3 = as_v3.freeze();
+            let request =
+                ProduceRequest::decode(&mut as_v3, 3).map_err(|error| error.to_string())?;
+            // Bytes left over were left over in the original body too; the caller
+            // ignores them as Kafka does.
+            let _ = version;
+            Ok((RequestKind::Produce(request), None))
+        }
+        ApiKey::ListOffsets => decode_list_offsets_v0(body),
+        other => Err(format!("{other:?} v{version} is not a legacy request")),
+    }
+}
+
+fn decode_list_offsets_v0(
+    body: &mut Bytes,
+) -> Result<(RequestKind, Option<LegacyRequest>), String> {
+    let mut reader = Reader { bytes: body };
+    let mut request = ListOffsetsRequest::default();
+    request.replica_id = reader.i32()?.into();
+    let mut max_num_offsets = Vec::new();
+    let topic_count = reader.count(2 + 4)?;
+    for _ in 0..topic_count {
+        let mut topic = ListOffsetsTopic::default();
+        topic.name = TopicName(StrBytes::from_string(reader.string()?));
+        let partition_count = reader.count(4 + 8 + 4)?;
+        let mut maxima = Vec::with_capacity(partition_count);
+        for _ in 0..partition_count {
+            let mut partition = ListOffsetsPartition::default();
+            partition.partition_index = reader.i32()?;
+            partition.current_leader_epoch = -1;
+            partition.timestamp = reader.i64()?;
+            maxima.push(reader.i32()?);
+            topic.partitions.push(partition);
+        }
+        max_num_offsets.push(maxima);
+        request.topics.push(topic);
+    }
+    Ok((
+        RequestKind::ListOffsets(request),
+        Some(LegacyRequest::ListOffsetsV0 { max_num_offsets }),
+    ))
+}
+
+/// A bounds-checked reader of the classic (non-flexible) encodings.
+struct Reader<'a> {
+    bytes: &'a mut Bytes,
+}
+
+impl Reader<'_> {
+    fn need(&self, bytes: usize) -> Result<(), String> {
+        if self.bytes.remaining() < bytes {
+            return Err(format!(
+                "needs {bytes} more bytes, {} left",
+                self.bytes.remaining()
+            ));
+        }
+        Ok(())
+    }
+
+    fn i16(&mut self) -> Result<i16, String> {
+        self.need(2)?;
+        Ok(self.bytes.get_i16())
+    }
+
+    fn i32(&mut self) -> Result<i32, String> {
+        self.need(4)?;
+        Ok(self.bytes.get_i32())
+    }
+
+    fn i64(&mut self) -> Result<i64, String> {
+        self.need(8)?;
+        Ok(self.bytes.get_i64())
+    }
+
+    /// An array count, refused when the bytes left cannot hold that many entries of
+    /// at least `entry_bytes_min` bytes (so a hostile count allocates nothing).
+    fn count(&mut self, entry_bytes_min: usize) -> Result<usize, String> {
+        let count = self.i32()?;
+        if count < 0 {
+            return Ok(0);
+        }
+        let count = count as usize;
+        if count.saturating_mul(entry_bytes_min) > self.bytes.remaining() {
+            return Err(format!("array of {count} entries does not fit the request"));
+        }
+        Ok(count)
+    }
+
+    fn string(&mut self) -> Result<String, String> {
+        let length = self.i16()?;
+        if length < 0 {
+            return Err("null string where a topic name belongs".to_string());
+        }
+        self.need(length as usize)?;
+        let bytes = self.bytes.split_to(length as usize);
+        String::from_utf8(bytes.to_vec()).map_err(|_| "string is not UTF-8".to_string())
+    }
+}
+
+/// Writes the body of a ProduceResponse v0 or v1 (v2 is v3's layout).
+pub fn encode_produce_response(response: &ProduceResponse, version: i16, out: &mut BytesMut) {
+    out.put_i32(response.responses.len() as i32);
+    for topic in &response.responses {
+        put_string(out, topic.name.as_str());
+        out.put_i32(topic.partition_responses.len() as i32);
+        for partition in &topic.partition_responses {
+            out.put_i32(partition.index);
+            out.put_i16(partition.error_code);
+            out.put_i64(partition.base_offset);
+        }
+    }
+    if version >= 1 {
+        out.put_i32(response.throttle_time_ms);
+    }
+}
+
+/// Writes the body of a ListOffsetsResponse v0.
+pub fn encode_list_offsets_v0(response: &ListOffsetsV0Response, out: &mut BytesMut) {
+    out.put_i32(response.topics.len() as i32);
+    for (name, partitions) in &response.topics {
+        put_string(out, name);
+        out.put_i32(partitions.len() as i32);
+        for partition in partitions {
+            out.put_i32(partition.partition_index);
+            out.put_i16(partition.error_code);
+            out.put_i32(partition.old_style_offsets.len() as i32);
+            for offset in &partition.old_style_offsets {
+                out.put_i64(*offset);
+            }
+        }
+    }
+}
+
+fn put_string(out: &mut BytesMut, text: &str) {
+    out.put_i16(text.len() as i16);
+    out.put_slice(text.as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kafka_protocol::messages::produce_response::{
+        PartitionProduceResponse, TopicProduceResponse,
+    };
+
+    #[test]
+    fn produce_v2_body_decodes_as_v3_without_transactional_id() {
+        // acks=-1, timeout 1000, one topic "t" with partition 0 and 3 record bytes.
+        let mut body = BytesMut::new();
+        body.put_i16(-1);
+        body.put_i32(1000);
+        body.put_i32(1);
+        put_string(&mut body, "t");
+        body.put_i32(1);
+        body.put_i32(0);
+        body.put_i32(3);
+        body.put_slice(b"abc");
+        let mut body = body.freeze();
+        let (request, legacy) = decode_body(ApiKey::Produce, 2, &mut body).unwrap();
+        assert!(legacy.is_none());
+        let RequestKind::Produce(request) = request else {
+            panic!("not a produce request");
+        };
+        assert_eq!(request.acks, -1);
+        assert_eq!(request.timeout_ms, 1000);
+        assert!(request.transactional_id.is_none());
+        assert_eq!(request.topic_data[0].name.as_str(), "t");
+        assert_eq!(
+            request.topic_data[0].partition_data[0].records.as_deref(),
+            Some(&b"abc"[..])
+        );
+    }
+
+    #[test]
+    fn list_offsets_v0_keeps_max_num_offsets() {
+        let mut body = BytesMut::new();
+        body.put_i32(-1);
+        body.put_i32(1);
+        put_string(&mut body, "logs");
+        body.put_i32(2);
+        for (partition, max) in [(0, 1), (1, 5)] {
+            body.put_i32(partition);
+            body.put_i64(-1);
+            body.put_i32(max);
+        }
+        let mut body = body.freeze();
+        let (request, legacy) = decode_body(ApiKey::ListOffsets, 0, &mut body).unwrap();
+        let RequestKind::ListOffsets(request) = request else {
+            panic!("not a list offsets request");
+        };
+        assert_eq!(request.topics[0].partitions[1].partition_index, 1);
+        assert_eq!(request.topics[0].partitions[1].timestamp, -1);
+        assert_eq!(
+            legacy,
+            Some(LegacyRequest::ListOffsetsV0 {
+                max_num_offsets: vec![vec![1, 5]]
+            })
+        );
+    }
+
+    #[test]
+    fn hostile_counts_are_errors() {
+        let mut body = BytesMut::new();
+        body.put_i32(-1);
+        body.put_i32(i32::MAX);
+        assert!(decode_body(ApiKey::ListOffsets, 0, &mut body.freeze()).is_err());
+        assert!(decode_body(ApiKey::ListOffsets, 0, &mut Bytes::from_static(&[1])).is_err());
+    }
+
+    #[test]
+    fn produce_v0_and_v1_responses() {
+        let mut partition = PartitionProduceResponse::default();
+        partition.index = 2;
+        partition.base_offset = 42;
+        let mut topic = TopicProduceResponse::default();
+        topic.name = TopicName(StrBytes::from_static_str("t"));
+        topic.partition_responses.push(partition);
+        let mut response = ProduceResponse::default();
+        response.responses.push(topic);
+        response.throttle_time_ms = 7;
+        let mut v0 = BytesMut::new();
+        encode_produce_response(&response, 0, &mut v0);
+        assert_eq!(
+            &v0[..],
+            &[
+                0, 0, 0, 1, // one topic
+                0, 1, b't', // its name
+                0, 0, 0, 1, // one partition
+                0, 0, 0, 2, // index
+                0, 0, // error code
+                0, 0, 0, 0, 0, 0, 0, 42, // base offset
+            ]
+        );
+        let mut v1 = BytesMut::new();
+        encode_produce_response(&response, 1, &mut v1);
+        assert_eq!(&v1[v0.len()..], &[0, 0, 0, 7]);
+    }
+}
