@@ -24,13 +24,19 @@ use crate::zookeeper::jute::frame::{notification_frame, reply_frame, write_frame
 use crate::zookeeper::jute::proto::{
     AuthPacket, ConnectRequest, ConnectResponse, DeleteContainerRequest, ReplyHeader, RequestHeader,
 };
-use crate::zookeeper::jute::{perms, ErrorCode, Id, Jute, OpCode, Request, Response, TxnEntry};
+use crate::zookeeper::jute::{
+    perms, ErrorCode, Id, Jute, OpCode, Request, Response, TxnBody, TxnEntry,
+};
 use crate::zookeeper::persistence::snapshot::{encode_end_of_nodes, encode_head, encode_node};
+use crate::zookeeper::quorum::message::{ForwardedRequest, ServerId, SessionTouch};
 use crate::zookeeper::tree::acl_cache::OPEN_UNSAFE_ACL_INDEX;
 use crate::zookeeper::tree::{
     DataTree, IdMap, IdSet, Notification, PendingChanges, ReadContext, RequestContext, SessionId,
     SnapshotCursor, TreeConfig, WatcherId, Zxid,
 };
+
+/// The last zxid counter a leader uses in its epoch (0xffffffff is never proposed).
+const ZXID_COUNTER_LAST: u32 = 0xffff_fffe;
 
 /// A reply frame with a header only.
 fn header_frame(xid: i32, zxid: i64, err: ErrorCode) -> Vec<u8> {
@@ -59,6 +65,25 @@ pub struct CoreConfig {
     /// `znode.container.maxPerMinute`: deletions one cleanup pass issues.
     pub container_deletions_max: usize,
     pub tree: TreeConfig,
+    /// Standalone, or this server's part in an ensemble.
+    pub role: Role,
+}
+
+/// The pipeline's part in the ensemble. The Zab core (`quorum::zab`) sits
+/// between this pipeline and the disk; the pipeline only needs to know who
+/// prepares writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Prepares and logs its own writes; a txn is committed once durable.
+    Standalone,
+    /// Prepares every write, its own clients' and its learners' (`LearnerRequest`);
+    /// zxids continue from `epoch << 32`. `Effect::Append` goes to Zab as a
+    /// proposal and `Input::Durable` reports the quorum's commits.
+    Leader { epoch: u32 },
+    /// A follower or an observer: writes, new sessions and syncs are forwarded to
+    /// the leader (`Effect::Forward`), the leader's commits arrive as
+    /// `Input::Committed`, and only the leader expires sessions.
+    Learner,
 }
 
 /// The two clocks: `now_ms` is monotonic (expiry, latency), `wall_ms` is the
@@ -96,6 +121,34 @@ pub enum Input {
     Tick,
     /// Delete empty containers and expired TTL nodes (Apache's ContainerManager).
     CleanupContainers,
+    /// Learner: a txn the leader committed, in zxid order.
+    Committed { txn: Arc<TxnEntry> },
+    /// Learner: the leader's SYNC, releasing the oldest forwarded sync.
+    SyncReleased,
+    /// Learner: the leader's answer to `Effect::Revalidate`.
+    Revalidated { session: SessionId, valid: bool },
+    /// Leader: a request a learner forwarded (REQUEST), its body decoded.
+    LearnerRequest {
+        learner: ServerId,
+        session: SessionId,
+        cxid: i32,
+        request: Request,
+        auth: Vec<Id>,
+    },
+    /// Leader: a learner forwarded a new session (REQUEST of createSession).
+    LearnerCreateSession {
+        learner: ServerId,
+        session: SessionId,
+        timeout_ms: i32,
+    },
+    /// Leader: the sessions a learner's clients kept alive (PING touches).
+    TouchSessions { touches: Vec<SessionTouch> },
+    /// Leader: a learner asks whether a reconnecting client's session lives (REVALIDATE).
+    Revalidate {
+        learner: ServerId,
+        session: SessionId,
+        timeout_ms: i32,
+    },
 }
 
 /// What the driver must do, in order.
@@ -124,6 +177,22 @@ pub enum Effect {
     SnapshotBytes(Vec<u8>),
     SnapshotEnd,
     SnapshotAbandon,
+    /// Learner: send this request to the leader (REQUEST).
+    Forward(ForwardedRequest),
+    /// Learner: ask the leader whether `session` lives (REVALIDATE).
+    Revalidate {
+        session: SessionId,
+        timeout_ms: i32,
+    },
+    /// Leader: answer a learner's REVALIDATE.
+    RevalidateReply {
+        learner: ServerId,
+        session: SessionId,
+        valid: bool,
+    },
+    /// Leader: the zxid counter of this epoch is spent (Apache forces a new
+    /// election rather than wrap it, ZOOKEEPER-1277); the driver gives up leadership.
+    EpochExhausted,
 }
 
 /// Bytes of node records one `snapshot_step` encodes (a few hundred small
@@ -180,6 +249,20 @@ enum Origin {
     Client(Pending),
     Expiry,
     Cleanup,
+    /// A learner's request, or (on a learner) another server's txn: nobody
+    /// here waits for it.
+    Remote,
+}
+
+/// Learner: what a session forwarded, oldest first, matched against the
+/// leader's commits by (session, cxid).
+#[derive(Debug, Clone)]
+enum Forwarded {
+    /// The createSession of a new connection.
+    Connect {
+        conn: ConnectionId,
+    },
+    Write(Pending),
 }
 
 #[derive(Debug, Clone)]
@@ -193,6 +276,8 @@ struct InFlight {
 #[derive(Debug, Clone)]
 enum Deferred {
     Write(Zxid),
+    /// A learner's forwarded write or sync: its zxid is the leader's to give.
+    Forwarded,
     Read(Pending),
     /// A reply made at once (auth, refusals) that must not overtake what is
     /// queued before it, above all a new session's ConnectResponse.
@@ -224,6 +309,14 @@ pub struct Core {
     snapshot_step_bytes: usize,
     random: JavaRandom,
     effects: Vec<Effect>,
+    /// Learner: per session, what was forwarded and awaits the leader.
+    forwarded: IdMap<SessionId, VecDeque<Forwarded>>,
+    /// Learner: forwarded syncs in the order sent; the leader answers them in order.
+    pending_syncs: VecDeque<(SessionId, Pending)>,
+    /// Learner: reconnects waiting for the leader's REVALIDATE answer.
+    revalidating: IdMap<SessionId, ConnectionId>,
+    /// Learner: sessions touched since the last PING, with their timeouts.
+    touched: IdMap<SessionId, i32>,
 }
 
 impl Core {
@@ -261,7 +354,14 @@ impl Core {
             snapshot_step_bytes: SNAPSHOT_STEP_BYTES,
             random: JavaRandom::new(random_seed),
             effects: Vec::new(),
+            forwarded: IdMap::default(),
+            pending_syncs: VecDeque::new(),
+            revalidating: IdMap::default(),
+            touched: IdMap::default(),
         };
+        if let Role::Leader { epoch } = core.config.role {
+            core.last_zxid = core.last_zxid.max(Zxid::new(epoch, 0));
+        }
         core.kill_dead_sessions(sessions);
         core.reset_snapshot_roll();
         core
@@ -307,6 +407,62 @@ impl Core {
             }
             Input::Tick => self.on_tick(clock),
             Input::CleanupContainers => self.on_cleanup(clock),
+            Input::Committed { txn } => self.on_committed(txn, clock),
+            Input::SyncReleased => self.on_sync_released(clock),
+            Input::Revalidated { session, valid } => self.on_revalidated(session, valid, clock),
+            Input::LearnerRequest {
+                learner,
+                session,
+                cxid,
+                request,
+                auth,
+            } => self.on_learner_request(learner, session, cxid, request, &auth, clock),
+            Input::LearnerCreateSession {
+                learner,
+                session,
+                timeout_ms,
+            } => self.on_learner_create_session(learner, session, timeout_ms, clock),
+            Input::TouchSessions { touches } => {
+                for touch in touches {
+                    self.sessions
+                        .touch(touch.session_id, touch.timeout_ms, clock.now_ms);
+                }
+            }
+            Input::Revalidate {
+                learner,
+                session,
+                timeout_ms,
+            } => {
+                let valid = self.sessions.touch(session, timeout_ms, clock.now_ms);
+                self.effects.push(Effect::RevalidateReply {
+                    learner,
+                    session,
+                    valid,
+                });
+            }
+        }
+    }
+
+    fn is_learner(&self) -> bool {
+        self.config.role == Role::Learner
+    }
+
+    /// Learner: the sessions this server's clients kept alive since the last
+    /// call, for the next PING to the leader.
+    pub fn take_session_touches(&mut self) -> Vec<SessionTouch> {
+        std::mem::take(&mut self.touched)
+            .into_iter()
+            .map(|(session_id, timeout_ms)| SessionTouch {
+                session_id,
+                timeout_ms,
+            })
+            .collect()
+    }
+
+    /// Learner: remembers a session's activity for the next PING.
+    fn note_touch(&mut self, session: SessionId, timeout_ms: i32) {
+        if self.is_learner() {
+            self.touched.insert(session, timeout_ms);
         }
     }
 
@@ -327,6 +483,14 @@ impl Core {
     }
 
     fn next_zxid(&mut self) -> Zxid {
+        if matches!(self.config.role, Role::Leader { .. })
+            && self.last_zxid.counter() == ZXID_COUNTER_LAST
+        {
+            // Apache's Leader.propose refuses counter 0xffffffff and forces a new
+            // election; the driver abandons this leadership on this effect, before
+            // anything with the next epoch's zxid could be proposed.
+            self.effects.push(Effect::EpochExhausted);
+        }
         self.last_zxid = self.last_zxid.next();
         self.last_zxid
     }
@@ -372,6 +536,26 @@ impl Core {
             let conn = self.connections.get_mut(&conn_id).expect("checked above");
             conn.session = Some(session);
             conn.stats.last_operation = "SESS";
+            if self.is_learner() {
+                // The session id is minted here (this server's id in its top
+                // byte), the session itself created by the leader's txn.
+                self.forward(
+                    session,
+                    0,
+                    OpCode::CreateSession,
+                    timeout_ms.to_be_bytes().to_vec(),
+                    Vec::new(),
+                );
+                self.forwarded
+                    .entry(session)
+                    .or_default()
+                    .push_back(Forwarded::Connect { conn: conn_id });
+                self.deferred
+                    .entry(session)
+                    .or_default()
+                    .push_back(Deferred::Forwarded);
+                return;
+            }
             let zxid = self.next_zxid();
             let entry = DataTree::prepare_create_session(
                 RequestContext {
@@ -400,12 +584,31 @@ impl Core {
                 self.drop_connection(old, true);
             }
         }
-        let valid = if password_matches(session.0, &request.passwd) {
+        let password_ok = password_matches(session.0, &request.passwd);
+        if password_ok && self.is_learner() {
+            // Only the leader knows whether a global session lives (REVALIDATE).
+            self.revalidating.insert(session, conn_id);
+            self.effects.push(Effect::Revalidate {
+                session,
+                timeout_ms,
+            });
+            return;
+        }
+        let valid = if password_ok {
             self.sessions.touch(session, timeout_ms, clock.now_ms)
         } else {
             tracing::warn!(%peer, "Incorrect password from {peer} for session {session}");
             false
         };
+        self.finish_reconnect(conn_id, session, valid);
+    }
+
+    /// The answer to a reconnect with an existing session, once its validity is known.
+    fn finish_reconnect(&mut self, conn_id: ConnectionId, session: SessionId, valid: bool) {
+        let Some(conn) = self.connections.get(&conn_id) else {
+            return;
+        };
+        let (peer, timeout_ms, read_only) = (conn.peer, conn.timeout_ms, conn.read_only);
         let response = if valid {
             self.owners.insert(session, conn_id);
             self.sessions.set_owner(session, Some(conn_id));
@@ -521,7 +724,12 @@ impl Core {
             request,
             received_ms: clock.now_ms,
         };
-        if pending.request.op().is_write() {
+        self.note_touch(session, timeout_ms);
+        if self.is_learner()
+            && (pending.request.op().is_write() || matches!(pending.request, Request::Sync(_)))
+        {
+            self.forward_request(session, pending);
+        } else if pending.request.op().is_write() {
             self.submit_write(session, pending, clock);
         } else if self
             .deferred
@@ -562,6 +770,181 @@ impl Core {
         if close {
             self.drop_connection(conn_id, true);
         }
+    }
+
+    /// Learner: hands a write (or a sync) to the leader and holds the
+    /// session's later reads behind it.
+    fn forward_request(&mut self, session: SessionId, pending: Pending) {
+        let auth = self
+            .connections
+            .get(&pending.conn)
+            .map_or_else(Vec::new, |conn| conn.auth.clone());
+        let mut body = Vec::new();
+        pending.request.write(&mut body);
+        self.forward(session, pending.xid, pending.request.op(), body, auth);
+        if matches!(pending.request, Request::CloseSession) {
+            self.sessions.set_closing(session);
+        }
+        self.deferred
+            .entry(session)
+            .or_default()
+            .push_back(Deferred::Forwarded);
+        if matches!(pending.request, Request::Sync(_)) {
+            self.pending_syncs.push_back((session, pending));
+        } else {
+            self.forwarded
+                .entry(session)
+                .or_default()
+                .push_back(Forwarded::Write(pending));
+        }
+    }
+
+    fn forward(
+        &mut self,
+        session: SessionId,
+        cxid: i32,
+        op: OpCode,
+        body: Vec<u8>,
+        auth_info: Vec<Id>,
+    ) {
+        self.effects.push(Effect::Forward(ForwardedRequest {
+            session_id: session,
+            cxid,
+            op: op.as_i32(),
+            body: body.into(),
+            auth_info,
+        }));
+    }
+
+    /// Learner: the leader committed `txn`; apply it and answer whoever here
+    /// waits for it (matched by session and cxid, as Apache's CommitProcessor).
+    fn on_committed(&mut self, txn: Arc<TxnEntry>, clock: Clock) {
+        let session = SessionId(txn.header.client_id);
+        let mut origin = Origin::Remote;
+        if let Some(queue) = self.forwarded.get_mut(&session) {
+            let matches = match queue.front() {
+                Some(Forwarded::Connect { .. }) => txn.op() == OpCode::CreateSession,
+                Some(Forwarded::Write(pending)) => pending.xid == txn.header.cxid,
+                None => false,
+            };
+            if matches {
+                origin = match queue.pop_front().expect("front exists") {
+                    Forwarded::Connect { conn } => Origin::Connect { conn },
+                    Forwarded::Write(pending) => Origin::Client(pending),
+                };
+            }
+            if queue.is_empty() {
+                self.forwarded.remove(&session);
+            }
+        }
+        if txn.op() == OpCode::CloseSession && matches!(origin, Origin::Remote) {
+            // The leader closed (expired) a session whose client is here.
+            origin = Origin::Expiry;
+        }
+        self.last_zxid = self.last_zxid.max(Zxid(txn.header.zxid));
+        self.count_txn_for_snapshot();
+        self.apply_txn(txn, origin, clock);
+    }
+
+    /// Learner: the leader's SYNC answers the oldest forwarded sync.
+    fn on_sync_released(&mut self, clock: Clock) {
+        let Some((session, pending)) = self.pending_syncs.pop_front() else {
+            tracing::warn!("SYNC from the leader with no sync outstanding");
+            return;
+        };
+        let Some(path) = (match &pending.request {
+            Request::Sync(sync) => Some(sync.path.clone()),
+            _ => None,
+        }) else {
+            return;
+        };
+        let response = Response::Sync(crate::zookeeper::jute::proto::SyncResponse { path });
+        self.reply(pending, ErrorCode::Ok, Some(response), clock);
+        self.release_front_write(session, clock);
+    }
+
+    /// Learner: the leader's answer to a reconnect's REVALIDATE.
+    fn on_revalidated(&mut self, session: SessionId, valid: bool, clock: Clock) {
+        let Some(conn_id) = self.revalidating.remove(&session) else {
+            return;
+        };
+        if valid {
+            let timeout_ms = self
+                .connections
+                .get(&conn_id)
+                .map_or(0, |conn| conn.timeout_ms);
+            self.sessions.track(session, timeout_ms, clock.now_ms);
+        }
+        self.finish_reconnect(conn_id, session, valid);
+    }
+
+    /// Leader: a learner's forwarded request, prepared as a local one but
+    /// answered by the learner when it applies the commit.
+    fn on_learner_request(
+        &mut self,
+        learner: ServerId,
+        session: SessionId,
+        cxid: i32,
+        mut request: Request,
+        auth: &[Id],
+        clock: Clock,
+    ) {
+        let timeout_ms = self
+            .sessions
+            .get(session)
+            .map_or(0, |tracked| tracked.timeout_ms);
+        if !self.sessions.touch(session, timeout_ms, clock.now_ms) {
+            tracing::debug!(%learner, %session, "request of a closed or unknown session from a learner");
+        }
+        if !request.op().is_write() {
+            tracing::warn!(%learner, %session, op = ?request.op(), "a learner forwarded a request that is not a write; ignored");
+            return;
+        }
+        if matches!(request, Request::CloseSession) {
+            self.sessions.set_closing(session);
+        }
+        let zxid = self.next_zxid();
+        let entry = self
+            .tree
+            .prepare_taking(
+                &mut self.pending,
+                RequestContext {
+                    session,
+                    cxid,
+                    auth,
+                    zxid,
+                    time_ms: clock.wall_ms,
+                },
+                &mut request,
+            )
+            .expect("a write request prepares to a txn");
+        self.log_txn(entry, Origin::Remote, None, clock);
+    }
+
+    /// Leader: a learner's new session, tracked here (only the leader expires
+    /// sessions) and created by a txn every server applies.
+    fn on_learner_create_session(
+        &mut self,
+        learner: ServerId,
+        session: SessionId,
+        timeout_ms: i32,
+        clock: Clock,
+    ) {
+        // The learner negotiated the timeout with its client, as Apache's does.
+        self.sessions.track(session, timeout_ms, clock.now_ms);
+        tracing::debug!(%learner, %session, timeout_ms, "session created through a learner");
+        let zxid = self.next_zxid();
+        let entry = DataTree::prepare_create_session(
+            RequestContext {
+                session,
+                cxid: 0,
+                auth: &[],
+                zxid,
+                time_ms: clock.wall_ms,
+            },
+            timeout_ms,
+        );
+        self.log_txn(entry, Origin::Remote, None, clock);
     }
 
     /// Auth packets take effect at once, outside the pipeline, as in Apache:
@@ -652,6 +1035,12 @@ impl Core {
                 .or_default()
                 .push_back(Deferred::Write(zxid));
         }
+        self.count_txn_for_snapshot();
+    }
+
+    /// Counts a txn towards the next snapshot (`snapCount`), and starts one
+    /// (with a new log file) when its time has come.
+    fn count_txn_for_snapshot(&mut self) {
         self.txns_since_snapshot += 1;
         let threshold = self.config.snapshot_interval_txns.max(2) / 2 + self.snapshot_roll;
         if self.txns_since_snapshot > threshold {
@@ -738,44 +1127,58 @@ impl Core {
             .is_some_and(|front| front.entry.header.zxid <= durable.0)
         {
             let InFlight { entry, origin } = self.in_flight.pop_front().expect("front exists");
-            let zxid = Zxid(entry.header.zxid);
-            let session = SessionId(entry.header.client_id);
-            let applied = self.tree.apply(&entry);
-            self.pending.applied(zxid);
-            self.deliver(&applied.notifications);
-            let closes_session = entry.op() == OpCode::CloseSession;
-            if closes_session {
-                self.sessions.remove(session);
+            self.apply_txn(entry, origin, clock);
+        }
+    }
+
+    /// Applies a committed txn and answers whoever waits for it.
+    fn apply_txn(&mut self, entry: Arc<TxnEntry>, origin: Origin, clock: Clock) {
+        let zxid = Zxid(entry.header.zxid);
+        let session = SessionId(entry.header.client_id);
+        let applied = self.tree.apply(&entry);
+        self.pending.applied(zxid);
+        self.deliver(&applied.notifications);
+        if let TxnBody::CreateSession(create) = &entry.body {
+            // Sessions other servers created: every replica knows every global
+            // session (snapshots list them), but only the leader expires them.
+            if self.sessions.get(session).is_none() {
+                self.sessions.track(session, create.time_out, clock.now_ms);
             }
-            match origin {
-                Origin::Connect { conn } => {
-                    self.finish_session(conn, session);
+        }
+        let closes_session = entry.op() == OpCode::CloseSession;
+        if closes_session {
+            self.sessions.remove(session);
+        }
+        match origin {
+            Origin::Connect { conn } => {
+                self.finish_session(conn, session);
+                self.release(session, zxid, clock);
+            }
+            Origin::Client(pending) => {
+                let op = pending.request.op();
+                let (err, body) = applied.result.reply(op);
+                let conn = pending.conn;
+                self.reply(pending, err, body, clock);
+                if closes_session {
+                    if let Some(peer) = self.connections.get(&conn).map(|conn| conn.peer) {
+                        tracing::info!(%peer, %session, "Closed session {session} for client {peer}");
+                    }
+                    self.owners.remove(&session);
+                    self.deferred.remove(&session);
+                    self.forwarded.remove(&session);
+                    self.drop_connection(conn, true);
+                } else {
                     self.release(session, zxid, clock);
                 }
-                Origin::Client(pending) => {
-                    let op = pending.request.op();
-                    let (err, body) = applied.result.reply(op);
-                    let conn = pending.conn;
-                    self.reply(pending, err, body, clock);
-                    if closes_session {
-                        if let Some(peer) = self.connections.get(&conn).map(|conn| conn.peer) {
-                            tracing::info!(%peer, %session, "Closed session {session} for client {peer}");
-                        }
-                        self.owners.remove(&session);
-                        self.deferred.remove(&session);
-                        self.drop_connection(conn, true);
-                    } else {
-                        self.release(session, zxid, clock);
-                    }
-                }
-                Origin::Expiry => {
-                    self.deferred.remove(&session);
-                    if let Some(conn) = self.owners.remove(&session) {
-                        self.drop_connection(conn, true);
-                    }
-                }
-                Origin::Cleanup => {}
             }
+            Origin::Expiry => {
+                self.deferred.remove(&session);
+                self.forwarded.remove(&session);
+                if let Some(conn) = self.owners.remove(&session) {
+                    self.drop_connection(conn, true);
+                }
+            }
+            Origin::Cleanup | Origin::Remote => {}
         }
     }
 
@@ -802,17 +1205,30 @@ impl Core {
     /// The write `zxid` of `session` is answered: answer the reads queued
     /// behind it, up to the session's next write.
     fn release(&mut self, session: SessionId, zxid: Zxid, clock: Clock) {
+        if let Some(Deferred::Write(front)) =
+            self.deferred.get(&session).and_then(|queue| queue.front())
+        {
+            debug_assert_eq!(*front, zxid, "a session's writes apply in order");
+        }
+        self.release_front_write(session, clock);
+    }
+
+    /// The session's oldest write (local or forwarded) is answered: answer the
+    /// reads queued behind it, up to the session's next write.
+    fn release_front_write(&mut self, session: SessionId, clock: Clock) {
         let Some(queue) = self.deferred.get_mut(&session) else {
             return;
         };
-        if let Some(Deferred::Write(front)) = queue.front() {
-            debug_assert_eq!(*front, zxid, "a session's writes apply in order");
+        if matches!(
+            queue.front(),
+            Some(Deferred::Write(_) | Deferred::Forwarded)
+        ) {
             queue.pop_front();
         }
         let mut ready = Vec::new();
         while queue
             .front()
-            .is_some_and(|next| !matches!(next, Deferred::Write(_)))
+            .is_some_and(|next| !matches!(next, Deferred::Write(_) | Deferred::Forwarded))
         {
             ready.push(queue.pop_front().expect("front exists"));
         }
@@ -828,7 +1244,7 @@ impl Core {
                         self.drop_connection(conn, true);
                     }
                 }
-                Deferred::Write(_) => unreachable!("stopped before writes"),
+                Deferred::Write(_) | Deferred::Forwarded => unreachable!("stopped before writes"),
             }
         }
     }
@@ -919,6 +1335,10 @@ impl Core {
     }
 
     fn on_tick(&mut self, clock: Clock) {
+        if self.is_learner() {
+            // Only the leader expires sessions; learners report activity in PINGs.
+            return;
+        }
         for (session, timeout_ms) in self.sessions.expire(clock.now_ms) {
             tracing::info!(%session, timeout_ms, "Expiring session {session}, timeout of {timeout_ms}ms exceeded");
             let zxid = self.next_zxid();

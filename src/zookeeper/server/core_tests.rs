@@ -4,14 +4,17 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use super::core::{Clock, Core, CoreConfig, Effect, Input};
+use std::sync::Arc;
+
+use super::core::{Clock, Core, CoreConfig, Effect, Input, Role};
 use super::java_random::session_password;
 use crate::zookeeper::jute::proto::{
     AuthPacket, ConnectRequest, ConnectResponse, CreateRequest, ExistsRequest, GetDataRequest,
     ReplyHeader, RequestHeader, SetDataRequest,
 };
-use crate::zookeeper::jute::{perms, Acl, Decoder, Jute, Request};
-use crate::zookeeper::tree::{DataTree, TreeConfig, Zxid};
+use crate::zookeeper::jute::{perms, Acl, Decoder, Jute, Request, TxnEntry};
+use crate::zookeeper::quorum::message::{ServerId, SessionTouch};
+use crate::zookeeper::tree::{DataTree, RequestContext, SessionId, TreeConfig, Zxid};
 
 const TICK_MS: u32 = 2000;
 
@@ -24,6 +27,7 @@ fn config(snapshot_interval_txns: u64) -> CoreConfig {
         snapshot_interval_txns,
         container_deletions_max: 100,
         tree: TreeConfig::default(),
+        role: Role::Standalone,
     }
 }
 
@@ -42,9 +46,19 @@ struct Harness {
 /// What an effect means, in a form tests compare.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Seen {
-    Reply { conn: u64, xid: i32, err: i32 },
-    Event { conn: u64, path: String },
-    Connected { conn: u64, session: i64 },
+    Reply {
+        conn: u64,
+        xid: i32,
+        err: i32,
+    },
+    Event {
+        conn: u64,
+        path: String,
+    },
+    Connected {
+        conn: u64,
+        session: i64,
+    },
     Close(u64),
     Append(i64),
     Roll,
@@ -52,18 +66,38 @@ enum Seen {
     SnapshotBytes,
     SnapshotEnd,
     SnapshotAbandon,
+    Forward {
+        session: i64,
+        cxid: i32,
+        op: i32,
+    },
+    Revalidate(i64),
+    RevalidateReply {
+        learner: i64,
+        session: i64,
+        valid: bool,
+    },
+    EpochExhausted,
 }
 
 impl Harness {
     fn new(snapshot_interval_txns: u64) -> Harness {
+        Harness::with_role(
+            snapshot_interval_txns,
+            Role::Standalone,
+            DataTree::new(TreeConfig::default()),
+        )
+    }
+
+    fn with_role(snapshot_interval_txns: u64, role: Role, tree: DataTree) -> Harness {
+        let mut config = config(snapshot_interval_txns);
+        if role != Role::Standalone {
+            // Ensemble tests run as server 2.
+            config.server_id = 2;
+        }
+        config.role = role;
         Harness {
-            core: Core::new(
-                config(snapshot_interval_txns),
-                DataTree::new(TreeConfig::default()),
-                &BTreeMap::new(),
-                at(0),
-                7,
-            ),
+            core: Core::new(config, tree, &BTreeMap::new(), at(0), 7),
             now_ms: 0,
         }
     }
@@ -107,6 +141,22 @@ impl Harness {
                 Effect::SnapshotBytes(_) => Seen::SnapshotBytes,
                 Effect::SnapshotEnd => Seen::SnapshotEnd,
                 Effect::SnapshotAbandon => Seen::SnapshotAbandon,
+                Effect::Forward(request) => Seen::Forward {
+                    session: request.session_id.0,
+                    cxid: request.cxid,
+                    op: request.op,
+                },
+                Effect::Revalidate { session, .. } => Seen::Revalidate(session.0),
+                Effect::RevalidateReply {
+                    learner,
+                    session,
+                    valid,
+                } => Seen::RevalidateReply {
+                    learner: learner.0,
+                    session: session.0,
+                    valid,
+                },
+                Effect::EpochExhausted => Seen::EpochExhausted,
             })
             .collect()
     }
@@ -612,4 +662,316 @@ fn a_fuzzy_snapshot_plus_the_log_after_it_rebuilds_the_live_tree() {
         }
         assert_eq!(dump(&recovered), dump(core.tree()), "seed {seed}");
     }
+}
+
+// --- ensemble roles -------------------------------------------------------------
+
+/// The txn a leader commits for a learner's request.
+fn leader_txn(zxid: i64, session: i64, cxid: i32, request: &Request) -> Arc<TxnEntry> {
+    let tree = DataTree::new(TreeConfig::default());
+    let mut pending = Default::default();
+    let context = RequestContext {
+        session: SessionId(session),
+        cxid,
+        auth: &[],
+        zxid: Zxid(zxid),
+        time_ms: 1_700_000_000_000,
+    };
+    Arc::new(match request {
+        Request::CloseSession | Request::Create(_) => {
+            tree.prepare(&mut pending, context, request).unwrap()
+        }
+        _ => unreachable!("only the requests these tests forward"),
+    })
+}
+
+fn create_session_txn(zxid: i64, session: i64) -> Arc<TxnEntry> {
+    Arc::new(DataTree::prepare_create_session(
+        RequestContext {
+            session: SessionId(session),
+            cxid: 0,
+            auth: &[],
+            zxid: Zxid(zxid),
+            time_ms: 1_700_000_000_000,
+        },
+        10_000,
+    ))
+}
+
+impl Harness {
+    /// Learner: opens a session through the leader; returns its id.
+    fn learner_connect(&mut self, conn: u64, zxid: i64) -> i64 {
+        let peer: SocketAddr = format!("127.0.0.1:{}", 40_000 + conn).parse().unwrap();
+        self.input(Input::Accepted { conn, peer });
+        let effects = self.input(Input::Connect {
+            conn,
+            request: ConnectRequest {
+                time_out: 10_000,
+                passwd: vec![0; 16],
+                ..Default::default()
+            },
+        });
+        let [Seen::Forward {
+            session,
+            cxid: 0,
+            op: -10,
+        }] = effects[..]
+        else {
+            panic!("a forwarded createSession: {effects:?}");
+        };
+        assert_eq!(
+            session >> 56,
+            2,
+            "the learner's id is the session id's top byte"
+        );
+        let effects = self.input(Input::Committed {
+            txn: create_session_txn(zxid, session),
+        });
+        assert_eq!(effects, [Seen::Connected { conn, session }]);
+        session
+    }
+}
+
+#[test]
+fn learner_forwards_writes_and_answers_them_on_the_leaders_commit() {
+    let mut harness =
+        Harness::with_role(100_000, Role::Learner, DataTree::new(TreeConfig::default()));
+    let session = harness.learner_connect(1, 0x1_0000_0001);
+    let other = harness.learner_connect(2, 0x1_0000_0002);
+    assert_eq!(
+        harness.request(1, 7, create("/x", 0, Acl::open_unsafe())),
+        [Seen::Forward {
+            session,
+            cxid: 7,
+            op: 1
+        }]
+    );
+    // The session's read waits behind its forwarded write; the other session's does not.
+    assert_eq!(harness.request(1, 8, get_data("/x", false)), []);
+    assert_eq!(
+        harness.request(2, 1, exists("/x", true)),
+        [Seen::Reply {
+            conn: 2,
+            xid: 1,
+            err: -101
+        }]
+    );
+    // Another server's commit first: applied, nobody here answered.
+    let remote = leader_txn(
+        0x1_0000_0003,
+        0x0300_0000_0000_0001,
+        1,
+        &create("/y", 0, Acl::open_unsafe()),
+    );
+    assert_eq!(harness.input(Input::Committed { txn: remote }), []);
+    let ours = leader_txn(
+        0x1_0000_0004,
+        session,
+        7,
+        &create("/x", 0, Acl::open_unsafe()),
+    );
+    assert_eq!(
+        harness.input(Input::Committed { txn: ours }),
+        [
+            Seen::Event {
+                conn: 2,
+                path: "/x".into()
+            },
+            Seen::Reply {
+                conn: 1,
+                xid: 7,
+                err: 0
+            },
+            Seen::Reply {
+                conn: 1,
+                xid: 8,
+                err: 0
+            },
+        ]
+    );
+    assert_eq!(
+        harness.core.tree().last_processed_zxid(),
+        Zxid(0x1_0000_0004)
+    );
+    let _ = other;
+}
+
+#[test]
+fn learner_sync_waits_for_the_leaders_sync() {
+    let mut harness =
+        Harness::with_role(100_000, Role::Learner, DataTree::new(TreeConfig::default()));
+    let session = harness.learner_connect(1, 0x1_0000_0001);
+    let sync = Request::Sync(crate::zookeeper::jute::proto::SyncRequest { path: "/".into() });
+    assert_eq!(
+        harness.request(1, 3, sync),
+        [Seen::Forward {
+            session,
+            cxid: 3,
+            op: 9
+        }]
+    );
+    assert_eq!(harness.request(1, 4, exists("/", false)), []);
+    assert_eq!(
+        harness.input(Input::SyncReleased),
+        [
+            Seen::Reply {
+                conn: 1,
+                xid: 3,
+                err: 0
+            },
+            Seen::Reply {
+                conn: 1,
+                xid: 4,
+                err: 0
+            }
+        ]
+    );
+}
+
+#[test]
+fn learner_never_expires_sessions_and_reports_touches() {
+    let mut harness =
+        Harness::with_role(100_000, Role::Learner, DataTree::new(TreeConfig::default()));
+    let session = harness.learner_connect(1, 0x1_0000_0001);
+    harness.request(1, 1, exists("/", false));
+    harness.now_ms = 10_000_000;
+    assert_eq!(harness.input(Input::Tick), []);
+    assert_eq!(
+        harness.core.take_session_touches(),
+        [SessionTouch {
+            session_id: SessionId(session),
+            timeout_ms: 10_000
+        }]
+    );
+    assert!(harness.core.take_session_touches().is_empty());
+    // The leader expires it: its closeSession closes the client here.
+    let close = leader_txn(0x1_0000_0002, session, 0, &Request::CloseSession);
+    assert_eq!(
+        harness.input(Input::Committed { txn: close }),
+        [Seen::Close(1)]
+    );
+}
+
+#[test]
+fn learner_revalidates_a_reconnect_through_the_leader() {
+    let mut harness =
+        Harness::with_role(100_000, Role::Learner, DataTree::new(TreeConfig::default()));
+    let session = 0x0100_0000_0000_0001i64;
+    let peer: SocketAddr = "127.0.0.1:40009".parse().unwrap();
+    harness.input(Input::Accepted { conn: 9, peer });
+    let effects = harness.input(Input::Connect {
+        conn: 9,
+        request: ConnectRequest {
+            time_out: 10_000,
+            session_id: session,
+            passwd: session_password(session),
+            ..Default::default()
+        },
+    });
+    assert_eq!(effects, [Seen::Revalidate(session)]);
+    assert_eq!(
+        harness.input(Input::Revalidated {
+            session: SessionId(session),
+            valid: true
+        }),
+        [Seen::Connected { conn: 9, session }]
+    );
+    harness.input(Input::Accepted { conn: 10, peer });
+    harness.input(Input::Connect {
+        conn: 10,
+        request: ConnectRequest {
+            time_out: 10_000,
+            session_id: session + 1,
+            passwd: session_password(session + 1),
+            ..Default::default()
+        },
+    });
+    assert_eq!(
+        harness.input(Input::Revalidated {
+            session: SessionId(session + 1),
+            valid: false
+        }),
+        [
+            Seen::Connected {
+                conn: 10,
+                session: 0
+            },
+            Seen::Close(10)
+        ]
+    );
+}
+
+#[test]
+fn leader_prepares_learners_requests_in_its_epoch_and_expires_their_sessions() {
+    let mut harness = Harness::with_role(
+        100_000,
+        Role::Leader { epoch: 5 },
+        DataTree::new(TreeConfig::default()),
+    );
+    let learner = ServerId(3);
+    let session = SessionId(0x0300_0000_0000_0001);
+    let effects = harness.input(Input::LearnerCreateSession {
+        learner,
+        session,
+        timeout_ms: 6_000,
+    });
+    assert_eq!(effects, [Seen::Append(0x5_0000_0001)]);
+    assert_eq!(harness.durable(0x5_0000_0001), []);
+    let effects = harness.input(Input::LearnerRequest {
+        learner,
+        session,
+        cxid: 1,
+        request: create("/from-learner", 0, Acl::open_unsafe()),
+        auth: Vec::new(),
+    });
+    assert_eq!(effects, [Seen::Append(0x5_0000_0002)]);
+    assert_eq!(harness.durable(0x5_0000_0002), []);
+    assert!(harness.core.tree().node("/from-learner").is_some());
+    // Touches keep it alive; silence expires it.
+    harness.now_ms = 5_000;
+    harness.input(Input::TouchSessions {
+        touches: vec![SessionTouch {
+            session_id: session,
+            timeout_ms: 6_000,
+        }],
+    });
+    harness.now_ms = 9_000;
+    assert_eq!(harness.input(Input::Tick), []);
+    assert_eq!(
+        harness.input(Input::Revalidate {
+            learner,
+            session,
+            timeout_ms: 6_000
+        }),
+        [Seen::RevalidateReply {
+            learner: 3,
+            session: session.0,
+            valid: true
+        }]
+    );
+    harness.now_ms = 40_000;
+    assert_eq!(harness.input(Input::Tick), [Seen::Append(0x5_0000_0003)]);
+}
+
+#[test]
+fn leader_gives_up_its_epoch_before_the_zxid_counter_wraps() {
+    let mut tree = DataTree::new(TreeConfig::default());
+    tree.set_last_processed_zxid(Zxid(0x5_ffff_fffd));
+    let mut harness = Harness::with_role(100_000, Role::Leader { epoch: 5 }, tree);
+    let learner = ServerId(3);
+    let session = SessionId(0x0300_0000_0000_0001);
+    assert_eq!(
+        harness.input(Input::LearnerCreateSession {
+            learner,
+            session,
+            timeout_ms: 6_000
+        }),
+        [Seen::Append(0x5_ffff_fffe)]
+    );
+    let effects = harness.input(Input::LearnerCreateSession {
+        learner,
+        session: SessionId(session.0 + 1),
+        timeout_ms: 6_000,
+    });
+    assert_eq!(effects[0], Seen::EpochExhausted);
 }

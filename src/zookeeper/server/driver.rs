@@ -327,6 +327,13 @@ impl Pipeline {
                     // Dropping the sender tells the writer to give up.
                     self.snapshot_writer = None;
                 }
+                Effect::Forward(_)
+                | Effect::Revalidate { .. }
+                | Effect::RevalidateReply { .. }
+                | Effect::EpochExhausted => {
+                    // Ensemble effects: a standalone pipeline never makes them.
+                    debug_assert!(false, "ensemble effect from a standalone pipeline");
+                }
             }
         }
         flush(&mut frames, outbound, None);

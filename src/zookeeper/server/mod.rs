@@ -40,7 +40,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use self::commands::ServerInfo;
-use self::core::{Core, CoreConfig};
+use self::core::{Core, CoreConfig, Role};
 use self::driver::{Clocks, Pipeline, Report};
 use self::net::NetContext;
 use self::storage::{LogReport, Storage};
@@ -148,6 +148,7 @@ impl Server {
             snapshot_interval_txns: config.snapshot_interval_txns().max(2),
             container_deletions_max: CONTAINER_DELETIONS_PER_PASS_MAX,
             tree: tree_config,
+            role: Role::Standalone,
         };
         let core = Core::new(
             core_config,
