@@ -105,6 +105,16 @@ pub fn encode_head(
     acl_entries: &[(i64, &[Acl])],
 ) {
     out.extend_from_slice(&snapshot_header_bytes());
+    encode_sessions_and_acls(out, sessions, acl_entries);
+}
+
+/// The sessions and the ACL map: how both a snapshot file (after its header)
+/// and a leader's SNAP stream (`quorum::wire::snapshot_stream`) begin.
+pub fn encode_sessions_and_acls(
+    out: &mut Vec<u8>,
+    sessions: &BTreeMap<SessionId, i32>,
+    acl_entries: &[(i64, &[Acl])],
+) {
     write_i32(out, count_as_i32(sessions.len()));
     for (session, timeout_ms) in sessions {
         write_i64(out, session.0);
