@@ -3,10 +3,12 @@
 //! # Layout
 //! - `message`: the typed messages election and Zab exchange (`Notification`,
 //!   `QuorumMessage`, ids and epochs).
+//! - `election`: FastLeaderElection as a pure state machine (notifications and
+//!   time in, sends and the decision out).
 //!
 //! Being built (ARCHITECTURE.md, issue "ZooKeeper ensemble"): `wire` (Apache's
-//! bytes for those messages), `election` (FastLeaderElection as a pure state
-//! machine), `zab` (leader and learner as a sans-IO core) and `sim` (a seeded
-//! deterministic simulation with a checker).
+//! bytes for those messages), `zab` (leader and learner as a sans-IO core) and
+//! `sim` (a seeded deterministic simulation with a checker).
 
+pub mod election;
 pub mod message;
