@@ -491,18 +491,17 @@ impl FastLeaderElection {
         actions: &mut Vec<ElectionAction>,
     ) {
         match config_version(config) {
-            None => actions.push(ElectionAction::Warning(
-                ElectionWarning::ConfigUnreadable { from },
-            )),
-            Some(received_version) if received_version != self.config.config_version => {
-                actions.push(ElectionAction::Warning(
+            None => actions.push(ElectionAction::Warning(ElectionWarning::ConfigUnreadable {
+                from,
+            })),
+            Some(received_version) if received_version != self.config.config_version => actions
+                .push(ElectionAction::Warning(
                     ElectionWarning::ConfigVersionDiffers {
                         from,
                         received_version,
                         my_version: self.config.config_version,
                     },
-                ))
-            }
+                )),
             Some(_) => {}
         }
     }

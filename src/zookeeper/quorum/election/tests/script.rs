@@ -86,7 +86,9 @@ pub(super) fn render_action(action: &ElectionAction) -> String {
             from,
             received_version,
             my_version,
-        }) => format!("warn config-version from={from} received={received_version} mine={my_version}"),
+        }) => {
+            format!("warn config-version from={from} received={received_version} mine={my_version}")
+        }
         ElectionAction::Warning(ElectionWarning::ConfigUnreadable { from }) => {
             format!("warn config-unreadable from={from}")
         }

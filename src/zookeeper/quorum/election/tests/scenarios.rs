@@ -1,0 +1,1 @@
+//! Several servers wired together by hand.
