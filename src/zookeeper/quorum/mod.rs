@@ -5,10 +5,15 @@
 //!   `QuorumMessage`, ids and epochs).
 //! - `wire`: Apache 3.9's bytes for those messages on the election and learner
 //!   ports, the SNAP stream and the config string, sans-IO.
-//!
-//! Being built (ARCHITECTURE.md, issue "ZooKeeper ensemble"): `election`
-//! (FastLeaderElection as a pure state machine), `zab` (leader and learner as a
-//! sans-IO core) and `sim` (a seeded deterministic simulation with a checker).
+//! - `election`: FastLeaderElection as a pure state machine (notifications and
+//!   time in, sends and the decision out).
+//! - `zab`: the leader, follower and observer roles as a sans-IO core.
+//! - `sim` (tests): a seeded deterministic simulation of an ensemble with a
+//!   safety checker.
 
+pub mod election;
 pub mod message;
+#[cfg(test)]
+mod sim;
 pub mod wire;
+pub mod zab;
