@@ -134,9 +134,15 @@ pub enum QuorumMessage {
     /// Leader -> learner (5): no data; zxid is the leader's last proposed.
     PingFromLeader { zxid: Zxid },
     /// Learner -> leader (5): the session touches since the last ping.
-    PingFromLearner { zxid: Zxid, touches: Vec<SessionTouch> },
+    PingFromLearner {
+        zxid: Zxid,
+        touches: Vec<SessionTouch>,
+    },
     /// Learner -> leader (6).
-    RevalidateRequest { session_id: SessionId, timeout_ms: i32 },
+    RevalidateRequest {
+        session_id: SessionId,
+        timeout_ms: i32,
+    },
     /// Leader -> learner (6).
     RevalidateReply { session_id: SessionId, valid: bool },
     /// Leader -> learner (7): a forwarded sync is ordered after every prior commit.
@@ -144,7 +150,10 @@ pub enum QuorumMessage {
     /// Leader -> observer (8).
     Inform { txn: Arc<TxnEntry> },
     /// Leader -> learner (10): zxid is `newEpoch << 32`.
-    NewLeader { zxid: Zxid, config: Option<Arc<[u8]>> },
+    NewLeader {
+        zxid: Zxid,
+        config: Option<Arc<[u8]>>,
+    },
     /// Follower -> leader (11): zxid is `acceptedEpoch << 32`.
     FollowerInfo { zxid: Zxid, info: LearnerInfo },
     /// Leader -> learner (12).

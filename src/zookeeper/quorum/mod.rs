@@ -10,3 +10,4 @@
 //! deterministic simulation with a checker).
 
 pub mod message;
+pub mod zab;
