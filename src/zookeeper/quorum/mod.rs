@@ -10,4 +10,6 @@
 //! deterministic simulation with a checker).
 
 pub mod message;
+#[cfg(test)]
+pub mod sim;
 pub mod zab;

@@ -621,10 +621,16 @@ impl Zab {
                     Input::LogDurable { zxid } => {
                         context.store.last_durable = context.store.last_durable.max(*zxid)
                     }
-                    Input::EpochPersisted { .. }
-                    | Input::SnapshotDurable { .. }
-                    | Input::TruncateDone { .. }
-                    | Input::Tick => {}
+                    // A write requested before the role ended still landed on disk.
+                    Input::EpochPersisted {
+                        file: EpochFile::Accepted,
+                        epoch,
+                    } => context.store.accepted_epoch = context.store.accepted_epoch.max(*epoch),
+                    Input::EpochPersisted {
+                        file: EpochFile::Current,
+                        epoch,
+                    } => context.store.current_epoch = context.store.current_epoch.max(*epoch),
+                    Input::SnapshotDurable { .. } | Input::TruncateDone { .. } | Input::Tick => {}
                     Input::LearnerConnected { peer } => {
                         context.outputs.push(Output::CloseLearner { peer: *peer })
                     }
