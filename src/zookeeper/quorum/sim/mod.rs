@@ -240,6 +240,8 @@ struct Server {
     learner_conns: BTreeMap<usize, u64>,
     /// Client writes this incarnation proposed, by zxid.
     proposed_writes: BTreeMap<Zxid, u64>,
+    /// Epoch files are written one at a time per file, in request order.
+    epoch_write_last_ms: [u64; 2],
 }
 
 pub struct Sim {
@@ -260,6 +262,8 @@ pub struct Sim {
     steps: u64,
     /// A scripted test can stop random faults and writes entirely.
     scripted: bool,
+    /// Print every output and input (`SIM_TRACE=1`).
+    pub trace: bool,
 }
 
 /// The txn a client write becomes: opaque to Zab except its zxid; the value
@@ -305,6 +309,7 @@ impl Sim {
             faults: 0,
             steps: 0,
             scripted: false,
+            trace: std::env::var_os("SIM_TRACE").is_some(),
             config,
         };
         for index in 0..total {
@@ -323,6 +328,7 @@ impl Sim {
                 leader_conn: None,
                 learner_conns: BTreeMap::new(),
                 proposed_writes: BTreeMap::new(),
+                epoch_write_last_ms: [0, 0],
             });
         }
         let _ = voters;
@@ -606,6 +612,9 @@ impl Sim {
     }
 
     fn crash(&mut self, index: usize) {
+        if self.trace {
+            eprintln!("{:>6} s{} CRASH", self.now_ms, index + 1);
+        }
         let server = &mut self.servers[index];
         if !server.alive {
             return;
@@ -663,6 +672,9 @@ impl Sim {
         let Some(zab) = server.zab.as_mut() else {
             return;
         };
+        if self.trace && !matches!(input, Input::Tick) {
+            eprintln!("{now_ms:>6} s{} <- {}", index + 1, describe_input(&input));
+        }
         zab.step(now_ms, input);
         self.drain(index);
     }
@@ -717,7 +729,28 @@ impl Sim {
         );
     }
 
+    fn write_epoch(&mut self, index: usize, file: EpochFile, epoch: Epoch) {
+        let incarnation = self.servers[index].incarnation;
+        let slot = if file == EpochFile::Accepted { 0 } else { 1 };
+        let at_ms = (self.now_ms + self.rng.range(1, DISK_DELAY_MS_MAX))
+            .max(self.servers[index].epoch_write_last_ms[slot]);
+        self.servers[index].epoch_write_last_ms[slot] = at_ms;
+        let delay = at_ms - self.now_ms;
+        self.schedule(
+            delay,
+            Event::EpochWritten {
+                server: index,
+                incarnation,
+                file,
+                epoch,
+            },
+        );
+    }
+
     fn execute(&mut self, index: usize, output: Output) {
+        if self.trace {
+            eprintln!("{:>6} s{} {:?}", self.now_ms, index + 1, output);
+        }
         let now_ms = self.now_ms;
         let incarnation = self.servers[index].incarnation;
         let id = self.servers[index].id;
@@ -740,28 +773,10 @@ impl Sim {
                 }
             }
             Output::PersistAcceptedEpoch { epoch } => {
-                let delay = self.rng.range(1, DISK_DELAY_MS_MAX);
-                self.schedule(
-                    delay,
-                    Event::EpochWritten {
-                        server: index,
-                        incarnation,
-                        file: EpochFile::Accepted,
-                        epoch,
-                    },
-                );
+                self.write_epoch(index, EpochFile::Accepted, epoch)
             }
             Output::PersistCurrentEpoch { epoch } => {
-                let delay = self.rng.range(1, DISK_DELAY_MS_MAX);
-                self.schedule(
-                    delay,
-                    Event::EpochWritten {
-                        server: index,
-                        incarnation,
-                        file: EpochFile::Current,
-                        epoch,
-                    },
-                );
+                self.write_epoch(index, EpochFile::Current, epoch)
             }
             Output::AppendTxn { txn } => {
                 let server = &mut self.servers[index];
@@ -1256,5 +1271,28 @@ impl Sim {
 
     pub fn now_ms(&self) -> u64 {
         self.now_ms
+    }
+}
+
+fn describe_input(input: &Input) -> String {
+    match input {
+        Input::Message { from, message } => format!(
+            "{from}: {}",
+            crate::zookeeper::quorum::zab::message_name(message)
+        ),
+        Input::SnapshotReceived { from, zxid, .. } => format!("{from}: snapshot {zxid}"),
+        Input::LearnerConnected { peer } => format!("learner {peer} connected"),
+        Input::LearnerDisconnected { peer } => format!("learner {peer} disconnected"),
+        Input::LeaderConnected { leader } => format!("leader {leader} connected"),
+        Input::LeaderDisconnected { leader } => format!("leader {leader} disconnected"),
+        Input::Tick => "tick".into(),
+        Input::LogDurable { zxid } => format!("log durable {zxid}"),
+        Input::EpochPersisted { file, epoch } => format!("{file:?} epoch {} persisted", epoch.0),
+        Input::SnapshotDurable { zxid } => format!("snapshot durable {zxid}"),
+        Input::TruncateDone { zxid } => format!("truncated {zxid}"),
+        Input::DatabaseLoaded(recovered) => format!("database loaded {}", recovered.last_zxid),
+        Input::SyncRequest { from } => format!("sync from {from}"),
+        Input::Elected(decision) => format!("elected {decision:?}"),
+        Input::Abandon { reason } => format!("abandon {reason}"),
     }
 }

@@ -66,3 +66,18 @@ fn quiet_ensemble_commits_and_converges() {
 fn seed_sweep_0() {
     assert_sweep_clean(0, 50);
 }
+
+/// `SIM_SEED=n cargo test --lib sim::tests::one_seed -- --nocapture` (with
+/// `SIM_TRACE=1` for a full trace).
+#[test]
+fn one_seed() {
+    let Some(seed) = std::env::var("SIM_SEED").ok().and_then(|s| s.parse().ok()) else {
+        return;
+    };
+    let report = Sim::run(SimConfig::from_seed(seed));
+    assert!(
+        report.violations.is_empty(),
+        "seed {seed}: {:#?}",
+        report.violations
+    );
+}

@@ -303,8 +303,18 @@ impl Learner {
             )),
             (
                 Phase::Syncing | Phase::PersistingNewLeader | Phase::AwaitingUpToDate,
-                QuorumMessage::Proposal { txn } | QuorumMessage::Inform { txn },
+                QuorumMessage::Proposal { txn },
             ) => self.buffer_sync_txn(txn),
+            (
+                Phase::Syncing | Phase::PersistingNewLeader | Phase::AwaitingUpToDate,
+                QuorumMessage::Inform { txn },
+            ) => {
+                // An INFORM is a proposal and its commit in one.
+                let zxid = txn_zxid(&txn);
+                let verdict = self.buffer_sync_txn(txn);
+                self.sync_commits.push_back(zxid);
+                verdict
+            }
             (
                 Phase::Syncing | Phase::PersistingNewLeader | Phase::AwaitingUpToDate,
                 QuorumMessage::Commit { zxid },

@@ -161,8 +161,6 @@ pub struct Recovered {
 /// Why the core could not start from the recovered state (`loadDataBase`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StartupError {
-    #[error("the current epoch {current} is older than the last zxid {last_zxid}")]
-    CurrentEpochOlderThanLastZxid { current: u32, last_zxid: Zxid },
     #[error("the accepted epoch {accepted} is less than the current epoch {current}")]
     AcceptedEpochBelowCurrent { accepted: u32, current: u32 },
 }
@@ -447,12 +445,27 @@ impl Zab {
             });
             epoch_of_zxid
         });
-        if epoch_of_zxid > current_epoch {
-            return Err(StartupError::CurrentEpochOlderThanLastZxid {
-                current: current_epoch.0,
-                last_zxid: recovered.last_zxid,
+        // Apache refuses to start here unless `currentEpoch.tmp` shows an
+        // interrupted write (ZOOKEEPER-1653). A SNAP sync from an established
+        // leader leaves exactly this state when the server dies between the
+        // fsynced snapshot and the currentEpoch write (Learner.syncWithLeader's
+        // order). Txns of epoch e exist only once e's leader was established, and
+        // then the state holds e's whole initial history plus a prefix of its
+        // epoch-e txns: the state of any lagging follower of e. So the epoch is
+        // adopted instead of bricking the server.
+        let current_epoch = if epoch_of_zxid > current_epoch {
+            tracing::warn!(
+                current = current_epoch.0,
+                last_zxid = %recovered.last_zxid,
+                "currentEpoch is older than the last zxid; adopting the zxid's epoch"
+            );
+            outputs.push(Output::PersistCurrentEpoch {
+                epoch: epoch_of_zxid,
             });
-        }
+            epoch_of_zxid
+        } else {
+            current_epoch
+        };
         let accepted_epoch = recovered.accepted_epoch.unwrap_or_else(|| {
             outputs.push(Output::PersistAcceptedEpoch {
                 epoch: epoch_of_zxid,
@@ -674,6 +687,9 @@ impl Zab {
             self.role = Role::Reloading;
             return;
         }
+        // Stop serving first: the txns below were never committed as far as
+        // this server knows.
+        self.outputs.push(Output::GoLooking { reason });
         while let Some(txn) = self.store.unapplied.pop_front() {
             let zxid = txn_zxid(&txn);
             if zxid > self.store.last_applied {
@@ -682,7 +698,6 @@ impl Zab {
                 self.outputs.push(Output::Apply { txn });
             }
         }
-        self.outputs.push(Output::GoLooking { reason });
     }
 }
 
