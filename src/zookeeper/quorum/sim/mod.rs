@@ -117,6 +117,10 @@ const TICK_INTERVAL_MS: u64 = 50;
 const ELECTION_INTERVAL_MS: u64 = 100;
 const NETWORK_DELAY_MS_MAX: u64 = 20;
 const DISK_DELAY_MS_MAX: u64 = 15;
+/// One fsync in `DISK_STALL_ONE_IN` stalls for up to this long (fsync latency is
+/// heavy-tailed on real disks, and the stalls widen every crash window).
+const DISK_STALL_MS_MAX: u64 = 400;
+const DISK_STALL_ONE_IN: u64 = 10;
 
 enum Payload {
     Zab(QuorumMessage),
@@ -729,6 +733,14 @@ impl Sim {
         );
     }
 
+    fn fsync_delay_ms(&mut self) -> u64 {
+        if self.rng.range(1, DISK_STALL_ONE_IN) == 1 {
+            self.rng.range(DISK_DELAY_MS_MAX, DISK_STALL_MS_MAX)
+        } else {
+            self.rng.range(1, DISK_DELAY_MS_MAX)
+        }
+    }
+
     fn write_epoch(&mut self, index: usize, file: EpochFile, epoch: Epoch) {
         let incarnation = self.servers[index].incarnation;
         let slot = if file == EpochFile::Accepted { 0 } else { 1 };
@@ -789,7 +801,7 @@ impl Sim {
                 });
                 if !server.fsync_in_flight {
                     server.fsync_in_flight = true;
-                    let delay = self.rng.range(1, DISK_DELAY_MS_MAX);
+                    let delay = self.fsync_delay_ms();
                     self.schedule(
                         delay,
                         Event::Fsync {
@@ -1038,7 +1050,7 @@ impl Sim {
                     .map(|_| record.next_seq - 1)
                 {
                     record.fsync_in_flight = true;
-                    let delay = self.rng.range(1, DISK_DELAY_MS_MAX);
+                    let delay = self.fsync_delay_ms();
                     self.schedule(
                         delay,
                         Event::Fsync {

@@ -200,6 +200,7 @@ impl Leader {
                     proposal.acks.insert(my_id);
                 }
                 self.try_commit(context);
+                self.maybe_finish_epoch_acks(context);
                 self.maybe_establish(context);
                 Verdict::Stay
             }
@@ -439,9 +440,16 @@ impl Leader {
     }
 
     /// `waitForEpochAck` done: a quorum (the leader included) acked the epoch, so
-    /// currentEpoch is persisted (lead():711).
+    /// currentEpoch is persisted (lead():711) once the leader's log is durable.
     fn maybe_finish_epoch_acks(&mut self, context: &mut Context<'_>) {
         if self.phase != Phase::AwaitingEpochAcks || !context.config.is_quorum(&self.epoch_ackers) {
+            return;
+        }
+        // currentEpoch ranks this server's history in elections, so the history
+        // must be durable first (the leader's side of ZOOKEEPER-4643): a leader
+        // that crashed with currentEpoch written and its log tail lost would win
+        // the next election with less than what was committed.
+        if context.store.last_durable < context.store.last_logged {
             return;
         }
         self.phase = Phase::PersistingCurrentEpoch;
