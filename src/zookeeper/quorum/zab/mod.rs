@@ -755,3 +755,6 @@ impl Context<'_> {
         self.outputs.push(Output::Apply { txn });
     }
 }
+
+#[cfg(test)]
+mod tests;
