@@ -14,6 +14,6 @@
 pub mod election;
 pub mod message;
 #[cfg(test)]
-mod sim;
+pub mod sim;
 pub mod wire;
 pub mod zab;
