@@ -191,6 +191,10 @@ fn monitor_values(
         ("open_file_descriptor_count", json!(open_file_descriptors())),
         ("max_file_descriptor_count", json!(max_file_descriptors())),
         ("connection_drop_probability", json!(0.0)),
+        (
+            "digest_mismatches_count",
+            json!(tree.digest_mismatches_count()),
+        ),
     ]
 }
 

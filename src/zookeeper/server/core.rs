@@ -25,11 +25,13 @@ use crate::zookeeper::jute::proto::{
     AuthPacket, ConnectRequest, ConnectResponse, DeleteContainerRequest, ReplyHeader, RequestHeader,
 };
 use crate::zookeeper::jute::{perms, ErrorCode, Id, Jute, OpCode, Request, Response, TxnEntry};
-use crate::zookeeper::persistence::snapshot::{encode_end_of_nodes, encode_head, encode_node};
+use crate::zookeeper::persistence::snapshot::{
+    encode_end_of_nodes, encode_head, encode_node, snapshot_digest,
+};
 use crate::zookeeper::tree::acl_cache::OPEN_UNSAFE_ACL_INDEX;
 use crate::zookeeper::tree::{
     DataTree, IdMap, IdSet, Notification, PendingChanges, ReadContext, RequestContext, SessionId,
-    SnapshotCursor, TreeConfig, WatcherId, Zxid,
+    SnapshotCursor, TreeConfig, WatcherId, Zxid, ZxidDigest,
 };
 
 /// A reply frame with a header only.
@@ -122,7 +124,11 @@ pub enum Effect {
         head: Vec<u8>,
     },
     SnapshotBytes(Vec<u8>),
-    SnapshotEnd,
+    /// The last bytes are sent; the file ends with `digest`, the tree's as
+    /// the walk finished (Apache's `lastProcessedZxidDigest`).
+    SnapshotEnd {
+        digest: Option<ZxidDigest>,
+    },
     SnapshotAbandon,
 }
 
@@ -373,7 +379,8 @@ impl Core {
             conn.session = Some(session);
             conn.stats.last_operation = "SESS";
             let zxid = self.next_zxid();
-            let entry = DataTree::prepare_create_session(
+            let entry = self.tree.prepare_create_session(
+                &self.pending,
                 RequestContext {
                     session,
                     cxid: 0,
@@ -727,7 +734,9 @@ impl Core {
         }
         self.effects.push(Effect::SnapshotBytes(bytes));
         if done {
-            self.effects.push(Effect::SnapshotEnd);
+            self.effects.push(Effect::SnapshotEnd {
+                digest: snapshot_digest(&self.tree),
+            });
         }
     }
 

@@ -105,7 +105,7 @@ impl Harness {
                 Effect::RollLog => Seen::Roll,
                 Effect::SnapshotBegin { zxid, .. } => Seen::Snapshot(zxid.0),
                 Effect::SnapshotBytes(_) => Seen::SnapshotBytes,
-                Effect::SnapshotEnd => Seen::SnapshotEnd,
+                Effect::SnapshotEnd { .. } => Seen::SnapshotEnd,
                 Effect::SnapshotAbandon => Seen::SnapshotAbandon,
             })
             .collect()
@@ -590,13 +590,17 @@ fn a_fuzzy_snapshot_plus_the_log_after_it_rebuilds_the_live_tree() {
         let mut file = SnapshotFile::create(dir.path(), zxid, false).unwrap();
         core.begin_snapshot_for_test(1 + next(400) as usize);
         let mut ended = false;
+        let mut end_digest = None;
         while !ended {
             core.snapshot_step();
             for effect in core.take_effects() {
                 match effect {
                     Effect::SnapshotBegin { head, .. } => file.write(&head).unwrap(),
                     Effect::SnapshotBytes(bytes) => file.write(&bytes).unwrap(),
-                    Effect::SnapshotEnd => ended = true,
+                    Effect::SnapshotEnd { digest } => {
+                        end_digest = digest;
+                        ended = true;
+                    }
                     other => panic!("seed {seed}: unexpected {other:?}"),
                 }
             }
@@ -604,12 +608,19 @@ fn a_fuzzy_snapshot_plus_the_log_after_it_rebuilds_the_live_tree() {
                 random_write(&mut core, &mut log, &mut next);
             }
         }
-        let path = file.finish().unwrap();
+        let end_digest = end_digest.expect("digests are on by default");
+        let path = file.finish(Some(end_digest)).unwrap();
 
         let mut recovered = read_snapshot(&path, TreeConfig::default()).unwrap().tree;
         for entry in log.iter().filter(|entry| entry.header.zxid > zxid.0) {
             let _ = recovered.apply(entry);
         }
         assert_eq!(dump(&recovered), dump(core.tree()), "seed {seed}");
+        // The fuzzy snapshot's digest is met when replay reaches its zxid, and
+        // every txn digest after it agrees with the replayed tree.
+        assert!(end_digest.zxid >= zxid, "seed {seed}");
+        assert_eq!(recovered.digest(), core.tree().digest(), "seed {seed}");
+        assert_eq!(recovered.digest_mismatches_count(), 0, "seed {seed}");
+        assert_eq!(core.tree().digest_mismatches_count(), 0, "seed {seed}");
     }
 }
