@@ -210,6 +210,30 @@ fn a_session_reads_its_own_writes_and_other_sessions_do_not_wait() {
 }
 
 #[test]
+fn a_standalone_server_carries_past_the_last_counter_of_an_epoch() {
+    // Recovered at counter 0xfffffffe: the next two writes take 0xffffffff
+    // and (1 << 32), as Apache's standalone server does, with no panic.
+    let mut tree = DataTree::new(TreeConfig::default());
+    tree.set_last_processed_zxid(Zxid::new(0, u32::MAX - 1));
+    let mut harness = Harness {
+        core: Core::new(config(100_000), tree, &BTreeMap::new(), at(0), 7),
+        now_ms: 0,
+    };
+    harness.connect(1);
+    let effects = harness.request(1, 5, create("/a", 0, Acl::open_unsafe()));
+    assert_eq!(effects, [Seen::Append(Zxid::new(1, 0).0)]);
+    assert_eq!(
+        harness.durable(Zxid::new(1, 0).0),
+        [Seen::Reply {
+            conn: 1,
+            xid: 5,
+            err: 0
+        }]
+    );
+    assert_eq!(harness.core.tree().last_processed_zxid(), Zxid::new(1, 0));
+}
+
+#[test]
 fn group_commit_applies_in_zxid_order_and_replies_follow() {
     let mut harness = Harness::new(100_000);
     harness.connect(1);
