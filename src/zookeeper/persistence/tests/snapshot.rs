@@ -216,3 +216,35 @@ fn acl_maps_that_would_garble_acls_are_refused_with_their_offset() {
         }
     }
 }
+
+#[test]
+fn with_digests_off_nothing_carries_one_and_snapshots_skip_the_section() {
+    // zookeeper.digest.enabled=false: Apache writes no TxnDigest and no
+    // ZxidDigest section (the lastProcessedZxid section follows the first
+    // seal directly), and reads none.
+    let off = TreeConfig {
+        tree_digest_enabled: false,
+        ..TreeConfig::default()
+    };
+    let mut workload = Workload::new();
+    workload.tree = DataTree::new(off.clone());
+    workload.open_session(SESSION, 30_000);
+    workload.run_mixed(SESSION, SESSION, 1);
+    assert!(workload.entries.iter().all(|entry| entry.digest.is_none()));
+    let dir = tempfile::tempdir().unwrap();
+    let zxid = workload.last_zxid();
+    let path = write_snapshot(dir.path(), &workload.tree, &workload.sessions, zxid).unwrap();
+    let bytes = fs::read(&path).unwrap();
+    // The tail: seal, lastProcessedZxid, seal.
+    let last_zxid = bytes.len() - 13 - 8;
+    assert_eq!(&bytes[last_zxid..last_zxid + 8], &zxid.0.to_be_bytes());
+    assert_eq!(&bytes[last_zxid - 5..last_zxid], &[0, 0, 0, 1, b'/']);
+    assert_eq!(
+        &bytes[last_zxid - 13 - 5..last_zxid - 13],
+        &[0, 0, 0, 1, b'/'],
+        "the node list's seal comes right before"
+    );
+    let read = read_snapshot(&path, off).unwrap();
+    assert_eq!(dump(&read.tree), dump(&workload.tree));
+    assert_eq!(read.tree.digest_mismatches_count(), 0);
+}
