@@ -17,12 +17,15 @@
 //! ```
 //!
 //! Each seal's checksum covers the whole stream up to it, earlier seals
-//! included. keel writes an empty digest (zxid 0), which Apache reads as "no
-//! digest to compare", because keel does not compute Apache's tree digest.
-//! Readers of older snapshots meet the end of the file where a later section
-//! would start; that is accepted, as Apache accepts it.
+//! included. The ZxidDigest is the tree digest when the last node was written
+//! and the zxid of the last txn applied by then (a fuzzy snapshot's nodes are
+//! older or newer than that; replay up to that zxid must reach the digest);
+//! zxid 0 means none. With `zookeeper.digest.enabled=false` the section is
+//! neither written nor read, as in Apache. Readers of older snapshots meet the
+//! end of the file where a later section would start; that is accepted, as
+//! Apache accepts it.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -35,11 +38,11 @@ use super::log_format::{snapshot_header_bytes, FILE_HEADER_BYTES, SNAPSHOT_MAGIC
 use super::PersistenceError;
 use crate::zookeeper::jute::codec::{write_buffer, write_i32, write_i64, write_ustring, Jute};
 use crate::zookeeper::jute::{Acl, Id, StatPersisted};
-use crate::zookeeper::tree::acl_cache::OPEN_UNSAFE_ACL_INDEX;
-use crate::zookeeper::tree::{DataTree, SessionId, TreeConfig, Znode, Zxid};
+use crate::zookeeper::tree::{DataTree, SessionId, TreeConfig, Znode, Zxid, ZxidDigest};
 
-/// `DigestCalculator.DIGEST_VERSION`.
-const DIGEST_VERSION: i32 = 2;
+/// `ZxidDigest.deserialize`: versions before 2 wrote the digest as a hex
+/// string; this bounds its length.
+const OLD_DIGEST_STRING_BYTES_MAX: usize = 64;
 /// The path that ends the node list and every seal.
 const END_PATH: &str = "/";
 /// `SnapStream.isValidCheckedStream`: header plus seal is at least this long.
@@ -93,9 +96,17 @@ pub fn write_snapshot(
     record.clear();
     encode_end_of_nodes(&mut record);
     file.write(&record)?;
-    let path = file.finish()?;
+    let path = file.finish(snapshot_digest(tree))?;
     info!(path = %path.display(), zxid = %last_zxid, nodes = tree.node_count(), "wrote snapshot");
     Ok(path)
+}
+
+/// The digest section a snapshot of `tree`, written up to now, ends with
+/// (none when digests are off).
+pub fn snapshot_digest(tree: &DataTree) -> Option<ZxidDigest> {
+    tree.config()
+        .tree_digest_enabled
+        .then(|| tree.zxid_digest())
 }
 
 /// The head of a snapshot stream: the file header, the sessions and the ACL map.
@@ -206,22 +217,24 @@ impl SnapshotFile {
         Ok(())
     }
 
-    /// Seals the node list, writes the digest and lastProcessedZxid sections
-    /// (each sealed), fsyncs, renames to `snapshot.<zxid>` and fsyncs the
-    /// directory. Returns the snapshot's path.
-    pub fn finish(mut self) -> Result<PathBuf, PersistenceError> {
+    /// Seals the node list, writes the digest section (when `digest` is
+    /// given: `snapshot_digest` of the tree once the last node is encoded) and
+    /// the lastProcessedZxid section (each sealed), fsyncs, renames to
+    /// `snapshot.<zxid>` and fsyncs the directory. Returns the snapshot's path.
+    pub fn finish(mut self, digest: Option<ZxidDigest>) -> Result<PathBuf, PersistenceError> {
         let last_zxid = self.last_zxid;
         let written = (|| {
             let out = &mut self.out;
             out.seal()?;
-            // An empty ZxidDigest, as Apache writes when it has none.
             let mut record = Vec::new();
-            write_i64(&mut record, 0);
-            write_i32(&mut record, DIGEST_VERSION);
-            write_i64(&mut record, 0);
-            out.write(&record)?;
-            out.seal()?;
-            record.clear();
+            if let Some(digest) = digest {
+                write_i64(&mut record, digest.zxid.0);
+                write_i32(&mut record, digest.version);
+                write_i64(&mut record, digest.digest);
+                out.write(&record)?;
+                out.seal()?;
+                record.clear();
+            }
             write_i64(&mut record, last_zxid.0);
             out.write(&record)?;
             out.seal()
@@ -322,10 +335,16 @@ pub fn read_snapshot(
         reached_end: false,
         file_length,
     };
+    let digest_enabled = tree_config.tree_digest_enabled;
     let (mut tree, sessions) = read_contents(&mut input, tree_config)?;
     input.check_seal()?;
-    read_optional_sections(&mut input)?;
+    let digest = read_optional_sections(&mut input, digest_enabled)?;
     tree.set_last_processed_zxid(zxid);
+    if let Some(digest) = digest {
+        // Compared at once if it names the snapshot's own zxid, else once
+        // replay reaches its zxid.
+        tree.expect_snapshot_digest(digest);
+    }
     Ok(SnapshotContents {
         tree,
         sessions,
@@ -400,9 +419,9 @@ fn read_contents(
     }
 
     let mut tree = DataTree::empty_for_snapshot(tree_config);
-    let mut acl_indexes = HashSet::from([OPEN_UNSAFE_ACL_INDEX]);
     let acl_count = input.read_count("ACL map size")?;
     for _ in 0..acl_count {
+        let offset = input.position;
         let index = input.read_i64()?;
         let entries = input.read_count("ACL list length")?;
         let mut acl = Vec::new();
@@ -412,8 +431,8 @@ fn read_contents(
             let id = input.read_string()?;
             acl.push(Acl::new(perms, Id { scheme, id }));
         }
-        tree.load_snapshot_acl(index, acl);
-        acl_indexes.insert(index);
+        tree.load_snapshot_acl(index, acl)
+            .map_err(|error| input.corrupt_at(offset, error.to_string()))?;
     }
 
     let mut saw_root = false;
@@ -426,14 +445,11 @@ fn read_contents(
         let data = input.read_buffer()?;
         let acl = input.read_i64()?;
         let stat = input.read_stat()?;
-        // Apache would fail on the first read of such a node; keel refuses the
-        // snapshot instead of serving a node whose ACL is unknown.
-        if !acl_indexes.contains(&acl) {
-            return Err(input.corrupt_at(offset, format!("node {path:?} uses unknown ACL {acl}")));
-        }
         saw_root |= path.is_empty();
+        // A node whose ACL index the map lacks is refused here rather than
+        // served (Apache would fail the first read of it).
         tree.load_snapshot_node(&path, Znode::new(data, acl, stat))
-            .map_err(|reason| input.corrupt_at(offset, reason))?;
+            .map_err(|error| input.corrupt_at(offset, error.to_string()))?;
     }
     if !saw_root {
         return Err(input.corrupt_at(input.position, "snapshot holds no root node"));
@@ -443,27 +459,45 @@ fn read_contents(
 }
 
 /// The digest and lastProcessedZxid sections of 3.6+ and 3.9.3+: absent in
-/// older snapshots (the file ends), and each followed by its own seal.
-fn read_optional_sections(input: &mut SnapshotInput) -> Result<(), PersistenceError> {
-    let digest_read = input.optional(|input| {
-        let _zxid = input.read_i64()?;
-        let version = input.read_i32()?;
-        // Digest versions before 2 stored the digest as a hex string.
-        if version < 2 {
-            input.read_string()?;
-        } else {
-            input.read_i64()?;
+/// older snapshots (the file ends), and each followed by its own seal. The
+/// digest section is only looked for with digests on, as Apache looks.
+/// Returns the digest read.
+fn read_optional_sections(
+    input: &mut SnapshotInput,
+    digest_enabled: bool,
+) -> Result<Option<ZxidDigest>, PersistenceError> {
+    let mut digest = None;
+    if digest_enabled {
+        let digest_read = input.optional(|input| {
+            let zxid = Zxid(input.read_i64()?);
+            let version = input.read_i32()?;
+            let value = if version < 2 {
+                // Digest versions before 2 stored the digest as a hex string.
+                let offset = input.position;
+                let text = input.read_string()?;
+                if text.len() > OLD_DIGEST_STRING_BYTES_MAX {
+                    return Err(input.corrupt_at(offset, "overlong digest string"));
+                }
+                i64::from_str_radix(&text, 16).unwrap_or_default()
+            } else {
+                input.read_i64()?
+            };
+            digest = Some(ZxidDigest {
+                zxid,
+                version,
+                digest: value,
+            });
+            Ok(())
+        })?;
+        if !digest_read {
+            return Ok(None);
         }
-        Ok(())
-    })?;
-    if !digest_read {
-        return Ok(());
+        input.check_seal()?;
     }
-    input.check_seal()?;
     if input.optional(|input| input.read_i64().map(|_| ()))? {
         input.check_seal()?;
     }
-    Ok(())
+    Ok(digest)
 }
 
 /// Reads jute primitives from a snapshot, keeping the Adler-32 of every byte

@@ -191,6 +191,10 @@ fn monitor_values(
         ("open_file_descriptor_count", json!(open_file_descriptors())),
         ("max_file_descriptor_count", json!(max_file_descriptors())),
         ("connection_drop_probability", json!(0.0)),
+        (
+            "digest_mismatches_count",
+            json!(tree.digest_mismatches_count()),
+        ),
     ]
 }
 
@@ -672,6 +676,32 @@ fn camel_to_snake(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mntr_shows_digest_mismatches() {
+        use super::super::core::{Clock, CoreConfig};
+        use crate::zookeeper::tree::{DataTree, TreeConfig};
+        let config = CoreConfig {
+            server_id: 0,
+            tick_ms: 2000,
+            session_timeout_ms_min: 4000,
+            session_timeout_ms_max: 40_000,
+            snapshot_interval_txns: 100_000,
+            container_deletions_max: 100,
+            tree: TreeConfig::default(),
+        };
+        let tree = DataTree::new(TreeConfig::default());
+        let mut core = Core::new(config, tree, &Default::default(), Clock::default(), 7);
+        let info = ServerInfo {
+            client_port: 2181,
+            snapshot_dir: None,
+            log_dir: None,
+            client_connections_per_ip_max: 60,
+            started_ms: 0,
+        };
+        let mntr = four_letter_word(&mut core, &info, "mntr", 0, None);
+        assert!(mntr.contains("zk_digest_mismatches_count\t0\n"), "{mntr}");
+    }
 
     #[test]
     fn whitelist_semantics() {

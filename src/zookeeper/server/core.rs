@@ -27,12 +27,14 @@ use crate::zookeeper::jute::proto::{
 use crate::zookeeper::jute::{
     perms, ErrorCode, Id, Jute, OpCode, Request, Response, TxnBody, TxnEntry,
 };
-use crate::zookeeper::persistence::snapshot::{encode_end_of_nodes, encode_head, encode_node};
+use crate::zookeeper::persistence::snapshot::{
+    encode_end_of_nodes, encode_head, encode_node, snapshot_digest,
+};
 use crate::zookeeper::quorum::message::{ForwardedRequest, ServerId, SessionTouch};
 use crate::zookeeper::tree::acl_cache::OPEN_UNSAFE_ACL_INDEX;
 use crate::zookeeper::tree::{
     DataTree, IdMap, IdSet, Notification, PendingChanges, ReadContext, RequestContext, SessionId,
-    SnapshotCursor, TreeConfig, WatcherId, Zxid,
+    SnapshotCursor, TreeConfig, WatcherId, Zxid, ZxidDigest,
 };
 
 /// The last zxid counter a leader uses in its epoch (0xffffffff is never proposed).
@@ -175,7 +177,11 @@ pub enum Effect {
         head: Vec<u8>,
     },
     SnapshotBytes(Vec<u8>),
-    SnapshotEnd,
+    /// The last bytes are sent; the file ends with `digest`, the tree's as
+    /// the walk finished (Apache's `lastProcessedZxidDigest`).
+    SnapshotEnd {
+        digest: Option<ZxidDigest>,
+    },
     SnapshotAbandon,
     /// Learner: send this request to the leader (REQUEST).
     Forward(ForwardedRequest),
@@ -557,7 +563,8 @@ impl Core {
                 return;
             }
             let zxid = self.next_zxid();
-            let entry = DataTree::prepare_create_session(
+            let entry = self.tree.prepare_create_session(
+                &self.pending,
                 RequestContext {
                     session,
                     cxid: 0,
@@ -934,7 +941,8 @@ impl Core {
         self.sessions.track(session, timeout_ms, clock.now_ms);
         tracing::debug!(%learner, %session, timeout_ms, "session created through a learner");
         let zxid = self.next_zxid();
-        let entry = DataTree::prepare_create_session(
+        let entry = self.tree.prepare_create_session(
+            &self.pending,
             RequestContext {
                 session,
                 cxid: 0,
@@ -1116,7 +1124,9 @@ impl Core {
         }
         self.effects.push(Effect::SnapshotBytes(bytes));
         if done {
-            self.effects.push(Effect::SnapshotEnd);
+            self.effects.push(Effect::SnapshotEnd {
+                digest: snapshot_digest(&self.tree),
+            });
         }
     }
 

@@ -139,7 +139,7 @@ impl Harness {
                 Effect::RollLog => Seen::Roll,
                 Effect::SnapshotBegin { zxid, .. } => Seen::Snapshot(zxid.0),
                 Effect::SnapshotBytes(_) => Seen::SnapshotBytes,
-                Effect::SnapshotEnd => Seen::SnapshotEnd,
+                Effect::SnapshotEnd { .. } => Seen::SnapshotEnd,
                 Effect::SnapshotAbandon => Seen::SnapshotAbandon,
                 Effect::Forward(request) => Seen::Forward {
                     session: request.session_id.0,
@@ -257,6 +257,30 @@ fn a_session_reads_its_own_writes_and_other_sessions_do_not_wait() {
             },
         ]
     );
+}
+
+#[test]
+fn a_standalone_server_carries_past_the_last_counter_of_an_epoch() {
+    // Recovered at counter 0xfffffffe: the next two writes take 0xffffffff
+    // and (1 << 32), as Apache's standalone server does, with no panic.
+    let mut tree = DataTree::new(TreeConfig::default());
+    tree.set_last_processed_zxid(Zxid::new(0, u32::MAX - 1));
+    let mut harness = Harness {
+        core: Core::new(config(100_000), tree, &BTreeMap::new(), at(0), 7),
+        now_ms: 0,
+    };
+    harness.connect(1);
+    let effects = harness.request(1, 5, create("/a", 0, Acl::open_unsafe()));
+    assert_eq!(effects, [Seen::Append(Zxid::new(1, 0).0)]);
+    assert_eq!(
+        harness.durable(Zxid::new(1, 0).0),
+        [Seen::Reply {
+            conn: 1,
+            xid: 5,
+            err: 0
+        }]
+    );
+    assert_eq!(harness.core.tree().last_processed_zxid(), Zxid::new(1, 0));
 }
 
 #[test]
@@ -640,13 +664,17 @@ fn a_fuzzy_snapshot_plus_the_log_after_it_rebuilds_the_live_tree() {
         let mut file = SnapshotFile::create(dir.path(), zxid, false).unwrap();
         core.begin_snapshot_for_test(1 + next(400) as usize);
         let mut ended = false;
+        let mut end_digest = None;
         while !ended {
             core.snapshot_step();
             for effect in core.take_effects() {
                 match effect {
                     Effect::SnapshotBegin { head, .. } => file.write(&head).unwrap(),
                     Effect::SnapshotBytes(bytes) => file.write(&bytes).unwrap(),
-                    Effect::SnapshotEnd => ended = true,
+                    Effect::SnapshotEnd { digest } => {
+                        end_digest = digest;
+                        ended = true;
+                    }
                     other => panic!("seed {seed}: unexpected {other:?}"),
                 }
             }
@@ -654,13 +682,20 @@ fn a_fuzzy_snapshot_plus_the_log_after_it_rebuilds_the_live_tree() {
                 random_write(&mut core, &mut log, &mut next);
             }
         }
-        let path = file.finish().unwrap();
+        let end_digest = end_digest.expect("digests are on by default");
+        let path = file.finish(Some(end_digest)).unwrap();
 
         let mut recovered = read_snapshot(&path, TreeConfig::default()).unwrap().tree;
         for entry in log.iter().filter(|entry| entry.header.zxid > zxid.0) {
             let _ = recovered.apply(entry);
         }
         assert_eq!(dump(&recovered), dump(core.tree()), "seed {seed}");
+        // The fuzzy snapshot's digest is met when replay reaches its zxid, and
+        // every txn digest after it agrees with the replayed tree.
+        assert!(end_digest.zxid >= zxid, "seed {seed}");
+        assert_eq!(recovered.digest(), core.tree().digest(), "seed {seed}");
+        assert_eq!(recovered.digest_mismatches_count(), 0, "seed {seed}");
+        assert_eq!(core.tree().digest_mismatches_count(), 0, "seed {seed}");
     }
 }
 
@@ -686,7 +721,9 @@ fn leader_txn(zxid: i64, session: i64, cxid: i32, request: &Request) -> Arc<TxnE
 }
 
 fn create_session_txn(zxid: i64, session: i64) -> Arc<TxnEntry> {
-    Arc::new(DataTree::prepare_create_session(
+    let tree = DataTree::new(TreeConfig::default());
+    Arc::new(tree.prepare_create_session(
+        &Default::default(),
         RequestContext {
             session: SessionId(session),
             cxid: 0,

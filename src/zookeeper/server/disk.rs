@@ -10,7 +10,7 @@ use crate::zookeeper::jute::TxnEntry;
 use crate::zookeeper::persistence::{
     self, LogFileHandle, SnapshotFile, TxnLog, PREALLOCATE_BYTES_DEFAULT,
 };
-use crate::zookeeper::tree::{DataTree, SessionId, TreeConfig, Zxid};
+use crate::zookeeper::tree::{DataTree, SessionId, TreeConfig, Zxid, ZxidDigest};
 
 #[derive(Debug, Clone)]
 pub struct DiskStorage {
@@ -81,8 +81,8 @@ impl SnapshotOutput for SnapshotFile {
     fn write(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
         Ok(SnapshotFile::write(self, bytes)?)
     }
-    fn finish(self: Box<Self>) -> anyhow::Result<()> {
-        let path = SnapshotFile::finish(*self)?;
+    fn finish(self: Box<Self>, digest: Option<ZxidDigest>) -> anyhow::Result<()> {
+        let path = SnapshotFile::finish(*self, digest)?;
         tracing::info!(path = %path.display(), "wrote snapshot");
         Ok(())
     }

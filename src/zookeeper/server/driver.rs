@@ -110,8 +110,8 @@ pub struct Pipeline {
 #[derive(Debug)]
 pub enum SnapshotCommand {
     Bytes(Vec<u8>),
-    /// Every byte is sent: seal, fsync, publish.
-    End,
+    /// Every byte is sent: seal, end with this digest, fsync, publish.
+    End(Option<crate::zookeeper::tree::ZxidDigest>),
 }
 
 /// The body of a snapshot writer thread: Ok(true) once published, Ok(false)
@@ -135,8 +135,8 @@ fn write_streamed_snapshot(
                     return Err(error);
                 }
             }
-            Ok(SnapshotCommand::End) => {
-                output.finish()?;
+            Ok(SnapshotCommand::End(digest)) => {
+                output.finish(digest)?;
                 return Ok(true);
             }
             Err(_) => {
@@ -318,9 +318,9 @@ impl Pipeline {
                         let _ = writer.send(SnapshotCommand::Bytes(bytes));
                     }
                 }
-                Effect::SnapshotEnd => {
+                Effect::SnapshotEnd { digest } => {
                     if let Some(writer) = self.snapshot_writer.take() {
-                        let _ = writer.send(SnapshotCommand::End);
+                        let _ = writer.send(SnapshotCommand::End(digest));
                     }
                 }
                 Effect::SnapshotAbandon => {

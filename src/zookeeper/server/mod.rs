@@ -61,6 +61,9 @@ pub fn tree_config(config: &ZooKeeperConfig) -> TreeConfig {
         reconfig_enabled: config.reconfig_enabled,
         close_session_txn_enabled: extra("closeSessionTxn.enabled")
             .is_none_or(|value| !value.eq_ignore_ascii_case("false")),
+        // Boolean.parseBoolean: anything but "true" is false.
+        tree_digest_enabled: extra("digest.enabled")
+            .is_none_or(|value| value.trim().eq_ignore_ascii_case("true")),
         auth: AuthConfig {
             skip_acl: extra("skipACL").is_some_and(|value| value.eq_ignore_ascii_case("yes")),
             digest_enabled: extra("DigestAuthenticationProvider.enabled")

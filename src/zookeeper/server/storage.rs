@@ -15,7 +15,7 @@ use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 
 use crate::zookeeper::jute::TxnEntry;
-use crate::zookeeper::tree::{DataTree, SessionId, TreeConfig, Zxid};
+use crate::zookeeper::tree::{DataTree, SessionId, TreeConfig, Zxid, ZxidDigest};
 
 /// Commands one log writer batch can hold before it commits anyway (Apache's
 /// `zookeeper.maxBatchSize` default).
@@ -66,8 +66,9 @@ pub trait SnapshotSink: Send + Sync + 'static {
 /// A snapshot file being streamed (see `persistence::SnapshotFile`).
 pub trait SnapshotOutput: Send {
     fn write(&mut self, bytes: &[u8]) -> anyhow::Result<()>;
-    /// Seals, fsyncs and publishes the snapshot.
-    fn finish(self: Box<Self>) -> anyhow::Result<()>;
+    /// Seals, fsyncs and publishes the snapshot, ending it with `digest`
+    /// (see `persistence::snapshot::snapshot_digest`).
+    fn finish(self: Box<Self>, digest: Option<ZxidDigest>) -> anyhow::Result<()>;
     /// Discards it.
     fn abandon(self: Box<Self>);
 }
@@ -129,7 +130,7 @@ impl SnapshotOutput for NullSink {
     fn write(&mut self, _bytes: &[u8]) -> anyhow::Result<()> {
         Ok(())
     }
-    fn finish(self: Box<Self>) -> anyhow::Result<()> {
+    fn finish(self: Box<Self>, _digest: Option<ZxidDigest>) -> anyhow::Result<()> {
         Ok(())
     }
     fn abandon(self: Box<Self>) {}

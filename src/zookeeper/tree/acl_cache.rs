@@ -5,8 +5,21 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use thiserror::Error;
+
 use super::ids::IdMap;
 use crate::zookeeper::jute::Acl;
+
+/// Why a snapshot's ACL map cannot be loaded as it stands. Apache's writer
+/// never produces these (it writes a map); a damaged or forged file can, and
+/// taking one in would give nodes the wrong ACL or panic a later lookup.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum AclMapError {
+    #[error("ACL index {index} appears twice in the ACL map")]
+    DuplicateIndex { index: i64 },
+    #[error("ACL index {index} is reserved for the open ACL and cannot be redefined")]
+    ReservedIndex { index: i64 },
+}
 
 /// The index Apache reserves for `OPEN_ACL_UNSAFE`.
 pub const OPEN_UNSAFE_ACL_INDEX: i64 = -1;
@@ -60,9 +73,16 @@ impl AclCache {
         index
     }
 
-    /// `convertLong`. An unknown index is an inconsistent tree (Apache throws).
+    /// `convertLong`. Every node's index is known (the tree checks indexes it
+    /// loads, see `DataTree::load_snapshot_node`), so an unknown one here is a
+    /// bug in keel, and panics.
     pub fn get(&self, index: i64) -> &[Acl] {
         self.get_shared(index)
+    }
+
+    /// Whether `index` names a list (the open ACL's -1 always does).
+    pub fn contains(&self, index: i64) -> bool {
+        index == OPEN_UNSAFE_ACL_INDEX || self.acl_by_index.contains_key(&index)
     }
 
     /// `get`, as a shared list.
@@ -97,18 +117,30 @@ impl AclCache {
     fn forget(&mut self, index: i64) {
         self.references_by_index.remove(&index);
         if let Some(acl) = self.acl_by_index.remove(&index) {
-            self.index_by_acl.remove(&*acl);
+            // A snapshot may hold one list under two indexes: the list then
+            // maps to one of them, and forgetting the other leaves it be.
+            if self.index_by_acl.get(&*acl) == Some(&index) {
+                self.index_by_acl.remove(&*acl);
+            }
         }
     }
 
     /// Loads one entry of a snapshot's ACL map (with no references yet; the
-    /// nodes that follow add them).
-    pub fn insert_from_snapshot(&mut self, index: i64, acl: Vec<Acl>) {
+    /// nodes that follow add them). An index seen before, or the open ACL's
+    /// reserved -1, is refused.
+    pub fn insert_from_snapshot(&mut self, index: i64, acl: Vec<Acl>) -> Result<(), AclMapError> {
+        if index == OPEN_UNSAFE_ACL_INDEX {
+            return Err(AclMapError::ReservedIndex { index });
+        }
+        if self.acl_by_index.contains_key(&index) {
+            return Err(AclMapError::DuplicateIndex { index });
+        }
         self.last_index = self.last_index.max(index);
         let shared: Arc<[Acl]> = acl.into();
-        self.index_by_acl.insert(shared.clone(), index);
+        self.index_by_acl.entry(shared.clone()).or_insert(index);
         self.acl_by_index.insert(index, shared);
         self.references_by_index.insert(index, 0);
+        Ok(())
     }
 
     /// After a snapshot is loaded: forget lists no node uses.
@@ -186,11 +218,51 @@ mod tests {
     #[test]
     fn snapshot_load_then_purge() {
         let mut cache = AclCache::new();
-        cache.insert_from_snapshot(4, Acl::read_unsafe());
-        cache.insert_from_snapshot(7, Acl::open_unsafe());
+        cache.insert_from_snapshot(4, Acl::read_unsafe()).unwrap();
+        cache.insert_from_snapshot(7, Acl::open_unsafe()).unwrap();
         cache.add_usage(7);
         cache.purge_unused();
         assert_eq!(cache.entries(), vec![(7, Acl::open_unsafe().as_slice())]);
         assert_eq!(cache.intern(&Acl::creator_all()), 8);
+    }
+
+    #[test]
+    fn a_snapshot_map_that_would_garble_acls_is_refused() {
+        let mut cache = AclCache::new();
+        let alice = vec![Acl::new(31, Id::new("digest", "alice:x"))];
+        cache.insert_from_snapshot(1, alice.clone()).unwrap();
+        // Redefining an index would hand later creates of `alice` the other
+        // list, then panic once that index is forgotten.
+        assert_eq!(
+            cache.insert_from_snapshot(1, Acl::read_unsafe()),
+            Err(AclMapError::DuplicateIndex { index: 1 })
+        );
+        // -1 is always the open ACL: a list stored under it would be served
+        // as open to anyone.
+        assert_eq!(
+            cache.insert_from_snapshot(-1, alice.clone()),
+            Err(AclMapError::ReservedIndex { index: -1 })
+        );
+        assert_eq!(cache.get(1), alice.as_slice());
+        assert!(cache.contains(1) && cache.contains(-1) && !cache.contains(2));
+    }
+
+    #[test]
+    fn one_list_under_two_snapshot_indexes_survives_forgetting_either() {
+        let mut cache = AclCache::new();
+        let alice = vec![Acl::new(31, Id::new("digest", "alice:x"))];
+        cache.insert_from_snapshot(3, alice.clone()).unwrap();
+        cache.insert_from_snapshot(5, alice.clone()).unwrap();
+        cache.add_usage(3);
+        cache.add_usage(5);
+        // Forgetting the index the list does not map to keeps the mapping.
+        cache.remove_usage(5);
+        assert_eq!(cache.intern(&alice), 3);
+        cache.remove_usage(3);
+        cache.remove_usage(3);
+        assert!(cache.is_empty());
+        // And with every index gone, the list is interned afresh.
+        assert_eq!(cache.intern(&alice), 6);
+        assert_eq!(cache.get(6), alice.as_slice());
     }
 }

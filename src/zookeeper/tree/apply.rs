@@ -1,5 +1,6 @@
 //! Apply: a prepared txn, its zxid and its time in; the result and the watch
-//! notifications out. Mirrors Apache's `DataTree.processTxn`, and
+//! notifications out, and the txn's tree digest compared with the tree's.
+//! Mirrors Apache's `DataTree.processTxn`, and
 //! `TxnResult::reply` mirrors what `FinalRequestProcessor` answers for a write.
 
 use super::data_tree::DataTree;
@@ -115,6 +116,13 @@ impl DataTree {
         let zxid = Zxid(entry.header.zxid);
         if zxid > self.last_processed_zxid {
             self.last_processed_zxid = zxid;
+        }
+        // Apache's `processTxn(hdr, txn, digest)`: the digest the txn carries
+        // (from this server's own prepare, the log, or a leader) is the one
+        // the tree must have now. A mismatch is counted and logged only.
+        if self.config.tree_digest_enabled {
+            self.digest_audit
+                .txn_applied(zxid, self.digest, entry.digest.as_ref());
         }
         Applied {
             result,

@@ -8,13 +8,18 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::acl_cache::{AclCache, OPEN_UNSAFE_ACL_INDEX};
+use thiserror::Error;
+
+use super::acl_cache::{AclCache, AclMapError, OPEN_UNSAFE_ACL_INDEX};
 use super::auth::AuthConfig;
 use super::ephemeral::{EphemeralType, JavaSetOrder};
 use super::ids::{SessionId, WatcherId, Zxid};
 use super::node::{new_stat, Znode};
 use super::path::{join, normalize, split_parent};
 use super::store::NodeStore;
+use super::tree_digest::{
+    node_digest, node_digest_after_stat_change, replace_node_digest, DigestAudit, ZxidDigest,
+};
 use super::watch::{Notification, WatchManager, WatchRegistry};
 use crate::zookeeper::jute::{Acl, ErrorCode, EventType, Stat, StatPersisted};
 
@@ -36,6 +41,10 @@ pub struct TreeConfig {
     /// `zookeeper.closeSessionTxn.enabled` (true): closeSession txns list the
     /// ephemerals they delete.
     pub close_session_txn_enabled: bool,
+    /// `zookeeper.digest.enabled` (true): txns and snapshots carry the tree
+    /// digest, and applying a txn compares it. The tree keeps its digest either
+    /// way (a few CRCs of 60 bytes per write).
+    pub tree_digest_enabled: bool,
     pub auth: AuthConfig,
 }
 
@@ -45,9 +54,24 @@ impl Default for TreeConfig {
             extended_types_enabled: false,
             reconfig_enabled: false,
             close_session_txn_enabled: true,
+            tree_digest_enabled: true,
             auth: AuthConfig::default(),
         }
     }
+}
+
+/// Why a snapshot's contents cannot become a tree; the snapshot reader adds
+/// the file and the offset.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SnapshotLoadError {
+    #[error(transparent)]
+    AclMap(#[from] AclMapError),
+    #[error("node {path:?} uses ACL index {index}, which the snapshot's ACL map does not define")]
+    UnknownAcl { path: String, index: i64 },
+    #[error("invalid snapshot path {path:?}")]
+    InvalidPath { path: String },
+    #[error("unable to find parent {parent} of path {path}")]
+    MissingParent { parent: String, path: String },
 }
 
 /// Where a snapshot walk is (see `DataTree::snapshot_cursor`).
@@ -85,6 +109,21 @@ pub struct DataTree {
     pub(super) watches: WatchRegistry,
     pub(super) config: TreeConfig,
     pub(super) last_processed_zxid: Zxid,
+    /// The wrapping sum of every node's digest (Apache's `AdHash`).
+    pub(super) digest: i64,
+    /// Apache's `compareDigest` bookkeeping: mismatches seen, and the digest a
+    /// loaded snapshot recorded until replay reaches its zxid.
+    pub(super) digest_audit: DigestAudit,
+}
+
+/// Sets `node`'s digest after its Stat changed from `before` (data unchanged);
+/// returns its digest before and after, for the tree's sum.
+fn restat(path: &str, node: &mut Znode, before: &StatPersisted) -> (u32, u32) {
+    let old = node.digest;
+    if node.stat != *before {
+        node.digest = node_digest_after_stat_change(path, old, before, &node.stat);
+    }
+    (old, node.digest)
 }
 
 /// Fires the watches an event triggers in one manager and records the
@@ -126,6 +165,8 @@ impl DataTree {
             watches: WatchRegistry::default(),
             config,
             last_processed_zxid: Zxid(0),
+            digest: 0,
+            digest_audit: DigestAudit::default(),
         };
         let special = || {
             Znode::new(
@@ -140,6 +181,11 @@ impl DataTree {
         tree.add_child(ROOT_PATH, ZOOKEEPER_PATH);
         tree.add_child(ZOOKEEPER_PATH, QUOTA_PATH);
         tree.add_config_node();
+        for path in [ROOT_PATH, ZOOKEEPER_PATH, QUOTA_PATH, CONFIG_PATH] {
+            let node = tree.nodes.get_mut(path).expect("a built-in node");
+            node.digest = node_digest(path, node.data.as_deref(), &node.stat);
+            tree.digest = replace_node_digest(tree.digest, 0, node.digest);
+        }
         tree
     }
 
@@ -273,6 +319,59 @@ impl DataTree {
         self.last_processed_zxid = zxid;
     }
 
+    /// The tree digest (Apache's `getTreeDigest`): the wrapping sum of every
+    /// node's digest, kept up to date by every change.
+    pub fn digest(&self) -> i64 {
+        self.digest
+    }
+
+    /// The digest computed again from every node, for checks: always equal
+    /// to `digest()`.
+    pub fn digest_from_scratch(&self) -> i64 {
+        self.nodes.iter().fold(0i64, |sum, (path, node)| {
+            let digest = node_digest(path, node.data.as_deref(), &node.stat);
+            sum.wrapping_add(i64::from(digest))
+        })
+    }
+
+    /// The digest and zxid a snapshot of this tree ends with (Apache's
+    /// `lastProcessedZxidDigest`); empty for a tree no txn reached yet, as
+    /// Apache writes for a fresh tree.
+    pub fn zxid_digest(&self) -> ZxidDigest {
+        if self.last_processed_zxid.0 == 0 {
+            return ZxidDigest::empty();
+        }
+        ZxidDigest {
+            zxid: self.last_processed_zxid,
+            digest: self.digest,
+            ..ZxidDigest::empty()
+        }
+    }
+
+    /// Txns whose digest disagreed with the tree after applying them, plus
+    /// snapshots whose recorded digest disagreed once replay reached it
+    /// (Apache's `digest_mismatches_count` metric).
+    pub fn digest_mismatches_count(&self) -> u64 {
+        self.digest_audit.mismatches_count()
+    }
+
+    /// For loading a snapshot, after `set_last_processed_zxid`: the digest
+    /// its trailer recorded. Until replay reaches that zxid the tree is fuzzy
+    /// and txn digests are not compared; at that zxid the tree must match it
+    /// (at once, if that is the snapshot's own zxid). As Apache's
+    /// `deserializeZxidDigest` and `FileSnap.deserialize`.
+    pub fn expect_snapshot_digest(&mut self, recorded: ZxidDigest) {
+        if !self.config.tree_digest_enabled {
+            return;
+        }
+        self.digest_audit
+            .expect_snapshot_digest(recorded, self.last_processed_zxid);
+        if self.digest_audit.awaits_snapshot_digest() {
+            self.digest_audit
+                .snapshot_txn_applied(self.last_processed_zxid, self.digest);
+        }
+    }
+
     fn track_owner(&mut self, path: &str, owner: i64) {
         match self.ephemeral_type(owner) {
             EphemeralType::Container => {
@@ -339,7 +438,9 @@ impl DataTree {
         // Apache interns the ACL before looking for an existing node, and on
         // replay gives an existing node the new ACL (see ZOOKEEPER-3145).
         let acl_index = self.acl_cache.intern(acl);
-        let node = Znode::new(data, acl_index, new_stat(zxid.0, time, ephemeral_owner));
+        let mut node = Znode::new(data, acl_index, new_stat(zxid.0, time, ephemeral_owner));
+        node.digest = node_digest(path, node.data.as_deref(), &node.stat);
+        let node_digest = node.digest;
         let stat = node.client_stat(self.config.extended_types_enabled);
         let shared = match self.nodes.insert_new(path, node) {
             Ok((_, shared)) => shared,
@@ -349,6 +450,7 @@ impl DataTree {
             }
         };
         let parent = self.nodes.by_id_mut(parent_id);
+        let before = parent.stat.clone();
         let parent_cversion = if parent_cversion == -1 {
             parent.stat.cversion + 1
         } else {
@@ -360,6 +462,9 @@ impl DataTree {
             parent.stat.pzxid = zxid.0;
         }
         parent.children.insert(shared);
+        let (old, new) = restat(parent_key, parent, &before);
+        self.digest = replace_node_digest(self.digest, old, new);
+        self.digest = replace_node_digest(self.digest, 0, node_digest);
         self.track_owner(path, ephemeral_owner);
 
         let none = BTreeSet::new();
@@ -395,12 +500,16 @@ impl DataTree {
         let (parent_name, _) = split_parent(path).ok_or(ErrorCode::NoNode)?;
         let parent_key = normalize(parent_name);
         let parent = self.nodes.get_mut(parent_key).ok_or(ErrorCode::NoNode)?;
+        let before = parent.stat.clone();
         parent.children.remove(path);
         if zxid.0 > parent.stat.pzxid {
             parent.stat.pzxid = zxid.0;
         }
         let parent_acl_index = parent.acl;
+        let (old, new) = restat(parent_key, parent, &before);
+        self.digest = replace_node_digest(self.digest, old, new);
         let node = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
+        self.digest = replace_node_digest(self.digest, node.digest, 0);
         self.untrack_owner(path, node.stat.ephemeral_owner);
 
         // A watcher with both a data and a child watch on the node hears of
@@ -450,14 +559,15 @@ impl DataTree {
         out: &mut Vec<Notification>,
     ) -> Result<Stat, ErrorCode> {
         let extended = self.config.extended_types_enabled;
-        let node = self
-            .nodes
-            .get_mut(normalize(path))
-            .ok_or(ErrorCode::NoNode)?;
+        let key = normalize(path);
+        let node = self.nodes.get_mut(key).ok_or(ErrorCode::NoNode)?;
         node.data = data.map(Vec::into_boxed_slice);
         node.stat.mtime = time;
         node.stat.mzxid = zxid.0;
         node.stat.version = version;
+        let old_digest = node.digest;
+        node.digest = node_digest(key, node.data.as_deref(), &node.stat);
+        self.digest = replace_node_digest(self.digest, old_digest, node.digest);
         let stat = node.client_stat(extended);
         let acl_index = node.acl;
         fire(
@@ -479,9 +589,13 @@ impl DataTree {
         self.acl_cache.remove_usage(old_index);
         let new_index = self.acl_cache.intern(acl);
         let extended = self.config.extended_types_enabled;
-        let node = self.nodes.get_mut(normalize(path)).expect("checked above");
+        let key = normalize(path);
+        let node = self.nodes.get_mut(key).expect("checked above");
+        let before = node.stat.clone();
         node.stat.aversion = version;
         node.acl = new_index;
+        let (old, new) = restat(key, node, &before);
+        self.digest = replace_node_digest(self.digest, old, new);
         Ok(node.client_stat(extended))
     }
 
@@ -520,10 +634,9 @@ impl DataTree {
         zxid: Zxid,
     ) -> Result<(), ErrorCode> {
         let path = path.strip_suffix('/').unwrap_or(path);
-        let node = self
-            .nodes
-            .get_mut(normalize(path))
-            .ok_or(ErrorCode::NoNode)?;
+        let key = normalize(path);
+        let node = self.nodes.get_mut(key).ok_or(ErrorCode::NoNode)?;
+        let before = node.stat.clone();
         let cversion = if cversion == -1 {
             node.stat.cversion + 1
         } else {
@@ -533,6 +646,8 @@ impl DataTree {
             node.stat.cversion = cversion;
             node.stat.pzxid = zxid.0;
         }
+        let (old, new) = restat(key, node, &before);
+        self.digest = replace_node_digest(self.digest, old, new);
         Ok(())
     }
 
@@ -657,38 +772,74 @@ impl DataTree {
     pub fn empty_for_snapshot(config: TreeConfig) -> DataTree {
         let mut tree = DataTree::new(config);
         tree.nodes.clear();
+        tree.digest = 0;
         tree.acl_cache = AclCache::new();
         tree
     }
 
-    /// Loads one ACL map entry of a snapshot.
-    pub fn load_snapshot_acl(&mut self, index: i64, acl: Vec<Acl>) {
-        self.acl_cache.insert_from_snapshot(index, acl);
+    /// Loads one ACL map entry of a snapshot (all of them come before the
+    /// nodes).
+    pub fn load_snapshot_acl(
+        &mut self,
+        index: i64,
+        acl: Vec<Acl>,
+    ) -> Result<(), SnapshotLoadError> {
+        Ok(self.acl_cache.insert_from_snapshot(index, acl)?)
     }
 
     /// Loads one node of a snapshot, parents first, as Apache's `deserialize`.
-    pub fn load_snapshot_node(&mut self, path: &str, mut node: Znode) -> Result<(), String> {
+    /// A node whose ACL index the map did not define is refused: serving it
+    /// would panic the first lookup of its ACL.
+    pub fn load_snapshot_node(
+        &mut self,
+        path: &str,
+        mut node: Znode,
+    ) -> Result<(), SnapshotLoadError> {
+        if !self.acl_cache.contains(node.acl) {
+            return Err(SnapshotLoadError::UnknownAcl {
+                path: path.to_string(),
+                index: node.acl,
+            });
+        }
         node.children.clear();
+        let key = normalize(path);
+        node.digest = node_digest(key, node.data.as_deref(), &node.stat);
+        let parent_key = if key == ROOT_PATH {
+            None
+        } else {
+            let (parent_name, _) =
+                split_parent(path).ok_or_else(|| SnapshotLoadError::InvalidPath {
+                    path: path.to_string(),
+                })?;
+            if !self.nodes.contains_key(normalize(parent_name)) {
+                return Err(SnapshotLoadError::MissingParent {
+                    parent: parent_name.to_string(),
+                    path: path.to_string(),
+                });
+            }
+            Some(normalize(parent_name))
+        };
         self.acl_cache.add_usage(node.acl);
-        if path.is_empty() || path == ROOT_PATH {
-            self.nodes.insert(ROOT_PATH, node);
-            return Ok(());
-        }
-        let (parent_name, _) =
-            split_parent(path).ok_or_else(|| format!("invalid snapshot path {path}"))?;
-        if !self.nodes.contains_key(normalize(parent_name)) {
-            return Err(format!(
-                "unable to find parent {parent_name} of path {path}"
-            ));
-        }
         let owner = node.stat.ephemeral_owner;
-        let shared = self.nodes.insert(path, node);
-        self.nodes
-            .get_mut(normalize(parent_name))
-            .expect("checked above")
-            .children
-            .insert(shared);
-        self.track_owner(path, owner);
+        let added = node.digest;
+        // A path written twice replaces its node, as Apache's `nodes.put`.
+        let shared = match self.nodes.insert_new(key, node) {
+            Ok((_, shared)) => shared,
+            Err((existing, node)) => {
+                let replaced = std::mem::replace(self.nodes.by_id_mut(existing), node);
+                self.digest = replace_node_digest(self.digest, replaced.digest, 0);
+                self.nodes.shared_path(key).expect("stored just now")
+            }
+        };
+        self.digest = replace_node_digest(self.digest, 0, added);
+        if let Some(parent_key) = parent_key {
+            self.nodes
+                .get_mut(parent_key)
+                .expect("checked above")
+                .children
+                .insert(shared);
+            self.track_owner(path, owner);
+        }
         Ok(())
     }
 
@@ -750,7 +901,7 @@ mod tests {
             .unwrap();
         let mut loaded = DataTree::empty_for_snapshot(TreeConfig::default());
         for (index, acl) in tree.acl_cache().entries() {
-            loaded.load_snapshot_acl(index, acl.to_vec());
+            loaded.load_snapshot_acl(index, acl.to_vec()).unwrap();
         }
         for (path, node) in tree.nodes_in_snapshot_order() {
             loaded.load_snapshot_node(&path, node.clone()).unwrap();
@@ -760,8 +911,47 @@ mod tests {
         assert_eq!(loaded.ephemerals(SessionId(7)), ["/e".to_string()].into());
         assert_eq!(loaded.stat("/e"), tree.stat("/e"));
         assert_eq!(loaded.acl_of_path("/e"), tree.acl_of_path("/e"));
-        assert!(loaded
-            .load_snapshot_node("/missing/child", Znode::default())
-            .is_err());
+        assert!(matches!(
+            loaded.load_snapshot_node(
+                "/missing/child",
+                Znode::new(None, OPEN_UNSAFE_ACL_INDEX, StatPersisted::default())
+            ),
+            Err(SnapshotLoadError::MissingParent { .. })
+        ));
+        assert_eq!(loaded.digest(), tree.digest());
+        assert_eq!(loaded.digest(), loaded.digest_from_scratch());
+    }
+
+    #[test]
+    fn a_snapshot_node_with_an_undefined_acl_is_an_error_not_a_panic() {
+        let mut loaded = DataTree::empty_for_snapshot(TreeConfig::default());
+        loaded
+            .load_snapshot_node("", Znode::new(None, 1, StatPersisted::default()))
+            .unwrap_err();
+        loaded
+            .load_snapshot_node("", Znode::new(None, -1, StatPersisted::default()))
+            .unwrap();
+        assert_eq!(
+            loaded.load_snapshot_node("/a", Znode::new(None, 9, StatPersisted::default())),
+            Err(SnapshotLoadError::UnknownAcl {
+                path: "/a".into(),
+                index: 9
+            })
+        );
+        assert!(loaded.node("/a").is_none());
+    }
+
+    #[test]
+    fn fresh_tree_digest_is_the_root_and_zookeeper_nodes() {
+        // Apache's fresh tree: crc("" + 60 zero bytes) + crc("/zookeeper" +
+        // 60 zero bytes); the nodes below /zookeeper/ count nothing.
+        let tree = DataTree::new(TreeConfig::default());
+        let root = vec![0u8; 60];
+        let mut zookeeper = b"/zookeeper".to_vec();
+        zookeeper.extend_from_slice(&root);
+        let expected = i64::from(crc32fast::hash(&root)) + i64::from(crc32fast::hash(&zookeeper));
+        assert_eq!(tree.digest(), expected);
+        assert_eq!(tree.digest_from_scratch(), expected);
+        assert_eq!(tree.zxid_digest(), ZxidDigest::empty());
     }
 }

@@ -22,11 +22,26 @@ impl Zxid {
         self.0 as u32
     }
 
-    /// The next zxid in the same epoch. Apache forces a new election before the
-    /// counter wraps; wrapping here would be a programmer error.
+    /// The zxid after this one, as a standalone server takes it (Apache's
+    /// `ZooKeeperServer.getNextZxid`: `hzxid.incrementAndGet()`): after
+    /// counter 0xffffffff the counter carries into the epoch, so the server
+    /// goes on from `(epoch + 1) << 32`. Never panics; past `i64::MAX` it
+    /// wraps as Java's long does, 2^63 txns away.
+    ///
+    /// An ensemble leader must check `counter_would_roll_over` on the zxid
+    /// it is about to propose instead of carrying.
     pub fn next(self) -> Zxid {
-        assert!(self.counter() < u32::MAX, "zxid counter exhausted in epoch");
-        Zxid(self.0 + 1)
+        Zxid(self.0.wrapping_add(1))
+    }
+
+    /// Whether this zxid's counter is 0xffffffff, one short of rolling over
+    /// into the epoch. Apache's `Leader.propose` refuses to propose such a
+    /// zxid: it shuts the leader down ("zxid lower 32 bits have rolled over,
+    /// forcing re-election, and therefore new epoch start", ZOOKEEPER-1277),
+    /// and the next leader's epoch starts the counter afresh. So the highest
+    /// counter an ensemble uses is 0xfffffffe; followers do not check.
+    pub fn counter_would_roll_over(self) -> bool {
+        self.counter() == u32::MAX
     }
 }
 
@@ -82,6 +97,24 @@ mod tests {
         assert_eq!(zxid.counter(), 7);
         assert_eq!(zxid.next(), Zxid::new(3, 8));
         assert_eq!(zxid.to_string(), "0x300000007");
+    }
+
+    #[test]
+    fn a_standalone_counter_carries_into_the_epoch() {
+        let last = Zxid::new(0, u32::MAX);
+        assert_eq!(last.next(), Zxid::new(1, 0));
+        assert_eq!(last.next().next(), Zxid::new(1, 1));
+        assert_eq!(Zxid::new(7, u32::MAX).next(), Zxid::new(8, 0));
+        // Java's long wraps; so does this, without a panic.
+        assert_eq!(Zxid(i64::MAX).next(), Zxid(i64::MIN));
+    }
+
+    #[test]
+    fn a_leader_sees_the_roll_over_coming() {
+        assert!(!Zxid::new(3, u32::MAX - 1).counter_would_roll_over());
+        assert!(Zxid::new(3, u32::MAX - 1).next().counter_would_roll_over());
+        assert!(!Zxid::new(4, 0).counter_would_roll_over());
+        assert!(!Zxid::new(4, 1).counter_would_roll_over());
     }
 
     #[test]

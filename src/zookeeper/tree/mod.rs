@@ -14,6 +14,8 @@
 //! - `path`: Apache's path validation and parent/child split.
 //! - `ephemeral`: what `ephemeralOwner` encodes (session, container, TTL).
 //! - `digest`: SHA-1, base64 and the `digest` scheme's `user:hash`.
+//! - `tree_digest`: Apache's tree digest (a CRC-32 per node, summed), carried
+//!   by txns and snapshots and compared after every applied txn.
 //! - `auth`: ACL checks, ACL fixup, ip matching, whoAmI.
 //! - `acl_cache`: ACL lists interned by index (snapshot format).
 //! - `node`: `Znode` and the client Stat derived from it.
@@ -38,6 +40,7 @@ pub mod path;
 pub mod prepare;
 pub mod read;
 pub mod store;
+pub mod tree_digest;
 pub mod watch;
 
 #[cfg(test)]
@@ -45,9 +48,10 @@ mod tests;
 
 pub use apply::{Applied, TxnResult};
 pub use auth::AuthConfig;
-pub use data_tree::{DataTree, SnapshotCursor, TreeConfig};
+pub use data_tree::{DataTree, SnapshotCursor, SnapshotLoadError, TreeConfig};
 pub use ids::{IdHasher, IdMap, IdSet, SessionId, WatcherId, Zxid};
 pub use node::Znode;
 pub use prepare::{PendingChanges, RequestContext};
 pub use read::{ReadContext, ReadOutcome};
+pub use tree_digest::{ZxidDigest, TREE_DIGEST_VERSION};
 pub use watch::{Notification, WatchMode};

@@ -17,6 +17,10 @@ pub struct Znode {
     /// Sorted, so replies and snapshots are deterministic (Apache's order is a
     /// HashSet's, which no client may rely on).
     pub children: Children,
+    /// This node's share of the tree digest (`tree_digest::node_digest` of its
+    /// path, data and Stat), kept by the tree as Apache's `DataNode` caches
+    /// it: a Stat change then costs a CRC of 60 bytes, not of the data.
+    pub(super) digest: u32,
 }
 
 impl Znode {
@@ -26,7 +30,13 @@ impl Znode {
             acl,
             stat,
             children: Children::default(),
+            digest: 0,
         }
+    }
+
+    /// This node's share of the tree digest (0 until the tree stores it).
+    pub fn digest(&self) -> u32 {
+        self.digest
     }
 
     /// The data as the protocol carries it.

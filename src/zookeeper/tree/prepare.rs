@@ -6,6 +6,11 @@
 //! A failed request still becomes a txn (type error, `ErrorTxn`), exactly as in
 //! Apache: it takes a zxid and is logged. `PendingChanges` is Apache's
 //! `outstandingChanges`: what later requests must see before the log catches up.
+//!
+//! Every txn but a failed single request carries the tree digest the tree
+//! will have once it is applied (`PrepRequestProcessor.precalculateDigest`):
+//! each change record holds its node's digest and the tree's digest after it,
+//! so the digest after any pending txn is the last record's.
 
 use std::collections::VecDeque;
 
@@ -18,12 +23,15 @@ use super::ids::{SessionId, Zxid};
 use super::node::new_stat;
 use super::path::{split_parent, validate_path};
 use super::store::path_hash;
+use super::tree_digest::{
+    node_digest, node_digest_after_stat_change, replace_node_digest, TREE_DIGEST_VERSION,
+};
 use crate::zookeeper::jute::proto::{
     CheckVersionRequest, CreateRequest, CreateTtlRequest, SetDataRequest,
 };
 use crate::zookeeper::jute::txn::{
     CheckVersionTxn, CloseSessionTxn, CreateContainerTxn, CreateSessionTxn, CreateTtlTxn,
-    CreateTxn, DeleteTxn, ErrorTxn, MultiTxn, SetAclTxn, SetDataTxn,
+    CreateTxn, DeleteTxn, ErrorTxn, MultiTxn, SetAclTxn, SetDataTxn, TxnDigest,
 };
 use crate::zookeeper::jute::{
     perms, Acl, CreateMode, ErrorCode, Id, MultiOp, MultiRequest, OpCode, Request, StatPersisted,
@@ -57,6 +65,13 @@ pub struct ChangeRecord {
     /// Shared with the tree's ACL cache (or the txn) rather than copied: a
     /// record is made for every node a write touches.
     pub acl: Arc<[Acl]>,
+    /// The node's digest in this state (0 once deleted): Apache's
+    /// `PrecalculatedDigest.nodeDigest`.
+    pub node_digest: u32,
+    /// The tree's digest once this change (and every one before it) is
+    /// applied: `PrecalculatedDigest.treeDigest`. Set when the record is
+    /// added.
+    pub tree_digest: i64,
 }
 
 /// Apache's `outstandingChanges` and `outstandingChangesForPath`. Keys are the
@@ -176,6 +191,15 @@ impl PendingChanges {
     fn records(&self) -> impl Iterator<Item = &ChangeRecord> {
         self.records.iter()
     }
+
+    /// The tree digest once every pending change is applied (Apache's
+    /// `getCurrentTreeDigest`): the last record's, or the tree's own when
+    /// nothing is pending.
+    pub fn tree_digest_after(&self, tree: &DataTree) -> i64 {
+        self.records
+            .back()
+            .map_or(tree.digest(), |record| record.tree_digest)
+    }
 }
 
 /// Prepares one request against the tree plus pending changes.
@@ -227,15 +251,29 @@ impl DataTree {
         Some(preparer.entry(prepared))
     }
 
-    /// The txn for a new session (the server issues createSession itself).
-    pub fn prepare_create_session(context: RequestContext<'_>, timeout_ms: i32) -> TxnEntry {
+    /// The txn for a new session (the server issues createSession itself). It
+    /// changes no node; its digest is the tree's after the pending changes.
+    pub fn prepare_create_session(
+        &self,
+        pending: &PendingChanges,
+        context: RequestContext<'_>,
+        timeout_ms: i32,
+    ) -> TxnEntry {
         TxnEntry {
             header: header(&context, OpCode::CreateSession),
             body: TxnBody::CreateSession(CreateSessionTxn {
                 time_out: timeout_ms,
             }),
-            digest: None,
+            digest: self.txn_digest(pending.tree_digest_after(self)),
         }
+    }
+
+    /// The TxnDigest a prepared txn carries, when digests are on.
+    fn txn_digest(&self, tree_digest: i64) -> Option<TxnDigest> {
+        self.config.tree_digest_enabled.then_some(TxnDigest {
+            version: TREE_DIGEST_VERSION,
+            tree_digest,
+        })
     }
 }
 
@@ -264,19 +302,64 @@ fn bad_arguments_unless_valid(path: &str) -> Result<(), ErrorCode> {
 }
 
 impl Preparer<'_> {
+    /// The txn. A failed request carries no digest (Apache fails it before
+    /// `setTxnDigest`); everything else, a failed multi included, carries the
+    /// digest after the pending changes, its own among them.
     fn entry(self, prepared: Prepared) -> TxnEntry {
-        let (op, body) = match prepared {
-            Ok(prepared) => prepared,
+        let (op, body, digest) = match prepared {
+            Ok((op, body)) => {
+                let digest = self
+                    .tree
+                    .txn_digest(self.pending.tree_digest_after(self.tree));
+                (op, body, digest)
+            }
             Err(code) => (
                 OpCode::Error,
                 TxnBody::Error(ErrorTxn { err: code.as_i32() }),
+                None,
             ),
         };
         TxnEntry {
             header: header(&self.context, op),
             body,
-            digest: None,
+            digest,
         }
+    }
+
+    /// Adds a change record whose node's digest was `node_digest_before`
+    /// (0 for a new node), setting the tree digest after it.
+    fn add_change(&mut self, mut record: ChangeRecord, node_digest_before: u32) {
+        let current = self.pending.tree_digest_after(self.tree);
+        record.tree_digest = replace_node_digest(current, node_digest_before, record.node_digest);
+        self.pending.add(record);
+    }
+
+    /// Adds `record` with the Stat `stat` gives it (its data unchanged).
+    fn add_stat_change(&mut self, mut record: ChangeRecord, stat: impl FnOnce(&mut StatPersisted)) {
+        let before_digest = record.node_digest;
+        if let Some(current) = record.stat.as_mut() {
+            let before = current.clone();
+            stat(current);
+            record.node_digest =
+                node_digest_after_stat_change(&record.path, before_digest, &before, current);
+        }
+        self.add_change(record, before_digest);
+    }
+
+    /// Adds the deletion of the node `record` describes.
+    fn add_deletion(&mut self, record: ChangeRecord) {
+        let before_digest = record.node_digest;
+        self.add_change(
+            ChangeRecord {
+                zxid: self.zxid(),
+                stat: None,
+                child_count: 0,
+                acl: Arc::from([]),
+                node_digest: 0,
+                ..record
+            },
+            before_digest,
+        );
     }
 
     fn zxid(&self) -> Zxid {
@@ -301,6 +384,8 @@ impl Preparer<'_> {
             stat: Some(node.stat.clone()),
             child_count: node.children.len(),
             acl: self.tree.acl_cache.get_shared(node.acl).clone(),
+            node_digest: node.digest,
+            tree_digest: 0,
         })
     }
 
@@ -409,6 +494,18 @@ impl Preparer<'_> {
         }
         let new_cversion = parent_stat.cversion + 1;
         let data = request.data.take();
+        let owner = if mode.is_container() {
+            CONTAINER_OWNER
+        } else if mode.is_ttl() {
+            ttl_owner(ttl).expect("checked above")
+        } else if mode.is_ephemeral() {
+            self.context.session.0
+        } else {
+            0
+        };
+        let zxid = self.zxid();
+        let stat = new_stat(zxid.0, self.context.time_ms, owner);
+        let digest = node_digest(&path, data.as_deref(), &stat);
         let body = match op {
             OpCode::CreateContainer => TxnBody::CreateContainer(CreateContainerTxn {
                 path: path.clone(),
@@ -431,32 +528,26 @@ impl Preparer<'_> {
                 parent_c_version: new_cversion,
             }),
         };
-        let owner = if mode.is_container() {
-            CONTAINER_OWNER
-        } else if mode.is_ttl() {
-            ttl_owner(ttl).expect("checked above")
-        } else if mode.is_ephemeral() {
-            self.context.session.0
-        } else {
-            0
-        };
-        let zxid = self.zxid();
         let mut parent = parent;
         parent.zxid = zxid;
         parent.child_count += 1;
-        if let Some(stat) = parent.stat.as_mut() {
+        self.add_stat_change(parent, |stat| {
             stat.cversion = new_cversion;
             stat.pzxid = zxid.0;
-        }
-        self.pending.add(parent);
-        self.pending.add(ChangeRecord {
-            zxid,
-            path: Arc::from(path),
-            hash,
-            stat: Some(new_stat(zxid.0, self.context.time_ms, owner)),
-            child_count: 0,
-            acl: acl.into(),
         });
+        self.add_change(
+            ChangeRecord {
+                zxid,
+                path: Arc::from(path),
+                hash,
+                stat: Some(stat),
+                child_count: 0,
+                acl: acl.into(),
+                node_digest: digest,
+                tree_digest: 0,
+            },
+            0,
+        );
         Ok((op, body))
     }
 
@@ -466,17 +557,8 @@ impl Preparer<'_> {
         let mut parent = parent;
         parent.zxid = zxid;
         parent.child_count = parent.child_count.saturating_sub(1);
-        if let Some(stat) = parent.stat.as_mut() {
-            stat.pzxid = zxid.0;
-        }
-        self.pending.add(parent);
-        self.pending.add(ChangeRecord {
-            zxid,
-            stat: None,
-            child_count: 0,
-            acl: Arc::from([]),
-            ..node
-        });
+        self.add_stat_change(parent, |stat| stat.pzxid = zxid.0);
+        self.add_deletion(node);
     }
 
     fn delete(&mut self, path: &str, version: i32) -> Prepared {
@@ -533,7 +615,9 @@ impl Preparer<'_> {
         stat.mtime = self.context.time_ms;
         stat.mzxid = zxid.0;
         node.zxid = zxid;
-        self.pending.add(node);
+        let before_digest = node.node_digest;
+        node.node_digest = node_digest(path, request.data.as_deref(), stat);
+        self.add_change(node, before_digest);
         Ok((
             OpCode::SetData,
             TxnBody::SetData(SetDataTxn {
@@ -549,13 +633,12 @@ impl Preparer<'_> {
         let acl = self.fixup_acl(acl)?;
         let mut node = self.record(path)?;
         self.check_acl(&node.acl, perms::ADMIN)?;
-        let stat = node.stat.as_mut().expect("record() returns live nodes");
+        let stat = node.stat.as_ref().expect("record() returns live nodes");
         let new_version = check_and_increment_version(stat.aversion, version)?;
-        stat.aversion = new_version;
         // Apache's record keeps the old ACL until the txn is applied; later
         // pending requests are checked against it.
         node.zxid = self.zxid();
-        self.pending.add(node);
+        self.add_stat_change(node, |stat| stat.aversion = new_version);
         Ok((
             OpCode::SetAcl,
             TxnBody::SetAcl(SetAclTxn {
@@ -604,20 +687,22 @@ impl Preparer<'_> {
             if let Ok(parent_path) = Self::parent_for_delete(path) {
                 if let Ok(mut parent) = self.record(parent_path) {
                     parent.zxid = zxid;
-                    if let Some(stat) = parent.stat.as_mut() {
-                        stat.pzxid = zxid.0;
-                    }
-                    self.pending.add(parent);
+                    self.add_stat_change(parent, |stat| stat.pzxid = zxid.0);
                 }
             }
-            self.pending.add(ChangeRecord {
+            // The node is live (the tree's or a pending create's): its digest
+            // leaves the tree's.
+            let node = self.record(path).unwrap_or_else(|_| ChangeRecord {
                 zxid,
                 path: Arc::from(path.as_str()),
                 hash: path_hash(path),
                 stat: None,
                 child_count: 0,
                 acl: Arc::from([]),
+                node_digest: 0,
+                tree_digest: 0,
             });
+            self.add_deletion(node);
         }
         let body = if self.tree.config.close_session_txn_enabled {
             TxnBody::CloseSession(Some(CloseSessionTxn {
@@ -710,6 +795,8 @@ mod tests {
             stat: Some(StatPersisted::default()),
             child_count: 0,
             acl: Arc::from([]),
+            node_digest: 0,
+            tree_digest: 0,
         };
         pending.add(record(1, "/a"));
         pending.add(record(2, "/a"));
@@ -736,6 +823,8 @@ mod tests {
             }),
             child_count: 0,
             acl: Arc::from([]),
+            node_digest: 0,
+            tree_digest: 0,
         };
         pending.add(record(1, "/a", 1));
         pending.add(record(1, "/b", 1));

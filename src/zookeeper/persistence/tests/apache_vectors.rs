@@ -6,13 +6,21 @@ use std::collections::BTreeMap;
 use std::fs;
 
 use super::workload::dump;
-use crate::zookeeper::jute::{OpCode, TxnBody};
+use crate::zookeeper::jute::proto::{
+    CheckVersionRequest, CreateRequest, CreateTtlRequest, DeleteContainerRequest, DeleteRequest,
+    SetAclRequest, SetDataRequest,
+};
+use crate::zookeeper::jute::{
+    Acl, CreateMode, MultiOp, MultiRequest, OpCode, Request, TxnBody, TxnEntry,
+};
 use crate::zookeeper::persistence::log_format::entry_bytes;
 use crate::zookeeper::persistence::log_reader::{
     LogFileReader, LogRead, Opened, ENTRY_BYTES_MAX_DEFAULT,
 };
-use crate::zookeeper::persistence::{read_snapshot, write_snapshot};
-use crate::zookeeper::tree::{DataTree, TreeConfig, Zxid};
+use crate::zookeeper::persistence::{read_snapshot, recover, write_snapshot};
+use crate::zookeeper::tree::{
+    DataTree, PendingChanges, RequestContext, SessionId, TreeConfig, Zxid,
+};
 
 /// `snapshot.0` of a fresh Apache 3.9.4 standalone server.
 const APACHE_EMPTY_SNAPSHOT_HEX: &[&str] = &[
@@ -106,4 +114,429 @@ fn keel_reads_apaches_log_entries_and_writes_the_same_bytes() {
         ]
     );
     assert_eq!(rewritten, bytes);
+}
+
+/// Replays Apache's log entries into a fresh tree: after each, keel's tree
+/// digest must be the one Apache recorded in the entry.
+fn assert_digests_match_apache(log_bytes: &[u8]) -> usize {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.1");
+    fs::write(&path, log_bytes).unwrap();
+    let Opened::Reader(mut reader) = LogFileReader::open(&path, ENTRY_BYTES_MAX_DEFAULT).unwrap()
+    else {
+        panic!("no header");
+    };
+    let mut tree = DataTree::new(TreeConfig::default());
+    let mut checked = 0;
+    while let LogRead::Entry { entry, .. } = reader.next_entry().unwrap() {
+        let recorded = entry.digest.clone().expect("Apache 3.9 logs carry digests");
+        tree.apply(&entry);
+        assert_eq!(
+            tree.digest(),
+            recorded.tree_digest,
+            "after zxid {:#x} ({:?})",
+            entry.header.zxid,
+            entry.op()
+        );
+        assert_eq!(tree.digest(), tree.digest_from_scratch());
+        checked += 1;
+    }
+    assert_eq!(tree.digest_mismatches_count(), 0);
+    checked
+}
+
+#[test]
+fn keel_computes_apaches_tree_digests() {
+    assert_eq!(
+        assert_digests_match_apache(&unhex(APACHE_LOG_PREFIX_HEX)),
+        4
+    );
+}
+
+/// A standalone Apache 3.9.4 server's `version-2` after the writes of
+/// `fixtures/apache-3.9.4-digest/workload.py` and a few zkCli commands: 66 txns
+/// (creates of every kind, setData, setACL, deletes, a committed and a failed
+/// multi, error txns, a closed and an expired session with ephemerals,
+/// container, TTL and quota nodes) over five logs (their pre-allocated zeros
+/// cut off), and the snapshots snapCount=16 made on the way, one of them fuzzy
+/// (`snapshot.27` records its digest at zxid 0x28).
+const APACHE_DIGEST_FIXTURE: &[(&str, &[u8])] = &[
+    (
+        "log.1",
+        include_bytes!("fixtures/apache-3.9.4-digest/log.1"),
+    ),
+    (
+        "log.f",
+        include_bytes!("fixtures/apache-3.9.4-digest/log.f"),
+    ),
+    (
+        "log.1b",
+        include_bytes!("fixtures/apache-3.9.4-digest/log.1b"),
+    ),
+    (
+        "log.29",
+        include_bytes!("fixtures/apache-3.9.4-digest/log.29"),
+    ),
+    (
+        "log.38",
+        include_bytes!("fixtures/apache-3.9.4-digest/log.38"),
+    ),
+    (
+        "snapshot.0",
+        include_bytes!("fixtures/apache-3.9.4-digest/snapshot.0"),
+    ),
+    (
+        "snapshot.d",
+        include_bytes!("fixtures/apache-3.9.4-digest/snapshot.d"),
+    ),
+    (
+        "snapshot.19",
+        include_bytes!("fixtures/apache-3.9.4-digest/snapshot.19"),
+    ),
+    (
+        "snapshot.27",
+        include_bytes!("fixtures/apache-3.9.4-digest/snapshot.27"),
+    ),
+    (
+        "snapshot.36",
+        include_bytes!("fixtures/apache-3.9.4-digest/snapshot.36"),
+    ),
+];
+
+/// The fixture's last zxid and the digest Apache logged with it.
+const APACHE_DIGEST_FIXTURE_LAST_ZXID: i64 = 0x42;
+
+fn apache_fixture_config() -> TreeConfig {
+    TreeConfig {
+        extended_types_enabled: true,
+        ..TreeConfig::default()
+    }
+}
+
+/// Every entry of the fixture's logs, in zxid order.
+fn apache_fixture_entries() -> Vec<TxnEntry> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut entries = Vec::new();
+    for (name, bytes) in APACHE_DIGEST_FIXTURE {
+        if !name.starts_with("log.") {
+            continue;
+        }
+        let path = dir.path().join(name);
+        fs::write(&path, bytes).unwrap();
+        let Opened::Reader(mut reader) =
+            LogFileReader::open(&path, ENTRY_BYTES_MAX_DEFAULT).unwrap()
+        else {
+            panic!("{name} has no header");
+        };
+        while let LogRead::Entry { entry, .. } = reader.next_entry().unwrap() {
+            entries.push(entry);
+        }
+    }
+    entries.sort_by_key(|entry| entry.header.zxid);
+    entries
+}
+
+/// Writes the fixture into `<dir>/version-2`, its snapshots newer than
+/// `snapshot_zxid_max` left out.
+fn write_apache_fixture(dir: &std::path::Path, snapshot_zxid_max: i64) {
+    let version_dir = dir.join("version-2");
+    fs::create_dir_all(&version_dir).unwrap();
+    for (name, bytes) in APACHE_DIGEST_FIXTURE {
+        if let Some(zxid) = name.strip_prefix("snapshot.") {
+            if i64::from_str_radix(zxid, 16).unwrap() > snapshot_zxid_max {
+                continue;
+            }
+        }
+        fs::write(version_dir.join(name), bytes).unwrap();
+    }
+}
+
+#[test]
+fn keel_computes_apaches_tree_digest_after_every_kind_of_txn() {
+    let entries = apache_fixture_entries();
+    assert_eq!(entries.len() as i64, APACHE_DIGEST_FIXTURE_LAST_ZXID);
+    let mut tree = DataTree::new(apache_fixture_config());
+    let mut digested_ops = std::collections::BTreeSet::new();
+    for entry in &entries {
+        let before = tree.digest();
+        tree.apply(entry);
+        assert_eq!(tree.digest(), tree.digest_from_scratch());
+        match &entry.digest {
+            Some(recorded) => {
+                assert_eq!(
+                    tree.digest(),
+                    recorded.tree_digest,
+                    "after zxid {:#x} ({:?})",
+                    entry.header.zxid,
+                    entry.body
+                );
+                digested_ops.insert(format!("{:?}", entry.op()));
+            }
+            // Apache attaches no digest to a failed request; it changes nothing.
+            None => {
+                assert_eq!(entry.op(), OpCode::Error, "{entry:?}");
+                assert_eq!(tree.digest(), before);
+            }
+        }
+    }
+    assert_eq!(tree.digest_mismatches_count(), 0);
+    for op in [
+        "CreateSession",
+        "Create",
+        "CreateContainer",
+        "CreateTtl",
+        "SetData",
+        "SetAcl",
+        "Delete",
+        "Multi",
+        "CloseSession",
+    ] {
+        assert!(
+            digested_ops.contains(op),
+            "no digested {op} in {digested_ops:?}"
+        );
+    }
+}
+
+/// The client request behind one of Apache's txns (the version checks made
+/// to pass, a failed multi op as a check that fails); `None` for a failed
+/// single request and for createSession, which the server issues itself.
+fn request_behind(op: OpCode, body: &TxnBody) -> Option<Request> {
+    let create =
+        |path: &str, data: &Option<Vec<u8>>, acl: &[Acl], mode: CreateMode| CreateRequest {
+            path: path.to_string(),
+            data: data.clone(),
+            acl: acl.to_vec(),
+            flags: mode.flag(),
+        };
+    Some(match body {
+        TxnBody::Create(txn) => {
+            let mode = if txn.ephemeral {
+                CreateMode::Ephemeral
+            } else {
+                CreateMode::Persistent
+            };
+            let request = create(&txn.path, &txn.data, &txn.acl, mode);
+            match op {
+                OpCode::Create2 => Request::Create2(request),
+                _ => Request::Create(request),
+            }
+        }
+        TxnBody::CreateContainer(txn) => Request::CreateContainer(create(
+            &txn.path,
+            &txn.data,
+            &txn.acl,
+            CreateMode::Container,
+        )),
+        TxnBody::CreateTtl(txn) => Request::CreateTtl(CreateTtlRequest {
+            path: txn.path.clone(),
+            data: txn.data.clone(),
+            acl: txn.acl.clone(),
+            flags: CreateMode::PersistentWithTtl.flag(),
+            ttl: txn.ttl,
+        }),
+        TxnBody::Delete(txn) if op == OpCode::DeleteContainer => {
+            Request::DeleteContainer(DeleteContainerRequest {
+                path: txn.path.clone(),
+            })
+        }
+        TxnBody::Delete(txn) => Request::Delete(DeleteRequest {
+            path: txn.path.clone(),
+            version: -1,
+        }),
+        TxnBody::SetData(txn) => Request::SetData(SetDataRequest {
+            path: txn.path.clone(),
+            data: txn.data.clone(),
+            version: -1,
+        }),
+        TxnBody::SetAcl(txn) => Request::SetAcl(SetAclRequest {
+            path: txn.path.clone(),
+            acl: txn.acl.clone(),
+            version: -1,
+        }),
+        TxnBody::Check(txn) => Request::Check(CheckVersionRequest {
+            path: txn.path.clone(),
+            version: txn.version - 1,
+        }),
+        TxnBody::CloseSession(_) => Request::CloseSession,
+        TxnBody::Multi(multi) => {
+            let mut ops = Vec::new();
+            for sub in &multi.txns {
+                let sub_op = OpCode::from_i32(sub.op);
+                let sub_body = TxnBody::read_multi_entry(sub, 1 << 20).unwrap();
+                let op = match request_behind(sub_op, &sub_body) {
+                    Some(Request::Create(request)) => MultiOp::Create {
+                        op: OpCode::Create,
+                        request,
+                    },
+                    Some(Request::Create2(request)) => MultiOp::Create {
+                        op: OpCode::Create2,
+                        request,
+                    },
+                    Some(Request::Delete(request)) => MultiOp::Delete(request),
+                    Some(Request::SetData(request)) => MultiOp::SetData(request),
+                    Some(Request::Check(request)) => MultiOp::Check(request),
+                    // The op that failed the multi: a check that fails too.
+                    None => MultiOp::Check(CheckVersionRequest {
+                        path: "/no such node".into(),
+                        version: 0,
+                    }),
+                    Some(other) => panic!("unexpected op in a multi: {other:?}"),
+                };
+                ops.push(op);
+            }
+            Request::Multi(MultiRequest { ops })
+        }
+        TxnBody::CreateSession(_) | TxnBody::Error(_) => return None,
+    })
+}
+
+#[test]
+fn keel_prepares_the_digests_apache_logged() {
+    // Each of Apache's txns prepared again by keel from the request behind
+    // it, a whole log file at a time before any is applied (so most are
+    // prepared against pending changes), must carry Apache's digest.
+    //
+    // A txn that names the root "/" (setData of "/") is prepared alone, with
+    // nothing pending: Apache keys the root's pending record "/" for it but ""
+    // as the parent of "/a", so a setData of "/" and a create of "/a" pending
+    // together each start from the root as the tree has it, and one of their
+    // digests is off, in Apache as in keel (which keeps Apache's keys).
+    let entries = apache_fixture_entries();
+    let log_starts: Vec<i64> = APACHE_DIGEST_FIXTURE
+        .iter()
+        .filter_map(|(name, _)| name.strip_prefix("log."))
+        .map(|zxid| i64::from_str_radix(zxid, 16).unwrap())
+        .collect();
+    let names_root = |entry: &TxnEntry| match &entry.body {
+        TxnBody::SetData(txn) => txn.path == "/",
+        TxnBody::SetAcl(txn) => txn.path == "/",
+        _ => false,
+    };
+    let batches = entries.chunk_by(|previous, next| {
+        !log_starts.contains(&next.header.zxid) && !names_root(previous) && !names_root(next)
+    });
+    let mut tree = DataTree::new(apache_fixture_config());
+    let mut pending = PendingChanges::default();
+    let mut compared = 0;
+    for batch in batches {
+        for entry in batch {
+            let context = RequestContext {
+                session: SessionId(entry.header.client_id),
+                cxid: entry.header.cxid,
+                auth: &[],
+                zxid: Zxid(entry.header.zxid),
+                time_ms: entry.header.time,
+            };
+            let prepared = match &entry.body {
+                TxnBody::CreateSession(txn) => {
+                    tree.prepare_create_session(&pending, context, txn.time_out)
+                }
+                body => match request_behind(entry.op(), body) {
+                    Some(request) => tree.prepare(&mut pending, context, &request).unwrap(),
+                    None => continue,
+                },
+            };
+            assert_eq!(prepared.op(), entry.op(), "{:#x}", entry.header.zxid);
+            assert_eq!(
+                prepared.digest, entry.digest,
+                "zxid {:#x}: {:?}",
+                entry.header.zxid, entry.body
+            );
+            compared += 1;
+        }
+        for entry in batch {
+            tree.apply(entry);
+            pending.applied(Zxid(entry.header.zxid));
+        }
+    }
+    assert_eq!(tree.digest_mismatches_count(), 0);
+    assert!(compared >= 55, "{compared}");
+}
+
+#[test]
+fn keel_checks_the_digests_of_apaches_snapshots_on_recovery() {
+    let entries = apache_fixture_entries();
+    let last_digest = entries.last().unwrap().digest.clone().unwrap().tree_digest;
+    // From each snapshot in turn (the fuzzy one included), replaying what
+    // follows: the snapshot's digest is met at its zxid and every txn digest
+    // after it agrees.
+    for snapshot_zxid in [0x0, 0xd, 0x19, 0x27, 0x36] {
+        let dir = tempfile::tempdir().unwrap();
+        write_apache_fixture(dir.path(), snapshot_zxid);
+        let recovered = recover(dir.path(), dir.path(), apache_fixture_config()).unwrap();
+        assert_eq!(
+            recovered.last_zxid,
+            Zxid(APACHE_DIGEST_FIXTURE_LAST_ZXID),
+            "from snapshot {snapshot_zxid:#x}"
+        );
+        assert_eq!(recovered.tree.digest(), last_digest);
+        assert_eq!(
+            recovered.tree.digest_mismatches_count(),
+            0,
+            "from snapshot {snapshot_zxid:#x}"
+        );
+    }
+}
+
+/// `bytes` with the digest value of its ZxidDigest section changed, and the
+/// seals after it recomputed so the file still reads.
+fn with_snapshot_digest_changed(bytes: &[u8]) -> Vec<u8> {
+    use crate::zookeeper::persistence::adler32::adler32;
+    // The tail: seal(13) ZxidDigest(20) seal(13) lastZxid(8) seal(13).
+    let digest_at = bytes.len() - (13 + 8 + 13 + 20) + 12;
+    let mut changed = bytes.to_vec();
+    changed[digest_at + 7] ^= 1;
+    let second_seal = digest_at + 8;
+    let checksum = adler32(&changed[..second_seal]);
+    changed[second_seal..second_seal + 8].copy_from_slice(&checksum.to_be_bytes());
+    let third_seal = second_seal + 13 + 8;
+    let checksum = adler32(&changed[..third_seal]);
+    changed[third_seal..third_seal + 8].copy_from_slice(&checksum.to_be_bytes());
+    changed
+}
+
+#[test]
+fn a_snapshot_digest_that_disagrees_is_counted_not_fatal() {
+    for (snapshot_zxid, name) in [(0x19, "snapshot.19"), (0x27, "snapshot.27")] {
+        let dir = tempfile::tempdir().unwrap();
+        write_apache_fixture(dir.path(), snapshot_zxid);
+        let path = dir.path().join("version-2").join(name);
+        fs::write(
+            &path,
+            with_snapshot_digest_changed(&fs::read(&path).unwrap()),
+        )
+        .unwrap();
+        let recovered = recover(dir.path(), dir.path(), apache_fixture_config()).unwrap();
+        // Compared once, at the digest's zxid (at load for snapshot.19,
+        // during replay for the fuzzy snapshot.27); the txns agree.
+        assert_eq!(recovered.tree.digest_mismatches_count(), 1, "{name}");
+        assert_eq!(recovered.last_zxid, Zxid(APACHE_DIGEST_FIXTURE_LAST_ZXID));
+    }
+}
+
+#[test]
+fn keel_ends_its_snapshots_with_the_digest_apache_would_write() {
+    // Replayed to Apache's snapshot.36 and written by keel, the snapshot ends
+    // with the same ZxidDigest as Apache's (zxid 0x36 and its digest).
+    let entries = apache_fixture_entries();
+    let mut tree = DataTree::new(apache_fixture_config());
+    for entry in entries.iter().filter(|entry| entry.header.zxid <= 0x36) {
+        tree.apply(entry);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_snapshot(dir.path(), &tree, &BTreeMap::new(), Zxid(0x36)).unwrap();
+    let keel = fs::read(&path).unwrap();
+    let (_, apache) = APACHE_DIGEST_FIXTURE
+        .iter()
+        .find(|(name, _)| *name == "snapshot.36")
+        .unwrap();
+    let digest_section = |bytes: &[u8]| {
+        let start = bytes.len() - (13 + 8 + 13 + 20);
+        bytes[start..start + 20].to_vec()
+    };
+    assert_eq!(digest_section(&keel), digest_section(apache));
+    let read = read_snapshot(&path, apache_fixture_config()).unwrap();
+    assert_eq!(read.tree.digest(), tree.digest());
+    assert_eq!(read.tree.digest_mismatches_count(), 0);
 }

@@ -158,5 +158,93 @@ fn node_with_an_unknown_acl_index_is_refused() {
     bytes[24..32].copy_from_slice(&7i64.to_be_bytes());
     fs::write(&path, &bytes).unwrap();
     let error = read_snapshot(&path, TreeConfig::default()).unwrap_err();
-    assert!(error.to_string().contains("unknown ACL 1"), "{error}");
+    // Named by file and by the offset of the node that uses it.
+    let config_node = find(&bytes, b"\0\0\0\x11/zookeeper/config").unwrap() as u64;
+    match &error {
+        PersistenceError::Corrupt {
+            path: file,
+            offset,
+            reason,
+        } => {
+            assert_eq!(file, &path);
+            assert_eq!(*offset, config_node);
+            assert!(reason.contains("uses ACL index 1"), "{reason}");
+        }
+        other => panic!("{other}"),
+    }
+}
+
+#[test]
+fn acl_maps_that_would_garble_acls_are_refused_with_their_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut workload = Workload::new();
+    workload.open_session(SESSION, 30_000);
+    workload.run_mixed(SESSION, SESSION, 1);
+    let path = write_snapshot(dir.path(), &workload.tree, &workload.sessions, Zxid(9)).unwrap();
+    let bytes = fs::read(&path).unwrap();
+    // The map's entries start after the header, the sessions and its count.
+    let sessions = i32::from_be_bytes(bytes[16..20].try_into().unwrap()) as usize;
+    let map = 20 + sessions * 12;
+    assert!(i32::from_be_bytes(bytes[map..map + 4].try_into().unwrap()) >= 2);
+    let first = map + 4;
+    let first_index = i64::from_be_bytes(bytes[first..first + 8].try_into().unwrap());
+    let acl_length = |at: usize| -> usize {
+        let mut at = at + 8;
+        let entries = i32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+        at += 4;
+        for _ in 0..entries {
+            at += 4;
+            for _ in 0..2 {
+                let length = i32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+                at += 4 + length;
+            }
+        }
+        at
+    };
+    let second = acl_length(first);
+
+    for (index, expected) in [(first_index, "appears twice"), (-1, "reserved")] {
+        let mut damaged = bytes.clone();
+        damaged[second..second + 8].copy_from_slice(&index.to_be_bytes());
+        fs::write(&path, &damaged).unwrap();
+        match read_snapshot(&path, TreeConfig::default()).unwrap_err() {
+            PersistenceError::Corrupt { offset, reason, .. } => {
+                assert_eq!(offset, second as u64);
+                assert!(reason.contains(expected), "{reason}");
+            }
+            other => panic!("{other}"),
+        }
+    }
+}
+
+#[test]
+fn with_digests_off_nothing_carries_one_and_snapshots_skip_the_section() {
+    // zookeeper.digest.enabled=false: Apache writes no TxnDigest and no
+    // ZxidDigest section (the lastProcessedZxid section follows the first
+    // seal directly), and reads none.
+    let off = TreeConfig {
+        tree_digest_enabled: false,
+        ..TreeConfig::default()
+    };
+    let mut workload = Workload::new();
+    workload.tree = DataTree::new(off.clone());
+    workload.open_session(SESSION, 30_000);
+    workload.run_mixed(SESSION, SESSION, 1);
+    assert!(workload.entries.iter().all(|entry| entry.digest.is_none()));
+    let dir = tempfile::tempdir().unwrap();
+    let zxid = workload.last_zxid();
+    let path = write_snapshot(dir.path(), &workload.tree, &workload.sessions, zxid).unwrap();
+    let bytes = fs::read(&path).unwrap();
+    // The tail: seal, lastProcessedZxid, seal.
+    let last_zxid = bytes.len() - 13 - 8;
+    assert_eq!(&bytes[last_zxid..last_zxid + 8], &zxid.0.to_be_bytes());
+    assert_eq!(&bytes[last_zxid - 5..last_zxid], &[0, 0, 0, 1, b'/']);
+    assert_eq!(
+        &bytes[last_zxid - 13 - 5..last_zxid - 13],
+        &[0, 0, 0, 1, b'/'],
+        "the node list's seal comes right before"
+    );
+    let read = read_snapshot(&path, off).unwrap();
+    assert_eq!(dump(&read.tree), dump(&workload.tree));
+    assert_eq!(read.tree.digest_mismatches_count(), 0);
 }

@@ -76,7 +76,9 @@ impl Workload {
     }
 
     pub fn open_session(&mut self, session: SessionId, timeout_ms: i32) -> TxnEntry {
-        let entry = DataTree::prepare_create_session(self.context(session, &[]), timeout_ms);
+        let entry =
+            self.tree
+                .prepare_create_session(&self.pending, self.context(session, &[]), timeout_ms);
         self.apply(entry)
     }
 

@@ -274,7 +274,9 @@ impl SnapshotStreamDecoder {
                         id: Id::read(input)?,
                     });
                 }
-                self.tree.load_snapshot_acl(index, acl);
+                self.tree
+                    .load_snapshot_acl(index, acl)
+                    .map_err(|error| malformed(error.to_string()))?;
                 self.acl_indexes.insert(index);
                 self.stage = Stage::AclLists {
                     remaining: remaining - 1,
@@ -299,7 +301,7 @@ impl SnapshotStreamDecoder {
                 }
                 self.tree
                     .load_snapshot_node(&path, Znode::new(data, acl, stat))
-                    .map_err(malformed)?;
+                    .map_err(|error| malformed(error.to_string()))?;
                 self.saw_root |= path.is_empty();
             }
             Stage::Signature => {

@@ -305,3 +305,43 @@ fn pipelined_creates_see_each_other() {
     assert_eq!(duplicate.err, ErrorCode::NodeExists);
     assert!(harness.pending.is_empty());
 }
+
+/// An Apache quirk kept on purpose: a plain create (op 1) with the container
+/// flag (Apache's Java client sends createContainer instead, but the protocol
+/// allows it) is digested by prepare as a container (ephemeralOwner
+/// 0x8000000000000000) while the CreateTxn it makes, having no container
+/// field, creates a plain node. Apache's digest then disagrees with its own
+/// tree; keel's carries the very same digest, and counts the same mismatch.
+#[test]
+fn a_plain_create_with_the_container_flag_mismatches_as_in_apache() {
+    let mut harness = Harness::new();
+    let request = Request::Create(CreateRequest {
+        path: "/c".into(),
+        data: None,
+        acl: Acl::open_unsafe(),
+        flags: CreateMode::Container.flag(),
+    });
+    let entry = harness.prepare_as(SESSION, &request);
+    let prepared = entry.digest.clone().unwrap().tree_digest;
+    harness.tree.apply(&entry);
+    assert_eq!(harness.tree.node("/c").unwrap().stat.ephemeral_owner, 0);
+    assert_ne!(prepared, harness.tree.digest());
+    assert_eq!(harness.tree.digest_mismatches_count(), 1);
+    // What prepare predicted is the tree with /c as a container.
+    let mut container = DataTree::new(TreeConfig::default());
+    let mut out = Vec::new();
+    let stat = container
+        .create_node(
+            "/c",
+            None,
+            &Acl::open_unsafe(),
+            CONTAINER_OWNER,
+            -1,
+            Zxid(entry.header.zxid),
+            entry.header.time,
+            &mut out,
+        )
+        .unwrap();
+    assert_eq!(stat.ephemeral_owner, 0, "containers hide their owner");
+    assert_eq!(container.digest(), prepared);
+}

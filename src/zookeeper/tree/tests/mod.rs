@@ -97,9 +97,21 @@ impl Harness {
         entry
     }
 
+    /// Applies `entry`, checking the tree digest on the way: the digest
+    /// prepare attached is the tree's once applied, and the digest kept
+    /// incrementally is the one computed from scratch.
     pub fn apply(&mut self, entry: TxnEntry, request_op: OpCode) -> Written {
         let applied = self.tree.apply(&entry);
         self.pending.applied(Zxid(entry.header.zxid));
+        assert_eq!(
+            self.tree.digest(),
+            self.tree.digest_from_scratch(),
+            "incremental digest after {entry:?}"
+        );
+        if let Some(digest) = &entry.digest {
+            assert_eq!(digest.tree_digest, self.tree.digest(), "{entry:?}");
+        }
+        assert_eq!(self.tree.digest_mismatches_count(), 0);
         let (err, response) = applied.result.reply(request_op);
         Written {
             entry,

@@ -116,7 +116,9 @@ fn old_bodiless_close_session_deletes_everything_the_session_owns() {
 #[test]
 fn create_session_is_a_txn_with_the_timeout() {
     let auth = [];
-    let entry = DataTree::prepare_create_session(
+    let mut tree = DataTree::new(TreeConfig::default());
+    let entry = tree.prepare_create_session(
+        &PendingChanges::default(),
         RequestContext {
             session: SESSION,
             cxid: 0,
@@ -127,7 +129,11 @@ fn create_session_is_a_txn_with_the_timeout() {
         30_000,
     );
     assert_eq!(entry.header.op, OpCode::CreateSession.as_i32());
-    let mut tree = DataTree::new(TreeConfig::default());
+    // It changes no node: its digest is the tree's as it stands.
+    assert_eq!(
+        entry.digest.as_ref().map(|digest| digest.tree_digest),
+        Some(tree.digest())
+    );
     let applied = tree.apply(&entry);
     assert_eq!(applied.result.err, ErrorCode::Ok);
     assert_eq!(tree.last_processed_zxid(), Zxid(FIRST_ZXID));
