@@ -388,7 +388,7 @@ impl Sim {
         sim.run_until(sim.config.fault_phase_ms);
         sim.heal_all();
         let deadline_ms = sim.now_ms + sim.config.liveness_bound_ms;
-        if sim.settle(deadline_ms).is_err() {
+        if !sim.settle(deadline_ms) {
             let status = sim.status();
             sim.checker.violations.push(format!(
                 "liveness: no convergence within the bound after healing; {status}"
@@ -464,18 +464,18 @@ impl Sim {
 
     /// Runs until one established leader serves every other server with equal
     /// states, or the deadline.
-    pub fn settle(&mut self, deadline_ms: u64) -> Result<(), ()> {
+    pub fn settle(&mut self, deadline_ms: u64) -> bool {
         while self.now_ms < deadline_ms {
             let until = self.now_ms + ELECTION_INTERVAL_MS;
             self.run_until(until);
             if self.is_converged() {
-                return Ok(());
+                return true;
             }
             if self.steps >= self.config.step_budget {
-                return Err(());
+                return false;
             }
         }
-        Err(())
+        false
     }
 
     fn is_converged(&self) -> bool {

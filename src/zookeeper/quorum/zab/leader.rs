@@ -239,11 +239,14 @@ impl Leader {
             return Err(ProposeError::TooManyOutstanding);
         }
         let counter = if self.last_proposed.epoch() == epoch.0 {
-            self.last_proposed.counter() + 1
+            self.last_proposed
+                .counter()
+                .checked_add(1)
+                .unwrap_or(ZXID_COUNTER_LIMIT)
         } else {
             1
         };
-        if counter >= ZXID_COUNTER_LIMIT {
+        if counter == ZXID_COUNTER_LIMIT {
             return Err(ProposeError::ZxidRollover);
         }
         let zxid = Zxid::new(epoch.0, counter);
