@@ -602,6 +602,25 @@ impl Sim {
             }
         }
         let last_zxid = state.last().map(|(zxid, _)| *zxid).unwrap_or(Zxid(0));
+        // After a crash only durable records are left; a reload also reads the
+        // unsynced ones, so it says how far the disk really is.
+        let durable_zxid = server
+            .disk
+            .log
+            .iter()
+            .position(|record| !record.durable)
+            .map(|first_unsynced| {
+                let snapshot_zxid = server
+                    .disk
+                    .snapshot
+                    .as_ref()
+                    .map(|(zxid, _)| *zxid)
+                    .unwrap_or(Zxid(0));
+                server.disk.log[..first_unsynced]
+                    .iter()
+                    .map(|record| txn_zxid(&record.txn))
+                    .fold(snapshot_zxid, Zxid::max)
+            });
         let recent_txns = state[state.len().saturating_sub(recent_max)..]
             .iter()
             .map(|(zxid, value)| Arc::new(make_txn(*value, *zxid)))
@@ -612,6 +631,7 @@ impl Sim {
             current_epoch: server.disk.current_epoch,
             last_zxid,
             recent_txns,
+            durable_zxid,
         }
     }
 

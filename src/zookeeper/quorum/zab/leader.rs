@@ -216,7 +216,13 @@ impl Leader {
                 Verdict::Stay
             }
             Input::Tick => self.on_tick(context),
-            Input::SnapshotDurable { .. } | Input::TruncateDone { .. } => Verdict::Stay,
+            Input::SnapshotDurable { zxid } => {
+                context.store.last_durable = context.store.last_durable.max(zxid);
+                self.maybe_finish_epoch_acks(context);
+                self.maybe_establish(context);
+                Verdict::Stay
+            }
+            Input::TruncateDone { .. } => Verdict::Stay,
             Input::SnapshotReceived { from, .. } => {
                 tracing::warn!(%from, "snapshot received while leading; ignored");
                 Verdict::Stay

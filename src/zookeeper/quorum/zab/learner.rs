@@ -207,7 +207,9 @@ impl Learner {
                 self.advance_new_leader(context);
                 Verdict::Stay
             }
-            Input::SnapshotDurable { .. } => {
+            Input::SnapshotDurable { zxid } => {
+                // Everything up to the snapshot's zxid is now on disk in it.
+                context.store.last_durable = context.store.last_durable.max(zxid);
                 self.snapshot_pending = false;
                 self.advance_new_leader(context);
                 Verdict::Stay

@@ -156,6 +156,9 @@ pub struct Recovered {
     /// The newest replayed txns (at most `committed_log_entries_max`, oldest
     /// first), which seed the leader's DIFF window.
     pub recent_txns: Vec<Arc<TxnEntry>>,
+    /// The last zxid known fsynced, when the replay read unsynced writes (a
+    /// reload in a running process); `None`: all of it is durable (a restart).
+    pub durable_zxid: Option<Zxid>,
 }
 
 /// Why the core could not start from the recovered state (`loadDataBase`).
@@ -488,7 +491,10 @@ impl Zab {
             accepted_epoch,
             current_epoch,
             last_logged: recovered.last_zxid,
-            last_durable: recovered.last_zxid,
+            last_durable: recovered
+                .durable_zxid
+                .unwrap_or(recovered.last_zxid)
+                .min(recovered.last_zxid),
             last_applied: recovered.last_zxid,
             unapplied: Default::default(),
             committed_log,
@@ -643,7 +649,10 @@ impl Zab {
                         file: EpochFile::Current,
                         epoch,
                     } => context.store.current_epoch = context.store.current_epoch.max(*epoch),
-                    Input::SnapshotDurable { .. } | Input::TruncateDone { .. } | Input::Tick => {}
+                    Input::SnapshotDurable { zxid } => {
+                        context.store.last_durable = context.store.last_durable.max(*zxid)
+                    }
+                    Input::TruncateDone { .. } | Input::Tick => {}
                     Input::LearnerConnected { peer } => {
                         context.outputs.push(Output::CloseLearner { peer: *peer })
                     }
