@@ -121,6 +121,8 @@ const DISK_DELAY_MS_MAX: u64 = 15;
 /// heavy-tailed on real disks, and the stalls widen every crash window).
 const DISK_STALL_MS_MAX: u64 = 400;
 const DISK_STALL_ONE_IN: u64 = 10;
+/// How often a currentEpoch write is followed by a crash of its writer.
+const CRASH_NEAR_EPOCH_WRITE_PERCENT: u64 = 15;
 
 enum Payload {
     Zab(QuorumMessage),
@@ -174,6 +176,9 @@ enum Event {
     Fault,
     Heal,
     ClientWrite,
+    Crash {
+        server: usize,
+    },
     Restart {
         server: usize,
     },
@@ -753,6 +758,15 @@ impl Sim {
         );
     }
 
+    /// Crashes land near epoch writes more often than chance would put them
+    /// there (FoundationDB's "buggify"): that is where persistence order matters.
+    fn maybe_crash_soon(&mut self, index: usize) {
+        if self.faults_active && self.rng.chance(CRASH_NEAR_EPOCH_WRITE_PERCENT) {
+            let delay = self.rng.range(0, DISK_DELAY_MS_MAX * 2);
+            self.schedule(delay, Event::Crash { server: index });
+        }
+    }
+
     fn fsync_delay_ms(&mut self) -> u64 {
         if self.rng.range(1, DISK_STALL_ONE_IN) == 1 {
             self.rng.range(DISK_DELAY_MS_MAX, DISK_STALL_MS_MAX)
@@ -808,7 +822,8 @@ impl Sim {
                 self.write_epoch(index, EpochFile::Accepted, epoch)
             }
             Output::PersistCurrentEpoch { epoch } => {
-                self.write_epoch(index, EpochFile::Current, epoch)
+                self.write_epoch(index, EpochFile::Current, epoch);
+                self.maybe_crash_soon(index);
             }
             Output::AppendTxn { txn } => {
                 let server = &mut self.servers[index];
@@ -1164,6 +1179,14 @@ impl Sim {
                 }
             }
             Event::EndFaults => self.faults_active = false,
+            Event::Crash { server } => {
+                if self.faults_active && self.servers[server].alive {
+                    self.faults += 1;
+                    self.crash(server);
+                    let downtime = self.rng.range(50, 2_000);
+                    self.schedule(downtime, Event::Restart { server });
+                }
+            }
         }
     }
 

@@ -110,6 +110,11 @@ impl Learner {
             && self.phase < Phase::AwaitingUpToDate
     }
 
+    /// A snapshot write requested at NEWLEADER has not completed.
+    pub(super) fn snapshot_pending(&self) -> bool {
+        self.snapshot_pending
+    }
+
     fn serving_role(&self) -> ServingRole {
         if self.observer {
             ServingRole::Observer

@@ -388,8 +388,12 @@ pub fn txn_zxid(txn: &TxnEntry) -> Zxid {
 /// The role the core is in.
 enum Role {
     Looking,
-    /// Waiting for `DatabaseLoaded` after `ReloadDatabase`.
-    Reloading,
+    /// Waiting for `DatabaseLoaded` after `ReloadDatabase`, or first for a
+    /// snapshot write still in flight (`ReloadDatabase` follows its
+    /// `SnapshotDurable`, so the reload reads the disk as it will stay).
+    Reloading {
+        snapshot_pending: bool,
+    },
     Leading(Box<Leader>),
     Learning(Box<Learner>),
 }
@@ -558,12 +562,17 @@ impl Zab {
         match input {
             Input::Elected(decision) => self.elected(decision),
             Input::Abandon { reason } => {
-                if !matches!(self.role, Role::Looking | Role::Reloading) {
+                if !matches!(self.role, Role::Looking | Role::Reloading { .. }) {
                     self.go_looking(LookingReason::Requested(reason));
                 }
             }
             Input::DatabaseLoaded(recovered) => {
-                if !matches!(self.role, Role::Reloading) {
+                if !matches!(
+                    self.role,
+                    Role::Reloading {
+                        snapshot_pending: false
+                    }
+                ) {
                     tracing::warn!("DatabaseLoaded without a reload request; ignored");
                     return;
                 }
@@ -628,6 +637,15 @@ impl Zab {
     }
 
     fn step_role(&mut self, input: Input) {
+        if let (Role::Reloading { snapshot_pending }, Input::SnapshotDurable { .. }) =
+            (&mut self.role, &input)
+        {
+            if *snapshot_pending {
+                *snapshot_pending = false;
+                self.outputs.push(Output::ReloadDatabase);
+                return;
+            }
+        }
         let mut context = Context {
             config: &self.config,
             store: &mut self.store,
@@ -635,7 +653,7 @@ impl Zab {
             now_ms: self.now_ms,
         };
         let verdict = match &mut self.role {
-            Role::Looking | Role::Reloading => {
+            Role::Looking | Role::Reloading { .. } => {
                 match &input {
                     Input::LogDurable { zxid } => {
                         context.store.last_durable = context.store.last_durable.max(*zxid)
@@ -674,7 +692,7 @@ impl Zab {
     fn go_looking(&mut self, reason: LookingReason) {
         tracing::info!(server = %self.config.my_id, ?reason, "going LOOKING");
         let role = std::mem::replace(&mut self.role, Role::Looking);
-        let mut reload = false;
+        let mut reload = None;
         match role {
             Role::Leading(leader) => {
                 for peer in leader.learner_ids() {
@@ -685,15 +703,17 @@ impl Zab {
                 self.outputs.push(Output::CloseLeader {
                     leader: learner.leader(),
                 });
-                reload = learner.needs_reload();
+                reload = learner.needs_reload().then(|| learner.snapshot_pending());
             }
-            Role::Looking | Role::Reloading => {}
+            Role::Looking | Role::Reloading { .. } => {}
         }
-        if reload {
+        if let Some(snapshot_pending) = reload {
             self.store.unapplied.clear();
             self.outputs.push(Output::GoLooking { reason });
-            self.outputs.push(Output::ReloadDatabase);
-            self.role = Role::Reloading;
+            if !snapshot_pending {
+                self.outputs.push(Output::ReloadDatabase);
+            }
+            self.role = Role::Reloading { snapshot_pending };
             return;
         }
         // Stop serving first: the txns below were never committed as far as
