@@ -62,7 +62,7 @@ fn quiet_ensemble_commits_and_converges() {
 }
 
 /// The seed sweep, split so the test harness runs the parts in parallel.
-const SWEEP_SEEDS_PER_PART: u64 = 400;
+const SWEEP_SEEDS_PER_PART: u64 = 700;
 
 #[test]
 fn seed_sweep_part_0() {
