@@ -22,9 +22,10 @@ pub fn read_epoch(data_dir: &Path, name: &str) -> Result<Option<u32>, Persistenc
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => return Err(PersistenceError::io(&path, source)),
     };
-    let value: i64 = text.trim().parse().map_err(|_| {
-        PersistenceError::corrupt(&path, 0, format!("{text:?} is not an epoch"))
-    })?;
+    let value: i64 = text
+        .trim()
+        .parse()
+        .map_err(|_| PersistenceError::corrupt(&path, 0, format!("{text:?} is not an epoch")))?;
     u32::try_from(value)
         .map(Some)
         .map_err(|_| PersistenceError::corrupt(&path, 0, format!("epoch {value} out of range")))

@@ -144,7 +144,8 @@ async fn accept_loop(
         tokio::spawn(async move {
             let _ = stream.set_nodelay(true);
             let mut stream = stream;
-            let header = match tokio::time::timeout(CONNECT_TIMEOUT, read_header(&mut stream)).await {
+            let header = match tokio::time::timeout(CONNECT_TIMEOUT, read_header(&mut stream)).await
+            {
                 Ok(Ok(header)) => header,
                 Ok(Err(error)) => {
                     tracing::warn!(peer = %address, %error, "election connection refused: bad header");

@@ -111,7 +111,11 @@ pub async fn accept_learners(
                 };
                 let from = match (peer, &message) {
                     (Some(peer), _) => peer,
-                    (None, QuorumMessage::FollowerInfo { info, .. } | QuorumMessage::ObserverInfo { info, .. }) => {
+                    (
+                        None,
+                        QuorumMessage::FollowerInfo { info, .. }
+                        | QuorumMessage::ObserverInfo { info, .. },
+                    ) => {
                         let from = info.server_id;
                         peer = Some(from);
                         let _ = events.send(LinkEvent::LearnerConnected {
@@ -126,7 +130,11 @@ pub async fn accept_learners(
                         break;
                     }
                 };
-                let _ = events.send(LinkEvent::Message { peer: from, link, message });
+                let _ = events.send(LinkEvent::Message {
+                    peer: from,
+                    link,
+                    message,
+                });
             }
             if let Some(peer) = peer {
                 let _ = events.send(LinkEvent::Closed { peer, link });
@@ -280,7 +288,10 @@ impl Reader {
                     packet_type,
                     consumed,
                 }) => {
-                    tracing::warn!(packet_type, "skipping a learner-port packet keel does not handle");
+                    tracing::warn!(
+                        packet_type,
+                        "skipping a learner-port packet keel does not handle"
+                    );
                     self.buffer.drain(..consumed);
                     continue;
                 }
@@ -309,7 +320,10 @@ impl Reader {
         }
     }
 
-    async fn read_snapshot(&mut self, tree_config: TreeConfig) -> Result<NetworkSnapshot, WireError> {
+    async fn read_snapshot(
+        &mut self,
+        tree_config: TreeConfig,
+    ) -> Result<NetworkSnapshot, WireError> {
         let mut decoder = SnapshotStreamDecoder::new(tree_config, self.buffer_bytes_max);
         loop {
             if !self.buffer.is_empty() {
@@ -323,7 +337,9 @@ impl Reader {
                 }
             }
             if !self.fill().await? {
-                return Err(WireError::Malformed("the snapshot stream ended early".into()));
+                return Err(WireError::Malformed(
+                    "the snapshot stream ended early".into(),
+                ));
             }
         }
     }

@@ -174,6 +174,8 @@ pub async fn run(config: ZooKeeperConfig, shutdown: watch::Receiver<bool>) -> an
             current_epoch,
             last_zxid: recovered.last_zxid,
             recent_txns: Vec::new(),
+            // The log writer was stopped (everything fsynced) before reading.
+            durable_zxid: None,
         },
     )
     .map_err(|error| anyhow::anyhow!("{error}"))?;
@@ -222,7 +224,12 @@ pub async fn run(config: ZooKeeperConfig, shutdown: watch::Receiver<bool>) -> an
     let peers: BTreeMap<ServerId, Vec<_>> = config
         .servers
         .values()
-        .map(|server| (ServerId(server.id.0 as i64), server.election_addresses.clone()))
+        .map(|server| {
+            (
+                ServerId(server.id.0 as i64),
+                server.election_addresses.clone(),
+            )
+        })
         .collect();
     let election_net = ElectionNet::start(
         my_id,
@@ -428,6 +435,8 @@ impl Peer {
             current_epoch: read_epoch(&self.config.data_dir, CURRENT_EPOCH_FILE)?.map(Epoch),
             last_zxid,
             recent_txns: Vec::new(),
+            // The log writer was stopped (everything fsynced) before reading.
+            durable_zxid: None,
         })
     }
 
@@ -618,11 +627,12 @@ impl Peer {
                 };
                 // Binding is synchronous here so a learner that dials at once
                 // finds the port open; a failure sends Zab back to LOOKING.
-                let bound = std::net::TcpListener::bind((host.as_str(), address.port))
-                    .and_then(|listener| {
+                let bound = std::net::TcpListener::bind((host.as_str(), address.port)).and_then(
+                    |listener| {
                         listener.set_nonblocking(true)?;
                         TcpListener::from_std(listener)
-                    });
+                    },
+                );
                 match bound {
                     Ok(listener) => {
                         tokio::spawn(learner_net::accept_learners(
@@ -833,8 +843,7 @@ impl Peer {
             QuorumMessage::Request(request) => {
                 let op = OpCode::from_i32(request.op);
                 if op == OpCode::Sync {
-                    self.zab_inputs
-                        .push_back(zab::Input::SyncRequest { from });
+                    self.zab_inputs.push_back(zab::Input::SyncRequest { from });
                     return;
                 }
                 let Some(core) = self.core.as_mut() else {
@@ -842,10 +851,9 @@ impl Peer {
                 };
                 let session = request.session_id;
                 if op == OpCode::CreateSession {
-                    let timeout_ms = request
-                        .body
-                        .get(..4)
-                        .map_or(0, |bytes| i32::from_be_bytes(bytes.try_into().expect("4 bytes")));
+                    let timeout_ms = request.body.get(..4).map_or(0, |bytes| {
+                        i32::from_be_bytes(bytes.try_into().expect("4 bytes"))
+                    });
                     core.handle(
                         Input::LearnerCreateSession {
                             learner: from,
@@ -918,10 +926,8 @@ impl Peer {
         let core_config = CoreConfig {
             server_id: self.my_id.0,
             tick_ms: self.config.tick_time_ms,
-            session_timeout_ms_min: self.config.session_timeout_ms_min.min(i32::MAX as u32)
-                as i32,
-            session_timeout_ms_max: self.config.session_timeout_ms_max.min(i32::MAX as u32)
-                as i32,
+            session_timeout_ms_min: self.config.session_timeout_ms_min.min(i32::MAX as u32) as i32,
+            session_timeout_ms_max: self.config.session_timeout_ms_max.min(i32::MAX as u32) as i32,
             snapshot_interval_txns: self.config.snapshot_interval_txns().max(2),
             container_deletions_max: CONTAINER_DELETIONS_PER_PASS_MAX,
             tree: self.tree_config.clone(),
@@ -1100,7 +1106,10 @@ impl Peer {
                 Effect::Forward(request) => {
                     if let Some((leader, _, _)) = &self.leader_link {
                         let leader = *leader;
-                        self.send_to(leader, encode_quorum_message(&QuorumMessage::Request(request)));
+                        self.send_to(
+                            leader,
+                            encode_quorum_message(&QuorumMessage::Request(request)),
+                        );
                     }
                 }
                 Effect::Revalidate {
