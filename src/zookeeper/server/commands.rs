@@ -39,6 +39,20 @@ pub struct ServerInfo {
     pub mode: &'static str,
     /// This server's `myid` in an ensemble (`serverId` in `conf`), 0 standalone.
     pub server_id: i64,
+    /// An ensemble leader's figures for `mntr` (`None` on any other server).
+    pub leader: Option<LeaderStats>,
+}
+
+/// What an ensemble leader's `mntr` adds (`LeaderZooKeeperServer.registerMetrics`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LeaderStats {
+    /// Learners connected (followers and observers), synced or not.
+    pub learners: usize,
+    pub synced_followers: usize,
+    pub synced_observers: usize,
+    /// Forwarded syncs waiting for a commit.
+    pub pending_syncs: usize,
+    pub uptime_ms: i64,
 }
 
 /// `FourLetterCommands.isEnabled`: the whitelist, `*` for all, and `srvr`
@@ -168,7 +182,7 @@ fn monitor_values(
     let stats = core.stats();
     let tree = core.tree();
     let (_, _, _) = tree.watches().data.summary();
-    vec![
+    let mut values = vec![
         ("version", json!(FULL_VERSION)),
         ("server_state", json!(info.mode)),
         ("avg_latency", json!(stats.latency.avg_ms())),
@@ -201,7 +215,20 @@ fn monitor_values(
             "digest_mismatches_count",
             json!(tree.digest_mismatches_count()),
         ),
-    ]
+    ];
+    if let Some(leader) = info.leader {
+        values.extend([
+            ("learners", json!(leader.learners)),
+            // 3.4's name for the learner count, still read by old monitoring.
+            ("followers", json!(leader.learners)),
+            ("synced_followers", json!(leader.synced_followers)),
+            ("synced_non_voting_followers", json!(0)),
+            ("synced_observers", json!(leader.synced_observers)),
+            ("pending_syncs", json!(leader.pending_syncs)),
+            ("leader_uptime", json!(leader.uptime_ms)),
+        ]);
+    }
+    values
 }
 
 fn open_file_descriptors() -> i64 {
@@ -706,6 +733,7 @@ mod tests {
             client_connections_per_ip_max: 60,
             started_ms: 0,
             mode: "standalone",
+            leader: None,
             server_id: 0,
         };
         let mntr = four_letter_word(&mut core, &info, "mntr", 0, None);

@@ -177,6 +177,7 @@ impl Server {
             client_connections_per_ip_max: config.client_connections_per_ip_max,
             started_ms: started.now_ms,
             mode: "standalone",
+            leader: None,
             server_id: 0,
         };
         let pipeline = Pipeline {

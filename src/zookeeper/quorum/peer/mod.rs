@@ -38,7 +38,9 @@ use crate::zookeeper::quorum::election::{ElectionAction, ElectionConfig, FastLea
 use crate::zookeeper::quorum::message::{Epoch, QuorumMessage, ServerId, ServerState};
 use crate::zookeeper::quorum::wire::{self, encode_quorum_message, NetworkSnapshot};
 use crate::zookeeper::quorum::zab::{self, Decision, EpochFile, ServingRole, Zab, ZabConfig};
-use crate::zookeeper::server::commands::{admin_command, four_letter_word, ServerInfo};
+use crate::zookeeper::server::commands::{
+    admin_command, four_letter_word, LeaderStats, ServerInfo,
+};
 use crate::zookeeper::server::core::{Core, CoreConfig, Effect, Input, Role};
 use crate::zookeeper::server::driver::{
     write_streamed_snapshot, Clocks, Message, Outbound, SnapshotCommand,
@@ -114,6 +116,8 @@ struct Peer {
     database: Option<Database>,
     core: Option<Core>,
     serving: Option<(ServingRole, Epoch)>,
+    /// Monotonic milliseconds when this server last started serving.
+    serving_since_ms: i64,
     info: ServerInfo,
     /// Leader side: each learner's current connection.
     learners: BTreeMap<ServerId, (LinkId, mpsc::UnboundedSender<Vec<u8>>)>,
@@ -270,6 +274,7 @@ pub async fn run(config: ZooKeeperConfig, shutdown: watch::Receiver<bool>) -> an
         started_ms: started.now_ms,
         mode: "looking",
         server_id: my_id.0,
+        leader: None,
     };
     // jute.maxbuffer plus Apache's extrasize (which defaults to maxbuffer).
     let buffer_bytes_max = 2 * config.jute_max_buffer_bytes() as usize;
@@ -289,6 +294,7 @@ pub async fn run(config: ZooKeeperConfig, shutdown: watch::Receiver<bool>) -> an
         }),
         core: None,
         serving: None,
+        serving_since_ms: 0,
         info,
         learners: BTreeMap::new(),
         leader_link: None,
@@ -949,6 +955,7 @@ impl Peer {
         tracing::info!(mode = self.info.mode, epoch = epoch.0, zxid = %core.tree().last_processed_zxid(), "serving clients");
         self.core = Some(core);
         self.serving = Some((role, epoch));
+        self.serving_since_ms = clock.now_ms;
         self.election.update_election_vote(epoch);
     }
 
@@ -972,6 +979,16 @@ impl Peer {
 
     fn on_client_message(&mut self, message: Message) {
         let clock = self.clocks.now();
+        if matches!(message, Message::FourLetter { .. } | Message::Admin { .. }) {
+            let uptime_ms = clock.now_ms - self.serving_since_ms;
+            self.info.leader = self.zab.leader_counts().map(|counts| LeaderStats {
+                learners: counts.learners,
+                synced_followers: counts.synced_followers,
+                synced_observers: counts.synced_observers,
+                pending_syncs: counts.pending_syncs,
+                uptime_ms,
+            });
+        }
         let Some(core) = self.core.as_mut() else {
             match message {
                 Message::Register { outbound, .. } => {

@@ -70,6 +70,15 @@ struct Outstanding {
     proposed_ms: u64,
 }
 
+/// A leader's figures for monitoring.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LeaderCounts {
+    pub learners: usize,
+    pub synced_followers: usize,
+    pub synced_observers: usize,
+    pub pending_syncs: usize,
+}
+
 /// The leader role.
 pub(super) struct Leader {
     phase: Phase,
@@ -90,6 +99,24 @@ pub(super) struct Leader {
 }
 
 impl Leader {
+    /// Learners connected, those synced (broadcasting), and parked syncs.
+    pub(super) fn counts(&self) -> LeaderCounts {
+        let synced = |observer: bool| {
+            self.learners
+                .values()
+                .filter(|handle| {
+                    handle.observer == observer && handle.phase == HandlerPhase::Broadcasting
+                })
+                .count()
+        };
+        LeaderCounts {
+            learners: self.learners.len(),
+            synced_followers: synced(false),
+            synced_observers: synced(true),
+            pending_syncs: self.pending_syncs.values().map(Vec::len).sum(),
+        }
+    }
+
     pub(super) fn new(context: &mut Context<'_>) -> Leader {
         let my_id = context.config.my_id;
         let mut leader = Leader {

@@ -32,6 +32,7 @@ use crate::zookeeper::quorum::message::{Epoch, QuorumMessage, ServerId};
 use crate::zookeeper::tree::Zxid;
 
 use leader::Leader;
+pub use leader::LeaderCounts;
 use learner::Learner;
 use log::CommittedLog;
 
@@ -549,6 +550,14 @@ impl Zab {
     }
 
     /// The leader this learner follows or observes.
+    /// The leader's learner figures (`mntr`); `None` unless leading.
+    pub fn leader_counts(&self) -> Option<LeaderCounts> {
+        match &self.role {
+            Role::Leading(leader) => Some(leader.counts()),
+            _ => None,
+        }
+    }
+
     pub fn leader(&self) -> Option<ServerId> {
         match &self.role {
             Role::Learning(learner) => Some(learner.leader()),
