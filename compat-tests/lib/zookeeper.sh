@@ -1,6 +1,7 @@
 # compat-tests/lib/zookeeper.sh: start and stop ZooKeeper targets.
 #
 #   zk_start <apache|keel> <standalone|ensemble> <name>
+#       (ensemble: ZK_ENSEMBLE_TARGETS="apache apache keel" mixes targets per server)
 #       standalone: exports ZK_CONNECT=127.0.0.1:<port>
 #       ensemble:   exports ZK_ENSEMBLE_CONNECT=127.0.0.1:<p1>,127.0.0.1:<p2>,127.0.0.1:<p3>
 #                   and ZK_ENSEMBLE_PORTS="<p1> <p2> <p3>" (client ports, server 1..3),
@@ -203,8 +204,13 @@ zk_start() {
         echo "$i" >"$base/s$i/data/myid"
         connect="${connect:+$connect,}127.0.0.1:${cports[i]}"
       done
-      log "starting $target zookeeper ensemble '$name' on $connect"
-      for i in 1 2 3; do zk__launch "$base/s$i" "$target" || return 1; done
+      # ZK_ENSEMBLE_TARGETS="apache apache keel": one target per server, for mixed
+      # ensembles (default: every server is $target).
+      local targets=()
+      read -r -a targets <<<"${ZK_ENSEMBLE_TARGETS:-$target $target $target}"
+      for i in 1 2 3; do echo "${targets[$((i - 1))]}" >"$base/s$i/target"; done
+      log "starting zookeeper ensemble '$name' (${targets[*]}) on $connect"
+      for i in 1 2 3; do zk__launch "$base/s$i" "${targets[$((i - 1))]}" || return 1; done
       for i in 1 2 3; do zk__wait_serving "$base/s$i" "${cports[i]}" "$ZK_START_TIMEOUT_S" || return 1; done
       zk_wait_ensemble "$name" "$ZK_START_TIMEOUT_S" || return 1
       export ZK_ENSEMBLE_CONNECT="$connect"
@@ -286,7 +292,7 @@ zk_kill_server() {
 zk_restart_server() {
   local name=$1 n=$2 dir target
   dir=$(zk_server_dir "$name" "$n")
-  target=$(cat "$(dirname "$dir")/target")
+  if [ -f "$dir/target" ]; then target=$(cat "$dir/target"); else target=$(cat "$(dirname "$dir")/target"); fi
   zk__launch "$dir" "$target" || return 1
   zk__wait_serving "$dir" "$(cat "$dir/client.port")" "$ZK_START_TIMEOUT_S"
 }
