@@ -285,7 +285,10 @@ pub(crate) mod tests {
         out
     }
 
-    fn decoded(batch_bytes: &[u8]) -> Vec<(i64, i64, Option<Vec<u8>>, Option<Vec<u8>>)> {
+    /// (offset, timestamp, key, value) of each record.
+    type DecodedRecord = (i64, i64, Option<Vec<u8>>, Option<Vec<u8>>);
+
+    fn decoded(batch_bytes: &[u8]) -> Vec<DecodedRecord> {
         let header = BatchHeader::parse(batch_bytes).unwrap();
         batch::verify_crc(batch_bytes).unwrap();
         let section = records::records_section(&header, batch_bytes).unwrap();

@@ -53,7 +53,7 @@ pub enum LinkEvent {
         peer: ServerId,
         link: LinkId,
         zxid: Zxid,
-        snapshot: NetworkSnapshot,
+        snapshot: Box<NetworkSnapshot>,
     },
     Closed {
         peer: ServerId,
@@ -219,7 +219,7 @@ pub async fn follow_leader(
                             peer: leader,
                             link,
                             zxid,
-                            snapshot,
+                            snapshot: Box::new(snapshot),
                         });
                     }
                     Err(error) => {

@@ -523,7 +523,7 @@ impl Peer {
                 snapshot,
             } => {
                 if self.is_current_link(peer, link) {
-                    let slot: Arc<SnapshotSlot> = Arc::new(Mutex::new(Some(snapshot)));
+                    let slot: Arc<SnapshotSlot> = Arc::new(Mutex::new(Some(*snapshot)));
                     self.zab_inputs.push_back(zab::Input::SnapshotReceived {
                         from: peer,
                         zxid,
