@@ -260,6 +260,15 @@ enum Origin {
     Remote,
 }
 
+/// Leader: through which server a session's client is connected (Apache's
+/// session owner): a write arriving through another one is refused with
+/// SessionMoved, as after a client moved and its old server still forwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SessionOwner {
+    Local,
+    Learner(ServerId),
+}
+
 /// Learner: what a session forwarded, oldest first, matched against the
 /// leader's commits by (session, cxid).
 #[derive(Debug, Clone)]
@@ -323,6 +332,8 @@ pub struct Core {
     revalidating: IdMap<SessionId, ConnectionId>,
     /// Learner: sessions touched since the last PING, with their timeouts.
     touched: IdMap<SessionId, i32>,
+    /// Leader: each global session's owner.
+    session_owners: IdMap<SessionId, SessionOwner>,
 }
 
 impl Core {
@@ -364,6 +375,7 @@ impl Core {
             pending_syncs: VecDeque::new(),
             revalidating: IdMap::default(),
             touched: IdMap::default(),
+            session_owners: IdMap::default(),
         };
         if let Role::Leader { epoch } = core.config.role {
             core.last_zxid = core.last_zxid.max(Zxid::new(epoch, 0));
@@ -440,6 +452,9 @@ impl Core {
                 timeout_ms,
             } => {
                 let valid = self.sessions.touch(session, timeout_ms, clock.now_ms);
+                if valid {
+                    self.set_session_owner(session, SessionOwner::Learner(learner));
+                }
                 self.effects.push(Effect::RevalidateReply {
                     learner,
                     session,
@@ -451,6 +466,49 @@ impl Core {
 
     fn is_learner(&self) -> bool {
         self.config.role == Role::Learner
+    }
+
+    fn is_leader(&self) -> bool {
+        matches!(self.config.role, Role::Leader { .. })
+    }
+
+    /// Leader: records who owns a session now.
+    fn set_session_owner(&mut self, session: SessionId, owner: SessionOwner) {
+        if self.is_leader() {
+            self.session_owners.insert(session, owner);
+        }
+    }
+
+    /// Leader: SessionMoved when the session's client is now on another server.
+    fn moved_elsewhere(&self, session: SessionId, via: SessionOwner) -> bool {
+        self.is_leader()
+            && self
+                .session_owners
+                .get(&session)
+                .is_some_and(|owner| *owner != via)
+    }
+
+    /// The error txn Apache's PrepRequestProcessor logs for a refused request:
+    /// it takes a zxid like any other, and the learner answers its client with it.
+    fn error_txn(
+        &mut self,
+        session: SessionId,
+        cxid: i32,
+        code: ErrorCode,
+        clock: Clock,
+    ) -> TxnEntry {
+        let zxid = self.next_zxid();
+        TxnEntry {
+            header: crate::zookeeper::jute::TxnHeader {
+                client_id: session.0,
+                cxid,
+                zxid: zxid.0,
+                time: clock.wall_ms,
+                op: OpCode::Error.as_i32(),
+            },
+            body: TxnBody::Error(crate::zookeeper::jute::txn::ErrorTxn { err: code.as_i32() }),
+            digest: None,
+        }
     }
 
     /// Learner: the sessions this server's clients kept alive since the last
@@ -539,6 +597,7 @@ impl Core {
             let session = self.sessions.create(timeout_ms, clock.now_ms);
             self.sessions.set_owner(session, Some(conn_id));
             self.owners.insert(session, conn_id);
+            self.set_session_owner(session, SessionOwner::Local);
             let conn = self.connections.get_mut(&conn_id).expect("checked above");
             conn.session = Some(session);
             conn.stats.last_operation = "SESS";
@@ -618,6 +677,7 @@ impl Core {
         let (peer, timeout_ms, read_only) = (conn.peer, conn.timeout_ms, conn.read_only);
         let response = if valid {
             self.owners.insert(session, conn_id);
+            self.set_session_owner(session, SessionOwner::Local);
             self.sessions.set_owner(session, Some(conn_id));
             let conn = self.connections.get_mut(&conn_id).expect("checked above");
             conn.session = Some(session);
@@ -896,15 +956,25 @@ impl Core {
         auth: &[Id],
         clock: Clock,
     ) {
+        if !request.op().is_write() {
+            tracing::warn!(%learner, %session, op = ?request.op(), "a learner forwarded a request that is not a write; ignored");
+            return;
+        }
         let timeout_ms = self
             .sessions
             .get(session)
             .map_or(0, |tracked| tracked.timeout_ms);
-        if !self.sessions.touch(session, timeout_ms, clock.now_ms) {
-            tracing::debug!(%learner, %session, "request of a closed or unknown session from a learner");
-        }
-        if !request.op().is_write() {
-            tracing::warn!(%learner, %session, op = ?request.op(), "a learner forwarded a request that is not a write; ignored");
+        let refusal = if !self.sessions.touch(session, timeout_ms, clock.now_ms) {
+            Some(ErrorCode::SessionExpired)
+        } else if self.moved_elsewhere(session, SessionOwner::Learner(learner)) {
+            Some(ErrorCode::SessionMoved)
+        } else {
+            None
+        };
+        if let Some(code) = refusal {
+            tracing::debug!(%learner, %session, ?code, "a learner's request refused");
+            let entry = self.error_txn(session, cxid, code, clock);
+            self.log_txn(entry, Origin::Remote, None, clock);
             return;
         }
         if matches!(request, Request::CloseSession) {
@@ -939,6 +1009,7 @@ impl Core {
     ) {
         // The learner negotiated the timeout with its client, as Apache's does.
         self.sessions.track(session, timeout_ms, clock.now_ms);
+        self.set_session_owner(session, SessionOwner::Learner(learner));
         tracing::debug!(%learner, %session, timeout_ms, "session created through a learner");
         let zxid = self.next_zxid();
         let entry = self.tree.prepare_create_session(
@@ -999,6 +1070,11 @@ impl Core {
     }
 
     fn submit_write(&mut self, session: SessionId, mut pending: Pending, clock: Clock) {
+        if self.moved_elsewhere(session, SessionOwner::Local) {
+            let entry = self.error_txn(session, pending.xid, ErrorCode::SessionMoved, clock);
+            self.log_txn(entry, Origin::Client(pending), Some(session), clock);
+            return;
+        }
         if matches!(pending.request, Request::CloseSession) {
             self.sessions.set_closing(session);
         }
@@ -1158,6 +1234,7 @@ impl Core {
         let closes_session = entry.op() == OpCode::CloseSession;
         if closes_session {
             self.sessions.remove(session);
+            self.session_owners.remove(&session);
         }
         match origin {
             Origin::Connect { conn } => {

@@ -1012,3 +1012,94 @@ fn leader_gives_up_its_epoch_before_the_zxid_counter_wraps() {
     });
     assert_eq!(effects[0], Seen::EpochExhausted);
 }
+
+#[test]
+fn leader_refuses_a_write_through_a_server_the_session_left() {
+    let mut harness = Harness::with_role(
+        100_000,
+        Role::Leader { epoch: 5 },
+        DataTree::new(TreeConfig::default()),
+    );
+    let session = SessionId(0x0300_0000_0000_0001);
+    harness.input(Input::LearnerCreateSession {
+        learner: ServerId(3),
+        session,
+        timeout_ms: 6_000,
+    });
+    harness.durable(0x5_0000_0001);
+    // The client moves to server 2, which revalidates it with the leader.
+    assert_eq!(
+        harness.input(Input::Revalidate {
+            learner: ServerId(2),
+            session,
+            timeout_ms: 6_000
+        }),
+        [Seen::RevalidateReply {
+            learner: 2,
+            session: session.0,
+            valid: true
+        }]
+    );
+    // Server 3 still forwards an old request of that session: SessionMoved, as an
+    // error txn every server logs.
+    let effects = harness.input(Input::LearnerRequest {
+        learner: ServerId(3),
+        session,
+        cxid: 4,
+        request: create("/late", 0, Acl::open_unsafe()),
+        auth: Vec::new(),
+    });
+    assert_eq!(effects, [Seen::Append(0x5_0000_0002)]);
+    harness.durable(0x5_0000_0002);
+    assert!(harness.core.tree().node("/late").is_none());
+    // Through its new server the write goes through.
+    harness.input(Input::LearnerRequest {
+        learner: ServerId(2),
+        session,
+        cxid: 5,
+        request: create("/late", 0, Acl::open_unsafe()),
+        auth: Vec::new(),
+    });
+    harness.durable(0x5_0000_0003);
+    assert!(harness.core.tree().node("/late").is_some());
+    // An unknown session's request is refused too (SessionExpired).
+    let effects = harness.input(Input::LearnerRequest {
+        learner: ServerId(2),
+        session: SessionId(0x0200_0000_0000_0042),
+        cxid: 1,
+        request: create("/ghost", 0, Acl::open_unsafe()),
+        auth: Vec::new(),
+    });
+    assert_eq!(effects, [Seen::Append(0x5_0000_0004)]);
+    harness.durable(0x5_0000_0004);
+    assert!(harness.core.tree().node("/ghost").is_none());
+}
+
+#[test]
+fn learner_answers_a_refused_forward_with_the_leaders_error() {
+    let mut harness =
+        Harness::with_role(100_000, Role::Learner, DataTree::new(TreeConfig::default()));
+    let session = harness.learner_connect(1, 0x1_0000_0001);
+    harness.request(1, 9, create("/x", 0, Acl::open_unsafe()));
+    let moved = Arc::new(TxnEntry {
+        header: crate::zookeeper::jute::TxnHeader {
+            client_id: session,
+            cxid: 9,
+            zxid: 0x1_0000_0002,
+            time: 1_700_000_000_000,
+            op: crate::zookeeper::jute::OpCode::Error.as_i32(),
+        },
+        body: crate::zookeeper::jute::TxnBody::Error(crate::zookeeper::jute::txn::ErrorTxn {
+            err: -118,
+        }),
+        digest: None,
+    });
+    assert_eq!(
+        harness.input(Input::Committed { txn: moved }),
+        [Seen::Reply {
+            conn: 1,
+            xid: 9,
+            err: -118
+        }]
+    );
+}
