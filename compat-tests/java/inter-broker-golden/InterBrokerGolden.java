@@ -21,10 +21,14 @@ import java.util.Collections;
 import java.util.List;
 
 import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.message.AllocateProducerIdsRequestData;
+import org.apache.kafka.common.message.AllocateProducerIdsResponseData;
 import org.apache.kafka.common.message.AlterPartitionRequestData;
 import org.apache.kafka.common.message.AlterPartitionResponseData;
 import org.apache.kafka.common.message.ControlledShutdownRequestData;
 import org.apache.kafka.common.message.ControlledShutdownResponseData;
+import org.apache.kafka.common.message.FetchRequestData;
+import org.apache.kafka.common.message.FetchResponseData;
 import org.apache.kafka.common.message.LeaderAndIsrRequestData;
 import org.apache.kafka.common.message.LeaderAndIsrRequestData.LeaderAndIsrLiveLeader;
 import org.apache.kafka.common.message.LeaderAndIsrRequestData.LeaderAndIsrPartitionState;
@@ -33,6 +37,10 @@ import org.apache.kafka.common.message.LeaderAndIsrResponseData;
 import org.apache.kafka.common.message.LeaderAndIsrResponseData.LeaderAndIsrPartitionError;
 import org.apache.kafka.common.message.LeaderAndIsrResponseData.LeaderAndIsrTopicError;
 import org.apache.kafka.common.message.LeaderAndIsrResponseData.LeaderAndIsrTopicErrorCollection;
+import org.apache.kafka.common.message.ListOffsetsRequestData;
+import org.apache.kafka.common.message.ListOffsetsResponseData;
+import org.apache.kafka.common.message.OffsetForLeaderEpochRequestData;
+import org.apache.kafka.common.message.OffsetForLeaderEpochResponseData;
 import org.apache.kafka.common.message.RequestHeaderData;
 import org.apache.kafka.common.message.ResponseHeaderData;
 import org.apache.kafka.common.message.StopReplicaRequestData;
@@ -53,6 +61,7 @@ import org.apache.kafka.common.protocol.ApiMessage;
 import org.apache.kafka.common.protocol.Message;
 import org.apache.kafka.common.protocol.MessageUtil;
 import org.apache.kafka.common.protocol.types.RawTaggedField;
+import org.apache.kafka.common.record.MemoryRecords;
 
 public class InterBrokerGolden {
     // Topic ids as Apache's Uuid(msb, lsb); the Rust tests use the same numbers.
@@ -449,11 +458,92 @@ public class InterBrokerGolden {
         emit("alter_partition_request_v3_unknown_tags", tagged, v);
     }
 
+    // ---------------------------------------------------------------- crate checks
+    // Inter-broker messages the kafka-protocol crate already reads, at the versions
+    // an Apache 3.9 ZooKeeper-mode broker pins (MetadataVersion IBP_3_9_IV0): keel's
+    // tests decode them with the crate to prove it. Named crate_* so the
+    // inter_broker codec tests skip them.
+
+    static void crateChecks() {
+        // A follower's fetch: ReplicaState (tagged, tag 1) instead of ReplicaId.
+        FetchRequestData fetch = new FetchRequestData()
+            .setReplicaState(new FetchRequestData.ReplicaState().setReplicaId(2).setReplicaEpoch(BROKER_EPOCH))
+            .setMaxWaitMs(500).setMinBytes(1).setMaxBytes(10 * 1024 * 1024).setIsolationLevel((byte) 0)
+            .setSessionId(0).setSessionEpoch(-1)
+            .setTopics(new ArrayList<>(Collections.singletonList(new FetchRequestData.FetchTopic()
+                .setTopicId(ORDERS_ID)
+                .setPartitions(new ArrayList<>(Arrays.asList(
+                    new FetchRequestData.FetchPartition().setPartition(0).setCurrentLeaderEpoch(10)
+                        .setFetchOffset(1234).setLastFetchedEpoch(9).setLogStartOffset(0)
+                        .setPartitionMaxBytes(1024 * 1024),
+                    new FetchRequestData.FetchPartition().setPartition(1).setCurrentLeaderEpoch(11)
+                        .setFetchOffset(0).setLastFetchedEpoch(-1).setLogStartOffset(0)
+                        .setPartitionMaxBytes(1024 * 1024)))))))
+            .setRackId("");
+        emit("crate_fetch_request_v17", fetch, (short) 17);
+        // The follower falls back to v12 (topic names, ReplicaId) for a topic without an id.
+        FetchRequestData fetch12 = new FetchRequestData().setReplicaId(2)
+            .setMaxWaitMs(500).setMinBytes(1).setMaxBytes(10 * 1024 * 1024)
+            .setSessionId(0).setSessionEpoch(-1)
+            .setTopics(new ArrayList<>(Collections.singletonList(new FetchRequestData.FetchTopic()
+                .setTopic("orders")
+                .setPartitions(new ArrayList<>(Collections.singletonList(
+                    new FetchRequestData.FetchPartition().setPartition(0).setCurrentLeaderEpoch(10)
+                        .setFetchOffset(1234).setLastFetchedEpoch(9).setLogStartOffset(0)
+                        .setPartitionMaxBytes(1024 * 1024)))))));
+        emit("crate_fetch_request_v12", fetch12, (short) 12);
+        FetchResponseData fetchResponse = new FetchResponseData().setThrottleTimeMs(0).setErrorCode((short) 0)
+            .setSessionId(0)
+            .setResponses(new ArrayList<>(Collections.singletonList(new FetchResponseData.FetchableTopicResponse()
+                .setTopicId(ORDERS_ID)
+                .setPartitions(new ArrayList<>(Collections.singletonList(new FetchResponseData.PartitionData()
+                    .setPartitionIndex(0).setErrorCode((short) 0).setHighWatermark(1200).setLastStableOffset(1200)
+                    .setLogStartOffset(0)
+                    .setDivergingEpoch(new FetchResponseData.EpochEndOffset().setEpoch(8).setEndOffset(1100))
+                    .setPreferredReadReplica(-1)
+                    .setRecords(MemoryRecords.EMPTY)))))));
+        emit("crate_fetch_response_v17", fetchResponse, (short) 17);
+
+        OffsetForLeaderEpochRequestData.OffsetForLeaderTopicCollection epochTopics =
+            new OffsetForLeaderEpochRequestData.OffsetForLeaderTopicCollection();
+        epochTopics.add(new OffsetForLeaderEpochRequestData.OffsetForLeaderTopic().setTopic("orders")
+            .setPartitions(new ArrayList<>(Collections.singletonList(
+                new OffsetForLeaderEpochRequestData.OffsetForLeaderPartition().setPartition(0)
+                    .setCurrentLeaderEpoch(10).setLeaderEpoch(9)))));
+        emit("crate_offset_for_leader_epoch_request_v4",
+            new OffsetForLeaderEpochRequestData().setReplicaId(2).setTopics(epochTopics), (short) 4);
+        OffsetForLeaderEpochResponseData.OffsetForLeaderTopicResultCollection epochResults =
+            new OffsetForLeaderEpochResponseData.OffsetForLeaderTopicResultCollection();
+        epochResults.add(new OffsetForLeaderEpochResponseData.OffsetForLeaderTopicResult().setTopic("orders")
+            .setPartitions(new ArrayList<>(Collections.singletonList(
+                new OffsetForLeaderEpochResponseData.EpochEndOffset().setErrorCode((short) 0).setPartition(0)
+                    .setLeaderEpoch(9).setEndOffset(1100)))));
+        emit("crate_offset_for_leader_epoch_response_v4",
+            new OffsetForLeaderEpochResponseData().setThrottleTimeMs(0).setTopics(epochResults), (short) 4);
+
+        emit("crate_list_offsets_request_v9", new ListOffsetsRequestData().setReplicaId(2).setIsolationLevel((byte) 0)
+            .setTopics(new ArrayList<>(Collections.singletonList(new ListOffsetsRequestData.ListOffsetsTopic()
+                .setName("orders").setPartitions(new ArrayList<>(Collections.singletonList(
+                    new ListOffsetsRequestData.ListOffsetsPartition().setPartitionIndex(0)
+                        .setCurrentLeaderEpoch(10).setTimestamp(-1))))))), (short) 9);
+        emit("crate_list_offsets_response_v9", new ListOffsetsResponseData().setThrottleTimeMs(0)
+            .setTopics(new ArrayList<>(Collections.singletonList(new ListOffsetsResponseData.ListOffsetsTopicResponse()
+                .setName("orders").setPartitions(new ArrayList<>(Collections.singletonList(
+                    new ListOffsetsResponseData.ListOffsetsPartitionResponse().setPartitionIndex(0)
+                        .setErrorCode((short) 0).setTimestamp(-1).setOffset(1234).setLeaderEpoch(10))))))), (short) 9);
+
+        emit("crate_allocate_producer_ids_request_v0",
+            new AllocateProducerIdsRequestData().setBrokerId(2).setBrokerEpoch(BROKER_EPOCH), (short) 0);
+        emit("crate_allocate_producer_ids_response_v0", new AllocateProducerIdsResponseData().setThrottleTimeMs(0)
+            .setErrorCode((short) 0).setProducerIdStart(3000).setProducerIdLen(1000), (short) 0);
+    }
+
     public static void main(String[] args) {
         leaderAndIsr();
         stopReplica();
         updateMetadata();
         controlledShutdown();
         alterPartition();
+        crateChecks();
     }
 }
