@@ -989,3 +989,66 @@ fn the_crate_reads_the_inter_broker_messages_it_has_at_the_versions_3_9_pins() {
         );
     }
 }
+
+#[test]
+fn version_agnostic_views_match_javas_request_wrappers() {
+    for version in 0..=7 {
+        let request = leader_and_isr(&format!("leader_and_isr_request_v{version}"), version);
+        let partitions: Vec<(&str, i32)> = request
+            .partitions()
+            .map(|(topic, _, state)| (topic, state.partition_index))
+            .collect();
+        assert_eq!(
+            partitions,
+            vec![
+                ("orders", 0),
+                ("orders", 1),
+                ("orders", 2),
+                ("audit-log", 0)
+            ]
+        );
+    }
+    for version in 0..=8 {
+        let bytes = fixture(&format!("update_metadata_request_v{version}"));
+        let request = UpdateMetadataRequest::decode(&mut &bytes[..], version).unwrap();
+        assert_eq!(request.partitions().count(), 4);
+        let endpoints = request.live_brokers[0].endpoints_any_version(version);
+        assert_eq!(endpoints[0].host, "broker-1.example");
+        assert_eq!(endpoints[0].port, 9091);
+        assert_eq!(endpoints[0].listener, "PLAINTEXT", "v{version}");
+        if version >= 1 {
+            // Before v3 the listener of a SASL_SSL endpoint is the protocol's name.
+            let expected = if version >= 3 { "INTERNAL" } else { "SASL_SSL" };
+            assert_eq!(endpoints[1].listener, expected, "v{version}");
+        }
+    }
+    for version in 0..=4 {
+        let bytes = fixture(&format!("stop_replica_request_v{version}"));
+        let request = StopReplicaRequest::decode(&mut &bytes[..], version).unwrap();
+        let partitions: Vec<_> = request
+            .partitions()
+            .map(|p| {
+                (
+                    p.topic_name,
+                    p.partition_index,
+                    p.leader_epoch,
+                    p.delete_partition,
+                )
+            })
+            .collect();
+        let expected = if version <= 2 {
+            vec![
+                ("orders", 0, -1, true),
+                ("orders", 2, -1, true),
+                ("audit-log", 0, -1, true),
+            ]
+        } else {
+            vec![
+                ("orders", 0, 12, false),
+                ("orders", 2, -1, true),
+                ("audit-log", 0, -2, true),
+            ]
+        };
+        assert_eq!(partitions, expected, "v{version}");
+    }
+}

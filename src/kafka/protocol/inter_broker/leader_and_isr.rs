@@ -161,6 +161,27 @@ impl Default for LeaderAndIsrLiveLeader {
     }
 }
 
+impl LeaderAndIsrRequest {
+    /// Every partition state with its topic name and id, whatever the version's
+    /// shape (v0-1 ungrouped, v2+ by topic; the id is zero before v5), in wire order,
+    /// as Java's `LeaderAndIsrRequest.partitionStates()`.
+    pub fn partitions(
+        &self,
+    ) -> impl Iterator<Item = (&str, TopicId, &LeaderAndIsrPartitionState)> + '_ {
+        let ungrouped = self
+            .ungrouped_partition_states
+            .iter()
+            .map(|state| (state.topic_name.as_str(), TopicId::ZERO, state));
+        let grouped = self.topic_states.iter().flat_map(|topic| {
+            topic
+                .partition_states
+                .iter()
+                .map(move |state| (topic.topic_name.as_str(), topic.topic_id, state))
+        });
+        ungrouped.chain(grouped)
+    }
+}
+
 impl InterBrokerMessage for LeaderAndIsrRequest {
     const NAME: &'static str = "LeaderAndIsrRequest";
     const API_KEY: i16 = 4;

@@ -107,6 +107,57 @@ impl Default for StopReplicaPartitionState {
     }
 }
 
+/// One partition of a StopReplica request, in the v3+ shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StopReplicaPartition<'a> {
+    pub topic_name: &'a str,
+    pub partition_index: i32,
+    /// `LEADER_EPOCH_NONE` before v3.
+    pub leader_epoch: i32,
+    pub delete_partition: bool,
+}
+
+impl StopReplicaRequest {
+    /// Every partition, whatever the version's shape, in wire order: before v3
+    /// each takes the request-wide `delete_partitions` and no leader epoch, as
+    /// Java's `StopReplicaRequest.topicStates()` fills them in.
+    pub fn partitions(&self) -> impl Iterator<Item = StopReplicaPartition<'_>> + '_ {
+        let delete_partition = self.delete_partitions;
+        let v0 = self
+            .ungrouped_partitions
+            .iter()
+            .map(move |partition| StopReplicaPartition {
+                topic_name: &partition.topic_name,
+                partition_index: partition.partition_index,
+                leader_epoch: LEADER_EPOCH_NONE,
+                delete_partition,
+            });
+        let v1 = self.topics.iter().flat_map(move |topic| {
+            topic
+                .partition_indexes
+                .iter()
+                .map(move |&partition_index| StopReplicaPartition {
+                    topic_name: &topic.name,
+                    partition_index,
+                    leader_epoch: LEADER_EPOCH_NONE,
+                    delete_partition,
+                })
+        });
+        let v3 = self.topic_states.iter().flat_map(|topic| {
+            topic
+                .partition_states
+                .iter()
+                .map(move |state| StopReplicaPartition {
+                    topic_name: &topic.topic_name,
+                    partition_index: state.partition_index,
+                    leader_epoch: state.leader_epoch,
+                    delete_partition: state.delete_partition,
+                })
+        });
+        v0.chain(v1).chain(v3)
+    }
+}
+
 impl InterBrokerMessage for StopReplicaRequest {
     const NAME: &'static str = "StopReplicaRequest";
     const API_KEY: i16 = 5;

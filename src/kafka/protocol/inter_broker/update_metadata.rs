@@ -14,6 +14,9 @@ use crate::kafka::metadata::TopicId;
 /// broker drops the partition from its cache.
 pub const LEADER_DURING_DELETE: i32 = -2;
 
+/// `SecurityProtocol.PLAINTEXT.id`.
+pub const SECURITY_PROTOCOL_PLAINTEXT: i16 = 0;
+
 /// The tag of the request's `Type` field (v8+).
 const TYPE_TAG: u32 = 0;
 
@@ -161,6 +164,64 @@ impl Default for UpdateMetadataPartitionState {
             offline_replicas: Vec::new(),
             unknown_tagged_fields: Vec::new(),
         }
+    }
+}
+
+impl UpdateMetadataRequest {
+    /// Every partition state with its topic name and id, whatever the version's
+    /// shape (v0-4 ungrouped, v5+ by topic; the id is zero before v7), in wire order.
+    pub fn partitions(
+        &self,
+    ) -> impl Iterator<Item = (&str, TopicId, &UpdateMetadataPartitionState)> + '_ {
+        let ungrouped = self
+            .ungrouped_partition_states
+            .iter()
+            .map(|state| (state.topic_name.as_str(), TopicId::ZERO, state));
+        let grouped = self.topic_states.iter().flat_map(|topic| {
+            topic
+                .partition_states
+                .iter()
+                .map(move |state| (topic.topic_name.as_str(), topic.topic_id, state))
+        });
+        ungrouped.chain(grouped)
+    }
+}
+
+impl UpdateMetadataBroker {
+    /// The broker's endpoints whatever the version, as Java's `UpdateMetadataRequest`
+    /// normalises them: v0's single host and port become one PLAINTEXT endpoint,
+    /// and before v3 an empty listener name becomes the security protocol's name.
+    pub fn endpoints_any_version(&self, version: i16) -> Vec<UpdateMetadataEndpoint> {
+        let mut endpoints = if version == 0 && self.endpoints.is_empty() {
+            vec![UpdateMetadataEndpoint {
+                port: self.v0_port,
+                host: self.v0_host.clone(),
+                listener: String::new(),
+                security_protocol: SECURITY_PROTOCOL_PLAINTEXT,
+                unknown_tagged_fields: Vec::new(),
+            }]
+        } else {
+            self.endpoints.clone()
+        };
+        if version < 3 {
+            for endpoint in endpoints.iter_mut().filter(|e| e.listener.is_empty()) {
+                if let Some(name) = security_protocol_name(endpoint.security_protocol) {
+                    endpoint.listener = name.to_string();
+                }
+            }
+        }
+        endpoints
+    }
+}
+
+/// `SecurityProtocol.forId(id).name`, the default listener name of a protocol.
+pub fn security_protocol_name(id: i16) -> Option<&'static str> {
+    match id {
+        0 => Some("PLAINTEXT"),
+        1 => Some("SSL"),
+        2 => Some("SASL_PLAINTEXT"),
+        3 => Some("SASL_SSL"),
+        _ => None,
     }
 }
 
