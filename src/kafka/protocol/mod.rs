@@ -8,6 +8,10 @@
 //! Responses become `frame::ResponseFrame`s: every API but Fetch through
 //! kafka-protocol's encoder into one buffer; Fetch through `fetch_response`, whose
 //! record data stays in the segment files until the socket writer sends it.
+//!
+//! `inter_broker` holds hand-written codecs for the ZooKeeper-mode controller and
+//! broker requests the crate no longer has (LeaderAndIsr, StopReplica,
+//! UpdateMetadata, ControlledShutdown, AlterPartition v0-1).
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseHeader, ResponseKind};
@@ -15,6 +19,7 @@ use kafka_protocol::protocol::{Decodable, Encodable};
 
 pub mod fetch_response;
 pub mod frame;
+pub mod inter_broker;
 pub mod legacy;
 pub mod versions;
 
