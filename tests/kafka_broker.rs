@@ -1240,6 +1240,69 @@ async fn legacy_produce_and_list_offsets_v0() {
         ]
     );
 
+    // Fetch v0-v3: the same records down-converted to message format v0 (v0-v1)
+    // or v1 (v2-v3), offsets and values intact.
+    for version in 0i16..=3 {
+        let mut body = Vec::new();
+        body.extend_from_slice(&(-1i32).to_be_bytes()); // replica id
+        body.extend_from_slice(&100i32.to_be_bytes()); // max wait
+        body.extend_from_slice(&1i32.to_be_bytes()); // min bytes
+        if version >= 3 {
+            body.extend_from_slice(&(1i32 << 20).to_be_bytes());
+        }
+        body.extend_from_slice(&1i32.to_be_bytes());
+        put_str(&mut body, "legacy");
+        body.extend_from_slice(&1i32.to_be_bytes());
+        body.extend_from_slice(&0i32.to_be_bytes()); // partition
+        body.extend_from_slice(&0i64.to_be_bytes()); // fetch offset
+        body.extend_from_slice(&(1i32 << 20).to_be_bytes());
+        let response = raw_call(&mut client, ApiKey::Fetch, version, &body).await;
+        let mut at = if version >= 1 { 4 } else { 0 };
+        at += 4 + 2 + 6 + 4; // topics, name, partitions
+        assert_eq!(
+            &response[at + 4..at + 6],
+            &[0, 0],
+            "Fetch v{version} error code"
+        );
+        let high_watermark = i64::from_be_bytes(response[at + 6..at + 14].try_into().unwrap());
+        assert_eq!(high_watermark, 6);
+        let length = i32::from_be_bytes(response[at + 14..at + 18].try_into().unwrap()) as usize;
+        let mut set = &response[at + 18..at + 18 + length];
+        let magic = if version >= 2 { 1u8 } else { 0 };
+        let mut read = Vec::new();
+        while !set.is_empty() {
+            let offset = i64::from_be_bytes(set[..8].try_into().unwrap());
+            let size = i32::from_be_bytes(set[8..12].try_into().unwrap()) as usize;
+            let message = &set[12..12 + size];
+            assert_eq!(message[4], magic, "Fetch v{version} message format");
+            assert_eq!(
+                u32::from_be_bytes(message[..4].try_into().unwrap()),
+                crc32fast::hash(&message[4..])
+            );
+            let value_at = 6 + if magic == 1 { 8 } else { 0 } + 4; // key is null
+            let value_length =
+                i32::from_be_bytes(message[value_at..value_at + 4].try_into().unwrap()) as usize;
+            read.push((
+                offset,
+                message[value_at + 4..value_at + 4 + value_length].to_vec(),
+            ));
+            set = &set[12 + size..];
+        }
+        let values: Vec<(i64, Vec<u8>)> = (0..6)
+            .map(|offset| {
+                (
+                    offset,
+                    if offset % 2 == 0 {
+                        b"first".to_vec()
+                    } else {
+                        b"second".to_vec()
+                    },
+                )
+            })
+            .collect();
+        assert_eq!(read, values, "Fetch v{version}");
+    }
+
     // ListOffsets v0: latest (max 1) and earliest.
     for (timestamp, expected) in [(-1i64, 6i64), (-2, 0)] {
         let mut body = Vec::new();

@@ -2,7 +2,8 @@
 a producer pinned to api_version (0, 9) (Produce v1, message format v0) or (0, 10, 0)
 (Produce v2, message format v1, timestamps), uncompressed and gzip; the end offset read
 with ListOffsets v0 (a consumer pinned to (0, 9), what Burrow-era monitors send); every
-record read back, in order, by a current consumer.
+record read back, in order, by a current consumer and by a consumer pinned to the same
+api_version (Fetch v1 / v2: message formats v0 / v1, down-converted by the broker).
 
     kafka_python_legacy.py BOOTSTRAP TOPIC API_VERSION COMPRESSION [RECORDS]
 
@@ -65,9 +66,25 @@ def main():
         fail("timestamps were not kept: %r" % [r.timestamp for r in got][:3])
     if not with_timestamps and any(r.timestamp != -1 for r in got):
         fail("format v0 records should read back without a timestamp (-1): %r" % got[0].timestamp)
+    # The same records through the old Fetch versions (v1 for 0.9, v2 for 0.10.0): the
+    # broker down-converts them to message format v0 / v1.
+    old_consumer = KafkaConsumer(bootstrap_servers=bootstrap, api_version=api_version,
+                                 auto_offset_reset="earliest", enable_auto_commit=False,
+                                 value_deserializer=bytes.decode)
+    old_consumer.assign([tp])
+    old_consumer.seek(tp, 0)
+    old_got = []
+    deadline = time.time() + 60
+    while len(old_got) < records and time.time() < deadline:
+        for batch in old_consumer.poll(timeout_ms=1000).values():
+            old_got.extend(batch)
+    old_consumer.close()
+    if [r.value for r in old_got] != values or [r.offset for r in old_got] != list(range(records)):
+        fail("the old Fetch read %d records, first: %r" % (len(old_got), [(r.offset, r.value) for r in old_got][:3]))
     print("api_version %s %s: %d records acked at offsets 0..%d, ListOffsets v0 [%d, %d), "
-          "read back in order%s" % (api_text, compression, records, records - 1, begin, end,
-                                    " with their timestamps" if with_timestamps else ""))
+          "read back in order%s by a current consumer and by an api_version %s consumer"
+          % (api_text, compression, records, records - 1, begin, end,
+             " with their timestamps" if with_timestamps else "", api_text))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 # needs: kafka-zk
-# clients: filebeat-0.10.2.0 filebeat-1.0.0 filebeat-2.1.0 kafka-python-0.9 kafka-python-0.10-gzip
+# clients: filebeat-0.10.2.0 filebeat-1.0.0 filebeat-2.1.0 kafka-python-0.9 kafka-python-0.10-gzip sarama-0.10.2.0
 # timeout: 420
 #
 # Clients that speak the protocol of older brokers, which Apache Kafka 3.9 (the
@@ -10,7 +10,10 @@
 #   arrive once and in order (read back with kcat);
 # - kafka-python pinned to api_version 0.9 (Produce v1, message format v0) and 0.10.0
 #   with gzip (Produce v2, format v1), with the end offset read through ListOffsets v0
-#   (python/kafka_python_legacy.py).
+#   and the records read back through the old Fetch versions too (down-converted)
+#   (python/kafka_python_legacy.py);
+# - sarama configured as Filebeat configures it (go/filebeat-sarama) at protocol
+#   version 0.10.2.0: Produce v2 and a sarama consumer on Fetch v3 (format v1).
 
 FILEBEAT_DIST=${FILEBEAT_DIST:-$COMPAT_DIR/../../shared/tools/filebeat}
 FILEBEAT_LINES=300
@@ -108,6 +111,18 @@ else
     report "filebeat-$v" skip "the Filebeat 8.8.2 build is not at $FILEBEAT_DIST (set FILEBEAT_DIST)"
   done
 fi
+sarama_legacy() {
+  local bin out
+  bin=$(go_build filebeat-sarama) || { kafka_fail "go build of filebeat-sarama failed"; return 1; }
+  if out=$(timeout_run 150 "$bin" -brokers "$KAFKA_BOOTSTRAP" -topic "$(kafka_unique sarama-legacy)" \
+      -version 0.10.2.0 -events 500 -timeout 120s); then
+    KAFKA_DETAIL="sarama $SARAMA_VERSION: $out"
+  else
+    kafka_fail "filebeat-sarama -version 0.10.2.0 failed (see log)"
+  fi
+}
+kafka_client sarama-0.10.2.0 sarama_legacy
+
 python_env || { report kafka-python-0.9 fail "python_env failed"; report kafka-python-0.10-gzip fail "python_env failed"; exit 1; }
 kafka_client kafka-python-0.9 legacy_python 0.9 none
 kafka_client kafka-python-0.10-gzip legacy_python 0.10.0 gzip

@@ -4,6 +4,11 @@
 //! append when the log's format is v2; keel stores only v2, so it does the same
 //! here, before the usual append path sees the records.
 //!
+//! The other way, Fetch v0-v3 clients read message formats v0 (Fetch v0-v1) and v1
+//! (Fetch v2-v3): `down_convert` rewrites the stored v2 batches for them, as Kafka's
+//! `RecordsUtil.downConvert` does (headers dropped, control batches skipped, a
+//! compressed batch becomes one wrapper message in the same codec).
+//!
 //! A message set is `[offset i64][size i32][message]...`; a message is
 //! `crc u32 | magic i8 | attributes i8 | timestamp i64 (v1 only) | key | value`,
 //! the CRC-32 (IEEE) covering everything after itself. A compressed message is a
@@ -30,6 +35,133 @@ const MESSAGES_MAX: usize = 1 << 20;
 /// is one (the same position in a v2 batch and in a legacy message set).
 pub fn magic(records: &[u8]) -> Option<i8> {
     records.get(16).map(|byte| *byte as i8)
+}
+
+/// Rewrites whole v2 batches as a message set of `magic` (0 or 1) for a Fetch
+/// v0-v3 client. A partial batch at the end (a fetch range may end inside one) is
+/// left out, as a legacy client would skip it. zstd has no legacy form: Kafka answers
+/// UNSUPPORTED_COMPRESSION_TYPE, and so does the caller on `Err(Unsupported)`.
+pub fn down_convert(batches: &[u8], magic: i8) -> Result<Vec<u8>, DownConvertError> {
+    use super::batch::{self, Compression};
+    let mut out = Vec::with_capacity(batches.len() + batches.len() / 4);
+    for item in batch::split_batches(batches) {
+        let Ok((header, bytes)) = item else {
+            break;
+        };
+        if header.is_control() {
+            continue;
+        }
+        let codec = header.compression().map_err(DownConvertError::Corrupt)?;
+        if codec == Compression::Zstd {
+            return Err(DownConvertError::Unsupported);
+        }
+        let section =
+            records::records_section(&header, bytes).map_err(DownConvertError::Corrupt)?;
+        let decoded = records::decode(&header, &section).map_err(DownConvertError::Corrupt)?;
+        let Some(last) = decoded.last() else {
+            continue;
+        };
+        let log_append_time = header.is_log_append_time();
+        let timestamp_of = |record: &Record<'_>| {
+            if log_append_time {
+                header.max_timestamp
+            } else {
+                record.timestamp_ms
+            }
+        };
+        let time_flag = if magic == 1 && log_append_time {
+            LOG_APPEND_TIME_FLAG
+        } else {
+            0
+        };
+        if codec == Compression::None {
+            for record in &decoded {
+                let message = encode_message(
+                    magic,
+                    time_flag,
+                    timestamp_of(record),
+                    record.key,
+                    record.value,
+                );
+                put_entry(&mut out, record.offset, &message);
+            }
+            continue;
+        }
+        // A wrapper: inner offsets are relative for magic 1 (the wrapper carries the
+        // last absolute offset), absolute for magic 0.
+        let mut inner = Vec::new();
+        for (index, record) in decoded.iter().enumerate() {
+            let message = encode_message(magic, 0, timestamp_of(record), record.key, record.value);
+            let offset = if magic == 1 {
+                index as i64
+            } else {
+                record.offset
+            };
+            put_entry(&mut inner, offset, &message);
+        }
+        let compressed = records::compress(codec, &inner).map_err(DownConvertError::Corrupt)?;
+        let wrapper_attributes = codec_attribute(codec) as i8 | time_flag;
+        let wrapper_time = decoded
+            .iter()
+            .map(timestamp_of)
+            .max()
+            .unwrap_or(NO_TIMESTAMP);
+        let wrapper = encode_message(
+            magic,
+            wrapper_attributes,
+            wrapper_time,
+            None,
+            Some(&compressed),
+        );
+        put_entry(&mut out, last.offset, &wrapper);
+    }
+    Ok(out)
+}
+
+/// Why a batch cannot be read as a legacy message set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DownConvertError {
+    #[error("zstd batches have no v0/v1 form")]
+    Unsupported,
+    #[error(transparent)]
+    Corrupt(BatchError),
+}
+
+/// One v0/v1 message with its CRC.
+fn encode_message(
+    magic: i8,
+    attributes: i8,
+    timestamp_ms: i64,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+) -> Vec<u8> {
+    let mut message = Vec::with_capacity(
+        4 + 2 + 8 + 8 + key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len),
+    );
+    message.extend_from_slice(&[0; 4]); // CRC, filled below
+    message.push(magic as u8);
+    message.push(attributes as u8);
+    if magic == 1 {
+        message.extend_from_slice(&timestamp_ms.to_be_bytes());
+    }
+    for field in [key, value] {
+        match field {
+            None => message.extend_from_slice(&(-1i32).to_be_bytes()),
+            Some(bytes) => {
+                message.extend_from_slice(&(bytes.len() as i32).to_be_bytes());
+                message.extend_from_slice(bytes);
+            }
+        }
+    }
+    let crc = crc32fast::hash(&message[4..]);
+    message[..4].copy_from_slice(&crc.to_be_bytes());
+    message
+}
+
+fn put_entry(out: &mut Vec<u8>, offset: i64, message: &[u8]) {
+    out.extend_from_slice(&offset.to_be_bytes());
+    out.extend_from_slice(&(message.len() as i32).to_be_bytes());
+    out.extend_from_slice(message);
 }
 
 /// One message, decoded (its value still compressed when it is a wrapper).
@@ -354,6 +486,64 @@ pub(crate) mod tests {
                 (1, 20, None, Some(b"b".to_vec()))
             ]
         );
+    }
+
+    #[test]
+    fn down_conversion_round_trips_through_the_up_conversion() {
+        use crate::kafka::log::batch::BatchHeader;
+        for codec in [0i8, 1, 2, 3] {
+            // Up: a legacy set (wrapped when compressed) to a v2 batch at offset 40.
+            let mut plain = entry(0, &message(1, 0, 10, Some(b"k"), Some(b"a")));
+            plain.extend(entry(1, &message(1, 0, 20, None, Some(b"b"))));
+            let set = if codec == 0 {
+                plain
+            } else {
+                let compressed = records::compress(records_codec(codec).unwrap(), &plain).unwrap();
+                entry(1, &message(1, codec, 20, None, Some(&compressed)))
+            };
+            let mut batch_bytes = convert_to_v2(&set).unwrap();
+            batch_bytes[..8].copy_from_slice(&40i64.to_be_bytes());
+            crate::kafka::log::batch::update_crc(&mut batch_bytes);
+            assert_eq!(BatchHeader::parse(&batch_bytes).unwrap().base_offset, 40);
+            for magic in [0i8, 1] {
+                let legacy = down_convert(&batch_bytes, magic).unwrap();
+                let mut seen = Vec::new();
+                for message in messages(&legacy) {
+                    let message = message.unwrap();
+                    assert_eq!(message.magic, magic);
+                    if message.attributes & CODEC_MASK == 0 {
+                        seen.push((message.timestamp_ms, message.value.map(<[u8]>::to_vec)));
+                    } else {
+                        let inner = records::decompress(
+                            records_codec(codec).unwrap(),
+                            message.value.unwrap(),
+                        )
+                        .unwrap();
+                        for inner in messages(&inner) {
+                            let inner = inner.unwrap();
+                            seen.push((inner.timestamp_ms, inner.value.map(<[u8]>::to_vec)));
+                        }
+                    }
+                }
+                let expected_times = if magic == 0 { [-1, -1] } else { [10, 20] };
+                assert_eq!(
+                    seen,
+                    vec![
+                        (expected_times[0], Some(b"a".to_vec())),
+                        (expected_times[1], Some(b"b".to_vec()))
+                    ],
+                    "codec {codec} magic {magic}"
+                );
+                // Absolute offsets on the outer entries: the last one is 41.
+                let outer_last = legacy.len();
+                let _ = outer_last;
+                let first_offset = i64::from_be_bytes(legacy[..8].try_into().unwrap());
+                assert!(
+                    first_offset == 40 || first_offset == 41,
+                    "codec {codec}: {first_offset}"
+                );
+            }
+        }
     }
 
     #[test]

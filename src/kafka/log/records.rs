@@ -242,7 +242,7 @@ fn snappy_decompress(body: &[u8]) -> Result<Vec<u8>, BatchError> {
     Ok(out)
 }
 
-fn compress(codec: Compression, section: &[u8]) -> Result<Vec<u8>, BatchError> {
+pub(crate) fn compress(codec: Compression, section: &[u8]) -> Result<Vec<u8>, BatchError> {
     const FAILED: BatchError = BatchError::Corrupt("records do not compress");
     Ok(match codec {
         Compression::None => section.to_vec(),

@@ -1,5 +1,6 @@
 //! Request versions Kafka 3.9 still serves but the kafka-protocol crate no longer
-//! reads (Kafka 4 removed them, KIP-896): Produce v0-v2 and ListOffsets v0. Their
+//! reads (Kafka 4 removed them, KIP-896): Produce v0-v2, Fetch v0-v3 and ListOffsets
+//! v0. Their
 //! clients are the seed's era: Filebeat with `output.kafka.version: 0.10.x`,
 //! Burrow, 0.10 producers.
 //!
@@ -11,7 +12,8 @@
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::{
-    ApiKey, ListOffsetsRequest, ProduceRequest, ProduceResponse, RequestKind, TopicName,
+    ApiKey, FetchRequest, ListOffsetsRequest, ProduceRequest, ProduceResponse, RequestKind,
+    TopicName,
 };
 use kafka_protocol::protocol::{Decodable, StrBytes};
 
@@ -19,6 +21,7 @@ use kafka_protocol::protocol::{Decodable, StrBytes};
 pub fn min_legacy_version(api_key: ApiKey) -> Option<i16> {
     match api_key {
         ApiKey::Produce => Some(0),
+        ApiKey::Fetch => Some(0),
         ApiKey::ListOffsets => Some(0),
         _ => None,
     }
@@ -28,6 +31,7 @@ pub fn min_legacy_version(api_key: ApiKey) -> Option<i16> {
 pub fn decodes(api_key: ApiKey, version: i16) -> bool {
     match api_key {
         ApiKey::Produce => (0..=2).contains(&version),
+        ApiKey::Fetch => (0..=3).contains(&version),
         ApiKey::ListOffsets => version == 0,
         _ => false,
     }
@@ -76,6 +80,7 @@ pub fn decode_body(
             Ok((RequestKind::Produce(request), None))
         }
         ApiKey::ListOffsets => decode_list_offsets_v0(body),
+        ApiKey::Fetch => decode_fetch_v0_to_v3(body, version),
         other => Err(format!("{other:?} v{version} is not a legacy request")),
     }
 }
@@ -108,6 +113,101 @@ fn decode_list_offsets_v0(
         RequestKind::ListOffsets(request),
         Some(LegacyRequest::ListOffsetsV0 { max_num_offsets }),
     ))
+}
+
+/// Fetch v0-v3 as the v4 request they mean: no isolation (read uncommitted), no
+/// fetch session, `max_bytes` unlimited before v3 (Kafka's default for them).
+fn decode_fetch_v0_to_v3(
+    body: &mut Bytes,
+    version: i16,
+) -> Result<(RequestKind, Option<LegacyRequest>), String> {
+    use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+    let mut reader = Reader { bytes: body };
+    let mut request = FetchRequest::default();
+    request.replica_id = reader.i32()?.into();
+    request.max_wait_ms = reader.i32()?;
+    request.min_bytes = reader.i32()?;
+    request.max_bytes = if version >= 3 {
+        reader.i32()?
+    } else {
+        i32::MAX
+    };
+    request.isolation_level = 0;
+    request.session_id = 0;
+    request.session_epoch = -1;
+    let topic_count = reader.count(2 + 4)?;
+    for _ in 0..topic_count {
+        let mut topic = FetchTopic::default();
+        topic.topic = TopicName(StrBytes::from_string(reader.string()?));
+        let partition_count = reader.count(4 + 8 + 4)?;
+        for _ in 0..partition_count {
+            let mut partition = FetchPartition::default();
+            partition.partition = reader.i32()?;
+            partition.current_leader_epoch = -1;
+            partition.fetch_offset = reader.i64()?;
+            partition.log_start_offset = -1;
+            partition.partition_max_bytes = reader.i32()?;
+            topic.partitions.push(partition);
+        }
+        request.topics.push(topic);
+    }
+    Ok((RequestKind::Fetch(request), None))
+}
+
+/// The message format a Fetch v0-v3 client reads: v0 for Fetch v0-v1, v1 for v2-v3.
+pub fn fetch_magic(version: i16) -> i8 {
+    if version >= 2 {
+        1
+    } else {
+        0
+    }
+}
+
+/// Writes a whole FetchResponse v0-v3 frame (length prefix included), the record
+/// data down-converted to the client's message format as Kafka does.
+pub fn encode_fetch_response(
+    version: i16,
+    correlation_id: i32,
+    reply: &super::fetch_response::FetchReply,
+) -> anyhow::Result<Bytes> {
+    use crate::kafka::log::legacy::{down_convert, DownConvertError};
+    let magic = fetch_magic(version);
+    let mut out = BytesMut::with_capacity(256);
+    out.put_i32(0); // length, patched below
+    out.put_i32(correlation_id);
+    if version >= 1 {
+        out.put_i32(reply.throttle_time_ms);
+    }
+    out.put_i32(reply.responses.len() as i32);
+    for topic in &reply.responses {
+        put_string(&mut out, topic.topic.as_str());
+        out.put_i32(topic.partitions.len() as i32);
+        for partition in &topic.partitions {
+            let stored = partition.records.to_bytes()?.unwrap_or_default();
+            let (error_code, records) = match down_convert(&stored, magic) {
+                Ok(records) => (partition.error_code, records),
+                Err(DownConvertError::Unsupported) => (
+                    kafka_protocol::ResponseError::UnsupportedCompressionType.code(),
+                    Vec::new(),
+                ),
+                Err(DownConvertError::Corrupt(error)) => {
+                    tracing::warn!(topic = %topic.topic.as_str(), partition = partition.partition_index, %error, "cannot down-convert stored batches for a Fetch v{version} client");
+                    (
+                        kafka_protocol::ResponseError::CorruptMessage.code(),
+                        Vec::new(),
+                    )
+                }
+            };
+            out.put_i32(partition.partition_index);
+            out.put_i16(error_code);
+            out.put_i64(partition.high_watermark);
+            out.put_i32(records.len() as i32);
+            out.put_slice(&records);
+        }
+    }
+    let length = (out.len() - 4) as i32;
+    out[..4].copy_from_slice(&length.to_be_bytes());
+    Ok(out.freeze())
 }
 
 /// A bounds-checked reader of the classic (non-flexible) encodings.

@@ -179,6 +179,14 @@ pub fn encode_frame(
                 api_key == ApiKey::Fetch,
                 "a FetchResponse for a {api_key:?} request"
             );
+            if version < fetch_response::VERSION_MIN {
+                // Fetch v0-v3: the record data down-converted in memory.
+                return Ok(ResponseFrame::from_bytes(legacy::encode_fetch_response(
+                    version,
+                    correlation_id,
+                    reply,
+                )?));
+            }
             fetch_response::encode(version, correlation_id, reply)
         }
         Response::ListOffsetsV0(reply) => {

@@ -4,7 +4,8 @@
 //! Minimums follow Kafka 4's baseline (KIP-896), the oldest the kafka-protocol
 //! crate decodes, except where Kafka 3.9 serves older versions that clients of the
 //! seed's era still send: those are read by `legacy` (Produce v0-v2 from Filebeat
-//! with `output.kafka.version` 0.10.x, ListOffsets v0 from Burrow). Maximums stop
+//! with `output.kafka.version` 0.10.x, Fetch v0-v3 from 0.10-era consumers and
+//! Burrow, ListOffsets v0 from Burrow). Maximums stop
 //! where a newer version would need semantics keel does not have yet.
 
 use kafka_protocol::messages::ApiKey;
@@ -13,7 +14,7 @@ use kafka_protocol::protocol::VersionRange;
 /// (api, min, max) for every API keel serves.
 pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::Produce, 0, 11),
-    (ApiKey::Fetch, 4, 16),
+    (ApiKey::Fetch, 0, 16),
     (ApiKey::ListOffsets, 0, 8),
     (ApiKey::Metadata, 0, 12),
     (ApiKey::ApiVersions, 0, 4),
