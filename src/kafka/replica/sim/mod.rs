@@ -1,0 +1,1 @@
+//! Seeded deterministic simulation of Kafka replication (tests only).
