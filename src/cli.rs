@@ -110,15 +110,14 @@ fn run(command: Command) -> Result<(), CliError> {
         Command::Zookeeper { config } => {
             let config = ZooKeeperConfig::load(&config)?;
             log_zookeeper_config(&config);
-            if config.is_distributed() {
-                return Err(CliError::NotYetAvailable(
-                    "the configuration is valid, but ensemble mode (server.N lines with standaloneEnabled or more than one participant) is not implemented yet; see README.md, status".to_string(),
-                ));
-            }
             let runtime = tokio::runtime::Runtime::new().map_err(anyhow::Error::from)?;
             runtime.block_on(async {
                 let shutdown = shutdown_on_signal();
-                crate::zookeeper::server::run(config, shutdown).await
+                if config.is_distributed() {
+                    crate::zookeeper::quorum::peer::run(config, shutdown).await
+                } else {
+                    crate::zookeeper::server::run(config, shutdown).await
+                }
             })?;
             Ok(())
         }

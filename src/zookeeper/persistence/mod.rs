@@ -26,12 +26,14 @@
 //! `DataTree::apply`.
 
 pub mod adler32;
+pub mod epoch;
 pub mod files;
 pub mod log_format;
 pub mod log_reader;
 pub mod purge;
 pub mod recover;
 pub mod snapshot;
+pub mod truncate;
 pub mod txn_log;
 
 #[cfg(test)]

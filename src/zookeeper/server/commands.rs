@@ -34,6 +34,11 @@ pub struct ServerInfo {
     pub client_connections_per_ip_max: u32,
     /// Monotonic milliseconds at start, for `uptime`.
     pub started_ms: i64,
+    /// What `srvr`'s `Mode:` line and mntr's `zk_server_state` say: `standalone`,
+    /// or `leader` / `follower` / `observer` in an ensemble.
+    pub mode: &'static str,
+    /// This server's `myid` in an ensemble (`serverId` in `conf`), 0 standalone.
+    pub server_id: i64,
 }
 
 /// `FourLetterCommands.isEnabled`: the whitelist, `*` for all, and `srvr`
@@ -106,10 +111,10 @@ fn connection_info(conn: &Connection, brief: bool) -> String {
 }
 
 /// `ServerStats.toString()` and the node count: the tail of `srvr` and `stat`.
-fn server_stats_text(core: &Core, asker: Option<SocketAddr>) -> String {
+fn server_stats_text(core: &Core, info: &ServerInfo, asker: Option<SocketAddr>) -> String {
     let stats = core.stats();
     format!(
-        "Latency min/avg/max: {}/{:?}/{}\nReceived: {}\nSent: {}\nConnections: {}\nOutstanding: {}\nZxid: 0x{:x}\nMode: standalone\nNode count: {}\n",
+        "Latency min/avg/max: {}/{:?}/{}\nReceived: {}\nSent: {}\nConnections: {}\nOutstanding: {}\nZxid: 0x{:x}\nMode: {}\nNode count: {}\n",
         stats.latency.min_ms(),
         stats.latency.avg_ms(),
         stats.latency.max_ms(),
@@ -118,6 +123,7 @@ fn server_stats_text(core: &Core, asker: Option<SocketAddr>) -> String {
         core.connections().len() + usize::from(asker.is_some()),
         core.outstanding_requests(),
         core.tree().last_processed_zxid().0,
+        info.mode,
         node_count(core)
     )
 }
@@ -164,7 +170,7 @@ fn monitor_values(
     let (_, _, _) = tree.watches().data.summary();
     vec![
         ("version", json!(FULL_VERSION)),
-        ("server_state", json!("standalone")),
+        ("server_state", json!(info.mode)),
         ("avg_latency", json!(stats.latency.avg_ms())),
         ("max_latency", json!(stats.latency.max_ms())),
         ("min_latency", json!(stats.latency.min_ms())),
@@ -259,7 +265,7 @@ pub fn four_letter_word(
         "hash" => String::new(),
         "srvr" => format!(
             "Zookeeper version: {FULL_VERSION}\n{}",
-            server_stats_text(core, asker)
+            server_stats_text(core, info, asker)
         ),
         "stat" => {
             let mut out = format!("Zookeeper version: {FULL_VERSION}\nClients:\n");
@@ -269,7 +275,7 @@ pub fn four_letter_word(
             }
             out.push_str(&asker_info(asker));
             out.push('\n');
-            out.push_str(&server_stats_text(core, asker));
+            out.push_str(&server_stats_text(core, info, asker));
             out
         }
         "cons" => {
@@ -370,7 +376,7 @@ fn conf_lines(core: &Core, info: &ServerInfo) -> Vec<(&'static str, Value)> {
         ("maxSessionTimeout", json!(config.session_timeout_ms_max)),
         ("clientPortListenBacklog", json!(-1)),
         // A standalone server reports id 0 (`ZooKeeperServer.getServerId`).
-        ("serverId", json!(0)),
+        ("serverId", json!(info.server_id)),
     ]
 }
 
@@ -524,7 +530,7 @@ fn server_stats_json(core: &Core, info: &ServerInfo, now_ms: i64) -> Value {
         "log_dir_size": directory_size(&info.log_dir),
         "last_processed_zxid": core.tree().last_processed_zxid().0,
         "outstanding_requests": core.outstanding_requests(),
-        "server_state": "standalone",
+        "server_state": info.mode,
         "avg_latency": stats.latency.avg_ms(),
         "max_latency": stats.latency.max_ms(),
         "min_latency": stats.latency.min_ms(),
@@ -689,6 +695,7 @@ mod tests {
             snapshot_interval_txns: 100_000,
             container_deletions_max: 100,
             tree: TreeConfig::default(),
+            role: super::core::Role::Standalone,
         };
         let tree = DataTree::new(TreeConfig::default());
         let mut core = Core::new(config, tree, &Default::default(), Clock::default(), 7);
@@ -698,6 +705,8 @@ mod tests {
             log_dir: None,
             client_connections_per_ip_max: 60,
             started_ms: 0,
+            mode: "standalone",
+            server_id: 0,
         };
         let mntr = four_letter_word(&mut core, &info, "mntr", 0, None);
         assert!(mntr.contains("zk_digest_mismatches_count\t0\n"), "{mntr}");

@@ -1401,6 +1401,12 @@ impl Core {
         &self.tree
     }
 
+    /// The tree, when an ensemble member stops serving (its state goes back
+    /// to Zab's sync phase).
+    pub fn into_tree(self) -> DataTree {
+        self.tree
+    }
+
     pub fn sessions(&self) -> &SessionTracker {
         &self.sessions
     }

@@ -116,7 +116,7 @@ pub enum SnapshotCommand {
 
 /// The body of a snapshot writer thread: Ok(true) once published, Ok(false)
 /// when the pipeline gave up on it (its sender dropped first).
-fn write_streamed_snapshot(
+pub(crate) fn write_streamed_snapshot(
     sink: &dyn SnapshotSink,
     zxid: crate::zookeeper::tree::Zxid,
     head: &[u8],

@@ -176,6 +176,8 @@ impl Server {
             log_dir: dirs.as_ref().map(|(_, log)| log.join("version-2")),
             client_connections_per_ip_max: config.client_connections_per_ip_max,
             started_ms: started.now_ms,
+            mode: "standalone",
+            server_id: 0,
         };
         let pipeline = Pipeline {
             core,

@@ -170,6 +170,11 @@ impl ElectionConfig {
         &self.observers
     }
 
+    /// The bytes every notification carries.
+    pub fn config_bytes(&self) -> &Arc<[u8]> {
+        &self.config_bytes
+    }
+
     pub fn config_version(&self) -> i64 {
         self.config_version
     }

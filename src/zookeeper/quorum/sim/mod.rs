@@ -121,6 +121,8 @@ const DISK_DELAY_MS_MAX: u64 = 15;
 /// heavy-tailed on real disks, and the stalls widen every crash window).
 const DISK_STALL_MS_MAX: u64 = 400;
 const DISK_STALL_ONE_IN: u64 = 10;
+/// How often a currentEpoch write is followed by a crash of its writer.
+const CRASH_NEAR_EPOCH_WRITE_PERCENT: u64 = 15;
 
 enum Payload {
     Zab(QuorumMessage),
@@ -174,6 +176,9 @@ enum Event {
     Fault,
     Heal,
     ClientWrite,
+    Crash {
+        server: usize,
+    },
     Restart {
         server: usize,
     },
@@ -388,7 +393,7 @@ impl Sim {
         sim.run_until(sim.config.fault_phase_ms);
         sim.heal_all();
         let deadline_ms = sim.now_ms + sim.config.liveness_bound_ms;
-        if sim.settle(deadline_ms).is_err() {
+        if !sim.settle(deadline_ms) {
             let status = sim.status();
             sim.checker.violations.push(format!(
                 "liveness: no convergence within the bound after healing; {status}"
@@ -464,18 +469,18 @@ impl Sim {
 
     /// Runs until one established leader serves every other server with equal
     /// states, or the deadline.
-    pub fn settle(&mut self, deadline_ms: u64) -> Result<(), ()> {
+    pub fn settle(&mut self, deadline_ms: u64) -> bool {
         while self.now_ms < deadline_ms {
             let until = self.now_ms + ELECTION_INTERVAL_MS;
             self.run_until(until);
             if self.is_converged() {
-                return Ok(());
+                return true;
             }
             if self.steps >= self.config.step_budget {
-                return Err(());
+                return false;
             }
         }
-        Err(())
+        false
     }
 
     fn is_converged(&self) -> bool {
@@ -602,6 +607,25 @@ impl Sim {
             }
         }
         let last_zxid = state.last().map(|(zxid, _)| *zxid).unwrap_or(Zxid(0));
+        // After a crash only durable records are left; a reload also reads the
+        // unsynced ones, so it says how far the disk really is.
+        let durable_zxid = server
+            .disk
+            .log
+            .iter()
+            .position(|record| !record.durable)
+            .map(|first_unsynced| {
+                let snapshot_zxid = server
+                    .disk
+                    .snapshot
+                    .as_ref()
+                    .map(|(zxid, _)| *zxid)
+                    .unwrap_or(Zxid(0));
+                server.disk.log[..first_unsynced]
+                    .iter()
+                    .map(|record| txn_zxid(&record.txn))
+                    .fold(snapshot_zxid, Zxid::max)
+            });
         let recent_txns = state[state.len().saturating_sub(recent_max)..]
             .iter()
             .map(|(zxid, value)| Arc::new(make_txn(*value, *zxid)))
@@ -612,6 +636,7 @@ impl Sim {
             current_epoch: server.disk.current_epoch,
             last_zxid,
             recent_txns,
+            durable_zxid,
         }
     }
 
@@ -733,6 +758,15 @@ impl Sim {
         );
     }
 
+    /// Crashes land near epoch writes more often than chance would put them
+    /// there (FoundationDB's "buggify"): that is where persistence order matters.
+    fn maybe_crash_soon(&mut self, index: usize) {
+        if self.faults_active && self.rng.chance(CRASH_NEAR_EPOCH_WRITE_PERCENT) {
+            let delay = self.rng.range(0, DISK_DELAY_MS_MAX * 2);
+            self.schedule(delay, Event::Crash { server: index });
+        }
+    }
+
     fn fsync_delay_ms(&mut self) -> u64 {
         if self.rng.range(1, DISK_STALL_ONE_IN) == 1 {
             self.rng.range(DISK_DELAY_MS_MAX, DISK_STALL_MS_MAX)
@@ -788,7 +822,8 @@ impl Sim {
                 self.write_epoch(index, EpochFile::Accepted, epoch)
             }
             Output::PersistCurrentEpoch { epoch } => {
-                self.write_epoch(index, EpochFile::Current, epoch)
+                self.write_epoch(index, EpochFile::Current, epoch);
+                self.maybe_crash_soon(index);
             }
             Output::AppendTxn { txn } => {
                 let server = &mut self.servers[index];
@@ -1144,6 +1179,14 @@ impl Sim {
                 }
             }
             Event::EndFaults => self.faults_active = false,
+            Event::Crash { server } => {
+                if self.faults_active && self.servers[server].alive {
+                    self.faults += 1;
+                    self.crash(server);
+                    let downtime = self.rng.range(50, 2_000);
+                    self.schedule(downtime, Event::Restart { server });
+                }
+            }
         }
     }
 

@@ -39,8 +39,7 @@ fn quiet_ensemble_commits_and_converges() {
     config.voters = 3;
     config.observers = 1;
     let mut sim = Sim::scripted(config);
-    sim.settle(20_000)
-        .expect("an ensemble without faults converges");
+    assert!(sim.settle(20_000), "an ensemble without faults converges");
     for _ in 0..20 {
         let leader = sim.established_leader().expect("leader");
         sim.client_write_at(leader).expect("write accepted");
@@ -63,7 +62,7 @@ fn quiet_ensemble_commits_and_converges() {
 }
 
 /// The seed sweep, split so the test harness runs the parts in parallel.
-const SWEEP_SEEDS_PER_PART: u64 = 400;
+const SWEEP_SEEDS_PER_PART: u64 = 700;
 
 #[test]
 fn seed_sweep_part_0() {
@@ -145,4 +144,36 @@ fn print_some_reports() {
             report.violations.len()
         );
     }
+}
+
+/// The long run behind `scripts/sim-long`: `SIM_LONG_SCHEDULES` seeds (default
+/// 100000) from `SIM_SEED_OFFSET` (default 1000000, past the sweep's seeds).
+/// Prints one `SIM-LONG` summary line for the script.
+#[test]
+#[ignore]
+fn long_run() {
+    let schedules: u64 = std::env::var("SIM_LONG_SCHEDULES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let offset: u64 = std::env::var("SIM_SEED_OFFSET")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let (mut faults, mut writes, mut failures) = (0u64, 0u64, Vec::new());
+    for seed in offset..offset + schedules {
+        let report = Sim::run(SimConfig::from_seed(seed));
+        faults += report.faults;
+        writes += report.acknowledged_writes as u64;
+        if !report.violations.is_empty() {
+            eprintln!("FAILING SEED {seed}: {:#?}", report.violations);
+            failures.push(seed);
+        }
+    }
+    println!(
+        "SIM-LONG schedules={schedules} seed_offset={offset} faults={faults} acknowledged_writes={writes} failures={} failing_seeds={:?}",
+        failures.len(),
+        &failures[..failures.len().min(20)]
+    );
+    assert!(failures.is_empty(), "failing seeds: {failures:?}");
 }

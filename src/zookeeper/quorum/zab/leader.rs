@@ -216,7 +216,13 @@ impl Leader {
                 Verdict::Stay
             }
             Input::Tick => self.on_tick(context),
-            Input::SnapshotDurable { .. } | Input::TruncateDone { .. } => Verdict::Stay,
+            Input::SnapshotDurable { zxid } => {
+                context.store.last_durable = context.store.last_durable.max(zxid);
+                self.maybe_finish_epoch_acks(context);
+                self.maybe_establish(context);
+                Verdict::Stay
+            }
+            Input::TruncateDone { .. } => Verdict::Stay,
             Input::SnapshotReceived { from, .. } => {
                 tracing::warn!(%from, "snapshot received while leading; ignored");
                 Verdict::Stay
@@ -239,11 +245,14 @@ impl Leader {
             return Err(ProposeError::TooManyOutstanding);
         }
         let counter = if self.last_proposed.epoch() == epoch.0 {
-            self.last_proposed.counter() + 1
+            self.last_proposed
+                .counter()
+                .checked_add(1)
+                .unwrap_or(ZXID_COUNTER_LIMIT)
         } else {
             1
         };
-        if counter >= ZXID_COUNTER_LIMIT {
+        if counter == ZXID_COUNTER_LIMIT {
             return Err(ProposeError::ZxidRollover);
         }
         let zxid = Zxid::new(epoch.0, counter);

@@ -110,6 +110,11 @@ impl Learner {
             && self.phase < Phase::AwaitingUpToDate
     }
 
+    /// A snapshot write requested at NEWLEADER has not completed.
+    pub(super) fn snapshot_pending(&self) -> bool {
+        self.snapshot_pending
+    }
+
     fn serving_role(&self) -> ServingRole {
         if self.observer {
             ServingRole::Observer
@@ -207,7 +212,9 @@ impl Learner {
                 self.advance_new_leader(context);
                 Verdict::Stay
             }
-            Input::SnapshotDurable { .. } => {
+            Input::SnapshotDurable { zxid } => {
+                // Everything up to the snapshot's zxid is now on disk in it.
+                context.store.last_durable = context.store.last_durable.max(zxid);
                 self.snapshot_pending = false;
                 self.advance_new_leader(context);
                 Verdict::Stay

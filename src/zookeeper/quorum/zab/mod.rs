@@ -156,6 +156,9 @@ pub struct Recovered {
     /// The newest replayed txns (at most `committed_log_entries_max`, oldest
     /// first), which seed the leader's DIFF window.
     pub recent_txns: Vec<Arc<TxnEntry>>,
+    /// The last zxid known fsynced, when the replay read unsynced writes (a
+    /// reload in a running process); `None`: all of it is durable (a restart).
+    pub durable_zxid: Option<Zxid>,
 }
 
 /// Why the core could not start from the recovered state (`loadDataBase`).
@@ -385,8 +388,12 @@ pub fn txn_zxid(txn: &TxnEntry) -> Zxid {
 /// The role the core is in.
 enum Role {
     Looking,
-    /// Waiting for `DatabaseLoaded` after `ReloadDatabase`.
-    Reloading,
+    /// Waiting for `DatabaseLoaded` after `ReloadDatabase`, or first for a
+    /// snapshot write still in flight (`ReloadDatabase` follows its
+    /// `SnapshotDurable`, so the reload reads the disk as it will stay).
+    Reloading {
+        snapshot_pending: bool,
+    },
     Leading(Box<Leader>),
     Learning(Box<Learner>),
 }
@@ -488,7 +495,10 @@ impl Zab {
             accepted_epoch,
             current_epoch,
             last_logged: recovered.last_zxid,
-            last_durable: recovered.last_zxid,
+            last_durable: recovered
+                .durable_zxid
+                .unwrap_or(recovered.last_zxid)
+                .min(recovered.last_zxid),
             last_applied: recovered.last_zxid,
             unapplied: Default::default(),
             committed_log,
@@ -552,12 +562,17 @@ impl Zab {
         match input {
             Input::Elected(decision) => self.elected(decision),
             Input::Abandon { reason } => {
-                if !matches!(self.role, Role::Looking | Role::Reloading) {
+                if !matches!(self.role, Role::Looking | Role::Reloading { .. }) {
                     self.go_looking(LookingReason::Requested(reason));
                 }
             }
             Input::DatabaseLoaded(recovered) => {
-                if !matches!(self.role, Role::Reloading) {
+                if !matches!(
+                    self.role,
+                    Role::Reloading {
+                        snapshot_pending: false
+                    }
+                ) {
                     tracing::warn!("DatabaseLoaded without a reload request; ignored");
                     return;
                 }
@@ -622,6 +637,15 @@ impl Zab {
     }
 
     fn step_role(&mut self, input: Input) {
+        if let (Role::Reloading { snapshot_pending }, Input::SnapshotDurable { .. }) =
+            (&mut self.role, &input)
+        {
+            if *snapshot_pending {
+                *snapshot_pending = false;
+                self.outputs.push(Output::ReloadDatabase);
+                return;
+            }
+        }
         let mut context = Context {
             config: &self.config,
             store: &mut self.store,
@@ -629,7 +653,7 @@ impl Zab {
             now_ms: self.now_ms,
         };
         let verdict = match &mut self.role {
-            Role::Looking | Role::Reloading => {
+            Role::Looking | Role::Reloading { .. } => {
                 match &input {
                     Input::LogDurable { zxid } => {
                         context.store.last_durable = context.store.last_durable.max(*zxid)
@@ -643,7 +667,10 @@ impl Zab {
                         file: EpochFile::Current,
                         epoch,
                     } => context.store.current_epoch = context.store.current_epoch.max(*epoch),
-                    Input::SnapshotDurable { .. } | Input::TruncateDone { .. } | Input::Tick => {}
+                    Input::SnapshotDurable { zxid } => {
+                        context.store.last_durable = context.store.last_durable.max(*zxid)
+                    }
+                    Input::TruncateDone { .. } | Input::Tick => {}
                     Input::LearnerConnected { peer } => {
                         context.outputs.push(Output::CloseLearner { peer: *peer })
                     }
@@ -665,7 +692,7 @@ impl Zab {
     fn go_looking(&mut self, reason: LookingReason) {
         tracing::info!(server = %self.config.my_id, ?reason, "going LOOKING");
         let role = std::mem::replace(&mut self.role, Role::Looking);
-        let mut reload = false;
+        let mut reload = None;
         match role {
             Role::Leading(leader) => {
                 for peer in leader.learner_ids() {
@@ -676,15 +703,17 @@ impl Zab {
                 self.outputs.push(Output::CloseLeader {
                     leader: learner.leader(),
                 });
-                reload = learner.needs_reload();
+                reload = learner.needs_reload().then(|| learner.snapshot_pending());
             }
-            Role::Looking | Role::Reloading => {}
+            Role::Looking | Role::Reloading { .. } => {}
         }
-        if reload {
+        if let Some(snapshot_pending) = reload {
             self.store.unapplied.clear();
             self.outputs.push(Output::GoLooking { reason });
-            self.outputs.push(Output::ReloadDatabase);
-            self.role = Role::Reloading;
+            if !snapshot_pending {
+                self.outputs.push(Output::ReloadDatabase);
+            }
+            self.role = Role::Reloading { snapshot_pending };
             return;
         }
         // Stop serving first: the txns below were never committed as far as

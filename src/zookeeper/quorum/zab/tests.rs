@@ -175,6 +175,7 @@ fn zookeeper_3104_newleader_follows_the_snapshot_and_the_txns() {
         current_epoch: Some(Epoch(1)),
         last_zxid: Zxid::new(1, 30),
         recent_txns: history.clone(),
+        durable_zxid: None,
     };
     let mut config = config(1);
     config.committed_log_entries_max = 10;

@@ -462,3 +462,87 @@ tick t=200
 ",
     );
 }
+
+/// The notification timeout doubles from 200 ms and stays at 60 s, and the
+/// configured bounds (Apache's system properties) are honoured.
+#[test]
+fn notification_timeout_caps_at_max_interval() {
+    use crate::zookeeper::quorum::election::{
+        ElectionAction, ElectionConfig, FastLeaderElection, MAX_NOTIFICATION_INTERVAL_MS,
+    };
+    use crate::zookeeper::quorum::message::{Epoch, ServerId};
+    use crate::zookeeper::tree::Zxid;
+
+    let intervals = |config: ElectionConfig| -> Vec<u64> {
+        let mut election = FastLeaderElection::new(config);
+        election.start_looking(0, Zxid(0), Epoch(0));
+        let mut intervals = Vec::new();
+        let mut last_ms = 0;
+        for _ in 0..12 {
+            let deadline_ms = election.next_deadline_ms().expect("looking");
+            intervals.push(deadline_ms - last_ms);
+            last_ms = deadline_ms;
+            let actions = election.tick(deadline_ms);
+            assert_eq!(actions.first(), Some(&ElectionAction::ReconnectAll));
+        }
+        intervals
+    };
+    let members = || [ServerId(1), ServerId(2), ServerId(3)];
+    let config = ElectionConfig::new(ServerId(1), members(), [], super::script::config_text(0))
+        .expect("config");
+    assert_eq!(
+        intervals(config.clone()),
+        [200, 400, 800, 1_600, 3_200, 6_400, 12_800, 25_600, 51_200, 60_000, 60_000, 60_000]
+    );
+    assert_eq!(MAX_NOTIFICATION_INTERVAL_MS, 60_000);
+    let fast = config
+        .with_notification_intervals(50, 300)
+        .expect("intervals");
+    assert_eq!(
+        intervals(fast),
+        [50, 100, 200, 300, 300, 300, 300, 300, 300, 300, 300, 300]
+    );
+}
+
+/// Configurations that cannot be run are refused with a reason.
+#[test]
+fn config_errors() {
+    use crate::zookeeper::quorum::election::{
+        config_version, ElectionConfig, ElectionConfigError, MAX_ENSEMBLE_MEMBERS,
+    };
+    use crate::zookeeper::quorum::message::ServerId;
+    use std::sync::Arc;
+
+    let text = super::script::config_text;
+    let ids = |range: std::ops::Range<i64>| range.map(ServerId).collect::<Vec<_>>();
+    assert_eq!(
+        ElectionConfig::new(ServerId(9), ids(1..4), [], text(0)),
+        Err(ElectionConfigError::NotAMember(ServerId(9)))
+    );
+    assert_eq!(
+        ElectionConfig::new(ServerId(1), ids(1..4), ids(3..5), text(0)),
+        Err(ElectionConfigError::VoterAndObserver(ServerId(3)))
+    );
+    let too_many = MAX_ENSEMBLE_MEMBERS as i64 + 1;
+    assert_eq!(
+        ElectionConfig::new(ServerId(1), ids(1..too_many + 1), [], text(0)),
+        Err(ElectionConfigError::TooManyMembers {
+            count: MAX_ENSEMBLE_MEMBERS + 1,
+            max: MAX_ENSEMBLE_MEMBERS
+        })
+    );
+    assert_eq!(
+        ElectionConfig::new(ServerId(1), ids(1..4), [], Arc::from(&b"version=zz"[..])),
+        Err(ElectionConfigError::UnreadableConfig)
+    );
+    let config = ElectionConfig::new(ServerId(1), ids(1..4), [], text(0x1_0000_0003)).unwrap();
+    assert_eq!(config.config_version(), 0x1_0000_0003);
+    assert!(config.clone().with_notification_intervals(0, 10).is_err());
+    assert!(config.with_notification_intervals(20, 10).is_err());
+    assert_eq!(config_version(b"server.1=a:1:2:participant"), Some(0));
+    assert_eq!(
+        config_version(b"server.1=a:1:2:participant\nversion=1f"),
+        Some(0x1f)
+    );
+    assert_eq!(config_version(&[0xff]), None);
+}
