@@ -101,7 +101,11 @@ impl LeaderEpochCache {
 
     /// Kafka's `endOffsetFor`: `None` is UNDEFINED (-1, -1), answered for an epoch
     /// above every entry that is not the latest, or when the cache is empty.
-    pub fn end_offset_for(&self, requested_epoch: i32, log_end_offset: i64) -> Option<EpochEndOffset> {
+    pub fn end_offset_for(
+        &self,
+        requested_epoch: i32,
+        log_end_offset: i64,
+    ) -> Option<EpochEndOffset> {
         if requested_epoch < 0 {
             return None;
         }
@@ -217,22 +221,34 @@ mod tests {
         // Latest epoch: the log end offset.
         assert_eq!(
             epochs.end_offset_for(7, 50),
-            Some(EpochEndOffset { epoch: 7, end_offset: 50 })
+            Some(EpochEndOffset {
+                epoch: 7,
+                end_offset: 50
+            })
         );
         // Known older epoch: where the next one starts.
         assert_eq!(
             epochs.end_offset_for(4, 50),
-            Some(EpochEndOffset { epoch: 4, end_offset: 35 })
+            Some(EpochEndOffset {
+                epoch: 4,
+                end_offset: 35
+            })
         );
         // Unknown epoch between two: the largest below it, ending at the next start.
         assert_eq!(
             epochs.end_offset_for(5, 50),
-            Some(EpochEndOffset { epoch: 4, end_offset: 35 })
+            Some(EpochEndOffset {
+                epoch: 4,
+                end_offset: 35
+            })
         );
         // Below every entry: (requested, first start).
         assert_eq!(
             epochs.end_offset_for(1, 50),
-            Some(EpochEndOffset { epoch: 1, end_offset: 10 })
+            Some(EpochEndOffset {
+                epoch: 1,
+                end_offset: 10
+            })
         );
         // Above the latest: undefined.
         assert_eq!(epochs.end_offset_for(8, 50), None);
@@ -260,9 +276,18 @@ mod tests {
     #[test]
     fn from_entries_repairs_a_non_monotonic_file() {
         let epochs = LeaderEpochCache::from_entries(&[
-            EpochEntry { epoch: 1, start_offset: 0 },
-            EpochEntry { epoch: 3, start_offset: 8 },
-            EpochEntry { epoch: 2, start_offset: 9 },
+            EpochEntry {
+                epoch: 1,
+                start_offset: 0,
+            },
+            EpochEntry {
+                epoch: 3,
+                start_offset: 8,
+            },
+            EpochEntry {
+                epoch: 2,
+                start_offset: 9,
+            },
         ]);
         assert_eq!(pairs(&epochs), vec![(1, 0), (2, 9)]);
     }

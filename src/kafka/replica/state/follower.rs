@@ -18,8 +18,7 @@
 use super::{
     BrokerId, EpochEndOffset, FetchPartitionRequest, FetchPartitionResponse, FollowerRequest,
     LeaderOffsets, ListOffsetsRequest, LogFailure, OffsetForLeaderEpochRequest, PartitionReplica,
-    PartitionState, PlantedBug, ReplicaError, ReplicaLog, Role, TransitionRefused,
-    TruncationMode,
+    PartitionState, PlantedBug, ReplicaError, ReplicaLog, Role, TransitionRefused, TruncationMode,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,7 +161,11 @@ impl PartitionReplica {
     /// Where to truncate for the leader's end of an epoch
     /// (`AbstractFetcherThread.getOffsetTruncationState`); the flag says whether the
     /// truncation is final.
-    fn truncation_target(&self, log_end_offset: i64, leader: Option<EpochEndOffset>) -> (i64, bool) {
+    fn truncation_target(
+        &self,
+        log_end_offset: i64,
+        leader: Option<EpochEndOffset>,
+    ) -> (i64, bool) {
         let Some(leader) = leader else {
             // UNDEFINED: Kafka falls back to the high watermark.
             return (self.high_watermark.min(log_end_offset), true);
@@ -244,7 +247,8 @@ impl PartitionReplica {
         request: &OffsetForLeaderEpochRequest,
         response: Result<Option<EpochEndOffset>, ReplicaError>,
     ) -> Result<(), LogFailure> {
-        if !self.answers_current_request(request.current_leader_epoch, FetchPhase::TruncatingByEpoch)
+        if !self
+            .answers_current_request(request.current_leader_epoch, FetchPhase::TruncatingByEpoch)
             || self.epochs.latest_epoch() != Some(request.leader_epoch)
         {
             return Ok(());
@@ -273,7 +277,8 @@ impl PartitionReplica {
         request: &ListOffsetsRequest,
         response: Result<LeaderOffsets, ReplicaError>,
     ) -> Result<(), LogFailure> {
-        if !self.answers_current_request(request.current_leader_epoch, FetchPhase::ResettingOffset) {
+        if !self.answers_current_request(request.current_leader_epoch, FetchPhase::ResettingOffset)
+        {
             return Ok(());
         }
         let leader = match response {

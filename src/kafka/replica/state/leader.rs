@@ -26,9 +26,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{
     Acks, AlterPartitionError, AlterPartitionProposal, AlterPartitionResult, AppendedRange,
     BrokerId, FetchPartitionRequest, FetchPartitionResponse, LeaderOffsets, ListOffsetsRequest,
-    OffsetForLeaderEpochRequest, PartitionReplica, PartitionState, PlantedBug,
-    ProduceId, ProduceOutcome, ReplicaError, ReplicaLog, ReplicaOutput, Role,
-    TransitionRefused, PENDING_PRODUCES_MAX,
+    OffsetForLeaderEpochRequest, PartitionReplica, PartitionState, PlantedBug, ProduceId,
+    ProduceOutcome, ReplicaError, ReplicaLog, ReplicaOutput, Role, TransitionRefused,
+    PENDING_PRODUCES_MAX,
 };
 use crate::kafka::replica::state::epoch_cache::EpochEndOffset;
 
@@ -56,9 +56,18 @@ impl FollowerFetchState {
                 .is_some_and(|caught_up| now_ms.saturating_sub(caught_up) <= lag_max_ms)
     }
 
-    fn record_fetch(&mut self, fetch_offset: i64, log_start_offset: i64, now_ms: i64, leader_leo: i64) {
+    fn record_fetch(
+        &mut self,
+        fetch_offset: i64,
+        log_start_offset: i64,
+        now_ms: i64,
+        leader_leo: i64,
+    ) {
         let caught_up = if fetch_offset >= leader_leo {
-            Some(self.last_caught_up_time_ms.map_or(now_ms, |t| t.max(now_ms)))
+            Some(
+                self.last_caught_up_time_ms
+                    .map_or(now_ms, |t| t.max(now_ms)),
+            )
         } else if self
             .last_fetch_leader_log_end_offset
             .is_none_or(|previous| fetch_offset >= previous)
@@ -163,7 +172,11 @@ impl PartitionReplica {
             _ => None,
         };
         let mut followers = BTreeMap::new();
-        for replica in state.replicas.iter().filter(|r| **r != self.config.local_broker) {
+        for replica in state
+            .replicas
+            .iter()
+            .filter(|r| **r != self.config.local_broker)
+        {
             let in_sync = isr.contains(replica);
             let caught_up = in_sync.then_some(now_ms);
             // `Replica.resetReplicaState`: a re-elected leader keeps what it knew.
@@ -224,7 +237,8 @@ impl PartitionReplica {
 
     /// Whether an ISR change is waiting for the controller.
     pub fn isr_change_in_flight(&self) -> bool {
-        self.leader_state().is_some_and(|leader| leader.pending.is_some())
+        self.leader_state()
+            .is_some_and(|leader| leader.pending.is_some())
     }
 
     /// Appends a produce (`Partition.appendRecordsToLeader`). acks=all is refused
@@ -239,7 +253,9 @@ impl PartitionReplica {
         timeout_ms: i64,
     ) -> Result<ProduceOutcome, ReplicaError> {
         let min_isr = self.effective_min_isr();
-        let leader = self.leader_state().ok_or(ReplicaError::NotLeaderOrFollower)?;
+        let leader = self
+            .leader_state()
+            .ok_or(ReplicaError::NotLeaderOrFollower)?;
         if acks == Acks::All && leader.committed_isr.len() < min_isr {
             return Err(ReplicaError::NotEnoughReplicas);
         }
@@ -273,7 +289,9 @@ impl PartitionReplica {
 
     /// `checkEnoughReplicasReachOffset` once the high watermark passed a produce.
     fn replicated_result(&self) -> Result<(), ReplicaError> {
-        let maximal = self.leader_state().map_or(0, |leader| leader.maximal_isr().len());
+        let maximal = self
+            .leader_state()
+            .map_or(0, |leader| leader.maximal_isr().len());
         if self.effective_min_isr() <= maximal {
             Ok(())
         } else {

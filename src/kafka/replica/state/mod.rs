@@ -363,8 +363,10 @@ impl PartitionReplica {
         let mut epochs = LeaderEpochCache::from_entries(epochs);
         let log_end_offset = log.log_end_offset();
         let epochs_changed = epochs.truncate_from_end(log_end_offset);
-        let high_watermark = high_watermark_checkpoint
-            .clamp(log.log_start_offset(), log_end_offset.max(log.log_start_offset()));
+        let high_watermark = high_watermark_checkpoint.clamp(
+            log.log_start_offset(),
+            log_end_offset.max(log.log_start_offset()),
+        );
         PartitionReplica {
             config,
             leader_epoch: -1,
