@@ -20,7 +20,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::log::MemLog;
-use crate::kafka::replica::state::{BrokerId, PartitionReplica};
+use crate::kafka::replica::state::PartitionReplica;
 
 /// Violations kept per run (the first one is what matters).
 pub const VIOLATIONS_MAX: usize = 16;
@@ -90,11 +90,11 @@ impl Checker {
         self.amnesiac.insert((broker, partition));
     }
 
-    /// AlterPartition wrote a new ISR: members it added caught up to the high
-    /// watermark, so their earlier power loss no longer matters.
-    pub fn isr_expanded(&mut self, partition: usize, added: &[BrokerId]) {
-        for member in added {
-            self.amnesiac.remove(&((member.0 - 1) as usize, partition));
+    /// AlterPartition added `broker` to the ISR: if its log holds every acknowledged
+    /// record, its earlier power loss no longer matters.
+    pub fn rejoined_isr(&mut self, broker: usize, partition: usize, log: &MemLog) {
+        if self.first_missing(partition, log).is_none() {
+            self.amnesiac.remove(&(broker, partition));
         }
     }
 
@@ -126,7 +126,7 @@ impl Checker {
             return true;
         }
         self.violation(
-            -1,
+            at_ms,
             format!(
                 "p{partition}: controller elected broker {leader}, which lacks acknowledged \
                  value {value} at offset {offset} (log end {})",

@@ -220,6 +220,8 @@ pub struct Cluster {
     faults_on: bool,
     pub checker: Checker,
     pub stats: SimStats,
+    /// Prints every notable step (set `KAFKA_SIM_TRACE=1` in a test run of one seed).
+    pub trace: bool,
 }
 
 fn broker_id(index: usize) -> BrokerId {
@@ -259,6 +261,7 @@ impl Cluster {
                 checker
             },
             stats: SimStats::default(),
+            trace: std::env::var_os("KAFKA_SIM_TRACE").is_some(),
             config,
         };
         for index in 0..BROKERS {
@@ -287,8 +290,24 @@ impl Cluster {
                 version: 0,
             });
         }
+        // All brokers register before the controller sends the partitions' first
+        // states (their registrations are one ZooKeeper watch batch).
         for index in 0..BROKERS {
-            cluster.try_register(index);
+            cluster.controller.zxid += 1;
+            let broker_epoch = cluster.controller.zxid;
+            cluster.controller.sessions.insert(
+                index,
+                Session {
+                    broker_epoch,
+                    last_heard_ms: 0,
+                },
+            );
+            cluster.brokers[index].broker_epoch = Some(broker_epoch);
+        }
+        for partition in 0..partitions {
+            cluster.send_leader_and_isr(partition, None);
+        }
+        for index in 0..BROKERS {
             let first_tick_ms = cluster.rng.range(1, BROKER_TICK_MS);
             cluster.schedule(first_tick_ms, Event::BrokerTick(index));
         }
@@ -299,6 +318,12 @@ impl Cluster {
         let heal_at = cluster.config.fault_phase_ms;
         cluster.schedule(heal_at, Event::Heal);
         cluster
+    }
+
+    fn note(&self, what: impl FnOnce() -> String) {
+        if self.trace {
+            eprintln!("t={} {}", self.now_ms, what());
+        }
     }
 
     fn replication_config(&self, index: usize) -> ReplicationConfig {
@@ -443,11 +468,13 @@ impl Cluster {
             4 => {
                 let a = self.rng.range(0, BROKERS as i64 - 1) as usize;
                 let b = (a + self.rng.range(1, BROKERS as i64 - 1) as usize) % BROKERS;
+                self.note(|| format!("cut broker {a}<->{b}"));
                 self.cut.insert((Node::Broker(a), Node::Broker(b)));
                 self.cut.insert((Node::Broker(b), Node::Broker(a)));
             }
             5 => {
                 let a = self.rng.range(0, BROKERS as i64 - 1) as usize;
+                self.note(|| format!("cut broker {a}<->controller"));
                 self.cut.insert((Node::Broker(a), Node::Controller));
                 self.cut.insert((Node::Controller, Node::Broker(a)));
             }
@@ -462,12 +489,14 @@ impl Cluster {
                 // A one-way cut (asymmetric partitions happen).
                 let a = self.rng.range(0, BROKERS as i64 - 1) as usize;
                 let b = (a + 1) % BROKERS;
+                self.note(|| format!("cut broker {a}->{b} one way"));
                 self.cut.insert((Node::Broker(a), Node::Broker(b)));
             }
         }
     }
 
     fn heal_link(&mut self, a: Node, b: Node) {
+        self.note(|| format!("heal {a:?}<->{b:?}"));
         self.cut.remove(&(a, b));
         self.cut.remove(&(b, a));
         for node in [a, b] {
@@ -492,6 +521,7 @@ impl Cluster {
 
     fn crash(&mut self, index: usize, power_loss: bool) {
         self.stats.crashes += 1;
+        self.note(|| format!("crash broker {index} power_loss={power_loss}"));
         if power_loss {
             self.stats.power_losses += 1;
         }
@@ -507,6 +537,7 @@ impl Cluster {
     }
 
     fn restart(&mut self, index: usize) {
+        self.note(|| format!("restart broker {index}"));
         let mut hosted = Vec::new();
         let old = std::mem::take(&mut self.brokers[index].hosted);
         for h in old {
@@ -583,6 +614,7 @@ impl Cluster {
             .map(|(index, _)| *index)
             .collect();
         for index in expired {
+            self.note(|| format!("session of broker {index} expired"));
             self.controller.sessions.remove(&index);
             self.controller.outbox.remove(&index);
             self.elect_after_liveness_change();
@@ -612,6 +644,7 @@ impl Cluster {
 
     /// Writes a new leader/ISR (version + 1) and sends LeaderAndIsr to live replicas.
     fn write_partition(&mut self, partition: usize, next: LeaderAndIsr) {
+        let now = self.now_ms;
         let leader_changed = next.leader != self.controller.partitions[partition].state.leader;
         if let Some(leader) = next.leader {
             if leader_changed {
@@ -626,6 +659,7 @@ impl Cluster {
                 }
             }
         }
+        self.note(|| format!("controller writes p{partition} {next:?}"));
         let zk = &mut self.controller.partitions[partition];
         zk.state = next;
         zk.version += 1;
@@ -750,7 +784,17 @@ impl Cluster {
         let zk = &mut self.controller.partitions[partition];
         zk.state = next;
         zk.version += 1;
-        self.checker.isr_expanded(partition, &added);
+        // A member added on the strength of a fetch sent before a power loss is still
+        // missing data: only a live member that holds every acknowledged record is
+        // no longer "amnesiac".
+        for member in added {
+            let index = broker_index(member);
+            let broker = &self.brokers[index];
+            if broker.alive {
+                self.checker
+                    .rejoined_isr(index, partition, &broker.hosted[partition].log);
+            }
+        }
         AlterPartitionResult::Accepted {
             leader_epoch: self.controller.partitions[partition].state.leader_epoch,
             partition_epoch: self.controller.partitions[partition].version,
@@ -784,6 +828,11 @@ impl Cluster {
                 } = message
                 {
                     let result = self.alter_partition(sender, broker_epoch, partition, &proposal);
+                    self.note(|| {
+                        format!(
+                            "AlterPartition from {sender} p{partition} {proposal:?} -> {result:?}"
+                        )
+                    });
                     self.send(
                         Node::Controller,
                         Node::Broker(sender),
@@ -826,6 +875,10 @@ impl Cluster {
                 } else {
                     hosted.core.become_follower(&mut hosted.log, &state)
                 };
+                let (log_end, high_watermark) =
+                    (hosted.log.records().len(), hosted.core.high_watermark());
+                self.note(|| format!("broker {index} p{partition} LeaderAndIsr {state:?}: {applied:?} (LEO {log_end}, HW {high_watermark})"));
+                let hosted = &mut self.brokers[index].hosted[partition];
                 if applied.is_ok() {
                     hosted.in_flight = None;
                     if is_leader {
