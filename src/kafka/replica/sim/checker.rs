@@ -111,6 +111,7 @@ impl Checker {
     /// an excuse.
     pub fn elected_leader_lacks_acked(
         &mut self,
+        at_ms: i64,
         leader: usize,
         partition: usize,
         log: &MemLog,
