@@ -653,7 +653,7 @@ impl Cluster {
                 let log = &self.brokers[leader_index].hosted[partition].log;
                 if self
                     .checker
-                    .elected_leader_lacks_acked(leader_index, partition, log)
+                    .elected_leader_lacks_acked(now, leader_index, partition, log)
                 {
                     self.stats.voided_partitions += 1;
                 }
