@@ -19,7 +19,7 @@
 
 mod checker;
 mod cluster;
-mod log;
+pub(crate) mod log;
 mod rng;
 #[cfg(test)]
 mod tests;
