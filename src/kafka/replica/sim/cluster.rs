@@ -156,7 +156,6 @@ struct Hosted {
 }
 
 struct Broker {
-    id: BrokerId,
     alive: bool,
     incarnation: u32,
     /// The czxid of its registration, once registered in this incarnation.
@@ -269,7 +268,6 @@ impl Cluster {
                 .map(|_| cluster.open_hosted(index, MemLog::default(), &[], 0))
                 .collect();
             cluster.brokers.push(Broker {
-                id: broker_id(index),
                 alive: true,
                 incarnation: 0,
                 broker_epoch: None,
@@ -375,10 +373,6 @@ impl Cluster {
         self.link_clock.insert((from, to), at);
         let after = at - self.now_ms;
         self.schedule(after, Event::Deliver { from, to, message });
-    }
-
-    pub fn now_ms(&self) -> i64 {
-        self.now_ms
     }
 
     /// Runs the whole schedule: faults, then healing, then the liveness check.
@@ -1171,6 +1165,8 @@ impl Cluster {
 
     /// After healing: every replica converged, all in the ISR, and a last acks=all
     /// write on every partition succeeds.
+    // Partitions are indexes into several parallel tables here.
+    #[allow(clippy::needless_range_loop)]
     fn final_checks(&mut self) {
         if !self.checker.violations.is_empty() {
             return;
