@@ -91,6 +91,94 @@ pub fn after_liveness_change(
     })
 }
 
+/// `after_liveness_change` with `unclean.leader.election.enable`: when no live ISR
+/// member can lead, the first live replica in assignment order leads with an ISR of
+/// itself (`PartitionLeaderElectionAlgorithms.offlinePartitionLeaderElection`). Data
+/// only it lacks is lost; Kafka 3.2+ also marks the partition RECOVERING, which this
+/// model does not carry.
+pub fn after_liveness_change_unclean(
+    replicas: &[BrokerId],
+    current: &LeaderAndIsr,
+    live: &BTreeSet<BrokerId>,
+    unclean_enabled: bool,
+) -> Option<LeaderAndIsr> {
+    let clean = after_liveness_change(replicas, current, live);
+    let leaderless = clean
+        .as_ref()
+        .map_or(current.leader.is_none(), |next| next.leader.is_none());
+    if !unclean_enabled || !leaderless {
+        return clean;
+    }
+    let Some(leader) = replicas.iter().find(|id| live.contains(id)).copied() else {
+        return clean;
+    };
+    Some(LeaderAndIsr {
+        leader: Some(leader),
+        leader_epoch: current.leader_epoch + 1,
+        isr: vec![leader],
+    })
+}
+
+/// Preferred replica election: the first assigned replica leads if it is alive, in the
+/// ISR and not already leading; the ISR is unchanged and the epoch bumped.
+pub fn preferred_replica(
+    replicas: &[BrokerId],
+    current: &LeaderAndIsr,
+    live: &BTreeSet<BrokerId>,
+) -> Option<LeaderAndIsr> {
+    let preferred = *replicas.first()?;
+    if current.leader == Some(preferred)
+        || !live.contains(&preferred)
+        || !current.isr.contains(&preferred)
+    {
+        return None;
+    }
+    Some(LeaderAndIsr {
+        leader: Some(preferred),
+        leader_epoch: current.leader_epoch + 1,
+        isr: current.isr.clone(),
+    })
+}
+
+/// ControlledShutdown of `shutting_down` brokers (`doControlledShutdown`): a partition
+/// they lead moves to the first replica that is alive, in the ISR and not shutting
+/// down, and they leave its ISR; a partition they follow loses them from its ISR
+/// (never emptying it). `None` when nothing changes or no replica can take over (the
+/// broker then keeps leading and reports the partition as remaining).
+pub fn controlled_shutdown(
+    replicas: &[BrokerId],
+    current: &LeaderAndIsr,
+    live: &BTreeSet<BrokerId>,
+    shutting_down: &BTreeSet<BrokerId>,
+) -> Option<LeaderAndIsr> {
+    let leader_leaving = current
+        .leader
+        .is_some_and(|leader| shutting_down.contains(&leader));
+    if leader_leaving {
+        let leader = replicas
+            .iter()
+            .find(|id| live.contains(id) && current.isr.contains(id) && !shutting_down.contains(id))
+            .copied()?;
+        return Some(LeaderAndIsr {
+            leader: Some(leader),
+            leader_epoch: current.leader_epoch + 1,
+            isr: current
+                .isr
+                .iter()
+                .filter(|id| !shutting_down.contains(id))
+                .copied()
+                .collect(),
+        });
+    }
+    let staying: BTreeSet<BrokerId> = live.difference(shutting_down).copied().collect();
+    let isr = shrink_isr(&current.isr, &staying);
+    (isr != current.isr).then(|| LeaderAndIsr {
+        leader: current.leader,
+        leader_epoch: current.leader_epoch + 1,
+        isr,
+    })
+}
+
 /// Removes dead members one at a time, never the last one (an ISR of one is kept).
 fn shrink_isr(isr: &[BrokerId], live: &BTreeSet<BrokerId>) -> Vec<BrokerId> {
     let mut shrunk = isr.to_vec();
@@ -171,6 +259,69 @@ mod tests {
         );
         assert_eq!(
             after_liveness_change(&replicas, &current, &live(&[1, 2, 3])),
+            None
+        );
+    }
+    #[test]
+    fn unclean_election_takes_the_first_live_replica() {
+        let replicas = ids(&[1, 2, 3]);
+        let current = state(1, 4, &[1]);
+        assert_eq!(
+            after_liveness_change_unclean(&replicas, &current, &live(&[2, 3]), false),
+            Some(state(-1, 5, &[1]))
+        );
+        assert_eq!(
+            after_liveness_change_unclean(&replicas, &current, &live(&[3, 2]), true),
+            Some(state(2, 5, &[2]))
+        );
+        // A clean choice is still preferred when there is one.
+        let current = state(1, 4, &[1, 3]);
+        assert_eq!(
+            after_liveness_change_unclean(&replicas, &current, &live(&[2, 3]), true),
+            Some(state(3, 5, &[3]))
+        );
+        // Already leaderless, a replica returns: unclean picks it.
+        let offline = state(-1, 5, &[1]);
+        assert_eq!(
+            after_liveness_change_unclean(&replicas, &offline, &live(&[3]), true),
+            Some(state(3, 6, &[3]))
+        );
+    }
+
+    #[test]
+    fn preferred_and_controlled_shutdown() {
+        let replicas = ids(&[1, 2, 3]);
+        let current = state(2, 7, &[1, 2, 3]);
+        assert_eq!(
+            preferred_replica(&replicas, &current, &live(&[1, 2, 3])),
+            Some(state(1, 8, &[1, 2, 3]))
+        );
+        assert_eq!(
+            preferred_replica(&replicas, &state(2, 7, &[2, 3]), &live(&[1, 2, 3])),
+            None
+        );
+        assert_eq!(
+            preferred_replica(&replicas, &state(1, 7, &[1, 2]), &live(&[1, 2])),
+            None
+        );
+        let shutting = live(&[2]);
+        assert_eq!(
+            controlled_shutdown(&replicas, &current, &live(&[1, 2, 3]), &shutting),
+            Some(state(1, 8, &[1, 3]))
+        );
+        // A follower shutting down leaves the ISR.
+        assert_eq!(
+            controlled_shutdown(
+                &replicas,
+                &state(1, 7, &[1, 2]),
+                &live(&[1, 2, 3]),
+                &shutting
+            ),
+            Some(state(1, 8, &[1]))
+        );
+        // Nobody else in sync: the leader stays and the partition remains.
+        assert_eq!(
+            controlled_shutdown(&replicas, &state(2, 7, &[2]), &live(&[1, 2, 3]), &shutting),
             None
         );
     }

@@ -3,12 +3,18 @@
 //!
 //! # Layout
 //! - `producer_state`: per-producer sequence checks (pure).
+//! - `state`: replication of one partition as a sans-IO state machine (ISR, high
+//!   watermark, truncation, leader epoch cache).
+//! - `sim` (tests only): a seeded cluster simulation with a safety checker.
 //!
 //! A single-replica partition's high watermark is its log end offset; the
 //! multi-broker cluster will move it with follower fetches (ISR), behind the same
 //! methods.
 
 pub mod producer_state;
+#[cfg(test)]
+mod sim;
+pub mod state;
 
 use std::path::Path;
 use std::sync::Mutex;
