@@ -294,8 +294,11 @@ servers_cpu_s() {
   echo "$total"
 }
 
+# note_load PART: the machine's load average into the notes, and what ran (top) into
+# BENCH_WORK/top-<PART>.txt: the machine may be shared.
 note_load() {
   bench_note "- $AREA: $1: load average $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) on $(nproc) cores"
+  top -b -n 1 -w 200 2>/dev/null | head -n 25 >"$BENCH_WORK/top-${1//[^a-z0-9]/_}.txt"
 }
 
 # drive NAME WHERE TARGETS PHASES KEEP VALUES PORT...: one keel-zk-bench process per
