@@ -84,11 +84,11 @@ export BENCH_RESULTS BENCH_NOTES
 
 SESSIONS=32
 if [ "$BENCH_LONG" = 1 ]; then
-  PHASE_SECONDS=3 RAMP_SECONDS=0.5 WARMUP_SECONDS=5 READ_VALUES=100,1024
+  PHASE_SECONDS=3 RAMP_SECONDS=0.5 WARMUP_SECONDS=5 FIRST_WARMUP_SECONDS=10 READ_VALUES=100,1024
   ZK_BENCH_POPULATE=${ZK_BENCH_POPULATE:-1000000}
   ZK_ENSEMBLE_FAILOVERS=${ZK_ENSEMBLE_FAILOVERS:-7}
 else
-  PHASE_SECONDS=1 RAMP_SECONDS=0.25 WARMUP_SECONDS=2 READ_VALUES=100
+  PHASE_SECONDS=1 RAMP_SECONDS=0.25 WARMUP_SECONDS=2 FIRST_WARMUP_SECONDS=6 READ_VALUES=100
   ZK_BENCH_POPULATE=${ZK_BENCH_POPULATE:-150000}
   ZK_ENSEMBLE_FAILOVERS=${ZK_ENSEMBLE_FAILOVERS:-3}
 fi
@@ -301,9 +301,13 @@ note_load() {
   top -b -n 1 -w 200 2>/dev/null | head -n 25 >"$BENCH_WORK/top-${1//[^a-z0-9]/_}.txt"
 }
 
-# drive NAME WHERE TARGETS PHASES KEEP VALUES PORT...: one keel-zk-bench process per
-# port given (32 sessions split between them), all at once; their lines are merged
-# into one test per phase and value ("<phase> <size> 32 sessions <WHERE>").
+# drive NAME WHERE TARGETS PHASES KEEP VALUES REP PORT...: one keel-zk-bench process
+# per port given (32 sessions split between them), all at once; their lines are merged
+# into one test per phase and value ("<phase> <size> 32 sessions <WHERE>"). Each
+# process warms up first (unreported create/getData/setData) for DRIVE_WARMUP_SECONDS
+# (default WARMUP_SECONDS): the first drive on a fresh ensemble gets the longer
+# FIRST_WARMUP_SECONDS, since Apache's JIT compilers otherwise still take a large
+# share of the CPU during the measured phases (seen on a loaded 2-core machine).
 drive() {
   local name=$1 where=$2 targets=$3 phases=$4 keep=$5 values=$6 rep=$7
   shift 7
@@ -320,7 +324,7 @@ drive() {
     "$ZK_BENCH_BIN" run --server "127.0.0.1:${ports[i]}" --label "$ENSEMBLE_TARGET" --rep "$rep" \
       --sessions "$sessions" --values "$values" --phases "$phases" \
       --outstanding "$ZK_BENCH_OUTSTANDING" --seconds "$PHASE_SECONDS" \
-      --ramp-seconds "$RAMP_SECONDS" --warmup-seconds "$WARMUP_SECONDS" \
+      --ramp-seconds "$RAMP_SECONDS" --warmup-seconds "${DRIVE_WARMUP_SECONDS:-$WARMUP_SECONDS}" \
       --root "/keel-bench-$name-$i" --target-sessions 1000000 \
       >"${outs[i]}" 2>"$dir/bench$i.log" &
     pids[i]=$!
@@ -355,11 +359,11 @@ reads() {
   local target=$1 rep=$2 status=0
   log "rep $rep: $target: reads, 3 voters"
   ensemble_start "$target" "$BENCH_WORK/ens-$target-reads3" 3 0
-  drive reads3 "over 3 voters" 0 create,getData getData "$READ_VALUES" "$rep" "${CLIENT_PORTS[@]}" || status=1
+  DRIVE_WARMUP_SECONDS=$FIRST_WARMUP_SECONDS drive reads3 "over 3 voters" 0 create,getData getData "$READ_VALUES" "$rep" "${CLIENT_PORTS[@]}" || status=1
   ensemble_stop
   log "rep $rep: $target: reads, 3 voters + 1 observer"
   ensemble_start "$target" "$BENCH_WORK/ens-$target-reads4" 3 1
-  drive reads4 "over 3 voters + 1 observer" 0 create,getData getData "$READ_VALUES" "$rep" "${CLIENT_PORTS[@]}" || status=1
+  DRIVE_WARMUP_SECONDS=$FIRST_WARMUP_SECONDS drive reads4 "over 3 voters + 1 observer" 0 create,getData getData "$READ_VALUES" "$rep" "${CLIENT_PORTS[@]}" || status=1
   ensemble_stop
   return "$status"
 }
@@ -370,7 +374,7 @@ writes() {
   log "rep $rep: $target: writes"
   ensemble_start "$target" "$BENCH_WORK/ens-$target-writes" 3 0
   l=${CLIENT_PORTS[$LEADER]}
-  drive writes-leader "on the leader" 1 create,setData create,setData "$WRITE_VALUES" "$rep" "$l" "$l" "$l" || status=1
+  DRIVE_WARMUP_SECONDS=$FIRST_WARMUP_SECONDS drive writes-leader "on the leader" 1 create,setData create,setData "$WRITE_VALUES" "$rep" "$l" "$l" "$l" || status=1
   drive writes-spread "over 3 voters" 1 create,setData create,setData "$WRITE_VALUES" "$rep" "${CLIENT_PORTS[@]}" || status=1
   ensemble_stop
   return "$status"
@@ -495,6 +499,7 @@ main() {
   local rep target failed=0
   part() { [ -z "$ZK_ENSEMBLE_ONLY" ] || [ "$ZK_ENSEMBLE_ONLY" = "$1" ]; }
   bench_note "- $AREA: Apache ZooKeeper 3.9.4 (3 JVMs, -Xmx${ZK_SERVER_HEAP}m each) vs keel (3 processes), 3 voters on 127.0.0.1 (4 with the observer), every server's data dir on the same disk (BENCH_WORK), clients on the same machine: **the machine's 2 cores carry all servers and clients**, and it is shared with other work (its load is noted per part), so the figures are noisy; ratios of runs taken minutes apart."
+  bench_note "- $AREA: binaries: keel $("$KEEL_BIN" --version 2>/dev/null | awk '{ print $2 }') (sha256 $(sha256sum "$KEEL_BIN" | cut -c1-12)), keel-zk-bench sha256 $(sha256sum "$ZK_BENCH_BIN" | cut -c1-12)."
   for rep in $(seq 1 "$BENCH_REPS"); do
     if part reads; then
       note_load "reads, rep $rep"
