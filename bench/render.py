@@ -23,6 +23,11 @@ and direction (same area preferred; if several match, the one with the same metr
 name; none if still ambiguous). For higher-is-better rows it is server / machine (share
 of the ceiling used), for lower-is-better rows machine / server (how near the floor).
 
+The ZooKeeper ensemble area (bench/zookeeper-ensemble.sh) opens its section with a
+summary: per kind of test (writes on the leader, writes spread over the voters, reads
+without and with an observer), the range of keel/Apache ratios over its rows, then the
+observer gain of each server kind, failover medians and memory per server.
+
 The chart has one panel per (area, unit) for rates (units with "/s"), latencies ("ms")
 and memory ("MB"): keel and Apache medians side by side with min-max whiskers, the
 machine reference as a dashed line where one applies.
@@ -35,7 +40,9 @@ import sys
 from collections import OrderedDict
 
 SERVERS = ("keel", "apache")
-AREA_TITLES = {"kafka": "Kafka", "zookeeper": "ZooKeeper"}
+AREA_TITLES = {"kafka": "Kafka", "zookeeper": "ZooKeeper",
+               "zookeeper-ensemble": "ZooKeeper ensemble (3 servers)"}
+ENSEMBLE_AREA = "zookeeper-ensemble"
 
 
 def load(path):
@@ -195,6 +202,48 @@ def md_table(area, groups, machines):
     return out
 
 
+def ratio_range(gs):
+    rs = sorted(g.ratio() for g in gs if g.ratio() is not None)
+    if not rs:
+        return "-"
+    return "%.2fx" % rs[0] if len(rs) == 1 or rs[0] == rs[-1] else "%.2f-%.2fx" % (rs[0], rs[-1])
+
+
+def both(g):
+    """'keel K vs Apache A unit' of a group's medians."""
+    return "keel %s vs Apache %s %s" % (fmt(g.med("keel")), fmt(g.med("apache")), g.unit)
+
+
+def ensemble_summary(gs):
+    """The summary table that opens the ensemble section: one row per kind of test."""
+    kinds = [
+        ("writes, 32 sessions on the leader (create, setData; 100 B, 1 KB)", r"^(create|setData) \S+ 32 sessions on the leader$"),
+        ("writes, 32 sessions over the 3 voters (followers forward)", r"^(create|setData) \S+ 32 sessions over 3 voters$"),
+        ("reads (getData), 32 sessions over the 3 voters", r"^getData \S+ 32 sessions over 3 voters$"),
+        ("reads (getData), 32 sessions over 3 voters + 1 observer", r"^getData \S+ 32 sessions over 3 voters \+ 1 observer$"),
+    ]
+    out = ["| | ops/s keel/Apache | p99 keel/Apache | other |", "|---|---:|---:|---|"]
+    for title, pattern in kinds:
+        rows = [g for g in gs if re.match(pattern, g.test)]
+        if not rows:
+            continue
+        ops = [g for g in rows if g.metric == "ops/s"]
+        p99 = [g for g in rows if g.metric == "p99 latency"]
+        out.append("| %s | %s | %s | |" % (title, ratio_range(ops), ratio_range(p99)))
+    for g in gs:
+        if g.unit == "ratio" and "observer gain" in g.test:
+            out.append("| %s | | | keel %s, Apache %s (target %s) |" % (
+                g.test, fmt(g.med("keel")), fmt(g.med("apache")), g.target))
+        elif g.test.startswith("leader failover") or g.test.startswith("memory per server"):
+            if g.target:
+                r = g.ratio()
+                out.append("| %s: %s | | | %s%s, %d/%d reps (target %s) |" % (
+                    g.test.split(":")[0] if g.test.startswith("leader") else "memory per server",
+                    g.metric, both(g), (" = %.2fx" % r) if r is not None else "",
+                    len(g.values.get("keel", [])), len(g.values.get("apache", [])), g.target))
+    return out if len(out) > 2 else []
+
+
 def render_md(groups, notes, header, path):
     areas = OrderedDict()
     for g in groups.values():
@@ -214,6 +263,14 @@ def render_md(groups, notes, header, path):
         servers = [g for g in gs if not g.is_machine]
         lines.append("## %s" % title)
         lines.append("")
+        if area == ENSEMBLE_AREA and servers:
+            summary = ensemble_summary(servers)
+            if summary:
+                lines.append("Summary (medians; a range is the lowest and highest ratio among the "
+                             "rows of that kind; every row is in the table below):")
+                lines.append("")
+                lines.extend(summary)
+                lines.append("")
         if servers:
             lines.extend(md_table(area, servers, machines))
             lines.append("")

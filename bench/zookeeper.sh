@@ -9,6 +9,7 @@
 #   BENCH_REPS     repetitions (default 3); each starts both servers afresh
 #   BENCH_WORK     scratch dir for data dirs and logs (default bench/.cache/work)
 #   KEEL_BIN       release keel binary (default target/release/keel, built if missing)
+#   ZK_BENCH_BIN   release keel-zk-bench (set: used as is; default: built into target/release)
 #   ZK_SERVER_HEAP Apache's heap in MB (default 1000, as Apache's zkEnv.sh)
 #   SERVER_JVMFLAGS extra JVM flags for Apache (as Apache's zkServer.sh)
 #   ZK_BENCH_OUTSTANDING  requests in flight per session (default 16)
@@ -52,7 +53,7 @@ KEEL_BIN=${KEEL_BIN:-$REPO_DIR/target/release/keel}
 ZK_SERVER_HEAP=${ZK_SERVER_HEAP:-1000}
 ZK_BENCH_OUTSTANDING=${ZK_BENCH_OUTSTANDING:-16}
 ZK_BENCH_ONLY=${ZK_BENCH_ONLY:-}
-ZK_BENCH_BIN=$REPO_DIR/target/release/keel-zk-bench
+ZK_BENCH_BIN=${ZK_BENCH_BIN:-$REPO_DIR/target/release/keel-zk-bench}
 
 if [ "$BENCH_LONG" = 1 ]; then
   PHASE_SECONDS=3 RAMP_SECONDS=0.5 WARMUP_SECONDS=5 FSYNC_COUNT=3000
@@ -78,8 +79,15 @@ need_command() {
 }
 
 build() {
-  local bins=(--bin keel-zk-bench)
+  local bins=()
+  # The default keel-zk-bench is rebuilt each run, as it always was; a given one is used as is.
+  if [ "$ZK_BENCH_BIN" = "$REPO_DIR/target/release/keel-zk-bench" ]; then
+    bins+=(--bin keel-zk-bench)
+  else
+    [ -x "$ZK_BENCH_BIN" ] || die "no keel-zk-bench at $ZK_BENCH_BIN"
+  fi
   [ -x "$KEEL_BIN" ] || bins+=(--bin keel)
+  [ ${#bins[@]} -gt 0 ] || return 0
   log "cargo build --release ${bins[*]}"
   (cd "$REPO_DIR" && cargo build --release --quiet "${bins[@]}") || die "cargo build failed"
   [ -x "$KEEL_BIN" ] || KEEL_BIN=$REPO_DIR/target/release/keel
