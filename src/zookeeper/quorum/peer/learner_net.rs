@@ -21,6 +21,8 @@ use crate::zookeeper::quorum::wire::{
 use crate::zookeeper::tree::{TreeConfig, Zxid};
 
 const READ_CHUNK_BYTES: usize = 64 * 1024;
+/// Between two dials of a leader not yet listening.
+const LEADER_CONNECT_RETRY_MS: u64 = 100;
 
 /// A connection's id: events of a replaced connection are told apart by it.
 pub type LinkId = u64;
@@ -36,6 +38,9 @@ pub enum LinkEvent {
         peer: ServerId,
         link: LinkId,
         writer: mpsc::UnboundedSender<Vec<u8>>,
+        /// Sending `true` (or dropping it) closes the connection: the learner
+        /// sees the close at once, as Apache's LearnerHandler.shutdown gives it.
+        close: watch::Sender<bool>,
     },
     /// Learner side: connected to the leader.
     LeaderConnected {
@@ -96,10 +101,13 @@ pub async fn accept_learners(
             };
             let mut peer = None;
             let mut stop = stop;
+            let (close, mut closed) = watch::channel(false);
+            let mut close = Some(close);
             loop {
                 let message = tokio::select! {
                     message = connection.next_message() => message,
                     _ = stop.changed() => break,
+                    _ = closed.changed(), if close.is_none() => break,
                 };
                 let message = match message {
                     Ok(Some(message)) => message,
@@ -122,6 +130,7 @@ pub async fn accept_learners(
                             peer: from,
                             link,
                             writer: writer_sender.clone(),
+                            close: close.take().expect("the first packet is seen once"),
                         });
                         from
                     }
@@ -136,6 +145,8 @@ pub async fn accept_learners(
                     message,
                 });
             }
+            // Dropping the last writer ends the write loop, which shuts the socket.
+            drop(writer_sender);
             if let Some(peer) = peer {
                 let _ = events.send(LinkEvent::Closed { peer, link });
             }
@@ -177,8 +188,10 @@ pub async fn follow_leader(
             let _ = events.send(LinkEvent::Closed { peer: leader, link });
             return;
         }
+        // Apache's zookeeper.leaderConnectDelayDuringRetryMs default: a new
+        // leader is often a moment from listening when its followers first dial.
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            _ = tokio::time::sleep(Duration::from_millis(LEADER_CONNECT_RETRY_MS)) => {}
             _ = stop.changed() => return,
         }
     };

@@ -96,6 +96,14 @@ enum Event {
     SnapshotDone(Option<String>),
 }
 
+/// Leader side: a learner's connection.
+struct LearnerLink {
+    link: LinkId,
+    writer: mpsc::UnboundedSender<Vec<u8>>,
+    /// Closes the connection when sent to or dropped.
+    close: watch::Sender<bool>,
+}
+
 /// The log writer thread of the current log session.
 struct LogWriter {
     commands: std::sync::mpsc::Sender<LogCommand>,
@@ -120,7 +128,7 @@ struct Peer {
     serving_since_ms: i64,
     info: ServerInfo,
     /// Leader side: each learner's current connection.
-    learners: BTreeMap<ServerId, (LinkId, mpsc::UnboundedSender<Vec<u8>>)>,
+    learners: BTreeMap<ServerId, LearnerLink>,
     /// Learner side: the connection to the leader.
     leader_link: Option<(ServerId, LinkId, mpsc::UnboundedSender<Vec<u8>>)>,
     /// Stops the tasks of the current role (learner listener, leader link).
@@ -487,8 +495,22 @@ impl Peer {
 
     fn on_link_event(&mut self, event: LinkEvent) {
         match event {
-            LinkEvent::LearnerConnected { peer, link, writer } => {
-                if self.learners.insert(peer, (link, writer)).is_some() {
+            LinkEvent::LearnerConnected {
+                peer,
+                link,
+                writer,
+                close,
+            } => {
+                let replaced = self.learners.insert(
+                    peer,
+                    LearnerLink {
+                        link,
+                        writer,
+                        close,
+                    },
+                );
+                if let Some(old) = replaced {
+                    let _ = old.close.send(true);
                     self.zab_inputs
                         .push_back(zab::Input::LearnerDisconnected { peer });
                 }
@@ -543,7 +565,7 @@ impl Peer {
                 } else if self
                     .learners
                     .get(&peer)
-                    .is_some_and(|(current, _)| *current == link)
+                    .is_some_and(|current| current.link == link)
                 {
                     self.learners.remove(&peer);
                     self.zab_inputs
@@ -563,7 +585,7 @@ impl Peer {
     fn is_current_link(&self, peer: ServerId, link: LinkId) -> bool {
         self.learners
             .get(&peer)
-            .is_some_and(|(current, _)| *current == link)
+            .is_some_and(|current| current.link == link)
             || self
                 .leader_link
                 .as_ref()
@@ -711,8 +733,8 @@ impl Peer {
     }
 
     fn send_to(&self, to: ServerId, bytes: Vec<u8>) {
-        if let Some((_, writer)) = self.learners.get(&to) {
-            let _ = writer.send(bytes);
+        if let Some(learner) = self.learners.get(&to) {
+            let _ = learner.writer.send(bytes);
         } else if let Some((leader, _, writer)) = &self.leader_link {
             if *leader == to {
                 let _ = writer.send(bytes);
@@ -800,7 +822,9 @@ impl Peer {
                     .push_back(zab::Input::DatabaseLoaded(recovered));
             }
             Out::CloseLearner { peer } => {
-                self.learners.remove(&peer);
+                if let Some(learner) = self.learners.remove(&peer) {
+                    let _ = learner.close.send(true);
+                }
             }
             Out::CloseLeader { .. } => self.stop_role_tasks(),
             Out::ServeClients { role, epoch } => self.start_serving(role, epoch),

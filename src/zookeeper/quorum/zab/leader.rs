@@ -356,7 +356,12 @@ impl Leader {
                 },
             ) => {
                 handle.peer_last_zxid = last_zxid;
-                if current_epoch != -1 {
+                // Apache's waitForEpochAck compares summaries only while the epoch is
+                // being established (`electionFinished` returns at once after): a
+                // learner joining later with uncommitted txns of its own (a leader
+                // that was paused past its quorum, say) is synced down by TRUNC or
+                // SNAP instead of being turned away until initLimit runs out.
+                if current_epoch != -1 && self.phase <= Phase::AwaitingEpochAcks {
                     let peer_summary = (Epoch(current_epoch as u32), last_zxid);
                     if current_epoch < 0 || peer_summary > self.summary {
                         tracing::warn!(%from, ?peer_summary, leader_summary = ?self.summary, "follower is ahead of the leader");
