@@ -1,0 +1,168 @@
+# needs: none
+# clients: apache-to-keel keel-to-apache
+# timeout: 1500
+#
+# zk-rolling-migration: an Apache ZooKeeper 3.9 ensemble of three is migrated to keel
+# one server at a time, under client load, and then back to Apache the same way.
+#
+# Each step stops one server (gracefully with TERM, or with kill -9: the steps
+# alternate), leaves the ensemble on two servers for a moment, starts the other
+# implementation on the same zoo.cfg and dataDir (zk_set_server_target +
+# zk_restart_server), waits for one leader and two followers, and lets the load run on
+# the new layout for a few seconds. Server 3 leads the fresh Apache ensemble, so phase 1
+# replaces two followers and then the leader; in phase 2 the leader is wherever the
+# elections put it (the log shows each server's mode before its step).
+#
+# The load (python/zk_migration_load.py, kazoo) runs through the whole migration: a
+# writer doing acknowledged sequential creates (creates of unknown outcome are looked
+# for afterwards, not counted), and two sessions incrementing a counter znode under
+# kazoo's Lock with a holder-marker znode that must be absent when the lock is taken.
+#
+# One RESULT line per phase:
+#   apache-to-keel: the three steps Apache -> keel, then a check while the load runs:
+#     every create acknowledged so far is on each (now keel) server, read over a session
+#     to that server alone after sync, and the counter (read holding the lock) equals the
+#     increments recorded; no double holding; no session expiry.
+#   keel-to-apache: the three steps keel -> Apache, then the load stops and the same
+#     checks run on the Apache servers, plus: the servers hold identical children, no
+#     znode exists that no create asked for, and how many unknown-outcome creates landed.
+# Figures per phase: step times, writes acknowledged, increments, reconnects, expiries,
+# the longest gap between two acknowledged writes.
+# Against the apache target every server stays Apache (each step restarts Apache on
+# the same data), which proves the checks.
+
+set -u
+NAME=rolling
+BASE="/keel-compat-rolling-$$-$RANDOM"
+CTL="$SUITE_WORK/ctl"
+DWELL_S=${ROLLING_DWELL_S:-6}      # load time on each new layout
+DOWN_S=${ROLLING_DOWN_S:-2}        # load time on two servers, between stop and start
+NEW=keel
+[ "$TARGET" = apache ] && NEW=apache
+rc=0
+LOAD_PID=""
+
+cleanup() {
+  [ -n "$LOAD_PID" ] && kill -TERM "$LOAD_PID" 2>/dev/null
+  zk_stop "$NAME"
+}
+trap cleanup EXIT
+
+modes() {
+  local i
+  for i in 1 2 3; do
+    printf 's%s=%s(%s) ' "$i" "$(zk_mode "$(cat "$(zk_server_dir "$NAME" "$i")/client.port")")" \
+      "$(cat "$(zk_server_dir "$NAME" "$i")/target")"
+  done
+}
+
+# step N METHOD TO: one server replaced; appends to STEPS; returns non-zero if the
+# ensemble did not become healthy again.
+step() {
+  local n=$1 method=$2 to=$3 from role t0 secs
+  from=$(cat "$(zk_server_dir "$NAME" "$n")/target")
+  role=$(zk_mode "$(cat "$(zk_server_dir "$NAME" "$n")/client.port")")
+  log "step: server $n ($from, ${role:-down}) $method -> $to; modes before: $(modes)"
+  t0=$(date +%s)
+  case "$method" in
+    TERM) zk_stop_server "$NAME" "$n" ;;
+    KILL) zk_kill_server "$NAME" "$n" ;;
+  esac
+  sleep "$DOWN_S"
+  zk_set_server_target "$NAME" "$n" "$to"
+  if ! zk_restart_server "$NAME" "$n"; then
+    STEPS="$STEPS s$n:$from(${role:-?},$method)->$to did-not-start;"
+    return 1
+  fi
+  if ! zk_wait_ensemble "$NAME" 120; then
+    STEPS="$STEPS s$n:$from(${role:-?},$method)->$to no-healthy-ensemble($(modes));"
+    return 1
+  fi
+  secs=$(($(date +%s) - t0))
+  STEPS="$STEPS s$n:$from(${role:-?},$method)->$to ${secs}s;"
+  log "step done in ${secs}s; modes: $(modes)"
+  sleep "$DWELL_S"
+}
+
+# wait_result NAME TIMEOUT_S: the load's verdict line for a checkpoint ("" if none came).
+wait_result() {
+  local f="$CTL/$1.result" waited=0
+  while [ ! -f "$f" ] && [ "$waited" -lt $(($2 * 2)) ]; do
+    [ -n "$LOAD_PID" ] && ! kill -0 "$LOAD_PID" 2>/dev/null && [ ! -f "$f" ] && break
+    sleep 0.5
+    waited=$((waited + 1))
+  done
+  [ -f "$f" ] && cat "$f"
+}
+
+# phase CLIENT TO METHODS...: three steps (servers 1, 2, 3), then the phase's check.
+phase() {
+  local client=$1 to=$2 t0 ok=1 n=1 method res
+  shift 2
+  STEPS=""
+  t0=$(date +%s)
+  for method in "$@"; do
+    if ! step "$n" "$method" "$to"; then ok=0; break; fi
+    n=$((n + 1))
+  done
+  PHASE_SECS=$(($(date +%s) - t0))
+  PHASE_OK=$ok
+}
+
+python_env || { report apache-to-keel fail "python venv"; report keel-to-apache fail "python venv"; exit 1; }
+mkdir -p "$CTL"
+if ! ZK_ENSEMBLE_TARGETS="apache apache apache" zk_start apache ensemble "$NAME"; then
+  report apache-to-keel fail "the Apache ensemble did not form"
+  report keel-to-apache fail "the Apache ensemble did not form"
+  exit 1
+fi
+log "ensemble: $(modes)"
+
+py_run "$COMPAT_DIR/python/zk_migration_load.py" "$ZK_ENSEMBLE_CONNECT" "$BASE" "$CTL" \
+  >"$SUITE_WORK/load.log" 2>&1 &
+LOAD_PID=$!
+for _ in $(seq 1 120); do
+  [ -f "$CTL/ready" ] && break
+  kill -0 "$LOAD_PID" 2>/dev/null || break
+  sleep 0.5
+done
+if [ ! -f "$CTL/ready" ]; then
+  tail -n 30 "$SUITE_WORK/load.log"
+  report apache-to-keel fail "the load did not start"
+  report keel-to-apache fail "the load did not start"
+  exit 1
+fi
+sleep "$DWELL_S"
+
+# --- phase 1: Apache -> keel -------------------------------------------------------
+phase apache-to-keel "$NEW" TERM KILL TERM
+touch "$CTL/checkpoint-apache-to-keel"
+res=$(wait_result apache-to-keel 400)
+steps1="$STEPS"
+log "phase apache-to-keel: ${PHASE_SECS}s;$STEPS check: ${res:-none}"
+if [ "$PHASE_OK" = 1 ] && [ "${res%% *}" = pass ]; then
+  report apache-to-keel pass "steps:$steps1 phase ${PHASE_SECS}s; load: ${res#pass }"
+else
+  report apache-to-keel fail "steps:$steps1 phase ${PHASE_SECS}s; load: ${res:-no checkpoint result}"
+  rc=1
+fi
+
+# --- phase 2: keel -> Apache (only on a healthy ensemble) -----------------------------
+if [ "$PHASE_OK" = 1 ]; then
+  phase keel-to-apache apache KILL TERM KILL
+else
+  STEPS=" skipped: phase 1 left no healthy ensemble;" PHASE_SECS=0 PHASE_OK=0
+fi
+touch "$CTL/stop"
+res=$(wait_result final 600)
+wait "$LOAD_PID" 2>/dev/null
+LOAD_PID=""
+log "phase keel-to-apache: ${PHASE_SECS}s;$STEPS check: ${res:-none}"
+sed 's/^/    load | /' "$SUITE_WORK/load.log" | tail -n 40
+if [ "$PHASE_OK" = 1 ] && [ "${res%% *}" = pass ]; then
+  report keel-to-apache pass "steps:$STEPS phase ${PHASE_SECS}s; load (then stopped, quiescent check): ${res#pass }"
+else
+  report keel-to-apache fail "steps:$STEPS phase ${PHASE_SECS}s; load: ${res:-no final result}"
+  rc=1
+fi
+exit $rc
