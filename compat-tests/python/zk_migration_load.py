@@ -31,6 +31,7 @@ Control is by files in <ctl_dir>, written by the suite:
 """
 
 import json
+import logging
 import os
 import sys
 import threading
@@ -59,6 +60,9 @@ LOCKERS = 2
 VERIFY_READ_BATCH = 500         # async getData calls in flight per server during a check
 UNSURE = (ConnectionLoss, OperationTimeoutError)
 
+# kazoo logs every dropped connection; the listener below counts them instead
+logging.basicConfig(level=logging.ERROR)
+
 STOP = threading.Event()
 STATS_LOCK = threading.Lock()
 
@@ -74,6 +78,7 @@ class Stats:
         self.errors = []
 
     def listener(self, state):
+        # (removed before the client's own stop(), which also reports LOST)
         with STATS_LOCK:
             if state == KazooState.SUSPENDED:
                 self.suspended += 1
@@ -81,10 +86,20 @@ class Stats:
                 self.reconnects += 1
             elif state == KazooState.LOST:
                 self.expiries += 1
+        log("session %s: %s" % (self.name, state))
         return False
 
 
 SESSIONS = {}
+
+
+def close(c, name):
+    """Stops a tracked client without counting its own stop as a session loss."""
+    st = SESSIONS.get(name)
+    if st is not None:
+        c.remove_listener(st.listener)
+    c.stop()
+    c.close()
 
 
 def client(name, hosts=CONNECT, track=True):
@@ -147,8 +162,7 @@ def writer():
             time.sleep(0.2)
         n += 1
         time.sleep(WRITE_PAUSE_S)
-    c.stop()
-    c.close()
+    close(c, "writer")
 
 
 # --- the lockers ------------------------------------------------------------------
@@ -255,8 +269,7 @@ def locker(idx):
             except KazooException as e:
                 st.errors.append("release: %r" % e)
         time.sleep(0.005)
-    c.stop()
-    c.close()
+    close(c, name)
 
 
 # --- checks -----------------------------------------------------------------------
@@ -308,7 +321,7 @@ def check(name, verifier, prev, final):
     t0 = time.time()
     # the counter, holding the lock ourselves: no increment is in flight then
     lock = verifier.Lock(BASE + "/lock", "verifier")
-    counter = None
+    counter = incs = None
     if lock.acquire(timeout=LOCK_TIMEOUT_S):
         try:
             if verifier.exists(BASE + "/holder") is not None:
@@ -365,11 +378,11 @@ def check(name, verifier, prev, final):
     if f["expiries"] > prev["expiries"]:
         fails.append("%d session expiries" % (f["expiries"] - prev["expiries"]))
     per_session = " ".join("%s=%d" % (s.name, s.reconnects) for s in SESSIONS.values())
-    detail = ("writes acked %d (total %d), unknown-outcome %d%s, increments %d (total %d, counter %s), "
+    detail = ("writes acked %d (total %d), unknown-outcome %d%s, increments %d (total %d; under the verifier's lock: counter %s = %s recorded), "
               "reconnects %d (%s), expiries %d, longest write gap %.1fs, check %.1fs" % (
                   f["acked"] - prev["acked"], f["acked"], f["unknown"] - prev["unknown"],
                   "" if landed is None else " (%d of %d landed)" % (landed, len(unknown)),
-                  f["increments"] - prev["increments"], f["increments"], counter,
+                  f["increments"] - prev["increments"], f["increments"], counter, incs,
                   f["reconnects"] - prev["reconnects"], per_session, f["expiries"] - prev["expiries"],
                   max_write_gap_s(prev["ack_times"]), time.time() - t0))
     if errors:
@@ -419,8 +432,7 @@ def main():
     _, good = check("final", verifier, prev, final=True)
     ok = ok and good
     # no cleanup of the znodes: the ensemble is the suite's own and goes with its run dir
-    verifier.stop()
-    verifier.close()
+    close(verifier, "verifier")
     sys.exit(0 if ok else 1)
 
 
