@@ -117,8 +117,12 @@ def client(name, hosts=CONNECT, track=True):
     return c
 
 
+LOG_LOCK = threading.Lock()
+
+
 def log(msg):
-    print("[load %s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
+    with LOG_LOCK:
+        print("[load %s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
 
 
 # --- the writer -------------------------------------------------------------------
@@ -379,11 +383,11 @@ def check(name, verifier, prev, final):
         fails.append("%d session expiries" % (f["expiries"] - prev["expiries"]))
     per_session = " ".join("%s=%d" % (s.name, s.reconnects) for s in SESSIONS.values())
     detail = ("writes acked %d (total %d), unknown-outcome %d%s, increments %d (total %d; under the verifier's lock: counter %s = %s recorded), "
-              "reconnects %d (%s), expiries %d, longest write gap %.1fs, check %.1fs" % (
+              "double holding %d, reconnects %d (%s), expiries %d, longest write gap %.1fs, check %.1fs" % (
                   f["acked"] - prev["acked"], f["acked"], f["unknown"] - prev["unknown"],
                   "" if landed is None else " (%d of %d landed)" % (landed, len(unknown)),
                   f["increments"] - prev["increments"], f["increments"], counter, incs,
-                  f["reconnects"] - prev["reconnects"], per_session, f["expiries"] - prev["expiries"],
+                  len(overlaps), f["reconnects"] - prev["reconnects"], per_session, f["expiries"] - prev["expiries"],
                   max_write_gap_s(prev["ack_times"]), time.time() - t0))
     if errors:
         log("client errors so far (%d): %s" % (len(errors), errors[-10:]))
