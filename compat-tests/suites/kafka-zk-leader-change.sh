@@ -76,8 +76,12 @@ part() {
 
   leader=$(zk_leader_server "$zkname")
   [ -n "$leader" ] || { kafka_fail "no ZooKeeper leader before the kill"; return 1; }
-  if zk_4lw "${ports[$((leader - 1))]}" cons | grep -qi "sid=0x0*$owner[,)]"; then on_leader=yes
-  elif zk_4lw "${ports[$((leader - 1))]}" cons | grep -q "sid="; then on_leader=no; fi
+  # which server holds the broker's connection (`cons` lists each connection's session)
+  for n in 1 2 3; do
+    if zk_4lw "${ports[$((n - 1))]}" cons | grep -qi "sid=0x0*$owner[,)]"; then
+      if [ "$n" = "$leader" ]; then on_leader="yes, server $n"; else on_leader="no, server $n"; fi
+    fi
+  done
   log "$client: kill -9 of the ZooKeeper leader, server $leader ($(cat "$(zk_server_dir "$zkname" "$leader")/target")); broker session on it: $on_leader"
   t0=$(date +%s)
   zk_kill_server "$zkname" "$leader"
