@@ -95,10 +95,11 @@ wait_result() {
   [ -f "$f" ] && cat "$f"
 }
 
-# phase CLIENT TO METHODS...: three steps (servers 1, 2, 3), then the phase's check.
+# phase TO METHODS...: three steps (servers 1, 2, 3, stopped with the METHODs in turn);
+# sets STEPS, PHASE_SECS, PHASE_OK (0 once a step left no healthy ensemble).
 phase() {
-  local client=$1 to=$2 t0 ok=1 n=1 method res
-  shift 2
+  local to=$1 t0 ok=1 n=1 method
+  shift
   STEPS=""
   t0=$(date +%s)
   for method in "$@"; do
@@ -135,7 +136,7 @@ fi
 sleep "$DWELL_S"
 
 # --- phase 1: Apache -> keel -------------------------------------------------------
-phase apache-to-keel "$NEW" TERM KILL TERM
+phase "$NEW" TERM KILL TERM
 touch "$CTL/checkpoint-apache-to-keel"
 res=$(wait_result apache-to-keel 400)
 steps1="$STEPS"
@@ -149,7 +150,7 @@ fi
 
 # --- phase 2: keel -> Apache (only on a healthy ensemble) -----------------------------
 if [ "$PHASE_OK" = 1 ]; then
-  phase keel-to-apache apache KILL TERM KILL
+  phase apache KILL TERM KILL
 else
   STEPS=" skipped: phase 1 left no healthy ensemble;" PHASE_SECS=0 PHASE_OK=0
 fi
