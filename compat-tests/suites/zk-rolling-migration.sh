@@ -9,9 +9,11 @@
 # alternate), leaves the ensemble on two servers for a moment, starts the other
 # implementation on the same zoo.cfg and dataDir (zk_set_server_target +
 # zk_restart_server), waits for one leader and two followers, and lets the load run on
-# the new layout for a few seconds. Server 3 leads the fresh Apache ensemble, so phase 1
-# replaces two followers and then the leader; in phase 2 the leader is wherever the
-# elections put it (the log shows each server's mode before its step).
+# the new layout for a few seconds. Each phase replaces the followers first, so its
+# first two steps give mixed ensembles where the old implementation leads the new one,
+# and its last step stops the leader (phase 1 with TERM, phase 2 with kill -9): the
+# servers of the new implementation elect a leader among themselves and the last one
+# rejoins as a follower. The RESULT line names each step's server, role and method.
 #
 # The load (python/zk_migration_load.py, kazoo) runs through the whole migration: a
 # writer doing acknowledged sequential creates (creates of unknown outcome are looked
@@ -41,6 +43,7 @@ NEW=keel
 [ "$TARGET" = apache ] && NEW=apache
 rc=0
 LOAD_PID=""
+declare -a DONE=()   # servers replaced in the current phase
 
 cleanup() {
   [ -n "$LOAD_PID" ] && kill -TERM "$LOAD_PID" 2>/dev/null
@@ -95,16 +98,32 @@ wait_result() {
   [ -f "$f" ] && cat "$f"
 }
 
-# phase TO METHODS...: three steps (servers 1, 2, 3, stopped with the METHODs in turn);
+# next_server: a server this phase has not replaced yet, a follower if there is one.
+next_server() {
+  local i last=""
+  for i in 1 2 3; do
+    [ -n "${DONE[$i]:-}" ] && continue
+    last=$i
+    if [ "$(zk_mode "$(cat "$(zk_server_dir "$NAME" "$i")/client.port")")" = follower ]; then
+      printf '%s' "$i"
+      return
+    fi
+  done
+  printf '%s' "$last"
+}
+
+# phase TO METHODS...: three steps, followers first, stopped with the METHODs in turn;
 # sets STEPS, PHASE_SECS, PHASE_OK (0 once a step left no healthy ensemble).
 phase() {
-  local to=$1 t0 ok=1 n=1 method
+  local to=$1 t0 ok=1 n method
   shift
   STEPS=""
+  DONE=()
   t0=$(date +%s)
   for method in "$@"; do
+    n=$(next_server)
+    DONE[$n]=1
     if ! step "$n" "$method" "$to"; then ok=0; break; fi
-    n=$((n + 1))
   done
   PHASE_SECS=$(($(date +%s) - t0))
   PHASE_OK=$ok
