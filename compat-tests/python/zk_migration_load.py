@@ -383,7 +383,7 @@ def check(name, verifier, prev, final):
         fails.append("%d session expiries" % (f["expiries"] - prev["expiries"]))
     per_session = " ".join("%s=%d" % (s.name, s.reconnects) for s in SESSIONS.values())
     detail = ("writes acked %d (total %d), unknown-outcome %d%s, increments %d (total %d; under the verifier's lock: counter %s = %s recorded), "
-              "double holding %d, reconnects %d (%s), expiries %d, longest write gap %.1fs, check %.1fs" % (
+              "double holding %d, reconnects %d (run totals: %s), expiries %d, longest write gap %.1fs, check %.1fs" % (
                   f["acked"] - prev["acked"], f["acked"], f["unknown"] - prev["unknown"],
                   "" if landed is None else " (%d of %d landed)" % (landed, len(unknown)),
                   f["increments"] - prev["increments"], f["increments"], counter, incs,

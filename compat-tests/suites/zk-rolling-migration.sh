@@ -59,10 +59,25 @@ modes() {
   done
 }
 
+# start_note LOG FROM_LINE: how the restarted server came up on the data it found,
+# from its log (informative only): Apache says how it synced with the leader (a diff
+# means it loaded the files the other implementation left), keel how much it recovered.
+start_note() {
+  local text
+  text=$(tail -n +"$2" "$1")
+  if printf '%s\n' "$text" | grep -q 'org.apache.zookeeper'; then
+    printf '%s\n' "$text" | grep -oE 'Getting a (diff|snapshot) from (the )?leader|Truncating log' | tail -n 1 \
+      | sed -E 's/Getting a (diff|snapshot).*/sync=\1/; s/Truncating log/sync=trunc/'
+  else
+    printf '%s\n' "$text" | grep -oE 'recovered data tree .*last_zxid=0x[0-9a-f]+' | tail -n 1 \
+      | sed -E 's/.*replayed=([0-9]+).*last_zxid=(0x[0-9a-f]+).*/recovered to \2 (replayed \1)/'
+  fi
+}
+
 # step N METHOD TO: one server replaced; appends to STEPS; returns non-zero if the
 # ensemble did not become healthy again.
 step() {
-  local n=$1 method=$2 to=$3 from role t0 secs
+  local n=$1 method=$2 to=$3 from role t0 secs logf from_line note
   from=$(cat "$(zk_server_dir "$NAME" "$n")/target")
   role=$(zk_mode "$(cat "$(zk_server_dir "$NAME" "$n")/client.port")")
   log "step: server $n ($from, ${role:-down}) $method -> $to; modes before: $(modes)"
@@ -73,6 +88,8 @@ step() {
   esac
   sleep "$DOWN_S"
   zk_set_server_target "$NAME" "$n" "$to"
+  logf="$(zk_server_dir "$NAME" "$n")/server.log"
+  from_line=$(($(wc -l <"$logf") + 1))
   if ! zk_restart_server "$NAME" "$n"; then
     STEPS="$STEPS s$n:$from(${role:-?},$method)->$to did-not-start;"
     return 1
@@ -82,7 +99,8 @@ step() {
     return 1
   fi
   secs=$(($(date +%s) - t0))
-  STEPS="$STEPS s$n:$from(${role:-?},$method)->$to ${secs}s;"
+  note=$(start_note "$logf" "$from_line")
+  STEPS="$STEPS s$n:$from(${role:-?},$method)->$to ${secs}s${note:+ $note};"
   log "step done in ${secs}s; modes: $(modes)"
   sleep "$DWELL_S"
 }
