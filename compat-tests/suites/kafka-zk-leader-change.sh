@@ -41,7 +41,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 143' TERM INT HUP
 
-py() { timeout_run 240 "$PY_VENV/bin/python" "$COMPAT_DIR/python/kafka_zk_leader_change.py" "$@"; }
+# py MODE ARGS...: the suite's kafka-python/kazoo program (the stream lives through the
+# whole part: the kill, the re-election and the tools' checks)
+py() {
+  local limit=240
+  [ "$1" = stream ] && limit=480
+  timeout_run "$limit" "$PY_VENV/bin/python" "$COMPAT_DIR/python/kafka_zk_leader_change.py" "$@"
+}
 
 # part CLIENT BROKER_TARGET: one broker through one ZooKeeper leader change.
 part() {
