@@ -32,9 +32,17 @@ set -u
 rc=0
 PIDS=()
 
+# stop_streams: a part that failed early leaves its stream running; the stop file ends
+# it (the background job is a subshell: a TERM to it would not reach the python child)
+stop_streams() {
+  local d pid
+  for d in "$SUITE_WORK"/*/; do [ -d "$d" ] && touch "$d/stop"; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+  PIDS=()
+}
+
 cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  stop_streams
   kafka_stop_all
   zk_stop_all
 }
@@ -154,6 +162,7 @@ python_env || { report apache-3.9.1-broker fail "python venv"; report keel-broke
 keel_broker=keel
 [ "$TARGET" = apache ] && keel_broker=apache
 kafka_client apache-3.9.1-broker part apache-3.9.1-broker apache
+stop_streams
 kafka_stop_all
 zk_stop_all
 kafka_client keel-broker part keel-broker "$keel_broker"
