@@ -15,6 +15,11 @@
 #   zk_server_pid <name> [N]     the pid of a server ("" when not running)
 #   zk_kill_server <name> N      kills server N of an ensemble hard (SIGKILL)
 #   zk_restart_server <name> N   starts server N again with its old config and data
+#   zk_stop_server <name> N      stops server N of an ensemble gracefully (TERM; KILL after 10s)
+#   zk_set_server_target <name> N <apache|keel>
+#                                the implementation zk_restart_server starts for server N
+#                                (same zoo.cfg and dataDir: a rolling migration step)
+#   zk_leader_server <name>      prints N of the server whose srvr says leader ("" if none)
 #   zk_4lw PORT CMD              sends a four-letter word to 127.0.0.1:PORT, prints the reply
 #   zk_mode PORT                 prints leader|follower|standalone|observer ("" if down)
 #   zk_wait_ensemble <name> [TIMEOUT_S]  waits until the ensemble has one leader, two followers
@@ -295,6 +300,24 @@ zk_restart_server() {
   if [ -f "$dir/target" ]; then target=$(cat "$dir/target"); else target=$(cat "$(dirname "$dir")/target"); fi
   zk__launch "$dir" "$target" || return 1
   zk__wait_serving "$dir" "$(cat "$dir/client.port")" "$ZK_START_TIMEOUT_S"
+}
+
+zk_stop_server() {
+  zk__stop_dir "$(zk_server_dir "$1" "$2")"
+}
+
+zk_set_server_target() {
+  echo "$3" >"$(zk_server_dir "$1" "$2")/target"
+}
+
+zk_leader_server() {
+  local i
+  for i in 1 2 3; do
+    if [ "$(zk_mode "$(cat "$(zk_server_dir "$1" "$i")/client.port")")" = leader ]; then
+      printf '%s' "$i"
+      return 0
+    fi
+  done
 }
 
 # zk_java SET FILE.java [ARGS...]: compiles FILE.java against SET once (cached by the
