@@ -23,6 +23,10 @@
 //   <ms> overlap   <seq> <other holder's data>
 //   <ms> summary   acked=<n> ambiguous=<n> failures=<n> overlaps=<n>
 // Exit 0 unless the client could not start at all.
+//
+// -Dplant.unlocked.seq=N (the suite's --plant, to prove the checks can fail): attempt N
+// skips the lock and the marker and writes v+1 half a second after reading v, so other
+// clients' increments in between are lost; it is logged as an ordinary success.
 
 import java.io.FileWriter;
 import java.io.IOException;
@@ -49,6 +53,9 @@ public class FaultLock {
     static final int ACQUIRE_TIMEOUT_S = 10;
     static final long MARKER_CLEANUP_BUDGET_MS = 60000;
     static final long PAUSE_AFTER_FAILURE_MS = 200;
+
+    static final long PLANTED_UNLOCKED_SEQ = Long.getLong("plant.unlocked.seq", -1);
+    static final long PLANTED_PAUSE_MS = 500;
 
     static PrintWriter out;
 
@@ -96,6 +103,10 @@ public class FaultLock {
         while (!Files.exists(Paths.get(stopFile))) {
             seq++;
             String tag = id + "-" + seq;
+            if (seq == PLANTED_UNLOCKED_SEQ) {
+                plantUnlockedIncrement(c, base, tag, seq);
+                continue;
+            }
             try {
                 if (!mutex.acquire(ACQUIRE_TIMEOUT_S, TimeUnit.SECONDS)) {
                     failures++;
@@ -159,6 +170,25 @@ public class FaultLock {
         log("summary", "acked=" + acked, "ambiguous=" + ambiguous, "failures=" + failures, "overlaps=" + overlaps);
         c.close();
         out.close();
+    }
+
+    /** The planted bug: an increment without the lock, logged as a success. */
+    static void plantUnlockedIncrement(CuratorFramework c, String base, String tag, long seq) {
+        try {
+            Stat read = new Stat();
+            long v = Long.parseLong(new String(c.getData().storingStatIn(read).forPath(base + "/counter"), StandardCharsets.UTF_8).trim());
+            sleep(PLANTED_PAUSE_MS);
+            String next = Long.toString(v + 1);
+            List<CuratorTransactionResult> results = c.transaction().forOperations(
+                c.transactionOp().setData().forPath(base + "/counter", b(next)),
+                c.transactionOp().create().forPath(base + "/incs/" + tag, b(next)));
+            long mzxid = -1;
+            for (CuratorTransactionResult r : results)
+                if (r.getType() == OperationType.SET_DATA && r.getResultStat() != null) mzxid = r.getResultStat().getMzxid();
+            log("ok", Long.toString(seq), Long.toString(read.getMzxid()), Long.toString(mzxid), next);
+        } catch (Exception e) {
+            log("fail", Long.toString(seq), "planted", err(e));
+        }
     }
 
     /** Deletes our marker (only if it is ours) before the lock is released; gives up when the session is gone. */

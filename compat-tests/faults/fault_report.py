@@ -382,6 +382,11 @@ def main():
     L.append("")
     L.append("**Verdict: %s** (%d checks passed, %d failed)." % (verdict, checks.passed, checks.failed))
     L.append("")
+    if meta.get("planted") == "1":
+        L.append("**Planted bugs (--plant)**: client c1's 40th increment skips the lock, and the kazoo client's 30th "
+                 "create is logged as acknowledged without being sent; lock-counter, lock-exclusive and "
+                 "creates-durable must FAIL.")
+        L.append("")
     L.append("- servers: %s, three of them, tickTime 2000, initLimit 10, syncLimit 5" % meta["target_version"])
     L.append("- network: one network namespace per server (%s.1-3) and one for the clients (%s.100), "
              "on a bridge in a namespace of its own; partitions by %s (both directions)" % (meta["prefix"], meta["prefix"], meta["mechanism"]))

@@ -11,6 +11,9 @@ milliseconds first:
     <ms> ok   <path>
     <ms> fail <path> <error>
     <ms> summary acked=<n> failures=<n>
+
+PLANT_LOST_ACK=N in the environment (the suite's --plant, to prove the checks can fail):
+attempt N is logged as acknowledged without being sent.
 """
 
 import os
@@ -23,6 +26,7 @@ CONNECT, BASE, STOP_FILE, LOG_FILE = sys.argv[1:5]
 PAUSE_S = (int(sys.argv[5]) if len(sys.argv) > 5 else 20) / 1000.0
 SESSION_TIMEOUT_S = 15
 PAUSE_AFTER_FAILURE_S = 0.2
+PLANTED_LOST_ACK_SEQ = int(os.environ.get("PLANT_LOST_ACK", "-1"))
 
 
 def now_ms():
@@ -42,6 +46,9 @@ def main():
     while not os.path.exists(STOP_FILE):
         seq += 1
         path = "%s/n-%08d" % (BASE, seq)
+        if seq == PLANTED_LOST_ACK_SEQ:
+            log.write("%d\tok\t%s\n" % (now_ms(), path))
+            continue
         try:
             client.create(path, ("create %d" % seq).encode())
             acked += 1
