@@ -1,12 +1,14 @@
 # needs: zk-ensemble
-# clients: ensemble 4lw fourletterwordmain
+# clients: ensemble 4lw fourletterwordmain follower-reads
 #
 # zk-ensemble: a three-server ensemble as the seed runs it. Four-letter words (srvr,
 # ruok, mntr) show exactly one leader and two followers; FourLetterWordMain (what
 # zkServer.sh status runs) reports the same; writes through one server are read from
 # the other two after sync (java/zk/EnsembleCheck.java); the leader is killed (SIGKILL),
 # a new leader is elected, the data survives and the survivors take writes; the killed
-# server is restarted and catches up.
+# server is restarted and catches up. A kazoo session that only reads through a
+# follower outlives its timeout (python/zk_follower_reads.py: the follower must report
+# its clients' activity to the leader, which alone expires sessions).
 
 set -u
 SRC="$COMPAT_DIR/java/zk/EnsembleCheck.java"
@@ -55,6 +57,22 @@ for i in 0 1 2; do
 done
 if [ -z "$fails" ]; then report fourletterwordmain pass "zkServer.sh status view: leader + 2 followers"
 else report fourletterwordmain fail "$fails"; rc=1; fi
+
+# --- a read-only session on a follower stays alive -------------------------------------
+FOLLOWER=""
+for i in 0 1 2; do [ "$((i + 1))" != "$LEADER" ] && { FOLLOWER=${PORTS[$i]}; break; }; done
+if [ -z "$FOLLOWER" ]; then
+  report follower-reads fail "no follower"
+  rc=1
+elif ! python_env; then
+  report follower-reads fail "python_env failed"
+  rc=1
+elif out=$(timeout_run 60 "$PY_VENV/bin/python" "$COMPAT_DIR/python/zk_follower_reads.py" "127.0.0.1:$FOLLOWER"); then
+  report follower-reads pass "$out"
+else
+  report follower-reads fail "a read-only session on a follower expired (see log)"
+  rc=1
+fi
 
 # --- data through the ensemble, leader failure, rejoin ---------------------------------
 CP=$(zk_java_build zookeeper-3.9 "$SRC") || { report ensemble fail "could not compile EnsembleCheck.java"; exit 1; }

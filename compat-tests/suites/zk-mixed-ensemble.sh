@@ -28,6 +28,17 @@ layout() {
   fi
   read -r -a ports <<<"$ZK_ENSEMBLE_PORTS"
   leader_port=${ports[2]}
+  # Server 3 leads a fresh ensemble when all three start together; when two start
+  # first they elect the higher of themselves. Then kill that leader once: the two
+  # left (server 3 among them) elect server 3, and the killed one rejoins.
+  local current n
+  current=$(zk_leader_server "$name")
+  if [ -n "$current" ] && [ "$current" != 3 ]; then
+    echo "server $current leads first; restarting it so that server 3 leads"
+    zk_kill_server "$name" "$current"
+    for n in $(seq 1 120); do [ "$(zk_mode "$leader_port")" = leader ] && break; sleep 0.5; done
+    zk_restart_server "$name" "$current" && zk_wait_ensemble "$name" 60
+  fi
   if [ "$(zk_mode "$leader_port")" != leader ]; then
     report "$client" fail "server 3 ($expected_leader) does not lead: modes $(zk_mode "${ports[0]}") $(zk_mode "${ports[1]}") $(zk_mode "$leader_port")"
     rc=1

@@ -926,6 +926,11 @@ impl Peer {
                     );
                 }
             }
+            QuorumMessage::PingFromLearner { touches, .. } => {
+                if let Some(core) = self.core.as_mut() {
+                    core.handle(Input::TouchSessions { touches }, clock);
+                }
+            }
             QuorumMessage::RevalidateReply { session_id, valid } => {
                 if let Some(core) = self.core.as_mut() {
                     core.handle(

@@ -420,9 +420,15 @@ impl Leader {
             }
             (
                 HandlerPhase::AwaitingUpToDate | HandlerPhase::Broadcasting,
-                QuorumMessage::PingFromLearner { .. },
+                message @ QuorumMessage::PingFromLearner { .. },
             ) => {
-                // Session touches are the driver's; the deadline was refreshed above.
+                // The deadline was refreshed above; the session touches are the
+                // request pipeline's (only the leader expires sessions, so a
+                // follower's clients live on these).
+                if matches!(&message, QuorumMessage::PingFromLearner { touches, .. } if !touches.is_empty())
+                {
+                    context.outputs.push(Output::Passthrough { from, message });
+                }
                 Verdict::Stay
             }
             (

@@ -310,8 +310,8 @@ pub enum Output {
     /// A leader released the forwarded sync (leader: the SYNC already sent to a
     /// learner; learner: SYNC received, answer the oldest pending client sync).
     SyncReleased { learner: Option<ServerId> },
-    /// A message the core does not interpret (REQUEST, REVALIDATE): for the
-    /// driver's request pipeline.
+    /// A message the core does not interpret (REQUEST, REVALIDATE, a learner's
+    /// PING session touches): for the driver's request pipeline.
     Passthrough {
         from: ServerId,
         message: QuorumMessage,
