@@ -722,7 +722,7 @@ mod tests {
             snapshot_interval_txns: 100_000,
             container_deletions_max: 100,
             tree: TreeConfig::default(),
-            role: super::core::Role::Standalone,
+            role: super::super::core::Role::Standalone,
         };
         let tree = DataTree::new(TreeConfig::default());
         let mut core = Core::new(config, tree, &Default::default(), Clock::default(), 7);
