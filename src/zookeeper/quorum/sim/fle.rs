@@ -89,9 +89,14 @@ pub(super) enum ElectionLink {
     Down,
     /// A dial started at `started_ms`; `attempt` names it so a stale event is
     /// recognised.
-    Dialing { attempt: u64, started_ms: u64 },
+    Dialing {
+        attempt: u64,
+        started_ms: u64,
+    },
     /// Open; `conn` names it so frames of an older connection are dropped.
-    Up { conn: u64 },
+    Up {
+        conn: u64,
+    },
 }
 
 /// One pair's connection; the pair is keyed (lower index, higher index).
@@ -129,9 +134,7 @@ pub fn quorum_verifier_text(voters: usize, observers: usize) -> Arc<[u8]> {
         } else {
             "observer"
         };
-        text.push_str(&format!(
-            "server.{id}=127.0.0.{id}:2888:3888:{role}\n"
-        ));
+        text.push_str(&format!("server.{id}=127.0.0.{id}:2888:3888:{role}\n"));
     }
     text.push_str("version=0");
     Arc::from(text.as_bytes())
@@ -238,7 +241,11 @@ impl Sim {
     }
 
     /// Zab started serving in `epoch`: LOOKING peers hear that epoch from now on.
-    pub(super) fn election_serving(&mut self, index: usize, epoch: crate::zookeeper::quorum::message::Epoch) {
+    pub(super) fn election_serving(
+        &mut self,
+        index: usize,
+        epoch: crate::zookeeper::quorum::message::Epoch,
+    ) {
         if let Some(fle) = self.servers[index].election.fle.as_mut() {
             fle.update_election_vote(epoch);
         }
@@ -390,13 +397,7 @@ impl Sim {
         let delay = (0..trips)
             .map(|_| self.rng.range(1, NETWORK_DELAY_MS_MAX))
             .sum();
-        self.schedule(
-            delay,
-            Event::ElectionDial {
-                pair: key,
-                attempt,
-            },
-        );
+        self.schedule(delay, Event::ElectionDial { pair: key, attempt });
     }
 
     pub(super) fn election_dial_done(&mut self, pair: (usize, usize), attempt: u64) {
@@ -423,7 +424,10 @@ impl Sim {
             if self.now_ms >= started_ms + ELECTION_CONNECT_TIMEOUT_MS {
                 conn.link = ElectionLink::Down;
             } else {
-                self.schedule(ELECTION_CONNECT_RETRY_MS, Event::ElectionDial { pair, attempt });
+                self.schedule(
+                    ELECTION_CONNECT_RETRY_MS,
+                    Event::ElectionDial { pair, attempt },
+                );
             }
             return;
         }
@@ -497,7 +501,9 @@ impl Sim {
         }
         if self.groups[from] != self.groups[to] {
             // A stalled connection: TCP retransmits until the cut heals.
-            let delay = self.rng.range(ELECTION_STALL_RETRY_MS / 2, ELECTION_STALL_RETRY_MS);
+            let delay = self
+                .rng
+                .range(ELECTION_STALL_RETRY_MS / 2, ELECTION_STALL_RETRY_MS);
             self.schedule(
                 delay,
                 Event::ElectionDeliver {

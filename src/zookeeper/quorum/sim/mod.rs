@@ -6,12 +6,16 @@
 //! clock, threads or sleeps: one seed reproduces one run exactly.
 //!
 //! # Layout
-//! - `election`: the election oracle (FastLeaderElection's stand-in).
+//! - `fle`: the real FastLeaderElection per server, its notifications over a
+//!   model of Apache's election connection manager (the default).
+//! - `election`: the election oracle, behind [`ElectionMode::Oracle`]
+//!   (`SIM_ELECTION=oracle`), to bisect a failure to election or Zab.
 //! - `checker`: the safety and liveness properties.
 //! - `tests`: the seed sweep, the planted bugs and the ZOOKEEPER-* regressions.
 
 pub mod checker;
 pub mod election;
+pub mod fle;
 #[cfg(test)]
 mod tests;
 
@@ -28,8 +32,11 @@ use crate::zookeeper::quorum::zab::{
 };
 use crate::zookeeper::tree::Zxid;
 
+use crate::zookeeper::quorum::message::Notification;
 use checker::{Applied, Checker};
 use election::{Candidate, ElectionOracle, MajorityOracle};
+pub use fle::ElectionMode;
+use fle::{ElectionConn, ElectionPort};
 
 /// splitmix64: small, fast, good enough for schedules.
 #[derive(Debug, Clone)]
@@ -70,7 +77,8 @@ pub struct SimConfig {
     pub observers: usize,
     /// Faults happen during this much simulated time.
     pub fault_phase_ms: u64,
-    /// After healing, the ensemble must converge and commit a final write within this.
+    /// After healing, the ensemble must converge and commit a final write within
+    /// this (see [`LIVENESS_BOUND_MS_FLE`]).
     pub liveness_bound_ms: u64,
     /// Mean time between injected faults.
     pub fault_interval_ms: u64,
@@ -81,7 +89,21 @@ pub struct SimConfig {
     pub planted_bug: Option<PlantedBug>,
     /// The leader's DIFF window (small, so SNAP syncs happen).
     pub committed_log_entries_max: usize,
+    /// The real FLE (default) or the oracle.
+    pub election: ElectionMode,
 }
+
+/// The liveness bound under the oracle: elections take one oracle pass, so this
+/// is Zab's time to sync and a few rounds of give-ups.
+pub const LIVENESS_BOUND_MS_ORACLE: u64 = 30_000;
+/// The liveness bound under the real FLE: the oracle's 30 s plus one maximum
+/// notification interval (60 s). A server that was LOOKING through the faults
+/// has backed off (200 ms doubling, capped at 60 s) and neither re-sends nor
+/// redials a peer whose dial failed until its timeout fires, so the first round
+/// after the heal can wait that long; the 200 ms finalize waits and the rounds
+/// Zab's give-ups cause fit in the oracle's 30 s.
+pub const LIVENESS_BOUND_MS_FLE: u64 =
+    LIVENESS_BOUND_MS_ORACLE + crate::zookeeper::quorum::election::MAX_NOTIFICATION_INTERVAL_MS;
 
 impl SimConfig {
     /// A schedule drawn from the seed: 3 or 5 voters, sometimes an observer.
@@ -92,13 +114,23 @@ impl SimConfig {
             voters: if rng.chance(70) { 3 } else { 5 },
             observers: if rng.chance(25) { 1 } else { 0 },
             fault_phase_ms: rng.range(3_000, 8_000),
-            liveness_bound_ms: 30_000,
+            liveness_bound_ms: LIVENESS_BOUND_MS_FLE,
             fault_interval_ms: rng.range(150, 600),
             write_interval_ms: rng.range(15, 80),
             step_budget: 400_000,
             planted_bug: None,
             committed_log_entries_max: rng.range(5, 40) as usize,
+            election: ElectionMode::Fle,
         }
+    }
+
+    /// The same schedule decided by the oracle instead of FLE.
+    pub fn with_election(mut self, election: ElectionMode) -> SimConfig {
+        self.election = election;
+        if election == ElectionMode::Oracle {
+            self.liveness_bound_ms = LIVENESS_BOUND_MS_ORACLE;
+        }
+        self
     }
 }
 
@@ -111,10 +143,19 @@ pub struct SimReport {
     pub acknowledged_writes: usize,
     pub steps: u64,
     pub simulated_ms: u64,
+    /// How long after the heal the ensemble converged (`None`: it did not).
+    pub converged_after_heal_ms: Option<u64>,
 }
 
 const TICK_INTERVAL_MS: u64 = 50;
+/// How often the oracle runs, and how often `settle` checks for convergence.
 const ELECTION_INTERVAL_MS: u64 = 100;
+/// Apache's `Learner.connectToLeader`: up to 5 dials, 100 ms apart
+/// (`leaderConnectDelayDuringRetryMs`), before the learner gives up. Under FLE
+/// a follower often decides before its leader finishes the 200 ms finalize wait
+/// and listens on the quorum port.
+const LEADER_CONNECT_TRIES_MAX: u32 = 5;
+const LEADER_CONNECT_RETRY_MS: u64 = 100;
 const NETWORK_DELAY_MS_MAX: u64 = 20;
 const DISK_DELAY_MS_MAX: u64 = 15;
 /// One fsync in `DISK_STALL_ONE_IN` stalls for up to this long (fsync latency is
@@ -143,6 +184,7 @@ enum Event {
         learner: usize,
         leader: usize,
         incarnation: u64,
+        tries: u32,
     },
     Closed {
         conn: u64,
@@ -173,6 +215,23 @@ enum Event {
     },
     Tick,
     Election,
+    /// FLE's deadline for one server (stale when the deadline moved).
+    FleTick {
+        server: usize,
+        incarnation: u64,
+        deadline_ms: u64,
+    },
+    /// A dial of the election connection of `pair` completes (or retries).
+    ElectionDial {
+        pair: (usize, usize),
+        attempt: u64,
+    },
+    ElectionDeliver {
+        conn: u64,
+        from: usize,
+        to: usize,
+        notification: Notification,
+    },
     Fault,
     Heal,
     ClientWrite,
@@ -251,6 +310,8 @@ struct Server {
     proposed_writes: BTreeMap<Zxid, u64>,
     /// Epoch files are written one at a time per file, in request order.
     epoch_write_last_ms: [u64; 2],
+    /// The election port (FLE mode).
+    election: ElectionPort,
 }
 
 pub struct Sim {
@@ -264,6 +325,12 @@ pub struct Sim {
     next_conn: u64,
     groups: Vec<u32>,
     oracle: Box<dyn ElectionOracle>,
+    /// Election connections by (lower index, higher index).
+    election_conns: BTreeMap<(usize, usize), ElectionConn>,
+    /// Names dial attempts and election connections.
+    next_election_attempt: u64,
+    /// When the faults stopped and everything was healed.
+    healed_at_ms: Option<u64>,
     pub checker: Checker,
     next_value: u64,
     faults_active: bool,
@@ -271,6 +338,7 @@ pub struct Sim {
     steps: u64,
     /// A scripted test can stop random faults and writes entirely.
     scripted: bool,
+    converged_after_heal_ms: Option<u64>,
     /// Print every output and input (`SIM_TRACE=1`).
     pub trace: bool,
 }
@@ -312,12 +380,16 @@ impl Sim {
             next_conn: 1,
             groups: vec![0; total],
             oracle: Box::new(MajorityOracle),
+            election_conns: BTreeMap::new(),
+            next_election_attempt: 0,
+            healed_at_ms: None,
             checker: Checker::default(),
             next_value: 1,
             faults_active: true,
             faults: 0,
             steps: 0,
             scripted: false,
+            converged_after_heal_ms: None,
             trace: std::env::var_os("SIM_TRACE").is_some(),
             config,
         };
@@ -338,6 +410,7 @@ impl Sim {
                 learner_conns: BTreeMap::new(),
                 proposed_writes: BTreeMap::new(),
                 epoch_write_last_ms: [0, 0],
+                election: ElectionPort::default(),
             });
         }
         let _ = voters;
@@ -345,7 +418,9 @@ impl Sim {
             sim.start_server(index);
         }
         sim.schedule(0, Event::Tick);
-        sim.schedule(0, Event::Election);
+        if sim.config.election == ElectionMode::Oracle {
+            sim.schedule(0, Event::Election);
+        }
         sim
     }
 
@@ -393,7 +468,10 @@ impl Sim {
         sim.run_until(sim.config.fault_phase_ms);
         sim.heal_all();
         let deadline_ms = sim.now_ms + sim.config.liveness_bound_ms;
-        if !sim.settle(deadline_ms) {
+        let converged = sim.settle(deadline_ms);
+        sim.converged_after_heal_ms =
+            converged.then(|| sim.now_ms - sim.healed_at_ms.unwrap_or(sim.now_ms));
+        if !converged {
             let status = sim.status();
             sim.checker.violations.push(format!(
                 "liveness: no convergence within the bound after healing; {status}"
@@ -415,6 +493,7 @@ impl Sim {
             acknowledged_writes: self.checker.acknowledged_count(),
             steps: self.steps,
             simulated_ms: self.now_ms,
+            converged_after_heal_ms: self.converged_after_heal_ms,
         }
     }
 
@@ -459,6 +538,7 @@ impl Sim {
     /// Heals partitions, restarts every crashed server, stops faults.
     pub fn heal_all(&mut self) {
         self.faults_active = false;
+        self.healed_at_ms = Some(self.now_ms);
         self.groups.iter_mut().for_each(|group| *group = 0);
         for index in 0..self.servers.len() {
             if !self.servers[index].alive {
@@ -541,13 +621,19 @@ impl Sim {
                 Some(zab) => format!("learner of {:?}", zab.leader().map(|l| l.0)),
             };
             let vote = s.zab.as_ref().map(|zab| zab.vote());
+            let index = s.id.0 as usize - 1;
+            let election = if self.config.election == ElectionMode::Fle {
+                format!(" {}", self.election_status(index))
+            } else {
+                String::new()
+            };
             out.push_str(&format!(
-                "[{} {role} serving={} applied={} vote={:?} group={}] ",
+                "[{} {role} serving={} applied={} vote={:?} group={}{election}] ",
                 s.id,
                 s.serving,
                 s.state.len(),
                 vote.map(|(e, z)| (e.0, z.to_string())),
-                self.groups[s.id.0 as usize - 1]
+                self.groups[index]
             ));
         }
         out
@@ -577,6 +663,10 @@ impl Sim {
         server.proposed_writes.clear();
         server.fsync_in_flight = false;
         let recovered = Self::recover(server, self.config.committed_log_entries_max);
+        if self.config.election == ElectionMode::Fle {
+            self.election_start_process(index);
+        }
+        let server = &mut self.servers[index];
         match Zab::new(config, recovered) {
             Ok(zab) => server.zab = Some(zab),
             Err(error) => {
@@ -664,6 +754,7 @@ impl Sim {
         for conn in conns {
             self.close_conn(conn, index);
         }
+        self.election_crash(index);
     }
 
     /// Closes a connection from `closer`'s side; the other side hears of it
@@ -708,8 +799,14 @@ impl Sim {
         self.drain(index);
     }
 
-    /// Executes a server's outputs in order.
+    /// Executes a server's outputs in order, then starts the election Zab asked
+    /// for once Zab is LOOKING.
     fn drain(&mut self, index: usize) {
+        self.drain_outputs(index);
+        self.election_maybe_start(index);
+    }
+
+    fn drain_outputs(&mut self, index: usize) {
         loop {
             let outputs = match self.servers[index].zab.as_mut() {
                 Some(zab) => zab.take_outputs(),
@@ -955,11 +1052,13 @@ impl Sim {
                     self.checker.leader_established(now_ms, epoch.0, id);
                 }
                 self.checker.serving_state(now_ms, id, &state);
+                self.election_serving(index, epoch);
             }
             Output::GoLooking { .. } => {
                 let server = &mut self.servers[index];
                 server.serving = false;
                 server.proposed_writes.clear();
+                server.election.pending = true;
             }
             Output::SyncReleased { .. } | Output::Passthrough { .. } => {}
         }
@@ -999,6 +1098,7 @@ impl Sim {
                 learner,
                 leader,
                 incarnation,
+                tries,
             } => {
                 if self.servers[learner].incarnation != incarnation || !self.servers[learner].alive
                 {
@@ -1021,7 +1121,19 @@ impl Sim {
                         .as_ref()
                         .is_some_and(|zab| zab.leading_epoch().is_some());
                 if !reachable {
-                    self.step(learner, Input::LeaderDisconnected { leader: leader_id });
+                    if tries + 1 < LEADER_CONNECT_TRIES_MAX {
+                        self.schedule(
+                            LEADER_CONNECT_RETRY_MS,
+                            Event::Connect {
+                                learner,
+                                leader,
+                                incarnation,
+                                tries: tries + 1,
+                            },
+                        );
+                    } else {
+                        self.step(learner, Input::LeaderDisconnected { leader: leader_id });
+                    }
                     return;
                 }
                 let conn_id = self.next_conn;
@@ -1145,6 +1257,18 @@ impl Sim {
                 }
                 self.schedule(TICK_INTERVAL_MS, Event::Tick);
             }
+            Event::FleTick {
+                server,
+                incarnation,
+                deadline_ms,
+            } => self.election_tick(server, incarnation, deadline_ms),
+            Event::ElectionDial { pair, attempt } => self.election_dial_done(pair, attempt),
+            Event::ElectionDeliver {
+                conn,
+                from,
+                to,
+                notification,
+            } => self.election_deliver(conn, from, to, notification),
             Event::Election => {
                 self.run_election();
                 let delay = ELECTION_INTERVAL_MS + self.rng.range(0, ELECTION_INTERVAL_MS);
@@ -1209,19 +1333,26 @@ impl Sim {
             .collect();
         let decisions = self.oracle.decide(&candidates, self.config.voters);
         for (index, decision) in decisions {
-            self.step(index, Input::Elected(decision));
-            if let Decision::Follow { leader } | Decision::Observe { leader } = decision {
-                let incarnation = self.servers[index].incarnation;
-                let delay = self.rng.range(1, NETWORK_DELAY_MS_MAX);
-                self.schedule(
-                    delay,
-                    Event::Connect {
-                        learner: index,
-                        leader: leader.0 as usize - 1,
-                        incarnation,
-                    },
-                );
-            }
+            self.deliver_decision(index, decision);
+        }
+    }
+
+    /// An election decided server `index`'s role: Zab takes it, and a learner
+    /// dials its leader.
+    fn deliver_decision(&mut self, index: usize, decision: Decision) {
+        self.step(index, Input::Elected(decision));
+        if let Decision::Follow { leader } | Decision::Observe { leader } = decision {
+            let incarnation = self.servers[index].incarnation;
+            let delay = self.rng.range(1, NETWORK_DELAY_MS_MAX);
+            self.schedule(
+                delay,
+                Event::Connect {
+                    learner: index,
+                    leader: leader.0 as usize - 1,
+                    incarnation,
+                    tries: 0,
+                },
+            );
         }
     }
 
@@ -1245,8 +1376,12 @@ impl Sim {
                         conn.open = false;
                     }
                 }
+                self.election_partition();
                 let duration = self.rng.range(200, 3_000);
                 self.schedule(duration, Event::Heal);
+            }
+            6..=7 if self.config.election == ElectionMode::Fle && self.rng.chance(30) => {
+                self.election_break_one();
             }
             6..=7 => {
                 let open: Vec<(u64, usize)> = self
