@@ -91,6 +91,9 @@ pub struct SimConfig {
     pub committed_log_entries_max: usize,
     /// The real FLE (default) or the oracle.
     pub election: ElectionMode,
+    /// After the heal, end an acceptedEpoch lockout by restarting the leader
+    /// (see [`Sim::epoch_locked_out`]); off, the lockout fails liveness.
+    pub restart_leader_on_epoch_lockout: bool,
 }
 
 /// The liveness bound under the oracle: elections take one oracle pass, so this
@@ -121,6 +124,7 @@ impl SimConfig {
             planted_bug: None,
             committed_log_entries_max: rng.range(5, 40) as usize,
             election: ElectionMode::Fle,
+            restart_leader_on_epoch_lockout: true,
         }
     }
 
@@ -145,6 +149,8 @@ pub struct SimReport {
     pub simulated_ms: u64,
     /// How long after the heal the ensemble converged (`None`: it did not).
     pub converged_after_heal_ms: Option<u64>,
+    /// Times the run restarted a leader to end an acceptedEpoch lockout.
+    pub epoch_lockouts: u64,
 }
 
 const TICK_INTERVAL_MS: u64 = 50;
@@ -156,6 +162,8 @@ const ELECTION_INTERVAL_MS: u64 = 100;
 /// and listens on the quorum port.
 const LEADER_CONNECT_TRIES_MAX: u32 = 5;
 const LEADER_CONNECT_RETRY_MS: u64 = 100;
+/// The final write and its retries after leader changes.
+const FINAL_WRITE_TRIES_MAX: usize = 5;
 const NETWORK_DELAY_MS_MAX: u64 = 20;
 const DISK_DELAY_MS_MAX: u64 = 15;
 /// One fsync in `DISK_STALL_ONE_IN` stalls for up to this long (fsync latency is
@@ -339,6 +347,7 @@ pub struct Sim {
     /// A scripted test can stop random faults and writes entirely.
     scripted: bool,
     converged_after_heal_ms: Option<u64>,
+    epoch_lockouts: u64,
     /// Print every output and input (`SIM_TRACE=1`).
     pub trace: bool,
 }
@@ -390,6 +399,7 @@ impl Sim {
             steps: 0,
             scripted: false,
             converged_after_heal_ms: None,
+            epoch_lockouts: 0,
             trace: std::env::var_os("SIM_TRACE").is_some(),
             config,
         };
@@ -467,8 +477,11 @@ impl Sim {
         sim.schedule(sim.config.fault_phase_ms, Event::EndFaults);
         sim.run_until(sim.config.fault_phase_ms);
         sim.heal_all();
-        let deadline_ms = sim.now_ms + sim.config.liveness_bound_ms;
-        let converged = sim.settle(deadline_ms);
+        let mut deadline_ms = sim.now_ms + sim.config.liveness_bound_ms;
+        let mut converged = sim.settle(deadline_ms);
+        if !converged && sim.config.restart_leader_on_epoch_lockout {
+            converged = sim.resolve_epoch_lockout(&mut deadline_ms);
+        }
         sim.converged_after_heal_ms =
             converged.then(|| sim.now_ms - sim.healed_at_ms.unwrap_or(sim.now_ms));
         if !converged {
@@ -485,6 +498,38 @@ impl Sim {
         sim.report()
     }
 
+    /// If the only servers left out are locked out by their acceptedEpoch (see
+    /// [`Sim::epoch_locked_out`]), does what an operator would: restarts the
+    /// leader, so a new epoch above every acceptedEpoch is established, and
+    /// settles again within a fresh bound. Counted in `SimReport::epoch_lockouts`.
+    fn resolve_epoch_lockout(&mut self, deadline_ms: &mut u64) -> bool {
+        let locked_out = self.epoch_locked_out();
+        let Some(leader) = self.established_leader() else {
+            return false;
+        };
+        let left_out = self
+            .servers
+            .iter()
+            .enumerate()
+            .filter(|(index, s)| *index != leader && !(s.alive && s.serving))
+            .count();
+        if locked_out.is_empty() || locked_out.len() != left_out {
+            return false;
+        }
+        self.epoch_lockouts += 1;
+        if self.trace {
+            eprintln!(
+                "{:>6} epoch lockout of {locked_out:?}: restarting leader s{}",
+                self.now_ms,
+                leader + 1
+            );
+        }
+        self.crash(leader);
+        self.start_server(leader);
+        *deadline_ms = self.now_ms + self.config.liveness_bound_ms;
+        self.settle(*deadline_ms)
+    }
+
     pub fn report(&self) -> SimReport {
         SimReport {
             seed: self.config.seed,
@@ -494,6 +539,7 @@ impl Sim {
             steps: self.steps,
             simulated_ms: self.now_ms,
             converged_after_heal_ms: self.converged_after_heal_ms,
+            epoch_lockouts: self.epoch_lockouts,
         }
     }
 
@@ -588,26 +634,85 @@ impl Sim {
 
     /// Submits one write at the established leader and runs until every server
     /// applied it.
+    ///
+    /// A write the leader never acknowledged may be lost when leadership changes
+    /// (connections that died silently during the faults are only found out by
+    /// timeouts after the heal); like a client, the run then retries it at the
+    /// new leader, at most `FINAL_WRITE_TRIES_MAX` times in all.
     pub fn final_write(&mut self, deadline_ms: u64) -> Result<(), String> {
-        let leader = self.established_leader().ok_or("no leader")?;
-        let value = self
+        let mut leader = self.established_leader().ok_or("no leader")?;
+        let mut leader_epoch = self.leading_epoch_of(leader);
+        let mut values = vec![self
             .client_write_at(leader)
-            .ok_or("the leader refused the write")?;
+            .ok_or("the leader refused the write")?];
         while self.now_ms < deadline_ms + 10_000 {
             let until = self.now_ms + ELECTION_INTERVAL_MS;
             self.run_until(until);
-            let everywhere = self
-                .servers
-                .iter()
-                .all(|s| s.state.iter().any(|(_, v)| *v == value));
+            let everywhere = values.iter().any(|value| {
+                self.servers
+                    .iter()
+                    .all(|s| s.state.iter().any(|(_, v)| v == value))
+            });
             if everywhere && self.is_converged() {
                 return Ok(());
             }
             if self.steps >= self.config.step_budget {
                 break;
             }
+            if let Some(current) = self.established_leader() {
+                let current_epoch = self.leading_epoch_of(current);
+                let written_here = values
+                    .iter()
+                    .any(|value| self.servers[current].state.iter().any(|(_, v)| v == value));
+                if (current, current_epoch) != (leader, leader_epoch)
+                    && !written_here
+                    && values.len() < FINAL_WRITE_TRIES_MAX
+                {
+                    if let Some(value) = self.client_write_at(current) {
+                        values.push(value);
+                        (leader, leader_epoch) = (current, current_epoch);
+                    }
+                }
+            }
         }
-        Err(format!("value {value} not everywhere; {}", self.status()))
+        Err(format!(
+            "values {values:?} not everywhere; {}",
+            self.status()
+        ))
+    }
+
+    fn leading_epoch_of(&self, index: usize) -> Option<Epoch> {
+        self.servers[index]
+            .zab
+            .as_ref()
+            .and_then(|zab| zab.leading_epoch())
+            .flatten()
+    }
+
+    /// Servers an established leader cannot take: alive, not serving, with an
+    /// acceptedEpoch above the leader's epoch. Apache's learner refuses a
+    /// LEADERINFO below its acceptedEpoch (`Learner.registerWithLeader`: "Leaders
+    /// epoch ... is less than accepted epoch") and goes LOOKING, and FLE sends it
+    /// straight back to the same leader; only a leader change ends it.
+    pub fn epoch_locked_out(&self) -> Vec<usize> {
+        let Some(leader) = self.established_leader() else {
+            return Vec::new();
+        };
+        let Some(epoch) = self.leading_epoch_of(leader) else {
+            return Vec::new();
+        };
+        self.servers
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                s.alive
+                    && !s.serving
+                    && s.zab
+                        .as_ref()
+                        .is_some_and(|zab| zab.accepted_epoch() > epoch)
+            })
+            .map(|(index, _)| index)
+            .collect()
     }
 
     pub fn status(&self) -> String {
@@ -646,6 +751,13 @@ impl Sim {
         let server = &mut self.servers[index];
         let zab = server.zab.as_mut()?;
         let txn = zab.propose(now_ms, make_txn(value, Zxid(0))).ok()?;
+        if self.trace {
+            eprintln!(
+                "{now_ms:>6} s{} client write {value} proposed as {}",
+                index + 1,
+                txn_zxid(&txn)
+            );
+        }
         self.next_value += 1;
         server.proposed_writes.insert(txn_zxid(&txn), value);
         self.drain(index);

@@ -97,8 +97,8 @@ fn fle_elects_the_most_up_to_date_survivor_and_the_old_leader_rejoins() {
         let until = sim.now_ms() + 50;
         sim.run_until(until);
     }
-    // Cut server 2 (index 1) off, write more, so only server 1 has the longest
-    // log when the leader dies.
+    // Cut server 2 (index 1) off, write more, so server 1 has the longer log
+    // when the leader dies, though server 2 has the higher sid.
     sim.set_groups(&[0, 1, 0]);
     for _ in 0..3 {
         sim.client_write_at(first_leader);
@@ -106,6 +106,14 @@ fn fle_elects_the_most_up_to_date_survivor_and_the_old_leader_rejoins() {
         sim.run_until(until);
     }
     sim.set_groups(&[0, 0, 0]);
+    // FLE's vote: (currentEpoch, lastLoggedZxid), then the sid.
+    let votes: Vec<(Epoch, Zxid)> = (0..2)
+        .map(|index| sim.zab(index).expect("alive").vote())
+        .collect();
+    assert!(
+        votes[0] > votes[1],
+        "server 1 has the longer log: {votes:?}"
+    );
     sim.crash_server(first_leader);
     let deadline = sim.now_ms() + 20_000;
     let until = sim.now_ms() + 100;
@@ -117,9 +125,7 @@ fn fle_elects_the_most_up_to_date_survivor_and_the_old_leader_rejoins() {
         leader = sim.established_leader();
     }
     let leader = leader.expect("the survivors elect a leader");
-    let logs: Vec<usize> = (0..2).map(|index| sim.durable_log(index).len()).collect();
-    let expected = if logs[0] > logs[1] { 0 } else { 1 };
-    assert_eq!(leader, expected, "logs {logs:?}: {}", sim.status());
+    assert_eq!(leader, 0, "votes {votes:?}: {}", sim.status());
     sim.restart_server(first_leader);
     let settle_deadline = sim.now_ms() + 20_000;
     assert!(sim.settle(settle_deadline), "{}", sim.status());
@@ -199,6 +205,29 @@ fn planted_bug_current_epoch_before_sync_txns_is_caught() {
     assert_bug_caught(PlantedBug::CurrentEpochBeforeSyncTxns);
 }
 
+/// A server whose acceptedEpoch is above the established leader's epoch never
+/// joins (Apache 3.9 behaves the same: `Learner.registerWithLeader` refuses a
+/// LEADERINFO below its acceptedEpoch, and FLE sends it straight back to that
+/// leader). Seed 1132 (at the commit that added this test) gets there: server 3
+/// leads an election round with server 2, raises its acceptedEpoch to 7 on
+/// server 2's FOLLOWERINFO, loses server 2 before LEADERINFO(7) arrives, and
+/// servers 1 and 2 then establish epoch 6 without it. The sweep ends such a
+/// lockout by restarting the leader (`restart_leader_on_epoch_lockout`); without
+/// that the run fails liveness, which this test shows. Ignored: it documents a
+/// protocol-level liveness gap that Zab's owner may decide to close.
+#[test]
+#[ignore]
+fn epoch_lockout_keeps_a_server_out_until_the_leader_changes() {
+    let mut config = SimConfig::from_seed(1132);
+    config.restart_leader_on_epoch_lockout = false;
+    let report = Sim::run(config);
+    assert!(
+        report.violations.is_empty(),
+        "seed 1132 without the leader restart: {:#?}",
+        report.violations
+    );
+}
+
 /// `SIM_SEED=n cargo test --lib sim::tests::one_seed -- --nocapture` (with
 /// `SIM_TRACE=1` for a full trace).
 #[test]
@@ -208,12 +237,13 @@ fn one_seed() {
     };
     let report = Sim::run(config_for(seed));
     eprintln!(
-        "seed {seed}: steps={} faults={} acked={} ms={} converged_after_heal_ms={:?}",
+        "seed {seed}: steps={} faults={} acked={} ms={} converged_after_heal_ms={:?} epoch_lockouts={}",
         report.steps,
         report.faults,
         report.acknowledged_writes,
         report.simulated_ms,
-        report.converged_after_heal_ms
+        report.converged_after_heal_ms,
+        report.epoch_lockouts
     );
     assert!(
         report.violations.is_empty(),
@@ -262,10 +292,12 @@ fn long_run() {
     let election = ElectionMode::from_env();
     let (mut faults, mut writes, mut failures) = (0u64, 0u64, Vec::new());
     let mut slowest_convergence = (0u64, offset);
+    let mut epoch_lockouts = 0u64;
     for seed in offset..offset + schedules {
         let report = Sim::run(config_for(seed));
         faults += report.faults;
         writes += report.acknowledged_writes as u64;
+        epoch_lockouts += report.epoch_lockouts;
         if let Some(ms) = report.converged_after_heal_ms {
             if ms > slowest_convergence.0 {
                 slowest_convergence = (ms, seed);
@@ -281,7 +313,7 @@ fn long_run() {
         ElectionMode::Oracle => "oracle",
     };
     println!(
-        "SIM-LONG schedules={schedules} seed_offset={offset} election={election} faults={faults} acknowledged_writes={writes} slowest_convergence_ms={} slowest_convergence_seed={} failures={} failing_seeds={:?}",
+        "SIM-LONG schedules={schedules} seed_offset={offset} election={election} faults={faults} acknowledged_writes={writes} slowest_convergence_ms={} slowest_convergence_seed={} epoch_lockouts={epoch_lockouts} failures={} failing_seeds={:?}",
         slowest_convergence.0,
         slowest_convergence.1,
         failures.len(),
