@@ -313,7 +313,8 @@ fn long_run() {
         ElectionMode::Oracle => "oracle",
     };
     println!(
-        "SIM-LONG schedules={schedules} seed_offset={offset} election={election} faults={faults} acknowledged_writes={writes} slowest_convergence_ms={} slowest_convergence_seed={} epoch_lockouts={epoch_lockouts} failures={} failing_seeds={:?}",
+        "SIM-LONG schedules={schedules} seed_offset={offset} election={election} liveness_bound_ms={} faults={faults} acknowledged_writes={writes} slowest_convergence_ms={} slowest_convergence_seed={} epoch_lockouts={epoch_lockouts} failures={} failing_seeds={:?}",
+        config_for(offset).liveness_bound_ms,
         slowest_convergence.0,
         slowest_convergence.1,
         failures.len(),
