@@ -44,7 +44,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::zookeeper::quorum::election::{ElectionAction, ElectionConfig, FastLeaderElection};
-use crate::zookeeper::quorum::message::{Notification, ServerId, ServerState};
+use crate::zookeeper::quorum::message::{Epoch, Notification, ServerId, ServerState};
 use crate::zookeeper::quorum::zab::Decision;
 
 use super::{Event, Sim, NETWORK_DELAY_MS_MAX};
