@@ -83,6 +83,28 @@ impl ElectionMode {
     }
 }
 
+/// What the election port carried in one run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ElectionCounts {
+    /// Notifications put on a connection (resends on reconnect included).
+    pub sent: u64,
+    pub dropped: u64,
+    pub duplicated: u64,
+    pub reordered: u64,
+    /// `Decided` actions fed to Zab.
+    pub decisions: u64,
+}
+
+impl std::ops::AddAssign for ElectionCounts {
+    fn add_assign(&mut self, other: ElectionCounts) {
+        self.sent += other.sent;
+        self.dropped += other.dropped;
+        self.duplicated += other.duplicated;
+        self.reordered += other.reordered;
+        self.decisions += other.decisions;
+    }
+}
+
 /// The state of the one election connection of a pair of servers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum ElectionLink {
@@ -287,6 +309,7 @@ impl Sim {
                             continue;
                         }
                     };
+                    self.election_counts.decisions += 1;
                     self.deliver_decision(index, decision);
                 }
                 ElectionAction::ReconnectAll => {
@@ -453,11 +476,14 @@ impl Sim {
             .election
             .last_sent
             .insert(to, notification.clone());
+        self.election_counts.sent += 1;
         let chaos = self.faults_active;
         if chaos && self.rng.chance(ELECTION_DROP_PERCENT) {
+            self.election_counts.dropped += 1;
             return;
         }
         let copies = if chaos && self.rng.chance(ELECTION_DUPLICATE_PERCENT) {
+            self.election_counts.duplicated += 1;
             2
         } else {
             1
@@ -466,6 +492,7 @@ impl Sim {
         for _ in 0..copies {
             let delay = self.rng.range(1, NETWORK_DELAY_MS_MAX);
             let at_ms = if chaos && self.rng.chance(ELECTION_REORDER_PERCENT) {
+                self.election_counts.reordered += 1;
                 self.now_ms + delay + self.rng.range(1, ELECTION_REORDER_DELAY_MS_MAX)
             } else {
                 let entry = self

@@ -151,6 +151,8 @@ pub struct SimReport {
     pub converged_after_heal_ms: Option<u64>,
     /// Times the run restarted a leader to end an acceptedEpoch lockout.
     pub epoch_lockouts: u64,
+    /// What the election port carried (FLE mode).
+    pub election: fle::ElectionCounts,
 }
 
 const TICK_INTERVAL_MS: u64 = 50;
@@ -348,6 +350,7 @@ pub struct Sim {
     scripted: bool,
     converged_after_heal_ms: Option<u64>,
     epoch_lockouts: u64,
+    election_counts: fle::ElectionCounts,
     /// Print every output and input (`SIM_TRACE=1`).
     pub trace: bool,
 }
@@ -400,6 +403,7 @@ impl Sim {
             scripted: false,
             converged_after_heal_ms: None,
             epoch_lockouts: 0,
+            election_counts: fle::ElectionCounts::default(),
             trace: std::env::var_os("SIM_TRACE").is_some(),
             config,
         };
@@ -540,6 +544,7 @@ impl Sim {
             simulated_ms: self.now_ms,
             converged_after_heal_ms: self.converged_after_heal_ms,
             epoch_lockouts: self.epoch_lockouts,
+            election: self.election_counts,
         }
     }
 

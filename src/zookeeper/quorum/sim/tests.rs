@@ -293,11 +293,13 @@ fn long_run() {
     let (mut faults, mut writes, mut failures) = (0u64, 0u64, Vec::new());
     let mut slowest_convergence = (0u64, offset);
     let mut epoch_lockouts = 0u64;
+    let mut election_counts = fle::ElectionCounts::default();
     for seed in offset..offset + schedules {
         let report = Sim::run(config_for(seed));
         faults += report.faults;
         writes += report.acknowledged_writes as u64;
         epoch_lockouts += report.epoch_lockouts;
+        election_counts += report.election;
         if let Some(ms) = report.converged_after_heal_ms {
             if ms > slowest_convergence.0 {
                 slowest_convergence = (ms, seed);
@@ -313,10 +315,15 @@ fn long_run() {
         ElectionMode::Oracle => "oracle",
     };
     println!(
-        "SIM-LONG schedules={schedules} seed_offset={offset} election={election} liveness_bound_ms={} faults={faults} acknowledged_writes={writes} slowest_convergence_ms={} slowest_convergence_seed={} epoch_lockouts={epoch_lockouts} failures={} failing_seeds={:?}",
+        "SIM-LONG schedules={schedules} seed_offset={offset} election={election} liveness_bound_ms={} faults={faults} acknowledged_writes={writes} slowest_convergence_ms={} slowest_convergence_seed={} epoch_lockouts={epoch_lockouts} fle_decisions={} notifications_sent={} notifications_dropped={} notifications_duplicated={} notifications_reordered={} failures={} failing_seeds={:?}",
         config_for(offset).liveness_bound_ms,
         slowest_convergence.0,
         slowest_convergence.1,
+        election_counts.decisions,
+        election_counts.sent,
+        election_counts.dropped,
+        election_counts.duplicated,
+        election_counts.reordered,
         failures.len(),
         &failures[..failures.len().min(20)]
     );
