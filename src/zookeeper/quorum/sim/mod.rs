@@ -2,8 +2,21 @@
 //! simulated time, a FIFO network per learner connection with random delays,
 //! breaks and partitions, disks whose unsynced log tail is lost on a crash,
 //! crashes and restarts with recovery, and clients whose acknowledged writes are
-//! recorded. Everything the servers do is reported to the [`checker`]. No wall
-//! clock, threads or sleeps: one seed reproduces one run exactly.
+//! recorded. Roles come from the real FastLeaderElection of each server, whose
+//! notifications travel the same simulated network on their own connections
+//! (see `fle`). Everything the servers do is reported to the [`checker`]. No
+//! wall clock, threads or sleeps: one seed reproduces one run exactly.
+//!
+//! # A run
+//! Faults for 3 to 8 s, then every partition healed and every server restarted;
+//! within the liveness bound ([`LIVENESS_BOUND_MS_FLE`]) the ensemble must
+//! converge (one established leader, everyone serving the same state) and a
+//! final write must commit everywhere. Two things the protocol itself allows are
+//! handled like a client or an operator would: a final write that a leader
+//! change lost before it was acknowledged is retried at the new leader, and a
+//! server locked out by an acceptedEpoch above the established epoch (Apache
+//! 3.9 does the same; see [`Sim::epoch_locked_out`]) is let in by restarting the
+//! leader once the bound has passed, counted in [`SimReport::epoch_lockouts`].
 //!
 //! # Layout
 //! - `fle`: the real FastLeaderElection per server, its notifications over a
