@@ -263,11 +263,7 @@ impl Sim {
     }
 
     /// Zab started serving in `epoch`: LOOKING peers hear that epoch from now on.
-    pub(super) fn election_serving(
-        &mut self,
-        index: usize,
-        epoch: crate::zookeeper::quorum::message::Epoch,
-    ) {
+    pub(super) fn election_serving(&mut self, index: usize, epoch: Epoch) {
         if let Some(fle) = self.servers[index].election.fle.as_mut() {
             fle.update_election_vote(epoch);
         }
