@@ -2,16 +2,33 @@
 //! simulated time, a FIFO network per learner connection with random delays,
 //! breaks and partitions, disks whose unsynced log tail is lost on a crash,
 //! crashes and restarts with recovery, and clients whose acknowledged writes are
-//! recorded. Everything the servers do is reported to the [`checker`]. No wall
-//! clock, threads or sleeps: one seed reproduces one run exactly.
+//! recorded. Roles come from the real FastLeaderElection of each server, whose
+//! notifications travel the same simulated network on their own connections
+//! (see `fle`). Everything the servers do is reported to the [`checker`]. No
+//! wall clock, threads or sleeps: one seed reproduces one run exactly.
+//!
+//! # A run
+//! Faults for 3 to 8 s, then every partition healed and every server restarted;
+//! within the liveness bound ([`LIVENESS_BOUND_MS_FLE`]) the ensemble must
+//! converge (one established leader, everyone serving the same state) and a
+//! final write must commit everywhere. Two things the protocol itself allows are
+//! handled like a client or an operator would: a final write that a leader
+//! change lost before it was acknowledged is retried at the new leader, and a
+//! server locked out by an acceptedEpoch above the established epoch (Apache
+//! 3.9 does the same; see [`Sim::epoch_locked_out`]) is let in by restarting the
+//! leader once the bound has passed, counted in [`SimReport::epoch_lockouts`].
 //!
 //! # Layout
-//! - `election`: the election oracle (FastLeaderElection's stand-in).
+//! - `fle`: the real FastLeaderElection per server, its notifications over a
+//!   model of Apache's election connection manager (the default).
+//! - `election`: the election oracle, behind [`ElectionMode::Oracle`]
+//!   (`SIM_ELECTION=oracle`), to bisect a failure to election or Zab.
 //! - `checker`: the safety and liveness properties.
 //! - `tests`: the seed sweep, the planted bugs and the ZOOKEEPER-* regressions.
 
 pub mod checker;
 pub mod election;
+pub mod fle;
 #[cfg(test)]
 mod tests;
 
@@ -28,8 +45,11 @@ use crate::zookeeper::quorum::zab::{
 };
 use crate::zookeeper::tree::Zxid;
 
+use crate::zookeeper::quorum::message::Notification;
 use checker::{Applied, Checker};
 use election::{Candidate, ElectionOracle, MajorityOracle};
+pub use fle::ElectionMode;
+use fle::{ElectionConn, ElectionPort};
 
 /// splitmix64: small, fast, good enough for schedules.
 #[derive(Debug, Clone)]
@@ -70,7 +90,8 @@ pub struct SimConfig {
     pub observers: usize,
     /// Faults happen during this much simulated time.
     pub fault_phase_ms: u64,
-    /// After healing, the ensemble must converge and commit a final write within this.
+    /// After healing, the ensemble must converge and commit a final write within
+    /// this (see [`LIVENESS_BOUND_MS_FLE`]).
     pub liveness_bound_ms: u64,
     /// Mean time between injected faults.
     pub fault_interval_ms: u64,
@@ -81,7 +102,24 @@ pub struct SimConfig {
     pub planted_bug: Option<PlantedBug>,
     /// The leader's DIFF window (small, so SNAP syncs happen).
     pub committed_log_entries_max: usize,
+    /// The real FLE (default) or the oracle.
+    pub election: ElectionMode,
+    /// After the heal, end an acceptedEpoch lockout by restarting the leader
+    /// (see [`Sim::epoch_locked_out`]); off, the lockout fails liveness.
+    pub restart_leader_on_epoch_lockout: bool,
 }
+
+/// The liveness bound under the oracle: elections take one oracle pass, so this
+/// is Zab's time to sync and a few rounds of give-ups.
+pub const LIVENESS_BOUND_MS_ORACLE: u64 = 30_000;
+/// The liveness bound under the real FLE: the oracle's 30 s plus one maximum
+/// notification interval (60 s). A server that was LOOKING through the faults
+/// has backed off (200 ms doubling, capped at 60 s) and neither re-sends nor
+/// redials a peer whose dial failed until its timeout fires, so the first round
+/// after the heal can wait that long; the 200 ms finalize waits and the rounds
+/// Zab's give-ups cause fit in the oracle's 30 s.
+pub const LIVENESS_BOUND_MS_FLE: u64 =
+    LIVENESS_BOUND_MS_ORACLE + crate::zookeeper::quorum::election::MAX_NOTIFICATION_INTERVAL_MS;
 
 impl SimConfig {
     /// A schedule drawn from the seed: 3 or 5 voters, sometimes an observer.
@@ -92,13 +130,24 @@ impl SimConfig {
             voters: if rng.chance(70) { 3 } else { 5 },
             observers: if rng.chance(25) { 1 } else { 0 },
             fault_phase_ms: rng.range(3_000, 8_000),
-            liveness_bound_ms: 30_000,
+            liveness_bound_ms: LIVENESS_BOUND_MS_FLE,
             fault_interval_ms: rng.range(150, 600),
             write_interval_ms: rng.range(15, 80),
             step_budget: 400_000,
             planted_bug: None,
             committed_log_entries_max: rng.range(5, 40) as usize,
+            election: ElectionMode::Fle,
+            restart_leader_on_epoch_lockout: true,
         }
+    }
+
+    /// The same schedule decided by the oracle instead of FLE.
+    pub fn with_election(mut self, election: ElectionMode) -> SimConfig {
+        self.election = election;
+        if election == ElectionMode::Oracle {
+            self.liveness_bound_ms = LIVENESS_BOUND_MS_ORACLE;
+        }
+        self
     }
 }
 
@@ -111,10 +160,25 @@ pub struct SimReport {
     pub acknowledged_writes: usize,
     pub steps: u64,
     pub simulated_ms: u64,
+    /// How long after the heal the ensemble converged (`None`: it did not).
+    pub converged_after_heal_ms: Option<u64>,
+    /// Times the run restarted a leader to end an acceptedEpoch lockout.
+    pub epoch_lockouts: u64,
+    /// What the election port carried (FLE mode).
+    pub election: fle::ElectionCounts,
 }
 
 const TICK_INTERVAL_MS: u64 = 50;
+/// How often the oracle runs, and how often `settle` checks for convergence.
 const ELECTION_INTERVAL_MS: u64 = 100;
+/// Apache's `Learner.connectToLeader`: up to 5 dials, 100 ms apart
+/// (`leaderConnectDelayDuringRetryMs`), before the learner gives up. Under FLE
+/// a follower often decides before its leader finishes the 200 ms finalize wait
+/// and listens on the quorum port.
+const LEADER_CONNECT_TRIES_MAX: u32 = 5;
+const LEADER_CONNECT_RETRY_MS: u64 = 100;
+/// The final write and its retries after leader changes.
+const FINAL_WRITE_TRIES_MAX: usize = 5;
 const NETWORK_DELAY_MS_MAX: u64 = 20;
 const DISK_DELAY_MS_MAX: u64 = 15;
 /// One fsync in `DISK_STALL_ONE_IN` stalls for up to this long (fsync latency is
@@ -143,6 +207,7 @@ enum Event {
         learner: usize,
         leader: usize,
         incarnation: u64,
+        tries: u32,
     },
     Closed {
         conn: u64,
@@ -173,6 +238,23 @@ enum Event {
     },
     Tick,
     Election,
+    /// FLE's deadline for one server (stale when the deadline moved).
+    FleTick {
+        server: usize,
+        incarnation: u64,
+        deadline_ms: u64,
+    },
+    /// A dial of the election connection of `pair` completes (or retries).
+    ElectionDial {
+        pair: (usize, usize),
+        attempt: u64,
+    },
+    ElectionDeliver {
+        conn: u64,
+        from: usize,
+        to: usize,
+        notification: Notification,
+    },
     Fault,
     Heal,
     ClientWrite,
@@ -251,6 +333,8 @@ struct Server {
     proposed_writes: BTreeMap<Zxid, u64>,
     /// Epoch files are written one at a time per file, in request order.
     epoch_write_last_ms: [u64; 2],
+    /// The election port (FLE mode).
+    election: ElectionPort,
 }
 
 pub struct Sim {
@@ -264,6 +348,12 @@ pub struct Sim {
     next_conn: u64,
     groups: Vec<u32>,
     oracle: Box<dyn ElectionOracle>,
+    /// Election connections by (lower index, higher index).
+    election_conns: BTreeMap<(usize, usize), ElectionConn>,
+    /// Names dial attempts and election connections.
+    next_election_attempt: u64,
+    /// When the faults stopped and everything was healed.
+    healed_at_ms: Option<u64>,
     pub checker: Checker,
     next_value: u64,
     faults_active: bool,
@@ -271,6 +361,9 @@ pub struct Sim {
     steps: u64,
     /// A scripted test can stop random faults and writes entirely.
     scripted: bool,
+    converged_after_heal_ms: Option<u64>,
+    epoch_lockouts: u64,
+    election_counts: fle::ElectionCounts,
     /// Print every output and input (`SIM_TRACE=1`).
     pub trace: bool,
 }
@@ -312,12 +405,18 @@ impl Sim {
             next_conn: 1,
             groups: vec![0; total],
             oracle: Box::new(MajorityOracle),
+            election_conns: BTreeMap::new(),
+            next_election_attempt: 0,
+            healed_at_ms: None,
             checker: Checker::default(),
             next_value: 1,
             faults_active: true,
             faults: 0,
             steps: 0,
             scripted: false,
+            converged_after_heal_ms: None,
+            epoch_lockouts: 0,
+            election_counts: fle::ElectionCounts::default(),
             trace: std::env::var_os("SIM_TRACE").is_some(),
             config,
         };
@@ -338,6 +437,7 @@ impl Sim {
                 learner_conns: BTreeMap::new(),
                 proposed_writes: BTreeMap::new(),
                 epoch_write_last_ms: [0, 0],
+                election: ElectionPort::default(),
             });
         }
         let _ = voters;
@@ -345,7 +445,9 @@ impl Sim {
             sim.start_server(index);
         }
         sim.schedule(0, Event::Tick);
-        sim.schedule(0, Event::Election);
+        if sim.config.election == ElectionMode::Oracle {
+            sim.schedule(0, Event::Election);
+        }
         sim
     }
 
@@ -392,8 +494,14 @@ impl Sim {
         sim.schedule(sim.config.fault_phase_ms, Event::EndFaults);
         sim.run_until(sim.config.fault_phase_ms);
         sim.heal_all();
-        let deadline_ms = sim.now_ms + sim.config.liveness_bound_ms;
-        if !sim.settle(deadline_ms) {
+        let mut deadline_ms = sim.now_ms + sim.config.liveness_bound_ms;
+        let mut converged = sim.settle(deadline_ms);
+        if !converged && sim.config.restart_leader_on_epoch_lockout {
+            converged = sim.resolve_epoch_lockout(&mut deadline_ms);
+        }
+        sim.converged_after_heal_ms =
+            converged.then(|| sim.now_ms - sim.healed_at_ms.unwrap_or(sim.now_ms));
+        if !converged {
             let status = sim.status();
             sim.checker.violations.push(format!(
                 "liveness: no convergence within the bound after healing; {status}"
@@ -407,6 +515,38 @@ impl Sim {
         sim.report()
     }
 
+    /// If the only servers left out are locked out by their acceptedEpoch (see
+    /// [`Sim::epoch_locked_out`]), does what an operator would: restarts the
+    /// leader, so a new epoch above every acceptedEpoch is established, and
+    /// settles again within a fresh bound. Counted in `SimReport::epoch_lockouts`.
+    fn resolve_epoch_lockout(&mut self, deadline_ms: &mut u64) -> bool {
+        let locked_out = self.epoch_locked_out();
+        let Some(leader) = self.established_leader() else {
+            return false;
+        };
+        let left_out = self
+            .servers
+            .iter()
+            .enumerate()
+            .filter(|(index, s)| *index != leader && !(s.alive && s.serving))
+            .count();
+        if locked_out.is_empty() || locked_out.len() != left_out {
+            return false;
+        }
+        self.epoch_lockouts += 1;
+        if self.trace {
+            eprintln!(
+                "{:>6} epoch lockout of {locked_out:?}: restarting leader s{}",
+                self.now_ms,
+                leader + 1
+            );
+        }
+        self.crash(leader);
+        self.start_server(leader);
+        *deadline_ms = self.now_ms + self.config.liveness_bound_ms;
+        self.settle(*deadline_ms)
+    }
+
     pub fn report(&self) -> SimReport {
         SimReport {
             seed: self.config.seed,
@@ -415,6 +555,9 @@ impl Sim {
             acknowledged_writes: self.checker.acknowledged_count(),
             steps: self.steps,
             simulated_ms: self.now_ms,
+            converged_after_heal_ms: self.converged_after_heal_ms,
+            epoch_lockouts: self.epoch_lockouts,
+            election: self.election_counts,
         }
     }
 
@@ -459,6 +602,7 @@ impl Sim {
     /// Heals partitions, restarts every crashed server, stops faults.
     pub fn heal_all(&mut self) {
         self.faults_active = false;
+        self.healed_at_ms = Some(self.now_ms);
         self.groups.iter_mut().for_each(|group| *group = 0);
         for index in 0..self.servers.len() {
             if !self.servers[index].alive {
@@ -508,26 +652,85 @@ impl Sim {
 
     /// Submits one write at the established leader and runs until every server
     /// applied it.
+    ///
+    /// A write the leader never acknowledged may be lost when leadership changes
+    /// (connections that died silently during the faults are only found out by
+    /// timeouts after the heal); like a client, the run then retries it at the
+    /// new leader, at most `FINAL_WRITE_TRIES_MAX` times in all.
     pub fn final_write(&mut self, deadline_ms: u64) -> Result<(), String> {
-        let leader = self.established_leader().ok_or("no leader")?;
-        let value = self
+        let mut leader = self.established_leader().ok_or("no leader")?;
+        let mut leader_epoch = self.leading_epoch_of(leader);
+        let mut values = vec![self
             .client_write_at(leader)
-            .ok_or("the leader refused the write")?;
+            .ok_or("the leader refused the write")?];
         while self.now_ms < deadline_ms + 10_000 {
             let until = self.now_ms + ELECTION_INTERVAL_MS;
             self.run_until(until);
-            let everywhere = self
-                .servers
-                .iter()
-                .all(|s| s.state.iter().any(|(_, v)| *v == value));
+            let everywhere = values.iter().any(|value| {
+                self.servers
+                    .iter()
+                    .all(|s| s.state.iter().any(|(_, v)| v == value))
+            });
             if everywhere && self.is_converged() {
                 return Ok(());
             }
             if self.steps >= self.config.step_budget {
                 break;
             }
+            if let Some(current) = self.established_leader() {
+                let current_epoch = self.leading_epoch_of(current);
+                let written_here = values
+                    .iter()
+                    .any(|value| self.servers[current].state.iter().any(|(_, v)| v == value));
+                if (current, current_epoch) != (leader, leader_epoch)
+                    && !written_here
+                    && values.len() < FINAL_WRITE_TRIES_MAX
+                {
+                    if let Some(value) = self.client_write_at(current) {
+                        values.push(value);
+                        (leader, leader_epoch) = (current, current_epoch);
+                    }
+                }
+            }
         }
-        Err(format!("value {value} not everywhere; {}", self.status()))
+        Err(format!(
+            "values {values:?} not everywhere; {}",
+            self.status()
+        ))
+    }
+
+    fn leading_epoch_of(&self, index: usize) -> Option<Epoch> {
+        self.servers[index]
+            .zab
+            .as_ref()
+            .and_then(|zab| zab.leading_epoch())
+            .flatten()
+    }
+
+    /// Servers an established leader cannot take: alive, not serving, with an
+    /// acceptedEpoch above the leader's epoch. Apache's learner refuses a
+    /// LEADERINFO below its acceptedEpoch (`Learner.registerWithLeader`: "Leaders
+    /// epoch ... is less than accepted epoch") and goes LOOKING, and FLE sends it
+    /// straight back to the same leader; only a leader change ends it.
+    pub fn epoch_locked_out(&self) -> Vec<usize> {
+        let Some(leader) = self.established_leader() else {
+            return Vec::new();
+        };
+        let Some(epoch) = self.leading_epoch_of(leader) else {
+            return Vec::new();
+        };
+        self.servers
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                s.alive
+                    && !s.serving
+                    && s.zab
+                        .as_ref()
+                        .is_some_and(|zab| zab.accepted_epoch() > epoch)
+            })
+            .map(|(index, _)| index)
+            .collect()
     }
 
     pub fn status(&self) -> String {
@@ -541,13 +744,19 @@ impl Sim {
                 Some(zab) => format!("learner of {:?}", zab.leader().map(|l| l.0)),
             };
             let vote = s.zab.as_ref().map(|zab| zab.vote());
+            let index = s.id.0 as usize - 1;
+            let election = if self.config.election == ElectionMode::Fle {
+                format!(" {}", self.election_status(index))
+            } else {
+                String::new()
+            };
             out.push_str(&format!(
-                "[{} {role} serving={} applied={} vote={:?} group={}] ",
+                "[{} {role} serving={} applied={} vote={:?} group={}{election}] ",
                 s.id,
                 s.serving,
                 s.state.len(),
                 vote.map(|(e, z)| (e.0, z.to_string())),
-                self.groups[s.id.0 as usize - 1]
+                self.groups[index]
             ));
         }
         out
@@ -560,6 +769,13 @@ impl Sim {
         let server = &mut self.servers[index];
         let zab = server.zab.as_mut()?;
         let txn = zab.propose(now_ms, make_txn(value, Zxid(0))).ok()?;
+        if self.trace {
+            eprintln!(
+                "{now_ms:>6} s{} client write {value} proposed as {}",
+                index + 1,
+                txn_zxid(&txn)
+            );
+        }
         self.next_value += 1;
         server.proposed_writes.insert(txn_zxid(&txn), value);
         self.drain(index);
@@ -577,6 +793,10 @@ impl Sim {
         server.proposed_writes.clear();
         server.fsync_in_flight = false;
         let recovered = Self::recover(server, self.config.committed_log_entries_max);
+        if self.config.election == ElectionMode::Fle {
+            self.election_start_process(index);
+        }
+        let server = &mut self.servers[index];
         match Zab::new(config, recovered) {
             Ok(zab) => server.zab = Some(zab),
             Err(error) => {
@@ -664,6 +884,7 @@ impl Sim {
         for conn in conns {
             self.close_conn(conn, index);
         }
+        self.election_crash(index);
     }
 
     /// Closes a connection from `closer`'s side; the other side hears of it
@@ -708,8 +929,14 @@ impl Sim {
         self.drain(index);
     }
 
-    /// Executes a server's outputs in order.
+    /// Executes a server's outputs in order, then starts the election Zab asked
+    /// for once Zab is LOOKING.
     fn drain(&mut self, index: usize) {
+        self.drain_outputs(index);
+        self.election_maybe_start(index);
+    }
+
+    fn drain_outputs(&mut self, index: usize) {
         loop {
             let outputs = match self.servers[index].zab.as_mut() {
                 Some(zab) => zab.take_outputs(),
@@ -955,11 +1182,13 @@ impl Sim {
                     self.checker.leader_established(now_ms, epoch.0, id);
                 }
                 self.checker.serving_state(now_ms, id, &state);
+                self.election_serving(index, epoch);
             }
             Output::GoLooking { .. } => {
                 let server = &mut self.servers[index];
                 server.serving = false;
                 server.proposed_writes.clear();
+                server.election.pending = true;
             }
             Output::SyncReleased { .. } | Output::Passthrough { .. } => {}
         }
@@ -999,6 +1228,7 @@ impl Sim {
                 learner,
                 leader,
                 incarnation,
+                tries,
             } => {
                 if self.servers[learner].incarnation != incarnation || !self.servers[learner].alive
                 {
@@ -1021,7 +1251,19 @@ impl Sim {
                         .as_ref()
                         .is_some_and(|zab| zab.leading_epoch().is_some());
                 if !reachable {
-                    self.step(learner, Input::LeaderDisconnected { leader: leader_id });
+                    if tries + 1 < LEADER_CONNECT_TRIES_MAX {
+                        self.schedule(
+                            LEADER_CONNECT_RETRY_MS,
+                            Event::Connect {
+                                learner,
+                                leader,
+                                incarnation,
+                                tries: tries + 1,
+                            },
+                        );
+                    } else {
+                        self.step(learner, Input::LeaderDisconnected { leader: leader_id });
+                    }
                     return;
                 }
                 let conn_id = self.next_conn;
@@ -1145,6 +1387,18 @@ impl Sim {
                 }
                 self.schedule(TICK_INTERVAL_MS, Event::Tick);
             }
+            Event::FleTick {
+                server,
+                incarnation,
+                deadline_ms,
+            } => self.election_tick(server, incarnation, deadline_ms),
+            Event::ElectionDial { pair, attempt } => self.election_dial_done(pair, attempt),
+            Event::ElectionDeliver {
+                conn,
+                from,
+                to,
+                notification,
+            } => self.election_deliver(conn, from, to, notification),
             Event::Election => {
                 self.run_election();
                 let delay = ELECTION_INTERVAL_MS + self.rng.range(0, ELECTION_INTERVAL_MS);
@@ -1209,19 +1463,26 @@ impl Sim {
             .collect();
         let decisions = self.oracle.decide(&candidates, self.config.voters);
         for (index, decision) in decisions {
-            self.step(index, Input::Elected(decision));
-            if let Decision::Follow { leader } | Decision::Observe { leader } = decision {
-                let incarnation = self.servers[index].incarnation;
-                let delay = self.rng.range(1, NETWORK_DELAY_MS_MAX);
-                self.schedule(
-                    delay,
-                    Event::Connect {
-                        learner: index,
-                        leader: leader.0 as usize - 1,
-                        incarnation,
-                    },
-                );
-            }
+            self.deliver_decision(index, decision);
+        }
+    }
+
+    /// An election decided server `index`'s role: Zab takes it, and a learner
+    /// dials its leader.
+    fn deliver_decision(&mut self, index: usize, decision: Decision) {
+        self.step(index, Input::Elected(decision));
+        if let Decision::Follow { leader } | Decision::Observe { leader } = decision {
+            let incarnation = self.servers[index].incarnation;
+            let delay = self.rng.range(1, NETWORK_DELAY_MS_MAX);
+            self.schedule(
+                delay,
+                Event::Connect {
+                    learner: index,
+                    leader: leader.0 as usize - 1,
+                    incarnation,
+                    tries: 0,
+                },
+            );
         }
     }
 
@@ -1245,8 +1506,12 @@ impl Sim {
                         conn.open = false;
                     }
                 }
+                self.election_partition();
                 let duration = self.rng.range(200, 3_000);
                 self.schedule(duration, Event::Heal);
+            }
+            6..=7 if self.config.election == ElectionMode::Fle && self.rng.chance(30) => {
+                self.election_break_one();
             }
             6..=7 => {
                 let open: Vec<(u64, usize)> = self
