@@ -8,6 +8,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::kafka::protocol::inter_broker::{
+    AlterPartitionRequest, AlterPartitionResponse, ControlledShutdownRequest,
+    ControlledShutdownResponse,
+};
 use uuid::Uuid;
 
 pub use crate::kafka::config::BrokerId;
@@ -156,6 +160,45 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// Claims the next block of producer ids (`/latest_producer_id_block`): returns
     /// the first and last id of the block.
     fn allocate_producer_ids(&self) -> BoxFuture<Result<(i64, i64), MetadataError>>;
+
+    /// This broker's epoch: the czxid of its `/brokers/ids/<id>` registration (what
+    /// controllers put in LeaderAndIsr / UpdateMetadata / StopReplica and followers in
+    /// Fetch's `ReplicaState.ReplicaEpoch`); -1 while unregistered or without ZooKeeper.
+    fn broker_epoch(&self) -> i64 {
+        -1
+    }
+
+    /// AlterPartition from a partition leader, answered by the controller role
+    /// (`KafkaController.tryProcessAlterPartition`): NOT_CONTROLLER unless this broker
+    /// is the active controller.
+    fn alter_partition(&self, request: AlterPartitionRequest) -> BoxFuture<AlterPartitionResponse> {
+        Box::pin(async move { not_controller_alter_partition(&request) })
+    }
+
+    /// ControlledShutdown from a broker that is stopping, answered by the controller
+    /// role (`KafkaController.doControlledShutdown`).
+    fn controlled_shutdown(
+        &self,
+        _request: ControlledShutdownRequest,
+    ) -> BoxFuture<ControlledShutdownResponse> {
+        Box::pin(async move {
+            ControlledShutdownResponse {
+                error_code: NOT_CONTROLLER_CODE,
+                ..Default::default()
+            }
+        })
+    }
+}
+
+/// Kafka's NOT_CONTROLLER (41).
+pub const NOT_CONTROLLER_CODE: i16 = 41;
+
+/// The answer of a broker that is not the controller to AlterPartition.
+pub fn not_controller_alter_partition(_request: &AlterPartitionRequest) -> AlterPartitionResponse {
+    AlterPartitionResponse {
+        error_code: NOT_CONTROLLER_CODE,
+        ..Default::default()
+    }
 }
 
 pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'static>>;
