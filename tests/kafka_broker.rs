@@ -154,13 +154,13 @@ async fn start_broker(extra: &str) -> TestBroker {
     .unwrap();
     let logs = LogManager::new(&config.log_dirs).unwrap();
     let metadata = MemoryMetadata::new(port);
-    let broker = Arc::new(Broker::new(
+    let broker = Broker::new(
         config,
         KeelBrokerId(0),
         metadata.clone(),
         logs,
         system_clock(),
-    ));
+    );
     // Open logs as metadata changes, as the real start-up does.
     broker.follow_metadata();
     let (shutdown, shutdown_receiver) = watch::channel(false);

@@ -17,8 +17,11 @@ use crate::kafka::log::partition::LogSettings;
 use crate::kafka::metadata::{
     BrokerRegistration, ClusterMetadata, Endpoint, MetadataStore, TopicMetadata,
 };
+use crate::kafka::metadata::{PartitionState as MetadataPartitionState, TopicId};
 use crate::kafka::protocol::{Request, Response};
-use crate::kafka::replica::{Partition, ProduceLimits};
+use crate::kafka::replica::manager::ReplicaManager;
+use crate::kafka::replica::state::PartitionState as CorePartitionState;
+use crate::kafka::replica::{Partition, ProduceLimits, ReplicaRole};
 use crate::kafka::topic_config;
 
 /// Milliseconds since the Unix epoch; injected so tests control time.
@@ -52,6 +55,10 @@ pub struct Broker {
     pub fetch_sessions: Mutex<FetchSessionCache>,
     /// `topic_settings` per topic, resolved against the current metadata.
     settings_cache: Mutex<TopicSettingsCache>,
+    /// The broker role towards the controller: epochs, live brokers, fetchers.
+    pub replicas: ReplicaManager,
+    /// This broker's own `Arc`, for the tasks it starts (fetchers) from `&self`.
+    this: std::sync::Weak<Broker>,
 }
 
 /// Topic settings resolved against one metadata snapshot. Resolving them takes a
@@ -71,9 +78,10 @@ impl Broker {
         config: KafkaConfig,
         id: BrokerId,
         metadata: Arc<dyn MetadataStore>,
-        logs: LogManager,
+        mut logs: LogManager,
         clock: Clock,
-    ) -> Broker {
+    ) -> Arc<Broker> {
+        logs.set_local_broker(id);
         let (appends, _) = watch::channel(0);
         let fetch_sessions = FetchSessionCache::new(
             SessionCacheConfig {
@@ -82,7 +90,8 @@ impl Broker {
             },
             uuid::Uuid::new_v4().as_u128() as u64,
         );
-        Broker {
+        Arc::new_cyclic(|this| Broker {
+            this: this.clone(),
             config,
             id,
             metadata,
@@ -94,7 +103,8 @@ impl Broker {
             groups: apis::groups::GroupService::default(),
             fetch_sessions: Mutex::new(fetch_sessions),
             settings_cache: Mutex::new(TopicSettingsCache::default()),
-        }
+            replicas: ReplicaManager::default(),
+        })
     }
 
     pub fn now_ms(&self) -> i64 {
@@ -201,7 +211,9 @@ impl Broker {
         resolved
     }
 
-    /// The local partition for a request that must go to the leader.
+    /// The local partition for a request that must go to the leader: this broker
+    /// must lead it, as the last LeaderAndIsr (or, before a controller sent one, the
+    /// partition's state znode) made it.
     pub fn leader_partition(
         &self,
         metadata: &ClusterMetadata,
@@ -217,30 +229,113 @@ impl Broker {
             .partitions
             .get(&partition)
             .ok_or(ResponseError::UnknownTopicOrPartition)?;
-        if state.leader != Some(self.id) {
-            return Err(ResponseError::NotLeaderOrFollower);
-        }
         let (settings, limits) = self.topic_settings_cached(metadata, topic);
         let tp = TopicPartition::new(&topic.name, partition);
-        let local = self
-            .logs
-            .open_or_create(&tp, topic.id, settings)
-            .map_err(|error| {
-                tracing::error!(partition = %tp.dir_name(), %error, "cannot open partition log");
-                ResponseError::KafkaStorageError
-            })?;
-        local.set_leader_epoch(state.leader_epoch);
+        let local = match self.logs.get(&tp) {
+            Some(local) => local,
+            None if !self.replicas.driven_by_controller() && state.leader == Some(self.id) => {
+                self.logs
+                    .open_or_create(&tp, topic.id, settings)
+                    .map_err(|error| {
+                        tracing::error!(partition = %tp.dir_name(), %error, "cannot open partition log");
+                        ResponseError::KafkaStorageError
+                    })?
+            }
+            None => return Err(ResponseError::NotLeaderOrFollower),
+        };
+        if !local.is_leader() && !self.replicas.driven_by_controller() {
+            self.apply_znode_state(&local, topic, state);
+        }
+        if !local.is_leader() {
+            return Err(ResponseError::NotLeaderOrFollower);
+        }
         Ok((local, limits))
     }
 
+    /// `min.insync.replicas` of a topic (its override, else the broker's).
+    pub fn min_insync_replicas(&self, topic: &TopicMetadata) -> usize {
+        self.topic_config(topic, "min.insync.replicas")
+            .and_then(|value| value.trim().parse::<usize>().ok())
+            .unwrap_or(self.config.min_insync_replicas as usize)
+            .max(1)
+    }
+
+    /// Opens (or creates) a partition a LeaderAndIsr names, with its topic's settings
+    /// if the topic is known yet, else the broker's defaults (`reconcile` applies the
+    /// topic's once its znodes are read). Returns it with its `min.insync.replicas`.
+    pub fn open_partition(
+        &self,
+        tp: &TopicPartition,
+        topic_id: TopicId,
+    ) -> Option<(Arc<Partition>, usize)> {
+        let metadata = self.metadata.current();
+        let topic = metadata
+            .topics
+            .get(&tp.topic)
+            .cloned()
+            .unwrap_or_else(|| TopicMetadata {
+                name: tp.topic.clone(),
+                id: topic_id,
+                partitions: Default::default(),
+                configs: Default::default(),
+                marked_for_deletion: false,
+            });
+        let (settings, _) = self.topic_settings(&topic);
+        let min_isr = self.min_insync_replicas(&topic);
+        let id = if topic_id != TopicId::ZERO {
+            topic_id
+        } else {
+            topic.id
+        };
+        self.logs
+            .open_or_create(tp, id, settings)
+            .map(|partition| (partition, min_isr))
+            .map_err(|error| {
+                tracing::error!(partition = %tp.dir_name(), %error, "cannot open partition log");
+            })
+            .ok()
+    }
+
+    /// Applies a partition's state znode as if a LeaderAndIsr had carried it: the
+    /// path for a controller that writes partition state without sending LeaderAndIsr.
+    /// Fenced by epochs like a LeaderAndIsr, so applying it twice changes nothing.
+    fn apply_znode_state(
+        &self,
+        partition: &Arc<Partition>,
+        topic: &TopicMetadata,
+        state: &MetadataPartitionState,
+    ) {
+        let core = CorePartitionState {
+            leader: state.leader,
+            leader_epoch: state.leader_epoch,
+            isr: state.isr.clone(),
+            partition_epoch: state.zk_version,
+            replicas: state.replicas.clone(),
+        };
+        let live = Some(self.metadata.current().brokers.keys().copied().collect());
+        if partition
+            .apply_leader_and_isr(self.now_ms(), &core, self.min_insync_replicas(topic), live)
+            .is_ok()
+        {
+            if let ReplicaRole::Follower { leader, .. } = partition.role() {
+                if let Some(broker) = self.this.upgrade() {
+                    self.replicas.ensure_fetcher(&broker, leader);
+                }
+            }
+        }
+    }
+
     /// Brings local logs in line with the metadata: opens the partitions this broker
-    /// leads, applies changed topic settings, deletes logs of deleted topics.
+    /// hosts, applies changed topic settings, deletes logs of deleted topics; and,
+    /// until a controller sends LeaderAndIsr, applies the state znodes.
     pub fn reconcile(&self, metadata: &ClusterMetadata) {
+        let driven = self.replicas.driven_by_controller();
         for topic in metadata.topics.values() {
             if topic.marked_for_deletion {
                 continue;
             }
             let (settings, _) = self.topic_settings(topic);
+            let min_isr = self.min_insync_replicas(topic);
             for (index, state) in &topic.partitions {
                 if !state.replicas.contains(&self.id) {
                     continue;
@@ -249,7 +344,10 @@ impl Broker {
                 match self.logs.open_or_create(&tp, topic.id, settings.clone()) {
                     Ok(partition) => {
                         partition.set_log_settings(settings.clone());
-                        partition.set_leader_epoch(state.leader_epoch);
+                        partition.set_min_insync_replicas(min_isr);
+                        if !driven {
+                            self.apply_znode_state(&partition, topic, state);
+                        }
                     }
                     Err(error) => {
                         tracing::error!(partition = %tp.dir_name(), %error, "cannot open partition log")
@@ -272,6 +370,7 @@ impl Broker {
                 .filter(|partition| &partition.topic_partition.topic == gone)
             {
                 let tp = partition.topic_partition.clone();
+                partition.stop_replica();
                 drop(partition);
                 if let Err(error) = self.logs.delete(&tp) {
                     tracing::warn!(partition = %tp.dir_name(), %error, "cannot delete partition log");

@@ -66,6 +66,21 @@ pub struct KafkaConfig {
     /// `min.incremental.fetch.session.eviction.ms`: how long a fetch session is
     /// safe from eviction by a newcomer.
     pub fetch_session_eviction_ms: i64,
+    /// `replica.lag.time.max.ms`: how long a follower may lag before it leaves the ISR.
+    pub replica_lag_time_max_ms: i64,
+    /// `replica.fetch.wait.max.ms`: a follower's Fetch long poll.
+    pub replica_fetch_wait_max_ms: i32,
+    /// `replica.fetch.max.bytes`: per partition in a follower's Fetch.
+    pub replica_fetch_max_bytes: i32,
+    /// `replica.fetch.response.max.bytes`: a follower's whole Fetch.
+    pub replica_fetch_response_max_bytes: i32,
+    /// `replica.fetch.backoff.ms`: pause after a failed follower Fetch.
+    pub replica_fetch_backoff_ms: u64,
+    /// `min.insync.replicas`: the broker default of the topic config.
+    pub min_insync_replicas: u32,
+    /// `inter.broker.listener.name`: the listener followers fetch on (the peer's
+    /// endpoint of that name); `PLAINTEXT` by default, as Kafka's.
+    pub inter_broker_listener_name: String,
     /// Keys not known to keel, with their lines, for the start-up report.
     pub unknown_keys: Vec<(String, usize)>,
     /// All properties, overrides applied, for DescribeConfigs.
@@ -143,6 +158,11 @@ const KNOWN_KEYS: &[(&str, Kind)] = &[
     ("group.min.session.timeout.ms", Kind::Int),
     ("group.max.session.timeout.ms", Kind::Int),
     ("replica.lag.time.max.ms", Kind::Long),
+    ("replica.fetch.wait.max.ms", Kind::Int),
+    ("replica.fetch.response.max.bytes", Kind::Int),
+    ("replica.fetch.backoff.ms", Kind::Int),
+    ("replica.fetch.min.bytes", Kind::Int),
+    ("replica.high.watermark.checkpoint.interval.ms", Kind::Long),
     ("controlled.shutdown.enable", Kind::Bool),
     ("log.message.timestamp.type", Kind::Text),
     ("log.index.interval.bytes", Kind::Int),
@@ -315,6 +335,32 @@ impl KafkaConfig {
             fetch_session_eviction_ms: properties
                 .get_number("min.incremental.fetch.session.eviction.ms")?
                 .unwrap_or(120_000),
+            replica_lag_time_max_ms: properties
+                .get_number("replica.lag.time.max.ms")?
+                .unwrap_or(30_000),
+            replica_fetch_wait_max_ms: properties
+                .get_number("replica.fetch.wait.max.ms")?
+                .unwrap_or(500),
+            replica_fetch_max_bytes: properties
+                .get_number("replica.fetch.max.bytes")?
+                .unwrap_or(1_048_576),
+            replica_fetch_response_max_bytes: properties
+                .get_number("replica.fetch.response.max.bytes")?
+                .unwrap_or(10_485_760),
+            replica_fetch_backoff_ms: properties
+                .get_number("replica.fetch.backoff.ms")?
+                .unwrap_or(1000),
+            min_insync_replicas: positive(properties, "min.insync.replicas", 1)?,
+            inter_broker_listener_name: properties
+                .get("inter.broker.listener.name")
+                .map(|name| name.trim().to_string())
+                .filter(|name| !name.is_empty())
+                .or_else(|| {
+                    properties
+                        .get("security.inter.broker.protocol")
+                        .map(|protocol| protocol.trim().to_string())
+                })
+                .unwrap_or_else(|| "PLAINTEXT".to_string()),
             unknown_keys,
             properties: properties
                 .iter()

@@ -10,8 +10,10 @@
 //! - `log`: segments, indexes and recovery in Kafka's own file format.
 //! - `metadata`: the in-memory cluster picture and the `MetadataStore` handle handlers use.
 //! - `node`: a running broker: listeners, cluster membership, periodic duties, shutdown.
+//! - `peer`: connections to other brokers (follower fetches, AlterPartition).
 //! - `protocol`: framing and request/response codec (kafka-protocol message types).
-//! - `replica`: partition state on this broker: log, high watermark, producer sequences.
+//! - `replica`: partition state on this broker: log, replication (leader/follower,
+//!   ISR, high watermark), producer sequences; the broker role (`manager`, `fetcher`).
 //! - `topic_config`: topic config names, types, defaults and their resolution order.
 //! - `server`: listeners and connections: frames in, responses out.
 //!
@@ -26,6 +28,7 @@ pub mod group;
 pub mod log;
 pub mod metadata;
 pub mod node;
+pub mod peer;
 pub mod protocol;
 pub mod replica;
 pub mod server;

@@ -15,6 +15,7 @@ use crate::kafka::controller::ZkMetadataStore;
 use crate::kafka::log::cleaner;
 use crate::kafka::log::manager::LogManager;
 use crate::kafka::metadata::{Endpoint, MetadataStore};
+use crate::kafka::replica::state::ReplicationConfig;
 use crate::kafka::server;
 
 /// Kafka's `log.flush.offset.checkpoint.interval.ms` default.
@@ -68,18 +69,22 @@ pub async fn run(config: KafkaConfig, mut shutdown: watch::Receiver<bool>) -> an
             )
         })?;
     let cluster_id = store.current().cluster_id.clone();
-    let logs = LogManager::new(&config.log_dirs)?;
+    let mut replication = ReplicationConfig::new(broker_id);
+    replication.replica_lag_time_max_ms = config.replica_lag_time_max_ms;
+    replication.min_insync_replicas = config.min_insync_replicas as usize;
+    let logs = LogManager::new(&config.log_dirs)?.with_replication(replication);
     logs.ensure_meta_properties(broker_id.0, &cluster_id)?;
     let store = Arc::new(store);
-    let broker = Arc::new(Broker::new(
+    let broker = Broker::new(
         config.clone(),
         broker_id,
         store.clone(),
         logs,
         system_clock(),
-    ));
+    );
 
     broker.follow_metadata();
+    tokio::spawn(crate::kafka::replica::manager::run_ticker(broker.clone()));
     tokio::spawn(periodic_duties(broker.clone(), shutdown.clone()));
     if config.log_cleaner_enable {
         tokio::spawn(log_cleaner(broker.clone(), shutdown.clone()));

@@ -4,6 +4,7 @@ use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::ApiVersionsResponse;
 use kafka_protocol::ResponseError;
 
+use crate::kafka::protocol::inter_broker::InterBrokerApi;
 use crate::kafka::protocol::versions::SUPPORTED;
 
 pub fn handle() -> ApiVersionsResponse {
@@ -18,6 +19,18 @@ pub fn handle() -> ApiVersionsResponse {
             version
         })
         .collect();
+    // The inter-broker APIs, read by `protocol::inter_broker` rather than the crate,
+    // announced as an Apache 3.9 ZooKeeper-mode broker announces them: Apache
+    // brokers negotiate AlterPartition's version with this answer.
+    for api in InterBrokerApi::ALL {
+        let (min, max) = api.versions();
+        let mut version = ApiVersion::default();
+        version.api_key = api.key();
+        version.min_version = min;
+        version.max_version = max;
+        response.api_keys.push(version);
+    }
+    response.api_keys.sort_by_key(|version| version.api_key);
     response
 }
 

@@ -22,9 +22,10 @@ use crate::kafka::fetch_session::{
     FetchContext, FetchSessionCache, PartitionKey, PartitionOutcome, PartitionRequest,
     SessionRequest, TopicKey, INVALID_SESSION_ID,
 };
-use crate::kafka::metadata::{ClusterMetadata, TopicId};
+use crate::kafka::metadata::{BrokerId, ClusterMetadata, TopicId};
 use crate::kafka::protocol::fetch_response::{FetchReply, PartitionReply, Records, TopicReply};
 use crate::kafka::protocol::frame::FileRange;
+use crate::kafka::replica::state::FetchPartitionRequest;
 
 /// Kafka caps a fetch's wait; a client asking for more gets this.
 const WAIT_MS_MAX: i32 = 30_000;
@@ -93,7 +94,10 @@ pub async fn handle(broker: &Arc<Broker>, version: i16, request: FetchRequest) -
         FetchContext::Incremental { partitions, .. } => partitions.clone(),
     };
 
-    let (replies, outcomes) = read_with_long_poll(broker, &request, &targets).await;
+    // A follower's fetch (replica id >= 0) reads to the log end and moves the
+    // leader's view of that follower; a consumer's reads to the high watermark.
+    let replica = (replica_id >= 0).then_some(BrokerId(replica_id));
+    let (replies, outcomes) = read_with_long_poll(broker, &request, &targets, replica).await;
 
     let mut reply = FetchReply::default();
     let included: Vec<bool> = match context {
@@ -151,6 +155,7 @@ async fn read_with_long_poll(
     broker: &Broker,
     request: &FetchRequest,
     targets: &[PartitionRequest],
+    replica: Option<BrokerId>,
 ) -> (Vec<PartitionReply>, Vec<PartitionOutcome>) {
     let max_wait_ms = request.max_wait_ms.clamp(0, WAIT_MS_MAX);
     let deadline = tokio::time::Instant::now() + Duration::from_millis(max_wait_ms as u64);
@@ -165,7 +170,7 @@ async fn read_with_long_poll(
         // Mark the current append count as seen before reading, so an append that
         // lands during the read wakes the wait below.
         appends.borrow_and_update();
-        let read = read_all(broker, targets, response_bytes_max);
+        let read = read_all(broker, targets, response_bytes_max, replica);
         if read.bytes >= min_bytes || read.any_error || tokio::time::Instant::now() >= deadline {
             return (read.replies, read.outcomes);
         }
@@ -173,7 +178,7 @@ async fn read_with_long_poll(
             Ok(Ok(())) => continue,
             // Deadline passed or the broker is shutting down: answer with what there is.
             _ => {
-                let read = read_all(broker, targets, response_bytes_max);
+                let read = read_all(broker, targets, response_bytes_max, replica);
                 return (read.replies, read.outcomes);
             }
         }
@@ -187,7 +192,14 @@ struct ReadAll {
     any_error: bool,
 }
 
-fn read_all(broker: &Broker, targets: &[PartitionRequest], response_bytes_max: u64) -> ReadAll {
+fn read_all(
+    broker: &Broker,
+    targets: &[PartitionRequest],
+    response_bytes_max: u64,
+    replica: Option<BrokerId>,
+) -> ReadAll {
+    let now_ms = broker.now_ms();
+    let mut high_watermark_moved = false;
     let metadata = broker.metadata.current();
     let mut names: HashMap<&TopicKey, Option<String>> = HashMap::new();
     let mut read = ReadAll {
@@ -209,18 +221,41 @@ fn read_all(broker: &Broker, targets: &[PartitionRequest], response_bytes_max: u
             Some(name) => broker
                 .leader_partition(&metadata, name, target.key.partition)
                 .and_then(|(local, _)| {
-                    check_leader_epoch(&local, target.current_leader_epoch)?;
                     let remaining = response_bytes_max.saturating_sub(read.bytes);
                     let max_bytes = (target.partition_max_bytes.max(0) as u64).min(remaining);
                     // KIP-74: the first batch of the response is returned whole even when
                     // larger than the limits, so a consumer is never stuck behind it.
+                    let at_least_one_batch = read.bytes == 0;
+                    if let Some(replica) = replica {
+                        let request = FetchPartitionRequest {
+                            replica,
+                            current_leader_epoch: target.current_leader_epoch,
+                            fetch_offset: target.fetch_offset,
+                            last_fetched_epoch: target
+                                .last_fetched_epoch
+                                .ge(&0)
+                                .then_some(target.last_fetched_epoch),
+                            log_start_offset: target.log_start_offset,
+                        };
+                        let (fetched, diverging, moved) = local
+                            .fetch_for_follower(now_ms, &request, max_bytes, at_least_one_batch)
+                            .map_err(|error| error.error)?;
+                        high_watermark_moved |= moved;
+                        return Ok((fetched, diverging));
+                    }
+                    check_leader_epoch(&local, target.current_leader_epoch)?;
                     local
-                        .read_slice(target.fetch_offset, max_bytes, read.bytes == 0)
+                        .read_slice(target.fetch_offset, max_bytes, at_least_one_batch)
+                        .map(|fetched| (fetched, None))
                         .map_err(|error| error.error)
                 }),
         };
         match result {
-            Ok(fetched) => {
+            Ok((fetched, diverging)) => {
+                if let Some(diverging) = diverging {
+                    data.diverging_epoch.epoch = diverging.epoch;
+                    data.diverging_epoch.end_offset = diverging.end_offset;
+                }
                 read.bytes += fetched.records_bytes();
                 data.high_watermark = fetched.high_watermark;
                 data.last_stable_offset = fetched.high_watermark;
@@ -249,6 +284,10 @@ fn read_all(broker: &Broker, targets: &[PartitionRequest], response_bytes_max: u
             must_respond: false,
         });
         read.replies.push(data);
+    }
+    if high_watermark_moved {
+        // Consumers' long polls and acks=all produces wait on the high watermark.
+        broker.notify_append();
     }
     read
 }

@@ -25,6 +25,7 @@ pub fn handle(
     request: ListOffsetsRequest,
 ) -> ListOffsetsResponse {
     let metadata = broker.metadata.current();
+    let from_replica = request.replica_id.0 >= 0;
     let mut response = ListOffsetsResponse::default();
     for topic in request.topics {
         let mut topic_response = ListOffsetsTopicResponse::default();
@@ -36,6 +37,12 @@ pub fn handle(
                 .leader_partition(&metadata, topic.name.as_str(), partition.partition_index)
                 .and_then(|(local, _)| {
                     check_leader_epoch(&local, partition.current_leader_epoch)?;
+                    if from_replica && partition.timestamp == LATEST {
+                        // A follower after OFFSET_OUT_OF_RANGE: Kafka answers replicas
+                        // with the log end offset, not the high watermark.
+                        let offsets = local.offsets();
+                        return Ok(((offsets.log_end_offset, -1), local.leader_epoch()));
+                    }
                     lookup(&local, partition.timestamp).map(|found| (found, local.leader_epoch()))
                 });
             match result {

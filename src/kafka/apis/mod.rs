@@ -13,12 +13,15 @@
 //! - `groups`: FindCoordinator and the classic group APIs (the coordinator's tokio shell).
 //! - `versioning`: resets fields a response version does not carry.
 //! - `producer_id`: InitProducerId and OffsetForLeaderEpoch.
+//! - `inter_broker`: LeaderAndIsr, UpdateMetadata, StopReplica (broker role),
+//!   AlterPartition and ControlledShutdown (controller role).
 
 pub mod admin;
 pub mod api_versions;
 pub mod configs;
 pub mod fetch;
 pub mod groups;
+pub mod inter_broker;
 pub mod list_offsets;
 pub mod metadata;
 pub mod produce;

@@ -2,8 +2,10 @@
 //!
 //! Produce v0-v2 (message formats v0 and v1) are converted to v2 first (`log::legacy`).
 //!
-//! acks=1 and acks=all answer once the batch is in the leader's log (with one
-//! replica, the whole ISR); acks=0 gets no response at all, as in Kafka.
+//! acks=1 answers once the batch is in the leader's log; acks=all once the high
+//! watermark passed it (every ISR member has it), refused before the append with
+//! NOT_ENOUGH_REPLICAS while the ISR is below `min.insync.replicas`; acks=0 gets no
+//! response at all, as in Kafka.
 
 use std::sync::Arc;
 
@@ -15,6 +17,11 @@ use super::str_bytes;
 use crate::kafka::broker::Broker;
 use crate::kafka::log::batch::BatchError;
 use crate::kafka::log::legacy;
+use crate::kafka::replica::state::Acks;
+
+/// Margin past a produce's `timeout_ms` after which a wait for the ISR is given up
+/// even if the replication core never answered it.
+const WAIT_GUARD_MS: u64 = 5_000;
 
 /// Produce v0-v2 carry message formats v0/v1: converted to one v2 batch, as Kafka
 /// 3.9 converts them for a v2 log. Newer versions must send v2 batches.
@@ -44,6 +51,12 @@ pub async fn handle(
     let acks_valid = matches!(request.acks, -1..=1);
     let transactional = request.transactional_id.is_some();
     let mut appended = false;
+    let acks = if request.acks == -1 {
+        Acks::All
+    } else {
+        Acks::Leader
+    };
+    let mut waits = Vec::new();
     let mut response = ProduceResponse::default();
     for topic in request.topic_data {
         let name = topic.name.as_str().to_string();
@@ -67,17 +80,26 @@ pub async fn handle(
                         let records = partition.records.as_deref().unwrap_or(&[]);
                         let converted = upgrade_legacy_records(version, records)?;
                         local
-                            .append_from_client(
+                            .append_from_client_with_acks(
                                 converted.as_deref().unwrap_or(records),
                                 limits,
                                 now_ms,
+                                acks,
+                                request.timeout_ms.max(0) as i64,
                             )
                             .map_err(|error| (error.error, error.message))
                     })
             };
             match outcome {
-                Ok(outcome) => {
+                Ok((outcome, wait)) => {
                     appended = true;
+                    if let Some(wait) = wait {
+                        waits.push((
+                            response.responses.len(),
+                            topic_response.partition_responses.len(),
+                            wait,
+                        ));
+                    }
                     partition_response.base_offset = outcome.base_offset;
                     partition_response.log_append_time_ms = outcome.log_append_time_ms;
                     partition_response.log_start_offset = outcome.log_start_offset;
@@ -100,6 +122,26 @@ pub async fn handle(
     }
     if appended {
         broker.notify_append();
+    }
+    // acks=all: answer once the ISR has every batch (Kafka's DelayedProduce). The
+    // replication core completes or times out each wait; the extra margin only
+    // guards against a partition dropped meanwhile.
+    let guard_ms = request.timeout_ms.max(0) as u64 + WAIT_GUARD_MS;
+    for (topic_index, partition_index, wait) in waits {
+        let result = tokio::time::timeout(std::time::Duration::from_millis(guard_ms), wait).await;
+        let error = match result {
+            Ok(Ok(Ok(()))) => continue,
+            Ok(Ok(Err(error))) => error.response_error(),
+            Ok(Err(_)) => ResponseError::NotLeaderOrFollower,
+            Err(_) => ResponseError::RequestTimedOut,
+        };
+        let partition_response =
+            &mut response.responses[topic_index].partition_responses[partition_index];
+        partition_response.error_code = error.code();
+        if error != ResponseError::NotEnoughReplicasAfterAppend {
+            partition_response.base_offset = -1;
+            partition_response.log_start_offset = -1;
+        }
     }
     (request.acks != 0).then_some(response)
 }

@@ -7,8 +7,9 @@ use std::sync::{Arc, RwLock};
 
 use crate::kafka::log::checkpoint::{self, TopicPartition};
 use crate::kafka::log::partition::{LogError, LogSettings};
-use crate::kafka::metadata::TopicId;
-use crate::kafka::replica::Partition;
+use crate::kafka::metadata::{BrokerId, TopicId};
+use crate::kafka::replica::state::ReplicationConfig;
+use crate::kafka::replica::{OpenOffsets, Partition};
 
 const RECOVERY_POINT_CHECKPOINT: &str = "recovery-point-offset-checkpoint";
 const LOG_START_OFFSET_CHECKPOINT: &str = "log-start-offset-checkpoint";
@@ -43,6 +44,9 @@ pub struct LogManager {
     opening: std::sync::Mutex<()>,
     /// The log cleaner's first dirty offsets, as in `cleaner-offset-checkpoint`.
     cleaner_offsets: std::sync::Mutex<BTreeMap<TopicPartition, i64>>,
+    /// Replication settings every partition opens with (this broker's id,
+    /// `replica.lag.time.max.ms`).
+    replication: ReplicationConfig,
 }
 
 /// What one log-cleaner pass did, for the log line.
@@ -91,7 +95,20 @@ impl LogManager {
             partitions: RwLock::new(BTreeMap::new()),
             opening: std::sync::Mutex::new(()),
             cleaner_offsets: std::sync::Mutex::new(cleaner_offsets),
+            replication: ReplicationConfig::new(BrokerId(-1)),
         })
+    }
+
+    /// The broker id partitions open with (the broker sets it when it takes the
+    /// manager, before any partition opens).
+    pub fn set_local_broker(&mut self, id: BrokerId) {
+        self.replication.local_broker = id;
+    }
+
+    /// Sets the replication settings partitions open with; call before opening any.
+    pub fn with_replication(mut self, replication: ReplicationConfig) -> LogManager {
+        self.replication = replication;
+        self
     }
 
     pub fn dirs(&self) -> &[PathBuf] {
@@ -221,13 +238,21 @@ impl LogManager {
             .get(tp)
             .copied()
             .unwrap_or(0);
+        let high_watermark = checkpoint::read_offsets(&dir.join(REPLICATION_OFFSET_CHECKPOINT))?
+            .get(tp)
+            .copied()
+            .unwrap_or(0);
         let (partition, report) = Partition::open(
             dir,
             tp.clone(),
             topic_id,
             settings,
-            recovery_point,
-            log_start_offset,
+            OpenOffsets {
+                recovery_point,
+                log_start_offset,
+                high_watermark,
+            },
+            self.replication.clone(),
         )?;
         if report.truncated_bytes > 0 {
             tracing::warn!(partition = %tp.dir_name(), truncated_bytes = report.truncated_bytes, "truncated a torn log tail during recovery");

@@ -398,9 +398,146 @@ impl PartitionLog {
         Ok(())
     }
 
+    /// A follower's append (`Log.appendAsFollower`): whole v2 batches that already
+    /// carry the leader's offsets and epochs, the first at this log's end. Offsets must
+    /// run on without a gap and every CRC must hold; nothing is rewritten. Returns where
+    /// the batches landed and each new epoch's first offset, for the epoch cache.
+    pub fn append_as_follower(
+        &mut self,
+        batches: &[u8],
+    ) -> Result<(AppendResult, Vec<(i32, i64)>), LogError> {
+        let base_offset = self.log_end_offset();
+        let mut next_offset = base_offset;
+        let mut records = 0i64;
+        let mut max_timestamp_ms = -1i64;
+        let mut epochs: Vec<(i32, i64)> = Vec::new();
+        let mut latest_epoch = self.latest_epoch();
+        let mut iter = batch::split_batches(batches);
+        for item in iter.by_ref() {
+            let (header, bytes) = item?;
+            batch::verify_crc(bytes)?;
+            if header.base_offset != next_offset {
+                return Err(BatchError::Corrupt(
+                    "a follower batch does not start at the log end offset",
+                )
+                .into());
+            }
+            let epoch = header.partition_leader_epoch;
+            if epoch >= 0 && latest_epoch.is_none_or(|latest| epoch > latest) {
+                epochs.push((epoch, header.base_offset));
+                latest_epoch = Some(epoch);
+            }
+            next_offset = header.last_offset() + 1;
+            records += header.records_count as i64;
+            max_timestamp_ms = max_timestamp_ms.max(header.max_timestamp);
+        }
+        if iter.position() != batches.len() || next_offset == base_offset {
+            return Err(BatchError::Truncated {
+                needed: batches.len().max(batch::BATCH_HEADER_BYTES),
+                available: iter.position(),
+            }
+            .into());
+        }
+        self.maybe_roll(batches.len() as u64, max_timestamp_ms)?;
+        self.active_segment_mut().append(batches)?;
+        if !epochs.is_empty() {
+            self.leader_epochs.extend(epochs.iter().copied());
+            self.write_leader_epochs()?;
+        }
+        self.unflushed_records += records;
+        if self.unflushed_records >= self.settings.flush_interval_messages {
+            self.flush()?;
+        }
+        Ok((
+            AppendResult {
+                base_offset,
+                last_offset: next_offset - 1,
+                records,
+            },
+            epochs,
+        ))
+    }
+
+    /// Removes every batch at or after `offset` (`Log.truncateTo`): segments wholly
+    /// past it go, the one holding it is cut at the first batch reaching it. A batch
+    /// that straddles `offset` goes whole, as Kafka truncates by batch. No-op at or past
+    /// the log end. Below the log start offset the log is emptied and restarted there.
+    pub fn truncate_to(&mut self, offset: i64) -> Result<(), LogError> {
+        if offset >= self.log_end_offset() {
+            return Ok(());
+        }
+        if offset < self.log_start_offset {
+            return self.truncate_fully_and_start_at(offset.max(0));
+        }
+        let doomed: Vec<i64> = self
+            .segments
+            .range(offset..)
+            .map(|(base, _)| *base)
+            .filter(|base| *base > *self.segments.keys().next().expect("a segment"))
+            .collect();
+        for base in doomed {
+            self.segments.remove(&base).expect("listed").delete()?;
+        }
+        self.active_segment_mut().truncate_to(offset)?;
+        let log_end_offset = self.log_end_offset();
+        self.recovery_point = self.recovery_point.min(log_end_offset);
+        let epochs_before = self.leader_epochs.len();
+        self.leader_epochs
+            .retain(|(_, start)| *start < log_end_offset);
+        if self.leader_epochs.len() != epochs_before {
+            self.write_leader_epochs()?;
+        }
+        Ok(())
+    }
+
+    /// Empties the log and starts it again at `offset` (`Log.truncateFullyAndStartAt`):
+    /// a follower whose log ends below the leader's log start offset.
+    pub fn truncate_fully_and_start_at(&mut self, offset: i64) -> Result<(), LogError> {
+        let offset = offset.max(0);
+        for (_, segment) in std::mem::take(&mut self.segments) {
+            segment.delete()?;
+        }
+        self.segments.insert(
+            offset,
+            Segment::open(&self.dir, offset, self.settings.index_interval_bytes)?,
+        );
+        self.log_start_offset = offset;
+        self.recovery_point = offset;
+        self.unflushed_records = 0;
+        self.leader_epochs.clear();
+        self.write_leader_epochs()?;
+        Ok(())
+    }
+
+    /// The leader epoch history, oldest first.
+    pub fn leader_epochs(&self) -> &[(i32, i64)] {
+        &self.leader_epochs
+    }
+
+    /// Replaces the leader epoch history (the replication core's epoch cache is the
+    /// authority: it also records an epoch assigned at the log end before any batch
+    /// carries it) and rewrites `leader-epoch-checkpoint`.
+    pub fn set_leader_epochs(&mut self, epochs: &[(i32, i64)]) -> Result<(), LogError> {
+        if self.leader_epochs == epochs {
+            return Ok(());
+        }
+        self.leader_epochs = epochs.to_vec();
+        self.write_leader_epochs()
+    }
+
     /// Whole batches from the one holding `offset`, up to `max_bytes` (at least one
     /// batch). `None` at the log end.
     pub fn read(&self, offset: i64, max_bytes: u64) -> Result<Option<SegmentSlice>, LogError> {
+        self.read_below(offset, max_bytes, i64::MAX)
+    }
+
+    /// As `read`, stopping before the first batch at or after `offset_limit`.
+    pub fn read_below(
+        &self,
+        offset: i64,
+        max_bytes: u64,
+        offset_limit: i64,
+    ) -> Result<Option<SegmentSlice>, LogError> {
         let log_end_offset = self.log_end_offset();
         if offset < self.log_start_offset || offset > log_end_offset {
             return Err(LogError::OffsetOutOfRange {
@@ -415,7 +552,7 @@ impl PartitionLog {
             .next_back()
             .map_or(self.log_start_offset, |(base, _)| *base);
         for (_, segment) in self.segments.range(first..) {
-            if let Some(slice) = segment.read(offset, max_bytes)? {
+            if let Some(slice) = segment.read_below(offset, max_bytes, offset_limit)? {
                 return Ok(Some(slice));
             }
         }

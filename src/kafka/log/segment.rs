@@ -339,7 +339,18 @@ impl Segment {
     /// long but always at least that first batch (so a consumer can make progress
     /// past a batch larger than its fetch size, as Kafka allows since KIP-74).
     pub fn read(&self, offset: i64, max_bytes: u64) -> io::Result<Option<SegmentSlice>> {
-        if offset >= self.next_offset {
+        self.read_below(offset, max_bytes, i64::MAX)
+    }
+
+    /// As `read`, without any batch starting at or after `offset_limit` (the high
+    /// watermark, for consumers: Kafka's `maxPosition`).
+    pub fn read_below(
+        &self,
+        offset: i64,
+        max_bytes: u64,
+        offset_limit: i64,
+    ) -> io::Result<Option<SegmentSlice>> {
+        if offset >= self.next_offset || offset >= offset_limit {
             return Ok(None);
         }
         let relative = (offset - self.base_offset).max(0) as u32;
@@ -354,7 +365,7 @@ impl Segment {
         let mut end = start;
         while let Some(header) = self.header_at(end)? {
             let next_end = end + header.total_bytes() as u64;
-            if end > start && next_end - start > max_bytes {
+            if (end > start && next_end - start > max_bytes) || header.base_offset >= offset_limit {
                 break;
             }
             end = next_end;

@@ -14,8 +14,8 @@ use kafka_protocol::protocol::VersionRange;
 /// (api, min, max) for every API keel serves.
 pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::Produce, 0, 11),
-    (ApiKey::Fetch, 0, 16),
-    (ApiKey::ListOffsets, 0, 8),
+    (ApiKey::Fetch, 0, 17),
+    (ApiKey::ListOffsets, 0, 9),
     (ApiKey::Metadata, 0, 12),
     (ApiKey::ApiVersions, 0, 4),
     (ApiKey::CreateTopics, 2, 7),

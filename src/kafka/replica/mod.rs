@@ -11,13 +11,19 @@
 //! multi-broker cluster will move it with follower fetches (ISR), behind the same
 //! methods.
 
+mod fetcher;
+pub mod manager;
 pub mod producer_state;
+mod replicated;
 #[cfg(test)]
 mod sim;
 pub mod state;
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
+
+use tokio::sync::oneshot;
 
 use bytes::Bytes;
 use kafka_protocol::ResponseError;
@@ -30,6 +36,22 @@ use crate::kafka::log::records;
 use crate::kafka::log::segment::{RecoveryReport, SegmentSlice};
 use crate::kafka::metadata::TopicId;
 use producer_state::{ProducerBatch, ProducerStates, SequenceVerdict};
+pub use replicated::{ReplicaRole, ReplicationWait};
+use state::{
+    Acks, AlterPartitionProposal, EpochEntry, PartitionReplica, ProduceId, ReplicaError,
+    ReplicationConfig,
+};
+
+/// The offsets a partition is opened with, from its log dir's checkpoint files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OpenOffsets {
+    /// `recovery-point-offset-checkpoint`.
+    pub recovery_point: i64,
+    /// `log-start-offset-checkpoint`.
+    pub log_start_offset: i64,
+    /// `replication-offset-checkpoint` (the high watermark).
+    pub high_watermark: i64,
+}
 
 /// A request-level failure for one partition: Kafka's error and a message for the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,7 +129,13 @@ pub struct PartitionOffsets {
 struct PartitionInner {
     log: PartitionLog,
     producers: ProducerStates,
-    leader_epoch: i32,
+    /// Leader/follower state, ISR and high watermark (the sans-IO core).
+    replica: PartitionReplica,
+    /// acks=all produces waiting for the ISR, by the id the core knows them by.
+    waiting_produces: HashMap<ProduceId, oneshot::Sender<Result<(), ReplicaError>>>,
+    next_produce_id: u64,
+    /// AlterPartition proposals the core made, for the broker to send.
+    alter_partition_outbox: Vec<AlterPartitionProposal>,
 }
 
 /// One partition this broker hosts.
@@ -137,20 +165,39 @@ impl Partition {
         topic_partition: TopicPartition,
         topic_id: TopicId,
         settings: LogSettings,
-        recovery_point: i64,
-        log_start_offset: i64,
+        offsets: OpenOffsets,
+        replication: ReplicationConfig,
     ) -> Result<(Partition, RecoveryReport), LogError> {
         let dir = log_dir.join(topic_partition.dir_name());
-        let (log, report) = PartitionLog::open(&dir, settings, recovery_point, log_start_offset)?;
+        let (mut log, report) = PartitionLog::open(
+            &dir,
+            settings,
+            offsets.recovery_point,
+            offsets.log_start_offset,
+        )?;
         let producers = rebuild_producer_states(&log)?;
-        let leader_epoch = log.latest_epoch().unwrap_or(0);
+        let epochs: Vec<EpochEntry> = log
+            .leader_epochs()
+            .iter()
+            .map(|(epoch, start_offset)| EpochEntry {
+                epoch: *epoch,
+                start_offset: *start_offset,
+            })
+            .collect();
+        let replica = {
+            let adapter = replicated::LogAdapter::new(&mut log, 0, false);
+            PartitionReplica::open(replication, &epochs, offsets.high_watermark, &adapter)
+        };
         let partition = Partition {
             topic_partition,
             topic_id,
             inner: Mutex::new(PartitionInner {
                 log,
                 producers,
-                leader_epoch,
+                replica,
+                waiting_produces: HashMap::new(),
+                next_produce_id: 0,
+                alter_partition_outbox: Vec::new(),
             }),
         };
         Ok((partition, report))
@@ -164,12 +211,9 @@ impl Partition {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn set_leader_epoch(&self, leader_epoch: i32) {
-        self.lock().leader_epoch = leader_epoch;
-    }
-
+    /// The leader epoch of the last LeaderAndIsr applied (-1 before the first).
     pub fn leader_epoch(&self) -> i32 {
-        self.lock().leader_epoch
+        self.lock().replica.leader_epoch()
     }
 
     pub fn set_log_settings(&self, settings: LogSettings) {
@@ -184,6 +228,21 @@ impl Partition {
         limits: ProduceLimits,
         now_ms: i64,
     ) -> Result<ProduceOutcome, PartitionError> {
+        self.append_from_client_with_acks(records, limits, now_ms, Acks::Leader, 0)
+            .map(|(outcome, _)| outcome)
+    }
+
+    /// As `append_from_client`, for a produce with `acks`: with acks=all the answer
+    /// may have to wait for the ISR, and the receiver returned says when (the core
+    /// times it out after `timeout_ms`).
+    pub fn append_from_client_with_acks(
+        &self,
+        records: &[u8],
+        limits: ProduceLimits,
+        now_ms: i64,
+        acks: Acks,
+        timeout_ms: i64,
+    ) -> Result<(ProduceOutcome, Option<ReplicationWait>), PartitionError> {
         let mut batches = Vec::new();
         let mut iter = batch::split_batches(records);
         for item in iter.by_ref() {
@@ -228,11 +287,14 @@ impl Partition {
             match inner.producers.check(&producer_batch) {
                 SequenceVerdict::Append => producer_batches.push(producer_batch),
                 SequenceVerdict::Duplicate { first_offset } => {
-                    return Ok(ProduceOutcome {
-                        base_offset: first_offset,
-                        log_start_offset: inner.log.log_start_offset(),
-                        log_append_time_ms: -1,
-                    });
+                    return Ok((
+                        ProduceOutcome {
+                            base_offset: first_offset,
+                            log_start_offset: inner.log.log_start_offset(),
+                            log_append_time_ms: -1,
+                        },
+                        None,
+                    ));
                 }
                 SequenceVerdict::OutOfOrder => {
                     return Err(PartitionError::new(
@@ -254,10 +316,14 @@ impl Partition {
                 }
             }
         }
-        let leader_epoch = inner.leader_epoch;
-        let result = inner
-            .log
-            .append(records, leader_epoch, now_ms, limits.log_append_time)?;
+        let (result, wait) = replicated::append_as_leader(
+            &mut inner,
+            records,
+            now_ms,
+            limits.log_append_time,
+            acks,
+            timeout_ms,
+        )?;
         // Record each batch at its own first offset.
         let mut offset = result.base_offset;
         let mut producer_iter = producer_batches.iter();
@@ -269,11 +335,14 @@ impl Partition {
             }
             offset += header.last_offset_delta as i64 + 1;
         }
-        Ok(ProduceOutcome {
-            base_offset: result.base_offset,
-            log_start_offset: inner.log.log_start_offset(),
-            log_append_time_ms: if limits.log_append_time { now_ms } else { -1 },
-        })
+        Ok((
+            ProduceOutcome {
+                base_offset: result.base_offset,
+                log_start_offset: inner.log.log_start_offset(),
+                log_append_time_ms: if limits.log_append_time { now_ms } else { -1 },
+            },
+            wait,
+        ))
     }
 
     /// Whole batches from `offset`, at most `max_bytes` (at least one batch when
@@ -305,9 +374,37 @@ impl Partition {
         at_least_one_batch: bool,
     ) -> Result<FetchedSlice, PartitionError> {
         let inner = self.lock();
-        let high_watermark = inner.log.log_end_offset();
+        let high_watermark = inner.replica.high_watermark();
+        Self::read_slice_locked(
+            &inner,
+            offset,
+            max_bytes,
+            at_least_one_batch,
+            high_watermark,
+        )
+    }
+
+    /// Reads up to `read_limit` (the high watermark for consumers, the log end offset
+    /// for followers); the reply carries the high watermark.
+    fn read_slice_locked(
+        inner: &PartitionInner,
+        offset: i64,
+        max_bytes: u64,
+        at_least_one_batch: bool,
+        read_limit: i64,
+    ) -> Result<FetchedSlice, PartitionError> {
+        let high_watermark = inner.replica.high_watermark();
         let log_start_offset = inner.log.log_start_offset();
-        if offset == high_watermark || (max_bytes == 0 && !at_least_one_batch) {
+        if offset > read_limit && offset <= inner.log.log_end_offset() {
+            // Between the high watermark and the log end: nothing yet, not an error
+            // (a consumer of a new leader whose high watermark trails).
+            return Ok(FetchedSlice {
+                records: None,
+                high_watermark,
+                log_start_offset,
+            });
+        }
+        if offset == read_limit || (max_bytes == 0 && !at_least_one_batch) {
             inner.log.read(offset, 0)?; // range check only
             return Ok(FetchedSlice {
                 records: None,
@@ -315,7 +412,7 @@ impl Partition {
                 log_start_offset,
             });
         }
-        let records = match inner.log.read(offset, max_bytes)? {
+        let records = match inner.log.read_below(offset, max_bytes, read_limit)? {
             Some(slice) if !at_least_one_batch && slice.length > max_bytes => None,
             Some(slice) if slice.length == 0 => None,
             other => other,
@@ -348,7 +445,7 @@ impl Partition {
         let inner = self.lock();
         PartitionOffsets {
             log_start_offset: inner.log.log_start_offset(),
-            high_watermark: inner.log.log_end_offset(),
+            high_watermark: inner.replica.high_watermark(),
             log_end_offset: inner.log.log_end_offset(),
         }
     }
@@ -408,8 +505,15 @@ impl Partition {
         self.offset_for_timestamp(max_timestamp)
     }
 
+    /// OffsetForLeaderEpoch: the largest epoch at or below `epoch` and where it ends,
+    /// from the replication core's epoch cache.
     pub fn end_offset_for_epoch(&self, epoch: i32) -> Option<(i32, i64)> {
-        self.lock().log.end_offset_for_epoch(epoch)
+        let inner = self.lock();
+        inner
+            .replica
+            .epoch_cache()
+            .end_offset_for(epoch, inner.log.log_end_offset())
+            .map(|end| (end.epoch, end.end_offset))
     }
 
     pub fn delete_records_before(&self, offset: i64) -> Result<i64, PartitionError> {
@@ -556,17 +660,35 @@ mod tests {
         batch
     }
 
+    /// Opens the partition as its only replica and leader (leader epoch 0).
     fn open(dir: &Path) -> Partition {
-        Partition::open(
+        let local = crate::kafka::metadata::BrokerId(1);
+        let partition = Partition::open(
             dir,
             TopicPartition::new("t", 0),
             TopicId::ZERO,
             LogSettings::default(),
-            0,
-            0,
+            OpenOffsets::default(),
+            ReplicationConfig::new(local),
         )
         .unwrap()
-        .0
+        .0;
+        let leader_epoch = partition.leader_epoch() + 1;
+        partition
+            .apply_leader_and_isr(
+                0,
+                &state::PartitionState {
+                    leader: Some(local),
+                    leader_epoch: leader_epoch.max(0),
+                    isr: vec![local],
+                    partition_epoch: 0,
+                    replicas: vec![local],
+                },
+                1,
+                None,
+            )
+            .unwrap();
+        partition
     }
 
     #[test]

@@ -5,6 +5,10 @@
 //! (a client may pipeline; the next request waits for the previous response). A bad
 //! frame costs its own connection only, with a warning naming the peer.
 //!
+//! Inter-broker requests (LeaderAndIsr, UpdateMetadata, StopReplica,
+//! ControlledShutdown, AlterPartition) take their own decoder,
+//! `protocol::inter_broker`, and `apis::inter_broker`.
+//!
 //! # Layout
 //! - `writer`: response frames to the socket, record data with `sendfile(2)`.
 
@@ -15,15 +19,17 @@ pub use writer::{write_frame, FileSend};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use bytes::BytesMut;
+use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, ResponseKind};
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tracing::Instrument;
 
-use crate::kafka::apis::api_versions;
+use crate::kafka::apis::{self, api_versions};
 use crate::kafka::broker::Broker;
+use crate::kafka::protocol::frame::ResponseFrame;
+use crate::kafka::protocol::inter_broker::{self, InterBrokerApi};
 use crate::kafka::protocol::{self, DecodeError, FrameCheck, Response, FRAME_LENGTH_BYTES};
 
 /// Read buffer grown per read; a frame larger than this is read in several reads.
@@ -93,6 +99,24 @@ async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, broker: Arc<B
                     .split_to(FRAME_LENGTH_BYTES + length)
                     .freeze()
                     .slice(FRAME_LENGTH_BYTES..);
+                if let Some(api) = inter_broker_api(&frame) {
+                    match serve_inter_broker(&broker, api, &frame, peer).await {
+                        Some(reply) => {
+                            if let Err(error) = write_frame(
+                                &mut stream,
+                                &ResponseFrame::from_bytes(reply),
+                                &mut file_send,
+                            )
+                            .await
+                            {
+                                tracing::debug!(%error, "connection write failed");
+                                return;
+                            }
+                            continue;
+                        }
+                        None => return,
+                    }
+                }
                 let reply = match protocol::decode_request(frame) {
                     Ok(request) => {
                         let (api_key, version, correlation_id) = (
@@ -139,4 +163,47 @@ async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, broker: Arc<B
             }
         }
     }
+}
+
+/// The inter-broker API a frame carries, if any: LeaderAndIsr, StopReplica,
+/// UpdateMetadata, ControlledShutdown and AlterPartition are read by
+/// `protocol::inter_broker` (Kafka 4's message set, and so the crate, lacks them or
+/// AlterPartition's v0-1).
+fn inter_broker_api(frame: &[u8]) -> Option<InterBrokerApi> {
+    let api_key = i16::from_be_bytes([*frame.first()?, *frame.get(1)?]);
+    InterBrokerApi::from_key(api_key)
+}
+
+/// Decodes, handles and encodes one inter-broker request. `None` closes the
+/// connection (a request that does not decode), as for any other malformed request.
+async fn serve_inter_broker(
+    broker: &Arc<Broker>,
+    api: InterBrokerApi,
+    frame: &[u8],
+    peer: SocketAddr,
+) -> Option<Bytes> {
+    let (header, request) = match inter_broker::decode_request(frame) {
+        Ok(decoded) => decoded,
+        Err(error) => {
+            tracing::warn!(%peer, ?api, %error, "invalid inter-broker request; closing the connection");
+            return None;
+        }
+    };
+    let version = header.request_api_version;
+    let response = apis::inter_broker::handle(broker, request, version).await;
+    let mut out = BytesMut::with_capacity(256);
+    out.put_i32(0);
+    let response_header = inter_broker::ResponseHeader {
+        correlation_id: header.correlation_id,
+        ..Default::default()
+    };
+    if let Err(error) =
+        inter_broker::encode_response(&response_header, &response, version, &mut out)
+    {
+        tracing::error!(%peer, ?api, %error, "cannot encode an inter-broker response; closing the connection");
+        return None;
+    }
+    let length = (out.len() - 4) as i32;
+    out[..4].copy_from_slice(&length.to_be_bytes());
+    Some(out.freeze())
 }

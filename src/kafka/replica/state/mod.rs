@@ -442,6 +442,11 @@ impl PartitionReplica {
             .min(self.replicas.len().max(1))
     }
 
+    /// The topic's `min.insync.replicas` (it may change while the partition lives).
+    pub fn set_min_insync_replicas(&mut self, min_insync_replicas: usize) {
+        self.config.min_insync_replicas = min_insync_replicas.max(1);
+    }
+
     /// The metadata cache's live brokers changed (UpdateMetadata).
     pub fn set_live_brokers(&mut self, live: BTreeSet<BrokerId>) {
         self.live_brokers = Some(live);

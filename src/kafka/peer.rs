@@ -1,0 +1,162 @@
+//! A connection from this broker to another broker, for the requests a broker sends
+//! its peers: a follower's Fetch / ListOffsets / OffsetForLeaderEpoch to its leader
+//! (the kafka-protocol crate's messages) and AlterPartition to the controller (the
+//! inter-broker codecs). One request at a time, no ApiVersions first: Kafka's
+//! replica fetcher and controller channels pin their versions from the
+//! inter-broker protocol version rather than negotiate them.
+
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::kafka::protocol::inter_broker::{self, InterBrokerRequest, InterBrokerResponse};
+
+/// Largest response frame accepted from a peer: a follower's Fetch is bounded by
+/// `replica.fetch.response.max.bytes` (10 MiB by default) plus framing; anything
+/// above this bound is a broken peer.
+const RESPONSE_BYTES_MAX: usize = 256 * 1024 * 1024;
+
+pub struct PeerConnection {
+    stream: TcpStream,
+    next_correlation_id: i32,
+    client_id: String,
+}
+
+impl PeerConnection {
+    /// Connects within `timeout_ms`. `client_id` is what Kafka's brokers send: the
+    /// sender's broker id (for the controller) or a fetcher name.
+    pub async fn connect(
+        host: &str,
+        port: u16,
+        client_id: String,
+        timeout_ms: u64,
+    ) -> anyhow::Result<PeerConnection> {
+        let stream = tokio::time::timeout(
+            Duration::from_millis(timeout_ms),
+            TcpStream::connect((host, port)),
+        )
+        .await
+        .map_err(|_| anyhow!("connecting to {host}:{port} timed out"))?
+        .with_context(|| format!("connecting to {host}:{port}"))?;
+        let _ = stream.set_nodelay(true);
+        Ok(PeerConnection {
+            stream,
+            next_correlation_id: 0,
+            client_id,
+        })
+    }
+
+    fn correlation_id(&mut self) -> i32 {
+        let id = self.next_correlation_id;
+        self.next_correlation_id = self.next_correlation_id.wrapping_add(1);
+        id
+    }
+
+    /// Sends one request of the crate's message types and reads its response.
+    pub async fn call<Req: Encodable, Resp: Decodable>(
+        &mut self,
+        api_key: ApiKey,
+        version: i16,
+        request: &Req,
+        timeout_ms: u64,
+    ) -> anyhow::Result<Resp> {
+        let correlation_id = self.correlation_id();
+        let mut header = RequestHeader::default();
+        header.request_api_key = api_key as i16;
+        header.request_api_version = version;
+        header.correlation_id = correlation_id;
+        header.client_id = Some(StrBytes::from_string(self.client_id.clone()));
+        let mut frame = BytesMut::with_capacity(256);
+        frame.put_i32(0);
+        header.encode(&mut frame, api_key.request_header_version(version))?;
+        request.encode(&mut frame, version)?;
+        let mut body = self.round_trip(frame, timeout_ms).await?;
+        let response_header =
+            ResponseHeader::decode(&mut body, api_key.response_header_version(version))?;
+        if response_header.correlation_id != correlation_id {
+            bail!(
+                "{api_key:?} response carries correlation id {} instead of {correlation_id}",
+                response_header.correlation_id
+            );
+        }
+        Resp::decode(&mut body, version)
+    }
+
+    /// Sends one request of the inter-broker codecs (AlterPartition,
+    /// ControlledShutdown) and reads its response.
+    pub async fn call_inter_broker(
+        &mut self,
+        version: i16,
+        request: &InterBrokerRequest,
+        timeout_ms: u64,
+    ) -> anyhow::Result<InterBrokerResponse> {
+        let correlation_id = self.correlation_id();
+        let api = request.api();
+        let header = inter_broker::RequestHeader {
+            request_api_key: api.key(),
+            request_api_version: version,
+            correlation_id,
+            client_id: Some(self.client_id.clone()),
+            unknown_tagged_fields: Vec::new(),
+        };
+        let mut frame = BytesMut::with_capacity(256);
+        frame.put_i32(0);
+        inter_broker::encode_request(&header, request, &mut frame)?;
+        let body = self.round_trip(frame, timeout_ms).await?;
+        let (response_header, response) = inter_broker::decode_response(api, version, &body)?;
+        if response_header.correlation_id != correlation_id {
+            bail!(
+                "{api:?} response carries correlation id {} instead of {correlation_id}",
+                response_header.correlation_id
+            );
+        }
+        Ok(response)
+    }
+
+    /// Writes a frame whose first four bytes are a length placeholder and reads the
+    /// response frame's body.
+    async fn round_trip(&mut self, mut frame: BytesMut, timeout_ms: u64) -> anyhow::Result<Bytes> {
+        let length = (frame.len() - 4) as i32;
+        frame[..4].copy_from_slice(&length.to_be_bytes());
+        let exchange = async {
+            self.stream.write_all(&frame).await?;
+            let length = self.stream.read_i32().await?;
+            if length < 0 || length as usize > RESPONSE_BYTES_MAX {
+                bail!("peer sent a response frame of {length} bytes");
+            }
+            let mut body = vec![0u8; length as usize];
+            self.stream.read_exact(&mut body).await?;
+            Ok(Bytes::from(body))
+        };
+        match tokio::time::timeout(Duration::from_millis(timeout_ms), exchange).await {
+            Ok(result) => result,
+            Err(_) => bail!("no response within {timeout_ms} ms"),
+        }
+    }
+}
+
+/// Drops a trailing partial batch: a leader may cut the last batch of a Fetch at its
+/// byte limit (Kafka's FileRecords slice does), which a follower must not append.
+pub fn whole_batches(mut records: Bytes) -> Bytes {
+    let mut position = 0usize;
+    let mut cursor = &records[..];
+    while cursor.remaining() >= 12 {
+        let length = i32::from_be_bytes([cursor[8], cursor[9], cursor[10], cursor[11]]);
+        if length < 0 {
+            break;
+        }
+        let total = 12 + length as usize;
+        if cursor.remaining() < total {
+            break;
+        }
+        position += total;
+        cursor.advance(total);
+    }
+    records.truncate(position);
+    records
+}
