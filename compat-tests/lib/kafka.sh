@@ -448,7 +448,8 @@ kafka__start_apache_zk() {
   cp=$(maven_classpath kafka-3.9) || return 1
   {
     echo "# Apache Kafka $KAFKA_ZK_VERSION, metadata in ZooKeeper (the seed's layout)"
-    echo "broker.id=1"
+    echo "broker.id=${KAFKA_BROKER_ID:-1}"
+    [ -n "${KAFKA_EXTRA_PROPS:-}" ] && printf '%s\n' "$KAFKA_EXTRA_PROPS"
     echo "zookeeper.connection.timeout.ms=18000"
     kafka__common_props
   } >"$dir/server.properties"
@@ -474,7 +475,8 @@ kafka__start_keel() {
   fi
   {
     echo "# keel broker, metadata in ZooKeeper"
-    echo "broker.id=1"
+    echo "broker.id=${KAFKA_BROKER_ID:-1}"
+    [ -n "${KAFKA_EXTRA_PROPS:-}" ] && printf '%s\n' "$KAFKA_EXTRA_PROPS"
     echo "zookeeper.connection.timeout.ms=18000"
     kafka__common_props
   } >"$dir/server.properties"

@@ -138,7 +138,7 @@ async fn fetch_round(
     } else {
         let mut state = ReplicaState::default();
         state.replica_id = kafka_protocol::messages::BrokerId(broker.id.0);
-        state.replica_epoch = broker.metadata.broker_epoch();
+        state.replica_epoch = broker.replicas.broker_epoch(broker);
         request.replica_state = state;
     }
     request.max_wait_ms = broker.config.replica_fetch_wait_max_ms;

@@ -53,7 +53,7 @@ impl ControlRefusal {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct ControllerView {
     /// The highest controller epoch seen (Kafka's `ReplicaManager.controllerEpoch`,
     /// 0 at start).
@@ -64,6 +64,21 @@ struct ControllerView {
     /// A controller has sent LeaderAndIsr: partition roles come only from it from now
     /// on (before that, from the state znodes, for controllers that only write them).
     driven_by_controller: bool,
+    /// The highest broker epoch a controller addressed this broker with (its czxid as
+    /// the controller read it), for when the registration's own is not known.
+    reported_broker_epoch: i64,
+}
+
+impl Default for ControllerView {
+    fn default() -> ControllerView {
+        ControllerView {
+            controller_epoch: 0,
+            controller_id: None,
+            live_brokers: None,
+            driven_by_controller: false,
+            reported_broker_epoch: -1,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -103,7 +118,20 @@ impl ReplicaManager {
         }
         view.controller_epoch = controller_epoch;
         view.controller_id = Some(controller_id);
+        view.reported_broker_epoch = view.reported_broker_epoch.max(request_broker_epoch);
         Ok(())
+    }
+
+    /// This broker's epoch for the requests it sends (Fetch's `ReplicaEpoch`,
+    /// AlterPartition's `BrokerEpoch`): its registration's czxid, or failing that the
+    /// one controllers address it with.
+    pub fn broker_epoch(&self, broker: &Broker) -> i64 {
+        let own = broker.metadata.broker_epoch();
+        if own >= 0 {
+            own
+        } else {
+            self.view().reported_broker_epoch.max(-1)
+        }
     }
 
     pub fn mark_driven_by_controller(&self) {
@@ -276,7 +304,7 @@ async fn send_alter_partition(
     let version = if by_id { 2 } else { 1 };
     let mut request = AlterPartitionRequest {
         broker_id: broker.id,
-        broker_epoch: broker.metadata.broker_epoch(),
+        broker_epoch: broker.replicas.broker_epoch(broker),
         ..Default::default()
     };
     for (partition, proposal) in proposals {
