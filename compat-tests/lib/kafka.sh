@@ -352,6 +352,20 @@ delete.topic.enable=true
 EOF
 }
 
+# kafka__broker_props DIR: broker.id (KAFKA_BROKER_ID, default 1) and any extra lines
+# (KAFKA_EXTRA_PROPS) for a broker's server.properties; kept in DIR so that
+# kafka_restart starts the broker again with the same id and settings.
+kafka__broker_props() {
+  local dir=$1
+  if [ ! -f "$dir/broker-props" ]; then
+    {
+      echo "broker.id=${KAFKA_BROKER_ID:-1}"
+      [ -n "${KAFKA_EXTRA_PROPS:-}" ] && printf '%s\n' "$KAFKA_EXTRA_PROPS"
+    } >"$dir/broker-props"
+  fi
+  cat "$dir/broker-props"
+}
+
 kafka_start() {
   local target=${1:-} mode=${2:-} name=${3:-} zk=${4:-} dir port
   if [ -z "$name" ]; then
@@ -448,8 +462,7 @@ kafka__start_apache_zk() {
   cp=$(maven_classpath kafka-3.9) || return 1
   {
     echo "# Apache Kafka $KAFKA_ZK_VERSION, metadata in ZooKeeper (the seed's layout)"
-    echo "broker.id=${KAFKA_BROKER_ID:-1}"
-    [ -n "${KAFKA_EXTRA_PROPS:-}" ] && printf '%s\n' "$KAFKA_EXTRA_PROPS"
+    kafka__broker_props "$dir"
     echo "zookeeper.connection.timeout.ms=18000"
     kafka__common_props
   } >"$dir/server.properties"
@@ -475,8 +488,7 @@ kafka__start_keel() {
   fi
   {
     echo "# keel broker, metadata in ZooKeeper"
-    echo "broker.id=${KAFKA_BROKER_ID:-1}"
-    [ -n "${KAFKA_EXTRA_PROPS:-}" ] && printf '%s\n' "$KAFKA_EXTRA_PROPS"
+    kafka__broker_props "$dir"
     echo "zookeeper.connection.timeout.ms=18000"
     kafka__common_props
   } >"$dir/server.properties"

@@ -78,6 +78,9 @@ pub struct KafkaConfig {
     pub replica_fetch_backoff_ms: u64,
     /// `min.insync.replicas`: the broker default of the topic config.
     pub min_insync_replicas: u32,
+    /// `controlled.shutdown.enable`: ask the controller to move leadership away
+    /// before stopping.
+    pub controlled_shutdown_enable: bool,
     /// `inter.broker.listener.name`: the listener followers fetch on (the peer's
     /// endpoint of that name); `PLAINTEXT` by default, as Kafka's.
     pub inter_broker_listener_name: String,
@@ -351,6 +354,9 @@ impl KafkaConfig {
                 .get_number("replica.fetch.backoff.ms")?
                 .unwrap_or(1000),
             min_insync_replicas: positive(properties, "min.insync.replicas", 1)?,
+            controlled_shutdown_enable: properties
+                .get_bool("controlled.shutdown.enable")?
+                .unwrap_or(true),
             inter_broker_listener_name: properties
                 .get("inter.broker.listener.name")
                 .map(|name| name.trim().to_string())

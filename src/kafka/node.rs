@@ -104,6 +104,9 @@ pub async fn run(config: KafkaConfig, mut shutdown: watch::Receiver<bool>) -> an
             break;
         }
     }
+    if config.controlled_shutdown_enable {
+        crate::kafka::replica::manager::controlled_shutdown(&broker).await;
+    }
     tracing::info!(broker = %broker_id, "shutting down: flushing logs");
     broker
         .logs

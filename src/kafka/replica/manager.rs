@@ -425,3 +425,70 @@ fn alter_partition_result(
     };
     AlterPartitionResult::Rejected(error)
 }
+
+/// Kafka's `controlled.shutdown.max.retries`.
+const CONTROLLED_SHUTDOWN_ATTEMPTS: u32 = 3;
+/// Pause between attempts (Kafka's `controlled.shutdown.retry.backoff.ms` is 5000;
+/// shorter here so a stop stays quick when the controller is gone).
+const CONTROLLED_SHUTDOWN_BACKOFF_MS: u64 = 1_000;
+const CONTROLLED_SHUTDOWN_TIMEOUT_MS: u64 = 30_000;
+
+/// `KafkaServer.controlledShutdown`: asks the controller (ControlledShutdown v3) to
+/// move this broker's leaderships to other replicas and take it out of the ISRs,
+/// until it leads nothing that has another replica, or attempts run out. Skipped
+/// when this broker is the controller itself or no other broker is alive.
+pub async fn controlled_shutdown(broker: &Arc<Broker>) {
+    use crate::kafka::protocol::inter_broker::ControlledShutdownRequest;
+    let metadata = broker.metadata.current();
+    if metadata.brokers.keys().all(|id| *id == broker.id) {
+        return;
+    }
+    for attempt in 1..=CONTROLLED_SHUTDOWN_ATTEMPTS {
+        let controller = broker
+            .replicas
+            .controller_id()
+            .or(broker.metadata.current().controller_id);
+        let Some(controller) = controller.filter(|id| *id != broker.id) else {
+            return;
+        };
+        let Some((host, port)) = broker.replicas.peer_endpoint(broker, controller) else {
+            return;
+        };
+        let request = InterBrokerRequest::ControlledShutdown(ControlledShutdownRequest {
+            broker_id: broker.id,
+            broker_epoch: broker.replicas.broker_epoch(broker),
+            ..Default::default()
+        });
+        let answer = async {
+            let mut peer = PeerConnection::connect(
+                &host,
+                port,
+                broker.id.0.to_string(),
+                PEER_CONNECT_TIMEOUT_MS,
+            )
+            .await?;
+            peer.call_inter_broker(3, &request, CONTROLLED_SHUTDOWN_TIMEOUT_MS)
+                .await
+        }
+        .await;
+        match answer {
+            Ok(InterBrokerResponse::ControlledShutdown(response))
+                if response.error_code == 0 && response.remaining_partitions.is_empty() =>
+            {
+                tracing::info!(%controller, "controlled shutdown succeeded");
+                return;
+            }
+            Ok(InterBrokerResponse::ControlledShutdown(response)) => {
+                tracing::info!(%controller, attempt, error_code = response.error_code, remaining = response.remaining_partitions.len(), "controlled shutdown not complete yet");
+            }
+            Ok(_) => {
+                tracing::warn!(%controller, "controlled shutdown answered with another response")
+            }
+            Err(error) => {
+                tracing::info!(%controller, attempt, %error, "controlled shutdown request failed")
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(CONTROLLED_SHUTDOWN_BACKOFF_MS)).await;
+    }
+    tracing::warn!("controlled shutdown did not complete; stopping anyway");
+}

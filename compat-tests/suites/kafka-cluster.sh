@@ -1,0 +1,192 @@
+# needs: none
+# clients: three-brokers mixed-apache-controller
+# timeout: 1200
+#
+# kafka-cluster: the seed's three-broker cluster, replication factor 3, through a
+# broker crash. Each part starts a ZooKeeper of the target and three brokers on it
+# (broker.id 1, 2, 3; broker 1 first, so it wins /controller):
+#   three-brokers:            three brokers of the target (keel: keel's controller
+#                             and keel's replication only; apache: Apache 3.9.1).
+#   mixed-apache-controller:  Apache Kafka 3.9.1 as broker 1 (the controller) and two
+#                             keel brokers (all Apache against the apache target): keel
+#                             takes LeaderAndIsr / UpdateMetadata from Apache's controller,
+#                             follows Apache leaders (Fetch v17) and leads Apache followers.
+# In each part:
+#   1. kafka-topics 3.9 --create --replication-factor 3 --partitions 3 with
+#      min.insync.replicas=2; --describe shows a leader and three in-sync replicas for
+#      every partition (waited for).
+#   2. kafka-python, idempotent, acks=all, keyed records spread over the partitions
+#      (python/kafka_cluster.py stream), one after the other, through all of what
+#      follows.
+#   3. kill -9 of the leader of a partition (not broker 1, the controller); the
+#      controller moves its partitions to the other replicas and drops it from the ISR
+#      (--describe, waited for); records keep being acknowledged.
+#   4. the killed broker restarts on its log dirs, catches up and is back in every ISR.
+#   5. the stream stops; a fresh consumer finds every acknowledged record exactly once at
+#      its acknowledged partition and offset, and nothing written twice.
+#   6. every partition's segment files are byte-identical on the three brokers.
+# Figures: records acknowledged, failed sends, seconds from the kill to new leaders and
+# from the restart to a full ISR.
+
+set -u
+rc=0
+STREAM_PID=""
+
+cleanup() {
+  [ -n "$STREAM_PID" ] && { touch "$SUITE_WORK"/*/stop 2>/dev/null; wait "$STREAM_PID" 2>/dev/null; }
+  kafka_stop_all
+  zk_stop_all
+}
+trap cleanup EXIT
+trap 'exit 143' TERM INT HUP
+
+py() {
+  timeout_run 900 "$PY_VENV/bin/python" "$COMPAT_DIR/python/kafka_cluster.py" "$@"
+}
+
+# describe BOOTSTRAP TOPIC: one line per partition, "PARTITION LEADER ISR" (ISR as
+# kafka-topics prints it, comma separated; leader "none" without one).
+describe() {
+  kafka_tool 3.9 kafka-topics --describe --bootstrap-server "$1" --topic "$2" 2>/dev/null |
+    sed -n 's/.*Partition: \([0-9]*\)[[:space:]]*Leader: \([a-z0-9-]*\)[[:space:]]*Replicas: [0-9,]*[[:space:]]*Isr: \([0-9,]*\).*/\1 \2 \3/p'
+}
+
+# wait_describe BOOTSTRAP TOPIC SECONDS PREDICATE: until PREDICATE (a function reading
+# describe's lines on stdin) holds; the last lines are left in $DESCRIBED.
+DESCRIBED=""
+wait_describe() {
+  local bootstrap=$1 topic=$2 secs=$3 predicate=$4 t0
+  t0=$(date +%s)
+  while [ $(($(date +%s) - t0)) -lt "$secs" ]; do
+    DESCRIBED=$(describe "$bootstrap" "$topic")
+    if [ -n "$DESCRIBED" ] && printf '%s\n' "$DESCRIBED" | "$predicate"; then return 0; fi
+    sleep 1
+  done
+  return 1
+}
+
+# predicates over describe's lines
+all_in_sync() {
+  local p l isr n=0
+  while read -r p l isr; do
+    [ "$l" = none ] && return 1
+    [ "$(tr ',' '\n' <<<"$isr" | wc -l)" -eq 3 ] || return 1
+    n=$((n + 1))
+  done
+  [ "$n" -eq 3 ]
+}
+VICTIM=""
+victim_gone() {
+  local p l isr
+  while read -r p l isr; do
+    [ "$l" = none ] && return 1
+    [ "$l" = "$VICTIM" ] && return 1
+    tr ',' '\n' <<<"$isr" | grep -qx "$VICTIM" && return 1
+  done
+  return 0
+}
+
+acked() { cat "$1/acked" 2>/dev/null || echo 0; }
+
+# wait_acked CTL MORE SECONDS: until MORE records more than now are acknowledged.
+wait_acked() {
+  local ctl=$1 more=$2 secs=$3 start t0
+  start=$(acked "$ctl")
+  t0=$(date +%s)
+  while [ $(($(date +%s) - t0)) -lt "$secs" ]; do
+    [ "$(acked "$ctl")" -ge $((start + more)) ] && return 0
+    kill -0 "$STREAM_PID" 2>/dev/null || return 1
+    sleep 0.5
+  done
+  return 1
+}
+
+# same_logs NAME TOPIC: each partition's segment data is identical on the three brokers.
+same_logs() {
+  local name=$1 topic=$2 p i sums
+  for p in 0 1 2; do
+    sums=""
+    for i in 1 2 3; do
+      sums="$sums $(cat "$(kafka_server_dir "$name-b$i")/data/$topic-$p/"*.log 2>/dev/null | md5sum | cut -c1-12)"
+    done
+    if [ "$(tr ' ' '\n' <<<"$sums" | sed '/^$/d' | sort -u | wc -l)" -ne 1 ]; then
+      log "partition $p differs across brokers:$sums"
+      return 1
+    fi
+  done
+}
+
+# part CLIENT NAME TARGET1 TARGET2 TARGET3
+part() {
+  local client=$1 name=$2 ctl="$SUITE_WORK/$1" zk bootstrap="" i t topic out t0 fail_s rejoin_s
+  local -a targets=("$3" "$4" "$5")
+  mkdir -p "$ctl"
+  zk_start "$TARGET" standalone "$name-zk" || { kafka_fail "ZooKeeper ($TARGET) did not start"; return 1; }
+  zk=$ZK_CONNECT
+  for i in 1 2 3; do
+    t=${targets[$((i - 1))]}
+    KAFKA_BROKER_ID=$i kafka_start "$t" zk "$name-b$i" "$zk" \
+      || { kafka_fail "broker $i ($t) did not start"; return 1; }
+    bootstrap="${bootstrap:+$bootstrap,}$KAFKA_BOOTSTRAP"
+  done
+  local first=${bootstrap%%,*}
+  topic=$(kafka_unique cluster)
+  out=$(kafka_tool 3.9 kafka-topics --create --bootstrap-server "$first" --topic "$topic" \
+    --replication-factor 3 --partitions 3 --config min.insync.replicas=2 2>&1)
+  kafka_expect "kafka-topics --create --replication-factor 3" "$out" "Created topic \"?$topic\"?\." || return 1
+  wait_describe "$first" "$topic" 60 all_in_sync \
+    || { kafka_fail "no leader and full ISR for every partition after 60s: $(tr '\n' ';' <<<"$DESCRIBED")"; return 1; }
+  log "$client: $(tr '\n' ';' <<<"$DESCRIBED")"
+
+  py stream "$bootstrap" "$topic" "$ctl" >"$ctl/stream.out" 2>"$ctl/stream.err" &
+  STREAM_PID=$!
+  wait_acked "$ctl" 200 120 || { cat "$ctl/stream.err" >&2; kafka_fail "the producer did not get 200 records acknowledged"; return 1; }
+
+  VICTIM=$(printf '%s\n' "$DESCRIBED" | awk '$2 != 1 {print $2; exit}')
+  [ -n "$VICTIM" ] || VICTIM=2
+  t0=$(date +%s)
+  kafka_kill "$name-b$VICTIM" || { kafka_fail "kill -9 of broker $VICTIM failed"; return 1; }
+  wait_describe "$first" "$topic" 90 victim_gone \
+    || { kafka_fail "broker $VICTIM still leads or is in an ISR 90s after kill -9: $(tr '\n' ';' <<<"$DESCRIBED")"; return 1; }
+  fail_s=$(($(date +%s) - t0))
+  log "$client: broker $VICTIM (${targets[$((VICTIM - 1))]}) out after ${fail_s}s: $(tr '\n' ';' <<<"$DESCRIBED")"
+  wait_acked "$ctl" 200 120 || { cat "$ctl/stream.err" >&2; kafka_fail "no progress after broker $VICTIM was killed"; return 1; }
+
+  t0=$(date +%s)
+  KAFKA_ZK_CONNECT=$zk kafka_restart "$name-b$VICTIM" || { kafka_fail "broker $VICTIM did not restart"; return 1; }
+  wait_describe "$first" "$topic" 120 all_in_sync \
+    || { kafka_fail "broker $VICTIM not back in every ISR 120s after its restart: $(tr '\n' ';' <<<"$DESCRIBED")"; return 1; }
+  rejoin_s=$(($(date +%s) - t0))
+  log "$client: broker $VICTIM back in every ISR after ${rejoin_s}s"
+  wait_acked "$ctl" 100 120 || { cat "$ctl/stream.err" >&2; kafka_fail "no progress after broker $VICTIM came back"; return 1; }
+
+  touch "$ctl/stop"
+  wait "$STREAM_PID"
+  local stream_rc=$?
+  STREAM_PID=""
+  if [ "$stream_rc" -ne 0 ]; then
+    cat "$ctl/stream.err" >&2
+    kafka_fail "delivery check: $(tail -n 1 "$ctl/stream.err")"
+    return 1
+  fi
+  # the followers fetch the last records within a fetch round or two
+  local same=no
+  for _ in $(seq 1 30); do
+    if same_logs "$name" "$topic" 2>/dev/null; then same=yes; break; fi
+    sleep 1
+  done
+  [ "$same" = yes ] || { same_logs "$name" "$topic"; kafka_fail "replica logs differ across the brokers"; return 1; }
+
+  KAFKA_DETAIL="brokers ${targets[*]}; $(head -n 1 "$ctl/stream.out"); kill -9 of broker $VICTIM: new leaders and ISR without it in ${fail_s}s, back in every ISR ${rejoin_s}s after restart; replica logs identical"
+  kafka_stop_all
+  zk_stop_all
+}
+
+python_env || { report three-brokers fail "python venv"; report mixed-apache-controller fail "python venv"; exit 1; }
+kafka_client three-brokers part three-brokers c3 "$TARGET" "$TARGET" "$TARGET"
+if [ "$TARGET" = keel ]; then
+  kafka_client mixed-apache-controller part mixed-apache-controller cm apache keel keel
+else
+  kafka_client mixed-apache-controller part mixed-apache-controller cm apache apache apache
+fi
+exit $KAFKA_SUITE_RC
