@@ -132,7 +132,13 @@ impl MetadataStore for MemoryMetadata {
     fn allocate_producer_ids(&self) -> BoxFuture<Result<(i64, i64), MetadataError>> {
         Box::pin(async { Ok((0, 999)) })
     }
+    fn broker_epoch(&self) -> i64 {
+        TEST_BROKER_EPOCH
+    }
 }
+
+/// The czxid the in-memory store reports as this broker's registration.
+const TEST_BROKER_EPOCH: i64 = 100;
 
 struct TestBroker {
     port: u16,
@@ -1321,6 +1327,186 @@ async fn legacy_produce_and_list_offsets_v0() {
             i64::from_be_bytes(partition[10..18].try_into().unwrap()),
             expected,
             "ListOffsets v0 at {timestamp}"
+        );
+    }
+}
+
+mod controller_requests {
+    //! LeaderAndIsr, StopReplica and UpdateMetadata as an Apache controller sends
+    //! them: fenced by controller epoch, broker epoch and leader epoch, with Kafka's
+    //! error codes, and a malformed one costs only its own connection.
+
+    use super::*;
+    use keel::kafka::peer::PeerConnection;
+    use keel::kafka::protocol::inter_broker::leader_and_isr::{
+        LeaderAndIsrPartitionState, LeaderAndIsrTopicState,
+    };
+    use keel::kafka::protocol::inter_broker::stop_replica::{
+        StopReplicaPartitionState, StopReplicaTopicState,
+    };
+    use keel::kafka::protocol::inter_broker::{
+        InterBrokerRequest, InterBrokerResponse, LeaderAndIsrRequest, LeaderAndIsrResponse,
+        StopReplicaRequest, StopReplicaResponse, UpdateMetadataRequest,
+    };
+
+    const STALE_CONTROLLER_EPOCH: i16 = 11;
+    const FENCED_LEADER_EPOCH: i16 = 74;
+    const STALE_BROKER_EPOCH: i16 = 77;
+
+    fn leader_and_isr(
+        controller_epoch: i32,
+        broker_epoch: i64,
+        leader_epoch: i32,
+    ) -> InterBrokerRequest {
+        let me = KeelBrokerId(0);
+        InterBrokerRequest::LeaderAndIsr(LeaderAndIsrRequest {
+            controller_id: KeelBrokerId(1),
+            controller_epoch,
+            broker_epoch,
+            topic_states: vec![LeaderAndIsrTopicState {
+                topic_name: "fenced".into(),
+                topic_id: TopicId(uuid::Uuid::from_u128(77)),
+                partition_states: vec![LeaderAndIsrPartitionState {
+                    topic_name: "fenced".into(),
+                    partition_index: 0,
+                    controller_epoch,
+                    leader: me,
+                    leader_epoch,
+                    isr: vec![me],
+                    partition_epoch: leader_epoch,
+                    replicas: vec![me, KeelBrokerId(1)],
+                    is_new: true,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
+    }
+
+    async fn call(
+        peer: &mut PeerConnection,
+        version: i16,
+        request: InterBrokerRequest,
+    ) -> InterBrokerResponse {
+        peer.call_inter_broker(version, &request, 10_000)
+            .await
+            .unwrap()
+    }
+
+    fn leader_and_isr_errors(response: InterBrokerResponse) -> (i16, Vec<i16>) {
+        let InterBrokerResponse::LeaderAndIsr(LeaderAndIsrResponse {
+            error_code, topics, ..
+        }) = response
+        else {
+            panic!("not a LeaderAndIsr response");
+        };
+        let partitions = topics
+            .iter()
+            .flat_map(|topic| topic.partition_errors.iter().map(|p| p.error_code))
+            .collect();
+        (error_code, partitions)
+    }
+
+    #[tokio::test]
+    async fn controller_requests_are_fenced_by_epochs() {
+        let broker = start_broker("").await;
+        let mut peer = PeerConnection::connect("127.0.0.1", broker.port, "1".into(), 5_000)
+            .await
+            .unwrap();
+        // LeaderAndIsr v7 (what a 3.9 controller sends) makes this broker the leader.
+        let first = call(&mut peer, 7, leader_and_isr(2, TEST_BROKER_EPOCH, 5)).await;
+        assert_eq!(leader_and_isr_errors(first), (0, vec![0]));
+        // The same leader epoch again: ignored, per partition.
+        let again = call(&mut peer, 7, leader_and_isr(2, TEST_BROKER_EPOCH, 5)).await;
+        assert_eq!(
+            leader_and_isr_errors(again),
+            (0, vec![STALE_CONTROLLER_EPOCH])
+        );
+        // An older controller: the whole request refused.
+        let stale = call(&mut peer, 7, leader_and_isr(1, TEST_BROKER_EPOCH, 9)).await;
+        assert_eq!(leader_and_isr_errors(stale).0, STALE_CONTROLLER_EPOCH);
+        // Addressed to an older registration of this broker.
+        let old = call(&mut peer, 7, leader_and_isr(2, TEST_BROKER_EPOCH - 1, 9)).await;
+        assert_eq!(leader_and_isr_errors(old).0, STALE_BROKER_EPOCH);
+        // Neither changed anything: epoch 6 is still news; -1 skips the broker epoch.
+        let next = call(&mut peer, 7, leader_and_isr(2, -1, 6)).await;
+        assert_eq!(leader_and_isr_errors(next), (0, vec![0]));
+
+        // StopReplica below the partition's leader epoch: FENCED_LEADER_EPOCH.
+        let stop = |controller_epoch: i32, leader_epoch: i32| {
+            InterBrokerRequest::StopReplica(StopReplicaRequest {
+                controller_id: KeelBrokerId(1),
+                controller_epoch,
+                broker_epoch: TEST_BROKER_EPOCH,
+                topic_states: vec![StopReplicaTopicState {
+                    topic_name: "fenced".into(),
+                    partition_states: vec![StopReplicaPartitionState {
+                        partition_index: 0,
+                        leader_epoch,
+                        delete_partition: false,
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })
+        };
+        let InterBrokerResponse::StopReplica(StopReplicaResponse {
+            error_code,
+            partition_errors,
+            ..
+        }) = call(&mut peer, 4, stop(2, 4)).await
+        else {
+            panic!("not a StopReplica response");
+        };
+        assert_eq!(
+            (error_code, partition_errors[0].error_code),
+            (0, FENCED_LEADER_EPOCH)
+        );
+        let InterBrokerResponse::StopReplica(StopReplicaResponse { error_code, .. }) =
+            call(&mut peer, 4, stop(1, 6)).await
+        else {
+            panic!("not a StopReplica response");
+        };
+        assert_eq!(error_code, STALE_CONTROLLER_EPOCH);
+
+        // UpdateMetadata from an older controller.
+        let update = |controller_epoch: i32| {
+            InterBrokerRequest::UpdateMetadata(UpdateMetadataRequest {
+                controller_id: KeelBrokerId(1),
+                controller_epoch,
+                broker_epoch: TEST_BROKER_EPOCH,
+                ..Default::default()
+            })
+        };
+        let InterBrokerResponse::UpdateMetadata(response) = call(&mut peer, 8, update(1)).await
+        else {
+            panic!("not an UpdateMetadata response");
+        };
+        assert_eq!(response.error_code, STALE_CONTROLLER_EPOCH);
+        let InterBrokerResponse::UpdateMetadata(response) = call(&mut peer, 8, update(2)).await
+        else {
+            panic!("not an UpdateMetadata response");
+        };
+        assert_eq!(response.error_code, 0);
+
+        // A truncated LeaderAndIsr closes its own connection only.
+        let mut raw = TcpStream::connect(("127.0.0.1", broker.port))
+            .await
+            .unwrap();
+        let garbage: [u8; 14] = [0, 0, 0, 10, 0, 4, 0, 7, 0, 0, 0, 1, 0, 1];
+        raw.write_all(&garbage).await.unwrap();
+        let mut byte = [0u8; 1];
+        let closed = tokio::time::timeout(Duration::from_secs(5), raw.read(&mut byte)).await;
+        assert!(
+            matches!(closed, Ok(Ok(0)) | Ok(Err(_))),
+            "the bad connection is closed"
+        );
+        let again = call(&mut peer, 7, leader_and_isr(2, TEST_BROKER_EPOCH, 6)).await;
+        assert_eq!(
+            leader_and_isr_errors(again),
+            (0, vec![STALE_CONTROLLER_EPOCH])
         );
     }
 }

@@ -355,7 +355,10 @@ impl Broker {
                 }
             }
         }
-        let mut known = self.known_topics.lock().expect("known topics");
+        let mut known = self
+            .known_topics
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let live: BTreeSet<String> = metadata
             .topics
             .values()

@@ -83,21 +83,35 @@ pub async fn init_producer_id(
 async fn next_producer_id(
     broker: &Arc<Broker>,
 ) -> Result<i64, crate::kafka::metadata::MetadataError> {
-    if let Some(id) = broker
-        .producer_ids
-        .lock()
-        .expect("producer id block")
-        .take()
-    {
+    if let Some(id) = lock_block(broker).take() {
         return Ok(id);
     }
     let (first, last) = broker.metadata.allocate_producer_ids().await?;
-    let mut block = broker.producer_ids.lock().expect("producer id block");
-    // Another request may have refilled the block meanwhile; either block is fresh.
-    if block.take().is_none() {
-        *block = ProducerIdBlock { next: first, last };
+    let mut block = lock_block(broker);
+    // Another request may have refilled the block meanwhile: use what is there first
+    // (never panic under the lock: a poisoned block would fail every later
+    // InitProducerId on this broker).
+    if let Some(id) = block.take() {
+        return Ok(id);
     }
-    Ok(block.take().expect("a fresh block has ids"))
+    *block = ProducerIdBlock { next: first, last };
+    block
+        .take()
+        .ok_or_else(|| crate::kafka::metadata::MetadataError {
+            code: ResponseError::CoordinatorNotAvailable.code(),
+            message: format!(
+                "the controller handed out an empty producer id block {first}..{last}"
+            ),
+        })
+}
+
+/// The broker's policy for its mutexes: every critical section leaves the data
+/// consistent at each return, so a panic elsewhere does not make it unusable.
+fn lock_block(broker: &Broker) -> std::sync::MutexGuard<'_, ProducerIdBlock> {
+    broker
+        .producer_ids
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 pub fn offset_for_leader_epoch(

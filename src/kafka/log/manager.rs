@@ -270,7 +270,10 @@ impl LogManager {
             }
         }
         let partition = Arc::new(partition);
-        let mut partitions = self.partitions.write().expect("partition map");
+        let mut partitions = self
+            .partitions
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let entry = partitions
             .entry(tp.clone())
             .or_insert((dir_index, partition));
@@ -278,7 +281,10 @@ impl LogManager {
     }
 
     fn least_loaded_dir(&self) -> usize {
-        let partitions = self.partitions.read().expect("partition map");
+        let partitions = self
+            .partitions
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         (0..self.dirs.len())
             .min_by_key(|index| partitions.values().filter(|(dir, _)| dir == index).count())
             .unwrap_or(0)
@@ -349,7 +355,10 @@ impl LogManager {
             .lock()
             .expect("cleaner offsets")
             .clone();
-        let partitions = self.partitions.read().expect("partition map");
+        let partitions = self
+            .partitions
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         for (index, dir) in self.dirs.iter().enumerate() {
             let in_dir: BTreeMap<TopicPartition, i64> = offsets
                 .iter()
@@ -371,7 +380,11 @@ impl LogManager {
             .lock()
             .expect("cleaner offsets")
             .remove(tp);
-        let removed = self.partitions.write().expect("partition map").remove(tp);
+        let removed = self
+            .partitions
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(tp);
         if let Some((dir_index, partition)) = removed {
             match Arc::try_unwrap(partition) {
                 Ok(partition) => partition.delete()?,
@@ -394,7 +407,10 @@ impl LogManager {
         let mut per_dir =
             vec![(BTreeMap::new(), BTreeMap::new(), BTreeMap::new()); self.dirs.len()];
         {
-            let partitions = self.partitions.read().expect("partition map");
+            let partitions = self
+                .partitions
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             for (tp, (dir_index, partition)) in partitions.iter() {
                 let Some((recovery_points, log_start_offsets, high_watermarks)) =
                     per_dir.get_mut(*dir_index)
@@ -437,7 +453,10 @@ impl LogManager {
     }
 
     pub fn dir_of(&self, tp: &TopicPartition) -> Option<&Path> {
-        let partitions = self.partitions.read().expect("partition map");
+        let partitions = self
+            .partitions
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         partitions
             .get(tp)
             .map(|(index, _)| *index)
