@@ -21,8 +21,10 @@
 //! talk to any ZooKeeper ensemble (3.5 or later) over the wire.
 
 pub mod admin;
+pub mod channel;
 mod driver;
 pub mod election;
+pub mod rpcs;
 pub mod session;
 pub mod zk_layout;
 
