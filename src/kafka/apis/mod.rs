@@ -13,10 +13,12 @@
 //! - `groups`: FindCoordinator and the classic group APIs (the coordinator's tokio shell).
 //! - `versioning`: resets fields a response version does not carry.
 //! - `producer_id`: InitProducerId and OffsetForLeaderEpoch.
+//! - `controller_rpcs`: AllocateProducerIds, answered by the active controller.
 
 pub mod admin;
 pub mod api_versions;
 pub mod configs;
+pub mod controller_rpcs;
 pub mod fetch;
 pub mod groups;
 pub mod list_offsets;
@@ -104,6 +106,9 @@ async fn route(broker: &Arc<Broker>, request: Request) -> Option<ResponseKind> {
         )),
         RequestKind::OffsetForLeaderEpoch(body) => Some(ResponseKind::OffsetForLeaderEpoch(
             producer_id::offset_for_leader_epoch(broker, body),
+        )),
+        RequestKind::AllocateProducerIds(body) => Some(ResponseKind::AllocateProducerIds(
+            controller_rpcs::allocate_producer_ids(broker, body).await,
         )),
         RequestKind::FindCoordinator(body) => Some(ResponseKind::FindCoordinator(
             groups::find_coordinator(broker, version, body).await,
