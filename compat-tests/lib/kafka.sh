@@ -371,6 +371,8 @@ kafka_start() {
   echo "$target $mode" >"$dir/target"
   port=$(free_port)
   echo "$port" >"$dir/port"
+  # KAFKA_BROKER_ID: a cluster of several brokers (default 1); kept for restarts.
+  echo "${KAFKA_BROKER_ID:-1}" >"$dir/broker-id"
 
   case "$target:$mode" in
     apache:kraft) kafka__start_apache_kraft "$dir" "$port" || return 1 ;;
@@ -448,7 +450,7 @@ kafka__start_apache_zk() {
   cp=$(maven_classpath kafka-3.9) || return 1
   {
     echo "# Apache Kafka $KAFKA_ZK_VERSION, metadata in ZooKeeper (the seed's layout)"
-    echo "broker.id=1"
+    echo "broker.id=$(cat "$dir/broker-id" 2>/dev/null || echo 1)"
     echo "zookeeper.connection.timeout.ms=18000"
     kafka__common_props
   } >"$dir/server.properties"
@@ -474,7 +476,7 @@ kafka__start_keel() {
   fi
   {
     echo "# keel broker, metadata in ZooKeeper"
-    echo "broker.id=1"
+    echo "broker.id=$(cat "$dir/broker-id" 2>/dev/null || echo 1)"
     echo "zookeeper.connection.timeout.ms=18000"
     kafka__common_props
   } >"$dir/server.properties"
