@@ -7,8 +7,15 @@
 //! - `admin`: AdminZkClient's checks and replica placement (pure).
 //! - `election`: leader/ISR decisions of the controller's state machines (pure).
 //! - `session`: connecting (chroot included), bounded retries, small znode helpers.
+//! - `channel`: the controller's requests to brokers: `plan` (pure: which
+//!   LeaderAndIsr / UpdateMetadata / StopReplica to which broker, from the context
+//!   last acted on and the current one) and one sender task per live broker.
+//! - `rpcs`: the controller's checks of AlterPartition, ControlledShutdown and
+//!   AllocateProducerIds (pure).
 //! - `driver`: the one task that registers the broker, mirrors the znodes into a
-//!   `ClusterMetadata`, runs for controller and does the controller's writes.
+//!   `ClusterMetadata`, runs for controller, does the controller's writes, tells the
+//!   brokers (through `channel`) and answers AlterPartition / ControlledShutdown
+//!   (commands sent to it by the store handles, since it owns the cache).
 //!
 //! Handlers never touch ZooKeeper: they read `current()` / `subscribe()` and ask for
 //! changes through the `MetadataStore` methods, which write the znodes the way
