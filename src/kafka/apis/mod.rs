@@ -15,10 +15,12 @@
 //! - `producer_id`: InitProducerId and OffsetForLeaderEpoch.
 //! - `inter_broker`: LeaderAndIsr, UpdateMetadata, StopReplica (broker role),
 //!   AlterPartition and ControlledShutdown (controller role).
+//! - `controller_rpcs`: AllocateProducerIds, answered by the active controller.
 
 pub mod admin;
 pub mod api_versions;
 pub mod configs;
+pub mod controller_rpcs;
 pub mod fetch;
 pub mod groups;
 pub mod inter_broker;
@@ -107,6 +109,9 @@ async fn route(broker: &Arc<Broker>, request: Request) -> Option<ResponseKind> {
         )),
         RequestKind::OffsetForLeaderEpoch(body) => Some(ResponseKind::OffsetForLeaderEpoch(
             producer_id::offset_for_leader_epoch(broker, body),
+        )),
+        RequestKind::AllocateProducerIds(body) => Some(ResponseKind::AllocateProducerIds(
+            controller_rpcs::allocate_producer_ids(broker, body).await,
         )),
         RequestKind::FindCoordinator(body) => Some(ResponseKind::FindCoordinator(
             groups::find_coordinator(broker, version, body).await,

@@ -13,16 +13,38 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use zookeeper_client as zk;
 
+use super::channel::{self, ChannelManager, ControllerContext, Delivered, LiveBroker};
 use super::election::{self, LeaderAndIsr};
+use super::rpcs::{self, errors, AlterDecision, LeaderAndIsrState};
 use super::session::{self, ensure_path, persistent, retry, zk_error};
 use super::zk_layout::{self as layout, BrokerZnode, PartitionStateZnode, TopicZnode};
 use super::{ControllerError, Shared};
 use crate::kafka::metadata::{
     BrokerId, BrokerRegistration, ClusterMetadata, PartitionState, TopicId, TopicMetadata,
 };
+use crate::kafka::protocol::inter_broker::alter_partition::{
+    AlterPartitionPartitionResult, AlterPartitionTopicResult,
+};
+use crate::kafka::protocol::inter_broker::controlled_shutdown::RemainingPartition;
+use crate::kafka::protocol::inter_broker::{
+    AlterPartitionRequest, AlterPartitionResponse, ControlledShutdownRequest,
+    ControlledShutdownResponse, InterBrokerRequest, InterBrokerResponse,
+};
+
+/// Requests the controller role answers, sent to the driver task by store handles.
+pub enum Command {
+    AlterPartition {
+        request: AlterPartitionRequest,
+        reply: oneshot::Sender<AlterPartitionResponse>,
+    },
+    ControlledShutdown {
+        request: ControlledShutdownRequest,
+        reply: oneshot::Sender<ControlledShutdownResponse>,
+    },
+}
 
 /// How often the task re-runs the controller's duties and purges old config change
 /// notifications, even without a watch firing (a write refused by a transient
@@ -74,6 +96,8 @@ struct Cache {
     cluster_id: String,
     controller: Option<BrokerId>,
     brokers: BTreeMap<BrokerId, BrokerRegistration>,
+    /// The same brokers with their czxid (broker epoch) and security protocols.
+    live: BTreeMap<BrokerId, LiveBroker>,
     topics: BTreeMap<String, CachedTopic>,
     deletions: BTreeSet<String>,
     broker_configs: BTreeMap<Option<BrokerId>, BTreeMap<String, String>>,
@@ -105,6 +129,19 @@ pub struct Driver {
     publish: watch::Sender<Arc<ClusterMetadata>>,
     /// A read failed: rebuild everything on the next tick.
     dirty: bool,
+    commands_rx: mpsc::UnboundedReceiver<Command>,
+    /// While controller: the senders to the brokers, and what they were last told.
+    channels: Option<ChannelManager>,
+    acted: Option<ControllerContext>,
+    delivered_tx: mpsc::UnboundedSender<Delivered>,
+    delivered_rx: mpsc::UnboundedReceiver<Delivered>,
+    /// Brokers that asked for a controlled shutdown and are still registered.
+    shutting_down: BTreeSet<BrokerId>,
+    /// Topics being deleted: the (replica, partition) pairs whose StopReplica(delete)
+    /// has not been answered without error yet. The znodes go once a set is empty.
+    deletion_pending: BTreeMap<String, BTreeSet<(BrokerId, i32)>>,
+    /// Replicas that answered StopReplica(delete) with an error: asked again on the tick.
+    deletion_retry: BTreeSet<(BrokerId, String, i32)>,
 }
 
 impl Driver {
@@ -112,8 +149,10 @@ impl Driver {
         shared: Arc<Shared>,
         client: zk::Client,
         publish: watch::Sender<Arc<ClusterMetadata>>,
+        commands_rx: mpsc::UnboundedReceiver<Command>,
     ) -> Driver {
         let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let (delivered_tx, delivered_rx) = mpsc::unbounded_channel();
         Driver {
             shared,
             client,
@@ -127,6 +166,14 @@ impl Driver {
             config_change_last: -1,
             publish,
             dirty: false,
+            commands_rx,
+            channels: None,
+            acted: None,
+            delivered_tx,
+            delivered_rx,
+            shutting_down: BTreeSet::new(),
+            deletion_pending: BTreeMap::new(),
+            deletion_retry: BTreeSet::new(),
         }
     }
 
@@ -140,6 +187,7 @@ impl Driver {
         self.full_reload().await?;
         self.reload_controller().await?;
         self.reconcile().await;
+        self.send_to_brokers();
         self.publish_now();
         Ok(())
     }
@@ -170,7 +218,17 @@ impl Driver {
                         session_lost |= self.on_fired(fired).await;
                     }
                 }
+                Some(command) = self.commands_rx.recv() => {
+                    self.on_command(command).await;
+                }
+                Some(delivered) = self.delivered_rx.recv() => {
+                    self.on_delivered(delivered);
+                    while let Ok(delivered) = self.delivered_rx.try_recv() {
+                        self.on_delivered(delivered);
+                    }
+                }
                 _ = tick.tick() => {
+                    self.retry_deletions();
                     if self.dirty {
                         self.dirty = false;
                         if let Err(error) = self.full_reload().await {
@@ -193,6 +251,7 @@ impl Driver {
                 }
             }
             self.reconcile().await;
+            self.send_to_brokers();
             self.publish_now();
         }
         tracing::info!(broker = %self.me(), "metadata driver stopped; closing the ZooKeeper session");
@@ -208,6 +267,7 @@ impl Driver {
         tracing::warn!(broker = %self.me(), session_id = %self.client.session_id(), "ZooKeeper session expired; opening a new one");
         self.role = None;
         self.cache.controller = None;
+        self.send_to_brokers();
         let shared = self.shared.clone();
         let settings = &shared.settings;
         let mut backoff_ms = 100;
@@ -300,6 +360,9 @@ impl Driver {
                         Some(zk::MultiWriteResult::SetData { stat }) => stat.czxid,
                         _ => -1,
                     };
+                    self.shared
+                        .broker_epoch
+                        .store(czxid, std::sync::atomic::Ordering::Release);
                     let endpoints: Vec<String> = registration
                         .endpoints
                         .iter()
@@ -320,6 +383,9 @@ impl Driver {
                     };
                     let current = self.client.session_id().0;
                     if stat.ephemeral_owner == current {
+                        self.shared
+                            .broker_epoch
+                            .store(stat.czxid, std::sync::atomic::Ordering::Release);
                         return Ok(());
                     }
                     if self.sessions_previous.contains(&stat.ephemeral_owner) {
@@ -530,6 +596,7 @@ impl Driver {
             .filter_map(|child| child.parse().ok().map(BrokerId))
             .collect();
         self.cache.brokers.retain(|id, _| ids.contains(id));
+        self.cache.live.retain(|id, _| ids.contains(id));
         for id in ids {
             if !self.cache.brokers.contains_key(&id) || !self.armed.contains(&WatchKey::Broker(id))
             {
@@ -544,11 +611,20 @@ impl Driver {
         match self.get_watched(WatchKey::Broker(id), &path).await? {
             None => {
                 self.cache.brokers.remove(&id);
+                self.cache.live.remove(&id);
             }
             // Created empty, data set in the same transaction: never seen empty.
             Some((data, _)) if data.is_empty() => {}
-            Some((data, _)) => match BrokerZnode::decode(&data) {
+            Some((data, stat)) => match BrokerZnode::decode(&data) {
                 Ok(znode) => {
+                    self.cache.live.insert(
+                        id,
+                        LiveBroker {
+                            epoch: stat.czxid,
+                            endpoints: znode.endpoints.clone(),
+                            rack: znode.rack.clone(),
+                        },
+                    );
                     let registration = BrokerRegistration {
                         id,
                         endpoints: znode
@@ -951,7 +1027,7 @@ impl Driver {
         what: &'static str,
         path: &str,
         ops: &[(Op, String, Vec<u8>)],
-    ) -> Result<(), zk::Error> {
+    ) -> Result<Vec<zk::MultiWriteResult>, zk::Error> {
         let Some(role) = self.role else {
             return Err(zk::Error::RuntimeInconsistent);
         };
@@ -980,7 +1056,7 @@ impl Driver {
         })
         .await;
         match result {
-            Ok(_) => Ok(()),
+            Ok(results) => Ok(results),
             Err(zk::Error::RuntimeInconsistent) => {
                 tracing::warn!(broker = %self.me(), epoch = role.epoch, "controller epoch moved on; resigning");
                 self.role = None;
@@ -997,7 +1073,21 @@ impl Driver {
         let Some(role) = self.role else {
             return;
         };
-        let deletions: Vec<String> = self.cache.deletions.iter().cloned().collect();
+        // With deletion enabled, a topic's znodes go only once every live replica
+        // has answered StopReplica(delete) without error (TopicDeletionManager).
+        let deletions: Vec<String> = self
+            .cache
+            .deletions
+            .iter()
+            .filter(|name| {
+                !self.shared.settings.delete_topic_enable
+                    || self
+                        .deletion_pending
+                        .get(*name)
+                        .is_some_and(|pending| pending.is_empty())
+            })
+            .cloned()
+            .collect();
         for name in deletions {
             if let Err(error) = self.delete_topic(&name).await {
                 tracing::warn!(%error, topic = name, "topic deletion failed; retrying later");
@@ -1048,7 +1138,7 @@ impl Driver {
                 )
                 .await
             {
-                Ok(()) => {
+                Ok(_) => {
                     tracing::info!(
                         topic = name,
                         topic_id = layout::uuid_to_kafka_string(id.0),
@@ -1086,18 +1176,7 @@ impl Driver {
                 }
             }
         }
-        let encode = |state: &LeaderAndIsr| {
-            PartitionStateZnode {
-                leader: state
-                    .leader
-                    .map_or(PartitionStateZnode::NO_LEADER, |id| id.0),
-                leader_epoch: state.leader_epoch,
-                isr: state.isr.clone(),
-                controller_epoch: role.epoch,
-                leader_recovery_state: None,
-            }
-            .encode()
-        };
+        let encode = |state: &LeaderAndIsr| state_znode(state, role.epoch).encode();
         if !creates.is_empty() {
             // Parents first, outside the transaction, as createTopicPartitionStatesRaw does.
             let client = self.client.clone();
@@ -1116,9 +1195,10 @@ impl Driver {
                 .controller_write("create partition states", &layout::topic_path(name), &ops)
                 .await
             {
-                Ok(()) => {
+                Ok(_) => {
                     for (partition, _, state) in &creates {
                         tracing::info!(topic = name, partition, leader = ?state.leader, isr = ?state.isr, "partition online");
+                        self.cache_state(name, *partition, state_znode(state, role.epoch), 0);
                     }
                 }
                 Err(zk::Error::NodeExists | zk::Error::NoNode) => {}
@@ -1134,9 +1214,19 @@ impl Driver {
                 .controller_write("update partition states", &layout::topic_path(name), &ops)
                 .await
             {
-                Ok(()) => {
-                    for (partition, _, state, _) in &updates {
+                Ok(results) => {
+                    for ((partition, _, state, version), result) in updates.iter().zip(&results) {
                         tracing::info!(topic = name, partition, leader = ?state.leader, leader_epoch = state.leader_epoch, isr = ?state.isr, "partition leadership changed");
+                        let version_new = match result {
+                            zk::MultiWriteResult::SetData { stat } => stat.version,
+                            _ => version + 1,
+                        };
+                        self.cache_state(
+                            name,
+                            *partition,
+                            state_znode(state, role.epoch),
+                            version_new,
+                        );
                     }
                 }
                 Err(zk::Error::BadVersion | zk::Error::NoNode) => {}
@@ -1172,7 +1262,7 @@ impl Driver {
                 .controller_write("delete topic", &topic_path, &ops)
                 .await
             {
-                Ok(()) | Err(zk::Error::NoNode) => {}
+                Ok(_) | Err(zk::Error::NoNode) => {}
                 Err(error) => return Err(error),
             }
         }
@@ -1181,6 +1271,7 @@ impl Driver {
         self.delete_ignoring_missing(&marker).await?;
         self.cache.topics.remove(name);
         self.cache.deletions.remove(name);
+        self.deletion_pending.remove(name);
         tracing::info!(topic = name, "deletion of topic successfully completed");
         Ok(())
     }
@@ -1194,7 +1285,7 @@ impl Driver {
             )
             .await
         {
-            Ok(()) | Err(zk::Error::NoNode) => Ok(()),
+            Ok(_) | Err(zk::Error::NoNode) => Ok(()),
             Err(error) => Err(error),
         }
     }
@@ -1224,9 +1315,512 @@ impl Driver {
     }
 }
 
+/// The state znode a controller writes for `state`.
+fn state_znode(state: &LeaderAndIsr, controller_epoch: i32) -> PartitionStateZnode {
+    PartitionStateZnode {
+        leader: state
+            .leader
+            .map_or(PartitionStateZnode::NO_LEADER, |id| id.0),
+        leader_epoch: state.leader_epoch,
+        isr: state.isr.clone(),
+        controller_epoch,
+        leader_recovery_state: None,
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Op {
     Create,
     Set(i32),
     Delete,
+}
+
+// ---------------------------------------------------------------------------------
+// Controller to broker requests, and the controller's RPCs
+
+impl Driver {
+    /// Records a state znode this task just wrote, so the next plan and the next
+    /// AlterPartition see it without waiting for the watch to fire.
+    fn cache_state(
+        &mut self,
+        name: &str,
+        partition: i32,
+        znode: PartitionStateZnode,
+        version: i32,
+    ) {
+        if let Some(topic) = self.cache.topics.get_mut(name) {
+            topic.states.insert(partition, (znode, version));
+        }
+    }
+
+    /// The controller's view for the planner.
+    fn context(&self, role: ControllerRole) -> ControllerContext {
+        let mut partitions = BTreeMap::new();
+        let mut topic_ids = BTreeMap::new();
+        for (name, topic) in &self.cache.topics {
+            if let Some(id) = topic.znode.topic_id {
+                topic_ids.insert(name.clone(), id);
+            }
+            for (partition, replicas) in &topic.znode.partitions {
+                let state =
+                    topic
+                        .states
+                        .get(partition)
+                        .map(|(znode, version)| channel::StateView {
+                            leader: znode.leader,
+                            leader_epoch: znode.leader_epoch,
+                            isr: znode.isr.clone(),
+                            controller_epoch: znode.controller_epoch,
+                            zk_version: *version,
+                            leader_recovery_state: znode.leader_recovery_state.unwrap_or(0) as i8,
+                        });
+                partitions.insert(
+                    (name.clone(), *partition),
+                    channel::PartitionView {
+                        replicas: replicas.clone(),
+                        state,
+                    },
+                );
+            }
+        }
+        let deleting = if self.shared.settings.delete_topic_enable {
+            self.cache
+                .deletions
+                .iter()
+                .filter(|name| self.cache.topics.contains_key(*name))
+                .cloned()
+                .collect()
+        } else {
+            BTreeSet::new()
+        };
+        ControllerContext {
+            controller_id: self.me(),
+            controller_epoch: role.epoch,
+            listener: self.shared.settings.inter_broker_listener.clone(),
+            brokers: self.cache.live.clone(),
+            shutting_down: self.shutting_down.clone(),
+            topic_ids,
+            partitions,
+            deleting,
+        }
+    }
+
+    /// Tells the brokers what changed since they were last told (`channel::plan`).
+    /// Not the controller: stops every sender (ControllerChannelManager.shutdown).
+    fn send_to_brokers(&mut self) {
+        let Some(role) = self.role else {
+            if self.channels.take().is_some() {
+                tracing::info!(broker = %self.me(), "controller channels closed");
+            }
+            self.acted = None;
+            self.shutting_down.clear();
+            self.deletion_pending.clear();
+            self.deletion_retry.clear();
+            return;
+        };
+        self.shutting_down
+            .retain(|id| self.cache.live.contains_key(id));
+        let context = self.context(role);
+        let channels = self.channels.get_or_insert_with(|| {
+            ChannelManager::new(
+                context.controller_id,
+                context.listener.clone(),
+                self.delivered_tx.clone(),
+            )
+        });
+        channels.sync(&context.brokers);
+        let plan = channel::plan(self.acted.as_ref(), &context);
+        for (broker, request) in plan.requests {
+            channels.send(broker, request);
+        }
+        // Deletions: a replica whose broker went away no longer holds one up.
+        for topic in &context.deleting {
+            self.deletion_pending.entry(topic.clone()).or_default();
+        }
+        self.deletion_pending
+            .retain(|topic, _| context.deleting.contains(topic));
+        for (broker, (topic, partition)) in plan.deletions_started {
+            if let Some(pending) = self.deletion_pending.get_mut(&topic) {
+                pending.insert((broker, partition));
+            }
+        }
+        for pending in self.deletion_pending.values_mut() {
+            pending.retain(|(broker, _)| context.brokers.contains_key(broker));
+        }
+        self.deletion_retry
+            .retain(|(broker, _, _)| context.brokers.contains_key(broker));
+        self.acted = Some(context);
+    }
+
+    /// A broker's answer. Only StopReplica(delete) matters to the controller (topic
+    /// deletion); errors elsewhere are logged, as Apache does.
+    fn on_delivered(&mut self, delivered: Delivered) {
+        let Delivered {
+            broker,
+            broker_epoch,
+            request,
+            response,
+        } = delivered;
+        if self.role.is_none()
+            || self
+                .cache
+                .live
+                .get(&broker)
+                .is_none_or(|live| live.epoch != broker_epoch)
+        {
+            return;
+        }
+        match (request, response) {
+            (
+                InterBrokerRequest::StopReplica(request),
+                InterBrokerResponse::StopReplica(response),
+            ) => {
+                for partition in request.partitions().filter(|p| p.delete_partition) {
+                    let error = if response.error_code != errors::NONE {
+                        response.error_code
+                    } else {
+                        response
+                            .partition_errors
+                            .iter()
+                            .find(|e| {
+                                e.topic_name == partition.topic_name
+                                    && e.partition_index == partition.partition_index
+                            })
+                            .map_or(errors::NONE, |e| e.error_code)
+                    };
+                    let topic = partition.topic_name.to_string();
+                    let Some(pending) = self.deletion_pending.get_mut(&topic) else {
+                        continue;
+                    };
+                    if error == errors::NONE {
+                        pending.remove(&(broker, partition.partition_index));
+                    } else {
+                        tracing::warn!(broker = %broker, topic, partition = partition.partition_index, error, "replica deletion failed; retrying");
+                        self.deletion_retry
+                            .insert((broker, topic, partition.partition_index));
+                    }
+                }
+            }
+            (_, InterBrokerResponse::LeaderAndIsr(response)) if response.error_code != 0 => {
+                tracing::warn!(broker = %broker, error = response.error_code, "LeaderAndIsr answered with an error");
+            }
+            (_, InterBrokerResponse::UpdateMetadata(response)) if response.error_code != 0 => {
+                tracing::warn!(broker = %broker, error = response.error_code, "UpdateMetadata answered with an error");
+            }
+            _ => {}
+        }
+    }
+
+    /// Asks again the replicas that failed to delete (TopicDeletionManager retries
+    /// ineligible replicas on later events).
+    fn retry_deletions(&mut self) {
+        let (Some(channels), Some(context)) = (&self.channels, &self.acted) else {
+            return;
+        };
+        let retry = std::mem::take(&mut self.deletion_retry);
+        let mut by_target: BTreeMap<(BrokerId, String), Vec<i32>> = BTreeMap::new();
+        for (broker, topic, partition) in retry {
+            by_target
+                .entry((broker, topic))
+                .or_default()
+                .push(partition);
+        }
+        for ((broker, topic), indexes) in by_target {
+            let request = channel::stop_replica_for_deletion(context, broker, &topic, &indexes);
+            channels.send(broker, InterBrokerRequest::StopReplica(request));
+        }
+    }
+
+    async fn on_command(&mut self, command: Command) {
+        match command {
+            Command::AlterPartition { request, reply } => {
+                let response = self.alter_partition(request).await;
+                let _ = reply.send(response);
+            }
+            Command::ControlledShutdown { request, reply } => {
+                let response = self.controlled_shutdown(request).await;
+                let _ = reply.send(response);
+            }
+        }
+    }
+
+    fn cached_leader_and_isr(&self, name: &str, partition: i32) -> Option<LeaderAndIsrState> {
+        let (znode, version) = self.cache.topics.get(name)?.states.get(&partition)?;
+        Some(LeaderAndIsrState {
+            leader: BrokerId(znode.leader),
+            leader_epoch: znode.leader_epoch,
+            isr: znode.isr.clone(),
+            leader_recovery_state: znode.leader_recovery_state.unwrap_or(0) as i8,
+            partition_epoch: *version,
+        })
+    }
+
+    /// `KafkaController.tryProcessAlterPartition`: checks (`rpcs`), one conditional
+    /// write per accepted partition behind the `/controller_epoch` check, and the
+    /// cache updated at once. The UpdateMetadata to every broker follows from the
+    /// next plan (same leader epoch, new version: metadata only, no LeaderAndIsr).
+    async fn alter_partition(&mut self, request: AlterPartitionRequest) -> AlterPartitionResponse {
+        let not_controller = AlterPartitionResponse {
+            error_code: errors::NOT_CONTROLLER,
+            ..Default::default()
+        };
+        let Some(role) = self.role else {
+            return not_controller;
+        };
+        let cached_epoch = self.cache.live.get(&request.broker_id).map(|b| b.epoch);
+        if let Err(error_code) =
+            rpcs::check_alter_partition_epoch(cached_epoch, request.broker_epoch)
+        {
+            tracing::info!(broker = %request.broker_id, broker_epoch = request.broker_epoch, ?cached_epoch, "ignoring AlterPartition with an unknown broker or stale broker epoch");
+            return AlterPartitionResponse {
+                error_code,
+                ..Default::default()
+            };
+        }
+        let eligible: BTreeSet<BrokerId> = self
+            .cache
+            .live
+            .keys()
+            .filter(|id| !self.shutting_down.contains(id))
+            .copied()
+            .collect();
+        let mut response = AlterPartitionResponse::default();
+        for topic in &request.topics {
+            // v2+ name topics by id (and leave the name empty).
+            let uses_topic_ids = topic.topic_name.is_empty();
+            let name = if uses_topic_ids {
+                self.cache
+                    .topics
+                    .iter()
+                    .find(|(_, cached)| cached.znode.topic_id == Some(topic.topic_id))
+                    .map(|(name, _)| name.clone())
+            } else {
+                Some(topic.topic_name.clone())
+            };
+            let mut result = AlterPartitionTopicResult {
+                topic_name: if uses_topic_ids {
+                    String::new()
+                } else {
+                    topic.topic_name.clone()
+                },
+                topic_id: topic.topic_id,
+                ..Default::default()
+            };
+            for partition in &topic.partitions {
+                let reject = |error_code| AlterPartitionPartitionResult {
+                    partition_index: partition.partition_index,
+                    error_code,
+                    ..Default::default()
+                };
+                let Some(name) = &name else {
+                    result.partitions.push(reject(errors::UNKNOWN_TOPIC_ID));
+                    continue;
+                };
+                let current = self.cached_leader_and_isr(name, partition.partition_index);
+                let decision = rpcs::decide_alter_partition(
+                    request.broker_id,
+                    partition,
+                    current.as_ref(),
+                    &eligible,
+                    uses_topic_ids,
+                );
+                let accepted = match decision {
+                    AlterDecision::Reject(error_code) => {
+                        result.partitions.push(reject(error_code));
+                        continue;
+                    }
+                    AlterDecision::AlreadyApplied(state) => state,
+                    AlterDecision::Write(state) => {
+                        match self
+                            .write_alter_partition(name, partition.partition_index, &state, role)
+                            .await
+                        {
+                            Ok(version) => LeaderAndIsrState {
+                                partition_epoch: version,
+                                ..state
+                            },
+                            Err(error_code) => {
+                                result.partitions.push(reject(error_code));
+                                continue;
+                            }
+                        }
+                    }
+                };
+                result.partitions.push(AlterPartitionPartitionResult {
+                    partition_index: partition.partition_index,
+                    error_code: errors::NONE,
+                    leader_id: accepted.leader,
+                    leader_epoch: accepted.leader_epoch,
+                    isr: accepted.isr,
+                    leader_recovery_state: accepted.leader_recovery_state,
+                    partition_epoch: accepted.partition_epoch,
+                    ..Default::default()
+                });
+            }
+            response.topics.push(result);
+        }
+        response
+    }
+
+    /// The state znode write of an accepted AlterPartition; the new version, or the
+    /// partition's error code.
+    async fn write_alter_partition(
+        &mut self,
+        name: &str,
+        partition: i32,
+        state: &LeaderAndIsrState,
+        role: ControllerRole,
+    ) -> Result<i32, i16> {
+        let znode = PartitionStateZnode {
+            leader: state.leader.0,
+            leader_epoch: state.leader_epoch,
+            isr: state.isr.clone(),
+            controller_epoch: role.epoch,
+            leader_recovery_state: (state.leader_recovery_state != 0)
+                .then_some(i32::from(state.leader_recovery_state)),
+        };
+        let path = layout::partition_state_path(name, partition);
+        match self
+            .controller_write(
+                "alter partition",
+                &path,
+                &[(Op::Set(state.partition_epoch), path.clone(), znode.encode())],
+            )
+            .await
+        {
+            Ok(results) => {
+                let version = match results.first() {
+                    Some(zk::MultiWriteResult::SetData { stat }) => stat.version,
+                    _ => state.partition_epoch + 1,
+                };
+                tracing::info!(topic = name, partition, isr = ?state.isr, leader_epoch = state.leader_epoch, partition_epoch = version, "ISR changed by AlterPartition");
+                self.cache_state(name, partition, znode, version);
+                Ok(version)
+            }
+            Err(zk::Error::BadVersion) => Err(errors::INVALID_UPDATE_VERSION),
+            Err(zk::Error::NoNode) => Err(errors::UNKNOWN_TOPIC_OR_PARTITION),
+            Err(zk::Error::RuntimeInconsistent) => Err(errors::NOT_CONTROLLER),
+            Err(error) => {
+                tracing::warn!(%error, topic = name, partition, "AlterPartition write failed");
+                Err(errors::UNKNOWN_SERVER_ERROR)
+            }
+        }
+    }
+
+    /// `KafkaController.doControlledShutdown`: mark the broker shutting down, move
+    /// the leadership of its partitions (RF > 1) to another in-sync replica, stop its
+    /// followers (StopReplica delete=false) and take it out of their ISR, each change
+    /// with a leader-epoch bump; answer with the partitions it still leads.
+    async fn controlled_shutdown(
+        &mut self,
+        request: ControlledShutdownRequest,
+    ) -> ControlledShutdownResponse {
+        let Some(role) = self.role else {
+            return ControlledShutdownResponse {
+                error_code: errors::NOT_CONTROLLER,
+                ..Default::default()
+            };
+        };
+        let id = request.broker_id;
+        let cached_epoch = self.cache.live.get(&id).map(|b| b.epoch);
+        if let Err(error_code) =
+            rpcs::check_controlled_shutdown_epoch(cached_epoch, request.broker_epoch)
+        {
+            return ControlledShutdownResponse {
+                error_code,
+                ..Default::default()
+            };
+        }
+        tracing::info!(broker = %id, "shutting down broker (controlled shutdown)");
+        self.shutting_down.insert(id);
+        let live: BTreeSet<BrokerId> = self.cache.live.keys().copied().collect();
+        let mut followed: BTreeMap<String, Vec<(i32, i32)>> = BTreeMap::new();
+        let mut changes = Vec::new();
+        for (name, topic) in &self.cache.topics {
+            if self.cache.deletions.contains(name) {
+                continue;
+            }
+            for (partition, replicas) in &topic.znode.partitions {
+                if replicas.len() <= 1 || !replicas.contains(&id) {
+                    continue;
+                }
+                let Some((znode, version)) = topic.states.get(partition) else {
+                    continue;
+                };
+                if znode.leader != id.0 {
+                    followed
+                        .entry(name.clone())
+                        .or_default()
+                        .push((*partition, znode.leader_epoch));
+                }
+                let current = LeaderAndIsr {
+                    leader: (znode.leader >= 0).then_some(BrokerId(znode.leader)),
+                    leader_epoch: znode.leader_epoch,
+                    isr: znode.isr.clone(),
+                };
+                if let Some(next) =
+                    election::controlled_shutdown(replicas, &current, &live, &self.shutting_down)
+                {
+                    changes.push((name.clone(), *partition, next, *version));
+                }
+            }
+        }
+        if let (Some(channels), Some(context)) = (&self.channels, &self.acted) {
+            for (topic, partitions) in &followed {
+                let request = channel::stop_replica_for_shutdown(context, id, topic, partitions);
+                channels.send(id, InterBrokerRequest::StopReplica(request));
+            }
+        }
+        for (name, partition, next, version) in changes {
+            let znode = state_znode(&next, role.epoch);
+            let path = layout::partition_state_path(&name, partition);
+            match self
+                .controller_write(
+                    "controlled shutdown",
+                    &path,
+                    &[(Op::Set(version), path.clone(), znode.encode())],
+                )
+                .await
+            {
+                Ok(results) => {
+                    let version_new = match results.first() {
+                        Some(zk::MultiWriteResult::SetData { stat }) => stat.version,
+                        _ => version + 1,
+                    };
+                    tracing::info!(topic = name, partition, leader = ?next.leader, leader_epoch = next.leader_epoch, isr = ?next.isr, "partition changed for a controlled shutdown");
+                    self.cache_state(&name, partition, znode, version_new);
+                }
+                Err(zk::Error::RuntimeInconsistent) => {
+                    return ControlledShutdownResponse {
+                        error_code: errors::NOT_CONTROLLER,
+                        ..Default::default()
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, topic = name, partition, "controlled shutdown write failed")
+                }
+            }
+        }
+        let remaining_partitions = self
+            .cache
+            .topics
+            .iter()
+            .flat_map(|(name, topic)| {
+                topic
+                    .states
+                    .iter()
+                    .filter(|(_, (znode, _))| znode.leader == id.0)
+                    .map(|(partition, _)| RemainingPartition {
+                        topic_name: name.clone(),
+                        partition_index: *partition,
+                        ..Default::default()
+                    })
+            })
+            .collect();
+        ControlledShutdownResponse {
+            error_code: errors::NONE,
+            remaining_partitions,
+            ..Default::default()
+        }
+    }
 }

@@ -7,8 +7,15 @@
 //! - `admin`: AdminZkClient's checks and replica placement (pure).
 //! - `election`: leader/ISR decisions of the controller's state machines (pure).
 //! - `session`: connecting (chroot included), bounded retries, small znode helpers.
+//! - `channel`: the controller's requests to brokers: `plan` (pure: which
+//!   LeaderAndIsr / UpdateMetadata / StopReplica to which broker, from the context
+//!   last acted on and the current one) and one sender task per live broker.
+//! - `rpcs`: the controller's checks of AlterPartition, ControlledShutdown and
+//!   AllocateProducerIds (pure).
 //! - `driver`: the one task that registers the broker, mirrors the znodes into a
-//!   `ClusterMetadata`, runs for controller and does the controller's writes.
+//!   `ClusterMetadata`, runs for controller, does the controller's writes, tells the
+//!   brokers (through `channel`) and answers AlterPartition / ControlledShutdown
+//!   (commands sent to it by the store handles, since it owns the cache).
 //!
 //! Handlers never touch ZooKeeper: they read `current()` / `subscribe()` and ask for
 //! changes through the `MetadataStore` methods, which write the znodes the way
@@ -21,8 +28,10 @@
 //! talk to any ZooKeeper ensemble (3.5 or later) over the wire.
 
 pub mod admin;
+pub mod channel;
 mod driver;
 pub mod election;
+pub mod rpcs;
 pub mod session;
 pub mod zk_layout;
 
@@ -30,10 +39,11 @@ pub mod zk_layout;
 mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use kafka_protocol::ResponseError;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
 use zookeeper_client as zk;
 
 use self::admin::{error, RandomStart};
@@ -41,7 +51,12 @@ use self::session::{persistent, retry, zk_error};
 use self::zk_layout::{self as layout, BrokerZnode, ProducerIdBlock, TopicZnode};
 use crate::kafka::config::KafkaConfig;
 use crate::kafka::metadata::{
-    BoxFuture, BrokerId, ClusterMetadata, Endpoint, MetadataError, MetadataStore, NewTopic, TopicId,
+    not_controller_alter_partition, BoxFuture, BrokerId, ClusterMetadata, Endpoint, MetadataError,
+    MetadataStore, NewTopic, TopicId, NOT_CONTROLLER_CODE,
+};
+use crate::kafka::protocol::inter_broker::{
+    AlterPartitionRequest, AlterPartitionResponse, ControlledShutdownRequest,
+    ControlledShutdownResponse,
 };
 
 /// Why the store could not start (or a ZooKeeper operation failed).
@@ -77,6 +92,8 @@ struct Settings {
     num_partitions: i32,
     default_replication_factor: i16,
     delete_topic_enable: bool,
+    /// `inter.broker.listener.name`: where the controller reaches brokers.
+    inter_broker_listener: String,
     /// This broker's registration; the timestamp is set when it is written.
     registration: BrokerZnode,
 }
@@ -87,6 +104,8 @@ struct Shared {
     settings: Settings,
     /// The current session; replaced after an expiry, `None` once shut down.
     client: RwLock<Option<zk::Client>>,
+    /// The czxid of this broker's current `/brokers/ids/<id>`; -1 until registered.
+    broker_epoch: AtomicI64,
 }
 
 impl Shared {
@@ -115,6 +134,8 @@ pub struct ZkMetadataStore {
     shared: Arc<Shared>,
     metadata: watch::Receiver<Arc<ClusterMetadata>>,
     stop: Arc<watch::Sender<bool>>,
+    /// Requests the controller role answers on the driver task, which owns the cache.
+    commands: mpsc::UnboundedSender<driver::Command>,
 }
 
 /// How long a clean shutdown waits for ZooKeeper to confirm the session closed.
@@ -161,22 +182,26 @@ impl ZkMetadataStore {
             num_partitions: config.num_partitions as i32,
             default_replication_factor: config.default_replication_factor as i16,
             delete_topic_enable: config.delete_topic_enable,
+            inter_broker_listener: inter_broker_listener(config),
             registration,
         };
         let shared = Arc::new(Shared {
             broker_id,
             settings,
             client: RwLock::new(Some(client.clone())),
+            broker_epoch: AtomicI64::new(-1),
         });
         let (publish, metadata) = watch::channel(Arc::new(ClusterMetadata::default()));
         let (stop_tx, stop_rx) = watch::channel(false);
-        let mut driver = driver::Driver::new(shared.clone(), client, publish);
+        let (commands, commands_rx) = mpsc::unbounded_channel();
+        let mut driver = driver::Driver::new(shared.clone(), client, publish, commands_rx);
         driver.begin().await?;
         tokio::spawn(driver.run(stop_rx));
         let store = ZkMetadataStore {
             shared,
             metadata,
             stop: Arc::new(stop_tx),
+            commands,
         };
         Ok((store, broker_id))
     }
@@ -227,6 +252,22 @@ impl ZkMetadataStore {
             .expect("client lock poisoned")
             .take();
     }
+}
+
+/// The listener brokers talk to each other on: `inter.broker.listener.name`, else
+/// the listener named after `security.inter.broker.protocol`, else PLAINTEXT
+/// (`KafkaConfig.getInterBrokerListenerNameAndSecurityProtocol`).
+fn inter_broker_listener(config: &KafkaConfig) -> String {
+    let named = |key: &str| {
+        config
+            .properties
+            .get(key)
+            .map(|value| value.trim().to_string())
+            .filter(|value| !value.is_empty())
+    };
+    named("inter.broker.listener.name")
+        .or_else(|| named("security.inter.broker.protocol"))
+        .unwrap_or_else(|| "PLAINTEXT".to_string())
 }
 
 /// This broker's `/brokers/ids/<id>` content from its config.
@@ -737,5 +778,45 @@ impl MetadataStore for ZkMetadataStore {
     fn allocate_producer_ids(&self) -> BoxFuture<Result<(i64, i64), MetadataError>> {
         let store = self.clone();
         Box::pin(async move { store.allocate_producer_ids_inner().await })
+    }
+
+    fn broker_epoch(&self) -> i64 {
+        self.shared.broker_epoch.load(Ordering::Acquire)
+    }
+
+    fn alter_partition(&self, request: AlterPartitionRequest) -> BoxFuture<AlterPartitionResponse> {
+        let commands = self.commands.clone();
+        Box::pin(async move {
+            let (reply, answer) = oneshot::channel();
+            let fallback = not_controller_alter_partition(&request);
+            if commands
+                .send(driver::Command::AlterPartition { request, reply })
+                .is_err()
+            {
+                return fallback;
+            }
+            answer.await.unwrap_or(fallback)
+        })
+    }
+
+    fn controlled_shutdown(
+        &self,
+        request: ControlledShutdownRequest,
+    ) -> BoxFuture<ControlledShutdownResponse> {
+        let commands = self.commands.clone();
+        Box::pin(async move {
+            let fallback = ControlledShutdownResponse {
+                error_code: NOT_CONTROLLER_CODE,
+                ..Default::default()
+            };
+            let (reply, answer) = oneshot::channel();
+            if commands
+                .send(driver::Command::ControlledShutdown { request, reply })
+                .is_err()
+            {
+                return fallback;
+            }
+            answer.await.unwrap_or(fallback)
+        })
     }
 }
