@@ -1,5 +1,5 @@
 # needs: none
-# clients: three-brokers mixed-apache-controller
+# clients: three-brokers controller-failover mixed-apache-controller
 # timeout: 1200
 #
 # kafka-cluster: the seed's three-broker cluster, replication factor 3, through a
@@ -7,6 +7,9 @@
 # (broker.id 1, 2, 3; broker 1 first, so it wins /controller):
 #   three-brokers:            three brokers of the target (keel: keel's controller
 #                             and keel's replication only; apache: Apache 3.9.1).
+#   controller-failover:      the same, but the broker killed in step 3 is broker 1,
+#                             the controller: another broker wins /controller, moves
+#                             the dead broker's partitions and readmits it.
 #   mixed-apache-controller:  Apache Kafka 3.9.1 as broker 1 (the controller) and two
 #                             keel brokers (all Apache against the apache target): keel
 #                             takes LeaderAndIsr / UpdateMetadata from Apache's controller,
@@ -18,7 +21,8 @@
 #   2. kafka-python, idempotent, acks=all, keyed records spread over the partitions
 #      (python/kafka_cluster.py stream), one after the other, through all of what
 #      follows.
-#   3. kill -9 of the leader of a partition (not broker 1, the controller); the
+#   3. kill -9 of the leader of a partition (not broker 1, the controller; or broker 1
+#      in controller-failover); the
 #      controller moves its partitions to the other replicas and drops it from the ISR
 #      (--describe, waited for); records keep being acknowledged.
 #   4. the killed broker restarts on its log dirs, catches up and is back in every ISR.
@@ -116,10 +120,11 @@ same_logs() {
   done
 }
 
-# part CLIENT NAME TARGET1 TARGET2 TARGET3
+# part CLIENT NAME VICTIM TARGET1 TARGET2 TARGET3: VICTIM is "leader" (a partition
+# leader other than broker 1) or "controller" (broker 1).
 part() {
-  local client=$1 name=$2 ctl="$SUITE_WORK/$1" zk bootstrap="" i t topic out t0 fail_s rejoin_s
-  local -a targets=("$3" "$4" "$5")
+  local client=$1 name=$2 victim_kind=$3 ctl="$SUITE_WORK/$1" zk bootstrap="" i t topic out t0 fail_s rejoin_s
+  local -a targets=("$4" "$5" "$6")
   mkdir -p "$ctl"
   zk_start "$TARGET" standalone "$name-zk" || { kafka_fail "ZooKeeper ($TARGET) did not start"; return 1; }
   zk=$ZK_CONNECT
@@ -142,8 +147,14 @@ part() {
   STREAM_PID=$!
   wait_acked "$ctl" 200 120 || { cat "$ctl/stream.err" >&2; kafka_fail "the producer did not get 200 records acknowledged"; return 1; }
 
-  VICTIM=$(printf '%s\n' "$DESCRIBED" | awk '$2 != 1 {print $2; exit}')
-  [ -n "$VICTIM" ] || VICTIM=2
+  if [ "$victim_kind" = controller ]; then
+    VICTIM=1
+  else
+    VICTIM=$(printf '%s\n' "$DESCRIBED" | awk '$2 != 1 {print $2; exit}')
+    [ -n "$VICTIM" ] || VICTIM=2
+  fi
+  # the bootstrap list without the victim (the tools must reach a live broker)
+  first=$(tr ',' '\n' <<<"$bootstrap" | sed -n "$(( VICTIM == 1 ? 2 : 1 ))p")
   t0=$(date +%s)
   kafka_kill "$name-b$VICTIM" || { kafka_fail "kill -9 of broker $VICTIM failed"; return 1; }
   wait_describe "$first" "$topic" 90 victim_gone \
@@ -177,16 +188,17 @@ part() {
   done
   [ "$same" = yes ] || { same_logs "$name" "$topic"; kafka_fail "replica logs differ across the brokers"; return 1; }
 
-  KAFKA_DETAIL="brokers ${targets[*]}; $(head -n 1 "$ctl/stream.out"); kill -9 of broker $VICTIM: new leaders and ISR without it in ${fail_s}s, back in every ISR ${rejoin_s}s after restart; replica logs identical"
+  KAFKA_DETAIL="brokers ${targets[*]}; $(head -n 1 "$ctl/stream.out"); kill -9 of broker $VICTIM ($victim_kind): new leaders and ISR without it in ${fail_s}s, back in every ISR ${rejoin_s}s after restart; replica logs identical"
   kafka_stop_all
   zk_stop_all
 }
 
-python_env || { report three-brokers fail "python venv"; report mixed-apache-controller fail "python venv"; exit 1; }
-kafka_client three-brokers part three-brokers c3 "$TARGET" "$TARGET" "$TARGET"
+python_env || { for c in three-brokers controller-failover mixed-apache-controller; do report "$c" fail "python venv"; done; exit 1; }
+kafka_client three-brokers part three-brokers c3 leader "$TARGET" "$TARGET" "$TARGET"
+kafka_client controller-failover part controller-failover cf controller "$TARGET" "$TARGET" "$TARGET"
 if [ "$TARGET" = keel ]; then
-  kafka_client mixed-apache-controller part mixed-apache-controller cm apache keel keel
+  kafka_client mixed-apache-controller part mixed-apache-controller cm leader apache keel keel
 else
-  kafka_client mixed-apache-controller part mixed-apache-controller cm apache apache apache
+  kafka_client mixed-apache-controller part mixed-apache-controller cm leader apache apache apache
 fi
 exit $KAFKA_SUITE_RC
