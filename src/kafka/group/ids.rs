@@ -28,6 +28,12 @@ pub struct GenerationId(pub i32);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RequestId(pub u64);
 
+/// Names one [`Effect::Persist`](super::Effect::Persist): the caller reports how
+/// its append ended with [`GroupCoordinator::complete_append`](super::GroupCoordinator::complete_append).
+/// Handed out in increasing order, which is the order the appends reach the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AppendId(pub u64);
+
 /// A partition of the `__consumer_offsets` topic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct OffsetsPartition(pub i32);

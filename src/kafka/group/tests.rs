@@ -50,6 +50,10 @@ struct Harness {
     answers: BTreeMap<RequestId, Response>,
     /// Every record persisted so far, in order, as stored bytes.
     log: Vec<(Bytes, Option<Bytes>)>,
+    /// When set, appends wait in `held` until the test completes them; else
+    /// each succeeds at once.
+    hold_appends: bool,
+    held: Vec<(AppendId, OffsetsPartition, Vec<CoordinatorRecord>)>,
 }
 
 impl Harness {
@@ -65,7 +69,33 @@ impl Harness {
             versions: BTreeMap::new(),
             answers: BTreeMap::new(),
             log: Vec::new(),
+            hold_appends: false,
+            held: Vec::new(),
         }
+    }
+
+    /// Ends the held append `append` with `result`; a failed one leaves nothing
+    /// in the log.
+    fn finish_append(
+        &mut self,
+        append: AppendId,
+        result: Result<(), ResponseError>,
+    ) -> Vec<RequestId> {
+        let index = self
+            .held
+            .iter()
+            .position(|(id, _, _)| *id == append)
+            .expect("a held append");
+        let (_, _, records) = self.held.remove(index);
+        if result.is_ok() {
+            for record in records {
+                self.log.push((record.key_bytes(), record.value_bytes()));
+            }
+        }
+        let effects = self
+            .coordinator
+            .complete_append(append, result, self.now_ms);
+        self.absorb(effects)
     }
 
     fn ctx(&mut self, version: i16, client_id: &str) -> RequestContext {
@@ -86,11 +116,18 @@ impl Harness {
         let mut answered = Vec::new();
         for effect in effects {
             match effect {
-                Effect::Persist { partition, records } => {
+                Effect::Persist {
+                    partition,
+                    records,
+                    append,
+                } => {
                     assert!(!records.is_empty(), "empty Persist effect");
-                    for record in records {
+                    for record in &records {
                         assert_eq!(partition, self.coordinator.partition_for(record.group()));
-                        self.log.push((record.key_bytes(), record.value_bytes()));
+                    }
+                    self.held.push((append, partition, records));
+                    if !self.hold_appends {
+                        answered.extend(self.finish_append(append, Ok(())));
                     }
                 }
                 Effect::Respond {
