@@ -142,6 +142,7 @@ const TEST_BROKER_EPOCH: i64 = 100;
 
 struct TestBroker {
     port: u16,
+    metadata: Arc<MemoryMetadata>,
     _dir: tempfile::TempDir,
     _shutdown: watch::Sender<bool>,
 }
@@ -163,7 +164,7 @@ async fn start_broker(extra: &str) -> TestBroker {
     let broker = Broker::new(
         config,
         KeelBrokerId(0),
-        metadata.clone(),
+        metadata.clone() as Arc<dyn MetadataStore>,
         logs,
         system_clock(),
     );
@@ -178,6 +179,7 @@ async fn start_broker(extra: &str) -> TestBroker {
     ));
     TestBroker {
         port,
+        metadata,
         _dir: dir,
         _shutdown: shutdown,
     }
@@ -668,6 +670,11 @@ async fn every_announced_api_answers() {
                 OffsetDeleteRequest,
                 OffsetDeleteResponse,
                 OffsetDeleteRequest::default()
+            ),
+            ApiKey::AllocateProducerIds => check!(
+                AllocateProducerIdsRequest,
+                AllocateProducerIdsResponse,
+                AllocateProducerIdsRequest::default()
             ),
             other => panic!("add {other:?} to this test"),
         }
@@ -1509,4 +1516,150 @@ mod controller_requests {
             (0, vec![STALE_CONTROLLER_EPOCH])
         );
     }
+}
+
+/// An OffsetCommit whose append fails is answered with Kafka's mapped error and
+/// leaves nothing for OffsetFetch to see; FindCoordinator names the leader of the
+/// group's offsets partition.
+#[tokio::test]
+async fn failed_offset_commit_is_refused_and_not_visible() {
+    // Batches over 2000 bytes are refused by the log; offset metadata up to
+    // 100000 characters passes the coordinator's own check.
+    let broker = start_broker(
+        "offsets.topic.replication.factor=1\noffsets.topic.num.partitions=3\nmessage.max.bytes=2000\noffset.metadata.max.bytes=100000\n",
+    )
+    .await;
+    let mut client = Client::connect(broker.port).await;
+
+    let mut find = FindCoordinatorRequest::default();
+    find.key = StrBytes::from_static_str("g");
+    let found: FindCoordinatorResponse = client.call(ApiKey::FindCoordinator, 3, &find).await;
+    assert_eq!(found.error_code, 0);
+    assert_eq!(found.node_id.0, 0);
+    assert_eq!(found.port, broker.port as i32);
+
+    let commit = |metadata: String| {
+        let mut partition = offset_commit_request::OffsetCommitRequestPartition::default();
+        partition.partition_index = 0;
+        partition.committed_offset = 5;
+        partition.committed_metadata = Some(StrBytes::from_string(metadata));
+        let mut topic = offset_commit_request::OffsetCommitRequestTopic::default();
+        topic.name = topic_name("t");
+        topic.partitions = vec![partition];
+        let mut request = OffsetCommitRequest::default();
+        request.group_id = StrBytes::from_static_str("g").into();
+        request.generation_id_or_member_epoch = -1;
+        request.topics = vec![topic];
+        request
+    };
+    let fetch_offset = |response: &OffsetFetchResponse| {
+        let group = &response.groups[0];
+        assert_eq!(group.error_code, 0);
+        group.topics[0].partitions[0].committed_offset
+    };
+    let mut fetch = OffsetFetchRequest::default();
+    let mut group = offset_fetch_request::OffsetFetchRequestGroup::default();
+    group.group_id = StrBytes::from_static_str("g").into();
+    let mut topic = offset_fetch_request::OffsetFetchRequestTopics::default();
+    topic.name = topic_name("t");
+    topic.partition_indexes = vec![0];
+    group.topics = Some(vec![topic]);
+    fetch.groups = vec![group];
+
+    let committed: OffsetCommitResponse = client
+        .call(ApiKey::OffsetCommit, 8, &commit("small".into()))
+        .await;
+    assert_eq!(committed.topics[0].partitions[0].error_code, 0);
+    let fetched: OffsetFetchResponse = client.call(ApiKey::OffsetFetch, 8, &fetch).await;
+    assert_eq!(fetch_offset(&fetched), 5);
+
+    // A record too big for the log: MESSAGE_TOO_LARGE from the append, answered
+    // INVALID_COMMIT_OFFSET_SIZE as Kafka's GroupMetadataManager maps it.
+    let mut too_big = commit("x".repeat(5_000));
+    too_big.topics[0].partitions[0].committed_offset = 77;
+    let refused: OffsetCommitResponse = client.call(ApiKey::OffsetCommit, 8, &too_big).await;
+    assert_eq!(
+        refused.topics[0].partitions[0].error_code,
+        kafka_protocol::ResponseError::InvalidCommitOffsetSize.code()
+    );
+    let fetched: OffsetFetchResponse = client.call(ApiKey::OffsetFetch, 8, &fetch).await;
+    assert_eq!(
+        fetch_offset(&fetched),
+        5,
+        "the refused commit became visible"
+    );
+    assert_eq!(
+        fetched.groups[0].topics[0].partitions[0]
+            .metadata
+            .as_deref(),
+        Some("small")
+    );
+}
+
+/// When leadership of a group's offsets partition moves to another broker,
+/// FindCoordinator names that broker and this one answers NOT_COORDINATOR.
+#[tokio::test]
+async fn group_requests_follow_offsets_partition_leadership() {
+    let broker =
+        start_broker("offsets.topic.replication.factor=1\noffsets.topic.num.partitions=3\n").await;
+    let mut client = Client::connect(broker.port).await;
+    let mut find = FindCoordinatorRequest::default();
+    find.key_type = 0;
+    find.coordinator_keys = vec![StrBytes::from_static_str("g")];
+    let found: FindCoordinatorResponse = client.call(ApiKey::FindCoordinator, 4, &find).await;
+    assert_eq!(found.coordinators[0].error_code, 0);
+    assert_eq!(found.coordinators[0].node_id.0, 0);
+
+    let mut heartbeat = HeartbeatRequest::default();
+    heartbeat.group_id = StrBytes::from_static_str("g").into();
+    heartbeat.member_id = StrBytes::from_static_str("nobody");
+    let answer: HeartbeatResponse = client.call(ApiKey::Heartbeat, 4, &heartbeat).await;
+    assert_eq!(
+        answer.error_code,
+        kafka_protocol::ResponseError::UnknownMemberId.code()
+    );
+
+    // Broker 1 joins and takes over the group's partition ("g" hashes to 103 % 3 = 1).
+    let mut moved = (*broker.metadata.current()).clone();
+    moved.brokers.insert(
+        KeelBrokerId(1),
+        BrokerRegistration {
+            id: KeelBrokerId(1),
+            endpoints: vec![Endpoint {
+                listener: "PLAINTEXT".into(),
+                host: "127.0.0.1".into(),
+                port: 1,
+            }],
+            rack: None,
+        },
+    );
+    let state = moved
+        .topics
+        .get_mut("__consumer_offsets")
+        .unwrap()
+        .partitions
+        .get_mut(&1)
+        .unwrap();
+    state.replicas = vec![KeelBrokerId(1), KeelBrokerId(0)];
+    state.leader = Some(KeelBrokerId(1));
+    state.leader_epoch += 1;
+    state.isr = vec![KeelBrokerId(1), KeelBrokerId(0)];
+    state.zk_version += 1;
+    broker.metadata.sender.send_replace(Arc::new(moved));
+
+    let found: FindCoordinatorResponse = client.call(ApiKey::FindCoordinator, 4, &find).await;
+    assert_eq!(found.coordinators[0].node_id.0, 1);
+    assert_eq!(found.coordinators[0].port, 1);
+    let mut answer = HeartbeatResponse::default();
+    for _ in 0..50 {
+        answer = client.call(ApiKey::Heartbeat, 4, &heartbeat).await;
+        if answer.error_code == kafka_protocol::ResponseError::NotCoordinator.code() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        answer.error_code,
+        kafka_protocol::ResponseError::NotCoordinator.code()
+    );
 }

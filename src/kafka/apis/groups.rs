@@ -1,15 +1,21 @@
 //! Consumer groups: FindCoordinator and the classic group APIs, served by the sans-IO
-//! `group::GroupCoordinator`. This module is its tokio shell: it creates and loads
-//! `__consumer_offsets`, appends the coordinator's records to it, parks requests
-//! until the coordinator answers them, and ticks its timers.
+//! `group::GroupCoordinator`. This module is its tokio shell: it creates
+//! `__consumer_offsets`, names each group's coordinator (the leader of the group's
+//! offsets partition), loads and unloads partitions as this broker's leadership of
+//! them comes and goes, appends the coordinator's records with acks=all and reports
+//! each append's outcome back, parks requests until the coordinator answers them,
+//! and ticks its timers.
 //!
-//! One coordinator serves every `__consumer_offsets` partition this broker leads
-//! (all of them on a single broker); moving coordination between brokers comes with
-//! the multi-broker cluster.
+//! One background task (`drive`) owns the slow work: it completes appends as the
+//! ISR acknowledges them, fires timers, and every `PLACEMENT_POLL_MS` compares the
+//! offsets partitions this broker leads with those the coordinator serves (Kafka's
+//! `onElection` / `onResignation`). A request for a group whose partition changed
+//! hands runs that comparison itself first, so it does not wait for the next poll.
+//! The coordinator's mutex is never held across an await on replication.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -19,14 +25,17 @@ use kafka_protocol::records::{
     Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
 use kafka_protocol::ResponseError;
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::str_bytes;
 use crate::kafka::broker::Broker;
 use crate::kafka::group::{
-    Effect, GroupConfig, GroupCoordinator, RequestContext, RequestId, Response, SeededUuids,
+    partition_for_group, AppendId, CoordinatorRecord, Effect, GroupConfig, GroupCoordinator,
+    OffsetsPartition, RequestContext, RequestId, Response, SeededUuids,
 };
-use crate::kafka::metadata::NewTopic;
+use crate::kafka::metadata::{ClusterMetadata, NewTopic};
+use crate::kafka::replica::state::Acks;
+use crate::kafka::replica::ReplicationWait;
 
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
 /// How long FindCoordinator waits for a just-created offsets topic to get leaders
@@ -34,27 +43,52 @@ pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
 const OFFSETS_TOPIC_READY_WAIT_MS: i32 = 10_000;
 /// Records read per step while loading a partition.
 const LOAD_READ_BYTES: u64 = 1 << 20;
+/// How often the driver compares led offsets partitions with served ones.
+const PLACEMENT_POLL_MS: u64 = 250;
+/// Kafka's `offsets.commit.timeout.ms` default: how long an append waits for the ISR.
+const OFFSETS_COMMIT_TIMEOUT_MS_DEFAULT: i64 = 5_000;
+/// Margin past the commit timeout after which a wait for the ISR is given up even
+/// if the replication core never answered it (a partition dropped meanwhile).
+const REPLICATION_WAIT_GUARD_MS: u64 = 5_000;
+/// The longest the driver sleeps when no timer is due.
+const IDLE_WAKE_MS: i64 = 1_000;
+
+/// How an append ended, reported back to the driver.
+type AppendOutcome = (AppendId, Result<(), ResponseError>);
 
 /// Shared state of the group shell.
 pub struct GroupService {
+    /// Created on first use, once `__consumer_offsets` exists (its partition
+    /// count is the topic's).
     coordinator: tokio::sync::Mutex<Option<GroupCoordinator>>,
     parked: Mutex<HashMap<RequestId, oneshot::Sender<Response>>>,
     next_request_id: AtomicU64,
     timers_changed: Arc<Notify>,
+    /// One placement pass at a time; holds the partitions whose load failed, not
+    /// retried until this broker stops leading them.
+    placement: tokio::sync::Mutex<BTreeSet<i32>>,
+    driver_started: AtomicBool,
+    completions_sender: mpsc::UnboundedSender<AppendOutcome>,
+    completions: Mutex<Option<mpsc::UnboundedReceiver<AppendOutcome>>>,
 }
 
 impl Default for GroupService {
     fn default() -> Self {
+        let (completions_sender, completions) = mpsc::unbounded_channel();
         GroupService {
             coordinator: tokio::sync::Mutex::new(None),
             parked: Mutex::new(HashMap::new()),
             next_request_id: AtomicU64::new(1),
             timers_changed: Arc::new(Notify::new()),
+            placement: tokio::sync::Mutex::new(BTreeSet::new()),
+            driver_started: AtomicBool::new(false),
+            completions_sender,
+            completions: Mutex::new(Some(completions)),
         }
     }
 }
 
-fn group_config(broker: &Broker) -> GroupConfig {
+fn group_config(broker: &Broker, offsets_topic_partitions: i32) -> GroupConfig {
     let number = |key: &str| {
         broker
             .config
@@ -64,7 +98,7 @@ fn group_config(broker: &Broker) -> GroupConfig {
     };
     let defaults = GroupConfig::default();
     GroupConfig {
-        offsets_topic_partitions: broker.config.offsets_topic_num_partitions as i32,
+        offsets_topic_partitions,
         session_timeout_ms_min: broker.config.group_session_timeout_ms_min as i32,
         session_timeout_ms_max: broker.config.group_session_timeout_ms_max as i32,
         initial_rebalance_delay_ms: broker.config.group_initial_rebalance_delay_ms as i32,
@@ -83,15 +117,31 @@ fn group_config(broker: &Broker) -> GroupConfig {
     }
 }
 
-/// Makes sure `__consumer_offsets` exists with leaders and the coordinator has
-/// loaded it; the errors are what Kafka answers meanwhile.
-async fn ensure_loaded(broker: &Arc<Broker>) -> Result<(), ResponseError> {
-    let service = &broker.groups;
-    let mut guard = service.coordinator.lock().await;
-    if guard.is_some() {
-        return Ok(());
+fn offsets_commit_timeout_ms(broker: &Broker) -> i64 {
+    broker
+        .config
+        .properties
+        .get("offsets.commit.timeout.ms")
+        .and_then(|value| value.trim().parse::<i64>().ok())
+        .filter(|value| *value > 0)
+        .unwrap_or(OFFSETS_COMMIT_TIMEOUT_MS_DEFAULT)
+}
+
+/// The number of partitions of `__consumer_offsets`, once it exists with leaders
+/// for all of them.
+fn offsets_topic_partitions(metadata: &ClusterMetadata) -> Option<i32> {
+    let topic = metadata.topics.get(OFFSETS_TOPIC)?;
+    let ready =
+        !topic.partitions.is_empty() && topic.partitions.values().all(|p| p.leader.is_some());
+    ready.then_some(topic.partitions.len() as i32)
+}
+
+/// Makes sure `__consumer_offsets` exists (creating it as Kafka's
+/// auto-creation does) and has leaders; the error is what Kafka answers meanwhile.
+async fn ensure_offsets_topic(broker: &Arc<Broker>) -> Result<i32, ResponseError> {
+    if let Some(partitions) = offsets_topic_partitions(&broker.metadata.current()) {
+        return Ok(partitions);
     }
-    let config = group_config(broker);
     let metadata = broker.metadata.current();
     if !metadata.topics.contains_key(OFFSETS_TOPIC) {
         let live = metadata.brokers.len();
@@ -104,9 +154,10 @@ async fn ensure_loaded(broker: &Arc<Broker>) -> Result<(), ResponseError> {
             );
             return Err(ResponseError::CoordinatorNotAvailable);
         }
+        let partitions = broker.config.offsets_topic_num_partitions as i32;
         let topic = NewTopic {
             name: OFFSETS_TOPIC.to_string(),
-            partitions: config.offsets_topic_partitions,
+            partitions,
             replication_factor: replication_factor as i16,
             assignments: BTreeMap::new(),
             configs: [
@@ -117,10 +168,7 @@ async fn ensure_loaded(broker: &Arc<Broker>) -> Result<(), ResponseError> {
             .into(),
         };
         match broker.metadata.create_topic(topic, false).await {
-            Ok(()) => tracing::info!(
-                partitions = config.offsets_topic_partitions,
-                "created {OFFSETS_TOPIC}"
-            ),
+            Ok(()) => tracing::info!(partitions, "created {OFFSETS_TOPIC}"),
             Err(error) if error.code == ResponseError::TopicAlreadyExists.code() => {}
             Err(error) => {
                 tracing::warn!(%error, "cannot create {OFFSETS_TOPIC}");
@@ -128,155 +176,263 @@ async fn ensure_loaded(broker: &Arc<Broker>) -> Result<(), ResponseError> {
             }
         }
     }
-    let partitions = config.offsets_topic_partitions;
     let ready = broker
         .wait_for_metadata(OFFSETS_TOPIC_READY_WAIT_MS, |metadata| {
-            metadata.topics.get(OFFSETS_TOPIC).is_some_and(|topic| {
-                topic.partitions.len() as i32 >= partitions
-                    && topic.partitions.values().all(|p| p.leader.is_some())
-            })
+            offsets_topic_partitions(metadata).is_some()
         })
         .await;
     if !ready {
         return Err(ResponseError::CoordinatorNotAvailable);
     }
-    let metadata = broker.metadata.current();
-    let mut records = Vec::new();
-    for partition in 0..partitions {
-        let Ok((local, _)) = broker.leader_partition(&metadata, OFFSETS_TOPIC, partition) else {
-            continue;
-        };
-        let mut offset = local.offsets().log_start_offset;
-        loop {
-            let data = local
-                .read(offset, LOAD_READ_BYTES, true)
-                .map_err(|error| error.error)?;
-            if data.records.is_empty() {
-                break;
-            }
-            let mut bytes = data.records.clone();
-            let last = crate::kafka::log::batch::split_batches(&data.records)
-                .filter_map(Result::ok)
-                .map(|(header, _)| header.last_offset())
-                .last();
-            for set in RecordBatchDecoder::decode_all(&mut bytes).map_err(|error| {
-                tracing::error!(partition, %error, "cannot decode {OFFSETS_TOPIC} records");
-                ResponseError::CoordinatorNotAvailable
-            })? {
-                for record in set.records {
-                    if record.control {
-                        continue;
-                    }
-                    if let Some(key) = record.key {
-                        records.push((key, record.value));
-                    }
-                }
-            }
-            match last {
-                Some(last) => offset = last + 1,
-                None => break,
-            }
+    offsets_topic_partitions(&broker.metadata.current())
+        .ok_or(ResponseError::CoordinatorNotAvailable)
+}
+
+/// Makes sure the coordinator exists and the driver runs; the error is what
+/// Kafka answers while the offsets topic cannot be had.
+async fn ensure_started(broker: &Arc<Broker>) -> Result<(), ResponseError> {
+    let service = &broker.groups;
+    if service.driver_started.load(Ordering::Acquire) {
+        return Ok(());
+    }
+    let partitions = ensure_offsets_topic(broker).await?;
+    {
+        let mut guard = service.coordinator.lock().await;
+        if guard.is_none() {
+            let seed = uuid::Uuid::new_v4().as_u64_pair().0;
+            *guard = Some(GroupCoordinator::without_partitions(
+                group_config(broker, partitions),
+                Box::new(SeededUuids::new(seed)),
+                broker.now_ms(),
+            ));
         }
     }
-    let loaded = records.len();
-    let seed = uuid::Uuid::new_v4().as_u64_pair().0;
-    let coordinator = GroupCoordinator::load_from_bytes(
-        config,
-        Box::new(SeededUuids::new(seed)),
-        records,
-        broker.now_ms(),
-    )
-    .map_err(|error| {
-        tracing::error!(%error, "cannot load {OFFSETS_TOPIC}");
-        ResponseError::CoordinatorNotAvailable
-    })?;
-    tracing::info!(
-        records = loaded,
-        "loaded group coordinator state from {OFFSETS_TOPIC}"
-    );
-    *guard = Some(coordinator);
-    tokio::spawn(tick_forever(broker.clone()));
+    place(broker).await;
+    if !service.driver_started.swap(true, Ordering::AcqRel) {
+        let completions = service
+            .completions
+            .lock()
+            .expect("completions receiver")
+            .take()
+            .expect("the driver starts once");
+        tokio::spawn(drive(Arc::downgrade(broker), completions));
+    }
     Ok(())
 }
 
-/// Fires the coordinator's timers (session expiry, join and sync deadlines,
-/// offset retention) when they fall due.
-async fn tick_forever(broker: Arc<Broker>) {
+/// The offsets partitions this broker leads now.
+fn led_partitions(broker: &Broker, partitions: i32) -> BTreeSet<i32> {
+    let metadata = broker.metadata.current();
+    (0..partitions)
+        .filter(|p| {
+            broker
+                .leader_partition(&metadata, OFFSETS_TOPIC, *p)
+                .is_ok()
+        })
+        .collect()
+}
+
+/// Brings the partitions the coordinator serves in line with those this broker
+/// leads: unloads the ones it lost, loads the ones it gained.
+async fn place(broker: &Arc<Broker>) {
     let service = &broker.groups;
-    loop {
-        let next_deadline_ms = {
-            let guard = service.coordinator.lock().await;
-            guard.as_ref().and_then(GroupCoordinator::next_deadline_ms)
-        };
-        let wait_ms =
-            next_deadline_ms.map_or(1000, |deadline| (deadline - broker.now_ms()).clamp(0, 1000));
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(wait_ms as u64)) => {}
-            _ = service.timers_changed.notified() => continue,
-        }
-        let mut guard = service.coordinator.lock().await;
-        let Some(coordinator) = guard.as_mut() else {
+    let mut failed = service.placement.lock().await;
+    let (partitions, owned) = {
+        let guard = service.coordinator.lock().await;
+        let Some(coordinator) = guard.as_ref() else {
             return;
         };
-        let effects = coordinator.tick(broker.now_ms());
-        run_effects(&broker, effects);
+        let owned: BTreeSet<i32> = coordinator.owned_partitions().map(|p| p.0).collect();
+        (coordinator.config().offsets_topic_partitions, owned)
+    };
+    let led = led_partitions(broker, partitions);
+    failed.retain(|p| led.contains(p));
+    for partition in owned.difference(&led) {
+        tracing::info!(
+            partition,
+            "no longer leading {OFFSETS_TOPIC}; unloading its groups"
+        );
+        let mut guard = service.coordinator.lock().await;
+        let coordinator = guard.as_mut().expect("created");
+        let effects = coordinator.unload_partition(OffsetsPartition(*partition));
+        run_effects(broker, coordinator, effects);
+    }
+    for partition in led.difference(&owned) {
+        if failed.contains(partition) {
+            continue;
+        }
+        let partition = OffsetsPartition(*partition);
+        service
+            .coordinator
+            .lock()
+            .await
+            .as_mut()
+            .expect("created")
+            .begin_load(partition);
+        // Read without the coordinator's lock: the partition's groups are answered
+        // COORDINATOR_LOAD_IN_PROGRESS meanwhile, the others are served.
+        let records = read_partition(broker, partition);
+        let mut guard = service.coordinator.lock().await;
+        let coordinator = guard.as_mut().expect("created");
+        let loaded = match records {
+            Ok(records) => coordinator
+                .complete_load_from_bytes(partition, records, broker.now_ms())
+                .map_err(|error| error.to_string()),
+            Err(error) => {
+                coordinator.abort_load(partition);
+                Err(error)
+            }
+        };
+        match loaded {
+            Ok(effects) => run_effects(broker, coordinator, effects),
+            Err(error) => {
+                tracing::error!(partition = partition.0, %error, "cannot load {OFFSETS_TOPIC} partition");
+                failed.insert(partition.0);
+            }
+        }
     }
 }
 
-/// Carries out effects in order: records are appended before any answer after
-/// them is sent, so an acknowledged commit is in the log.
-fn run_effects(broker: &Arc<Broker>, effects: Vec<Effect>) {
-    for effect in effects {
-        match effect {
-            Effect::Persist { partition, records } => {
-                let now_ms = broker.now_ms();
-                let encoded: Vec<Record> = records
-                    .iter()
-                    .enumerate()
-                    .map(|(index, record)| Record {
-                        transactional: false,
-                        control: false,
-                        partition_leader_epoch: -1,
-                        producer_id: -1,
-                        producer_epoch: -1,
-                        timestamp_type: TimestampType::Creation,
-                        offset: index as i64,
-                        sequence: -1,
-                        timestamp: now_ms,
-                        key: Some(record.key_bytes()),
-                        value: record.value_bytes(),
-                        headers: Default::default(),
-                        delete_horizon: false,
-                    })
-                    .collect();
-                let mut batch = BytesMut::new();
-                if let Err(error) = RecordBatchEncoder::encode(
-                    &mut batch,
-                    &encoded,
-                    &RecordEncodeOptions {
-                        version: 2,
-                        compression: Compression::None,
-                    },
-                ) {
-                    tracing::error!(%error, "cannot encode group records");
+/// Every keyed record of an offsets partition, in log order.
+#[allow(clippy::type_complexity)]
+fn read_partition(
+    broker: &Broker,
+    partition: OffsetsPartition,
+) -> Result<Vec<(bytes::Bytes, Option<bytes::Bytes>)>, String> {
+    let metadata = broker.metadata.current();
+    let (local, _) = broker
+        .leader_partition(&metadata, OFFSETS_TOPIC, partition.0)
+        .map_err(|error| error.to_string())?;
+    let mut records = Vec::new();
+    let mut offset = local.offsets().log_start_offset;
+    loop {
+        let data = local
+            .read(offset, LOAD_READ_BYTES, true)
+            .map_err(|error| error.message)?;
+        if data.records.is_empty() {
+            break;
+        }
+        let mut bytes = data.records.clone();
+        let last = crate::kafka::log::batch::split_batches(&data.records)
+            .filter_map(Result::ok)
+            .map(|(header, _)| header.last_offset())
+            .last();
+        for set in RecordBatchDecoder::decode_all(&mut bytes).map_err(|error| error.to_string())? {
+            for record in set.records {
+                if record.control {
                     continue;
                 }
-                let metadata = broker.metadata.current();
-                let appended = broker
-                    .leader_partition(&metadata, OFFSETS_TOPIC, partition.0)
-                    .map_err(|error| error.to_string())
-                    .and_then(|(local, limits)| {
-                        local
-                            .append_from_client(&batch, limits, now_ms)
-                            .map_err(|error| error.message)
-                    });
-                match appended {
-                    Ok(_) => broker.notify_append(),
-                    Err(error) => {
-                        tracing::error!(partition = partition.0, %error, "cannot append group records")
-                    }
+                if let Some(key) = record.key {
+                    records.push((key, record.value));
                 }
             }
+        }
+        match last {
+            Some(last) => offset = last + 1,
+            None => break,
+        }
+    }
+    Ok(records)
+}
+
+/// Runs a placement pass when `group_id`'s partition changed hands since the last
+/// one, so a request right after a leadership change is not misdirected.
+async fn place_if_moved(broker: &Arc<Broker>, group_ids: &[&str]) {
+    let moved = {
+        let guard = broker.groups.coordinator.lock().await;
+        let Some(coordinator) = guard.as_ref() else {
+            return;
+        };
+        let partitions = coordinator.config().offsets_topic_partitions;
+        let metadata = broker.metadata.current();
+        group_ids.iter().any(|group_id| {
+            let partition = partition_for_group(group_id, partitions);
+            let leads = broker
+                .leader_partition(&metadata, OFFSETS_TOPIC, partition)
+                .is_ok();
+            leads != coordinator.owns(OffsetsPartition(partition))
+        })
+    };
+    if moved {
+        place(broker).await;
+    }
+}
+
+/// Completes appends, fires timers and follows leadership, until the broker goes.
+async fn drive(broker: Weak<Broker>, mut completions: mpsc::UnboundedReceiver<AppendOutcome>) {
+    let mut next_placement_ms = 0;
+    loop {
+        let Some(broker) = broker.upgrade() else {
+            return;
+        };
+        let service = &broker.groups;
+        let now_ms = broker.now_ms();
+        let next_deadline_ms = service
+            .coordinator
+            .lock()
+            .await
+            .as_ref()
+            .and_then(GroupCoordinator::next_deadline_ms);
+        let wake_ms = next_deadline_ms
+            .unwrap_or(now_ms + IDLE_WAKE_MS)
+            .min(next_placement_ms)
+            .min(now_ms + IDLE_WAKE_MS);
+        let wait_ms = (wake_ms - now_ms).max(0) as u64;
+        let timers_changed = service.timers_changed.clone();
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(wait_ms)) => {}
+            _ = timers_changed.notified() => continue,
+            completion = completions.recv() => {
+                let Some((append, result)) = completion else {
+                    return;
+                };
+                let mut guard = service.coordinator.lock().await;
+                if let Some(coordinator) = guard.as_mut() {
+                    let effects = coordinator.complete_append(append, result, broker.now_ms());
+                    run_effects(&broker, coordinator, effects);
+                }
+                continue;
+            }
+        }
+        {
+            let mut guard = service.coordinator.lock().await;
+            if let Some(coordinator) = guard.as_mut() {
+                let effects = coordinator.tick(broker.now_ms());
+                run_effects(&broker, coordinator, effects);
+            }
+        }
+        if broker.now_ms() >= next_placement_ms {
+            place(&broker).await;
+            next_placement_ms = broker.now_ms() + PLACEMENT_POLL_MS as i64;
+        }
+    }
+}
+
+/// Carries out effects in order. Records are appended with acks=all; an append
+/// that fails or completes at once is reported back right here, one that waits
+/// for the ISR is reported by the driver when the wait ends.
+fn run_effects(broker: &Arc<Broker>, coordinator: &mut GroupCoordinator, effects: Vec<Effect>) {
+    let mut queue: VecDeque<Effect> = effects.into();
+    while let Some(effect) = queue.pop_front() {
+        match effect {
+            Effect::Persist {
+                partition,
+                records,
+                append,
+            } => match start_append(broker, partition, &records) {
+                Ok(Some(wait)) => {
+                    let sender = broker.groups.completions_sender.clone();
+                    let guard_ms =
+                        offsets_commit_timeout_ms(broker) as u64 + REPLICATION_WAIT_GUARD_MS;
+                    tokio::spawn(await_replication(sender, append, wait, guard_ms));
+                }
+                Ok(None) => {
+                    queue.extend(coordinator.complete_append(append, Ok(()), broker.now_ms()))
+                }
+                Err(error) => {
+                    queue.extend(coordinator.complete_append(append, Err(error), broker.now_ms()))
+                }
+            },
             Effect::Respond {
                 request_id,
                 response,
@@ -295,14 +451,92 @@ fn run_effects(broker: &Arc<Broker>, effects: Vec<Effect>) {
     }
 }
 
-/// Runs one coordinator call for a request and waits for its answer (which may
-/// come later, from another member's request or a timer).
+/// Appends one batch of coordinator records to the leader's log with acks=all;
+/// the error is what a produce would have been answered.
+fn start_append(
+    broker: &Broker,
+    partition: OffsetsPartition,
+    records: &[CoordinatorRecord],
+) -> Result<Option<ReplicationWait>, ResponseError> {
+    let now_ms = broker.now_ms();
+    let encoded: Vec<Record> = records
+        .iter()
+        .enumerate()
+        .map(|(index, record)| Record {
+            transactional: false,
+            control: false,
+            partition_leader_epoch: -1,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: TimestampType::Creation,
+            offset: index as i64,
+            sequence: -1,
+            timestamp: now_ms,
+            key: Some(record.key_bytes()),
+            value: record.value_bytes(),
+            headers: Default::default(),
+            delete_horizon: false,
+        })
+        .collect();
+    let mut batch = BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut batch,
+        &encoded,
+        &RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        },
+    )
+    .map_err(|error| {
+        tracing::error!(%error, "cannot encode group records");
+        ResponseError::UnknownServerError
+    })?;
+    let metadata = broker.metadata.current();
+    let (local, limits) = broker.leader_partition(&metadata, OFFSETS_TOPIC, partition.0)?;
+    let (_, wait) = local
+        .append_from_client_with_acks(
+            &batch,
+            limits,
+            now_ms,
+            Acks::All,
+            offsets_commit_timeout_ms(broker),
+        )
+        .map_err(|error| {
+            tracing::debug!(partition = partition.0, message = %error.message, "group records refused");
+            error.error
+        })?;
+    broker.notify_append();
+    Ok(wait)
+}
+
+/// Waits for the ISR to have an append and reports the outcome to the driver.
+async fn await_replication(
+    completions: mpsc::UnboundedSender<AppendOutcome>,
+    append: AppendId,
+    wait: ReplicationWait,
+    guard_ms: u64,
+) {
+    let result = match tokio::time::timeout(Duration::from_millis(guard_ms), wait).await {
+        Ok(Ok(Ok(()))) => Ok(()),
+        Ok(Ok(Err(error))) => Err(error.response_error()),
+        // The partition went away with the wait: no longer its leader.
+        Ok(Err(_)) => Err(ResponseError::NotLeaderOrFollower),
+        Err(_) => Err(ResponseError::RequestTimedOut),
+    };
+    let _ = completions.send((append, result));
+}
+
+/// Runs one coordinator call for a request about `group_ids` and waits for its
+/// answer (which may come later: from another member's request, a timer, or the
+/// completion of the append it wrote).
 async fn call(
     broker: &Arc<Broker>,
     header: &RequestHeader,
+    group_ids: &[&str],
     handle: impl FnOnce(&mut GroupCoordinator, &RequestContext, i64) -> Vec<Effect>,
 ) -> Result<Response, ResponseError> {
-    ensure_loaded(broker).await?;
+    ensure_started(broker).await?;
+    place_if_moved(broker, group_ids).await;
     let service = &broker.groups;
     let request_id = RequestId(service.next_request_id.fetch_add(1, Ordering::Relaxed));
     let (sender, receiver) = oneshot::channel();
@@ -323,9 +557,9 @@ async fn call(
     };
     {
         let mut guard = service.coordinator.lock().await;
-        let coordinator = guard.as_mut().expect("loaded above");
+        let coordinator = guard.as_mut().expect("started above");
         let effects = handle(coordinator, &context, broker.now_ms());
-        run_effects(broker, effects);
+        run_effects(broker, coordinator, effects);
     }
     service.timers_changed.notify_one();
     receiver
@@ -336,13 +570,17 @@ async fn call(
 /// Reads that the coordinator answers at once.
 async fn read<T>(
     broker: &Arc<Broker>,
+    group_ids: &[&str],
     read: impl FnOnce(&GroupCoordinator) -> T,
 ) -> Result<T, ResponseError> {
-    ensure_loaded(broker).await?;
+    ensure_started(broker).await?;
+    place_if_moved(broker, group_ids).await;
     let guard = broker.groups.coordinator.lock().await;
-    Ok(read(guard.as_ref().expect("loaded above")))
+    Ok(read(guard.as_ref().expect("started above")))
 }
 
+/// FindCoordinator: a group's coordinator is the leader of its offsets partition
+/// (`Utils.abs(groupId.hashCode) % partitions`), from the metadata; v4+ batches keys.
 pub async fn find_coordinator(
     broker: &Arc<Broker>,
     version: i16,
@@ -358,34 +596,27 @@ pub async fn find_coordinator(
         vec![request.key.as_str().to_string()]
     };
     let outcome = if request.key_type == 0 {
-        ensure_loaded(broker).await
+        // Starting the service also loads the partitions this broker leads, as
+        // Kafka does on election, so the coordinator named is ready sooner.
+        ensure_started(broker).await
     } else {
         // Transaction coordinators come with transactions.
         Err(ResponseError::CoordinatorNotAvailable)
     };
     let metadata = broker.metadata.current();
-    let endpoint = metadata
-        .brokers
-        .get(&broker.id)
-        .and_then(|registration| broker.client_endpoint(registration))
-        .cloned();
     let mut response = FindCoordinatorResponse::default();
     for key in &keys {
         let mut coordinator = Coordinator::default();
         coordinator.key = str_bytes(key);
-        match (&outcome, &endpoint) {
-            (Ok(()), Some(endpoint)) => {
-                coordinator.node_id = broker.id.0.into();
-                coordinator.host = str_bytes(&endpoint.host);
-                coordinator.port = endpoint.port as i32;
+        let found = outcome.and_then(|()| group_coordinator(broker, &metadata, key));
+        match found {
+            Ok((node_id, host, port)) => {
+                coordinator.node_id = node_id.into();
+                coordinator.host = str_bytes(&host);
+                coordinator.port = port;
             }
-            (Err(error), _) => {
+            Err(error) => {
                 coordinator.error_code = error.code();
-                coordinator.node_id = (-1).into();
-                coordinator.port = -1;
-            }
-            (Ok(()), None) => {
-                coordinator.error_code = ResponseError::CoordinatorNotAvailable.code();
                 coordinator.node_id = (-1).into();
                 coordinator.port = -1;
             }
@@ -409,6 +640,31 @@ pub async fn find_coordinator(
     response
 }
 
+/// The leader of `group_id`'s offsets partition and its client endpoint.
+fn group_coordinator(
+    broker: &Broker,
+    metadata: &ClusterMetadata,
+    group_id: &str,
+) -> Result<(i32, String, i32), ResponseError> {
+    let topic = metadata
+        .topics
+        .get(OFFSETS_TOPIC)
+        .filter(|topic| !topic.partitions.is_empty())
+        .ok_or(ResponseError::CoordinatorNotAvailable)?;
+    let partition = partition_for_group(group_id, topic.partitions.len() as i32);
+    let leader = topic
+        .partitions
+        .get(&partition)
+        .and_then(|state| state.leader)
+        .ok_or(ResponseError::CoordinatorNotAvailable)?;
+    let endpoint = metadata
+        .brokers
+        .get(&leader)
+        .and_then(|registration| broker.client_endpoint(registration))
+        .ok_or(ResponseError::CoordinatorNotAvailable)?;
+    Ok((leader.0, endpoint.host.clone(), endpoint.port as i32))
+}
+
 macro_rules! expect_response {
     ($result:expr, $variant:ident, $error_response:expr) => {
         match $result {
@@ -430,9 +686,12 @@ pub async fn join_group(
     header: &RequestHeader,
     request: JoinGroupRequest,
 ) -> JoinGroupResponse {
-    let result = call(broker, header, |c, ctx, now| {
-        c.handle_join_group(ctx, &request, now)
-    })
+    let result = call(
+        broker,
+        header,
+        &[request.group_id.0.as_str()],
+        |c, ctx, now| c.handle_join_group(ctx, &request, now),
+    )
     .await;
     expect_response!(result, JoinGroup, |error: ResponseError| {
         let mut response = JoinGroupResponse::default();
@@ -447,9 +706,12 @@ pub async fn sync_group(
     header: &RequestHeader,
     request: SyncGroupRequest,
 ) -> SyncGroupResponse {
-    let result = call(broker, header, |c, ctx, now| {
-        c.handle_sync_group(ctx, &request, now)
-    })
+    let result = call(
+        broker,
+        header,
+        &[request.group_id.0.as_str()],
+        |c, ctx, now| c.handle_sync_group(ctx, &request, now),
+    )
     .await;
     expect_response!(result, SyncGroup, |error: ResponseError| {
         let mut response = SyncGroupResponse::default();
@@ -463,9 +725,12 @@ pub async fn heartbeat(
     header: &RequestHeader,
     request: HeartbeatRequest,
 ) -> HeartbeatResponse {
-    let result = call(broker, header, |c, ctx, now| {
-        c.handle_heartbeat(ctx, &request, now)
-    })
+    let result = call(
+        broker,
+        header,
+        &[request.group_id.0.as_str()],
+        |c, ctx, now| c.handle_heartbeat(ctx, &request, now),
+    )
     .await;
     expect_response!(result, Heartbeat, |error: ResponseError| {
         let mut response = HeartbeatResponse::default();
@@ -479,9 +744,12 @@ pub async fn leave_group(
     header: &RequestHeader,
     request: LeaveGroupRequest,
 ) -> LeaveGroupResponse {
-    let result = call(broker, header, |c, ctx, now| {
-        c.handle_leave_group(ctx, &request, now)
-    })
+    let result = call(
+        broker,
+        header,
+        &[request.group_id.0.as_str()],
+        |c, ctx, now| c.handle_leave_group(ctx, &request, now),
+    )
     .await;
     expect_response!(result, LeaveGroup, |error: ResponseError| {
         let mut response = LeaveGroupResponse::default();
@@ -505,9 +773,12 @@ pub async fn offset_commit(
             )
         })
         .collect();
-    let result = call(broker, header, |c, ctx, now| {
-        c.handle_offset_commit(ctx, &request, now)
-    })
+    let result = call(
+        broker,
+        header,
+        &[request.group_id.0.as_str()],
+        |c, ctx, now| c.handle_offset_commit(ctx, &request, now),
+    )
     .await;
     expect_response!(result, OffsetCommit, |error: ResponseError| {
         let mut response = OffsetCommitResponse::default();
@@ -537,7 +808,16 @@ pub async fn offset_fetch(
         .iter()
         .map(|group| group.group_id.clone())
         .collect();
-    match read(broker, |c| c.handle_offset_fetch(version, &request)).await {
+    let group_ids: Vec<&str> = if version >= 8 {
+        groups.iter().map(|group| group.0.as_str()).collect()
+    } else {
+        vec![request.group_id.0.as_str()]
+    };
+    match read(broker, &group_ids, |c| {
+        c.handle_offset_fetch(version, &request)
+    })
+    .await
+    {
         Ok(response) => response,
         Err(error) => {
             let mut response = OffsetFetchResponse::default();
@@ -558,9 +838,12 @@ pub async fn offset_delete(
     header: &RequestHeader,
     request: OffsetDeleteRequest,
 ) -> OffsetDeleteResponse {
-    let result = call(broker, header, |c, ctx, now| {
-        c.handle_offset_delete(ctx, &request, now)
-    })
+    let result = call(
+        broker,
+        header,
+        &[request.group_id.0.as_str()],
+        |c, ctx, now| c.handle_offset_delete(ctx, &request, now),
+    )
     .await;
     expect_response!(result, OffsetDelete, |error: ResponseError| {
         let mut response = OffsetDeleteResponse::default();
@@ -575,7 +858,8 @@ pub async fn delete_groups(
     request: DeleteGroupsRequest,
 ) -> DeleteGroupsResponse {
     let names = request.groups_names.clone();
-    let result = call(broker, header, |c, ctx, now| {
+    let group_ids: Vec<&str> = names.iter().map(|name| name.0.as_str()).collect();
+    let result = call(broker, header, &group_ids, |c, ctx, now| {
         c.handle_delete_groups(ctx, &request, now)
     })
     .await;
@@ -592,7 +876,11 @@ pub async fn delete_groups(
 }
 
 pub async fn list_groups(broker: &Arc<Broker>, request: ListGroupsRequest) -> ListGroupsResponse {
-    match read(broker, |c| c.handle_list_groups(&request)).await {
+    // ListGroups covers every partition: follow leadership changes first.
+    if ensure_started(broker).await.is_ok() {
+        place(broker).await;
+    }
+    match read(broker, &[], |c| c.handle_list_groups(&request)).await {
         Ok(response) => response,
         Err(error) => {
             let mut response = ListGroupsResponse::default();
@@ -607,7 +895,8 @@ pub async fn describe_groups(
     request: DescribeGroupsRequest,
 ) -> DescribeGroupsResponse {
     let names = request.groups.clone();
-    match read(broker, |c| c.handle_describe_groups(&request)).await {
+    let group_ids: Vec<&str> = names.iter().map(|name| name.0.as_str()).collect();
+    match read(broker, &group_ids, |c| c.handle_describe_groups(&request)).await {
         Ok(response) => response,
         Err(error) => {
             let mut response = DescribeGroupsResponse::default();

@@ -36,6 +36,10 @@ impl GroupCoordinator {
                 .iter()
                 .any(|t| t.as_str().trim().eq_ignore_ascii_case(CLASSIC_GROUP_TYPE));
         let mut response = ListGroupsResponse::default();
+        // Groups of partitions still loading are not listed yet; Kafka says so.
+        if self.is_loading() {
+            response.error_code = ResponseError::CoordinatorLoadInProgress.code();
+        }
         if !types_match {
             return response;
         }
@@ -65,6 +69,12 @@ impl GroupCoordinator {
         for requested in &request.groups {
             let mut described = DescribedGroup::default();
             described.group_id = requested.clone();
+            if let Err(error) = self.check_coordinator(requested.0.as_str()) {
+                // Kafka's EmptyGroup summary: no state, protocol or members.
+                described.error_code = error.code();
+                response.groups.push(described);
+                continue;
+            }
             match self.groups.get(&GroupId(requested.0.as_str().to_owned())) {
                 None => described.group_state = str_bytes(GroupState::Dead.name()),
                 Some(group) => {
@@ -113,7 +123,9 @@ impl GroupCoordinator {
                 continue;
             }
             let group_id = GroupId(name.0.as_str().to_owned());
+            let coordinator = self.check_coordinator(group_id.as_str());
             let error = match self.groups.get(&group_id).map(|g| g.state()) {
+                _ if coordinator.is_err() => coordinator.err(),
                 None | Some(GroupState::Dead) => Some(ResponseError::GroupIdNotFound),
                 Some(GroupState::Stable)
                 | Some(GroupState::PreparingRebalance)
@@ -133,9 +145,12 @@ impl GroupCoordinator {
     }
 
     fn delete_group(&mut self, group_id: &GroupId) {
-        let mut records: Vec<CoordinatorRecord> = self
-            .offsets
-            .remove_group(group_id)
+        let removed = self.offsets.remove_group(group_id);
+        for (topic, partition) in &removed {
+            // Keeps a commit still in flight from bringing the offset back.
+            self.forget_offset(group_id, topic, *partition);
+        }
+        let mut records: Vec<CoordinatorRecord> = removed
             .into_iter()
             .map(|(topic, partition)| offset_tombstone(group_id, &topic, partition))
             .collect();

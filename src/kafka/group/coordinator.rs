@@ -2,25 +2,33 @@
 //! driven by requests and ticks, answering with [`Effect`]s.
 //!
 //! Nothing here touches a socket, a file or a clock. The caller passes `now_ms`
-//! with every call and carries out the effects in order: a [`Effect::Persist`]
-//! must be appended to `__consumer_offsets` before any [`Effect::Respond`] that
-//! follows it is sent, because the responses promise what the records record.
+//! with every call and carries out the effects in order, appending each
+//! [`Effect::Persist`] to `__consumer_offsets` (with acks=all, as Kafka does) and
+//! reporting how that append ended through [`GroupCoordinator::complete_append`].
+//! An answer that promises what a record records (an offset commit, the leader's
+//! assignment, a static member's new id) is only produced by that completion, as
+//! Kafka answers from its append callbacks; the state it describes changes then too.
 //! Some requests are answered later (JoinGroup waits for the join phase, a
 //! follower's SyncGroup for the leader): their `Respond` comes out of a later
-//! `handle_*` or [`GroupCoordinator::tick`] call, tagged with the caller's
-//! [`RequestId`].
+//! `handle_*`, [`GroupCoordinator::tick`] or `complete_append` call, tagged with
+//! the caller's [`RequestId`].
+//!
+//! The coordinator serves the groups of the `__consumer_offsets` partitions it owns
+//! (`ownership`); [`GroupCoordinator::new`] owns them all, as a single broker does.
 
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
+use super::appends::{AfterAppend, PendingAppend};
 use super::classic::{ClassicGroup, GroupState, Pending};
 use super::config::GroupConfig;
 use super::ids::{
-    partition_for_group, GenerationId, GroupId, MemberId, MemberIdSource, OffsetsPartition,
-    RequestId,
+    partition_for_group, AppendId, GenerationId, GroupId, MemberId, MemberIdSource,
+    OffsetsPartition, RequestId,
 };
 use super::offsets::OffsetStore;
+use super::ownership::PartitionLoad;
 use super::records::{CoordinatorRecord, GroupMetadataKey, RecordError};
 use super::responses::Response;
 use super::timers::Timers;
@@ -46,10 +54,13 @@ pub enum Effect {
         request_id: RequestId,
         response: Response,
     },
-    /// Append `records` (in one batch) to `__consumer_offsets` partition `partition`.
+    /// Append `records` (in one batch) to `__consumer_offsets` partition
+    /// `partition` with acks=all, then call
+    /// [`GroupCoordinator::complete_append`] with `append` and the outcome.
     Persist {
         partition: OffsetsPartition,
         records: Vec<CoordinatorRecord>,
+        append: AppendId,
     },
 }
 
@@ -88,6 +99,12 @@ pub struct GroupCoordinator {
     pub(super) groups: BTreeMap<GroupId, ClassicGroup>,
     pub(super) offsets: OffsetStore,
     pub(super) timers: Timers<TimerKey, TimerAction>,
+    /// The offsets partitions served here, loaded or loading.
+    pub(super) partitions: BTreeMap<OffsetsPartition, PartitionLoad>,
+    /// Appends handed out and not yet completed, with what their outcome does.
+    pub(super) appends: BTreeMap<AppendId, PendingAppend>,
+    /// The id the next `Persist` gets.
+    pub(super) next_append_id: u64,
     /// Effects of the call in progress, handed back when it returns.
     pub(super) out: Vec<Effect>,
 }
@@ -102,8 +119,23 @@ impl std::fmt::Debug for GroupCoordinator {
 }
 
 impl GroupCoordinator {
-    /// A coordinator with no groups.
+    /// A coordinator with no groups that serves every offsets partition (a
+    /// single broker, or a test).
     pub fn new(config: GroupConfig, ids: Box<dyn MemberIdSource>, now_ms: i64) -> Self {
+        let mut coordinator = Self::without_partitions(config, ids, now_ms);
+        coordinator.partitions = (0..coordinator.config.offsets_topic_partitions)
+            .map(|p| (OffsetsPartition(p), PartitionLoad::Loaded))
+            .collect();
+        coordinator
+    }
+
+    /// A coordinator that serves no offsets partition yet: each comes with
+    /// [`GroupCoordinator::begin_load`] when this broker becomes its leader.
+    pub fn without_partitions(
+        config: GroupConfig,
+        ids: Box<dyn MemberIdSource>,
+        now_ms: i64,
+    ) -> Self {
         assert!(config.offsets_topic_partitions > 0);
         assert!(config.session_timeout_ms_min <= config.session_timeout_ms_max);
         let mut coordinator = Self {
@@ -112,6 +144,9 @@ impl GroupCoordinator {
             groups: BTreeMap::new(),
             offsets: OffsetStore::default(),
             timers: Timers::default(),
+            partitions: BTreeMap::new(),
+            appends: BTreeMap::new(),
+            next_append_id: 1,
             out: Vec::new(),
         };
         coordinator.schedule_offsets_cleanup(now_ms);
@@ -152,7 +187,7 @@ impl GroupCoordinator {
         Ok(Self::load(config, ids, decoded, now_ms))
     }
 
-    fn replay(&mut self, record: CoordinatorRecord, now_ms: i64) {
+    pub(super) fn replay(&mut self, record: CoordinatorRecord, now_ms: i64) {
         match record {
             CoordinatorRecord::GroupMetadata { key, value } => {
                 let id = GroupId(key.group);
@@ -186,6 +221,12 @@ impl GroupCoordinator {
 
     fn finish_load(&mut self, now_ms: i64) {
         let ids: Vec<GroupId> = self.groups.keys().cloned().collect();
+        self.start_loaded_groups(ids, now_ms);
+    }
+
+    /// What Kafka's `onGroupLoaded` does for freshly loaded groups: fresh
+    /// sessions, and a rebalance for groups over the size limit.
+    pub(super) fn start_loaded_groups(&mut self, ids: Vec<GroupId>, now_ms: i64) {
         for id in ids {
             let group = &self.groups[&id];
             let sessions: Vec<(MemberId, i32)> = group
@@ -292,26 +333,60 @@ impl GroupCoordinator {
         });
     }
 
+    /// Writes records whose outcome changes nothing here (tombstones, an empty
+    /// group's generation): a failure is only logged, as Kafka only logs it.
     pub(super) fn persist(&mut self, group_id: &GroupId, records: Vec<CoordinatorRecord>) {
         if records.is_empty() {
             return;
         }
+        self.persist_then(group_id, records, AfterAppend::Nothing);
+    }
+
+    /// Writes records and keeps `then` until the append completes.
+    pub(super) fn persist_then(
+        &mut self,
+        group_id: &GroupId,
+        records: Vec<CoordinatorRecord>,
+        then: AfterAppend,
+    ) -> AppendId {
+        assert!(!records.is_empty(), "an append without records");
         let partition = self.partition_for(group_id.as_str());
-        self.out.push(Effect::Persist { partition, records });
+        let append = self.next_append(partition, then);
+        self.out.push(Effect::Persist {
+            partition,
+            records,
+            append,
+        });
+        append
+    }
+
+    /// Hands out the next append id and remembers what its completion does.
+    pub(super) fn next_append(
+        &mut self,
+        partition: OffsetsPartition,
+        then: AfterAppend,
+    ) -> AppendId {
+        let append = AppendId(self.next_append_id);
+        self.next_append_id += 1;
+        self.appends
+            .insert(append, PendingAppend { partition, then });
+        append
+    }
+
+    /// The group's current metadata record.
+    pub(super) fn group_record(&self, group_id: &GroupId) -> CoordinatorRecord {
+        CoordinatorRecord::GroupMetadata {
+            key: GroupMetadataKey {
+                group: group_id.0.clone(),
+            },
+            value: Some(self.groups[group_id].to_record()),
+        }
     }
 
     /// Writes the group's current metadata record.
     pub(super) fn persist_group(&mut self, group_id: &GroupId) {
-        let value = self.groups[group_id].to_record();
-        self.persist(
-            group_id,
-            vec![CoordinatorRecord::GroupMetadata {
-                key: GroupMetadataKey {
-                    group: group_id.0.clone(),
-                },
-                value: Some(value),
-            }],
-        );
+        let record = self.group_record(group_id);
+        self.persist(group_id, vec![record]);
     }
 
     pub(super) fn schedule_heartbeat(

@@ -28,6 +28,12 @@ pub struct GenerationId(pub i32);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RequestId(pub u64);
 
+/// Names one [`Effect::Persist`](super::Effect::Persist): the caller reports how
+/// its append ended with [`GroupCoordinator::complete_append`](super::GroupCoordinator::complete_append).
+/// Handed out in increasing order, which is the order the appends reach the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AppendId(pub u64);
+
 /// A partition of the `__consumer_offsets` topic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct OffsetsPartition(pub i32);
@@ -169,6 +175,28 @@ mod tests {
         // "polygenelubricants" hashes to i32::MIN; Utils.abs maps it to 0.
         assert_eq!(java_string_hash("polygenelubricants"), i32::MIN);
         assert_eq!(partition_for_group("polygenelubricants", 50), 0);
+    }
+
+    #[test]
+    fn partitions_match_java_for_negative_and_non_ascii_names() {
+        // (name, String.hashCode(), Utils.abs(hash) % 50, % 3), printed by
+        // OpenJDK for each name.
+        for (name, hash, of_50, of_3) in [
+            ("my-group", -1_906_497_762, 12, 0),
+            ("console-consumer-42", 1_109_249_087, 37, 2),
+            ("grüße", 98_768_023, 23, 1),
+            ("消费者组", 871_131_088, 38, 1),
+            ("группа", 1_749_938_458, 8, 1),
+            ("\u{1F600}-group", -1_198_440_043, 43, 1),
+            ("polygenelubricants", i32::MIN, 0, 0),
+        ] {
+            assert_eq!(java_string_hash(name), hash, "{name}");
+            assert_eq!(partition_for_group(name, 50), of_50, "{name}");
+            assert_eq!(partition_for_group(name, 3), of_3, "{name}");
+        }
+        // Kafka's Utils.abs is Math.abs (i32::MIN -> 0), not `hash & 0x7fffffff`:
+        // the mask would put "my-group" in partition 36 of 50.
+        assert_ne!((-1_906_497_762i32 & 0x7fff_ffff) % 50, 12);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use bytes::Bytes;
 use kafka_protocol::messages::JoinGroupRequest;
 use kafka_protocol::ResponseError;
 
+use super::appends::AfterAppend;
 use super::classic::{ClassicGroup, GroupState, Member, Pending, Protocol};
 use super::coordinator::{Effect, GroupCoordinator, RequestContext};
 use super::ids::{GroupId, GroupInstanceId, MemberId};
@@ -100,6 +101,9 @@ impl GroupCoordinator {
                 &join.member_id.0.clone(),
             );
         }
+        if let Err(error) = self.check_coordinator(group_id.as_str()) {
+            return self.join_error(&join, error, &join.member_id.0.clone());
+        }
         if !join.fits_records() {
             // Flexible versions carry strings the group record could not store.
             return self.join_error(
@@ -168,11 +172,13 @@ impl GroupCoordinator {
             // The record goes before any answer of this call, as it would be
             // committed before Kafka released them.
             let partition = self.partition_for(group_id.as_str());
+            let append = self.next_append(partition, AfterAppend::Nothing);
             self.out.insert(
                 effects_before,
                 Effect::Persist {
                     partition,
                     records: vec![record],
+                    append,
                 },
             );
         }
@@ -378,6 +384,9 @@ impl GroupCoordinator {
         let group = self.group_mut(group_id);
         let leader_before = group.leader().map(|l| l.0.clone()).unwrap_or_default();
         let old = group.replace_static_member(&instance, &old_id, new_id.clone());
+        let old_protocols = old.protocols.clone();
+        let (old_rebalance_timeout_ms, old_session_timeout_ms) =
+            (old.rebalance_timeout_ms, old.session_timeout_ms);
 
         // Whoever still holds the old id is a zombie: fence its parked requests.
         if let Some(pending) = old.awaiting_join {
@@ -407,8 +416,22 @@ impl GroupCoordinator {
         match group.state() {
             GroupState::Stable => {
                 if group.protocol_name() == Some(group.select_protocol().as_str()) {
-                    self.persist_group(group_id);
-                    self.answer_replaced_static_member(group_id, &new_id, &leader_before);
+                    // The JoinGroup is answered once the new member id is written.
+                    let record = self.group_record(group_id);
+                    self.persist_then(
+                        group_id,
+                        vec![record],
+                        AfterAppend::StaticMemberJoin {
+                            group_id: group_id.clone(),
+                            instance,
+                            old_id,
+                            new_id,
+                            old_protocols,
+                            old_rebalance_timeout_ms,
+                            old_session_timeout_ms,
+                            leader_before,
+                        },
+                    );
                 } else {
                     self.maybe_prepare_rebalance_or_complete_join(group_id, now_ms);
                 }
@@ -427,7 +450,7 @@ impl GroupCoordinator {
     /// Before version 9 it is told the old leader id, so a returning leader does
     /// not run an assignment the stable group would ignore; from version 9 it
     /// learns it leads and is told to skip the assignment.
-    fn answer_replaced_static_member(
+    pub(super) fn answer_replaced_static_member(
         &mut self,
         group_id: &GroupId,
         new_id: &MemberId,

@@ -42,6 +42,8 @@ impl GroupCoordinator {
         let mut response = LeaveGroupResponse::default();
         if group_id.0.is_empty() {
             response.error_code = ResponseError::InvalidGroupId.code();
+        } else if let Err(error) = self.check_coordinator(group_id.as_str()) {
+            response.error_code = error.code();
         } else if !self.groups.contains_key(&group_id) {
             response.members = leaving
                 .iter()

@@ -13,6 +13,10 @@
 //! - `rebalance`: join phase, generations, session and sync expiry.
 //! - `offsets`: OffsetCommit, OffsetFetch, OffsetDelete, offset retention.
 //! - `admin`: ListGroups, DescribeGroups, DeleteGroups.
+//! - `appends`: records waiting for their append; what their success or failure
+//!   does (Kafka's `putCacheCallback`s) and how append errors are answered.
+//! - `ownership`: the `__consumer_offsets` partitions this coordinator serves,
+//!   loaded when their leadership arrives and dropped when it leaves.
 //! - `classic`: one classic group's members and state rules.
 //! - `records`: `__consumer_offsets` keys and values in Kafka's byte format.
 //! - `responses`: the answers, valid for the request's version.
@@ -26,6 +30,7 @@
 //! ids come from an injected [`MemberIdSource`]), or does IO.
 
 mod admin;
+mod appends;
 mod classic;
 mod config;
 mod coordinator;
@@ -33,6 +38,7 @@ mod ids;
 mod join;
 mod leave;
 mod offsets;
+mod ownership;
 mod rebalance;
 mod records;
 mod responses;
@@ -48,8 +54,8 @@ pub use classic::{ClassicGroup, GroupState, Member, Protocol};
 pub use config::GroupConfig;
 pub use coordinator::{Effect, GroupCoordinator, RequestContext};
 pub use ids::{
-    java_string_hash, partition_for_group, CountingUuids, GenerationId, GroupId, GroupInstanceId,
-    MemberId, MemberIdSource, OffsetsPartition, RequestId, SeededUuids,
+    java_string_hash, partition_for_group, AppendId, CountingUuids, GenerationId, GroupId,
+    GroupInstanceId, MemberId, MemberIdSource, OffsetsPartition, RequestId, SeededUuids,
 };
 pub use offsets::OffsetAndMetadata;
 pub use records::{

@@ -24,9 +24,10 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
+use super::appends::AfterAppend;
 use super::classic::{ClassicGroup, GroupState};
 use super::coordinator::{Effect, GroupCoordinator, RequestContext};
-use super::ids::{GroupId, GroupInstanceId, MemberId};
+use super::ids::{AppendId, GroupId, GroupInstanceId, MemberId};
 use super::records::{
     fits_record_string, CoordinatorRecord, GroupMetadataKey, OffsetCommitKey, OffsetCommitValue,
 };
@@ -75,9 +76,56 @@ impl OffsetAndMetadata {
 #[derive(Debug, Default)]
 pub struct OffsetStore {
     by_group: BTreeMap<GroupId, BTreeMap<String, BTreeMap<i32, OffsetAndMetadata>>>,
+    /// The latest append that wrote (or, for a removal, fenced) each offset while
+    /// appends are in flight: their completions may arrive out of log order, and
+    /// an older one must not undo a newer write. Emptied when none is in flight.
+    last_write: BTreeMap<(GroupId, String, i32), AppendId>,
 }
 
 impl OffsetStore {
+    /// Applies a commit whose append `append` succeeded, unless a later append
+    /// already wrote or removed the offset.
+    pub fn put_appended(
+        &mut self,
+        group: &GroupId,
+        topic: String,
+        partition: i32,
+        offset: OffsetAndMetadata,
+        append: AppendId,
+    ) {
+        let key = (group.clone(), topic, partition);
+        if self.last_write.get(&key).is_some_and(|last| *last > append) {
+            return;
+        }
+        let (_, topic, _) = key.clone();
+        self.last_write.insert(key, append);
+        self.put(group, topic, partition, offset);
+    }
+
+    /// Removes an offset and keeps every append before `next_append` from
+    /// bringing it back.
+    pub fn remove_fenced(
+        &mut self,
+        group: &GroupId,
+        topic: &str,
+        partition: i32,
+        next_append: AppendId,
+    ) {
+        self.remove(group, topic, partition);
+        self.last_write
+            .insert((group.clone(), topic.to_owned(), partition), next_append);
+    }
+
+    pub fn clear_write_order(&mut self) {
+        self.last_write.clear();
+    }
+
+    /// Forgets every offset of `group` (an unloaded partition's group).
+    pub fn drop_group(&mut self, group: &GroupId) {
+        self.by_group.remove(group);
+        self.last_write.retain(|(g, _, _), _| g != group);
+    }
+
     pub fn get(&self, group: &GroupId, topic: &str, partition: i32) -> Option<&OffsetAndMetadata> {
         self.by_group.get(group)?.get(topic)?.get(&partition)
     }
@@ -167,13 +215,18 @@ impl GroupCoordinator {
     ) -> Vec<Effect> {
         let group_fits = fits_record_string(request.group_id.0.as_str());
         let validated = if group_fits {
-            self.validate_offset_commit(ctx.api_version, request, now_ms)
+            self.check_coordinator(request.group_id.0.as_str())
+                .and_then(|()| self.validate_offset_commit(ctx.api_version, request, now_ms))
         } else {
             Err(ResponseError::InvalidGroupId)
         };
         let response = match validated {
             Err(error) => commit_response_all(request, Some(error)),
-            Ok(group_id) => self.commit_offsets(&group_id, request, now_ms),
+            Ok(group_id) => match self.commit_offsets(ctx, &group_id, request, now_ms) {
+                Some(response) => response,
+                // Answered when the append completes.
+                None => return self.take_effects(),
+            },
         };
         self.respond_to(ctx.request_id, Response::OffsetCommit(response));
         self.take_effects()
@@ -241,15 +294,19 @@ impl GroupCoordinator {
         Ok(group_id)
     }
 
+    /// Writes the commit's offsets; `None` when the answer waits for the append,
+    /// the answer when there was nothing to write.
     fn commit_offsets(
         &mut self,
+        ctx: &RequestContext,
         group_id: &GroupId,
         request: &OffsetCommitRequest,
         now_ms: i64,
-    ) -> OffsetCommitResponse {
+    ) -> Option<OffsetCommitResponse> {
         let expire_timestamp_ms = (request.retention_time_ms != DEFAULT_RETENTION_TIME_MS)
             .then(|| now_ms.saturating_add(request.retention_time_ms));
         let mut records = Vec::new();
+        let mut staged = Vec::new();
         let mut response = OffsetCommitResponse::default();
         for topic in &request.topics {
             let mut topic_response = OffsetCommitResponseTopic::default();
@@ -291,12 +348,11 @@ impl GroupCoordinator {
                         },
                         value: Some(offset.to_record()),
                     });
-                    self.offsets.put(
-                        group_id,
+                    staged.push((
                         topic.name.0.as_str().to_owned(),
                         partition.partition_index,
                         offset,
-                    );
+                    ));
                 }
                 let mut partition_response = OffsetCommitResponsePartition::default();
                 partition_response.partition_index = partition.partition_index;
@@ -305,8 +361,31 @@ impl GroupCoordinator {
             }
             response.topics.push(topic_response);
         }
-        self.persist(group_id, records);
-        response
+        if records.is_empty() {
+            return Some(response);
+        }
+        self.persist_then(
+            group_id,
+            records,
+            AfterAppend::OffsetCommit {
+                request_id: ctx.request_id,
+                group_id: group_id.clone(),
+                response,
+                offsets: staged,
+            },
+        );
+        None
+    }
+
+    /// Removes an offset now; its tombstone follows. A commit still in flight
+    /// must not bring it back when it completes.
+    pub(super) fn forget_offset(&mut self, group_id: &GroupId, topic: &str, partition: i32) {
+        if self.appends.is_empty() {
+            self.offsets.remove(group_id, topic, partition);
+        } else {
+            let next = AppendId(self.next_append_id);
+            self.offsets.remove_fenced(group_id, topic, partition, next);
+        }
     }
 
     /// Handles an OffsetFetch, one group (v1-7) or several (v8+). Unknown groups
@@ -325,9 +404,14 @@ impl GroupCoordinator {
                         .map(|t| (t.name.0.as_str().to_owned(), t.partition_indexes.clone()))
                         .collect::<Vec<_>>()
                 });
-                let fetched = self.fetch_offsets(group.group_id.0.as_str(), topics.as_deref());
                 let mut group_response = OffsetFetchResponseGroup::default();
                 group_response.group_id = group.group_id.clone();
+                if let Err(error) = self.check_coordinator(group.group_id.0.as_str()) {
+                    group_response.error_code = error.code();
+                    response.groups.push(group_response);
+                    continue;
+                }
+                let fetched = self.fetch_offsets(group.group_id.0.as_str(), topics.as_deref());
                 group_response.topics = fetched
                     .into_iter()
                     .map(|(topic, partitions)| {
@@ -356,6 +440,9 @@ impl GroupCoordinator {
                     .map(|t| (t.name.0.as_str().to_owned(), t.partition_indexes.clone()))
                     .collect::<Vec<_>>()
             });
+            if let Err(error) = self.check_coordinator(request.group_id.0.as_str()) {
+                return offset_fetch_error(api_version, request, error);
+            }
             let fetched = self.fetch_offsets(request.group_id.0.as_str(), topics.as_deref());
             response.topics = fetched
                 .into_iter()
@@ -447,6 +534,10 @@ impl GroupCoordinator {
             response.error_code = ResponseError::InvalidGroupId.code();
             return response;
         }
+        if let Err(error) = self.check_coordinator(group_id.as_str()) {
+            response.error_code = error.code();
+            return response;
+        }
         let Some(group) = self.groups.get(&group_id) else {
             response.error_code = ResponseError::GroupIdNotFound.code();
             return response;
@@ -491,7 +582,7 @@ impl GroupCoordinator {
         }
         for record in &records {
             if let CoordinatorRecord::OffsetCommit { key, .. } = record {
-                self.offsets.remove(&group_id, &key.topic, key.partition);
+                self.forget_offset(&group_id, &key.topic, key.partition);
             }
         }
         self.persist(&group_id, records);
@@ -555,7 +646,7 @@ impl GroupCoordinator {
             }
             for record in &records {
                 if let CoordinatorRecord::OffsetCommit { key, .. } = record {
-                    self.offsets.remove(&group_id, &key.topic, key.partition);
+                    self.forget_offset(&group_id, &key.topic, key.partition);
                 }
             }
             self.persist(&group_id, records);
@@ -581,6 +672,44 @@ impl ExpiryBase {
             }
         }
     }
+}
+
+/// A single-group OffsetFetch (v0-7) answered with a coordinator error, shaped
+/// as Kafka's `OffsetFetchRequest.getErrorResponse`: v0-1 have no top-level
+/// error, so every requested partition carries it.
+fn offset_fetch_error(
+    api_version: i16,
+    request: &OffsetFetchRequest,
+    error: ResponseError,
+) -> OffsetFetchResponse {
+    let mut response = OffsetFetchResponse::default();
+    if api_version >= 2 {
+        response.error_code = error.code();
+        return response;
+    }
+    response.topics = request
+        .topics
+        .iter()
+        .flatten()
+        .map(|topic| {
+            let mut t = OffsetFetchResponseTopic::default();
+            t.name = topic.name.clone();
+            t.partitions = topic
+                .partition_indexes
+                .iter()
+                .map(|index| {
+                    let mut p = OffsetFetchResponsePartition::default();
+                    p.partition_index = *index;
+                    p.committed_offset = -1;
+                    p.metadata = Some(str_bytes(""));
+                    p.error_code = error.code();
+                    p
+                })
+                .collect();
+            t
+        })
+        .collect();
+    response
 }
 
 /// An OffsetCommit answer with `error` for every partition.

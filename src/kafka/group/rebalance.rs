@@ -343,7 +343,7 @@ impl GroupCoordinator {
         }
     }
 
-    fn reset_and_propagate_assignment_with_error(
+    pub(super) fn reset_and_propagate_assignment_with_error(
         &mut self,
         group_id: &GroupId,
         error: ResponseError,

@@ -8,9 +8,11 @@ use bytes::Bytes;
 use kafka_protocol::messages::{HeartbeatRequest, SyncGroupRequest};
 use kafka_protocol::ResponseError;
 
+use super::appends::AfterAppend;
 use super::classic::{GroupState, Pending};
 use super::coordinator::{Effect, GroupCoordinator, RequestContext, TimerKey};
 use super::ids::{GroupId, GroupInstanceId, MemberId};
+use super::records::{CoordinatorRecord, GroupMetadataKey};
 use super::responses::{heartbeat_response, sync_error, sync_response};
 
 impl GroupCoordinator {
@@ -47,6 +49,15 @@ impl GroupCoordinator {
         let group_id = GroupId(request.group_id.0.as_str().to_owned());
         if group_id.0.is_empty() {
             return Err(ResponseError::InvalidGroupId);
+        }
+        match self.check_coordinator(group_id.as_str()) {
+            // A loading coordinator lost the rebalance in progress; Kafka sends the
+            // member back to JoinGroup (old clients do not expect LOAD_IN_PROGRESS).
+            Err(ResponseError::CoordinatorLoadInProgress) => {
+                return Err(ResponseError::RebalanceInProgress)
+            }
+            Err(error) => return Err(error),
+            Ok(()) => {}
         }
         let member_id = MemberId(request.member_id.as_str().to_owned());
         let instance = request
@@ -113,32 +124,56 @@ impl GroupCoordinator {
         }
     }
 
-    /// Stores the leader's assignment (members it left out get an empty one),
-    /// writes the group, answers every parked SyncGroup, and the group is Stable.
+    /// Writes the group with the leader's assignment (members it left out get an
+    /// empty one), still CompletingRebalance as Kafka writes it. The parked
+    /// SyncGroups are answered and the group goes Stable once the record is
+    /// written (`appends`).
     fn apply_leader_assignment(
         &mut self,
         group_id: &GroupId,
         request: &SyncGroupRequest,
-        now_ms: i64,
+        _now_ms: i64,
     ) {
-        let assignments: BTreeMap<&str, &Bytes> = request
+        let requested: BTreeMap<&str, &Bytes> = request
             .assignments
             .iter()
             .map(|a| (a.member_id.as_str(), &a.assignment))
             .collect();
-        let group = self.group_mut(group_id);
-        for member_id in group.member_ids() {
-            let assignment = assignments
-                .get(member_id.as_str())
-                .map(|b| (*b).clone())
+        let group = &self.groups[group_id];
+        let assignments: BTreeMap<MemberId, Bytes> = group
+            .member_ids()
+            .into_iter()
+            .map(|member_id| {
+                let assignment = requested
+                    .get(member_id.as_str())
+                    .map(|b| (*b).clone())
+                    .unwrap_or_default();
+                (member_id, assignment)
+            })
+            .collect();
+        let generation = group.generation();
+        let mut value = group.to_record();
+        for member in &mut value.members {
+            member.assignment = assignments
+                .get(&MemberId(member.member_id.clone()))
+                .cloned()
                 .unwrap_or_default();
-            group.member_mut(&member_id).expect("listed").assignment = assignment;
         }
-        // Written while still CompletingRebalance, as Kafka writes it.
-        self.persist_group(group_id);
-        self.propagate_assignment(group_id, None, now_ms);
-        self.group_mut(group_id)
-            .transition_to(GroupState::Stable, now_ms);
+        let record = CoordinatorRecord::GroupMetadata {
+            key: GroupMetadataKey {
+                group: group_id.0.clone(),
+            },
+            value: Some(value),
+        };
+        self.persist_then(
+            group_id,
+            vec![record],
+            AfterAppend::Assignment {
+                group_id: group_id.clone(),
+                generation,
+                assignments,
+            },
+        );
     }
 
     fn remove_pending_sync_member(&mut self, group_id: &GroupId, member_id: &MemberId) {
@@ -166,6 +201,7 @@ impl GroupCoordinator {
         if group_id.0.is_empty() {
             return Err(ResponseError::InvalidGroupId);
         }
+        self.check_coordinator(group_id.as_str())?;
         let member_id = MemberId(request.member_id.as_str().to_owned());
         let instance = request
             .group_instance_id

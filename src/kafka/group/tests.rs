@@ -50,6 +50,10 @@ struct Harness {
     answers: BTreeMap<RequestId, Response>,
     /// Every record persisted so far, in order, as stored bytes.
     log: Vec<(Bytes, Option<Bytes>)>,
+    /// When set, appends wait in `held` until the test completes them; else
+    /// each succeeds at once.
+    hold_appends: bool,
+    held: Vec<(AppendId, OffsetsPartition, Vec<CoordinatorRecord>)>,
 }
 
 impl Harness {
@@ -65,7 +69,33 @@ impl Harness {
             versions: BTreeMap::new(),
             answers: BTreeMap::new(),
             log: Vec::new(),
+            hold_appends: false,
+            held: Vec::new(),
         }
+    }
+
+    /// Ends the held append `append` with `result`; a failed one leaves nothing
+    /// in the log.
+    fn finish_append(
+        &mut self,
+        append: AppendId,
+        result: Result<(), ResponseError>,
+    ) -> Vec<RequestId> {
+        let index = self
+            .held
+            .iter()
+            .position(|(id, _, _)| *id == append)
+            .expect("a held append");
+        let (_, _, records) = self.held.remove(index);
+        if result.is_ok() {
+            for record in records {
+                self.log.push((record.key_bytes(), record.value_bytes()));
+            }
+        }
+        let effects = self
+            .coordinator
+            .complete_append(append, result, self.now_ms);
+        self.absorb(effects)
     }
 
     fn ctx(&mut self, version: i16, client_id: &str) -> RequestContext {
@@ -86,11 +116,18 @@ impl Harness {
         let mut answered = Vec::new();
         for effect in effects {
             match effect {
-                Effect::Persist { partition, records } => {
+                Effect::Persist {
+                    partition,
+                    records,
+                    append,
+                } => {
                     assert!(!records.is_empty(), "empty Persist effect");
-                    for record in records {
+                    for record in &records {
                         assert_eq!(partition, self.coordinator.partition_for(record.group()));
-                        self.log.push((record.key_bytes(), record.value_bytes()));
+                    }
+                    self.held.push((append, partition, records));
+                    if !self.hold_appends {
+                        answered.extend(self.finish_append(append, Ok(())));
                     }
                 }
                 Effect::Respond {
@@ -276,6 +313,30 @@ impl Harness {
         generation: i32,
         offsets: &[(&str, i32, i64)],
     ) -> Vec<Option<ResponseError>> {
+        let request_id = self.send_commit(version, group, member_id, generation, offsets);
+        self.commit_errors(request_id)
+    }
+
+    /// The per-partition errors of an OffsetCommit answer.
+    fn commit_errors(&self, request_id: RequestId) -> Vec<Option<ResponseError>> {
+        match &self.answers[&request_id] {
+            Response::OffsetCommit(r) => r
+                .topics
+                .iter()
+                .flat_map(|t| t.partitions.iter().map(|p| err(p.error_code)))
+                .collect(),
+            other => panic!("not an OffsetCommit answer: {other:?}"),
+        }
+    }
+
+    fn send_commit(
+        &mut self,
+        version: i16,
+        group: &str,
+        member_id: &str,
+        generation: i32,
+        offsets: &[(&str, i32, i64)],
+    ) -> RequestId {
         let ctx = self.ctx(version, "client");
         let mut request = OffsetCommitRequest::default();
         request.group_id = s(group).into();
@@ -307,14 +368,7 @@ impl Harness {
             .coordinator
             .handle_offset_commit(&ctx, &request, self.now_ms);
         self.absorb(effects);
-        match &self.answers[&ctx.request_id] {
-            Response::OffsetCommit(r) => r
-                .topics
-                .iter()
-                .flat_map(|t| t.partitions.iter().map(|p| err(p.error_code)))
-                .collect(),
-            other => panic!("not an OffsetCommit answer: {other:?}"),
-        }
+        ctx.request_id
     }
 
     /// Committed offsets of one group through OffsetFetch v8 (`topics: None` = all).
@@ -1564,4 +1618,279 @@ fn hostile_numbers_do_not_panic() {
     assert_eq!(coordinator.group("g").unwrap().state(), GroupState::Empty);
     assert_eq!(coordinator.group("g").unwrap().generation().0, i32::MIN);
     coordinator.tick(i64::MAX / 2);
+}
+
+/// The error of a single-group OffsetFetch (v8) for `group`.
+fn fetch_error(coordinator: &GroupCoordinator, group: &str) -> Option<ResponseError> {
+    let mut request = OffsetFetchRequest::default();
+    let mut g = OffsetFetchRequestGroup::default();
+    g.group_id = s(group).into();
+    g.topics = None;
+    request.groups.push(g);
+    let response = coordinator.handle_offset_fetch(8, &request);
+    err(response.groups[0].error_code)
+}
+
+#[test]
+fn commit_is_answered_and_visible_only_after_its_append() {
+    let mut h = Harness::new();
+    h.hold_appends = true;
+    let commit = h.send_commit(8, "simple", "", -1, &[("t", 0, 10), ("t", 1, 11)]);
+    assert!(!h.answered(commit), "answered before the append completed");
+    assert!(
+        h.fetch("simple", None).is_empty(),
+        "visible before the append completed"
+    );
+    let (append, _, _) = h.held[0].clone();
+    assert_eq!(h.finish_append(append, Ok(())), vec![commit]);
+    assert_eq!(h.commit_errors(commit), vec![None, None]);
+    assert_eq!(
+        h.fetch("simple", None),
+        vec![("t".to_owned(), 0, 10), ("t".to_owned(), 1, 11)]
+    );
+}
+
+#[test]
+fn failed_commit_appends_answer_kafkas_errors_and_change_nothing() {
+    let mut h = Harness::new();
+    assert_eq!(h.commit(8, "simple", "", -1, &[("t", 0, 5)]), vec![None]);
+    h.hold_appends = true;
+    for (append_error, answer) in [
+        (
+            ResponseError::NotLeaderOrFollower,
+            ResponseError::NotCoordinator,
+        ),
+        (
+            ResponseError::NotEnoughReplicas,
+            ResponseError::CoordinatorNotAvailable,
+        ),
+        (
+            ResponseError::MessageTooLarge,
+            ResponseError::InvalidCommitOffsetSize,
+        ),
+        (
+            ResponseError::RequestTimedOut,
+            ResponseError::RequestTimedOut,
+        ),
+    ] {
+        let commit = h.send_commit(8, "simple", "", -1, &[("t", 0, 99), ("t", 1, 7)]);
+        let (append, _, _) = h.held[0].clone();
+        assert_eq!(h.finish_append(append, Err(append_error)), vec![commit]);
+        assert_eq!(h.commit_errors(commit), vec![Some(answer), Some(answer)]);
+        assert_eq!(
+            h.fetch("simple", Some(&[("t", &[0, 1])])),
+            vec![("t".to_owned(), 0, 5), ("t".to_owned(), 1, -1)],
+            "a failed commit changed what OffsetFetch returns"
+        );
+    }
+    // Nothing of the failed commits reached the log: a reload agrees.
+    assert_eq!(
+        h.reload()
+            .committed_offset("simple", "t", 0)
+            .map(|o| o.committed_offset),
+        Some(5)
+    );
+}
+
+#[test]
+fn commits_completing_out_of_order_keep_the_later_offset() {
+    let mut h = Harness::new();
+    h.hold_appends = true;
+    let first = h.send_commit(8, "simple", "", -1, &[("t", 0, 1)]);
+    let second = h.send_commit(8, "simple", "", -1, &[("t", 0, 2)]);
+    let (first_append, _, _) = h.held[0].clone();
+    let (second_append, _, _) = h.held[1].clone();
+    h.finish_append(second_append, Ok(()));
+    h.finish_append(first_append, Ok(()));
+    assert!(h.answered(first) && h.answered(second));
+    assert_eq!(h.fetch("simple", None), vec![("t".to_owned(), 0, 2)]);
+}
+
+#[test]
+fn failed_assignment_write_sends_the_members_back_to_join() {
+    let mut h = Harness::new();
+    let (a, join_a) = h.join_v5(&["t"]);
+    h.advance_to(3_000);
+    assert_eq!(h.join_answer(join_a).generation_id, 1);
+    h.hold_appends = true;
+    let sync = h.sync(&a, None, 1, &[(&a, b"A")]);
+    assert!(
+        !h.answered(sync),
+        "assignment handed out before it was written"
+    );
+    assert_eq!(h.state(), GroupState::CompletingRebalance);
+    let (append, _, _) = h.held[0].clone();
+    h.finish_append(append, Err(ResponseError::NotLeaderOrFollower));
+    assert_eq!(
+        h.sync_answer(sync),
+        (Some(ResponseError::NotCoordinator), Bytes::new())
+    );
+    assert_eq!(h.state(), GroupState::PreparingRebalance);
+    assert!(h
+        .coordinator
+        .group("g")
+        .unwrap()
+        .member(&MemberId(a.clone()))
+        .unwrap()
+        .assignment
+        .is_empty());
+}
+
+#[test]
+fn partitions_not_served_or_loading_are_refused() {
+    let config = GroupConfig {
+        offsets_topic_partitions: 3,
+        ..GroupConfig::default()
+    };
+    let mut coordinator =
+        GroupCoordinator::without_partitions(config, Box::new(CountingUuids::default()), 0);
+    let partition = coordinator.partition_for("g");
+    assert_eq!(
+        coordinator.check_coordinator("g"),
+        Err(ResponseError::NotCoordinator)
+    );
+    assert_eq!(
+        fetch_error(&coordinator, "g"),
+        Some(ResponseError::NotCoordinator)
+    );
+
+    coordinator.begin_load(partition);
+    assert_eq!(
+        coordinator.check_coordinator("g"),
+        Err(ResponseError::CoordinatorLoadInProgress)
+    );
+    assert!(coordinator.is_loading());
+    let list = coordinator.handle_list_groups(&ListGroupsRequest::default());
+    assert_eq!(
+        err(list.error_code),
+        Some(ResponseError::CoordinatorLoadInProgress)
+    );
+    // A SyncGroup meanwhile is sent back to JoinGroup, as Kafka does.
+    let ctx = RequestContext {
+        request_id: RequestId(1),
+        api_version: 5,
+        client_id: "c".into(),
+        client_host: "/127.0.0.1".into(),
+    };
+    let mut sync = SyncGroupRequest::default();
+    sync.group_id = s("g").into();
+    sync.member_id = s("m");
+    sync.protocol_type = Some(s("consumer"));
+    sync.protocol_name = Some(s("range"));
+    match &coordinator.handle_sync_group(&ctx, &sync, 0)[..] {
+        [Effect::Respond {
+            response: Response::SyncGroup(r),
+            ..
+        }] => {
+            assert_eq!(err(r.error_code), Some(ResponseError::RebalanceInProgress))
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // The partition's log held a commit of "g" and one of a group of another
+    // partition, which is left out.
+    let other = (0..100)
+        .map(|n| format!("other-{n}"))
+        .find(|name| coordinator.partition_for(name) != partition)
+        .unwrap();
+    let commit = |group: &str, offset: i64| CoordinatorRecord::OffsetCommit {
+        key: OffsetCommitKey {
+            group: group.to_owned(),
+            topic: "t".to_owned(),
+            partition: 0,
+        },
+        value: Some(OffsetCommitValue {
+            offset,
+            leader_epoch: -1,
+            metadata: String::new(),
+            commit_timestamp_ms: 0,
+            expire_timestamp_ms: -1,
+        }),
+    };
+    let effects = coordinator.complete_load(partition, vec![commit("g", 42), commit(&other, 7)], 0);
+    assert!(effects.is_empty());
+    assert_eq!(coordinator.check_coordinator("g"), Ok(()));
+    assert_eq!(
+        coordinator
+            .committed_offset("g", "t", 0)
+            .map(|o| o.committed_offset),
+        Some(42)
+    );
+    assert!(coordinator.group(&other).is_none());
+    assert_eq!(
+        coordinator.check_coordinator(&other),
+        Err(ResponseError::NotCoordinator)
+    );
+    assert_eq!(
+        coordinator.owned_partitions().collect::<Vec<_>>(),
+        vec![partition]
+    );
+}
+
+#[test]
+fn unloading_a_partition_answers_its_parked_requests_and_forgets_its_groups() {
+    let mut h = Harness::new();
+    let (_, parked_join) = h.join_v5(&["t"]);
+    assert!(!h.answered(parked_join));
+    // A commit of another group on the same partition, waiting for its append.
+    h.hold_appends = true;
+    let same_partition = (0..1000)
+        .map(|n| format!("same-{n}"))
+        .find(|name| h.coordinator.partition_for(name) == h.coordinator.partition_for("g"))
+        .unwrap();
+    let pending_commit = h.send_commit(8, &same_partition, "", -1, &[("t", 0, 3)]);
+    h.hold_appends = false;
+    // And a group elsewhere, which stays.
+    let elsewhere = (0..1000)
+        .map(|n| format!("else-{n}"))
+        .find(|name| h.coordinator.partition_for(name) != h.coordinator.partition_for("g"))
+        .unwrap();
+    assert_eq!(h.commit(8, &elsewhere, "", -1, &[("t", 0, 8)]), vec![None]);
+
+    let partition = h.coordinator.partition_for("g");
+    let effects = h.coordinator.unload_partition(partition);
+    let answered = h.absorb(effects);
+    assert!(answered.contains(&parked_join) && answered.contains(&pending_commit));
+    assert_eq!(
+        err(h.join_answer(parked_join).error_code),
+        Some(ResponseError::NotCoordinator)
+    );
+    assert_eq!(
+        h.commit_errors(pending_commit),
+        vec![Some(ResponseError::NotCoordinator)]
+    );
+    assert!(h.coordinator.group("g").is_none());
+    assert_eq!(
+        fetch_error(&h.coordinator, "g"),
+        Some(ResponseError::NotCoordinator)
+    );
+    assert_eq!(h.fetch(&elsewhere, None), vec![("t".to_owned(), 0, 8)]);
+    // The late completion of the abandoned append does nothing.
+    let (append, _, _) = h.held[0].clone();
+    assert!(h.finish_append(append, Ok(())).is_empty());
+    // No timer of the unloaded group fires later.
+    assert!(h.advance_to(100_000).is_empty());
+
+    // Leadership comes back: the partition's log is read again.
+    h.coordinator.begin_load(partition);
+    let log = h.log.clone();
+    let partitions = h.coordinator.config().offsets_topic_partitions;
+    let effects = h
+        .coordinator
+        .complete_load_from_bytes(
+            partition,
+            log.into_iter().filter(|(key, value)| {
+                CoordinatorRecord::decode(key, value.as_deref())
+                    .ok()
+                    .flatten()
+                    .is_some_and(|r| partition_for_group(r.group(), partitions) == partition.0)
+            }),
+            h.now_ms,
+        )
+        .unwrap();
+    assert!(effects.is_empty());
+    assert_eq!(h.coordinator.check_coordinator("g"), Ok(()));
+    // The abandoned commit's records did reach the log; Kafka serves them too
+    // once it loads the partition again.
+    assert_eq!(h.fetch(&same_partition, None), vec![("t".to_owned(), 0, 3)]);
 }
