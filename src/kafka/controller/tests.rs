@@ -50,14 +50,75 @@ fn endpoint(port: u16) -> Vec<Endpoint> {
 }
 
 async fn start(connect: &str, broker: i32) -> ZkMetadataStore {
-    let (store, id) = ZkMetadataStore::start(
-        &config(connect, Some(broker), ""),
-        &endpoint(9000 + broker as u16),
-    )
-    .await
-    .unwrap();
+    start_at(connect, broker, 9000 + broker as u16).await
+}
+
+async fn start_at(connect: &str, broker: i32, port: u16) -> ZkMetadataStore {
+    let (store, id) = ZkMetadataStore::start(&config(connect, Some(broker), ""), &endpoint(port))
+        .await
+        .unwrap();
     assert_eq!(id, BrokerId(broker));
     store
+}
+
+/// A stand-in for the broker side of a registered broker: answers every
+/// controller request (LeaderAndIsr, UpdateMetadata, StopReplica) without error, so
+/// what waits for the brokers' answers (topic deletion) can complete. Returns its port.
+async fn answering_broker() -> u16 {
+    use crate::kafka::protocol::inter_broker::{self, InterBrokerResponse};
+    use bytes::BufMut;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                loop {
+                    let Ok(length) = stream.read_i32().await else {
+                        return;
+                    };
+                    let mut frame = vec![0u8; length.max(0) as usize];
+                    if stream.read_exact(&mut frame).await.is_err() {
+                        return;
+                    }
+                    let Ok((header, request)) = inter_broker::decode_request(&frame) else {
+                        return;
+                    };
+                    let response = match request.api() {
+                        inter_broker::InterBrokerApi::LeaderAndIsr => {
+                            InterBrokerResponse::LeaderAndIsr(Default::default())
+                        }
+                        inter_broker::InterBrokerApi::UpdateMetadata => {
+                            InterBrokerResponse::UpdateMetadata(Default::default())
+                        }
+                        inter_broker::InterBrokerApi::StopReplica => {
+                            InterBrokerResponse::StopReplica(Default::default())
+                        }
+                        _ => return,
+                    };
+                    let mut out = bytes::BytesMut::new();
+                    out.put_i32(0);
+                    let response_header = inter_broker::ResponseHeader {
+                        correlation_id: header.correlation_id,
+                        ..Default::default()
+                    };
+                    inter_broker::encode_response(
+                        &response_header,
+                        &response,
+                        header.request_api_version,
+                        &mut out,
+                    )
+                    .unwrap();
+                    let body_length = (out.len() - 4) as i32;
+                    out[..4].copy_from_slice(&body_length.to_be_bytes());
+                    if stream.write_all(&out).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
 }
 
 /// A plain client on the same chroot, to look at (and write) znodes as tools do.
@@ -290,7 +351,8 @@ async fn deletion_through_the_marker() {
     let Some(connect) = zk_connect("delete") else {
         return;
     };
-    let store = start(&connect, 1).await;
+    // Deletion waits for every live replica's StopReplica answer, as Kafka's does.
+    let store = start_at(&connect, 1, answering_broker().await).await;
     let client = raw(&connect).await;
     store
         .create_topic(new_topic("doomed", 2, 1), false)
