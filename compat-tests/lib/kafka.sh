@@ -462,9 +462,10 @@ kafka__start_apache_zk() {
   cp=$(maven_classpath kafka-3.9) || return 1
   {
     echo "# Apache Kafka $KAFKA_ZK_VERSION, metadata in ZooKeeper (the seed's layout)"
-    kafka__broker_props "$dir"
     echo "zookeeper.connection.timeout.ms=18000"
     kafka__common_props
+    # last: a key set twice takes its last value, so these override the common ones
+    kafka__broker_props "$dir"
   } >"$dir/server.properties"
   log "starting apache kafka $KAFKA_ZK_VERSION (zookeeper $zk) on 127.0.0.1:$port"
   # The per-run values go in as --override, as kafka-server-start.sh allows.
@@ -488,9 +489,10 @@ kafka__start_keel() {
   fi
   {
     echo "# keel broker, metadata in ZooKeeper"
-    kafka__broker_props "$dir"
     echo "zookeeper.connection.timeout.ms=18000"
     kafka__common_props
+    # last: a key set twice takes its last value, so these override the common ones
+    kafka__broker_props "$dir"
   } >"$dir/server.properties"
   : >"$dir/server.log"
   log "starting keel kafka (zookeeper $zk) on 127.0.0.1:$port"

@@ -190,7 +190,7 @@ impl LogManager {
     pub fn get(&self, tp: &TopicPartition) -> Option<Arc<Partition>> {
         self.partitions
             .read()
-            .expect("partition map")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(tp)
             .map(|(_, partition)| partition.clone())
     }
@@ -198,7 +198,7 @@ impl LogManager {
     pub fn all(&self) -> Vec<Arc<Partition>> {
         self.partitions
             .read()
-            .expect("partition map")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .values()
             .map(|(_, partition)| partition.clone())
             .collect()
@@ -301,7 +301,7 @@ impl LogManager {
         let first_dirty = |tp: &TopicPartition| {
             self.cleaner_offsets
                 .lock()
-                .expect("cleaner offsets")
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .get(tp)
                 .copied()
                 .unwrap_or(0)
@@ -338,7 +338,7 @@ impl LogManager {
         };
         self.cleaner_offsets
             .lock()
-            .expect("cleaner offsets")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(tp.clone(), next_dirty_offset);
         self.write_cleaner_checkpoints()?;
         Ok(Some(CleanerPass {
@@ -353,7 +353,7 @@ impl LogManager {
         let offsets = self
             .cleaner_offsets
             .lock()
-            .expect("cleaner offsets")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
         let partitions = self
             .partitions
@@ -378,7 +378,7 @@ impl LogManager {
     pub fn delete(&self, tp: &TopicPartition) -> Result<(), LogManagerError> {
         self.cleaner_offsets
             .lock()
-            .expect("cleaner offsets")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(tp);
         let removed = self
             .partitions
