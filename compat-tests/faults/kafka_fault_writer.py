@@ -70,7 +70,7 @@ def main():
         except Exception:  # noqa: BLE001 - only a hint in the log
             return -1
 
-    def on_ok(md, n, p):
+    def on_ok(n, p, md):  # kafka-python passes the callback's own arguments first
         leader = leader_of(p)
         with lock:
             inflight[p] -= 1
@@ -82,7 +82,7 @@ def main():
                 acked["first"] = (n, p)
             log.write("%d\tok\t%d\t%d\t%d\t%s\n" % (now_ms(), n, md.partition, md.offset, leader))
 
-    def on_fail(e, n, p):
+    def on_fail(n, p, e):
         with lock:
             inflight[p] -= 1
             acked["failed"] += 1
@@ -119,7 +119,7 @@ def main():
                 fut.add_callback(on_ok, n, p)
                 fut.add_errback(on_fail, n, p)
             except Exception as e:  # noqa: BLE001 - a send that cannot even be queued
-                on_fail(e, n, p)
+                on_fail(n, p, e)
         n += 1
         p = (p + 1) % partitions
         time.sleep(SEND_PAUSE_S)

@@ -1,5 +1,5 @@
 # compat-tests/faults/kafka_net.sh: the Kafka fault suite's additions to net.sh's
-# private network (source net.sh first).
+# private network. Source it before net.sh: it sets net.sh's prefixes.
 #
 #   kknet_up                 net.sh's namespaces (brokers s1-s3, clients cl, bridge br)
 #                            plus one for ZooKeeper, zk, on the same bridge
