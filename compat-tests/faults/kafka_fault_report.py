@@ -23,6 +23,8 @@ topic with a fresh consumer, and checks:
                            and kafka-topics --describe agree), acks=all continued on every
                            partition with two in-sync replicas, and it was back in every
                            ISR after SIGCONT
+  disk-full-isr            the same for the follower whose log dir was filled, back after
+                           the space was freed and it was restarted
   cut-leader-fenced        the leader cut off from ZooKeeper and the other brokers
                            acknowledged nothing on its partitions from CUT_GRACE_MS after
                            the cut until their new leaders were elected (acked-present
@@ -250,32 +252,36 @@ def main():
 
     # --- SIGSTOP of a follower -------------------------------------------------------------------
     for f in faults:
-        if f["fault"] != "stop-follower":
+        if f["fault"] not in ("stop-follower", "disk-full"):
             continue
         v = f["broker"]
+        fault = f["fault"]
         problems = []
         if f["shrunk_ms"] is None:
-            problems.append("broker %d stayed in an ISR for the whole stop" % v)
+            problems.append("broker %d stayed in an ISR for the whole %s" % (v, fault))
         else:
-            text = open(os.path.join(run, "describe-stop-follower.txt")).read() if os.path.exists(
-                os.path.join(run, "describe-stop-follower.txt")) else ""
+            described = os.path.join(run, "describe-%s.txt" % fault)
+            text = open(described).read() if os.path.exists(described) else ""
             isrs = re.findall(r"Partition:\s*(\d+).*?Isr:\s*([\d,]+)", text)
             if len(isrs) != int(meta["partitions"]) or any(str(v) in i.split(",") for _, i in isrs):
-                problems.append("kafka-topics --describe during the stop: %s" % (isrs or text.strip()[-200:]))
+                problems.append("kafka-topics --describe during the fault: %s" % (isrs or text.strip()[-200:]))
             for p in range(int(meta["partitions"])):
                 if not any(f["shrunk_ms"] <= ms <= f["heal_ms"] and q == p for ms, _, q, _, _ in acks):
-                    problems.append("no ack on partition %d between the ISR shrink and SIGCONT" % p)
+                    problems.append("no ack on partition %d between the ISR shrink and the heal" % p)
         expanded = first_state_after(zk, f["heal_ms"], lambda c, live, parts: parts and all(v in isr for _, isr, _ in parts.values()))
         if expanded is None:
-            problems.append("broker %d not back in every ISR after SIGCONT" % v)
+            problems.append("broker %d not back in every ISR after the heal" % v)
         expired = first_state_after(zk, f["inject_ms"], lambda c, live, parts: v not in live)
         expired = expired if expired is not None and expired <= f["heal_ms"] else None
-        checks.add("stop-follower-isr", not problems,
-                   "broker %d out of every ISR %s s after SIGSTOP (its ZooKeeper session %s), acks=all went on with 2 in-sync "
-                   "replicas on every partition, back in every ISR %s s after SIGCONT" % (
-                       v, fmt_s(f["shrunk_ms"] - f["inject_ms"]),
-                       "expired after %s s" % fmt_s(expired - f["inject_ms"]) if expired else "did not expire",
-                       fmt_s(expanded - f["heal_ms"])) if not problems else " | ".join(problems))
+        fate = ""
+        if fault == "disk-full" and os.path.exists(os.path.join(run, "disk-full-fate")):
+            fate = "; with the full disk it %s" % open(os.path.join(run, "disk-full-fate")).read().strip()
+        checks.add(fault + "-isr", not problems,
+                   "broker %d out of every ISR %s s after the %s (its ZooKeeper session %s%s), acks=all went on with 2 in-sync "
+                   "replicas on every partition, back in every ISR %s s after the heal" % (
+                       v, fmt_s(f["shrunk_ms"] - f["inject_ms"]), "SIGSTOP" if fault == "stop-follower" else "disk filled",
+                       "expired after %s s" % fmt_s(expired - f["inject_ms"]) if expired else "did not expire", fate,
+                       fmt_s(expanded - f["heal_ms"]) if expanded else "-") if not problems else " | ".join(problems))
 
     # --- a leader cut off ----------------------------------------------------------------------------
     for f in faults:
@@ -428,7 +434,7 @@ def main():
     L.append("```")
     for path in sorted(glob.glob(os.path.join(run, "describe-*.txt"))):
         name = os.path.basename(path)
-        if name in ("describe-stop-follower.txt", "describe-cut-leader.txt"):
+        if name in ("describe-stop-follower.txt", "describe-cut-leader.txt", "describe-disk-full.txt"):
             L.append("")
             L.append("`%s` (during the fault):" % name)
             L.append("")
