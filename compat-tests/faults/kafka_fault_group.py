@@ -14,10 +14,10 @@ committed offsets a last time. Log lines, tab-separated, wall-clock ms first:
     <ms> consumed <partition> <first offset> <last offset> <records>
     <ms> commit <p>=<offset>,...             (acknowledged by the coordinator)
     <ms> commit-fail <error>
-    <ms> committed <p>=<offset>,...          (the observer)
+    <ms> committed <p>=<offset>,... <ms the request was sent>   (the observer)
     <ms> observe-fail <error>
     <ms> final <p>=<position>/<end offset>,...
-    <ms> final-committed <p>=<offset>,...
+    <ms> final-committed <p>=<offset>,... <ms the request was sent>
 
 <count-file> holds "<records consumed> <ms of the last poll that returned records>".
 """
@@ -66,9 +66,10 @@ def main():
             try:
                 if admin is None:
                     admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+                asked_ms = now_ms()
                 got = admin.list_consumer_group_offsets(group)
                 offsets = {tp: om.offset for tp, om in got.items() if tp.topic == topic}
-                write("final-committed" if last else "committed", fmt(offsets))
+                write("final-committed" if last else "committed", fmt(offsets), asked_ms)
             except Exception as e:  # noqa: BLE001 - brokers come and go here
                 write("observe-fail", repr(e).replace("\t", " ").replace("\n", " "))
                 if admin is not None:

@@ -31,7 +31,10 @@ topic with a fresh consumer, and checks:
                            then proves that nothing it acknowledged was lost)
   group-offsets-monotonic  the group's committed offsets, as the coordinator reported
                            them to the observer and as the member's commits were
-                           acknowledged, never went backwards on any partition
+                           acknowledged, never went backwards on any partition (a
+                           partition reported before and then left out counts as
+                           backwards), and no reading was behind a commit acknowledged
+                           before the observer asked
   group-consumes           the member consumed after every fault, and at the end its
                            committed offsets are the topic's end offsets
 
@@ -311,18 +314,44 @@ def main():
         for r in group:
             if r[1] != kind or len(r) < 3:
                 continue
-            for p, o in parse_offsets(r[2]).items():
-                o = int(o)
+            now = {p: int(o) for p, o in parse_offsets(r[2]).items()}
+            if kind == "committed":
+                # a partition the coordinator reported before and now leaves out went back
+                now.update({p: -1 for p in last if p not in now})
+            for p, o in now.items():
                 if p in last and o < last[p][1]:
                     back.append("p%d %d at %s then %d at %s" % (p, last[p][1], last[p][0], o, r[0]))
                 last[p] = (r[0], o)
         return back, sum(1 for r in group if r[1] == kind)
     b_obs, n_obs = backwards("committed")
     b_com, n_com = backwards("commit")
-    checks.add("group-offsets-monotonic", not b_obs and not b_com and n_obs and n_com,
-               "%d observed committed-offset readings and %d acknowledged commits, none backwards" % (n_obs, n_com)
-               if not b_obs and not b_com and n_obs and n_com else
-               "observed backwards: %s; commits backwards: %s" % (b_obs[:EXAMPLES_SHOWN], b_com[:EXAMPLES_SHOWN]))
+    # What the coordinator reports may never be behind a commit it acknowledged before the
+    # observer asked: a missing partition counts as offset -1.
+    behind = []
+    acked_commit = {}  # partition -> (ms, offset) of the highest commit acknowledged so far
+    commits = [(int(r[0]), parse_offsets(r[2])) for r in group if r[1] == "commit" and len(r) > 2]
+    readings = [(int(r[3]), int(r[0]), parse_offsets(r[2])) for r in group
+                if r[1] in ("committed", "final-committed") and len(r) > 3]
+    ci = 0
+    for asked, answered, seen in sorted(readings):
+        while ci < len(commits) and commits[ci][0] < asked:
+            for p, o in commits[ci][1].items():
+                if int(o) > acked_commit.get(p, (0, -1))[1]:
+                    acked_commit[p] = (commits[ci][0], int(o))
+            ci += 1
+        for p, (ms, o) in acked_commit.items():
+            got = int(seen.get(p, -1))
+            if got < o:
+                behind.append("asked at %d: p%d %s, but %d was acknowledged at %d" % (
+                    asked, p, got if p in seen else "absent", o, ms))
+    n_behind_readings = len(set(b.split(":")[0] for b in behind))
+    ok = not b_obs and not b_com and not behind and n_obs and n_com
+    checks.add("group-offsets-monotonic", ok,
+               "%d observed committed-offset readings and %d acknowledged commits, none backwards, no reading behind an "
+               "acknowledged commit" % (n_obs, n_com) if ok else
+               "readings going backwards: %s; commits going backwards: %s; %d of %d readings behind an acknowledged commit, "
+               "e.g. %s" % (b_obs[:EXAMPLES_SHOWN], b_com[:EXAMPLES_SHOWN], n_behind_readings, len(readings),
+                            behind[:EXAMPLES_SHOWN]))
     consumed_t = [int(r[0]) for r in group if r[1] == "consumed"]
     problems = []
     for f in faults:
