@@ -248,6 +248,28 @@ impl Segment {
     /// As `append`, with each batch as its header and the rest: the batches go to
     /// the file in one vectored write, without first being copied together.
     pub fn append_assigned(&mut self, batches: &[AssignedBatch<'_>]) -> io::Result<()> {
+        let size_before = self.size_bytes;
+        let result = self.append_assigned_unchecked(batches);
+        if result.is_err() {
+            // A failed write (a full disk) must leave the segment as it was: the log end
+            // offset and the indexes never claim records the file does not hold, or a
+            // follower would report copies it does not have and a later append would
+            // land past a hole. Cut the file back and rebuild the in-memory state.
+            if let Err(error) = self.truncate_file_to(size_before) {
+                tracing::error!(%error, base_offset = self.base_offset, "cannot undo a failed append");
+            }
+        }
+        result
+    }
+
+    fn truncate_file_to(&mut self, size_bytes: u64) -> io::Result<()> {
+        self.log_file.set_len(size_bytes)?;
+        self.size_bytes = size_bytes;
+        self.recover()?;
+        Ok(())
+    }
+
+    fn append_assigned_unchecked(&mut self, batches: &[AssignedBatch<'_>]) -> io::Result<()> {
         let mut position = self.size_bytes;
         let mut offset_entries = Vec::new();
         let mut time_entries = Vec::new();
