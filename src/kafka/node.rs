@@ -69,6 +69,7 @@ pub async fn run(config: KafkaConfig, mut shutdown: watch::Receiver<bool>) -> an
             )
         })?;
     let cluster_id = store.current().cluster_id.clone();
+    crate::kafka::replica::set_halt_on_storage_failure(true);
     let mut replication = ReplicationConfig::new(broker_id);
     replication.replica_lag_time_max_ms = config.replica_lag_time_max_ms;
     replication.min_insync_replicas = config.min_insync_replicas as usize;

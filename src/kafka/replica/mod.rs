@@ -36,7 +36,7 @@ use crate::kafka::log::records;
 use crate::kafka::log::segment::{RecoveryReport, SegmentSlice};
 use crate::kafka::metadata::TopicId;
 use producer_state::{ProducerBatch, ProducerStates, SequenceVerdict};
-pub use replicated::{ReplicaRole, ReplicationWait};
+pub use replicated::{set_halt_on_storage_failure, ReplicaRole, ReplicationWait};
 use state::{
     Acks, AlterPartitionProposal, EpochEntry, PartitionReplica, ProduceId, ReplicaError,
     ReplicationConfig,
@@ -316,14 +316,23 @@ impl Partition {
                 }
             }
         }
-        let (result, wait) = replicated::append_as_leader(
+        let (result, wait) = match replicated::append_as_leader(
             &mut inner,
             records,
             now_ms,
             limits.log_append_time,
             acks,
             timeout_ms,
-        )?;
+        ) {
+            Ok(appended) => appended,
+            Err(error) => {
+                if error.error == ResponseError::KafkaStorageError {
+                    drop(inner);
+                    replicated::storage_failed(self, &error.message);
+                }
+                return Err(error);
+            }
+        };
         // Record each batch at its own first offset.
         let mut offset = result.base_offset;
         let mut producer_iter = producer_batches.iter();

@@ -8,6 +8,7 @@
 //! acks=all produces to their waiters, AlterPartition proposals to the outbox.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use tokio::sync::oneshot;
@@ -103,6 +104,28 @@ impl ReplicaLog for LogAdapter<'_> {
         self.log
             .truncate_fully_and_start_at(offset)
             .map_err(failure)
+    }
+}
+
+/// Whether a failed write to a log dir stops the process, as Kafka's
+/// `LogDirFailureChannel` halts a broker whose log dirs have all failed. Off in
+/// tests (they share the process); the broker turns it on at start.
+static HALT_ON_STORAGE_FAILURE: AtomicBool = AtomicBool::new(false);
+
+pub fn set_halt_on_storage_failure(halt: bool) {
+    HALT_ON_STORAGE_FAILURE.store(halt, Ordering::Relaxed);
+}
+
+/// A write to the log failed (a full disk, an I/O error). A broker that kept
+/// running would stay in ISRs it cannot serve (a follower whose log cannot grow but
+/// still matches an idle leader) and keep answering for data it cannot store, so it
+/// stops, as Apache Kafka does with its only log dir offline; the controller then
+/// moves its partitions. Nothing acknowledged is lost: acknowledged data is on disk.
+pub(super) fn storage_failed(partition: &Partition, error: &str) {
+    tracing::error!(partition = %partition.topic_partition.dir_name(), error, "a write to the log dir failed");
+    if HALT_ON_STORAGE_FAILURE.load(Ordering::Relaxed) {
+        tracing::error!("halting: the log dir cannot be written (Kafka halts a broker whose log dirs have failed)");
+        std::process::exit(1);
     }
 }
 
@@ -389,6 +412,9 @@ impl Partition {
             }
         }
         settle_from(inner, before);
+        if let Err(failure) = &result {
+            storage_failed(self, &failure.0);
+        }
         result
     }
 
@@ -409,6 +435,9 @@ impl Partition {
             rebuild_producers(inner);
         }
         settle(inner);
+        if let Err(failure) = &result {
+            storage_failed(self, &failure.0);
+        }
         result
     }
 
@@ -428,6 +457,9 @@ impl Partition {
             rebuild_producers(inner);
         }
         settle(inner);
+        if let Err(failure) = &result {
+            storage_failed(self, &failure.0);
+        }
         result
     }
 
