@@ -307,7 +307,7 @@ fn read_partition(
     let mut offset = local.offsets().log_start_offset;
     loop {
         let data = local
-            .read(offset, LOAD_READ_BYTES, true)
+            .read_to_log_end(offset, LOAD_READ_BYTES, true)
             .map_err(|error| error.message)?;
         if data.records.is_empty() {
             break;

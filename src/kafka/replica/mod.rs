@@ -374,6 +374,39 @@ impl Partition {
         })
     }
 
+    /// As `read`, up to the log end rather than the high watermark: for this broker's
+    /// own readers of a log it leads (the group coordinator loading
+    /// `__consumer_offsets`, which reads to the log end as Kafka's
+    /// GroupMetadataManager does: a new leader's high watermark may still trail
+    /// records the ISR acknowledged).
+    pub fn read_to_log_end(
+        &self,
+        offset: i64,
+        max_bytes: u64,
+        at_least_one_batch: bool,
+    ) -> Result<FetchedData, PartitionError> {
+        let fetched = {
+            let inner = self.lock();
+            let log_end_offset = inner.log.log_end_offset();
+            Self::read_slice_locked(
+                &inner,
+                offset,
+                max_bytes,
+                at_least_one_batch,
+                log_end_offset,
+            )?
+        };
+        let records = match &fetched.records {
+            None => Bytes::new(),
+            Some(slice) => Bytes::from(slice.read_to_vec().map_err(LogError::from)?),
+        };
+        Ok(FetchedData {
+            records,
+            high_watermark: fetched.high_watermark,
+            log_start_offset: fetched.log_start_offset,
+        })
+    }
+
     /// As `read`, but the batches stay in their segment file: the slice holds the
     /// file open, so it stays readable after retention deletes the segment.
     pub fn read_slice(
