@@ -926,6 +926,67 @@ mod tests {
     }
 
     #[test]
+    fn a_follower_copies_the_leaders_batches_and_truncates_by_batch() {
+        let leader_dir = tempfile::tempdir().unwrap();
+        let follower_dir = tempfile::tempdir().unwrap();
+        let (mut leader, _) = PartitionLog::open(leader_dir.path(), settings(300), 0, 0).unwrap();
+        leader
+            .append(&test_batch(0, 1, &[b"a"]), 0, 1, false)
+            .unwrap();
+        leader
+            .append(&test_batch(0, 2, &[b"b", b"c"]), 3, 2, false)
+            .unwrap();
+        leader
+            .append(&test_batch(0, 3, &[b"d"]), 3, 3, false)
+            .unwrap();
+        let slice = leader.read(0, u64::MAX).unwrap().unwrap();
+        let mut all = Vec::new();
+        for segment in leader.segments.values() {
+            if let Some(slice) = segment.read(segment.base_offset(), u64::MAX).unwrap() {
+                all.extend(slice.read_to_vec().unwrap());
+            }
+        }
+        assert!(slice.length > 0);
+
+        let (mut follower, _) =
+            PartitionLog::open(follower_dir.path(), settings(300), 0, 0).unwrap();
+        // Batches must start at the follower's log end.
+        let (_, late) = batch::split_batches(&all).nth(1).unwrap().unwrap();
+        assert!(follower.append_as_follower(late).is_err());
+        let (appended, epochs) = follower.append_as_follower(&all).unwrap();
+        assert_eq!((appended.base_offset, appended.last_offset), (0, 3));
+        assert_eq!(epochs, vec![(0, 0), (3, 1)]);
+        assert_eq!(follower.leader_epochs(), leader.leader_epochs());
+        assert_eq!(follower.log_end_offset(), 4);
+        // Offsets and epochs are kept: the follower's bytes are the leader's.
+        let mut copied = Vec::new();
+        for segment in follower.segments.values() {
+            if let Some(slice) = segment.read(segment.base_offset(), u64::MAX).unwrap() {
+                copied.extend(slice.read_to_vec().unwrap());
+            }
+        }
+        assert_eq!(copied, all);
+
+        // Truncation goes by whole batches: offset 2 is inside the batch [1, 2].
+        follower.truncate_to(2).unwrap();
+        assert_eq!(follower.log_end_offset(), 1);
+        assert_eq!(follower.leader_epochs(), &[(0, 0)]);
+        // Truncation past the end changes nothing; below the start empties the log.
+        follower.truncate_to(10).unwrap();
+        assert_eq!(follower.log_end_offset(), 1);
+        follower.truncate_fully_and_start_at(7).unwrap();
+        assert_eq!(
+            (follower.log_start_offset(), follower.log_end_offset()),
+            (7, 7)
+        );
+        assert!(follower.leader_epochs().is_empty());
+        // Reopened, the follower's log is what it was left as.
+        drop(follower);
+        let (reopened, _) = PartitionLog::open(follower_dir.path(), settings(300), 7, 7).unwrap();
+        assert_eq!(reopened.log_end_offset(), 7);
+    }
+
+    #[test]
     fn leader_epochs_are_checkpointed() {
         let dir = tempfile::tempdir().unwrap();
         let (mut log, _) = PartitionLog::open(dir.path(), settings(1 << 20), 0, 0).unwrap();
