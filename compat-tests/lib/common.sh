@@ -8,6 +8,9 @@ COMPAT_DIR=${COMPAT_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 REPO_DIR=${REPO_DIR:-$(cd "$COMPAT_DIR/.." && pwd)}
 CACHE_DIR=${CACHE_DIR:-$COMPAT_DIR/.cache}      # fetched clients and jars, git-ignored, kept across runs
 WORK_DIR=${WORK_DIR:-$COMPAT_DIR/.work}         # per-run data dirs and logs, git-ignored
+# The real path: cached classpaths and scripts hold absolute paths, which must stay
+# valid when the cache is reached through a symlink (a worktree sharing it).
+mkdir -p "$CACHE_DIR" 2>/dev/null && CACHE_DIR=$(cd -P "$CACHE_DIR" && pwd)
 # shellcheck source=/dev/null
 . "$COMPAT_DIR/versions.env"
 
