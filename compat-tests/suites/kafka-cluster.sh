@@ -15,17 +15,20 @@
 #                             takes LeaderAndIsr / UpdateMetadata from Apache's controller,
 #                             follows Apache leaders (Fetch v17) and leads Apache followers.
 # In each part:
-#   1. kafka-topics 3.9 --create --replication-factor 3 --partitions 3 with
-#      min.insync.replicas=2; --describe shows a leader and three in-sync replicas for
-#      every partition (waited for).
+#   1. kafka-topics --create --replication-factor 3 --partitions 3 with
+#      min.insync.replicas=2 (3.9 --bootstrap-server; in controller-failover the
+#      seed's 2.2.1 --zookeeper); --describe shows a leader and three in-sync replicas
+#      for every partition (waited for).
 #   2. kafka-python, idempotent, acks=all, keyed records spread over the partitions
 #      (python/kafka_cluster.py stream), one after the other, through all of what
 #      follows.
 #   3. kill -9 of the leader of a partition (not broker 1, the controller; or broker 1
 #      in controller-failover); the
 #      controller moves its partitions to the other replicas and drops it from the ISR
-#      (--describe, waited for); records keep being acknowledged.
-#   4. the killed broker restarts on its log dirs, catches up and is back in every ISR.
+#      (--describe, waited for); --under-replicated-partitions lists every partition,
+#      --unavailable-partitions none; records keep being acknowledged.
+#   4. the killed broker restarts on its log dirs, catches up and is back in every ISR
+#      (--under-replicated-partitions lists nothing).
 #   5. the stream stops; a fresh consumer finds every acknowledged record exactly once at
 #      its acknowledged partition and offset, and nothing written twice.
 #   6. every partition's segment files are byte-identical on the three brokers.
@@ -136,8 +139,14 @@ part() {
   done
   local first=${bootstrap%%,*}
   topic=$(kafka_unique cluster)
-  out=$(kafka_tool 3.9 kafka-topics --create --bootstrap-server "$first" --topic "$topic" \
-    --replication-factor 3 --partitions 3 --config min.insync.replicas=2 2>&1)
+  if [ "$victim_kind" = controller ]; then
+    # the seed's own command: Kafka 2.2.1's kafka-topics through ZooKeeper
+    out=$(kafka_tool 2.2 kafka-topics --create --zookeeper "$zk" --topic "$topic" \
+      --replication-factor 3 --partitions 3 --config min.insync.replicas=2 2>&1)
+  else
+    out=$(kafka_tool 3.9 kafka-topics --create --bootstrap-server "$first" --topic "$topic" \
+      --replication-factor 3 --partitions 3 --config min.insync.replicas=2 2>&1)
+  fi
   kafka_expect "kafka-topics --create --replication-factor 3" "$out" "Created topic \"?$topic\"?\." || return 1
   wait_describe "$first" "$topic" 60 all_in_sync \
     || { kafka_fail "no leader and full ISR for every partition after 60s: $(tr '\n' ';' <<<"$DESCRIBED")"; return 1; }
@@ -161,6 +170,15 @@ part() {
     || { kafka_fail "broker $VICTIM still leads or is in an ISR 90s after kill -9: $(tr '\n' ';' <<<"$DESCRIBED")"; return 1; }
   fail_s=$(($(date +%s) - t0))
   log "$client: broker $VICTIM (${targets[$((VICTIM - 1))]}) out after ${fail_s}s: $(tr '\n' ';' <<<"$DESCRIBED")"
+  # kafka-topics' filters, as operators use them: every partition is under-replicated
+  # (two of three replicas in sync), none is unavailable
+  local under unavailable
+  under=$(kafka_tool 3.9 kafka-topics --describe --under-replicated-partitions \
+    --bootstrap-server "$first" --topic "$topic" 2>/dev/null | grep -c "Partition: ")
+  unavailable=$(kafka_tool 3.9 kafka-topics --describe --unavailable-partitions \
+    --bootstrap-server "$first" --topic "$topic" 2>/dev/null | grep -c "Partition: ")
+  [ "$under" = 3 ] && [ "$unavailable" = 0 ] \
+    || { kafka_fail "with broker $VICTIM down: --under-replicated-partitions lists $under (want 3), --unavailable-partitions $unavailable (want 0)"; return 1; }
   wait_acked "$ctl" 200 120 || { cat "$ctl/stream.err" >&2; kafka_fail "no progress after broker $VICTIM was killed"; return 1; }
 
   t0=$(date +%s)
@@ -169,6 +187,9 @@ part() {
     || { kafka_fail "broker $VICTIM not back in every ISR 120s after its restart: $(tr '\n' ';' <<<"$DESCRIBED")"; return 1; }
   rejoin_s=$(($(date +%s) - t0))
   log "$client: broker $VICTIM back in every ISR after ${rejoin_s}s"
+  under=$(kafka_tool 3.9 kafka-topics --describe --under-replicated-partitions \
+    --bootstrap-server "$first" --topic "$topic" 2>/dev/null | grep -c "Partition: ")
+  [ "$under" = 0 ] || { kafka_fail "after the rejoin --under-replicated-partitions still lists $under"; return 1; }
   wait_acked "$ctl" 100 120 || { cat "$ctl/stream.err" >&2; kafka_fail "no progress after broker $VICTIM came back"; return 1; }
 
   touch "$ctl/stop"
