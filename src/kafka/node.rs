@@ -20,6 +20,8 @@ use crate::kafka::server;
 
 /// Kafka's `log.flush.offset.checkpoint.interval.ms` default.
 const CHECKPOINT_INTERVAL_MS: u64 = 60_000;
+/// Kafka's `replica.high.watermark.checkpoint.interval.ms` default.
+const HIGH_WATERMARK_CHECKPOINT_INTERVAL_MS: u64 = 5_000;
 /// Kafka's `log.retention.check.interval.ms` default.
 const RETENTION_CHECK_INTERVAL_MS: u64 = 300_000;
 /// Connections served at once per listener (Kafka's `max.connections` is unbounded
@@ -120,6 +122,8 @@ pub async fn run(config: KafkaConfig, mut shutdown: watch::Receiver<bool>) -> an
 
 async fn periodic_duties(broker: Arc<Broker>, mut shutdown: watch::Receiver<bool>) {
     let mut checkpoint = tokio::time::interval(Duration::from_millis(CHECKPOINT_INTERVAL_MS));
+    let mut high_watermark_checkpoint =
+        tokio::time::interval(Duration::from_millis(HIGH_WATERMARK_CHECKPOINT_INTERVAL_MS));
     let mut retention = tokio::time::interval(Duration::from_millis(RETENTION_CHECK_INTERVAL_MS));
     let flush_interval_ms = broker
         .config
@@ -137,6 +141,15 @@ async fn periodic_duties(broker: Arc<Broker>, mut shutdown: watch::Receiver<bool
                 run_blocking(move || {
                     if let Err(error) = broker.logs.checkpoint() {
                         tracing::warn!(%error, "writing log checkpoints failed");
+                    }
+                })
+                .await;
+            }
+            _ = high_watermark_checkpoint.tick() => {
+                let broker = broker.clone();
+                run_blocking(move || {
+                    if let Err(error) = broker.logs.checkpoint_high_watermarks() {
+                        tracing::warn!(%error, "writing replication-offset-checkpoint failed");
                     }
                 })
                 .await;

@@ -433,6 +433,29 @@ impl LogManager {
         Ok(())
     }
 
+    /// Writes `replication-offset-checkpoint` alone (Kafka's
+    /// `replica.high.watermark.checkpoint.interval.ms`, every 5 s): a restarted broker
+    /// starts from a recent high watermark. No flush needed: the file only bounds what
+    /// consumers may read until the leader says more.
+    pub fn checkpoint_high_watermarks(&self) -> Result<(), LogManagerError> {
+        let mut per_dir = vec![BTreeMap::new(); self.dirs.len()];
+        {
+            let partitions = self
+                .partitions
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for (tp, (dir_index, partition)) in partitions.iter() {
+                if let Some(high_watermarks) = per_dir.get_mut(*dir_index) {
+                    high_watermarks.insert(tp.clone(), partition.offsets().high_watermark);
+                }
+            }
+        }
+        for (dir, high_watermarks) in self.dirs.iter().zip(per_dir) {
+            checkpoint::write_offsets(&dir.join(REPLICATION_OFFSET_CHECKPOINT), &high_watermarks)?;
+        }
+        Ok(())
+    }
+
     /// A clean shutdown: flush every partition, checkpoint, and leave Kafka's
     /// clean-shutdown marker so the next start (keel's or Apache's) trusts the logs.
     pub fn flush_and_checkpoint(&self) -> Result<(), LogManagerError> {
@@ -493,5 +516,49 @@ mod tests {
         assert!(opened
             .iter()
             .all(|partition| Arc::ptr_eq(partition, &opened[0])));
+    }
+
+    #[test]
+    fn the_high_watermark_checkpoint_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut manager = LogManager::new(&[dir.path().to_path_buf()]).unwrap();
+        manager.set_local_broker(BrokerId(1));
+        let tp = TopicPartition::new("t", 0);
+        let partition = manager
+            .open_or_create(&tp, TopicId::ZERO, LogSettings::default())
+            .unwrap();
+        let me = BrokerId(1);
+        partition
+            .apply_leader_and_isr(
+                0,
+                &crate::kafka::replica::state::PartitionState {
+                    leader: Some(me),
+                    leader_epoch: 0,
+                    isr: vec![me],
+                    partition_epoch: 0,
+                    replicas: vec![me],
+                },
+                1,
+                None,
+            )
+            .unwrap();
+        let batch = crate::kafka::log::batch::test_batch(0, 1, &[b"a", b"b"]);
+        let limits = crate::kafka::replica::ProduceLimits {
+            batch_bytes_max: 1 << 20,
+            log_append_time: false,
+            compacted: false,
+        };
+        partition.append_from_client(&batch, limits, 1).unwrap();
+        manager.checkpoint_high_watermarks().unwrap();
+        let written =
+            checkpoint::read_offsets(&dir.path().join(REPLICATION_OFFSET_CHECKPOINT)).unwrap();
+        assert_eq!(written.get(&tp), Some(&2));
+        // A reopened partition starts from it.
+        drop(partition);
+        let reopened = LogManager::new(&[dir.path().to_path_buf()]).unwrap();
+        let partition = reopened
+            .open_or_create(&tp, TopicId::ZERO, LogSettings::default())
+            .unwrap();
+        assert_eq!(partition.offsets().high_watermark, 2);
     }
 }
