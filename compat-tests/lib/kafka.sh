@@ -732,3 +732,73 @@ kcat_ensure() {
   fi
   command -v kcat >/dev/null
 }
+
+# --- helpers for the multi-broker suites ------------------------------------------------
+#
+#   kafka_partitions BOOTSTRAP TOPIC          one line per partition, "PARTITION LEADER ISR"
+#                                            (ISR comma separated; leader "none" without one)
+#   kafka_wait_partitions BOOTSTRAP TOPIC SECONDS PREDICATE
+#                                            until PREDICATE (a function reading those lines
+#                                            on stdin) holds; the last lines stay in
+#                                            $KAFKA_PARTITIONS
+#   kafka_all_in_sync                         predicate: 3 partitions, each led, ISR of 3
+#   kafka_stream_acked CTL                    records a kafka_cluster.py stream acknowledged
+#   kafka_wait_acked CTL MORE SECONDS PID     until MORE more are acknowledged (PID: the stream)
+#   kafka_same_logs TOPIC BROKER...           each of the 3 partitions' segment data is
+#                                            identical in the named brokers' data dirs
+
+kafka_partitions() {
+  kafka_tool 3.9 kafka-topics --describe --bootstrap-server "$1" --topic "$2" 2>/dev/null |
+    sed -n 's/.*Partition: \([0-9]*\)[[:space:]]*Leader: \([a-z0-9-]*\)[[:space:]]*Replicas: [0-9,]*[[:space:]]*Isr: \([0-9,]*\).*/\1 \2 \3/p'
+}
+
+KAFKA_PARTITIONS=""
+kafka_wait_partitions() {
+  local bootstrap=$1 topic=$2 secs=$3 predicate=$4 t0
+  t0=$(date +%s)
+  while [ $(($(date +%s) - t0)) -lt "$secs" ]; do
+    KAFKA_PARTITIONS=$(kafka_partitions "$bootstrap" "$topic")
+    if [ -n "$KAFKA_PARTITIONS" ] && printf '%s\n' "$KAFKA_PARTITIONS" | "$predicate"; then return 0; fi
+    sleep 1
+  done
+  return 1
+}
+
+kafka_all_in_sync() {
+  local p l isr n=0
+  while read -r p l isr; do
+    [ "$l" = none ] && return 1
+    [ "$(tr ',' '\n' <<<"$isr" | wc -l)" -eq 3 ] || return 1
+    n=$((n + 1))
+  done
+  [ "$n" -eq 3 ]
+}
+
+kafka_stream_acked() { cat "$1/acked" 2>/dev/null || echo 0; }
+
+kafka_wait_acked() {
+  local ctl=$1 more=$2 secs=$3 pid=$4 start t0
+  start=$(kafka_stream_acked "$ctl")
+  t0=$(date +%s)
+  while [ $(($(date +%s) - t0)) -lt "$secs" ]; do
+    [ "$(kafka_stream_acked "$ctl")" -ge $((start + more)) ] && return 0
+    kill -0 "$pid" 2>/dev/null || return 1
+    sleep 0.5
+  done
+  return 1
+}
+
+kafka_same_logs() {
+  local topic=$1 p name sums
+  shift
+  for p in 0 1 2; do
+    sums=""
+    for name in "$@"; do
+      sums="$sums $(cat "$(kafka_server_dir "$name")/data/$topic-$p/"*.log 2>/dev/null | md5sum | cut -c1-12)"
+    done
+    if [ "$(tr ' ' '\n' <<<"$sums" | sed '/^$/d' | sort -u | wc -l)" -ne 1 ]; then
+      log "partition $p differs across brokers:$sums"
+      return 1
+    fi
+  done
+}

@@ -51,37 +51,7 @@ py() {
   timeout_run 900 "$PY_VENV/bin/python" "$COMPAT_DIR/python/kafka_cluster.py" "$@"
 }
 
-# describe BOOTSTRAP TOPIC: one line per partition, "PARTITION LEADER ISR" (ISR as
-# kafka-topics prints it, comma separated; leader "none" without one).
-describe() {
-  kafka_tool 3.9 kafka-topics --describe --bootstrap-server "$1" --topic "$2" 2>/dev/null |
-    sed -n 's/.*Partition: \([0-9]*\)[[:space:]]*Leader: \([a-z0-9-]*\)[[:space:]]*Replicas: [0-9,]*[[:space:]]*Isr: \([0-9,]*\).*/\1 \2 \3/p'
-}
-
-# wait_describe BOOTSTRAP TOPIC SECONDS PREDICATE: until PREDICATE (a function reading
-# describe's lines on stdin) holds; the last lines are left in $DESCRIBED.
-DESCRIBED=""
-wait_describe() {
-  local bootstrap=$1 topic=$2 secs=$3 predicate=$4 t0
-  t0=$(date +%s)
-  while [ $(($(date +%s) - t0)) -lt "$secs" ]; do
-    DESCRIBED=$(describe "$bootstrap" "$topic")
-    if [ -n "$DESCRIBED" ] && printf '%s\n' "$DESCRIBED" | "$predicate"; then return 0; fi
-    sleep 1
-  done
-  return 1
-}
-
-# predicates over describe's lines
-all_in_sync() {
-  local p l isr n=0
-  while read -r p l isr; do
-    [ "$l" = none ] && return 1
-    [ "$(tr ',' '\n' <<<"$isr" | wc -l)" -eq 3 ] || return 1
-    n=$((n + 1))
-  done
-  [ "$n" -eq 3 ]
-}
+# the predicates and waits are lib/kafka.sh's (kafka_wait_partitions and friends)
 VICTIM=""
 victim_gone() {
   local p l isr
@@ -93,35 +63,8 @@ victim_gone() {
   return 0
 }
 
-acked() { cat "$1/acked" 2>/dev/null || echo 0; }
-
-# wait_acked CTL MORE SECONDS: until MORE records more than now are acknowledged.
-wait_acked() {
-  local ctl=$1 more=$2 secs=$3 start t0
-  start=$(acked "$ctl")
-  t0=$(date +%s)
-  while [ $(($(date +%s) - t0)) -lt "$secs" ]; do
-    [ "$(acked "$ctl")" -ge $((start + more)) ] && return 0
-    kill -0 "$STREAM_PID" 2>/dev/null || return 1
-    sleep 0.5
-  done
-  return 1
-}
-
-# same_logs NAME TOPIC: each partition's segment data is identical on the three brokers.
-same_logs() {
-  local name=$1 topic=$2 p i sums
-  for p in 0 1 2; do
-    sums=""
-    for i in 1 2 3; do
-      sums="$sums $(cat "$(kafka_server_dir "$name-b$i")/data/$topic-$p/"*.log 2>/dev/null | md5sum | cut -c1-12)"
-    done
-    if [ "$(tr ' ' '\n' <<<"$sums" | sed '/^$/d' | sort -u | wc -l)" -ne 1 ]; then
-      log "partition $p differs across brokers:$sums"
-      return 1
-    fi
-  done
-}
+# same_logs NAME TOPIC: the three brokers of part NAME hold identical partitions.
+same_logs() { kafka_same_logs "$2" "$1-b1" "$1-b2" "$1-b3"; }
 
 # part CLIENT NAME VICTIM TARGET1 TARGET2 TARGET3: VICTIM is "leader" (a partition
 # leader other than broker 1) or "controller" (broker 1).
@@ -148,28 +91,28 @@ part() {
       --replication-factor 3 --partitions 3 --config min.insync.replicas=2 2>&1)
   fi
   kafka_expect "kafka-topics --create --replication-factor 3" "$out" "Created topic \"?$topic\"?\." || return 1
-  wait_describe "$first" "$topic" 60 all_in_sync \
-    || { kafka_fail "no leader and full ISR for every partition after 60s: $(tr '\n' ';' <<<"$DESCRIBED")"; return 1; }
-  log "$client: $(tr '\n' ';' <<<"$DESCRIBED")"
+  kafka_wait_partitions "$first" "$topic" 60 kafka_all_in_sync \
+    || { kafka_fail "no leader and full ISR for every partition after 60s: $(tr '\n' ';' <<<"$KAFKA_PARTITIONS")"; return 1; }
+  log "$client: $(tr '\n' ';' <<<"$KAFKA_PARTITIONS")"
 
   py stream "$bootstrap" "$topic" "$ctl" >"$ctl/stream.out" 2>"$ctl/stream.err" &
   STREAM_PID=$!
-  wait_acked "$ctl" 200 120 || { cat "$ctl/stream.err" >&2; kafka_fail "the producer did not get 200 records acknowledged"; return 1; }
+  kafka_wait_acked "$ctl" 200 120 "$STREAM_PID" || { cat "$ctl/stream.err" >&2; kafka_fail "the producer did not get 200 records acknowledged"; return 1; }
 
   if [ "$victim_kind" = controller ]; then
     VICTIM=1
   else
-    VICTIM=$(printf '%s\n' "$DESCRIBED" | awk '$2 != 1 {print $2; exit}')
+    VICTIM=$(printf '%s\n' "$KAFKA_PARTITIONS" | awk '$2 != 1 {print $2; exit}')
     [ -n "$VICTIM" ] || VICTIM=2
   fi
   # the bootstrap list without the victim (the tools must reach a live broker)
   first=$(tr ',' '\n' <<<"$bootstrap" | sed -n "$(( VICTIM == 1 ? 2 : 1 ))p")
   t0=$(date +%s)
   kafka_kill "$name-b$VICTIM" || { kafka_fail "kill -9 of broker $VICTIM failed"; return 1; }
-  wait_describe "$first" "$topic" 90 victim_gone \
-    || { kafka_fail "broker $VICTIM still leads or is in an ISR 90s after kill -9: $(tr '\n' ';' <<<"$DESCRIBED")"; return 1; }
+  kafka_wait_partitions "$first" "$topic" 90 victim_gone \
+    || { kafka_fail "broker $VICTIM still leads or is in an ISR 90s after kill -9: $(tr '\n' ';' <<<"$KAFKA_PARTITIONS")"; return 1; }
   fail_s=$(($(date +%s) - t0))
-  log "$client: broker $VICTIM (${targets[$((VICTIM - 1))]}) out after ${fail_s}s: $(tr '\n' ';' <<<"$DESCRIBED")"
+  log "$client: broker $VICTIM (${targets[$((VICTIM - 1))]}) out after ${fail_s}s: $(tr '\n' ';' <<<"$KAFKA_PARTITIONS")"
   # kafka-topics' filters, as operators use them: every partition is under-replicated
   # (two of three replicas in sync), none is unavailable
   local under unavailable
@@ -179,18 +122,18 @@ part() {
     --bootstrap-server "$first" --topic "$topic" 2>/dev/null | grep -c "Partition: ")
   [ "$under" = 3 ] && [ "$unavailable" = 0 ] \
     || { kafka_fail "with broker $VICTIM down: --under-replicated-partitions lists $under (want 3), --unavailable-partitions $unavailable (want 0)"; return 1; }
-  wait_acked "$ctl" 200 120 || { cat "$ctl/stream.err" >&2; kafka_fail "no progress after broker $VICTIM was killed"; return 1; }
+  kafka_wait_acked "$ctl" 200 120 "$STREAM_PID" || { cat "$ctl/stream.err" >&2; kafka_fail "no progress after broker $VICTIM was killed"; return 1; }
 
   t0=$(date +%s)
   KAFKA_ZK_CONNECT=$zk kafka_restart "$name-b$VICTIM" || { kafka_fail "broker $VICTIM did not restart"; return 1; }
-  wait_describe "$first" "$topic" 120 all_in_sync \
-    || { kafka_fail "broker $VICTIM not back in every ISR 120s after its restart: $(tr '\n' ';' <<<"$DESCRIBED")"; return 1; }
+  kafka_wait_partitions "$first" "$topic" 120 kafka_all_in_sync \
+    || { kafka_fail "broker $VICTIM not back in every ISR 120s after its restart: $(tr '\n' ';' <<<"$KAFKA_PARTITIONS")"; return 1; }
   rejoin_s=$(($(date +%s) - t0))
   log "$client: broker $VICTIM back in every ISR after ${rejoin_s}s"
   under=$(kafka_tool 3.9 kafka-topics --describe --under-replicated-partitions \
     --bootstrap-server "$first" --topic "$topic" 2>/dev/null | grep -c "Partition: ")
   [ "$under" = 0 ] || { kafka_fail "after the rejoin --under-replicated-partitions still lists $under"; return 1; }
-  wait_acked "$ctl" 100 120 || { cat "$ctl/stream.err" >&2; kafka_fail "no progress after broker $VICTIM came back"; return 1; }
+  kafka_wait_acked "$ctl" 100 120 "$STREAM_PID" || { cat "$ctl/stream.err" >&2; kafka_fail "no progress after broker $VICTIM came back"; return 1; }
 
   touch "$ctl/stop"
   wait "$STREAM_PID"

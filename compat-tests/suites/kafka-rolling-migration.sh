@@ -39,62 +39,8 @@ py() {
   timeout_run 1200 "$PY_VENV/bin/python" "$COMPAT_DIR/python/kafka_cluster.py" "$@"
 }
 
-# describe BOOTSTRAP TOPIC: "PARTITION LEADER ISR" per partition.
-describe() {
-  kafka_tool 3.9 kafka-topics --describe --bootstrap-server "$1" --topic "$2" 2>/dev/null |
-    sed -n 's/.*Partition: \([0-9]*\)[[:space:]]*Leader: \([a-z0-9-]*\)[[:space:]]*Replicas: [0-9,]*[[:space:]]*Isr: \([0-9,]*\).*/\1 \2 \3/p'
-}
-
-all_in_sync() {
-  local p l isr n=0
-  while read -r p l isr; do
-    [ "$l" = none ] && return 1
-    [ "$(tr ',' '\n' <<<"$isr" | wc -l)" -eq 3 ] || return 1
-    n=$((n + 1))
-  done
-  [ "$n" -eq 3 ]
-}
-
-DESCRIBED=""
-# wait_in_sync BOOTSTRAP TOPIC SECONDS
-wait_in_sync() {
-  local t0
-  t0=$(date +%s)
-  while [ $(($(date +%s) - t0)) -lt "$3" ]; do
-    DESCRIBED=$(describe "$1" "$2")
-    if [ -n "$DESCRIBED" ] && printf '%s\n' "$DESCRIBED" | all_in_sync; then return 0; fi
-    sleep 1
-  done
-  return 1
-}
-
-acked() { cat "$1/acked" 2>/dev/null || echo 0; }
-
-wait_acked() {
-  local ctl=$1 more=$2 secs=$3 start t0
-  start=$(acked "$ctl")
-  t0=$(date +%s)
-  while [ $(($(date +%s) - t0)) -lt "$secs" ]; do
-    [ "$(acked "$ctl")" -ge $((start + more)) ] && return 0
-    kill -0 "$STREAM_PID" 2>/dev/null || return 1
-    sleep 0.5
-  done
-  return 1
-}
-
-same_logs() {
-  local topic=$1 p i sums
-  for p in 0 1 2; do
-    sums=""
-    for i in 1 2 3; do
-      sums="$sums $(cat "$(kafka_server_dir "rm-b$i")/data/$topic-$p/"*.log 2>/dev/null | md5sum | cut -c1-12)"
-    done
-    if [ "$(tr ' ' '\n' <<<"$sums" | sed '/^$/d' | sort -u | wc -l)" -ne 1 ]; then
-      log "partition $p differs across brokers:$sums"
-      return 1
-    fi
-  done
-}
+# wait_in_sync BOOTSTRAP TOPIC SECONDS: every partition led, with a full ISR.
+wait_in_sync() { kafka_wait_partitions "$1" "$2" "$3" kafka_all_in_sync; }
 
 migrate() {
   local ctl="$SUITE_WORK/migration" zk bootstrap="" i topic out to steps="" t0 secs
@@ -112,11 +58,11 @@ migrate() {
   out=$(kafka_tool 3.9 kafka-topics --create --bootstrap-server "127.0.0.1:${ports[1]}" --topic "$topic" \
     --replication-factor 3 --partitions 3 --config min.insync.replicas=2 2>&1)
   kafka_expect "kafka-topics --create" "$out" "Created topic \"?$topic\"?\." || return 1
-  wait_in_sync "127.0.0.1:${ports[1]}" "$topic" 60 || { kafka_fail "no full ISR at the start: $DESCRIBED"; return 1; }
+  wait_in_sync "127.0.0.1:${ports[1]}" "$topic" 60 || { kafka_fail "no full ISR at the start: $KAFKA_PARTITIONS"; return 1; }
 
   py stream "$bootstrap" "$topic" "$ctl" migration-group >"$ctl/stream.out" 2>"$ctl/stream.err" &
   STREAM_PID=$!
-  wait_acked "$ctl" 200 120 || { cat "$ctl/stream.err" >&2; kafka_fail "the producer did not get going"; return 1; }
+  kafka_wait_acked "$ctl" 200 120 "$STREAM_PID" || { cat "$ctl/stream.err" >&2; kafka_fail "the producer did not get going"; return 1; }
 
   local keel_side=keel
   [ "$TARGET" = apache ] && keel_side=apache
@@ -128,9 +74,9 @@ migrate() {
       # ask a broker that is not the one just replaced
       local other=$(( i == 1 ? 2 : 1 ))
       wait_in_sync "127.0.0.1:${ports[$other]}" "$topic" 120 \
-        || { kafka_fail "broker $i ($to): no full ISR within 120s: $(tr '\n' ';' <<<"$DESCRIBED")"; return 1; }
+        || { kafka_fail "broker $i ($to): no full ISR within 120s: $(tr '\n' ';' <<<"$KAFKA_PARTITIONS")"; return 1; }
       secs=$(($(date +%s) - t0))
-      wait_acked "$ctl" 100 120 || { cat "$ctl/stream.err" >&2; kafka_fail "no progress after broker $i became $to"; return 1; }
+      kafka_wait_acked "$ctl" 100 120 "$STREAM_PID" || { cat "$ctl/stream.err" >&2; kafka_fail "no progress after broker $i became $to"; return 1; }
       steps="$steps b$i->$to:${secs}s"
       log "broker $i is $to; every ISR full after ${secs}s"
     done
@@ -147,10 +93,10 @@ migrate() {
   fi
   local same=no
   for _ in $(seq 1 30); do
-    if same_logs "$topic" 2>/dev/null; then same=yes; break; fi
+    if kafka_same_logs "$topic" rm-b1 rm-b2 rm-b3 2>/dev/null; then same=yes; break; fi
     sleep 1
   done
-  [ "$same" = yes ] || { same_logs "$topic"; kafka_fail "replica logs differ across the brokers"; return 1; }
+  [ "$same" = yes ] || { kafka_same_logs "$topic" rm-b1 rm-b2 rm-b3; kafka_fail "replica logs differ across the brokers"; return 1; }
   KAFKA_DETAIL="apache -> $keel_side -> apache, one broker at a time:$steps; $(head -n 1 "$ctl/stream.out"); replica logs identical"
 }
 

@@ -108,6 +108,11 @@ pub struct ControllerContext {
 }
 
 impl ControllerContext {
+    /// A topic's id, zero while it has none (as the requests carry it).
+    fn topic_id(&self, topic: &str) -> TopicId {
+        self.topic_ids.get(topic).copied().unwrap_or(TopicId::ZERO)
+    }
+
     fn is_online(&self, broker: BrokerId) -> bool {
         self.brokers.contains_key(&broker) && !self.shutting_down.contains(&broker)
     }
@@ -322,11 +327,7 @@ fn update_metadata(
             .entry(tp.0.as_str())
             .or_insert_with(|| UpdateMetadataTopicState {
                 topic_name: tp.0.clone(),
-                topic_id: context
-                    .topic_ids
-                    .get(&tp.0)
-                    .copied()
-                    .unwrap_or(TopicId::ZERO),
+                topic_id: context.topic_id(&tp.0),
                 ..Default::default()
             });
         topic.partition_states.push(UpdateMetadataPartitionState {
@@ -397,11 +398,7 @@ fn leader_and_isr_request(
             .entry(tp.0.as_str())
             .or_insert_with(|| LeaderAndIsrTopicState {
                 topic_name: tp.0.clone(),
-                topic_id: context
-                    .topic_ids
-                    .get(&tp.0)
-                    .copied()
-                    .unwrap_or(TopicId::ZERO),
+                topic_id: context.topic_id(&tp.0),
                 ..Default::default()
             });
         topic.partition_states.push(LeaderAndIsrPartitionState {

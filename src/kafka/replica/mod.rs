@@ -363,15 +363,7 @@ impl Partition {
         at_least_one_batch: bool,
     ) -> Result<FetchedData, PartitionError> {
         let fetched = self.read_slice(offset, max_bytes, at_least_one_batch)?;
-        let records = match &fetched.records {
-            None => Bytes::new(),
-            Some(slice) => Bytes::from(slice.read_to_vec().map_err(LogError::from)?),
-        };
-        Ok(FetchedData {
-            records,
-            high_watermark: fetched.high_watermark,
-            log_start_offset: fetched.log_start_offset,
-        })
+        into_memory(fetched)
     }
 
     /// As `read`, up to the log end rather than the high watermark: for this broker's
@@ -396,15 +388,7 @@ impl Partition {
                 log_end_offset,
             )?
         };
-        let records = match &fetched.records {
-            None => Bytes::new(),
-            Some(slice) => Bytes::from(slice.read_to_vec().map_err(LogError::from)?),
-        };
-        Ok(FetchedData {
-            records,
-            high_watermark: fetched.high_watermark,
-            log_start_offset: fetched.log_start_offset,
-        })
+        into_memory(fetched)
     }
 
     /// As `read`, but the batches stay in their segment file: the slice holds the
@@ -633,6 +617,19 @@ impl Partition {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         inner.log.delete()
     }
+}
+
+/// A read's batches copied out of their segment file (after the partition lock).
+fn into_memory(fetched: FetchedSlice) -> Result<FetchedData, PartitionError> {
+    let records = match &fetched.records {
+        None => Bytes::new(),
+        Some(slice) => Bytes::from(slice.read_to_vec().map_err(LogError::from)?),
+    };
+    Ok(FetchedData {
+        records,
+        high_watermark: fetched.high_watermark,
+        log_start_offset: fetched.log_start_offset,
+    })
 }
 
 fn batch_error(error: BatchError) -> PartitionError {
