@@ -15,7 +15,8 @@
 //! - `producer_id`: InitProducerId and OffsetForLeaderEpoch.
 //! - `inter_broker`: LeaderAndIsr, UpdateMetadata, StopReplica (broker role),
 //!   AlterPartition and ControlledShutdown (controller role).
-//! - `controller_rpcs`: AllocateProducerIds, answered by the active controller.
+//! - `controller_rpcs`: AllocateProducerIds and ElectLeaders, answered by the active
+//!   controller.
 
 pub mod admin;
 pub mod api_versions;
@@ -112,6 +113,9 @@ async fn route(broker: &Arc<Broker>, request: Request) -> Option<ResponseKind> {
         )),
         RequestKind::AllocateProducerIds(body) => Some(ResponseKind::AllocateProducerIds(
             controller_rpcs::allocate_producer_ids(broker, body).await,
+        )),
+        RequestKind::ElectLeaders(body) => Some(ResponseKind::ElectLeaders(
+            controller_rpcs::elect_leaders(broker, version, body).await,
         )),
         RequestKind::FindCoordinator(body) => Some(ResponseKind::FindCoordinator(
             groups::find_coordinator(broker, version, body).await,
