@@ -676,6 +676,11 @@ async fn every_announced_api_answers() {
                 AllocateProducerIdsResponse,
                 AllocateProducerIdsRequest::default()
             ),
+            ApiKey::ElectLeaders => check!(
+                ElectLeadersRequest,
+                ElectLeadersResponse,
+                ElectLeadersRequest::default()
+            ),
             other => panic!("add {other:?} to this test"),
         }
     }
