@@ -37,6 +37,9 @@
 #   5. the stream stops; a fresh consumer finds every acknowledged record exactly once at
 #      its acknowledged partition and offset, and nothing written twice.
 #   6. every partition's segment files are byte-identical on the three brokers.
+#   7. (three-brokers) a consumer group committed along the whole time:
+#      kafka-consumer-groups --describe shows LAG 0 on every partition, and
+#      kafka-log-dirs --describe finds the three partitions on each broker.
 # Figures: records acknowledged, failed sends, seconds from the kill to new leaders and
 # from the restart to a full ISR.
 
@@ -100,7 +103,11 @@ part() {
     || { kafka_fail "no leader and full ISR for every partition after 60s: $(tr '\n' ';' <<<"$KAFKA_PARTITIONS")"; return 1; }
   log "$client: $(tr '\n' ';' <<<"$KAFKA_PARTITIONS")"
 
-  py stream "$bootstrap" "$topic" "$ctl" >"$ctl/stream.out" 2>"$ctl/stream.err" &
+  # three-brokers: a committing consumer group reads along (offsets in a replicated
+  # __consumer_offsets), for kafka-consumer-groups at the end
+  local group=""
+  [ "$name" = c3 ] && group="cluster-group-$topic"
+  py stream "$bootstrap" "$topic" "$ctl" $group >"$ctl/stream.out" 2>"$ctl/stream.err" &
   STREAM_PID=$!
   kafka_wait_acked "$ctl" 200 120 "$STREAM_PID" || { cat "$ctl/stream.err" >&2; kafka_fail "the producer did not get 200 records acknowledged"; return 1; }
 
@@ -175,7 +182,25 @@ part() {
   done
   [ "$same" = yes ] || { same_logs "$name" "$topic"; kafka_fail "replica logs differ across the brokers"; return 1; }
 
-  KAFKA_DETAIL="brokers ${targets[*]}; $(head -n 1 "$ctl/stream.out"); kill -9 of broker $VICTIM ($victim_kind): new leaders and ISR without it in ${fail_s}s, back in every ISR ${rejoin_s}s after restart; $election restored preferred leaders; replica logs identical"
+  local tools_detail=""
+  if [ -n "$group" ]; then
+    # 7. the operator's view across brokers: kafka-log-dirs asks every broker
+    # (DescribeLogDirs) and finds the topic's three partitions on each; the group's
+    # committed offsets reach the end of every partition (LAG 0)
+    out=$(kafka_tool 3.9 kafka-log-dirs --bootstrap-server "$first" --describe --topic-list "$topic" 2>&1)
+    local dirs
+    dirs=$(grep -o "\"partition\":\"$topic-[0-9]\"" <<<"$out" | wc -l)
+    [ "$dirs" = 9 ] && grep -q '"broker":1' <<<"$out" && grep -q '"broker":2' <<<"$out" && grep -q '"broker":3' <<<"$out" \
+      || { printf '%s\n' "$out" >&2; kafka_fail "kafka-log-dirs --describe: want the 3 partitions on each of brokers 1-3, found $dirs replicas"; return 1; }
+    out=$(kafka_tool 3.9 kafka-consumer-groups --bootstrap-server "$first" --describe --group "$group" 2>&1)
+    local lagging
+    lagging=$(awk -v t="$topic" '$2 == t && $6 != "0"' <<<"$out" | wc -l)
+    [ "$(awk -v t="$topic" '$2 == t' <<<"$out" | wc -l)" = 3 ] && [ "$lagging" = 0 ] \
+      || { printf '%s\n' "$out" >&2; kafka_fail "kafka-consumer-groups --describe: want 3 partitions at LAG 0"; return 1; }
+    tools_detail="; kafka-log-dirs: 9 replicas on 3 brokers; kafka-consumer-groups: 3 partitions at LAG 0"
+  fi
+
+  KAFKA_DETAIL="brokers ${targets[*]}; $(head -n 1 "$ctl/stream.out"); kill -9 of broker $VICTIM ($victim_kind): new leaders and ISR without it in ${fail_s}s, back in every ISR ${rejoin_s}s after restart; $election restored preferred leaders; replica logs identical$tools_detail"
   kafka_stop_all
   zk_stop_all
 }
