@@ -1,6 +1,6 @@
 # needs: none
-# clients: three-brokers controller-failover mixed-apache-controller unclean-election
-# timeout: 1200
+# clients: three-brokers controller-failover mixed-apache-controller unclean-election auto-rebalance
+# timeout: 1800
 #
 # kafka-cluster: the seed's three-broker cluster, replication factor 3, through a
 # broker crash. Each part starts a ZooKeeper of the target and three brokers on it
@@ -16,6 +16,7 @@
 #                             follows Apache leaders (Fetch v17) and leads Apache followers.
 #   unclean-election:         see `unclean` below (Kafka 3.9 tools; three brokers of
 #                             the target).
+#   auto-rebalance:           see `rebalance` below.
 # In each of the first three parts:
 #   1. kafka-topics --create --replication-factor 3 --partitions 3 with
 #      min.insync.replicas=2 (3.9 --bootstrap-server; in controller-failover the
@@ -305,6 +306,40 @@ unclean() {
   zk_stop_all
 }
 
+# rebalance NAME: auto.leader.rebalance.enable (Kafka's default) with the check every 5 s
+# (leader.imbalance.check.interval.seconds=5): after a leader is killed and comes back,
+# the controller gives every partition back to its preferred replica by itself.
+rebalance() {
+  local name=$1 zk bootstrap="" i topic out victim t0
+  zk_start "$TARGET" standalone "$name-zk" || { kafka_fail "ZooKeeper ($TARGET) did not start"; return 1; }
+  zk=$ZK_CONNECT
+  for i in 1 2 3; do
+    KAFKA_EXTRA_PROPS="leader.imbalance.check.interval.seconds=5" KAFKA_BROKER_ID=$i \
+      kafka_start "$TARGET" zk "$name-b$i" "$zk" || { kafka_fail "broker $i did not start"; return 1; }
+    bootstrap="${bootstrap:+$bootstrap,}$KAFKA_BOOTSTRAP"
+  done
+  local first=${bootstrap%%,*}
+  topic=$(kafka_unique rebalance)
+  out=$(kafka_tool 3.9 kafka-topics --create --bootstrap-server "$first" --topic "$topic" \
+    --replication-factor 3 --partitions 3 2>&1)
+  kafka_expect "kafka-topics --create --replication-factor 3" "$out" "Created topic \"?$topic\"?\." || return 1
+  kafka_wait_partitions "$first" "$topic" 60 kafka_all_in_sync \
+    || { kafka_fail "no full ISR: $(tr '\n' ';' <<<"$KAFKA_PARTITIONS")"; return 1; }
+  produce_lines "$first" "$topic" 1 30 || { kafka_fail "producing failed"; return 1; }
+  VICTIM=$(printf '%s\n' "$KAFKA_PARTITIONS" | awk '$2 != 1 {print $2; exit}')
+  [ -n "$VICTIM" ] || VICTIM=2
+  kafka_kill "$name-b$VICTIM" || { kafka_fail "kill -9 of broker $VICTIM failed"; return 1; }
+  kafka_wait_partitions "$first" "$topic" 90 victim_gone \
+    || { kafka_fail "broker $VICTIM still leads 90s after kill -9: $(tr '\n' ';' <<<"$KAFKA_PARTITIONS")"; return 1; }
+  KAFKA_ZK_CONNECT=$zk kafka_restart "$name-b$VICTIM" || { kafka_fail "broker $VICTIM did not restart"; return 1; }
+  t0=$(date +%s)
+  kafka_wait_preferred "$first" "$topic" 90 \
+    || { kafka_fail "leadership not back on the preferred replicas 90s after broker $VICTIM returned: $(tr '\n' ';' <<<"$KAFKA_PARTITIONS")"; return 1; }
+  KAFKA_DETAIL="broker $VICTIM killed and restarted; the controller's leader balance check gave its partitions back in $(($(date +%s) - t0))s: $(tr '\n' ';' <<<"$KAFKA_PARTITIONS")"
+  kafka_stop_all
+  zk_stop_all
+}
+
 python_env || { for c in three-brokers controller-failover mixed-apache-controller; do report "$c" fail "python venv"; done; exit 1; }
 kafka_client three-brokers part three-brokers c3 leader "$TARGET" "$TARGET" "$TARGET"
 kafka_client controller-failover part controller-failover cf controller "$TARGET" "$TARGET" "$TARGET"
@@ -314,4 +349,5 @@ else
   kafka_client mixed-apache-controller part mixed-apache-controller cm leader apache apache apache
 fi
 kafka_client unclean-election unclean ue
+kafka_client auto-rebalance rebalance ar
 exit $KAFKA_SUITE_RC
