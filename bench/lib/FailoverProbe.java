@@ -10,9 +10,12 @@
 //    to stdout.
 // 2. Sends records of 100 B to each partition in turn (explicit partition) on a fixed
 //    schedule, <records/s per partition> x <partitions> in all: one idempotent
-//    producer, acks=all, linger.ms=0 (a paced stream), otherwise the client defaults
-//    (retries without limit within delivery.timeout.ms = 120 s, so records sent while
-//    a partition has no leader wait in the client and go to the new leader).
+//    producer, acks=all, linger.ms=0 (a paced stream), retry.backoff.max.ms and
+//    reconnect.backoff.max.ms 100 (the defaults, 1000, let the client look for the new
+//    leader only about once a second after a failure, which would add up to a second
+//    of client-side noise to what is the cluster's failover time), otherwise the client
+//    defaults (retries without limit within delivery.timeout.ms = 120 s, so records sent
+//    while a partition has no leader wait in the client and go to the new leader).
 // 3. Meanwhile it watches /brokers/ids in ZooKeeper (a child watch, re-armed on every
 //    change), so the script can tell when a killed broker's session expired.
 // Until <out file>.stop exists, it appends to <out file> (wall-clock microseconds since
@@ -100,6 +103,8 @@ public class FailoverProbe {
     pp.put("acks", "all");
     pp.put("enable.idempotence", "true");
     pp.put("linger.ms", "0");
+    pp.put("retry.backoff.max.ms", "100");
+    pp.put("reconnect.backoff.max.ms", "100");
     long periodNs = (long) (1e9 / (ratePerPartition * partitions));
     try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(pp)) {
       p.partitionsFor(topic);
