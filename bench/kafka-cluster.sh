@@ -289,6 +289,7 @@ failover_once() {
   done
   sleep "$FO_STEADY_S"
   pid=$(broker_pid "b$victim")
+  [ -n "$pid" ] || { bench_log "failover $n: broker $victim is not running"; return 1; }
   # no "Killed" job notice in the log: the shell stops tracking it (and still reaps it)
   disown "$pid" 2>/dev/null || true
   t_kill=$(us "$EPOCHREALTIME")
@@ -456,7 +457,7 @@ maven_classpath kafka-3.9 >/dev/null
 maven_classpath kafka-clients-3.9 >/dev/null
 [ "$BENCH_CLUSTER_ZK" = apache ] && maven_classpath zookeeper-3.9 >/dev/null
 
-FO_TEST="leader failover: kill -9 of a partition leader (not the controller) under an acks=all idempotent producer, ${FO_RATE}/s per partition"
+FO_TEST="leader failover: kill -9 of a non-controller partition leader, acks=all idempotent producer ${FO_RATE}/s per partition"
 trap 'stop_cluster' EXIT
 started=$SECONDS
 zk_desc="Apache ZooKeeper $ZOOKEEPER_VERSION (its Maven jar, the compat suites' flags)"
