@@ -62,8 +62,9 @@
 #              that is not led by the controller (a controller failover is a different
 #              and slower path) and measures, from the kill:
 #                kill to first acknowledged write: the first acknowledgement on that
-#                  partition of a record sent after the kill (it can only come from the
-#                  new leader): the median over the repetitions is the figure,
+#                  partition of a record sent after the old leader's process was gone
+#                  (so it can only come from the new leader), timed from the kill
+#                  command: the median over the repetitions is the figure,
 #                  target keel <= Apache's median;
 #                kill to ZooKeeper session expiry: the dead broker's /brokers/ids/N
 #                  vanishes (a ZooKeeper watch in the probe); the same ZooKeeper and the
@@ -246,7 +247,7 @@ snap_brokers() {
 # PREV_RESTART_US: when the previous repetition restarted its victim ("" for the first).
 PREV_RESTART_US=""
 failover_once() {
-  local server=$1 dir=$2 n=$3 topic out ready controller leaders victim partition pid t t_kill first expiry
+  local server=$1 dir=$2 n=$3 topic out ready controller leaders victim partition pid t t_kill t_dead first expiry
   topic="failover-$n"
   out="$dir/failover-$n.log"
   rm -f "$out" "$out.stop"
@@ -292,16 +293,23 @@ failover_once() {
   [ -n "$pid" ] || { bench_log "failover $n: broker $victim is not running"; return 1; }
   # no "Killed" job notice in the log: the shell stops tracking it (and still reaps it)
   disown "$pid" 2>/dev/null || true
-  t_kill=$(us "$EPOCHREALTIME")
+  # Read the clock right before the kill, with no fork in between: a $(...) here would
+  # let the leader live on for milliseconds after t_kill and acknowledge records sent in
+  # that window.
+  t_kill=$EPOCHREALTIME
   kill -KILL "$pid"
-  bench_log "$server failover $n: kill -9 of broker $victim (leader of $topic-$partition; controller $controller; leaders $leaders)"
   while kill -0 "$pid" 2>/dev/null; do sleep 0.01; done
+  t_dead=$EPOCHREALTIME
+  t_kill=$(us "$t_kill")
+  t_dead=$(us "$t_dead")
+  bench_log "$server failover $n: kill -9 of broker $victim (leader of $topic-$partition; controller $controller; leaders $leaders)"
   rm -f "$(kafka_server_dir "b$victim")/server.pid"
-  # the first acknowledgement on that partition of a record sent after the kill
+  # the first acknowledgement on that partition of a record sent once the old leader was
+  # gone (so the new leader's), timed from the kill
   first=""
   t=0
   while [ -z "$first" ]; do
-    first=$(awk -v p="$partition" -v k="$t_kill" '$1 == "ack" && $2 == p && $3 >= k { printf "%.0f", $4 - k; exit }' "$out")
+    first=$(awk -v p="$partition" -v k="$t_kill" -v d="$t_dead" '$1 == "ack" && $2 == p && $3 >= d { printf "%.0f", $4 - k; exit }' "$out")
     [ -n "$first" ] && break
     kill -0 "$FO_PROBE" 2>/dev/null || { bench_log "failover $n: the probe exited"; return 1; }
     t=$((t + 1))
@@ -352,7 +360,8 @@ run_failovers() {
     stop_probe "$dir/failover-$n.log"
     errs=$(grep -c '^err ' "$dir/failover-$n.log" || true)
     [ "${errs:-0}" = 0 ] || bench_note "- kafka-cluster failover $n: $server: the producer gave up on $errs records ($(grep -m1 '^err ' "$dir/failover-$n.log" | awk '{print $5}'))"
-    PREV_RESTART_US=$(us "$EPOCHREALTIME")
+    PREV_RESTART_US=$EPOCHREALTIME
+    PREV_RESTART_US=$(us "$PREV_RESTART_US")
     KAFKA_ZK_CONNECT=$ZK kafka_restart "b$FO_VICTIM" \
       || { bench_note "- kafka-cluster failover $n: $server: broker $FO_VICTIM did not restart"; return 1; }
   done

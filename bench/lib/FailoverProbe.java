@@ -23,9 +23,10 @@
 //   ack <partition> <send_us> <ack_us>          each acknowledged record
 //   err <partition> <send_us> <err_us> <error>  each record the producer gave up on
 //   ids <us> <id,id,...>                        /brokers/ids after each change
-// The script kills a leader at t_kill and takes the first "ack" of that partition with
-// send_us >= t_kill: a record sent after the kill cannot have been acknowledged by the
-// dead leader, so its acknowledgement is the first write the new leader took.
+// The script kills a leader at t_kill, sees its process gone at t_dead, and takes the
+// first "ack" of that partition with send_us >= t_dead: a record sent once the leader was
+// dead cannot have been acknowledged by it, so its acknowledgement is the first write
+// the new leader took; the figure is ack_us - t_kill.
 
 import java.io.*;
 import java.nio.file.*;
