@@ -396,7 +396,7 @@ run_server() {
   local size n test ok=1
   for size in 1024 100; do
     n=$N_1K; [ "$size" = 100 ] && n=$N_100
-    test="produce $( [ "$size" = 100 ] && echo 100B || echo 1KB ) acks=all RF 3, 3p over 3 brokers"
+    test="produce $( [ "$size" = 100 ] && echo 100B || echo 1KB ) acks=all RF 3, 3p"
     bench_log "$server: $test ($n records)"
     if producer_perf "perf-$( [ "$size" = 100 ] && echo 100 || echo 1k )" "$n" "$size" "$dir/produce-$size"; then
       emit_producer "$server" "$rep" "$test" "$size" "$dir/produce-$size"
@@ -409,7 +409,7 @@ run_server() {
   mapfile -t after < <(snap_brokers)
   if [ "$ok" = 1 ]; then
     local rss hwm cpu0 cpu1 sum_rss=0 sum_cpu=0
-    test="brokers after the produce runs (1 KB + 100 B, acks=all, RF 3)"
+    test="brokers after the produce runs"
     for i in 0 1 2; do
       read -r _ _ cpu0 <<<"${before[$i]}"
       read -r rss hwm cpu1 <<<"${after[$i]}"
@@ -466,7 +466,7 @@ maven_classpath kafka-3.9 >/dev/null
 maven_classpath kafka-clients-3.9 >/dev/null
 [ "$BENCH_CLUSTER_ZK" = apache ] && maven_classpath zookeeper-3.9 >/dev/null
 
-FO_TEST="leader failover: kill -9 of a non-controller partition leader, acks=all idempotent producer ${FO_RATE}/s per partition"
+FO_TEST="leader failover, kill -9 of a non-controller leader"
 trap 'stop_cluster' EXIT
 started=$SECONDS
 zk_desc="Apache ZooKeeper $ZOOKEEPER_VERSION (its Maven jar, the compat suites' flags)"
