@@ -69,10 +69,15 @@
 #                kill to ZooKeeper session expiry: the dead broker's /brokers/ids/N
 #                  vanishes (a ZooKeeper watch in the probe); the same ZooKeeper and the
 #                  same 18 s session timeout for both kinds, so this part is mostly
-#                  common: it varies with when the dead broker last spoke to ZooKeeper
-#                  (its ZooKeeper client's pings) and with ZooKeeper's expiry ticks
-#                  (tickTime 2 s), so the first figure's keel/Apache ratio is near 1.0x
-#                  and decided by that jitter;
+#                  common: the session expires 18 s after the dead broker's last message
+#                  to ZooKeeper, on ZooKeeper's 2 s expiry tick. The one difference is the
+#                  brokers' ZooKeeper clients: an idle Apache broker (Java client,
+#                  ClientCnxn) pings after ~5 s without sending (readTimeout / 2 - 1 s,
+#                  readTimeout = 2/3 of the session timeout), keel's (the zookeeper-client
+#                  crate) after 2.7 s (3/20 of the session timeout), so a crashed keel
+#                  broker spoke to ZooKeeper more recently and its session expires about
+#                  1 s later on average. The first figure's keel/Apache ratio is therefore
+#                  near 1.0x and decided by this part and its jitter;
 #                session expiry to first acknowledged write: the rest, the part the
 #                  brokers (the controller's election, LeaderAndIsr, the new leader) and
 #                  the client's metadata refresh make;
@@ -473,7 +478,7 @@ started=$SECONDS
 zk_desc="Apache ZooKeeper $ZOOKEEPER_VERSION (its Maven jar, the compat suites' flags)"
 [ "$BENCH_CLUSTER_ZK" = keel ] && zk_desc="keel's ZooKeeper (\`keel zookeeper\`)"
 bench_note "- kafka-cluster: three Apache Kafka $KAFKA_ZK_VERSION brokers (ZooKeeper mode, -Xmx1G -Xms1G G1 as kafka-server-start.sh) vs three \`keel kafka\` brokers, on one $zk_desc for both, started fresh per cluster; memory and CPU figures are the brokers' only (ZooKeeper not included). Same server.properties block (compat-tests kafka__common_props plus default.replication.factor=3, min.insync.replicas=2, offsets and transaction topics RF 3; no log.flush.* settings: no per-message fsync, Kafka's default; zookeeper.session.timeout.ms Kafka's default 18 s), data under bench/.cache, 127.0.0.1 only."
-bench_note "- kafka-cluster load: kafka-tools $KAFKA_ZK_VERSION ProducerPerformance, acks=all, unthrottled, after a warm-up of ${N_WARMUP} x 1 KB: ${N_1K} x 1 KB, ${N_100} x 100 B, to topics of 3 partitions, RF 3 (each broker leads one, follows two); CPU s = utime+stime of each broker over those two runs; memory right after them. Latency: bench/lib/PacedLatency.java (kafka-clients $KAFKA_ZK_VERSION), ${LAT_RATE} records/s of ${LAT_SIZE} B for ${LAT_SECONDS} s after ${LAT_WARMUP} s of warm-up, acks=all, linger.ms=0, 1 partition RF 3. Failover: bench/lib/FailoverProbe.java (100 records/s to each of 3 partitions, acks=all, idempotent, client backoffs capped at 100 ms), ${FAILOVERS} repetitions in the first cluster of each kind, a fresh topic each; median shown. About 16-18 s of each is the dead broker's ZooKeeper session timing out (18 s after its last message to ZooKeeper, on a 2 s expiry tick: the same ZooKeeper and timeout for both, so the 'kill to first acknowledged write' ratio is near 1.0x and decided by that jitter); the 'session expiry to first acknowledged write' row is the part the brokers (controller election, LeaderAndIsr, the new leader) and the client's metadata refresh make. Clients and brokers share the machine's $(nproc) cores. MB = 10^6 bytes."
+bench_note "- kafka-cluster load: kafka-tools $KAFKA_ZK_VERSION ProducerPerformance, acks=all, unthrottled, after a warm-up of ${N_WARMUP} x 1 KB: ${N_1K} x 1 KB, ${N_100} x 100 B, to topics of 3 partitions, RF 3 (each broker leads one, follows two); CPU s = utime+stime of each broker over those two runs; memory right after them. Latency: bench/lib/PacedLatency.java (kafka-clients $KAFKA_ZK_VERSION), ${LAT_RATE} records/s of ${LAT_SIZE} B for ${LAT_SECONDS} s after ${LAT_WARMUP} s of warm-up, acks=all, linger.ms=0, 1 partition RF 3. Failover: bench/lib/FailoverProbe.java (100 records/s to each of 3 partitions, acks=all, idempotent, client backoffs capped at 100 ms), ${FAILOVERS} repetitions in the first cluster of each kind, a fresh topic each; median shown. About 15-19 s of each is the dead broker's ZooKeeper session timing out (18 s after its last message to ZooKeeper, on a 2 s expiry tick: the same ZooKeeper and timeout for both, so the 'kill to first acknowledged write' ratio is near 1.0x and decided by that part; an idle Apache broker's Java ZooKeeper client pings after ~5 s without sending, keel's zookeeper-client crate after 2.7 s, so a crashed keel broker's session tends to expire ~1 s later); the 'session expiry to first acknowledged write' row is the part the brokers (controller election, LeaderAndIsr, the new leader) and the client's metadata refresh make. Clients and brokers share the machine's $(nproc) cores. MB = 10^6 bytes."
 for rep in $(seq 1 "$BENCH_REPS"); do
   if [ $((rep % 2)) = 1 ]; then order="apache keel"; else order="keel apache"; fi
   for server in ${BENCH_KAFKA_CLUSTER_SERVERS:-$order}; do
