@@ -90,7 +90,7 @@
 #
 # Sizes and run time (both kinds, on a 2-core machine): short default 100,000 x 1 KB and
 # 300,000 x 100 B, 10 s of paced latency, 3 failovers: 4-6 minutes. --long 300,000 x 1 KB
-# and 1,000,000 x 100 B, 30 s of paced latency, 7 failovers, 3 repetitions: about 20
+# and 1,000,000 x 100 B, 30 s of paced latency, 7 failovers, 3 repetitions: 15-20
 # minutes. Each failover costs ~25-35 s (the 18 s session timeout, the restart).
 # Caveats: the clients share the machine's cores with the brokers; when a kind's brokers
 # use little CPU over a produce run (the CPU rows), the ProducerPerformance client is
