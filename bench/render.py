@@ -40,7 +40,7 @@ import sys
 from collections import OrderedDict
 
 SERVERS = ("keel", "apache")
-AREA_TITLES = {"kafka": "Kafka", "zookeeper": "ZooKeeper",
+AREA_TITLES = {"kafka": "Kafka", "kafka-cluster": "Kafka cluster (3 brokers, RF 3)", "zookeeper": "ZooKeeper",
                "zookeeper-ensemble": "ZooKeeper ensemble (3 servers)"}
 ENSEMBLE_AREA = "zookeeper-ensemble"
 

@@ -16,7 +16,8 @@
 // answers a waiting fetch as soon as data arrives). Latency = consumer sees record -
 // producer send() called; produce latency = the broker's acknowledgement reaches the
 // send callback - send() called (acks=all: with one broker, once the batch is in its
-// log). Records of the warm-up (JIT compilation of the client, first connections) are
+// log; bench/kafka-cluster.sh runs it against three brokers and a topic of replication
+// factor 3, where the acknowledgement waits for the followers too). Records of the warm-up (JIT compilation of the client, first connections) are
 // not counted, which ProducerPerformance cannot do.
 //
 // Prints one line: "n=N rate=R p50=..ms p99=..ms p999=..ms max=..ms missing=M
