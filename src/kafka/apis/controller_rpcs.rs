@@ -1,13 +1,18 @@
 //! Broker-to-controller requests the controller role answers over the Kafka
 //! protocol's own codec: AllocateProducerIds (key 67), which Apache brokers at
 //! IBP >= 3.0 send to the active controller for blocks of producer ids
-//! (`KafkaController.processAllocateProducerIds`). AlterPartition and
-//! ControlledShutdown use the inter-broker codecs and `MetadataStore` directly.
+//! (`KafkaController.processAllocateProducerIds`); AlterPartitionReassignments
+//! (key 45) and ListPartitionReassignments (key 46), which admin clients send to the
+//! controller (KIP-455; other brokers answer NOT_CONTROLLER, as Apache 3.9 in
+//! ZooKeeper mode does). AlterPartition and ControlledShutdown use the
+//! inter-broker codecs and `MetadataStore` directly.
 
 use std::sync::Arc;
 
 use kafka_protocol::messages::{
-    AllocateProducerIdsRequest, AllocateProducerIdsResponse, ProducerId,
+    AllocateProducerIdsRequest, AllocateProducerIdsResponse, AlterPartitionReassignmentsRequest,
+    AlterPartitionReassignmentsResponse, ListPartitionReassignmentsRequest,
+    ListPartitionReassignmentsResponse, ProducerId,
 };
 
 use crate::kafka::broker::Broker;
@@ -43,4 +48,20 @@ pub async fn allocate_producer_ids(
             answer(error.code)
         }
     }
+}
+
+/// Answered by the controller role through the metadata store (the driver task
+/// owns the assignments).
+pub async fn alter_partition_reassignments(
+    broker: &Arc<Broker>,
+    request: AlterPartitionReassignmentsRequest,
+) -> AlterPartitionReassignmentsResponse {
+    broker.metadata.alter_partition_reassignments(request).await
+}
+
+pub async fn list_partition_reassignments(
+    broker: &Arc<Broker>,
+    request: ListPartitionReassignmentsRequest,
+) -> ListPartitionReassignmentsResponse {
+    broker.metadata.list_partition_reassignments(request).await
 }

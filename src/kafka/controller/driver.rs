@@ -22,6 +22,13 @@ use super::rpcs::{self, errors, AlterDecision, LeaderAndIsrState};
 use super::session::{self, ensure_path, persistent, retry, zk_error};
 use super::zk_layout::{self as layout, BrokerZnode, PartitionStateZnode, TopicZnode};
 use super::{ControllerError, Shared};
+use kafka_protocol::messages::{
+    AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse,
+    ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse,
+};
+
+/// Partition reassignment (KIP-455): the znode, the APIs and the phases.
+mod reassign;
 use crate::kafka::metadata::{
     BrokerId, BrokerRegistration, ClusterMetadata, PartitionState, TopicId, TopicMetadata,
 };
@@ -43,6 +50,14 @@ pub enum Command {
     ControlledShutdown {
         request: ControlledShutdownRequest,
         reply: oneshot::Sender<ControlledShutdownResponse>,
+    },
+    AlterPartitionReassignments {
+        request: AlterPartitionReassignmentsRequest,
+        reply: oneshot::Sender<AlterPartitionReassignmentsResponse>,
+    },
+    ListPartitionReassignments {
+        request: ListPartitionReassignmentsRequest,
+        reply: oneshot::Sender<ListPartitionReassignmentsResponse>,
     },
 }
 
@@ -73,6 +88,8 @@ pub enum WatchKey {
     DeleteTopics,
     ConfigChanges,
     Controller,
+    /// An existence watch on `/admin/reassign_partitions` (controller only).
+    ReassignPartitions,
 }
 
 struct Fired {
@@ -142,6 +159,8 @@ pub struct Driver {
     deletion_pending: BTreeMap<String, BTreeSet<(BrokerId, i32)>>,
     /// Replicas that answered StopReplica(delete) with an error: asked again on the tick.
     deletion_retry: BTreeSet<(BrokerId, String, i32)>,
+    /// Partition reassignment's own bookkeeping (`reassign`).
+    reassign: reassign::Progress,
 }
 
 impl Driver {
@@ -174,6 +193,7 @@ impl Driver {
             shutting_down: BTreeSet::new(),
             deletion_pending: BTreeMap::new(),
             deletion_retry: BTreeSet::new(),
+            reassign: reassign::Progress::default(),
         }
     }
 
@@ -527,6 +547,10 @@ impl Driver {
             WatchKey::DeleteTopics => self.reload_deletions().await,
             WatchKey::ConfigChanges => self.process_config_changes().await,
             WatchKey::Controller => self.reload_controller().await,
+            WatchKey::ReassignPartitions => {
+                self.on_reassign_partitions_event(fired.event.event_type)
+                    .await
+            }
         };
         if let Err(error) = result {
             if matches!(
@@ -1112,6 +1136,7 @@ impl Driver {
                 tracing::warn!(%error, topic = name, "controller update of topic failed; retrying later");
             }
         }
+        self.reassignment_duties().await;
     }
 
     async fn maintain_topic(
@@ -1378,6 +1403,18 @@ impl Driver {
                     (name.clone(), *partition),
                     channel::PartitionView {
                         replicas: replicas.clone(),
+                        adding: topic
+                            .znode
+                            .adding_replicas
+                            .get(partition)
+                            .cloned()
+                            .unwrap_or_default(),
+                        removing: topic
+                            .znode
+                            .removing_replicas
+                            .get(partition)
+                            .cloned()
+                            .unwrap_or_default(),
                         state,
                     },
                 );
@@ -1539,6 +1576,14 @@ impl Driver {
             }
             Command::ControlledShutdown { request, reply } => {
                 let response = self.controlled_shutdown(request).await;
+                let _ = reply.send(response);
+            }
+            Command::AlterPartitionReassignments { request, reply } => {
+                let response = self.alter_partition_reassignments(request).await;
+                let _ = reply.send(response);
+            }
+            Command::ListPartitionReassignments { request, reply } => {
+                let response = self.list_partition_reassignments(request);
                 let _ = reply.send(response);
             }
         }

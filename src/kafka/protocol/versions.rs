@@ -41,6 +41,9 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeGroups, 0, 5),
     (ApiKey::DeleteGroups, 0, 2),
     (ApiKey::OffsetDelete, 0, 0),
+    // KIP-455, answered by the controller (Apache 3.9: v0 only).
+    (ApiKey::AlterPartitionReassignments, 0, 0),
+    (ApiKey::ListPartitionReassignments, 0, 0),
     // Broker to controller (Apache brokers at IBP >= 3.0 in ZooKeeper mode).
     (ApiKey::AllocateProducerIds, 0, 0),
 ];
