@@ -163,6 +163,8 @@ kafka_tool_main() {
     2.2:consumer-perf-test) echo kafka.tools.ConsumerPerformance ;;
     4:storage | 3.9:storage) echo kafka.tools.StorageTool ;;
     3.9:dump-log) echo kafka.tools.DumpLogSegments ;;
+    4:reassign-partitions | 3.9:reassign-partitions) echo org.apache.kafka.tools.reassign.ReassignPartitionsCommand ;;
+    2.2:reassign-partitions) echo kafka.admin.ReassignPartitionsCommand ;;
     *) log "kafka_tool: Kafka $ver has no tool kafka-$tool"; return 1 ;;
   esac
 }
