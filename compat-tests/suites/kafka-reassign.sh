@@ -1,5 +1,5 @@
 # needs: none
-# clients: setup-cluster zookeeper-tool-2.2 admin-api-3.9 cancel-3.9
+# clients: setup-cluster zookeeper-tool-2.2 admin-api-3.9 cancel-3.9 controller-failover
 # timeout: 1200
 #
 # kafka-reassign: partition reassignment (KIP-455) by the ZooKeeper-mode controller.
@@ -24,6 +24,12 @@
 #       given. (The 3.9 tool cancels only reassignments that remove a replica or add
 #       none, hence a move rather than an added replica; and it would clear throttles
 #       on every broker, the stopped one included, hence --preserve-throttles.)
+#   controller-failover: broker 3 is stopped again and partition 2 is reassigned from
+#       [1,4] to [4,3]; then broker 1, the controller, shuts down. The new controller
+#       resumes the reassignment from the topic znode's adding/removing replicas
+#       (`initializePartitionReassignments`); broker 3 resumes, catches up, and the
+#       reassignment completes: [4,3] in sync, every record still consumed, no
+#       reassignment listed.
 
 set -u
 STOPPED_PID=""
@@ -233,10 +239,49 @@ JSON
   KAFKA_DETAIL="t-0 [4,2]->[4,3] with broker 3 stopped: --list in progress, --cancel reverted it to [4,2]; broker 3 holds no replica of it after resuming"
 }
 
+failover() {
+  local out dir i ctl=""
+  dir=$(kafka_server_dir rs-b3)
+  STOPPED_PID=$(cat "$dir/server.pid")
+  kill -STOP "$STOPPED_PID" || { kafka_fail "SIGSTOP of broker 3 failed"; return 1; }
+  log "broker 3 stopped (SIGSTOP, pid $STOPPED_PID)"
+  cat >"$SUITE_WORK/failover.json" <<JSON
+{"version":1,"partitions":[{"topic":"$TOPIC","partition":2,"replicas":[4,3],"log_dirs":["any","any"]}]}
+JSON
+  out=$(kafka_tool 3.9 kafka-reassign-partitions --bootstrap-server "$FIRST" \
+    --reassignment-json-file "$SUITE_WORK/failover.json" --execute 2>&1)
+  kafka_expect "3.9 --execute to the stopped broker" "$out" \
+    "Successfully started partition reassignment for $TOPIC-2" || return 1
+  kafka_stop rs-b1
+  FIRST=127.0.0.1:$(cat "$(kafka_server_dir rs-b2)/port")
+  for i in $(seq 1 60); do
+    ctl=$(kafka_probe "$FIRST" 2>/dev/null | sed -n 's/.*controller=\([0-9-]*\).*/\1/p')
+    [ -n "$ctl" ] && [ "$ctl" != 1 ] && [ "$ctl" != -1 ] && break
+    sleep 0.5
+  done
+  [ -n "$ctl" ] && [ "$ctl" != 1 ] && [ "$ctl" != -1 ] \
+    || { kafka_fail "no new controller 30s after broker 1 stopped (controller=$ctl)"; return 1; }
+  log "broker 1 stopped; broker $ctl is the controller"
+  out=$(kafka_tool 3.9 kafka-reassign-partitions --bootstrap-server "$FIRST" --list 2>&1)
+  kafka_expect "3.9 --list on the new controller" "$out" \
+    "$TOPIC-2: replicas: 4,3,1\\. adding: 3\\. removing: 1\\." || return 1
+  kill -CONT "$STOPPED_PID"
+  STOPPED_PID=""
+  log "broker 3 resumed"
+  wait_settled 120 0=4,2 1=3,4 2=4,3 \
+    || { kafka_fail "the reassignment did not complete under the new controller: $(tr '\n' ';' <<<"$LINES")"; return 1; }
+  all_records || return 1
+  same_log 2 3 || return 1
+  out=$(kafka_tool 3.9 kafka-reassign-partitions --bootstrap-server "$FIRST" --list 2>&1)
+  kafka_expect "3.9 --list once done" "$out" "No partition reassignments found" || return 1
+  KAFKA_DETAIL="t-2 [1,4]->[4,3] started under controller 1 with broker 3 stopped, resumed by controller $ctl and completed once broker 3 came back; records and broker 3's log checked"
+}
+
 SETUP_OK=no
 kafka_client setup-cluster setup && SETUP_OK=yes
 only_after_setup() { [ "$SETUP_OK" = yes ] || { kafka_fail "the cluster was not set up"; return 1; }; "$@"; }
 kafka_client zookeeper-tool-2.2 only_after_setup zookeeper_tool
 kafka_client admin-api-3.9 only_after_setup admin_api
 kafka_client cancel-3.9 only_after_setup cancel
+kafka_client controller-failover only_after_setup failover
 exit $KAFKA_SUITE_RC
