@@ -676,6 +676,17 @@ async fn every_announced_api_answers() {
                 AllocateProducerIdsResponse,
                 AllocateProducerIdsRequest::default()
             ),
+            // Without a ZooKeeper controller: NOT_CONTROLLER, as Apache's non-controllers.
+            ApiKey::AlterPartitionReassignments => check!(
+                AlterPartitionReassignmentsRequest,
+                AlterPartitionReassignmentsResponse,
+                AlterPartitionReassignmentsRequest::default()
+            ),
+            ApiKey::ListPartitionReassignments => check!(
+                ListPartitionReassignmentsRequest,
+                ListPartitionReassignmentsResponse,
+                ListPartitionReassignmentsRequest::default()
+            ),
             other => panic!("add {other:?} to this test"),
         }
     }
