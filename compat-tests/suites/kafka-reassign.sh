@@ -1,5 +1,5 @@
 # needs: none
-# clients: setup-cluster zookeeper-tool-2.2 admin-api-3.9 cancel-3.9 controller-failover
+# clients: setup-cluster zookeeper-tool-2.2 admin-api-3.9 cancel-3.9 controller-failover mixed-apache-brokers
 # timeout: 1200
 #
 # kafka-reassign: partition reassignment (KIP-455) by the ZooKeeper-mode controller.
@@ -30,6 +30,10 @@
 #       (`initializePartitionReassignments`); broker 3 resumes, catches up, and the
 #       reassignment completes: [4,3] in sync, every record still consumed, no
 #       reassignment listed.
+#   mixed-apache-brokers: setup, zookeeper-tool-2.2, admin-api-3.9 and cancel-3.9
+#       again with broker 1 (the controller) of the target and brokers 2-4 Apache
+#       3.9.1: with --target keel, a keel controller drives Apache brokers through
+#       both phases.
 
 set -u
 STOPPED_PID=""
@@ -46,6 +50,9 @@ trap 'exit 143' TERM INT HUP
 TOPIC=""
 ZK=""
 FIRST=""
+# the cluster in use: name prefix and the target of brokers 1-4
+PREFIX=rs
+TARGETS=("$TARGET" "$TARGET" "$TARGET" "$TARGET")
 
 # describe_lines: "PARTITION LEADER REPLICAS ISR" per partition of $TOPIC.
 describe_lines() {
@@ -86,14 +93,14 @@ wait_settled() {
 
 leader_of() { awk -v p="$1" '$1 == p {print $2}' <<<"$LINES"; }
 
-log_sum() { cat "$(kafka_server_dir "rs-b$1")/data/$TOPIC-$2/"*.log 2>/dev/null | md5sum | cut -c1-12; }
+log_sum() { cat "$(kafka_server_dir "$PREFIX-b$1")/data/$TOPIC-$2/"*.log 2>/dev/null | md5sum | cut -c1-12; }
 
 # same_log P BROKER: BROKER's log of partition P equals its leader's (waited for).
 same_log() {
   local p=$1 b=$2 leader i
   leader=$(leader_of "$p")
   for i in $(seq 1 30); do
-    [ -d "$(kafka_server_dir "rs-b$b")/data/$TOPIC-$p" ] && [ "$(log_sum "$leader" "$p")" = "$(log_sum "$b" "$p")" ] && return 0
+    [ -d "$(kafka_server_dir "$PREFIX-b$b")/data/$TOPIC-$p" ] && [ "$(log_sum "$leader" "$p")" = "$(log_sum "$b" "$p")" ] && return 0
     sleep 1
   done
   kafka_fail "partition $p: broker $b's log ($(log_sum "$b" "$p")) differs from leader $leader's ($(log_sum "$leader" "$p"))"
@@ -104,7 +111,7 @@ same_log() {
 gone() {
   local p=$1 b=$2 i
   for i in $(seq 1 60); do
-    [ -d "$(kafka_server_dir "rs-b$b")/data/$TOPIC-$p" ] || return 0
+    [ -d "$(kafka_server_dir "$PREFIX-b$b")/data/$TOPIC-$p" ] || return 0
     sleep 1
   done
   kafka_fail "partition $p: broker $b still has $TOPIC-$p 60s after the reassignment removed it"
@@ -123,12 +130,13 @@ all_records() {
 
 setup() {
   local i out
-  zk_start "$TARGET" standalone rs-zk || { kafka_fail "ZooKeeper ($TARGET) did not start"; return 1; }
+  zk_start "$TARGET" standalone "$PREFIX-zk" || { kafka_fail "ZooKeeper ($TARGET) did not start"; return 1; }
   ZK=$ZK_CONNECT
   for i in 1 2 3 4; do
     # a session that outlives cancel-3.9's SIGSTOP of broker 3 (ZooKeeper's cap is 40 s)
     KAFKA_BROKER_ID=$i KAFKA_EXTRA_PROPS="zookeeper.session.timeout.ms=36000" \
-      kafka_start "$TARGET" zk "rs-b$i" "$ZK" || { kafka_fail "broker $i ($TARGET) did not start"; return 1; }
+      kafka_start "${TARGETS[$((i - 1))]}" zk "$PREFIX-b$i" "$ZK" \
+      || { kafka_fail "broker $i (${TARGETS[$((i - 1))]}) did not start"; return 1; }
     [ "$i" = 1 ] && FIRST=$KAFKA_BOOTSTRAP
   done
   TOPIC=$(kafka_unique reassign)
@@ -210,7 +218,7 @@ JSON
 
 cancel() {
   local out dir
-  dir=$(kafka_server_dir rs-b3)
+  dir=$(kafka_server_dir "$PREFIX-b3")
   STOPPED_PID=$(cat "$dir/server.pid")
   kill -STOP "$STOPPED_PID" || { kafka_fail "SIGSTOP of broker 3 failed"; return 1; }
   log "broker 3 stopped (SIGSTOP, pid $STOPPED_PID)"
@@ -241,7 +249,7 @@ JSON
 
 failover() {
   local out dir i ctl=""
-  dir=$(kafka_server_dir rs-b3)
+  dir=$(kafka_server_dir "$PREFIX-b3")
   STOPPED_PID=$(cat "$dir/server.pid")
   kill -STOP "$STOPPED_PID" || { kafka_fail "SIGSTOP of broker 3 failed"; return 1; }
   log "broker 3 stopped (SIGSTOP, pid $STOPPED_PID)"
@@ -252,8 +260,8 @@ JSON
     --reassignment-json-file "$SUITE_WORK/failover.json" --execute 2>&1)
   kafka_expect "3.9 --execute to the stopped broker" "$out" \
     "Successfully started partition reassignment for $TOPIC-2" || return 1
-  kafka_stop rs-b1
-  FIRST=127.0.0.1:$(cat "$(kafka_server_dir rs-b2)/port")
+  kafka_stop "$PREFIX-b1"
+  FIRST=127.0.0.1:$(cat "$(kafka_server_dir "$PREFIX-b2")/port")
   for i in $(seq 1 60); do
     ctl=$(kafka_probe "$FIRST" 2>/dev/null | sed -n 's/.*controller=\([0-9-]*\).*/\1/p')
     [ -n "$ctl" ] && [ "$ctl" != 1 ] && [ "$ctl" != -1 ] && break
@@ -277,6 +285,22 @@ JSON
   KAFKA_DETAIL="t-2 [1,4]->[4,3] started under controller 1 with broker 3 stopped, resumed by controller $ctl and completed once broker 3 came back; records and broker 3's log checked"
 }
 
+# mixed: the first three parts again on a cluster whose controller (broker 1) is of
+# the target and whose other brokers are Apache 3.9.1: with --target keel, a keel
+# controller moves replicas between Apache brokers (LeaderAndIsr with
+# AddingReplicas/RemovingReplicas, StopReplica(delete) to the replicas that leave).
+mixed() {
+  kafka_stop_all
+  zk_stop_all
+  PREFIX=mx
+  TARGETS=("$TARGET" apache apache apache)
+  setup || return 1
+  zookeeper_tool || return 1
+  admin_api || return 1
+  cancel || return 1
+  KAFKA_DETAIL="controller $TARGET, brokers 2-4 apache: 2.2.1 --zookeeper, 3.9 --bootstrap-server and --cancel reassignments as above"
+}
+
 SETUP_OK=no
 kafka_client setup-cluster setup && SETUP_OK=yes
 only_after_setup() { [ "$SETUP_OK" = yes ] || { kafka_fail "the cluster was not set up"; return 1; }; "$@"; }
@@ -284,4 +308,5 @@ kafka_client zookeeper-tool-2.2 only_after_setup zookeeper_tool
 kafka_client admin-api-3.9 only_after_setup admin_api
 kafka_client cancel-3.9 only_after_setup cancel
 kafka_client controller-failover only_after_setup failover
+kafka_client mixed-apache-brokers mixed
 exit $KAFKA_SUITE_RC
