@@ -61,6 +61,9 @@ pub(super) struct Progress {
     /// Live brokers at the last run: a broker new since then resumes the
     /// reassignments that target it.
     live_seen: BTreeSet<BrokerId>,
+    /// Partitions whose last step failed on a ZooKeeper error (it may have written
+    /// the topic znode but not bumped the leader epoch): stepped again on the next run.
+    retry: BTreeSet<TopicPartition>,
 }
 
 /// Why one partition's reassignment could not be started or moved on.
@@ -156,6 +159,8 @@ impl Driver {
         let started: BTreeSet<BrokerId> =
             live.difference(&self.reassign.live_seen).copied().collect();
         self.reassign.live_seen = live;
+        // Failures of this run queue themselves again for the next one.
+        let retry = std::mem::take(&mut self.reassign.retry);
         for ((topic, partition), assignment) in self.reassigning() {
             if self.role.is_none() {
                 return;
@@ -168,10 +173,11 @@ impl Driver {
                 .map(|(znode, _)| znode.isr.clone());
             let complete = reassignment::is_complete(&assignment, isr.as_deref());
             let resumed = assignment.target().iter().any(|id| started.contains(id));
+            let retried = retry.contains(&(topic.clone(), partition));
             if complete {
                 tracing::info!(topic, partition, target = ?assignment.target(), "target replicas have all caught up with the leader of a reassigning partition");
             }
-            if complete || resumed {
+            if complete || resumed || retried {
                 self.move_partition(&topic, partition, assignment).await;
             }
         }
@@ -194,6 +200,19 @@ impl Driver {
     /// epoch bumps together), then, once complete, B6 (RS = TRS) and B7 (out of
     /// `/admin/reassign_partitions`). The brokers hear of it from the next plan.
     async fn on_partition_reassignment(
+        &mut self,
+        topic: &str,
+        partition: i32,
+        next: Assignment,
+    ) -> Result<(), Failure> {
+        let result = self.step_partition(topic, partition, next).await;
+        if let Err(Failure::Partition(errors::UNKNOWN_SERVER_ERROR, _)) = result {
+            self.reassign.retry.insert((topic.to_string(), partition));
+        }
+        result
+    }
+
+    async fn step_partition(
         &mut self,
         topic: &str,
         partition: i32,
@@ -253,18 +272,39 @@ impl Driver {
 
     /// The topic znode with `assignment` for `partition` (Apache's
     /// `setTopicAssignmentRaw`), behind the controller epoch check and the znode's
-    /// version; the cache follows at once.
+    /// version (Apache writes any version; keel checks it so that partitions a
+    /// concurrent CreatePartitions added are never written away, and on a conflict
+    /// reads the topic again and retries once); the cache follows at once.
     async fn write_assignment(
         &mut self,
         topic: &str,
         partition: i32,
         assignment: &Assignment,
     ) -> Result<(), Failure> {
+        match self
+            .write_assignment_once(topic, partition, assignment)
+            .await
+        {
+            Err(zk::Error::BadVersion) => {
+                if let Err(error) = self.reload_topic(topic).await {
+                    tracing::warn!(%error, topic, "re-reading a topic after a conflicting write failed");
+                }
+                self.write_assignment_once(topic, partition, assignment)
+                    .await
+                    .map_err(|error| self.write_failure(topic, partition, error))
+            }
+            other => other.map_err(|error| self.write_failure(topic, partition, error)),
+        }
+    }
+
+    async fn write_assignment_once(
+        &mut self,
+        topic: &str,
+        partition: i32,
+        assignment: &Assignment,
+    ) -> Result<(), zk::Error> {
         let Some(cached) = self.cache.topics.get(topic) else {
-            return Err(Failure::Partition(
-                errors::UNKNOWN_TOPIC_OR_PARTITION,
-                UNKNOWN_PARTITION_MESSAGE,
-            ));
+            return Err(zk::Error::NoNode);
         };
         let mut znode = cached.znode.clone();
         let version = cached.zk_version;
@@ -301,7 +341,7 @@ impl Driver {
                 }
                 Ok(())
             }
-            Err(error) => Err(self.write_failure(topic, partition, error)),
+            Err(error) => Err(error),
         }
     }
 
@@ -547,7 +587,8 @@ impl Driver {
         if self.role.is_none() {
             return top_level(errors::NOT_CONTROLLER, NOT_CONTROLLER_MESSAGE);
         }
-        let live: BTreeSet<BrokerId> = self.cache.live.keys().copied().collect();
+        // `liveBrokerIds`: brokers shutting down do not count as alive.
+        let live = self.online_brokers();
         let mut results: BTreeMap<TopicPartition, (i16, Option<String>)> = BTreeMap::new();
         let mut to_start: BTreeMap<TopicPartition, Assignment> = BTreeMap::new();
         let requested = request
