@@ -811,8 +811,8 @@ async fn reassignment_through_the_znode_the_api_and_a_failover() {
         41
     );
 
-    // A move to [1,2] that cannot finish, then the controller goes: broker 2 resumes
-    // it from the topic znode and cancels it, back to the original replicas.
+    // A move to [1,2] that cannot finish, then the controller goes: its successor
+    // resumes it from the topic znode and cancels it, back to the original replicas.
     assert_eq!(
         code(
             controller
@@ -827,29 +827,30 @@ async fn reassignment_through_the_znode_the_api_and_a_failover() {
     .await;
     let epoch_before = controller.current().topics["moving"].partitions[&0].leader_epoch;
     stores.remove(0).shutdown();
-    let second = &stores[0];
-    let metadata = wait_for(second, "resumed by broker 2", |m| {
-        m.controller_id == Some(BrokerId(2))
+    // Broker 2 or 3 wins /controller and resumes the reassignment.
+    let metadata = wait_for(&stores[0], "resumed by a new controller", |m| {
+        m.controller_id.is_some_and(|id| id != BrokerId(1))
             && m.topics["moving"].partitions[&0].leader_epoch > epoch_before
     })
     .await;
+    let successor = &stores[metadata.controller_id.unwrap().0 as usize - 2];
     assert_eq!(
         replicas(&metadata),
         vec![BrokerId(1), BrokerId(2), BrokerId(3)]
     );
-    let listed = second
+    let listed = successor
         .list_partition_reassignments(ListPartitionReassignmentsRequest::default())
         .await;
     assert_eq!(listed.topics[0].partitions[0].removing_replicas.len(), 1);
     assert_eq!(
         code(
-            second
+            successor
                 .alter_partition_reassignments(request("moving", None))
                 .await
         ),
         (0, 0)
     );
-    wait_for(second, "cancelled", |m| {
+    wait_for(successor, "cancelled", |m| {
         replicas(m) == vec![BrokerId(2), BrokerId(3)]
     })
     .await;
