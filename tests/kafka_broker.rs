@@ -676,6 +676,11 @@ async fn every_announced_api_answers() {
                 AllocateProducerIdsResponse,
                 AllocateProducerIdsRequest::default()
             ),
+            ApiKey::ElectLeaders => check!(
+                ElectLeadersRequest,
+                ElectLeadersResponse,
+                ElectLeadersRequest::default()
+            ),
             // Without a ZooKeeper controller: NOT_CONTROLLER, as Apache's non-controllers.
             ApiKey::AlterPartitionReassignments => check!(
                 AlterPartitionReassignmentsRequest,

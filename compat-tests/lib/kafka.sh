@@ -163,6 +163,9 @@ kafka_tool_main() {
     2.2:consumer-perf-test) echo kafka.tools.ConsumerPerformance ;;
     4:storage | 3.9:storage) echo kafka.tools.StorageTool ;;
     3.9:dump-log) echo kafka.tools.DumpLogSegments ;;
+    4:leader-election | 3.9:leader-election) echo org.apache.kafka.tools.LeaderElectionCommand ;;
+    4:log-dirs | 3.9:log-dirs) echo org.apache.kafka.tools.LogDirsCommand ;;
+    2.2:preferred-replica-election) echo kafka.admin.PreferredReplicaLeaderElectionCommand ;;
     4:reassign-partitions | 3.9:reassign-partitions) echo org.apache.kafka.tools.reassign.ReassignPartitionsCommand ;;
     2.2:reassign-partitions) echo kafka.admin.ReassignPartitionsCommand ;;
     *) log "kafka_tool: Kafka $ver has no tool kafka-$tool"; return 1 ;;
@@ -653,6 +656,11 @@ kafka_expect() {
 kafka_client() {
   local client=$1 t0 secs
   shift
+  # KAFKA_CLIENTS_ONLY="a b": run only those clients of a suite (for development)
+  if [ -n "${KAFKA_CLIENTS_ONLY:-}" ] && ! tr ' ' '\n' <<<"$KAFKA_CLIENTS_ONLY" | grep -qx "$client"; then
+    report "$client" skip "not in KAFKA_CLIENTS_ONLY"
+    return 0
+  fi
   KAFKA_DETAIL=""
   t0=$(date +%s)
   log "client $client"
@@ -744,6 +752,7 @@ kcat_ensure() {
 #                                            on stdin) holds; the last lines stay in
 #                                            $KAFKA_PARTITIONS
 #   kafka_all_in_sync                         predicate: 3 partitions, each led, ISR of 3
+#   kafka_wait_preferred BOOTSTRAP TOPIC SECS until every partition is led by its first replica
 #   kafka_stream_acked CTL                    records a kafka_cluster.py stream acknowledged
 #   kafka_wait_acked CTL MORE SECONDS PID     until MORE more are acknowledged (PID: the stream)
 #   kafka_same_logs TOPIC BROKER...           each of the 3 partitions' segment data is
@@ -774,6 +783,23 @@ kafka_all_in_sync() {
     n=$((n + 1))
   done
   [ "$n" -eq 3 ]
+}
+
+# kafka_wait_preferred BOOTSTRAP TOPIC SECONDS: until every partition of TOPIC is led by
+# its preferred replica (the first of Replicas); KAFKA_PARTITIONS keeps the last lines
+# as "partition leader replicas".
+kafka_wait_preferred() {
+  local bootstrap=$1 topic=$2 secs=$3 t0
+  t0=$(date +%s)
+  while [ $(($(date +%s) - t0)) -lt "$secs" ]; do
+    KAFKA_PARTITIONS=$(kafka_tool 3.9 kafka-topics --describe --bootstrap-server "$bootstrap" --topic "$topic" 2>/dev/null |
+      sed -n 's/.*Partition: \([0-9]*\)[[:space:]]*Leader: \([a-z0-9-]*\)[[:space:]]*Replicas: \([0-9,]*\).*/\1 \2 \3/p')
+    if [ -n "$KAFKA_PARTITIONS" ] && printf '%s\n' "$KAFKA_PARTITIONS" | awk '{split($3, r, ","); if ($2 != r[1]) bad = 1} END {exit bad}'; then
+      return 0
+    fi
+    sleep 1
+  done
+  return 1
 }
 
 kafka_stream_acked() { cat "$1/acked" 2>/dev/null || echo 0; }

@@ -137,6 +137,8 @@ const KNOWN_KEYS: &[(&str, Kind)] = &[
     ("delete.topic.enable", Kind::Bool),
     ("auto.leader.rebalance.enable", Kind::Bool),
     ("unclean.leader.election.enable", Kind::Bool),
+    ("leader.imbalance.check.interval.seconds", Kind::Long),
+    ("leader.imbalance.per.broker.percentage", Kind::Int),
     ("message.max.bytes", Kind::Int),
     ("replica.fetch.max.bytes", Kind::Int),
     ("log.segment.bytes", Kind::Int),

@@ -179,6 +179,17 @@ pub trait MetadataStore: Send + Sync + 'static {
         Box::pin(async move { not_controller_alter_partition(&request) })
     }
 
+    /// ElectLeaders for `partitions`, answered by the controller role
+    /// (`KafkaController.processReplicaLeaderElection`, AdminClientTriggered): returns
+    /// once the new states are written, one outcome per partition.
+    fn elect_leaders(
+        &self,
+        _election_type: ElectionType,
+        partitions: Vec<PartitionName>,
+    ) -> BoxFuture<Vec<ElectionOutcome>> {
+        Box::pin(async move { not_controller_elections(partitions) })
+    }
+
     /// ControlledShutdown from a broker that is stopping, answered by the controller
     /// role (`KafkaController.doControlledShutdown`).
     fn controlled_shutdown(
@@ -215,6 +226,39 @@ pub trait MetadataStore: Send + Sync + 'static {
             ListPartitionReassignmentsResponse::default().with_error_code(NOT_CONTROLLER_CODE)
         })
     }
+}
+
+/// ElectLeaders' election types (Kafka's `ElectionType`: 0 and 1 on the wire).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ElectionType {
+    /// Move leadership to the head of the assignment.
+    Preferred,
+    /// Elect a leader for a leaderless partition, from outside the ISR if need be.
+    Unclean,
+}
+
+impl ElectionType {
+    pub fn from_wire(value: i8) -> Option<ElectionType> {
+        match value {
+            0 => Some(ElectionType::Preferred),
+            1 => Some(ElectionType::Unclean),
+            _ => None,
+        }
+    }
+}
+
+/// A topic partition by name and index.
+pub type PartitionName = (String, i32);
+
+/// One partition's election outcome: its leader, or Kafka's error code and message.
+pub type ElectionOutcome = (PartitionName, Result<BrokerId, (i16, Option<String>)>);
+
+/// The answer of a broker that is not the controller to ElectLeaders.
+pub fn not_controller_elections(partitions: Vec<PartitionName>) -> Vec<ElectionOutcome> {
+    partitions
+        .into_iter()
+        .map(|partition| (partition, Err((NOT_CONTROLLER_CODE, None))))
+        .collect()
 }
 
 /// Kafka's NOT_CONTROLLER (41).

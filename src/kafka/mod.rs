@@ -5,6 +5,7 @@
 //! - `broker`: what handlers share (config, metadata, logs, append signal).
 //! - `config`: `server.properties` with Kafka's defaults and type checks.
 //! - `controller`: cluster metadata kept in ZooKeeper, in Kafka's own znode layout.
+//! - `disk`: running blocking disk work from request handlers.
 //! - `fetch_session`: incremental fetch sessions (KIP-227), a pure state machine.
 //! - `group`: the consumer group coordinator (classic protocol) and its records.
 //! - `log`: segments, indexes and recovery in Kafka's own file format.
@@ -23,6 +24,7 @@ pub mod apis;
 pub mod broker;
 pub mod config;
 pub mod controller;
+pub mod disk;
 pub mod fetch_session;
 pub mod group;
 pub mod log;

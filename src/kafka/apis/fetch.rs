@@ -170,7 +170,8 @@ async fn read_with_long_poll(
         // Mark the current append count as seen before reading, so an append that
         // lands during the read wakes the wait below.
         appends.borrow_and_update();
-        let read = read_all(broker, targets, response_bytes_max, replica);
+        let read =
+            crate::kafka::disk::blocking(|| read_all(broker, targets, response_bytes_max, replica));
         if read.bytes >= min_bytes || read.any_error || tokio::time::Instant::now() >= deadline {
             return (read.replies, read.outcomes);
         }
@@ -178,7 +179,9 @@ async fn read_with_long_poll(
             Ok(Ok(())) => continue,
             // Deadline passed or the broker is shutting down: answer with what there is.
             _ => {
-                let read = read_all(broker, targets, response_bytes_max, replica);
+                let read = crate::kafka::disk::blocking(|| {
+                    read_all(broker, targets, response_bytes_max, replica)
+                });
                 return (read.replies, read.outcomes);
             }
         }

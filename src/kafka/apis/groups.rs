@@ -419,7 +419,7 @@ fn run_effects(broker: &Arc<Broker>, coordinator: &mut GroupCoordinator, effects
                 partition,
                 records,
                 append,
-            } => match start_append(broker, partition, &records) {
+            } => match crate::kafka::disk::blocking(|| start_append(broker, partition, &records)) {
                 Ok(Some(wait)) => {
                     let sender = broker.groups.completions_sender.clone();
                     let guard_ms =

@@ -15,8 +15,9 @@
 //! - `producer_id`: InitProducerId and OffsetForLeaderEpoch.
 //! - `inter_broker`: LeaderAndIsr, UpdateMetadata, StopReplica (broker role),
 //!   AlterPartition and ControlledShutdown (controller role).
-//! - `controller_rpcs`: AllocateProducerIds, AlterPartitionReassignments and
-//!   ListPartitionReassignments, answered by the active controller.
+//! - `controller_rpcs`: AllocateProducerIds, ElectLeaders,
+//!   AlterPartitionReassignments and ListPartitionReassignments, answered by the
+//!   active controller.
 
 pub mod admin;
 pub mod api_versions;
@@ -113,6 +114,9 @@ async fn route(broker: &Arc<Broker>, request: Request) -> Option<ResponseKind> {
         )),
         RequestKind::AllocateProducerIds(body) => Some(ResponseKind::AllocateProducerIds(
             controller_rpcs::allocate_producer_ids(broker, body).await,
+        )),
+        RequestKind::ElectLeaders(body) => Some(ResponseKind::ElectLeaders(
+            controller_rpcs::elect_leaders(broker, version, body).await,
         )),
         RequestKind::AlterPartitionReassignments(body) => {
             Some(ResponseKind::AlterPartitionReassignments(

@@ -16,6 +16,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use zookeeper_client as zk;
 
+mod elections;
+
 use super::channel::{self, ChannelManager, ControllerContext, Delivered, LiveBroker};
 use super::election::{self, LeaderAndIsr};
 use super::rpcs::{self, errors, AlterDecision, LeaderAndIsrState};
@@ -30,7 +32,8 @@ use kafka_protocol::messages::{
 /// Partition reassignment (KIP-455): the znode, the APIs and the phases.
 mod reassign;
 use crate::kafka::metadata::{
-    BrokerId, BrokerRegistration, ClusterMetadata, PartitionState, TopicId, TopicMetadata,
+    BrokerId, BrokerRegistration, ClusterMetadata, ElectionOutcome, ElectionType, PartitionName,
+    PartitionState, TopicId, TopicMetadata,
 };
 use crate::kafka::protocol::inter_broker::alter_partition::{
     AlterPartitionPartitionResult, AlterPartitionTopicResult,
@@ -50,6 +53,11 @@ pub enum Command {
     ControlledShutdown {
         request: ControlledShutdownRequest,
         reply: oneshot::Sender<ControlledShutdownResponse>,
+    },
+    ElectLeaders {
+        election_type: ElectionType,
+        partitions: Vec<PartitionName>,
+        reply: oneshot::Sender<Vec<ElectionOutcome>>,
     },
     AlterPartitionReassignments {
         request: AlterPartitionReassignmentsRequest,
@@ -88,6 +96,7 @@ pub enum WatchKey {
     DeleteTopics,
     ConfigChanges,
     Controller,
+    PreferredReplicaElection,
     /// An existence watch on `/admin/reassign_partitions` (controller only).
     ReassignPartitions,
 }
@@ -159,6 +168,11 @@ pub struct Driver {
     deletion_pending: BTreeMap<String, BTreeSet<(BrokerId, i32)>>,
     /// Replicas that answered StopReplica(delete) with an error: asked again on the tick.
     deletion_retry: BTreeSet<(BrokerId, String, i32)>,
+    /// The partitions `/admin/preferred_replica_election` lists, until the controller
+    /// has run their elections (`elections`).
+    preferred_requested: Option<BTreeSet<PartitionName>>,
+    /// While controller with `auto.leader.rebalance.enable`: the next balance check.
+    rebalance_due: Option<tokio::time::Instant>,
     /// Partition reassignment's own bookkeeping (`reassign`).
     reassign: reassign::Progress,
 }
@@ -193,6 +207,8 @@ impl Driver {
             shutting_down: BTreeSet::new(),
             deletion_pending: BTreeMap::new(),
             deletion_retry: BTreeSet::new(),
+            preferred_requested: None,
+            rebalance_due: None,
             reassign: reassign::Progress::default(),
         }
     }
@@ -207,6 +223,7 @@ impl Driver {
         self.full_reload().await?;
         self.reload_controller().await?;
         self.reconcile().await;
+        self.run_elections().await;
         self.send_to_brokers();
         self.publish_now();
         Ok(())
@@ -247,6 +264,7 @@ impl Driver {
                         self.on_delivered(delivered);
                     }
                 }
+                _ = tokio::time::sleep_until(self.rebalance_due.unwrap_or_else(tokio::time::Instant::now)), if self.rebalance_due.is_some() => {}
                 _ = tick.tick() => {
                     self.retry_deletions();
                     if self.dirty {
@@ -271,6 +289,7 @@ impl Driver {
                 }
             }
             self.reconcile().await;
+            self.run_elections().await;
             self.send_to_brokers();
             self.publish_now();
         }
@@ -547,6 +566,7 @@ impl Driver {
             WatchKey::DeleteTopics => self.reload_deletions().await,
             WatchKey::ConfigChanges => self.process_config_changes().await,
             WatchKey::Controller => self.reload_controller().await,
+            WatchKey::PreferredReplicaElection => self.reload_preferred_election().await,
             WatchKey::ReassignPartitions => {
                 self.on_reassign_partitions_event(fired.event.event_type)
                     .await
@@ -580,6 +600,7 @@ impl Driver {
             self.reload_topic(&name).await?;
         }
         self.reload_deletions().await?;
+        self.reload_preferred_election().await?;
         self.cache.broker_configs.clear();
         let client = self.client.clone();
         let entities = match retry("list", "/config/brokers", || {
@@ -1190,13 +1211,15 @@ impl Driver {
                     }
                 }
                 Some((znode, zk_version)) => {
-                    let current = LeaderAndIsr {
-                        leader: (znode.leader >= 0).then_some(BrokerId(znode.leader)),
-                        leader_epoch: znode.leader_epoch,
-                        isr: znode.isr.clone(),
-                    };
-                    if let Some(next) = election::after_liveness_change(replicas, &current, live) {
-                        updates.push((*partition, path, next, *zk_version));
+                    let current = elections::current_of(znode);
+                    if let Some(next) = election::after_liveness_change_unclean(
+                        replicas,
+                        &current,
+                        live,
+                        self.unclean_enabled(name),
+                    ) {
+                        let znode = elections::election_znode(&current, &next, role.epoch);
+                        updates.push((*partition, path, znode, *zk_version));
                     }
                 }
             }
@@ -1233,25 +1256,20 @@ impl Driver {
         if !updates.is_empty() {
             let ops: Vec<(Op, String, Vec<u8>)> = updates
                 .iter()
-                .map(|(_, path, state, version)| (Op::Set(*version), path.clone(), encode(state)))
+                .map(|(_, path, znode, version)| (Op::Set(*version), path.clone(), znode.encode()))
                 .collect();
             match self
                 .controller_write("update partition states", &layout::topic_path(name), &ops)
                 .await
             {
                 Ok(results) => {
-                    for ((partition, _, state, version), result) in updates.iter().zip(&results) {
-                        tracing::info!(topic = name, partition, leader = ?state.leader, leader_epoch = state.leader_epoch, isr = ?state.isr, "partition leadership changed");
+                    for ((partition, _, znode, version), result) in updates.iter().zip(&results) {
+                        tracing::info!(topic = name, partition, leader = znode.leader, leader_epoch = znode.leader_epoch, isr = ?znode.isr, recovering = znode.leader_recovery_state.is_some(), "partition leadership changed");
                         let version_new = match result {
                             zk::MultiWriteResult::SetData { stat } => stat.version,
                             _ => version + 1,
                         };
-                        self.cache_state(
-                            name,
-                            *partition,
-                            state_znode(state, role.epoch),
-                            version_new,
-                        );
+                        self.cache_state(name, *partition, znode.clone(), version_new);
                     }
                 }
                 Err(zk::Error::BadVersion | zk::Error::NoNode) => {}
@@ -1578,6 +1596,16 @@ impl Driver {
                 let response = self.controlled_shutdown(request).await;
                 let _ = reply.send(response);
             }
+            Command::ElectLeaders {
+                election_type,
+                partitions,
+                reply,
+            } => {
+                let outcomes = self
+                    .elect_partition_leaders(election_type, partitions)
+                    .await;
+                let _ = reply.send(outcomes);
+            }
             Command::AlterPartitionReassignments { request, reply } => {
                 let response = self.alter_partition_reassignments(request).await;
                 let _ = reply.send(response);
@@ -1798,15 +1826,11 @@ impl Driver {
                         .or_default()
                         .push((*partition, znode.leader_epoch));
                 }
-                let current = LeaderAndIsr {
-                    leader: (znode.leader >= 0).then_some(BrokerId(znode.leader)),
-                    leader_epoch: znode.leader_epoch,
-                    isr: znode.isr.clone(),
-                };
+                let current = elections::current_of(znode);
                 if let Some(next) =
                     election::controlled_shutdown(replicas, &current, &live, &self.shutting_down)
                 {
-                    changes.push((name.clone(), *partition, next, *version));
+                    changes.push((name.clone(), *partition, current, next, *version));
                 }
             }
         }
@@ -1816,25 +1840,20 @@ impl Driver {
                 channels.send(id, InterBrokerRequest::StopReplica(request));
             }
         }
-        for (name, partition, next, version) in changes {
-            let znode = state_znode(&next, role.epoch);
-            let path = layout::partition_state_path(&name, partition);
+        for (name, partition, current, next, version) in changes {
             match self
-                .controller_write(
+                .write_partition_state(
                     "controlled shutdown",
-                    &path,
-                    &[(Op::Set(version), path.clone(), znode.encode())],
+                    &name,
+                    partition,
+                    &current,
+                    &next,
+                    version,
+                    role.epoch,
                 )
                 .await
             {
-                Ok(results) => {
-                    let version_new = match results.first() {
-                        Some(zk::MultiWriteResult::SetData { stat }) => stat.version,
-                        _ => version + 1,
-                    };
-                    tracing::info!(topic = name, partition, leader = ?next.leader, leader_epoch = next.leader_epoch, isr = ?next.isr, "partition changed for a controlled shutdown");
-                    self.cache_state(&name, partition, znode, version_new);
-                }
+                Ok(()) => {}
                 Err(zk::Error::RuntimeInconsistent) => {
                     return ControlledShutdownResponse {
                         error_code: errors::NOT_CONTROLLER,

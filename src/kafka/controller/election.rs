@@ -140,6 +140,60 @@ pub fn preferred_replica(
     })
 }
 
+/// One partition as the leader-balance check reads it.
+#[derive(Debug, Clone)]
+pub struct Leadership<K> {
+    pub key: K,
+    /// Assigned replicas, preferred first.
+    pub replicas: Vec<BrokerId>,
+    /// `None` while the partition has no state znode yet.
+    pub current: Option<LeaderAndIsr>,
+}
+
+/// `KafkaController.checkAndTriggerAutoLeaderRebalance`: for every preferred broker
+/// (head of the assignment), the share of its partitions that someone else leads;
+/// above `imbalance_percentage`, those of them whose preferred replica is online and
+/// in the ISR are returned for a preferred election. Partitions without a state count
+/// in the share's denominator only, as in Kafka.
+pub fn imbalanced_partitions<K: Clone>(
+    partitions: &[Leadership<K>],
+    online: &BTreeSet<BrokerId>,
+    imbalance_percentage: u32,
+) -> Vec<K> {
+    let mut by_preferred: std::collections::BTreeMap<BrokerId, Vec<&Leadership<K>>> =
+        std::collections::BTreeMap::new();
+    for partition in partitions {
+        if let Some(preferred) = partition.replicas.first() {
+            by_preferred.entry(*preferred).or_default().push(partition);
+        }
+    }
+    let mut candidates = Vec::new();
+    for (preferred, owned) in by_preferred {
+        let misplaced: Vec<&&Leadership<K>> = owned
+            .iter()
+            .filter(|partition| {
+                partition
+                    .current
+                    .as_ref()
+                    .is_some_and(|current| current.leader != Some(preferred))
+            })
+            .collect();
+        // ratio > percentage / 100, in integers: misplaced * 100 > percentage * total.
+        if misplaced.len() as u64 * 100 <= u64::from(imbalance_percentage) * owned.len() as u64 {
+            continue;
+        }
+        for partition in misplaced {
+            let Some(current) = &partition.current else {
+                continue;
+            };
+            if preferred_replica(&partition.replicas, current, online).is_some() {
+                candidates.push(partition.key.clone());
+            }
+        }
+    }
+    candidates
+}
+
 /// ControlledShutdown of `shutting_down` brokers (`doControlledShutdown`): a partition
 /// they lead moves to the first replica that is alive, in the ISR and not shutting
 /// down, and they leave its ISR; a partition they follow loses them from its ISR
@@ -286,6 +340,39 @@ mod tests {
             after_liveness_change_unclean(&replicas, &offline, &live(&[3]), true),
             Some(state(3, 6, &[3]))
         );
+    }
+
+    #[test]
+    fn rebalance_picks_brokers_above_the_imbalance_ratio() {
+        let partition = |key: i32, replicas: &[i32], current: Option<LeaderAndIsr>| Leadership {
+            key,
+            replicas: ids(replicas),
+            current,
+        };
+        let partitions = vec![
+            // Broker 1 prefers 0..=2 and leads none of them (ratio 1.0).
+            partition(0, &[1, 2, 3], Some(state(2, 3, &[1, 2, 3]))),
+            partition(1, &[1, 3, 2], Some(state(3, 3, &[3, 2, 1]))),
+            // Not electable: 1 is out of the ISR.
+            partition(2, &[1, 2, 3], Some(state(2, 3, &[2, 3]))),
+            // Broker 2 prefers 3..=12 and misses one of ten (ratio 0.1: not above 10%).
+            partition(3, &[2, 1, 3], Some(state(1, 0, &[1, 2, 3]))),
+        ]
+        .into_iter()
+        .chain((4..=12).map(|key| partition(key, &[2, 1, 3], Some(state(2, 0, &[2, 1, 3])))))
+        .chain(std::iter::once(partition(13, &[3, 1, 2], None)))
+        .collect::<Vec<_>>();
+        assert_eq!(
+            imbalanced_partitions(&partitions, &live(&[1, 2, 3]), 10),
+            vec![0, 1]
+        );
+        // A lower threshold takes broker 2's misplaced partition too.
+        assert_eq!(
+            imbalanced_partitions(&partitions, &live(&[1, 2, 3]), 5),
+            vec![0, 1, 3]
+        );
+        // A preferred broker that is offline is not elected.
+        assert!(imbalanced_partitions(&partitions, &live(&[2, 3]), 10).is_empty());
     }
 
     #[test]

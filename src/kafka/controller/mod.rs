@@ -58,8 +58,9 @@ use self::session::{persistent, retry, zk_error};
 use self::zk_layout::{self as layout, BrokerZnode, ProducerIdBlock, TopicZnode};
 use crate::kafka::config::KafkaConfig;
 use crate::kafka::metadata::{
-    not_controller_alter_partition, BoxFuture, BrokerId, ClusterMetadata, Endpoint, MetadataError,
-    MetadataStore, NewTopic, TopicId, NOT_CONTROLLER_CODE,
+    not_controller_alter_partition, not_controller_elections, BoxFuture, BrokerId, ClusterMetadata,
+    ElectionOutcome, ElectionType, Endpoint, MetadataError, MetadataStore, NewTopic, PartitionName,
+    TopicId, NOT_CONTROLLER_CODE,
 };
 use crate::kafka::protocol::inter_broker::{
     AlterPartitionRequest, AlterPartitionResponse, ControlledShutdownRequest,
@@ -101,6 +102,13 @@ struct Settings {
     delete_topic_enable: bool,
     /// `inter.broker.listener.name`: where the controller reaches brokers.
     inter_broker_listener: String,
+    /// `unclean.leader.election.enable` of this broker's file: the default for topics
+    /// without an override (dynamic broker configs come on top).
+    unclean_leader_election_enable: bool,
+    /// `auto.leader.rebalance.enable` and its two knobs.
+    auto_leader_rebalance_enable: bool,
+    leader_imbalance_check_interval_ms: u64,
+    leader_imbalance_per_broker_percentage: u32,
     /// This broker's registration; the timestamp is set when it is written.
     registration: BrokerZnode,
 }
@@ -190,6 +198,28 @@ impl ZkMetadataStore {
             default_replication_factor: config.default_replication_factor as i16,
             delete_topic_enable: config.delete_topic_enable,
             inter_broker_listener: inter_broker_listener(config),
+            unclean_leader_election_enable: property_bool(
+                config,
+                "unclean.leader.election.enable",
+                false,
+            ),
+            auto_leader_rebalance_enable: property_bool(
+                config,
+                "auto.leader.rebalance.enable",
+                true,
+            ),
+            leader_imbalance_check_interval_ms: property_number(
+                config,
+                "leader.imbalance.check.interval.seconds",
+                LEADER_IMBALANCE_CHECK_INTERVAL_S_DEFAULT,
+            )
+            .max(1)
+                * 1000,
+            leader_imbalance_per_broker_percentage: property_number(
+                config,
+                "leader.imbalance.per.broker.percentage",
+                LEADER_IMBALANCE_PER_BROKER_PERCENTAGE_DEFAULT,
+            ),
             registration,
         };
         let shared = Arc::new(Shared {
@@ -259,6 +289,29 @@ impl ZkMetadataStore {
             .expect("client lock poisoned")
             .take();
     }
+}
+
+/// Kafka's `leader.imbalance.check.interval.seconds` default.
+const LEADER_IMBALANCE_CHECK_INTERVAL_S_DEFAULT: u64 = 300;
+/// Kafka's `leader.imbalance.per.broker.percentage` default.
+const LEADER_IMBALANCE_PER_BROKER_PERCENTAGE_DEFAULT: u32 = 10;
+
+/// A boolean property (already checked by `KafkaConfig`), or its default.
+fn property_bool(config: &KafkaConfig, key: &str, default: bool) -> bool {
+    config
+        .properties
+        .get(key)
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(default)
+}
+
+/// A numeric property (already checked by `KafkaConfig`), or its default.
+fn property_number<T: std::str::FromStr>(config: &KafkaConfig, key: &str, default: T) -> T {
+    config
+        .properties
+        .get(key)
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(default)
 }
 
 /// The listener brokers talk to each other on: `inter.broker.listener.name`, else
@@ -803,6 +856,28 @@ impl MetadataStore for ZkMetadataStore {
                 return fallback;
             }
             answer.await.unwrap_or(fallback)
+        })
+    }
+
+    fn elect_leaders(
+        &self,
+        election_type: ElectionType,
+        partitions: Vec<PartitionName>,
+    ) -> BoxFuture<Vec<ElectionOutcome>> {
+        let commands = self.commands.clone();
+        Box::pin(async move {
+            let (reply, answer) = oneshot::channel();
+            let command = driver::Command::ElectLeaders {
+                election_type,
+                partitions: partitions.clone(),
+                reply,
+            };
+            if commands.send(command).is_err() {
+                return not_controller_elections(partitions);
+            }
+            answer
+                .await
+                .unwrap_or_else(|_| not_controller_elections(partitions))
         })
     }
 

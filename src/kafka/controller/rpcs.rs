@@ -17,11 +17,15 @@ pub mod errors {
     pub const UNKNOWN_SERVER_ERROR: i16 = -1;
     pub const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
     pub const BROKER_NOT_AVAILABLE: i16 = 8;
+    pub const INVALID_TOPIC_EXCEPTION: i16 = 17;
     pub const NOT_CONTROLLER: i16 = 41;
     pub const INVALID_REQUEST: i16 = 42;
     pub const OPERATION_NOT_ATTEMPTED: i16 = 55;
     pub const FENCED_LEADER_EPOCH: i16 = 74;
     pub const STALE_BROKER_EPOCH: i16 = 77;
+    pub const PREFERRED_LEADER_NOT_AVAILABLE: i16 = 80;
+    pub const ELIGIBLE_LEADERS_NOT_AVAILABLE: i16 = 83;
+    pub const ELECTION_NOT_NEEDED: i16 = 84;
     pub const INVALID_UPDATE_VERSION: i16 = 95;
     pub const UNKNOWN_TOPIC_ID: i16 = 100;
     pub const INELIGIBLE_REPLICA: i16 = 107;

@@ -29,6 +29,9 @@ pub const CLUSTER_ID_PATH: &str = "/cluster/id";
 pub const CONFIG_CHANGES_PATH: &str = "/config/changes";
 pub const CONFIG_CHANGE_PREFIX: &str = "config_change_";
 pub const DELETE_TOPICS_PATH: &str = "/admin/delete_topics";
+/// Written by `kafka-preferred-replica-election --zookeeper` (Kafka 2.x tools) and
+/// deleted by the controller once it has run the elections it lists.
+pub const PREFERRED_REPLICA_ELECTION_PATH: &str = "/admin/preferred_replica_election";
 pub const PRODUCER_ID_BLOCK_PATH: &str = "/latest_producer_id_block";
 pub const FEATURE_PATH: &str = "/feature";
 
@@ -761,6 +764,34 @@ pub fn decode_cluster_id(bytes: &[u8]) -> Result<String, LayoutError> {
         .ok_or_else(|| layout_error(WHAT, "no id", bytes))
 }
 
+// ---------------------------------------------------------------------------------
+// /admin/preferred_replica_election
+
+/// The partitions of `{"version":1,"partitions":[{"topic":"t","partition":0},..]}`
+/// (`PreferredReplicaElectionZNode.decode`), duplicates folded as Kafka's Set does.
+pub fn decode_preferred_replica_election(
+    bytes: &[u8],
+) -> Result<std::collections::BTreeSet<(String, i32)>, LayoutError> {
+    const WHAT: &str = "preferred replica election";
+    let value = parse_json(WHAT, bytes)?;
+    let object = parse_object(WHAT, bytes, &value)?;
+    let entries = object
+        .get("partitions")
+        .and_then(Value::as_array)
+        .ok_or_else(|| layout_error(WHAT, "no partitions array", bytes))?;
+    let mut partitions = std::collections::BTreeSet::new();
+    for entry in entries {
+        let entry = parse_object(WHAT, bytes, entry)?;
+        let topic = entry
+            .get("topic")
+            .and_then(Value::as_str)
+            .ok_or_else(|| layout_error(WHAT, "an entry without a topic", bytes))?;
+        let partition = field_i32(WHAT, bytes, entry, "partition")?;
+        partitions.insert((topic.to_string(), partition));
+    }
+    Ok(partitions)
+}
+
 /// `/feature` as a Kafka 3.x ZooKeeper-mode controller creates it: versioning
 /// enabled (status 1) with no finalized features.
 pub fn encode_feature_enabled() -> Vec<u8> {
@@ -1148,5 +1179,18 @@ mod tests {
         );
         assert_eq!(broker_config_path(None), "/config/brokers/<default>");
         assert_eq!(broker_config_path(Some(BrokerId(2))), "/config/brokers/2");
+    }
+
+    #[test]
+    fn preferred_replica_election_request() {
+        // What kafka-preferred-replica-election --zookeeper of Kafka 2.2.1 writes.
+        let written = br#"{"version":1,"partitions":[{"topic":"logs","partition":1},{"topic":"logs","partition":0},{"topic":"logs","partition":1}]}"#;
+        let partitions = decode_preferred_replica_election(written).unwrap();
+        assert_eq!(
+            partitions.into_iter().collect::<Vec<_>>(),
+            vec![("logs".to_string(), 0), ("logs".to_string(), 1)]
+        );
+        assert!(decode_preferred_replica_election(b"{\"version\":1}").is_err());
+        assert!(decode_preferred_replica_election(b"not json").is_err());
     }
 }

@@ -237,7 +237,9 @@ async fn fetch_round(
                     }),
                 })
             };
-            if let Err(error) = partition.on_fetch_response(now_ms, fetch, answer) {
+            let appended =
+                crate::kafka::disk::blocking(|| partition.on_fetch_response(now_ms, fetch, answer));
+            if let Err(error) = appended {
                 tracing::error!(partition = %partition.topic_partition.dir_name(), error = %error.0, "follower append failed");
             }
         }

@@ -120,16 +120,6 @@ impl Driver {
         out
     }
 
-    /// Live brokers that are not shutting down (`isReplicaOnline`).
-    fn online_brokers(&self) -> BTreeSet<BrokerId> {
-        self.cache
-            .live
-            .keys()
-            .filter(|id| !self.shutting_down.contains(id))
-            .copied()
-            .collect()
-    }
-
     /// Run from `reconcile`: failover work once per controller epoch, then resumes
     /// for new brokers and completions.
     pub(super) async fn reassignment_duties(&mut self) {
