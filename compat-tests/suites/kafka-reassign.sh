@@ -133,8 +133,9 @@ setup() {
   zk_start "$TARGET" standalone "$PREFIX-zk" || { kafka_fail "ZooKeeper ($TARGET) did not start"; return 1; }
   ZK=$ZK_CONNECT
   for i in 1 2 3 4; do
-    # a session that outlives cancel-3.9's SIGSTOP of broker 3 (ZooKeeper's cap is 40 s)
-    KAFKA_BROKER_ID=$i KAFKA_EXTRA_PROPS="zookeeper.session.timeout.ms=36000" \
+    # a session that outlives the SIGSTOP of broker 3 (ZooKeeper's cap is 40 s), and
+    # group coordinators that survive controller-failover's stop of broker 1
+    KAFKA_BROKER_ID=$i KAFKA_EXTRA_PROPS=$'zookeeper.session.timeout.ms=36000\noffsets.topic.replication.factor=3' \
       kafka_start "${TARGETS[$((i - 1))]}" zk "$PREFIX-b$i" "$ZK" \
       || { kafka_fail "broker $i (${TARGETS[$((i - 1))]}) did not start"; return 1; }
     [ "$i" = 1 ] && FIRST=$KAFKA_BOOTSTRAP
