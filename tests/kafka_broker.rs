@@ -681,6 +681,17 @@ async fn every_announced_api_answers() {
                 ElectLeadersResponse,
                 ElectLeadersRequest::default()
             ),
+            // Without a ZooKeeper controller: NOT_CONTROLLER, as Apache's non-controllers.
+            ApiKey::AlterPartitionReassignments => check!(
+                AlterPartitionReassignmentsRequest,
+                AlterPartitionReassignmentsResponse,
+                AlterPartitionReassignmentsRequest::default()
+            ),
+            ApiKey::ListPartitionReassignments => check!(
+                ListPartitionReassignmentsRequest,
+                ListPartitionReassignmentsResponse,
+                ListPartitionReassignmentsRequest::default()
+            ),
             other => panic!("add {other:?} to this test"),
         }
     }
@@ -1520,6 +1531,113 @@ mod controller_requests {
             leader_and_isr_errors(again),
             (0, vec![STALE_CONTROLLER_EPOCH])
         );
+    }
+
+    /// A reassignment moved this broker's replica away: StopReplica(delete) removes
+    /// the log although the topic lives on, a metadata picture that still lists this
+    /// broker (older than the move) does not bring it back, and a LeaderAndIsr that
+    /// names this broker again (a later reassignment back) creates it anew.
+    #[tokio::test]
+    async fn a_replica_moved_away_is_deleted_and_only_a_leader_and_isr_revives_it() {
+        let broker = start_broker("").await;
+        let log_dir = broker._dir.path().join("moved-0");
+        let publish = |leader_epoch: i32| {
+            let mut current = (*broker.metadata.current()).clone();
+            let state = PartitionState {
+                replicas: vec![KeelBrokerId(1), KeelBrokerId(0)],
+                leader: Some(KeelBrokerId(1)),
+                leader_epoch,
+                isr: vec![KeelBrokerId(1), KeelBrokerId(0)],
+                zk_version: leader_epoch,
+            };
+            current.topics.insert(
+                "moved".into(),
+                TopicMetadata {
+                    name: "moved".into(),
+                    id: TopicId(uuid::Uuid::from_u128(78)),
+                    partitions: [(0, state)].into_iter().collect(),
+                    configs: BTreeMap::new(),
+                    marked_for_deletion: false,
+                },
+            );
+            broker.metadata.sender.send_replace(Arc::new(current));
+        };
+        publish(0);
+        let mut waited_ms = 0;
+        while !log_dir.exists() && waited_ms < 5_000 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            waited_ms += 20;
+        }
+        assert!(log_dir.exists(), "the metadata picture opened moved-0");
+
+        let mut peer = PeerConnection::connect("127.0.0.1", broker.port, "1".into(), 5_000)
+            .await
+            .unwrap();
+        let stop = |delete: bool| {
+            InterBrokerRequest::StopReplica(StopReplicaRequest {
+                controller_id: KeelBrokerId(1),
+                controller_epoch: 2,
+                broker_epoch: TEST_BROKER_EPOCH,
+                topic_states: vec![StopReplicaTopicState {
+                    topic_name: "moved".into(),
+                    partition_states: vec![StopReplicaPartitionState {
+                        partition_index: 0,
+                        leader_epoch: 2,
+                        delete_partition: delete,
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })
+        };
+        for delete in [false, true] {
+            let InterBrokerResponse::StopReplica(StopReplicaResponse {
+                error_code,
+                partition_errors,
+                ..
+            }) = call(&mut peer, 4, stop(delete)).await
+            else {
+                panic!("not a StopReplica response");
+            };
+            assert_eq!((error_code, partition_errors[0].error_code), (0, 0));
+        }
+        assert!(!log_dir.exists(), "StopReplica(delete) removed moved-0");
+
+        // A picture from before the move (this broker still listed) changes again.
+        publish(1);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!log_dir.exists(), "an older picture reopened moved-0");
+
+        // Moved back: a LeaderAndIsr naming this broker (as leader) creates it.
+        let me = KeelBrokerId(0);
+        let back = InterBrokerRequest::LeaderAndIsr(LeaderAndIsrRequest {
+            controller_id: KeelBrokerId(1),
+            controller_epoch: 2,
+            broker_epoch: TEST_BROKER_EPOCH,
+            topic_states: vec![LeaderAndIsrTopicState {
+                topic_name: "moved".into(),
+                topic_id: TopicId(uuid::Uuid::from_u128(78)),
+                partition_states: vec![LeaderAndIsrPartitionState {
+                    topic_name: "moved".into(),
+                    partition_index: 0,
+                    controller_epoch: 2,
+                    leader: me,
+                    leader_epoch: 5,
+                    isr: vec![me],
+                    partition_epoch: 5,
+                    replicas: vec![me, KeelBrokerId(1)],
+                    adding_replicas: vec![me],
+                    is_new: true,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+        let response = call(&mut peer, 7, back).await;
+        assert_eq!(leader_and_isr_errors(response), (0, vec![0]));
+        assert!(log_dir.exists(), "LeaderAndIsr created moved-0 again");
     }
 }
 

@@ -166,6 +166,8 @@ kafka_tool_main() {
     4:leader-election | 3.9:leader-election) echo org.apache.kafka.tools.LeaderElectionCommand ;;
     4:log-dirs | 3.9:log-dirs) echo org.apache.kafka.tools.LogDirsCommand ;;
     2.2:preferred-replica-election) echo kafka.admin.PreferredReplicaLeaderElectionCommand ;;
+    4:reassign-partitions | 3.9:reassign-partitions) echo org.apache.kafka.tools.reassign.ReassignPartitionsCommand ;;
+    2.2:reassign-partitions) echo kafka.admin.ReassignPartitionsCommand ;;
     *) log "kafka_tool: Kafka $ver has no tool kafka-$tool"; return 1 ;;
   esac
 }

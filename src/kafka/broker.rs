@@ -47,6 +47,11 @@ pub struct Broker {
     /// Topics this broker has seen in metadata: a topic that leaves this set was
     /// deleted and its local logs go too.
     known_topics: Mutex<BTreeSet<String>>,
+    /// Partitions the controller deleted here with StopReplica(delete=true) while
+    /// their topic lives on (a reassignment moved them away): `reconcile` must not
+    /// reopen them from a metadata picture older than the move. A LeaderAndIsr
+    /// naming this broker again takes one out.
+    deleted_by_controller: Mutex<BTreeSet<TopicPartition>>,
     /// The block of producer ids InitProducerId hands out from.
     pub producer_ids: Mutex<apis::producer_id::ProducerIdBlock>,
     /// The consumer group coordinator's shell.
@@ -99,6 +104,7 @@ impl Broker {
             clock,
             appends,
             known_topics: Mutex::new(BTreeSet::new()),
+            deleted_by_controller: Mutex::new(BTreeSet::new()),
             producer_ids: Mutex::new(apis::producer_id::ProducerIdBlock::empty()),
             groups: apis::groups::GroupService::default(),
             fetch_sessions: Mutex::new(fetch_sessions),
@@ -330,6 +336,11 @@ impl Broker {
     /// until a controller sends LeaderAndIsr, applies the state znodes.
     pub fn reconcile(&self, metadata: &ClusterMetadata) {
         let driven = self.replicas.driven_by_controller();
+        let deleted_by_controller = self
+            .deleted_by_controller
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         for topic in metadata.topics.values() {
             if topic.marked_for_deletion {
                 continue;
@@ -341,6 +352,9 @@ impl Broker {
                     continue;
                 }
                 let tp = TopicPartition::new(&topic.name, *index);
+                if deleted_by_controller.contains(&tp) {
+                    continue;
+                }
                 match self.logs.open_or_create(&tp, topic.id, settings.clone()) {
                     Ok(partition) => {
                         partition.set_log_settings(settings.clone());
@@ -382,7 +396,26 @@ impl Broker {
                 }
             }
         }
+        self.deleted_by_controller
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|tp| live.contains(&tp.topic));
         *known = live;
+    }
+
+    /// StopReplica(delete=true) removed this partition's log (see
+    /// `deleted_by_controller`); `deleted = false` undoes it when a LeaderAndIsr names this
+    /// broker as a replica again.
+    pub fn mark_deleted_by_controller(&self, tp: &TopicPartition, deleted: bool) {
+        let mut set = self
+            .deleted_by_controller
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if deleted {
+            set.insert(tp.clone());
+        } else {
+            set.remove(tp);
+        }
     }
 
     /// The endpoint clients should use for a broker: the one on the listener this

@@ -12,6 +12,10 @@ use crate::kafka::protocol::inter_broker::{
     AlterPartitionRequest, AlterPartitionResponse, ControlledShutdownRequest,
     ControlledShutdownResponse,
 };
+use kafka_protocol::messages::{
+    AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse,
+    ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse,
+};
 use uuid::Uuid;
 
 pub use crate::kafka::config::BrokerId;
@@ -197,6 +201,29 @@ pub trait MetadataStore: Send + Sync + 'static {
                 error_code: NOT_CONTROLLER_CODE,
                 ..Default::default()
             }
+        })
+    }
+
+    /// AlterPartitionReassignments, answered by the controller role
+    /// (`KafkaController.processApiPartitionReassignment`): NOT_CONTROLLER unless
+    /// this broker is the active controller, as Apache 3.9 in ZooKeeper mode.
+    fn alter_partition_reassignments(
+        &self,
+        _request: AlterPartitionReassignmentsRequest,
+    ) -> BoxFuture<AlterPartitionReassignmentsResponse> {
+        Box::pin(async move {
+            AlterPartitionReassignmentsResponse::default().with_error_code(NOT_CONTROLLER_CODE)
+        })
+    }
+
+    /// ListPartitionReassignments, answered by the controller role
+    /// (`KafkaController.processListPartitionReassignments`).
+    fn list_partition_reassignments(
+        &self,
+        _request: ListPartitionReassignmentsRequest,
+    ) -> BoxFuture<ListPartitionReassignmentsResponse> {
+        Box::pin(async move {
+            ListPartitionReassignmentsResponse::default().with_error_code(NOT_CONTROLLER_CODE)
         })
     }
 }

@@ -1,9 +1,12 @@
 //! Requests the controller role answers over the Kafka protocol's own codec:
 //! AllocateProducerIds (key 67), which Apache brokers at IBP >= 3.0 send to the
 //! active controller for blocks of producer ids
-//! (`KafkaController.processAllocateProducerIds`), and ElectLeaders (key 43), which
-//! the admin client (`kafka-leader-election`) sends to the controller. AlterPartition
-//! and ControlledShutdown use the inter-broker codecs and `MetadataStore` directly.
+//! (`KafkaController.processAllocateProducerIds`), ElectLeaders (key 43), which
+//! the admin client (`kafka-leader-election`) sends to the controller, and
+//! AlterPartitionReassignments (key 45) / ListPartitionReassignments (key 46)
+//! (KIP-455; other brokers answer NOT_CONTROLLER, as Apache 3.9 in ZooKeeper mode
+//! does). AlterPartition and ControlledShutdown use the inter-broker codecs and
+//! `MetadataStore` directly.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,8 +14,9 @@ use std::time::Duration;
 
 use kafka_protocol::messages::elect_leaders_response::{PartitionResult, ReplicaElectionResult};
 use kafka_protocol::messages::{
-    AllocateProducerIdsRequest, AllocateProducerIdsResponse, ElectLeadersRequest,
-    ElectLeadersResponse, ProducerId, TopicName,
+    AllocateProducerIdsRequest, AllocateProducerIdsResponse, AlterPartitionReassignmentsRequest,
+    AlterPartitionReassignmentsResponse, ElectLeadersRequest, ElectLeadersResponse,
+    ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse, ProducerId, TopicName,
 };
 
 use super::str_bytes;
@@ -187,4 +191,20 @@ fn election_response(outcomes: Vec<ElectionOutcome>, all: bool) -> ElectLeadersR
                 })
                 .collect(),
         )
+}
+
+/// Answered by the controller role through the metadata store (the driver task
+/// owns the assignments).
+pub async fn alter_partition_reassignments(
+    broker: &Arc<Broker>,
+    request: AlterPartitionReassignmentsRequest,
+) -> AlterPartitionReassignmentsResponse {
+    broker.metadata.alter_partition_reassignments(request).await
+}
+
+pub async fn list_partition_reassignments(
+    broker: &Arc<Broker>,
+    request: ListPartitionReassignmentsRequest,
+) -> ListPartitionReassignmentsResponse {
+    broker.metadata.list_partition_reassignments(request).await
 }

@@ -89,6 +89,8 @@ fn leader_and_isr(
         let error_code = if !state.replicas.contains(&broker.id) {
             UNKNOWN_TOPIC_OR_PARTITION
         } else {
+            // A replica added back (by a reassignment) after StopReplica(delete).
+            broker.mark_deleted_by_controller(&tp, false);
             match broker.open_partition(&tp, topic_id) {
                 None => KAFKA_STORAGE_ERROR,
                 Some((partition, min_isr)) => {
@@ -212,6 +214,7 @@ fn stop_replica(broker: &Arc<Broker>, request: StopReplicaRequest) -> StopReplic
                         tracing::warn!(partition = %tp.dir_name(), %error, "StopReplica could not delete the log");
                         error_code = KAFKA_STORAGE_ERROR;
                     } else {
+                        broker.mark_deleted_by_controller(&tp, true);
                         tracing::info!(partition = %tp.dir_name(), "StopReplica deleted the partition");
                     }
                 } else {

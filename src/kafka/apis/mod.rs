@@ -15,8 +15,9 @@
 //! - `producer_id`: InitProducerId and OffsetForLeaderEpoch.
 //! - `inter_broker`: LeaderAndIsr, UpdateMetadata, StopReplica (broker role),
 //!   AlterPartition and ControlledShutdown (controller role).
-//! - `controller_rpcs`: AllocateProducerIds and ElectLeaders, answered by the active
-//!   controller.
+//! - `controller_rpcs`: AllocateProducerIds, ElectLeaders,
+//!   AlterPartitionReassignments and ListPartitionReassignments, answered by the
+//!   active controller.
 
 pub mod admin;
 pub mod api_versions;
@@ -117,6 +118,16 @@ async fn route(broker: &Arc<Broker>, request: Request) -> Option<ResponseKind> {
         RequestKind::ElectLeaders(body) => Some(ResponseKind::ElectLeaders(
             controller_rpcs::elect_leaders(broker, version, body).await,
         )),
+        RequestKind::AlterPartitionReassignments(body) => {
+            Some(ResponseKind::AlterPartitionReassignments(
+                controller_rpcs::alter_partition_reassignments(broker, body).await,
+            ))
+        }
+        RequestKind::ListPartitionReassignments(body) => {
+            Some(ResponseKind::ListPartitionReassignments(
+                controller_rpcs::list_partition_reassignments(broker, body).await,
+            ))
+        }
         RequestKind::FindCoordinator(body) => Some(ResponseKind::FindCoordinator(
             groups::find_coordinator(broker, version, body).await,
         )),

@@ -47,6 +47,9 @@ pub const LEADER_AND_ISR_VERSION: i16 = 7;
 pub const UPDATE_METADATA_VERSION: i16 = 8;
 pub const STOP_REPLICA_VERSION: i16 = 4;
 
+/// `LeaderAndIsr.NoEpoch`: a StopReplica for a partition without a state znode.
+const NO_LEADER_EPOCH: i32 = -1;
+
 /// `RequestSendThread`'s pause before it reconnects and resends.
 const RETRY_BACKOFF_MS: u64 = 100;
 /// Kafka's `controller.socket.timeout.ms` default: for connecting and for each
@@ -83,6 +86,10 @@ pub struct StateView {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartitionView {
     pub replicas: Vec<BrokerId>,
+    /// While the partition is being reassigned: the replicas joining (AR) and
+    /// leaving (RR), as the topic znode lists them; LeaderAndIsr carries both.
+    pub adding: Vec<BrokerId>,
+    pub removing: Vec<BrokerId>,
     /// `None` until the controller has created the state znode.
     pub state: Option<StateView>,
 }
@@ -220,6 +227,8 @@ pub fn plan(previous: Option<&ControllerContext>, next: &ControllerContext) -> P
                 metadata_partitions.insert(tp.clone());
             }
             // The controller moved the leader or shrank the ISR (the epoch went up).
+            // Replicas a reassignment adds get IsNew, as `updateLeaderEpochAndSendRequest`
+            // sends it to AR.
             Some(Some(old))
                 if old.leader_epoch != state.leader_epoch || old.leader != state.leader =>
             {
@@ -227,7 +236,7 @@ pub fn plan(previous: Option<&ControllerContext>, next: &ControllerContext) -> P
                     leader_and_isr
                         .entry(*id)
                         .or_default()
-                        .insert(tp.clone(), false);
+                        .insert(tp.clone(), view.adding.contains(id));
                 }
                 metadata_partitions.insert(tp.clone());
             }
@@ -251,6 +260,42 @@ pub fn plan(previous: Option<&ControllerContext>, next: &ControllerContext) -> P
         let request = leader_and_isr_request(next, *id, partitions);
         out.requests
             .push((*id, InterBrokerRequest::LeaderAndIsr(request)));
+    }
+    // Replicas a reassignment removed (or a replaced one no longer needs): after the
+    // LeaderAndIsr that tells the others, StopReplica(delete=false) then
+    // StopReplica(delete=true) with the current leader epoch (OfflineReplica, then
+    // ReplicaDeletionStarted: `stopRemovedReplicasOfReassignedPartition`).
+    if let Some(previous) = previous {
+        let mut removed: BTreeMap<(BrokerId, &str), Vec<(i32, i32)>> = BTreeMap::new();
+        for (tp, view) in &next.partitions {
+            if next.deleting.contains(&tp.0) {
+                continue;
+            }
+            let Some(before) = previous.partitions.get(tp) else {
+                continue;
+            };
+            let epoch = view
+                .state
+                .as_ref()
+                .map_or(NO_LEADER_EPOCH, |state| state.leader_epoch);
+            for id in before
+                .replicas
+                .iter()
+                .filter(|id| !view.replicas.contains(id) && next.brokers.contains_key(id))
+            {
+                removed
+                    .entry((*id, tp.0.as_str()))
+                    .or_default()
+                    .push((tp.1, epoch));
+            }
+        }
+        for ((id, topic), partitions) in removed {
+            for delete in [false, true] {
+                let request = stop_replica(next, id, topic, &partitions, delete);
+                out.requests
+                    .push((id, InterBrokerRequest::StopReplica(request)));
+            }
+        }
     }
     if !metadata_partitions.is_empty() {
         for id in &live {
@@ -409,6 +454,8 @@ fn leader_and_isr_request(
             isr: state.isr.clone(),
             partition_epoch: state.zk_version,
             replicas: view.replicas.clone(),
+            adding_replicas: view.adding.clone(),
+            removing_replicas: view.removing.clone(),
             is_new: *is_new,
             leader_recovery_state: state.leader_recovery_state,
             ..Default::default()

@@ -43,6 +43,8 @@ fn context() -> ControllerContext {
         ("t".to_string(), 0),
         PartitionView {
             replicas: ids(&[2, 3, 4]),
+            adding: vec![],
+            removing: vec![],
             state: state(2, 0, &[2, 3, 4], 0),
         },
     );
@@ -50,6 +52,8 @@ fn context() -> ControllerContext {
         ("t".to_string(), 1),
         PartitionView {
             replicas: ids(&[3, 4, 2]),
+            adding: vec![],
+            removing: vec![],
             state: state(3, 0, &[3, 4, 2], 0),
         },
     );
@@ -265,6 +269,8 @@ fn new_partitions_are_sent_as_new_to_their_isr() {
         ("u".to_string(), 0),
         PartitionView {
             replicas: ids(&[4, 2]),
+            adding: vec![],
+            removing: vec![],
             state: None,
         },
     );
@@ -348,4 +354,65 @@ fn requests_encode_at_the_versions_sent() {
         assert_eq!(decoded_header, header);
         assert_eq!(decoded, request);
     }
+}
+
+/// A reassignment of t-0 from [2,3,4] to [2,3,1]: phase A tells every replica of
+/// RS (the new one as IsNew) with AddingReplicas/RemovingReplicas; phase B tells
+/// TRS, then stops and deletes the removed replica with the current leader epoch.
+#[test]
+fn reassignment_phases_send_what_apache_sends() {
+    let before = context();
+    let mut started = context();
+    let view = started.partitions.get_mut(&("t".to_string(), 0)).unwrap();
+    view.replicas = ids(&[2, 3, 1, 4]);
+    view.adding = ids(&[1]);
+    view.removing = ids(&[4]);
+    view.state = state(2, 1, &[2, 3, 4], 1);
+    let phase_a = plan(Some(&before), &started);
+    assert_eq!(
+        shape(&phase_a),
+        vec![
+            to(1, "LAIR[t-0(new)]"),
+            to(2, "LAIR[t-0]"),
+            to(3, "LAIR[t-0]"),
+            to(4, "LAIR[t-0]"),
+            to(1, "UM+1"),
+            to(2, "UM+1"),
+            to(3, "UM+1"),
+            to(4, "UM+1"),
+        ]
+    );
+    let InterBrokerRequest::LeaderAndIsr(lair) = &phase_a.requests[1].1 else {
+        panic!("LeaderAndIsr first");
+    };
+    let partition = &lair.topic_states[0].partition_states[0];
+    assert_eq!(partition.replicas, ids(&[2, 3, 1, 4]));
+    assert_eq!(partition.adding_replicas, ids(&[1]));
+    assert_eq!(partition.removing_replicas, ids(&[4]));
+
+    let mut done = context();
+    let view = done.partitions.get_mut(&("t".to_string(), 0)).unwrap();
+    view.replicas = ids(&[2, 3, 1]);
+    view.state = state(2, 3, &[2, 3, 1], 3);
+    let phase_b = plan(Some(&started), &done);
+    assert_eq!(
+        shape(&phase_b),
+        vec![
+            to(1, "LAIR[t-0]"),
+            to(2, "LAIR[t-0]"),
+            to(3, "LAIR[t-0]"),
+            to(4, "SR(stop)"),
+            to(4, "SR(delete)"),
+            to(1, "UM+1"),
+            to(2, "UM+1"),
+            to(3, "UM+1"),
+            to(4, "UM+1"),
+        ]
+    );
+    let InterBrokerRequest::StopReplica(stop) = &phase_b.requests[4].1 else {
+        panic!("StopReplica(delete) to the removed replica");
+    };
+    assert_eq!(stop.topic_states[0].partition_states[0].leader_epoch, 3);
+    // Not a topic deletion: nothing waits for these answers.
+    assert!(phase_b.deletions_started.is_empty());
 }

@@ -24,6 +24,13 @@ use super::rpcs::{self, errors, AlterDecision, LeaderAndIsrState};
 use super::session::{self, ensure_path, persistent, retry, zk_error};
 use super::zk_layout::{self as layout, BrokerZnode, PartitionStateZnode, TopicZnode};
 use super::{ControllerError, Shared};
+use kafka_protocol::messages::{
+    AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse,
+    ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse,
+};
+
+/// Partition reassignment (KIP-455): the znode, the APIs and the phases.
+mod reassign;
 use crate::kafka::metadata::{
     BrokerId, BrokerRegistration, ClusterMetadata, ElectionOutcome, ElectionType, PartitionName,
     PartitionState, TopicId, TopicMetadata,
@@ -51,6 +58,14 @@ pub enum Command {
         election_type: ElectionType,
         partitions: Vec<PartitionName>,
         reply: oneshot::Sender<Vec<ElectionOutcome>>,
+    },
+    AlterPartitionReassignments {
+        request: AlterPartitionReassignmentsRequest,
+        reply: oneshot::Sender<AlterPartitionReassignmentsResponse>,
+    },
+    ListPartitionReassignments {
+        request: ListPartitionReassignmentsRequest,
+        reply: oneshot::Sender<ListPartitionReassignmentsResponse>,
     },
 }
 
@@ -82,6 +97,8 @@ pub enum WatchKey {
     ConfigChanges,
     Controller,
     PreferredReplicaElection,
+    /// An existence watch on `/admin/reassign_partitions` (controller only).
+    ReassignPartitions,
 }
 
 struct Fired {
@@ -156,6 +173,8 @@ pub struct Driver {
     preferred_requested: Option<BTreeSet<PartitionName>>,
     /// While controller with `auto.leader.rebalance.enable`: the next balance check.
     rebalance_due: Option<tokio::time::Instant>,
+    /// Partition reassignment's own bookkeeping (`reassign`).
+    reassign: reassign::Progress,
 }
 
 impl Driver {
@@ -190,6 +209,7 @@ impl Driver {
             deletion_retry: BTreeSet::new(),
             preferred_requested: None,
             rebalance_due: None,
+            reassign: reassign::Progress::default(),
         }
     }
 
@@ -547,6 +567,10 @@ impl Driver {
             WatchKey::ConfigChanges => self.process_config_changes().await,
             WatchKey::Controller => self.reload_controller().await,
             WatchKey::PreferredReplicaElection => self.reload_preferred_election().await,
+            WatchKey::ReassignPartitions => {
+                self.on_reassign_partitions_event(fired.event.event_type)
+                    .await
+            }
         };
         if let Err(error) = result {
             if matches!(
@@ -1133,6 +1157,7 @@ impl Driver {
                 tracing::warn!(%error, topic = name, "controller update of topic failed; retrying later");
             }
         }
+        self.reassignment_duties().await;
     }
 
     async fn maintain_topic(
@@ -1396,6 +1421,18 @@ impl Driver {
                     (name.clone(), *partition),
                     channel::PartitionView {
                         replicas: replicas.clone(),
+                        adding: topic
+                            .znode
+                            .adding_replicas
+                            .get(partition)
+                            .cloned()
+                            .unwrap_or_default(),
+                        removing: topic
+                            .znode
+                            .removing_replicas
+                            .get(partition)
+                            .cloned()
+                            .unwrap_or_default(),
                         state,
                     },
                 );
@@ -1568,6 +1605,14 @@ impl Driver {
                     .elect_partition_leaders(election_type, partitions)
                     .await;
                 let _ = reply.send(outcomes);
+            }
+            Command::AlterPartitionReassignments { request, reply } => {
+                let response = self.alter_partition_reassignments(request).await;
+                let _ = reply.send(response);
+            }
+            Command::ListPartitionReassignments { request, reply } => {
+                let response = self.list_partition_reassignments(request);
+                let _ = reply.send(response);
             }
         }
     }

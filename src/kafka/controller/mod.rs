@@ -10,6 +10,8 @@
 //! - `channel`: the controller's requests to brokers: `plan` (pure: which
 //!   LeaderAndIsr / UpdateMetadata / StopReplica to which broker, from the context
 //!   last acted on and the current one) and one sender task per live broker.
+//! - `reassignment`: partition reassignment (KIP-455) decisions and the legacy
+//!   `/admin/reassign_partitions` znode (pure).
 //! - `rpcs`: the controller's checks of AlterPartition, ControlledShutdown and
 //!   AllocateProducerIds (pure).
 //! - `driver`: the one task that registers the broker, mirrors the znodes into a
@@ -31,6 +33,7 @@ pub mod admin;
 pub mod channel;
 mod driver;
 pub mod election;
+pub mod reassignment;
 pub mod rpcs;
 pub mod session;
 pub mod zk_layout;
@@ -42,6 +45,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use kafka_protocol::messages::{
+    AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse,
+    ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse,
+};
 use kafka_protocol::ResponseError;
 use tokio::sync::{mpsc, oneshot, watch};
 use zookeeper_client as zk;
@@ -871,6 +878,44 @@ impl MetadataStore for ZkMetadataStore {
             answer
                 .await
                 .unwrap_or_else(|_| not_controller_elections(partitions))
+        })
+    }
+
+    fn alter_partition_reassignments(
+        &self,
+        request: AlterPartitionReassignmentsRequest,
+    ) -> BoxFuture<AlterPartitionReassignmentsResponse> {
+        let commands = self.commands.clone();
+        Box::pin(async move {
+            let fallback =
+                AlterPartitionReassignmentsResponse::default().with_error_code(NOT_CONTROLLER_CODE);
+            let (reply, answer) = oneshot::channel();
+            if commands
+                .send(driver::Command::AlterPartitionReassignments { request, reply })
+                .is_err()
+            {
+                return fallback;
+            }
+            answer.await.unwrap_or(fallback)
+        })
+    }
+
+    fn list_partition_reassignments(
+        &self,
+        request: ListPartitionReassignmentsRequest,
+    ) -> BoxFuture<ListPartitionReassignmentsResponse> {
+        let commands = self.commands.clone();
+        Box::pin(async move {
+            let fallback =
+                ListPartitionReassignmentsResponse::default().with_error_code(NOT_CONTROLLER_CODE);
+            let (reply, answer) = oneshot::channel();
+            if commands
+                .send(driver::Command::ListPartitionReassignments { request, reply })
+                .is_err()
+            {
+                return fallback;
+            }
+            answer.await.unwrap_or(fallback)
         })
     }
 

@@ -658,3 +658,203 @@ async fn reregisters_after_session_expiry() {
     wait_for(&store, "after online", |m| leaders_ready(m, "after")).await;
     store.shutdown();
 }
+
+/// Partition reassignment through the legacy znode and the API, with completion
+/// driven by ISR changes written to the state znode (as an AlterPartition would
+/// leave it), and a reassignment in flight resumed and cancelled by a new controller.
+#[tokio::test]
+async fn reassignment_through_the_znode_the_api_and_a_failover() {
+    use kafka_protocol::messages::alter_partition_reassignments_request::{
+        ReassignablePartition, ReassignableTopic,
+    };
+    use kafka_protocol::messages::{
+        AlterPartitionReassignmentsRequest, ListPartitionReassignmentsRequest, TopicName,
+    };
+    use kafka_protocol::protocol::StrBytes;
+
+    let Some(connect) = zk_connect("reassign") else {
+        return;
+    };
+    let mut stores = Vec::new();
+    for id in 1..=3 {
+        let port = answering_broker().await;
+        stores.push(start_at(&connect, id, port).await);
+    }
+    let controller = &stores[0];
+    wait_for(controller, "three brokers", |m| m.brokers.len() == 3).await;
+    let mut moving = new_topic("moving", -1, -1);
+    moving.assignments.insert(0, vec![BrokerId(1), BrokerId(2)]);
+    controller.create_topic(moving, false).await.unwrap();
+    wait_for(controller, "leader", |m| leaders_ready(m, "moving")).await;
+    let client = raw(&connect).await;
+    let replicas = |m: &ClusterMetadata| m.topics["moving"].partitions[&0].replicas.clone();
+
+    // The znode of `kafka-reassign-partitions --zookeeper`, with an entry for a
+    // partition that does not exist: dropped, as Apache drops it.
+    let znode = br#"{"version":1,"partitions":[{"topic":"moving","partition":0,"replicas":[3,2],"log_dirs":["any","any"]},{"topic":"missing","partition":0,"replicas":[1]}]}"#;
+    client
+        .create(
+            "/admin/reassign_partitions",
+            znode,
+            &zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all()),
+        )
+        .await
+        .unwrap();
+    let metadata = wait_for(controller, "phase A", |m| {
+        replicas(m) == vec![BrokerId(3), BrokerId(2), BrokerId(1)]
+    })
+    .await;
+    assert_eq!(metadata.topics["moving"].partitions[&0].leader_epoch, 1);
+    let (data, _) = client.get_data("/brokers/topics/moving").await.unwrap();
+    let topic = TopicZnode::decode(&data).unwrap();
+    assert_eq!(topic.adding_replicas[&0], vec![BrokerId(3)]);
+    assert_eq!(topic.removing_replicas[&0], vec![BrokerId(1)]);
+    let (data, _) = client.get_data("/admin/reassign_partitions").await.unwrap();
+    assert_eq!(
+        std::str::from_utf8(&data).unwrap(),
+        r#"{"version":1,"partitions":[{"topic":"moving","partition":0,"replicas":[3,2]}]}"#
+    );
+    let listed = controller
+        .list_partition_reassignments(ListPartitionReassignmentsRequest::default())
+        .await;
+    assert_eq!(listed.error_code, 0);
+    assert_eq!(listed.topics.len(), 1);
+    assert_eq!(listed.topics[0].partitions[0].adding_replicas.len(), 1);
+    let elsewhere = stores[1]
+        .list_partition_reassignments(ListPartitionReassignmentsRequest::default())
+        .await;
+    assert_eq!(elsewhere.error_code, 41);
+
+    // Broker 3 catches up: the leader's ISR grows in the state znode. Phase B: leader
+    // 3 (1 leaves), ISR without 1, RS = TRS, the znode gone.
+    let state_path = "/brokers/topics/moving/partitions/0/state";
+    let (data, stat) = client.get_data(state_path).await.unwrap();
+    let mut state = PartitionStateZnode::decode(&data).unwrap();
+    state.isr = vec![BrokerId(1), BrokerId(2), BrokerId(3)];
+    client
+        .set_data(state_path, &state.encode(), Some(stat.version))
+        .await
+        .unwrap();
+    let metadata = wait_for(controller, "phase B", |m| {
+        replicas(m) == vec![BrokerId(3), BrokerId(2)]
+    })
+    .await;
+    let partition = &metadata.topics["moving"].partitions[&0];
+    assert_eq!(partition.leader, Some(BrokerId(3)));
+    assert_eq!(partition.isr, vec![BrokerId(2), BrokerId(3)]);
+    assert_eq!(partition.leader_epoch, 3);
+    for _ in 0..50 {
+        if client
+            .check_stat("/admin/reassign_partitions")
+            .await
+            .unwrap()
+            .is_none()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(client
+        .check_stat("/admin/reassign_partitions")
+        .await
+        .unwrap()
+        .is_none());
+
+    // The API's refusals.
+    let request = |topic: &str, replicas: Option<Vec<i32>>| {
+        AlterPartitionReassignmentsRequest::default().with_topics(vec![ReassignableTopic::default(
+        )
+        .with_name(TopicName(StrBytes::from_string(topic.to_string())))
+        .with_partitions(vec![ReassignablePartition::default()
+            .with_partition_index(0)
+            .with_replicas(replicas.map(|ids| {
+                ids.into_iter()
+                    .map(kafka_protocol::messages::BrokerId)
+                    .collect()
+            }))])])
+    };
+    let code = |response: kafka_protocol::messages::AlterPartitionReassignmentsResponse| {
+        (
+            response.error_code,
+            response.responses[0].partitions[0].error_code,
+        )
+    };
+    assert_eq!(
+        code(
+            controller
+                .alter_partition_reassignments(request("moving", None))
+                .await
+        ),
+        (0, 85)
+    );
+    assert_eq!(
+        code(
+            controller
+                .alter_partition_reassignments(request("moving", Some(vec![3, 9])))
+                .await
+        ),
+        (0, 39)
+    );
+    assert_eq!(
+        code(
+            controller
+                .alter_partition_reassignments(request("missing", Some(vec![1])))
+                .await
+        ),
+        (0, 3)
+    );
+    assert_eq!(
+        stores[1]
+            .alter_partition_reassignments(request("moving", Some(vec![1, 2])))
+            .await
+            .error_code,
+        41
+    );
+
+    // A move to [1,2] that cannot finish, then the controller goes: its successor
+    // resumes it from the topic znode and cancels it, back to the original replicas.
+    assert_eq!(
+        code(
+            controller
+                .alter_partition_reassignments(request("moving", Some(vec![1, 2])))
+                .await
+        ),
+        (0, 0)
+    );
+    wait_for(controller, "moving again", |m| {
+        replicas(m) == vec![BrokerId(1), BrokerId(2), BrokerId(3)]
+    })
+    .await;
+    let epoch_before = controller.current().topics["moving"].partitions[&0].leader_epoch;
+    stores.remove(0).shutdown();
+    // Broker 2 or 3 wins /controller and resumes the reassignment.
+    let metadata = wait_for(&stores[0], "resumed by a new controller", |m| {
+        m.controller_id.is_some_and(|id| id != BrokerId(1))
+            && m.topics["moving"].partitions[&0].leader_epoch > epoch_before
+    })
+    .await;
+    let successor = &stores[metadata.controller_id.unwrap().0 as usize - 2];
+    assert_eq!(
+        replicas(&metadata),
+        vec![BrokerId(1), BrokerId(2), BrokerId(3)]
+    );
+    let listed = successor
+        .list_partition_reassignments(ListPartitionReassignmentsRequest::default())
+        .await;
+    assert_eq!(listed.topics[0].partitions[0].removing_replicas.len(), 1);
+    assert_eq!(
+        code(
+            successor
+                .alter_partition_reassignments(request("moving", None))
+                .await
+        ),
+        (0, 0)
+    );
+    wait_for(successor, "cancelled", |m| {
+        replicas(m) == vec![BrokerId(2), BrokerId(3)]
+    })
+    .await;
+    for store in stores {
+        store.shutdown();
+    }
+}

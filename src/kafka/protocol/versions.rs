@@ -43,6 +43,9 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::OffsetDelete, 0, 0),
     // Answered by the active controller (NOT_CONTROLLER elsewhere), as Kafka 3.9.
     (ApiKey::ElectLeaders, 0, 2),
+    // KIP-455, answered by the controller (Apache 3.9: v0 only).
+    (ApiKey::AlterPartitionReassignments, 0, 0),
+    (ApiKey::ListPartitionReassignments, 0, 0),
     // Broker to controller (Apache brokers at IBP >= 3.0 in ZooKeeper mode).
     (ApiKey::AllocateProducerIds, 0, 0),
 ];

@@ -143,8 +143,8 @@ impl Driver {
         log_outcomes("automatic leader balance", &outcomes);
     }
 
-    /// Live brokers not shutting down (`isReplicaOnline`).
-    fn online_brokers(&self) -> BTreeSet<BrokerId> {
+    /// Live brokers not shutting down (`isReplicaOnline`); reassignment uses it too.
+    pub(super) fn online_brokers(&self) -> BTreeSet<BrokerId> {
         self.cache
             .live
             .keys()
