@@ -1112,6 +1112,24 @@ impl Driver {
         }
     }
 
+    /// One znode's data set behind its `version` (and the `/controller_epoch` check):
+    /// the znode's new version.
+    async fn controller_set(
+        &mut self,
+        what: &'static str,
+        path: &str,
+        data: Vec<u8>,
+        version: i32,
+    ) -> Result<i32, zk::Error> {
+        let results = self
+            .controller_write(what, path, &[(Op::Set(version), path.to_string(), data)])
+            .await?;
+        Ok(match results.first() {
+            Some(zk::MultiWriteResult::SetData { stat }) => stat.version,
+            _ => version + 1,
+        })
+    }
+
     /// Brings ZooKeeper in line with what a controller must maintain. Idempotent:
     /// run after every batch of events and on every tick.
     async fn reconcile(&mut self) {
@@ -1754,18 +1772,15 @@ impl Driver {
         };
         let path = layout::partition_state_path(name, partition);
         match self
-            .controller_write(
+            .controller_set(
                 "alter partition",
                 &path,
-                &[(Op::Set(state.partition_epoch), path.clone(), znode.encode())],
+                znode.encode(),
+                state.partition_epoch,
             )
             .await
         {
-            Ok(results) => {
-                let version = match results.first() {
-                    Some(zk::MultiWriteResult::SetData { stat }) => stat.version,
-                    _ => state.partition_epoch + 1,
-                };
+            Ok(version) => {
                 tracing::info!(topic = name, partition, isr = ?state.isr, leader_epoch = state.leader_epoch, partition_epoch = version, "ISR changed by AlterPartition");
                 self.cache_state(name, partition, znode, version);
                 Ok(version)

@@ -319,17 +319,9 @@ impl Driver {
     ) -> Result<(), zk::Error> {
         let znode = election_znode(current, next, controller_epoch);
         let path = layout::partition_state_path(name, partition);
-        let results = self
-            .controller_write(
-                what,
-                &path,
-                &[(Op::Set(version), path.clone(), znode.encode())],
-            )
+        let version_new = self
+            .controller_set(what, &path, znode.encode(), version)
             .await?;
-        let version_new = match results.first() {
-            Some(zk::MultiWriteResult::SetData { stat }) => stat.version,
-            _ => version + 1,
-        };
         tracing::info!(topic = name, partition, leader = ?next.leader, leader_epoch = next.leader_epoch, isr = ?next.isr, recovering = znode.leader_recovery_state.is_some(), "{what}: partition state written");
         self.cache_state(name, partition, znode, version_new);
         Ok(())

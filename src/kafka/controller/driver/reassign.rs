@@ -313,18 +313,15 @@ impl Driver {
         }
         let path = layout::topic_path(topic);
         match self
-            .controller_write(
+            .controller_set(
                 "update assignment for reassignment",
                 &path,
-                &[(Op::Set(version), path.clone(), znode.encode())],
+                znode.encode(),
+                version,
             )
             .await
         {
-            Ok(results) => {
-                let version_new = match results.first() {
-                    Some(zk::MultiWriteResult::SetData { stat }) => stat.version,
-                    _ => version + 1,
-                };
+            Ok(version_new) => {
                 if let Some(cached) = self.cache.topics.get_mut(topic) {
                     cached.znode = znode;
                     cached.zk_version = version_new;
@@ -348,18 +345,15 @@ impl Driver {
         let znode = state_znode(state, role.epoch);
         let path = layout::partition_state_path(topic, partition);
         match self
-            .controller_write(
+            .controller_set(
                 "reassignment leader and ISR",
                 &path,
-                &[(Op::Set(version), path.clone(), znode.encode())],
+                znode.encode(),
+                version,
             )
             .await
         {
-            Ok(results) => {
-                let version_new = match results.first() {
-                    Some(zk::MultiWriteResult::SetData { stat }) => stat.version,
-                    _ => version + 1,
-                };
+            Ok(version_new) => {
                 tracing::info!(topic, partition, leader = ?state.leader, leader_epoch = state.leader_epoch, isr = ?state.isr, "partition state changed for a reassignment");
                 self.cache_state(topic, partition, znode, version_new);
                 Ok(())
