@@ -1,6 +1,6 @@
 """kafka_cluster: the client side of suites/kafka-cluster.sh.
 
-    kafka_cluster.py stream BOOTSTRAP TOPIC CTL_DIR [GROUP]
+    kafka_cluster.py stream BOOTSTRAP TOPIC CTL_DIR [GROUP] [--acks1]
         An idempotent kafka-python producer (acks=all) sends numbered, keyed records
         (spread over the topic's partitions) and waits for each acknowledgement,
         through whatever the suite does to the brokers meanwhile. It writes
@@ -13,6 +13,14 @@
         Logstash's kafka input does) reads along the whole time; at the end it must
         have seen every acknowledged record, its committed offsets must have reached
         the end of every partition and never gone backwards (`group_commits=N`).
+        With --acks1, a second producer sends along as Filebeat does (acks=1, not
+        idempotent, retrying). Kafka promises less for those: a record acknowledged by
+        a leader that is being replaced may be truncated away when the new leader
+        takes over, and a retried send may land twice. So each of its acknowledged
+        records must be at its acknowledged partition and offset, unless it was
+        acknowledged during a broker replacement (the suite appends `START END` epoch
+        seconds to CTL_DIR/replacements for each); a second copy is allowed in such a
+        window only. Prints `acks1_acked=N acks1_lost=N acks1_twice=N`.
 
 Exits 1 with the reason on stderr on failure.
 """
@@ -26,6 +34,9 @@ logging.basicConfig(level=logging.ERROR)
 
 RECORD_INTERVAL_S = 0.01
 CATCH_UP_S = 120
+# A replacement window opens a little before the suite's timestamp (clocks are the
+# same machine's; this covers the suite's own latency in writing it).
+WINDOW_SLACK_S = 2.0
 
 
 def fail(why):
@@ -70,7 +81,68 @@ def group_member(bootstrap, topic, group, ctl, state):
     consumer.close()
 
 
-def stream(bootstrap, topic, ctl, group=None):
+def acks1_producer(bootstrap, topic, ctl, state):
+    """Sends `one-N` records with acks=1 until CTL/stop; state['acked'][n] = (partition, offset, time)."""
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks=1, retries=2147483647,
+                             request_timeout_ms=30000, delivery_timeout_ms=120000,
+                             max_block_ms=120000, linger_ms=0,
+                             max_in_flight_requests_per_connection=1)
+    n = 0
+    while not os.path.exists(os.path.join(ctl, "stop")):
+        try:
+            md = producer.send(topic, key=("o-%d" % n).encode(),
+                               value=("one-%d" % n).encode()).get(timeout=150)
+            state["acked"][n] = (md.partition, md.offset, time.time())
+        except Exception as e:  # noqa: BLE001 -- a failed send is allowed, counted
+            state["failed"].append("one-%d: %r" % (n, e))
+        n += 1
+        time.sleep(RECORD_INTERVAL_S)
+    producer.close(timeout=30)
+
+
+def replacement_windows(ctl):
+    windows = []
+    try:
+        with open(os.path.join(ctl, "replacements")) as f:
+            for line in f:
+                start, end = line.split()
+                windows.append((float(start) - WINDOW_SLACK_S, float(end) + WINDOW_SLACK_S))
+    except FileNotFoundError:
+        pass
+    return windows
+
+
+def check_acks1(state, seen, windows):
+    """Kafka's acks=1 promise, as module docs say; returns the summary or fails."""
+    def in_window(t):
+        return any(start <= t <= end for start, end in windows)
+
+    lost = []
+    for n, (partition, offset, t) in state["acked"].items():
+        if (partition, offset) in seen.get("one-%d" % n, []):
+            continue
+        if not in_window(t):
+            fail("acks=1 record one-%d acknowledged at %s, %.1fs after the run began and outside "
+                 "every broker replacement, is not there (found at %s)"
+                 % (n, (partition, offset), t - state["began"], seen.get("one-%d" % n)))
+        lost.append(n)
+    twice = 0
+    for n, (_, _, t) in state["acked"].items():
+        if len(seen.get("one-%d" % n, [])) > 1:
+            if not in_window(t):
+                fail("acks=1 record one-%d written more than once (%s) outside every broker replacement"
+                     % (n, seen["one-%d" % n]))
+            twice += 1
+    if not state["acked"]:
+        fail("no acks=1 record was acknowledged (%d failed: %s)"
+             % (len(state["failed"]), state["failed"][:3]))
+    return "acks1_acked=%d acks1_lost=%d acks1_twice=%d acks1_failed_sends=%d" % (
+        len(state["acked"]), len(lost), twice, len(state["failed"]))
+
+
+def stream(bootstrap, topic, ctl, group=None, with_acks1=False):
     from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
     acked = {}  # n -> (partition, offset)
@@ -81,6 +153,12 @@ def stream(bootstrap, topic, ctl, group=None):
         member = threading.Thread(target=group_member,
                                   args=(bootstrap, topic, group, ctl, member_state), daemon=True)
         member.start()
+    acks1_state = {"acked": {}, "failed": [], "began": time.time()}
+    acks1 = None
+    if with_acks1:
+        acks1 = threading.Thread(target=acks1_producer, args=(bootstrap, topic, ctl, acks1_state),
+                                 daemon=True)
+        acks1.start()
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
                              retries=2147483647, request_timeout_ms=30000,
                              delivery_timeout_ms=120000, max_block_ms=120000, linger_ms=0,
@@ -103,6 +181,8 @@ def stream(bootstrap, topic, ctl, group=None):
             last_report = now
         time.sleep(RECORD_INTERVAL_S)
     producer.close(timeout=30)
+    if acks1 is not None:
+        acks1.join(200)
     if not acked:
         fail("no record was acknowledged (%d failed: %s)" % (len(failed), failed[:3]))
 
@@ -123,6 +203,12 @@ def stream(bootstrap, topic, ctl, group=None):
         if all(consumer.position(tp) >= ends[tp] for tp in tps):
             break
     consumer.close()
+    summary_acks1 = ""
+    present_acks1 = []
+    if acks1 is not None:
+        summary_acks1 = " " + check_acks1(acks1_state, seen, replacement_windows(ctl))
+        present_acks1 = [v for v in seen if v.startswith("one-")]
+        seen = {v: w for v, w in seen.items() if not v.startswith("one-")}
     missing = [n for n, where in acked.items() if where not in seen.get("r-%d" % n, [])]
     if missing:
         n = missing[0]
@@ -134,6 +220,7 @@ def stream(bootstrap, topic, ctl, group=None):
         fail("%d records written more than once, e.g. %s at %s" % (len(twice), v, w))
     summary = "acked=%d failed_sends=%d records=%d" % (len(acked), len(failed),
                                                        sum(len(w) for w in seen.values()))
+    summary += summary_acks1
     if member is not None:
         member_state["deadline"] = time.time() + CATCH_UP_S
         member_state["ends"] = {tp.partition: ends[tp] for tp in tps}
@@ -149,16 +236,21 @@ def stream(bootstrap, topic, ctl, group=None):
         unseen = [n for n in acked if "r-%d" % n not in member_state["seen"]]
         if unseen:
             fail("group member never saw %d acknowledged records, e.g. r-%d" % (len(unseen), unseen[0]))
+        unseen = [v for v in present_acks1 if v not in member_state["seen"]]
+        if unseen:
+            fail("group member never saw %d acks=1 records in the log, e.g. %s" % (len(unseen), unseen[0]))
         summary += " group_commits=%d group_retries=%d" % (member_state["commits"],
                                                            member_state["retries"])
     print(summary)
 
 
 def main():
-    if len(sys.argv) >= 5 and sys.argv[1] == "stream":
-        stream(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5] if len(sys.argv) > 5 else None)
+    args = [a for a in sys.argv[1:] if a != "--acks1"]
+    if len(args) >= 4 and args[0] == "stream":
+        stream(args[1], args[2], args[3], args[4] if len(args) > 4 else None,
+               with_acks1="--acks1" in sys.argv)
     else:
-        fail("usage: kafka_cluster.py stream BOOTSTRAP TOPIC CTL_DIR [GROUP]")
+        fail("usage: kafka_cluster.py stream BOOTSTRAP TOPIC CTL_DIR [GROUP] [--acks1]")
 
 
 if __name__ == "__main__":
