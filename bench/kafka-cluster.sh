@@ -21,6 +21,8 @@
 #                                       script, the numbers mean nothing
 #   BENCH_KAFKA_CLUSTER_SERVERS=apache  one kind only
 #   BENCH_CLUSTER_ZK=apache|keel        which ZooKeeper both clusters use (apache)
+#   BENCH_KAFKA_CLUSTER_LATENCY_ONLY=1  the paced latency test alone: no produce runs
+#                                       before it, no failovers after it
 #
 # Both kinds get the same server.properties block: compat-tests' kafka__common_props
 # (the seed's keys, no log.flush.* settings: no per-message fsync, Kafka's default) plus
@@ -403,6 +405,8 @@ run_server() {
   bench_log "$server: $(grep '^leaders' "$dir/admin.log")"
   [ "$rep" = 1 ] && bench_note "- kafka-cluster: $server partition leaders (broker ids): $(grep '^leaders' "$dir/admin.log" | cut -d' ' -f2-)"
 
+  local latency_only=${BENCH_KAFKA_CLUSTER_LATENCY_ONLY:-0}
+  [ "$latency_only" = 1 ] || {
   bench_log "$server: warm-up, $N_WARMUP x 1 KB acks=all (not measured)"
   producer_perf warmup "$N_WARMUP" 1024 "$dir/warmup" || bench_note "- kafka-cluster rep $rep: $server: the warm-up produce failed"
 
@@ -439,6 +443,7 @@ run_server() {
     bench_emit $AREA "$test" "VmRSS, mean of 3 brokers" MB "$server" "$rep" "$(kb_to_mb $((sum_rss / 3)))" lower
     bench_emit $AREA "$test" "CPU over the produce runs, 3 brokers" "CPU s" "$server" "$rep" "$sum_cpu" lower
   fi
+  }
 
   # latency at a fixed rate
   bench_log "$server: latency, $LAT_RATE records/s for ${LAT_SECONDS}s, acks=all RF 3"
@@ -460,7 +465,7 @@ run_server() {
   fi
   cluster_alive || { bench_note "- kafka-cluster rep $rep: $server: a broker died during the latency test"; stop_cluster; return 1; }
 
-  if [ "$rep" = 1 ]; then
+  if [ "$rep" = 1 ] && [ "$latency_only" != 1 ]; then
     bench_log "$server: $FAILOVERS leader failovers"
     run_failovers "$server" "$dir" || bench_log "$server: failovers incomplete"
   fi

@@ -20,6 +20,20 @@ pub fn blocking<R>(work: impl FnOnce() -> R) -> R {
     }
 }
 
+/// `blocking` when `may_block`, otherwise `work` right here. Each `block_in_place`
+/// moves the worker to another thread, and on a busy machine that wake-up can wait
+/// out a scheduler slice: measured on the three-broker cluster, wrapping every
+/// append and follower answer put the acks=all p99 at 9 ms against 1.6 ms inline.
+/// So the hop is kept for the work that really may wait on the disk (rolls,
+/// fsyncs, truncation, reads of older segments), as its callers judge.
+pub fn blocking_if<R>(may_block: bool, work: impl FnOnce() -> R) -> R {
+    if may_block {
+        blocking(work)
+    } else {
+        work()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

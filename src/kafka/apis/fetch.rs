@@ -166,12 +166,15 @@ async fn read_with_long_poll(
     };
     let min_bytes = request.min_bytes.max(0) as u64;
     let mut appends = broker.subscribe_appends();
+    // The fetch offsets stay put through the long poll, and so does this answer.
+    let may_block = reads_may_block(broker, targets);
     loop {
         // Mark the current append count as seen before reading, so an append that
         // lands during the read wakes the wait below.
         appends.borrow_and_update();
-        let read =
-            crate::kafka::disk::blocking(|| read_all(broker, targets, response_bytes_max, replica));
+        let read = crate::kafka::disk::blocking_if(may_block, || {
+            read_all(broker, targets, response_bytes_max, replica)
+        });
         if read.bytes >= min_bytes || read.any_error || tokio::time::Instant::now() >= deadline {
             return (read.replies, read.outcomes);
         }
@@ -179,13 +182,30 @@ async fn read_with_long_poll(
             Ok(Ok(())) => continue,
             // Deadline passed or the broker is shutting down: answer with what there is.
             _ => {
-                let read = crate::kafka::disk::blocking(|| {
+                let read = crate::kafka::disk::blocking_if(may_block, || {
                     read_all(broker, targets, response_bytes_max, replica)
                 });
                 return (read.replies, read.outcomes);
             }
         }
     }
+}
+
+/// Whether any target reads below its partition's active segment (tail readers,
+/// followers and consumers that keep up, read what the last appends wrote, from
+/// the page cache). The bytes themselves go out by sendfile when the response is
+/// written; what `read_all` reads is batch headers and index entries.
+fn reads_may_block(broker: &Broker, targets: &[PartitionRequest]) -> bool {
+    let metadata = broker.metadata.current();
+    targets.iter().any(|target| {
+        topic_name(&metadata, &target.key.topic)
+            .and_then(|name| {
+                broker
+                    .leader_partition(&metadata, &name, target.key.partition)
+                    .ok()
+            })
+            .is_some_and(|(local, _)| local.read_may_block(target.fetch_offset))
+    })
 }
 
 struct ReadAll {

@@ -73,24 +73,25 @@ pub async fn handle(
                     "transactions are not supported by keel yet".to_string(),
                 ))
             } else {
-                crate::kafka::disk::blocking(|| {
-                    broker
-                        .leader_partition(&metadata, &name, partition.index)
-                        .map_err(|error| (error, String::new()))
-                        .and_then(|(local, limits)| {
-                            let records = partition.records.as_deref().unwrap_or(&[]);
-                            let converted = upgrade_legacy_records(version, records)?;
-                            local
-                                .append_from_client_with_acks(
-                                    converted.as_deref().unwrap_or(records),
-                                    limits,
-                                    now_ms,
-                                    acks,
-                                    request.timeout_ms.max(0) as i64,
-                                )
-                                .map_err(|error| (error.error, error.message))
+                broker
+                    .leader_partition(&metadata, &name, partition.index)
+                    .map_err(|error| (error, String::new()))
+                    .and_then(|(local, limits)| {
+                        let records = partition.records.as_deref().unwrap_or(&[]);
+                        let converted = upgrade_legacy_records(version, records)?;
+                        let records = converted.as_deref().unwrap_or(records);
+                        let may_block = local.append_may_block(records.len() as u64, now_ms);
+                        crate::kafka::disk::blocking_if(may_block, || {
+                            local.append_from_client_with_acks(
+                                records,
+                                limits,
+                                now_ms,
+                                acks,
+                                request.timeout_ms.max(0) as i64,
+                            )
                         })
-                })
+                        .map_err(|error| (error.error, error.message))
+                    })
             };
             match outcome {
                 Ok((outcome, wait)) => {

@@ -377,6 +377,34 @@ impl PartitionLog {
         })
     }
 
+    /// Whether appending `incoming_bytes` now would do more than copy them into the
+    /// page cache: roll a segment (flush the old one, create files), write the epoch
+    /// checkpoint, or reach `flush.messages`. A hint for the caller's choice of
+    /// thread, read without appending; the append decides again for itself.
+    pub fn append_may_block(&self, incoming_bytes: u64, leader_epoch: i32, now_ms: i64) -> bool {
+        let active = self.active_segment();
+        let roll = !active.is_empty()
+            && (active.size_bytes() + incoming_bytes > self.settings.segment_bytes
+                || active
+                    .first_batch_timestamp_ms()
+                    .is_some_and(|first| now_ms.saturating_sub(first) > self.settings.segment_ms));
+        let new_epoch = leader_epoch >= 0
+            && self
+                .leader_epochs
+                .last()
+                .is_none_or(|(epoch, _)| leader_epoch > *epoch);
+        // Any append adds at least one record.
+        let flush =
+            self.unflushed_records.saturating_add(1) >= self.settings.flush_interval_messages;
+        roll || new_epoch || flush
+    }
+
+    /// Whether reading from `offset` leaves the active segment, whose pages the last
+    /// appends just wrote: older segments may have to come from the disk.
+    pub fn read_may_block(&self, offset: i64) -> bool {
+        offset < self.active_segment().base_offset()
+    }
+
     fn maybe_roll(&mut self, incoming_bytes: u64, now_ms: i64) -> Result<(), LogError> {
         let active = self.active_segment();
         if active.is_empty() {

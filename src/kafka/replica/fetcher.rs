@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic, ReplicaState};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::{
@@ -204,6 +206,12 @@ async fn fetch_round(
     }
     let now_ms = broker.now_ms();
     let mut any_ok = false;
+    // Answers that may wait on the disk (a divergence to truncate, an append that
+    // rolls a segment, writes the epoch checkpoint or reaches flush.messages) go to
+    // the blocking section together; the rest (page-cache appends, high watermark
+    // and log start updates, errors) are applied here. At most one hop off the
+    // worker per response, not one per partition: see `disk::blocking_if`.
+    let mut to_disk: Vec<(usize, Result<FetchPartitionResponse<Bytes>, ReplicaError>)> = Vec::new();
     for topic in response.responses {
         for data in topic.partitions {
             let key = if by_id {
@@ -218,7 +226,6 @@ async fn fetch_round(
             let Some(&position) = index.get(&key) else {
                 continue;
             };
-            let (partition, fetch) = &fetches[position];
             let answer = if data.error_code != 0 {
                 Err(replica_error(data.error_code))
             } else {
@@ -237,14 +244,40 @@ async fn fetch_round(
                     }),
                 })
             };
-            let appended =
-                crate::kafka::disk::blocking(|| partition.on_fetch_response(now_ms, fetch, answer));
-            if let Err(error) = appended {
-                tracing::error!(partition = %partition.topic_partition.dir_name(), error = %error.0, "follower append failed");
+            let touches_disk = match &answer {
+                Ok(ok) if ok.diverging_epoch.is_some() => true,
+                Ok(ok) => ok.records.as_ref().is_some_and(|records| {
+                    fetches[position]
+                        .0
+                        .follower_append_may_block(records, now_ms)
+                }),
+                Err(_) => false,
+            };
+            if touches_disk {
+                to_disk.push((position, answer));
+            } else {
+                apply_answer(&fetches[position], now_ms, answer);
             }
         }
     }
+    if !to_disk.is_empty() {
+        crate::kafka::disk::blocking(|| {
+            for (position, answer) in to_disk {
+                apply_answer(&fetches[position], now_ms, answer);
+            }
+        });
+    }
     Ok(any_ok)
+}
+
+fn apply_answer(
+    (partition, fetch): &(Arc<Partition>, FetchPartitionRequest),
+    now_ms: i64,
+    answer: Result<FetchPartitionResponse<Bytes>, ReplicaError>,
+) {
+    if let Err(error) = partition.on_fetch_response(now_ms, fetch, answer) {
+        tracing::error!(partition = %partition.topic_partition.dir_name(), error = %error.0, "follower append failed");
+    }
 }
 
 /// ListOffsets LATEST then EARLIEST for one partition, as this broker's replica

@@ -216,6 +216,31 @@ impl Partition {
         self.lock().replica.leader_epoch()
     }
 
+    /// `PartitionLog::append_may_block` for a leader's append of `incoming_bytes`.
+    pub fn append_may_block(&self, incoming_bytes: u64, now_ms: i64) -> bool {
+        let inner = self.lock();
+        let epoch = inner.replica.leader_epoch();
+        inner.log.append_may_block(incoming_bytes, epoch, now_ms)
+    }
+
+    /// `PartitionLog::append_may_block` for a follower's append of the leader's
+    /// `batches` (their newest leader epoch decides the checkpoint write).
+    pub fn follower_append_may_block(&self, batches: &[u8], now_ms: i64) -> bool {
+        let newest_epoch = batch::split_batches(batches)
+            .filter_map(|item| item.ok())
+            .map(|(header, _)| header.partition_leader_epoch)
+            .max()
+            .unwrap_or(-1);
+        self.lock()
+            .log
+            .append_may_block(batches.len() as u64, newest_epoch, now_ms)
+    }
+
+    /// `PartitionLog::read_may_block`.
+    pub fn read_may_block(&self, offset: i64) -> bool {
+        self.lock().log.read_may_block(offset)
+    }
+
     pub fn set_log_settings(&self, settings: LogSettings) {
         self.lock().log.set_settings(settings);
     }
