@@ -25,6 +25,7 @@ use crate::kafka::replica::ReplicaRole;
 const NONE: i16 = 0;
 const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
 const STALE_CONTROLLER_EPOCH: i16 = 11;
+const INVALID_TOPIC_EXCEPTION: i16 = 17;
 const KAFKA_STORAGE_ERROR: i16 = 56;
 const FENCED_LEADER_EPOCH: i16 = 74;
 /// StopReplica's `LeaderEpoch` while the topic is being deleted / without a check.
@@ -86,7 +87,15 @@ fn leader_and_isr(
             partition_epoch: state.partition_epoch,
             replicas: state.replicas.clone(),
         };
-        let error_code = if !state.replicas.contains(&broker.id) {
+        let error_code = if let Err(why) = crate::kafka::metadata::validate_topic_name(topic) {
+            // The name becomes a directory name: a peer must not steer it out of the
+            // log dir ("../x") or make a name Kafka itself would refuse.
+            tracing::warn!(controller = %request.controller_id, %why, "LeaderAndIsr for an illegal topic name refused");
+            INVALID_TOPIC_EXCEPTION
+        } else if state.partition_index < 0 {
+            tracing::warn!(controller = %request.controller_id, topic, partition = state.partition_index, "LeaderAndIsr for a negative partition refused");
+            UNKNOWN_TOPIC_OR_PARTITION
+        } else if !state.replicas.contains(&broker.id) {
             UNKNOWN_TOPIC_OR_PARTITION
         } else {
             // A replica added back (by a reassignment) after StopReplica(delete).
