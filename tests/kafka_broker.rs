@@ -1367,6 +1367,9 @@ mod controller_requests {
     use keel::kafka::protocol::inter_broker::stop_replica::{
         StopReplicaPartitionState, StopReplicaTopicState,
     };
+    use keel::kafka::protocol::inter_broker::update_metadata::{
+        UpdateMetadataBroker, UpdateMetadataEndpoint,
+    };
     use keel::kafka::protocol::inter_broker::{
         InterBrokerRequest, InterBrokerResponse, LeaderAndIsrRequest, LeaderAndIsrResponse,
         StopReplicaRequest, StopReplicaResponse, UpdateMetadataRequest,
@@ -1638,6 +1641,192 @@ mod controller_requests {
         let response = call(&mut peer, 7, back).await;
         assert_eq!(leader_and_isr_errors(response), (0, vec![0]));
         assert!(log_dir.exists(), "LeaderAndIsr created moved-0 again");
+    }
+    /// xorshift64*: the random requests below, reproducible from the seed.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+        fn pick<T: Clone>(&mut self, choices: &[T]) -> T {
+            choices[self.below(choices.len())].clone()
+        }
+        fn int(&mut self) -> i32 {
+            let random = self.next() as i32;
+            self.pick(&[0, 1, 2, 5, -1, -2, i32::MAX, i32::MIN, random])
+        }
+        fn partition(&mut self) -> i32 {
+            let random = self.int();
+            self.pick(&[0, 1, -1, random])
+        }
+        fn ids(&mut self) -> Vec<KeelBrokerId> {
+            (0..self.below(5))
+                .map(|_| KeelBrokerId(self.pick(&[0, 0, 1, 2, -1, 99, i32::MAX])))
+                .collect()
+        }
+        /// Mostly with this broker (0) first, so that most states get applied.
+        fn replicas(&mut self) -> Vec<KeelBrokerId> {
+            let mut replicas = self.ids();
+            if self.below(4) != 0 {
+                replicas.insert(0, KeelBrokerId(0));
+            }
+            replicas
+        }
+    }
+
+    /// Seeded random LeaderAndIsr, StopReplica and UpdateMetadata requests that get
+    /// past the epoch fences (any topic name, illegal ones included, any partition,
+    /// leader, ISR, replica list and epoch, every version the codec writes): each is
+    /// answered on its connection, no log directory appears outside the log dir, and
+    /// the broker still serves a plain LeaderAndIsr and a client afterwards.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn random_controller_requests_are_answered_and_escape_nothing() {
+        let broker = start_broker("").await;
+        let marker = format!("keel-escape-{}", std::process::id());
+        let long_name = "t".repeat(300);
+        let topics = [
+            "fuzz".to_string(),
+            "fuzz-b".to_string(),
+            String::new(),
+            ".".to_string(),
+            "..".to_string(),
+            format!("../{marker}"),
+            "a/b".to_string(),
+            long_name,
+            "__consumer_offsets".to_string(),
+        ];
+        let mut rng = Rng(0x5EED_CAFE_F00D_0001);
+        let mut peer = PeerConnection::connect("127.0.0.1", broker.port, "1".into(), 5_000)
+            .await
+            .unwrap();
+        let mut sent = 0;
+        for _ in 0..400 {
+            let controller_epoch = rng.pick(&[2, 2, 2, 1, 0, -1]);
+            let broker_epoch = rng.pick(&[TEST_BROKER_EPOCH, TEST_BROKER_EPOCH, -1, 7]);
+            let (request, version) = match rng.below(5) {
+                0..=2 => {
+                    let states: Vec<LeaderAndIsrPartitionState> = (0..rng.below(4))
+                        .map(|_| LeaderAndIsrPartitionState {
+                            topic_name: rng.pick(&topics),
+                            partition_index: rng.partition(),
+                            controller_epoch,
+                            leader: KeelBrokerId(rng.pick(&[0, 1, -1, 99])),
+                            leader_epoch: rng.int(),
+                            isr: rng.ids(),
+                            partition_epoch: rng.int(),
+                            replicas: rng.replicas(),
+                            adding_replicas: rng.ids(),
+                            removing_replicas: rng.ids(),
+                            is_new: rng.below(2) == 0,
+                            leader_recovery_state: rng.pick(&[0, 1, -1]),
+                            ..Default::default()
+                        })
+                        .collect();
+                    let version = rng.pick(&[0i16, 1, 2, 4, 5, 6, 7, 7, 7]);
+                    let mut body = LeaderAndIsrRequest {
+                        controller_id: KeelBrokerId(1),
+                        controller_epoch,
+                        broker_epoch,
+                        ..Default::default()
+                    };
+                    if version < 2 {
+                        body.ungrouped_partition_states = states;
+                    } else {
+                        for state in states {
+                            body.topic_states.push(LeaderAndIsrTopicState {
+                                topic_name: state.topic_name.clone(),
+                                topic_id: TopicId(uuid::Uuid::from_u128(rng.below(3) as u128)),
+                                partition_states: vec![state],
+                                ..Default::default()
+                            });
+                        }
+                    }
+                    (InterBrokerRequest::LeaderAndIsr(body), version)
+                }
+                3 => {
+                    let body = StopReplicaRequest {
+                        controller_id: KeelBrokerId(1),
+                        controller_epoch,
+                        broker_epoch,
+                        topic_states: (0..rng.below(4))
+                            .map(|_| StopReplicaTopicState {
+                                topic_name: rng.pick(&topics),
+                                partition_states: vec![StopReplicaPartitionState {
+                                    partition_index: rng.partition(),
+                                    leader_epoch: rng.int(),
+                                    delete_partition: rng.below(2) == 0,
+                                    ..Default::default()
+                                }],
+                                ..Default::default()
+                            })
+                            .collect(),
+                        ..Default::default()
+                    };
+                    (InterBrokerRequest::StopReplica(body), rng.pick(&[3i16, 4]))
+                }
+                _ => {
+                    let live_brokers = (0..rng.below(4))
+                        .map(|_| UpdateMetadataBroker {
+                            id: KeelBrokerId(rng.pick(&[0, 1, 2, -1, 99])),
+                            endpoints: vec![UpdateMetadataEndpoint {
+                                port: rng.pick(&[9092, 0, -1, 70_000, i32::MIN]),
+                                host: rng.pick(&["127.0.0.1", "", "no-such-host.invalid"]).into(),
+                                listener: rng.pick(&["PLAINTEXT", "", "X"]).into(),
+                                security_protocol: rng.pick(&[0i16, 1, -1, 99]),
+                                ..Default::default()
+                            }],
+                            ..Default::default()
+                        })
+                        .collect();
+                    let body = UpdateMetadataRequest {
+                        controller_id: KeelBrokerId(1),
+                        controller_epoch,
+                        broker_epoch,
+                        live_brokers,
+                        ..Default::default()
+                    };
+                    (
+                        InterBrokerRequest::UpdateMetadata(body),
+                        rng.pick(&[5i16, 6, 7, 8]),
+                    )
+                }
+            };
+            let mut encoded = BytesMut::new();
+            if request.encode(&mut encoded, version).is_err() {
+                continue; // a combination this version cannot carry
+            }
+            call(&mut peer, version, request).await;
+            sent += 1;
+        }
+        assert!(
+            sent > 200,
+            "only {sent} of the random requests could be encoded"
+        );
+        let parent = broker._dir.path().parent().unwrap();
+        let escaped: Vec<_> = std::fs::read_dir(parent)
+            .unwrap()
+            .filter_map(|entry| entry.ok())
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with(&marker))
+            .collect();
+        assert!(
+            escaped.is_empty(),
+            "log dirs outside the log dir: {escaped:?}"
+        );
+        let legal = call(&mut peer, 7, leader_and_isr(2, TEST_BROKER_EPOCH, 1_000)).await;
+        assert_eq!(leader_and_isr_errors(legal), (0, vec![0]));
+        let mut client = Client::connect(broker.port).await;
+        let versions: ApiVersionsResponse = client
+            .call(ApiKey::ApiVersions, 3, &ApiVersionsRequest::default())
+            .await;
+        assert_eq!(versions.error_code, 0);
     }
 }
 
