@@ -3,7 +3,8 @@
 //!
 //! Requests on one connection are answered one at a time, in order, as Kafka does
 //! (a client may pipeline; the next request waits for the previous response). A bad
-//! frame costs its own connection only, with a warning naming the peer.
+//! frame costs its own connection only, with one warning naming the peer, the client
+//! id and the client software (name/version from its ApiVersions).
 //!
 //! Inter-broker requests (LeaderAndIsr, UpdateMetadata, StopReplica,
 //! ControlledShutdown, AlterPartition) take their own decoder,
@@ -20,7 +21,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use kafka_protocol::messages::{ApiKey, ResponseKind};
+use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
@@ -77,6 +78,9 @@ async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, broker: Arc<B
     let frame_bytes_max = broker.config.socket_request_bytes_max;
     let mut buffer = BytesMut::with_capacity(READ_CHUNK_BYTES);
     let mut file_send = FileSend::Sendfile;
+    // "name/version" from the client's ApiVersions (v3+, KIP-511), for the one line
+    // logged if the connection is closed over a request keel cannot serve.
+    let mut client_software: Option<String> = None;
     loop {
         match protocol::check_frame(&buffer, frame_bytes_max) {
             FrameCheck::Incomplete => {
@@ -117,8 +121,17 @@ async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, broker: Arc<B
                         None => return,
                     }
                 }
-                let reply = match protocol::decode_request(frame) {
+                let reply = match protocol::decode_request(frame.clone()) {
                     Ok(request) => {
+                        if let RequestKind::ApiVersions(body) = &request.body {
+                            if !body.client_software_name.is_empty() {
+                                client_software = Some(format!(
+                                    "{}/{}",
+                                    body.client_software_name.as_str(),
+                                    body.client_software_version.as_str()
+                                ));
+                            }
+                        }
                         let (api_key, version, correlation_id) = (
                             request.api_key,
                             request.header.request_api_version,
@@ -144,7 +157,14 @@ async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, broker: Arc<B
                         )
                     }
                     Err(error) => {
-                        tracing::warn!(%peer, %error, "invalid request; closing the connection");
+                        // Once per connection: it closes here, as Apache's does.
+                        tracing::warn!(
+                            %peer,
+                            client_id = peek_client_id(&frame).as_deref().unwrap_or("-"),
+                            client_software = client_software.as_deref().unwrap_or("unknown (no ApiVersions v3+)"),
+                            %error,
+                            "invalid request; closing the connection"
+                        );
                         return;
                     }
                 };
@@ -163,6 +183,16 @@ async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, broker: Arc<B
             }
         }
     }
+}
+
+/// The client id of a request header (v1+: after api key, version and correlation
+/// id, a nullable INT16-length string), read leniently for a log line about a frame
+/// that did not decode.
+fn peek_client_id(frame: &[u8]) -> Option<String> {
+    let length = i16::from_be_bytes([*frame.get(8)?, *frame.get(9)?]);
+    let length = usize::try_from(length).ok()?;
+    let bytes = frame.get(10..10 + length)?;
+    Some(String::from_utf8_lossy(bytes).into_owned())
 }
 
 /// The inter-broker API a frame carries, if any: LeaderAndIsr, StopReplica,
@@ -206,4 +236,20 @@ async fn serve_inter_broker(
     let length = (out.len() - 4) as i32;
     out[..4].copy_from_slice(&length.to_be_bytes());
     Some(out.freeze())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_id_is_read_from_a_header_whatever_follows() {
+        let mut frame = vec![0, 0, 0, 12, 0, 0, 0, 7, 0, 5];
+        frame.extend_from_slice(b"sarama");
+        assert_eq!(peek_client_id(&frame).as_deref(), Some("saram"));
+        // null client id, truncated header
+        assert_eq!(peek_client_id(&[0, 0, 0, 12, 0, 0, 0, 7, 0xff, 0xff]), None);
+        assert_eq!(peek_client_id(&[0, 0, 0, 12, 0, 0, 0, 7, 0, 9, b'x']), None);
+        assert_eq!(peek_client_id(&[0, 0, 0]), None);
+    }
 }
