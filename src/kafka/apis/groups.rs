@@ -580,7 +580,9 @@ async fn read<T>(
 }
 
 /// FindCoordinator: a group's coordinator is the leader of its offsets partition
-/// (`Utils.abs(groupId.hashCode) % partitions`), from the metadata; v4+ batches keys.
+/// (`Utils.abs(groupId.hashCode) % partitions`), from the metadata; v4+ batches keys
+/// (v5 only adds an error code clients may get, v6 the share-group key type, which
+/// is answered COORDINATOR_NOT_AVAILABLE as the transaction type is).
 pub async fn find_coordinator(
     broker: &Arc<Broker>,
     version: i16,
