@@ -217,6 +217,26 @@ impl ZooKeeperConfig {
             .filter(|server| server.peer_type == PeerType::Participant)
             .count();
         let standalone_enabled = properties.get_bool("standaloneEnabled")?.unwrap_or(true);
+        // Apache's QuorumPeerConfig.parseDynamicConfig refusals, checked before myid as
+        // there (an all-observer file would otherwise start a standalone server).
+        let observers = servers.len() - voting_members;
+        let refusal = match voting_members {
+            0 if !standalone_enabled => {
+                Some("standaloneEnabled = false then number of participants should be >0")
+            }
+            0 if observers > 0 => Some("Observers w/o participants is an invalid configuration"),
+            1 if standalone_enabled && observers > 0 => {
+                Some("Observers w/o quorum is an invalid configuration")
+            }
+            _ => None,
+        };
+        if let Some(message) = refusal {
+            let key = servers.keys().next().map_or_else(
+                || "standaloneEnabled".to_string(),
+                |id| format!("server.{}", id.0),
+            );
+            return Err(properties.error(&key, message));
+        }
         let mut my_id = None;
         if !servers.is_empty() {
             let my_id_path = data_dir.join("myid");
@@ -564,6 +584,33 @@ mod tests {
         let config = config("dataDir=/d\nserver.1=a:1:2;2181\n", Some("1")).unwrap();
         assert!(!config.is_distributed());
         assert_eq!(config.client_address.unwrap().port, 2181);
+    }
+
+    #[test]
+    fn observers_without_a_quorum_are_refused_as_apache_refuses_them() {
+        let all_observers =
+            "dataDir=/d\nclientPort=1\nserver.1=a:1:2:observer\nserver.2=b:1:2:observer\n";
+        let error = config(all_observers, Some("1")).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "zoo.cfg:3: server.1: Observers w/o participants is an invalid configuration"
+        );
+        let one_voter = "dataDir=/d\nclientPort=1\nserver.1=a:1:2\nserver.2=b:1:2:observer\n";
+        let error = config(one_voter, Some("1")).unwrap_err();
+        assert!(error
+            .to_string()
+            .ends_with("Observers w/o quorum is an invalid configuration"));
+        // Without standalone mode a single voter is an ensemble of one, observer and all.
+        let ensemble_of_one =
+            format!("{one_voter}standaloneEnabled=false\ninitLimit=5\nsyncLimit=2\n");
+        assert!(config(&ensemble_of_one, Some("1"))
+            .unwrap()
+            .is_distributed());
+        let error =
+            config("dataDir=/d\nclientPort=1\nstandaloneEnabled=false\n", None).unwrap_err();
+        assert!(error
+            .to_string()
+            .ends_with("number of participants should be >0"));
     }
 
     #[test]
