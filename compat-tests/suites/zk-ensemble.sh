@@ -29,7 +29,14 @@ for i in 0 1 2; do
   echo "--- srvr server $((i + 1)) (port ${PORTS[$i]}):"; echo "$out"
   echo "$out" | grep -q '^Zookeeper version: ' || fails="$fails srvr-version-$((i + 1))"
   echo "$out" | grep -Eq '^Zxid: 0x[0-9a-f]+$' || fails="$fails srvr-zxid-$((i + 1))"
-  [ "$(echo "$out" | sed -n 's/^Mode: //p')" = leader ] && LEADER=$((i + 1))
+  if [ "$(echo "$out" | sed -n 's/^Mode: //p')" = leader ]; then
+    LEADER=$((i + 1))
+    # StatCommand: a leader adds its proposal sizes after the node count.
+    echo "$out" | grep -Eq '^Proposal sizes last/min/max: -?[0-9]+/-?[0-9]+/-?[0-9]+$' \
+      || fails="$fails srvr-proposal-sizes"
+  else
+    if echo "$out" | grep -q '^Proposal sizes'; then fails="$fails srvr-proposal-sizes-on-non-leader-$((i + 1))"; fi
+  fi
   [ "$(zk_4lw "${PORTS[$i]}" ruok)" = imok ] || fails="$fails ruok-$((i + 1))"
 done
 m=$(modes)
@@ -40,6 +47,7 @@ if [ -n "$LEADER" ]; then
   echo "--- mntr of the leader:"; echo "$mntr" | grep -E 'zk_server_state|zk_followers|zk_synced_followers|zk_version'
   echo "$mntr" | grep -Eq $'^zk_server_state\tleader$' || fails="$fails mntr-state"
   echo "$mntr" | grep -Eq $'^zk_synced_followers\t2(\\.0)?$' || fails="$fails mntr-synced-followers"
+  echo "$mntr" | grep -Eq $'^zk_max_proposal_size\t-?[0-9]+(\\.0)?$' || fails="$fails mntr-max-proposal-size"
 fi
 if [ -z "$fails" ]; then report 4lw pass "srvr/ruok/mntr: one leader (server $LEADER), two followers"
 else report 4lw fail "$fails"; rc=1; fi

@@ -53,6 +53,8 @@ pub struct LeaderStats {
     /// Forwarded syncs waiting for a commit.
     pub pending_syncs: usize,
     pub uptime_ms: i64,
+    /// Serialized proposal sizes: last, min, max (-1 before the first).
+    pub proposal_sizes: (i64, i64, i64),
 }
 
 /// `FourLetterCommands.isEnabled`: the whitelist, `*` for all, and `srvr`
@@ -127,8 +129,16 @@ fn connection_info(conn: &Connection, brief: bool) -> String {
 /// `ServerStats.toString()` and the node count: the tail of `srvr` and `stat`.
 fn server_stats_text(core: &Core, info: &ServerInfo, asker: Option<SocketAddr>) -> String {
     let stats = core.stats();
+    // A leader's `StatCommand` adds its proposal sizes after the node count.
+    let proposal_sizes = info
+        .leader
+        .map(|leader| {
+            let (last, min, max) = leader.proposal_sizes;
+            format!("Proposal sizes last/min/max: {last}/{min}/{max}\n")
+        })
+        .unwrap_or_default();
     format!(
-        "Latency min/avg/max: {}/{:?}/{}\nReceived: {}\nSent: {}\nConnections: {}\nOutstanding: {}\nZxid: 0x{:x}\nMode: {}\nNode count: {}\n",
+        "Latency min/avg/max: {}/{:?}/{}\nReceived: {}\nSent: {}\nConnections: {}\nOutstanding: {}\nZxid: 0x{:x}\nMode: {}\nNode count: {}\n{}",
         stats.latency.min_ms(),
         stats.latency.avg_ms(),
         stats.latency.max_ms(),
@@ -138,7 +148,8 @@ fn server_stats_text(core: &Core, info: &ServerInfo, asker: Option<SocketAddr>) 
         core.outstanding_requests(),
         core.tree().last_processed_zxid().0,
         info.mode,
-        node_count(core)
+        node_count(core),
+        proposal_sizes
     )
 }
 
@@ -226,6 +237,9 @@ fn monitor_values(
             ("synced_observers", json!(leader.synced_observers)),
             ("pending_syncs", json!(leader.pending_syncs)),
             ("leader_uptime", json!(leader.uptime_ms)),
+            ("last_proposal_size", json!(leader.proposal_sizes.0)),
+            ("max_proposal_size", json!(leader.proposal_sizes.2)),
+            ("min_proposal_size", json!(leader.proposal_sizes.1)),
         ]);
     }
     values

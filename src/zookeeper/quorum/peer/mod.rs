@@ -1016,6 +1016,11 @@ impl Peer {
                 synced_observers: counts.synced_observers,
                 pending_syncs: counts.pending_syncs,
                 uptime_ms,
+                proposal_sizes: (
+                    counts.proposal_sizes.last_bytes,
+                    counts.proposal_sizes.min_bytes,
+                    counts.proposal_sizes.max_bytes,
+                ),
             });
         }
         let Some(core) = self.core.as_mut() else {
@@ -1053,6 +1058,9 @@ impl Peer {
                 core.handle(input, clock);
             }
             Message::FourLetter { word, peer, reply } => {
+                if word == "srst" {
+                    self.zab.reset_proposal_sizes();
+                }
                 let text = four_letter_word(core, &self.info, &word, clock.now_ms, Some(peer));
                 let _ = reply.send(text);
             }

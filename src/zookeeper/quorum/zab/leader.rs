@@ -77,6 +77,37 @@ pub struct LeaderCounts {
     pub synced_followers: usize,
     pub synced_observers: usize,
     pub pending_syncs: usize,
+    pub proposal_sizes: ProposalSizes,
+}
+
+/// Serialized sizes of the proposals sent (Apache's `BufferStats` in
+/// `Leader.propose`): the last, the smallest and the largest, -1 before the first
+/// and after `srst`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProposalSizes {
+    pub last_bytes: i64,
+    pub min_bytes: i64,
+    pub max_bytes: i64,
+}
+
+impl Default for ProposalSizes {
+    fn default() -> Self {
+        ProposalSizes {
+            last_bytes: -1,
+            min_bytes: -1,
+            max_bytes: -1,
+        }
+    }
+}
+
+impl ProposalSizes {
+    fn record(&mut self, bytes: i64) {
+        self.last_bytes = bytes;
+        if self.min_bytes == -1 || bytes < self.min_bytes {
+            self.min_bytes = bytes;
+        }
+        self.max_bytes = self.max_bytes.max(bytes);
+    }
 }
 
 /// The leader role.
@@ -96,6 +127,7 @@ pub(super) struct Leader {
     /// Forwarded syncs parked until the commit of the zxid they wait on.
     pending_syncs: BTreeMap<Zxid, Vec<ServerId>>,
     next_ping_ms: u64,
+    proposal_sizes: ProposalSizes,
 }
 
 impl Leader {
@@ -114,7 +146,13 @@ impl Leader {
             synced_followers: synced(false),
             synced_observers: synced(true),
             pending_syncs: self.pending_syncs.values().map(Vec::len).sum(),
+            proposal_sizes: self.proposal_sizes,
         }
+    }
+
+    /// `srst` on a leader also resets its proposal sizes.
+    pub(super) fn reset_proposal_sizes(&mut self) {
+        self.proposal_sizes = ProposalSizes::default();
     }
 
     pub(super) fn new(context: &mut Context<'_>) -> Leader {
@@ -133,6 +171,7 @@ impl Leader {
             last_proposed: context.store.last_logged,
             pending_syncs: BTreeMap::new(),
             next_ping_ms: context.now_ms,
+            proposal_sizes: ProposalSizes::default(),
         };
         leader.maybe_choose_epoch(context);
         leader
@@ -284,6 +323,8 @@ impl Leader {
         }
         let zxid = Zxid::new(epoch.0, counter);
         txn.header.zxid = zxid.0;
+        // Apache measures the request's serialized txn (header, body, digest).
+        self.proposal_sizes.record(txn.to_bytes().len() as i64);
         let txn = Arc::new(txn);
         self.last_proposed = zxid;
         context.append(txn.clone());

@@ -558,6 +558,13 @@ impl Zab {
         }
     }
 
+    /// `srst`: a leader's proposal sizes start again.
+    pub fn reset_proposal_sizes(&mut self) {
+        if let Role::Leading(leader) = &mut self.role {
+            leader.reset_proposal_sizes();
+        }
+    }
+
     pub fn leader(&self) -> Option<ServerId> {
         match &self.role {
             Role::Learning(learner) => Some(learner.leader()),
