@@ -640,6 +640,13 @@ kafka__restart_once() {
 KAFKA_SUITE_RC=0
 KAFKA_DETAIL=""
 
+# kafka_zk_target: the kind of ZooKeeper a suite that starts its own should start:
+# the target's, except that keel brokers run on Apache's with KEEL_ZK_TARGET=apache
+# (scripts/test's third pass: keel brokers on an Apache ZooKeeper).
+kafka_zk_target() {
+  if [ "$TARGET" = keel ]; then echo "${KEEL_ZK_TARGET:-keel}"; else echo "$TARGET"; fi
+}
+
 kafka_fail() {
   KAFKA_DETAIL="$*"
   log "FAIL: $*"

@@ -21,7 +21,7 @@ trap 'exit 143' TERM INT HUP
 
 compare() {
   local zk reference target out
-  zk_start "$TARGET" standalone apiv-zk || { kafka_fail "ZooKeeper ($TARGET) did not start"; return 1; }
+  zk_start "$(kafka_zk_target)" standalone apiv-zk || { kafka_fail "ZooKeeper ($(kafka_zk_target)) did not start"; return 1; }
   zk=$ZK_CONNECT
   kafka_start apache zk apiv-reference "$zk/reference" || { kafka_fail "the Apache 3.9.1 reference broker did not start"; return 1; }
   reference=$KAFKA_BOOTSTRAP

@@ -75,7 +75,7 @@ consume_all() {
 
 cluster() {
   local out n want boot
-  zk_start "$TARGET" standalone kc-zk || { kafka_fail "the $TARGET ZooKeeper did not start"; return 1; }
+  zk_start "$(kafka_zk_target)" standalone kc-zk || { kafka_fail "the $(kafka_zk_target) ZooKeeper did not start"; return 1; }
   KAFKA_BROKER_ID=1 kafka_start "$TARGET" zk kc-1 "$ZK_CONNECT" \
     || { kafka_fail "broker 1 ($TARGET) did not start"; return 1; }
   out=$(kafka_probe "$KAFKA_BOOTSTRAP")

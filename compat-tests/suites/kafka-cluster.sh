@@ -81,7 +81,7 @@ part() {
   local client=$1 name=$2 victim_kind=$3 ctl="$SUITE_WORK/$1" zk bootstrap="" i t topic out t0 fail_s rejoin_s
   local -a targets=("$4" "$5" "$6")
   mkdir -p "$ctl"
-  zk_start "$TARGET" standalone "$name-zk" || { kafka_fail "ZooKeeper ($TARGET) did not start"; return 1; }
+  zk_start "$(kafka_zk_target)" standalone "$name-zk" || { kafka_fail "ZooKeeper ($(kafka_zk_target)) did not start"; return 1; }
   zk=$ZK_CONNECT
   for i in 1 2 3; do
     t=${targets[$((i - 1))]}
@@ -250,7 +250,7 @@ all_leaderless() {
 # operator chose).
 unclean() {
   local name=$1 zk bootstrap="" i topic out b2
-  zk_start "$TARGET" standalone "$name-zk" || { kafka_fail "ZooKeeper ($TARGET) did not start"; return 1; }
+  zk_start "$(kafka_zk_target)" standalone "$name-zk" || { kafka_fail "ZooKeeper ($(kafka_zk_target)) did not start"; return 1; }
   zk=$ZK_CONNECT
   for i in 1 2 3; do
     KAFKA_BROKER_ID=$i kafka_start "$TARGET" zk "$name-b$i" "$zk" \
@@ -311,7 +311,7 @@ unclean() {
 # the controller gives every partition back to its preferred replica by itself.
 rebalance() {
   local name=$1 zk bootstrap="" i topic out victim t0
-  zk_start "$TARGET" standalone "$name-zk" || { kafka_fail "ZooKeeper ($TARGET) did not start"; return 1; }
+  zk_start "$(kafka_zk_target)" standalone "$name-zk" || { kafka_fail "ZooKeeper ($(kafka_zk_target)) did not start"; return 1; }
   zk=$ZK_CONNECT
   for i in 1 2 3; do
     KAFKA_EXTRA_PROPS="leader.imbalance.check.interval.seconds=5" KAFKA_BROKER_ID=$i \

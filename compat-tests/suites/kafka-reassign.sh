@@ -130,7 +130,7 @@ all_records() {
 
 setup() {
   local i out
-  zk_start "$TARGET" standalone "$PREFIX-zk" || { kafka_fail "ZooKeeper ($TARGET) did not start"; return 1; }
+  zk_start "$(kafka_zk_target)" standalone "$PREFIX-zk" || { kafka_fail "ZooKeeper ($(kafka_zk_target)) did not start"; return 1; }
   ZK=$ZK_CONNECT
   for i in 1 2 3 4; do
     # a session that outlives the SIGSTOP of broker 3 (ZooKeeper's cap is 40 s), and

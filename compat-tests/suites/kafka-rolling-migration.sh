@@ -51,7 +51,7 @@ migrate() {
   local ctl="$SUITE_WORK/migration" zk bootstrap="" i topic out to steps="" t0 secs
   local -a ports
   mkdir -p "$ctl"
-  zk_start "$TARGET" standalone rm-zk || { kafka_fail "ZooKeeper ($TARGET) did not start"; return 1; }
+  zk_start "$(kafka_zk_target)" standalone rm-zk || { kafka_fail "ZooKeeper ($(kafka_zk_target)) did not start"; return 1; }
   zk=$ZK_CONNECT
   for i in 1 2 3; do
     KAFKA_BROKER_ID=$i KAFKA_EXTRA_PROPS="offsets.topic.replication.factor=3

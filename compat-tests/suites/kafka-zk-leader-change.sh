@@ -63,7 +63,7 @@ part() {
   local topic topic2 out owner leader t0 elect_s n m1 m2 new="" on_leader="?" stream_pid detail
   mkdir -p "$ctl"
   KAFKA_DETAIL=""
-  zk_start "$TARGET" ensemble "$zkname" || { kafka_fail "the $TARGET ensemble did not form"; return 1; }
+  zk_start "$(kafka_zk_target)" ensemble "$zkname" || { kafka_fail "the $(kafka_zk_target) ensemble did not form"; return 1; }
   local -a ports
   read -r -a ports <<<"$ZK_ENSEMBLE_PORTS"
   local zkc=$ZK_ENSEMBLE_CONNECT
@@ -148,7 +148,7 @@ part() {
   fi
   kafka_delete_topics 3.9 "$topic|$topic2"
 
-  detail="ZooKeeper ($TARGET) leader server $leader killed (broker session on it: $on_leader), server $new leads after ${elect_s}s; stream: $stream_sum; topic listed, new topic created and used, /brokers/ids/1 kept by session 0x$owner on all servers"
+  detail="ZooKeeper ($(kafka_zk_target)) leader server $leader killed (broker session on it: $on_leader), server $new leads after ${elect_s}s; stream: $stream_sum; topic listed, new topic created and used, /brokers/ids/1 kept by session 0x$owner on all servers"
   if [ -n "$fails" ]; then
     kafka_fail "failed:$fails | $detail"
     return 1
