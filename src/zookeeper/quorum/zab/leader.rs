@@ -882,3 +882,24 @@ impl NextOrSelf for Zxid {
         }
     }
 }
+
+#[cfg(test)]
+mod proposal_sizes_tests {
+    use super::ProposalSizes;
+
+    #[test]
+    fn last_min_max_as_apache_buffer_stats() {
+        let mut sizes = ProposalSizes::default();
+        assert_eq!(
+            (sizes.last_bytes, sizes.min_bytes, sizes.max_bytes),
+            (-1, -1, -1)
+        );
+        for bytes in [120, 80, 300, 90] {
+            sizes.record(bytes);
+        }
+        assert_eq!(
+            (sizes.last_bytes, sizes.min_bytes, sizes.max_bytes),
+            (90, 80, 300)
+        );
+    }
+}
