@@ -718,12 +718,14 @@ async fn every_version_encodes_with_real_content() {
             &produce_request("versions", 1, record_batch(&["a", "b"])),
         )
         .await;
+    // From the oldest version the crate encodes: older ones (read by
+    // protocol::legacy) are written by hand in the legacy_* tests.
     let range = |api: ApiKey| {
         let (_, min, max) = keel::kafka::protocol::versions::SUPPORTED
             .iter()
             .find(|(key, _, _)| *key == api)
             .unwrap();
-        *min..=*max
+        (*min).max(api.valid_versions().min)..=*max
     };
     for version in range(ApiKey::Metadata) {
         let mut request = MetadataRequest::default();
@@ -1974,4 +1976,127 @@ async fn group_requests_follow_offsets_partition_leadership() {
         answer.error_code,
         kafka_protocol::ResponseError::NotCoordinator.code()
     );
+}
+
+/// The admin requests of 0.10-1.x AdminClients and tools, at the versions Kafka 3.9
+/// still serves and Kafka 4 (so the crate) no longer writes: CreateTopics v0 and v1,
+/// DescribeConfigs v0, DescribeLogDirs v0, DeleteTopics v0, in their own layouts.
+#[tokio::test]
+async fn legacy_admin_versions() {
+    let broker = start_broker("").await;
+    let mut client = Client::connect(broker.port).await;
+    let read_i16 = |bytes: &[u8], at: usize| i16::from_be_bytes([bytes[at], bytes[at + 1]]);
+    let read_i32 =
+        |bytes: &[u8], at: usize| i32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+    for (version, topic) in [(0i16, "legacy-admin-0"), (1, "legacy-admin-1")] {
+        // topics[1]: name, 1 partition, RF 1, no assignments, configs[1]; timeout;
+        // v1: validateOnly false
+        let mut body = Vec::new();
+        body.extend_from_slice(&1i32.to_be_bytes());
+        put_str(&mut body, topic);
+        body.extend_from_slice(&1i32.to_be_bytes());
+        body.extend_from_slice(&1i16.to_be_bytes());
+        body.extend_from_slice(&0i32.to_be_bytes());
+        body.extend_from_slice(&1i32.to_be_bytes());
+        put_str(&mut body, "retention.ms");
+        put_str(&mut body, "3600000");
+        body.extend_from_slice(&30_000i32.to_be_bytes());
+        if version == 1 {
+            body.push(0);
+        }
+        let response = raw_call(&mut client, ApiKey::CreateTopics, version, &body).await;
+        // topics[1]: name, error code (v1: then a nullable error message)
+        assert_eq!(read_i32(&response, 0), 1, "CreateTopics v{version}");
+        let name_len = read_i16(&response, 4) as usize;
+        assert_eq!(&response[6..6 + name_len], topic.as_bytes());
+        assert_eq!(
+            read_i16(&response, 6 + name_len),
+            0,
+            "CreateTopics v{version} error"
+        );
+        let rest = response.len() - (8 + name_len);
+        assert_eq!(
+            rest,
+            if version == 0 { 0 } else { 2 },
+            "CreateTopics v{version} layout"
+        );
+    }
+    metadata_until_leader(&mut client, "legacy-admin-0").await;
+
+    // DescribeConfigs v0: resources[1]: type 2 (topic), name, keys null.
+    let mut body = Vec::new();
+    body.extend_from_slice(&1i32.to_be_bytes());
+    body.push(2);
+    put_str(&mut body, "legacy-admin-0");
+    body.extend_from_slice(&(-1i32).to_be_bytes());
+    let response = raw_call(&mut client, ApiKey::DescribeConfigs, 0, &body).await;
+    // throttle, results[1]: error, message ("": Apache's default), type, name, configs
+    assert_eq!(read_i32(&response, 4), 1);
+    assert_eq!(read_i16(&response, 8), 0, "DescribeConfigs v0 error");
+    assert_eq!(read_i16(&response, 10), 0, "empty error message");
+    assert_eq!(response[12], 2);
+    let name_len = read_i16(&response, 13) as usize;
+    let mut at = 15 + name_len;
+    let configs = read_i32(&response, at);
+    at += 4;
+    let mut found = None;
+    for _ in 0..configs {
+        let name_len = read_i16(&response, at) as usize;
+        let name = std::str::from_utf8(&response[at + 2..at + 2 + name_len])
+            .unwrap()
+            .to_string();
+        at += 2 + name_len;
+        let value_len = read_i16(&response, at);
+        let value = (value_len >= 0).then(|| {
+            std::str::from_utf8(&response[at + 2..at + 2 + value_len as usize])
+                .unwrap()
+                .to_string()
+        });
+        at += 2 + value_len.max(0) as usize;
+        let (read_only, is_default, is_sensitive) =
+            (response[at], response[at + 1], response[at + 2]);
+        at += 3;
+        assert!(
+            read_only <= 1 && is_default <= 1 && is_sensitive <= 1,
+            "{name}: bools"
+        );
+        if name == "retention.ms" {
+            found = Some((value, is_default));
+        }
+        // Apache 3.9 never sets IsDefault (v1+ carry ConfigSource instead).
+        assert_eq!(is_default, 0, "{name}: IsDefault as Apache sends it");
+    }
+    assert_eq!(at, response.len(), "DescribeConfigs v0 layout");
+    assert_eq!(found, Some((Some("3600000".to_string()), 0)));
+
+    // DescribeLogDirs v0: topics null (every partition).
+    let response = raw_call(
+        &mut client,
+        ApiKey::DescribeLogDirs,
+        0,
+        &(-1i32).to_be_bytes(),
+    )
+    .await;
+    // throttle, results[n]: error, log dir, topics[...]
+    assert!(
+        read_i32(&response, 4) >= 1,
+        "DescribeLogDirs v0 lists the log dir"
+    );
+    assert_eq!(read_i16(&response, 8), 0);
+
+    // DeleteTopics v0: topic names[1], timeout. (The in-memory store deletes
+    // nothing: an unknown topic, whose answer has the same layout.)
+    let mut body = Vec::new();
+    body.extend_from_slice(&1i32.to_be_bytes());
+    put_str(&mut body, "legacy-admin-none");
+    body.extend_from_slice(&1_000i32.to_be_bytes());
+    let response = raw_call(&mut client, ApiKey::DeleteTopics, 0, &body).await;
+    // responses[1]: name, error code; no throttle time
+    assert_eq!(read_i32(&response, 0), 1);
+    let name_len = read_i16(&response, 4) as usize;
+    assert_eq!(&response[6..6 + name_len], b"legacy-admin-none");
+    // the in-memory store's delete succeeds whatever the name (ZooKeeper's says
+    // UNKNOWN_TOPIC_OR_PARTITION)
+    assert!(matches!(read_i16(&response, 6 + name_len), 0 | 3));
+    assert_eq!(response.len(), 8 + name_len, "DeleteTopics v0 layout");
 }

@@ -1,5 +1,5 @@
 # needs: none
-# clients: apache-3.9-reference
+# clients: apache-3.9-reference legacy-admin-differential
 # timeout: 300
 #
 # kafka-api-versions: the target broker's ApiVersions answer compared API by API with
@@ -10,6 +10,9 @@
 # gaps in api_versions_diff.py (APIs not served yet, older minimums not read yet),
 # which the suite's detail lists; a gap that closes must be dropped from the lists.
 # Against the apache target both brokers are Apache 3.9.1: the answers are identical.
+# legacy-admin-differential: the admin versions Kafka 4 dropped and 3.9 serves
+# (CreateTopics v0-v1, DescribeConfigs v0, DescribeLogDirs v0, DeleteTopics v0), sent
+# to both brokers, answers compared (python/legacy_admin_diff.py).
 
 set -u
 cleanup() {
@@ -33,8 +36,23 @@ compare() {
     return 1
   fi
   KAFKA_DETAIL=$out
+  REFERENCE=$reference TARGET_BOOTSTRAP=$target
+}
+
+legacy_admin() {
+  local out
+  [ -n "${REFERENCE:-}" ] || { kafka_fail "no brokers (the first part failed)"; return 1; }
+  if ! out=$("$PY_VENV/bin/python" "$COMPAT_DIR/python/legacy_admin_diff.py" "$REFERENCE" "$TARGET_BOOTSTRAP" 2>&1); then
+    printf '%s\n' "$out" >&2
+    kafka_fail "$(tr '\n' ';' <<<"$out")"
+    return 1
+  fi
+  KAFKA_DETAIL=$out
 }
 
 python_env || { report apache-3.9-reference fail "python venv"; exit 1; }
+REFERENCE=""
+TARGET_BOOTSTRAP=""
 kafka_client apache-3.9-reference compare
+kafka_client legacy-admin-differential legacy_admin
 exit $KAFKA_SUITE_RC

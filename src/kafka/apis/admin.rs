@@ -64,6 +64,8 @@ pub async fn create_topics(
         let name = topic.name.as_str().to_string();
         let mut result = CreatableTopicResult::default();
         result.name = topic.name.clone();
+        // Null unless there is an error, as Apache answers (the crate's default is "").
+        result.error_message = None;
         let outcome: Result<(), (ResponseError, String)> = async {
             if duplicates.contains(&name) {
                 return Err((ResponseError::InvalidRequest, format!("Create topics request from client contains multiple entries for the following topics: {name}")));

@@ -1,6 +1,7 @@
 //! Request versions Kafka 3.9 still serves but the kafka-protocol crate no longer
-//! reads (Kafka 4 removed them, KIP-896): Produce v0-v2, Fetch v0-v3 and ListOffsets
-//! v0. Their
+//! reads (Kafka 4 removed them, KIP-896): Produce v0-v2, Fetch v0-v3, ListOffsets
+//! v0, and the admin requests of 0.10-1.x AdminClients and tools: CreateTopics
+//! v0-v1, DeleteTopics v0, DescribeConfigs v0 and DescribeLogDirs v0. Their
 //! clients are the seed's era: Filebeat with `output.kafka.version: 0.10.x`,
 //! Burrow, 0.10 producers.
 //!
@@ -12,10 +13,11 @@
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::{
-    ApiKey, FetchRequest, ListOffsetsRequest, ProduceRequest, ProduceResponse, RequestKind,
-    TopicName,
+    ApiKey, CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest, DescribeConfigsRequest,
+    DescribeConfigsResponse, DescribeLogDirsRequest, FetchRequest, ListOffsetsRequest,
+    ProduceRequest, ProduceResponse, RequestKind, TopicName,
 };
-use kafka_protocol::protocol::{Decodable, StrBytes};
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 
 /// The oldest version keel reads of each API that has legacy versions here.
 pub fn min_legacy_version(api_key: ApiKey) -> Option<i16> {
@@ -23,6 +25,8 @@ pub fn min_legacy_version(api_key: ApiKey) -> Option<i16> {
         ApiKey::Produce => Some(0),
         ApiKey::Fetch => Some(0),
         ApiKey::ListOffsets => Some(0),
+        ApiKey::CreateTopics | ApiKey::DeleteTopics => Some(0),
+        ApiKey::DescribeConfigs | ApiKey::DescribeLogDirs => Some(0),
         _ => None,
     }
 }
@@ -33,6 +37,8 @@ pub fn decodes(api_key: ApiKey, version: i16) -> bool {
         ApiKey::Produce => (0..=2).contains(&version),
         ApiKey::Fetch => (0..=3).contains(&version),
         ApiKey::ListOffsets => version == 0,
+        ApiKey::CreateTopics => (0..=1).contains(&version),
+        ApiKey::DeleteTopics | ApiKey::DescribeConfigs | ApiKey::DescribeLogDirs => version == 0,
         _ => false,
     }
 }
@@ -81,8 +87,38 @@ pub fn decode_body(
         }
         ApiKey::ListOffsets => decode_list_offsets_v0(body),
         ApiKey::Fetch => decode_fetch_v0_to_v3(body, version),
+        // v0 is v1 without the trailing `validateOnly`; v1 is laid out as v2.
+        ApiKey::CreateTopics => decode_as::<CreateTopicsRequest>(body, 2, version == 0)
+            .map(|request| (RequestKind::CreateTopics(request), None)),
+        // v0 is laid out as v1 (v1 changed throttling only).
+        ApiKey::DeleteTopics => decode_as::<DeleteTopicsRequest>(body, 1, false)
+            .map(|request| (RequestKind::DeleteTopics(request), None)),
+        ApiKey::DescribeLogDirs => decode_as::<DescribeLogDirsRequest>(body, 1, false)
+            .map(|request| (RequestKind::DescribeLogDirs(request), None)),
+        // v0 is v1 without the trailing `IncludeSynonyms`.
+        ApiKey::DescribeConfigs => decode_as::<DescribeConfigsRequest>(body, 1, true)
+            .map(|request| (RequestKind::DescribeConfigs(request), None)),
         other => Err(format!("{other:?} v{version} is not a legacy request")),
     }
+}
+
+/// Decodes `body` as version `as_version` of the same request, whose layout it
+/// shares; with `add_false`, a `false` is appended first for a bool the newer
+/// version adds at the end (with bytes trailing the body, Kafka would ignore them
+/// and this reads the first as that bool: no client sends such a thing).
+fn decode_as<T: Decodable>(
+    body: &mut Bytes,
+    as_version: i16,
+    add_false: bool,
+) -> Result<T, String> {
+    let mut bytes = BytesMut::with_capacity(body.len() + 1);
+    bytes.put_slice(body);
+    body.advance(body.len());
+    if add_false {
+        bytes.put_u8(0);
+    }
+    let mut bytes = bytes.freeze();
+    T::decode(&mut bytes, as_version).map_err(|error| error.to_string())
 }
 
 fn decode_list_offsets_v0(
@@ -297,6 +333,87 @@ pub fn encode_list_offsets_v0(response: &ListOffsetsV0Response, out: &mut BytesM
                 out.put_i64(*offset);
             }
         }
+    }
+}
+
+/// Writes the body of an admin response at a version the crate no longer writes:
+/// CreateTopics v0-v1, DeleteTopics v0, DescribeConfigs v0 (DescribeLogDirs v0 is
+/// v1's layout and goes through the crate). `None` for anything else.
+pub fn encode_admin_response(
+    response: &kafka_protocol::messages::ResponseKind,
+    version: i16,
+    out: &mut BytesMut,
+) -> Option<anyhow::Result<()>> {
+    use kafka_protocol::messages::ResponseKind;
+    match (response, version) {
+        (ResponseKind::CreateTopics(response), 0) => {
+            encode_create_topics_v0(response, out);
+            Some(Ok(()))
+        }
+        // v1 is v2 without the leading ThrottleTimeMs; DeleteTopics v0 is v1 without it.
+        (ResponseKind::CreateTopics(response), 1) => {
+            Some(encode_without_throttle(response, 2, out))
+        }
+        (ResponseKind::DeleteTopics(response), 0) => {
+            Some(encode_without_throttle(response, 1, out))
+        }
+        (ResponseKind::DescribeConfigs(response), 0) => {
+            encode_describe_configs_v0(response, out);
+            Some(Ok(()))
+        }
+        _ => None,
+    }
+}
+
+/// Encodes `response` at `as_version`, whose body starts with the 4-byte
+/// ThrottleTimeMs the wanted version lacks, and writes the rest.
+fn encode_without_throttle<T: Encodable>(
+    response: &T,
+    as_version: i16,
+    out: &mut BytesMut,
+) -> anyhow::Result<()> {
+    let mut body = BytesMut::with_capacity(64);
+    response.encode(&mut body, as_version)?;
+    anyhow::ensure!(body.len() >= 4, "a response body without its throttle time");
+    out.put_slice(&body[4..]);
+    Ok(())
+}
+
+fn encode_create_topics_v0(response: &CreateTopicsResponse, out: &mut BytesMut) {
+    out.put_i32(response.topics.len() as i32);
+    for topic in &response.topics {
+        put_string(out, topic.name.as_str());
+        out.put_i16(topic.error_code);
+    }
+}
+
+/// DescribeConfigs v0: `IsDefault` where v1+ has `ConfigSource` and synonyms.
+/// Apache 3.9's broker never sets `IsDefault` (ConfigHelper fills `ConfigSource`
+/// only, which v0 does not carry), so every entry goes out with `false`; keel
+/// answers the same.
+fn encode_describe_configs_v0(response: &DescribeConfigsResponse, out: &mut BytesMut) {
+    out.put_i32(response.throttle_time_ms);
+    out.put_i32(response.results.len() as i32);
+    for result in &response.results {
+        out.put_i16(result.error_code);
+        put_nullable_string(out, result.error_message.as_ref().map(|text| text.as_str()));
+        out.put_i8(result.resource_type);
+        put_string(out, result.resource_name.as_str());
+        out.put_i32(result.configs.len() as i32);
+        for config in &result.configs {
+            put_string(out, config.name.as_str());
+            put_nullable_string(out, config.value.as_ref().map(|text| text.as_str()));
+            out.put_u8(u8::from(config.read_only));
+            out.put_u8(0); // IsDefault
+            out.put_u8(u8::from(config.is_sensitive));
+        }
+    }
+}
+
+fn put_nullable_string(out: &mut BytesMut, text: Option<&str>) {
+    match text {
+        Some(text) => put_string(out, text),
+        None => out.put_i16(-1),
     }
 }
 

@@ -222,7 +222,12 @@ pub fn encode_response(
         }
         // ProduceResponse v2 is laid out as v3 (v3 changed the request only).
         (ResponseKind::Produce(produce), 2) => produce.encode(&mut buffer, 3)?,
-        _ => response.encode(&mut buffer, version)?,
+        // DescribeLogDirsResponse v0 is laid out as v1 (v1 changed throttling only).
+        (ResponseKind::DescribeLogDirs(log_dirs), 0) => log_dirs.encode(&mut buffer, 1)?,
+        _ => match legacy::encode_admin_response(response, version, &mut buffer) {
+            Some(result) => result?,
+            None => response.encode(&mut buffer, version)?,
+        },
     }
     Ok(finish_frame(buffer))
 }

@@ -5,7 +5,8 @@
 //! crate decodes, except where Kafka 3.9 serves older versions that clients of the
 //! seed's era still send: those are read by `legacy` (Produce v0-v2 from Filebeat
 //! with `output.kafka.version` 0.10.x, Fetch v0-v3 from 0.10-era consumers and
-//! Burrow, ListOffsets v0 from Burrow). Maximums stop
+//! Burrow, ListOffsets v0 from Burrow, CreateTopics v0-v1, DeleteTopics v0,
+//! DescribeConfigs v0 and DescribeLogDirs v0 from 0.10-1.x admin clients). Maximums stop
 //! where a newer version would need semantics keel does not have yet.
 
 use kafka_protocol::messages::ApiKey;
@@ -18,14 +19,14 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ListOffsets, 0, 9),
     (ApiKey::Metadata, 0, 12),
     (ApiKey::ApiVersions, 0, 4),
-    (ApiKey::CreateTopics, 2, 7),
-    (ApiKey::DeleteTopics, 1, 6),
+    (ApiKey::CreateTopics, 0, 7),
+    (ApiKey::DeleteTopics, 0, 6),
     (ApiKey::DeleteRecords, 0, 2),
     (ApiKey::InitProducerId, 0, 5),
     (ApiKey::OffsetForLeaderEpoch, 2, 4),
-    (ApiKey::DescribeConfigs, 1, 4),
+    (ApiKey::DescribeConfigs, 0, 4),
     (ApiKey::AlterConfigs, 0, 2),
-    (ApiKey::DescribeLogDirs, 1, 4),
+    (ApiKey::DescribeLogDirs, 0, 4),
     (ApiKey::CreatePartitions, 0, 3),
     (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::DescribeCluster, 0, 1),
