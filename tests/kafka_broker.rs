@@ -1644,6 +1644,7 @@ mod controller_requests {
         assert_eq!(leader_and_isr_errors(response), (0, vec![0]));
         assert!(log_dir.exists(), "LeaderAndIsr created moved-0 again");
     }
+
     /// xorshift64*: the random requests below, reproducible from the seed.
     struct Rng(u64);
 
