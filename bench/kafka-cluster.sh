@@ -384,29 +384,10 @@ run_failovers() {
   done
 }
 
-# --- one kind, one repetition ----------------------------------------------------------
-
-run_server() {
-  local server=$1 rep=$2 dir="$WORK/$1-r$2" b i
-  bench_log "== kafka-cluster rep $rep: $server =="
-  if ! start_cluster "$server" "$dir"; then
-    bench_note "- kafka-cluster rep $rep: the $server cluster did not start (logs: $dir)"
-    stop_cluster
-    return 1
-  fi
-  # the partition leaders: each broker should lead one partition of each 3-partition topic
-  if ! kafka_java kafka-clients-3.9 "$BENCH_DIR/lib/BenchAdmin.java" "$BOOTSTRAP" \
-      warmup:3:3 perf-1k:3:3 perf-100:3:3 latency:1:3 >"$dir/admin.log" 2>&1; then
-    cat "$dir/admin.log" >&2
-    bench_note "- kafka-cluster rep $rep: $server: topic creation failed"
-    stop_cluster
-    return 1
-  fi
-  bench_log "$server: $(grep '^leaders' "$dir/admin.log")"
-  [ "$rep" = 1 ] && bench_note "- kafka-cluster: $server partition leaders (broker ids): $(grep '^leaders' "$dir/admin.log" | cut -d' ' -f2-)"
-
-  local latency_only=${BENCH_KAFKA_CLUSTER_LATENCY_ONLY:-0}
-  [ "$latency_only" = 1 ] || {
+# produce_runs SERVER REP DIR: the warm-up, then the measured produce runs with the
+# brokers' memory and CPU over them. Returns 1 (cluster stopped) if a broker died.
+produce_runs() {
+  local server=$1 rep=$2 dir=$3 b i
   bench_log "$server: warm-up, $N_WARMUP x 1 KB acks=all (not measured)"
   producer_perf warmup "$N_WARMUP" 1024 "$dir/warmup" || bench_note "- kafka-cluster rep $rep: $server: the warm-up produce failed"
 
@@ -443,7 +424,34 @@ run_server() {
     bench_emit $AREA "$test" "VmRSS, mean of 3 brokers" MB "$server" "$rep" "$(kb_to_mb $((sum_rss / 3)))" lower
     bench_emit $AREA "$test" "CPU over the produce runs, 3 brokers" "CPU s" "$server" "$rep" "$sum_cpu" lower
   fi
-  }
+}
+
+# --- one kind, one repetition ----------------------------------------------------------
+
+run_server() {
+  local server=$1 rep=$2 dir="$WORK/$1-r$2" b i
+  bench_log "== kafka-cluster rep $rep: $server =="
+  if ! start_cluster "$server" "$dir"; then
+    bench_note "- kafka-cluster rep $rep: the $server cluster did not start (logs: $dir)"
+    stop_cluster
+    return 1
+  fi
+  # the partition leaders: each broker should lead one partition of each 3-partition topic
+  if ! kafka_java kafka-clients-3.9 "$BENCH_DIR/lib/BenchAdmin.java" "$BOOTSTRAP" \
+      warmup:3:3 perf-1k:3:3 perf-100:3:3 latency:1:3 >"$dir/admin.log" 2>&1; then
+    cat "$dir/admin.log" >&2
+    bench_note "- kafka-cluster rep $rep: $server: topic creation failed"
+    stop_cluster
+    return 1
+  fi
+  bench_log "$server: $(grep '^leaders' "$dir/admin.log")"
+  [ "$rep" = 1 ] && bench_note "- kafka-cluster: $server partition leaders (broker ids): $(grep '^leaders' "$dir/admin.log" | cut -d' ' -f2-)"
+
+  local latency_only=${BENCH_KAFKA_CLUSTER_LATENCY_ONLY:-0}
+  if [ "$latency_only" != 1 ]; then
+    produce_runs "$server" "$rep" "$dir" || return 1
+  fi
+  local test
 
   # latency at a fixed rate
   bench_log "$server: latency, $LAT_RATE records/s for ${LAT_SECONDS}s, acks=all RF 3"
