@@ -2,6 +2,7 @@
 //! formats (`org.apache.zookeeper.server.command.*` for the words,
 //! `admin.Commands` for the JSON). Pure: they read the pipeline's state.
 
+use crate::zookeeper::quorum::zab::ProposalSizes;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -53,8 +54,7 @@ pub struct LeaderStats {
     /// Forwarded syncs waiting for a commit.
     pub pending_syncs: usize,
     pub uptime_ms: i64,
-    /// Serialized proposal sizes: last, min, max (-1 before the first).
-    pub proposal_sizes: (i64, i64, i64),
+    pub proposal_sizes: ProposalSizes,
 }
 
 /// `FourLetterCommands.isEnabled`: the whitelist, `*` for all, and `srvr`
@@ -133,8 +133,11 @@ fn server_stats_text(core: &Core, info: &ServerInfo, asker: Option<SocketAddr>) 
     let proposal_sizes = info
         .leader
         .map(|leader| {
-            let (last, min, max) = leader.proposal_sizes;
-            format!("Proposal sizes last/min/max: {last}/{min}/{max}\n")
+            let sizes = leader.proposal_sizes;
+            format!(
+                "Proposal sizes last/min/max: {}/{}/{}\n",
+                sizes.last_bytes, sizes.min_bytes, sizes.max_bytes
+            )
         })
         .unwrap_or_default();
     format!(
@@ -237,9 +240,12 @@ fn monitor_values(
             ("synced_observers", json!(leader.synced_observers)),
             ("pending_syncs", json!(leader.pending_syncs)),
             ("leader_uptime", json!(leader.uptime_ms)),
-            ("last_proposal_size", json!(leader.proposal_sizes.0)),
-            ("max_proposal_size", json!(leader.proposal_sizes.2)),
-            ("min_proposal_size", json!(leader.proposal_sizes.1)),
+            (
+                "last_proposal_size",
+                json!(leader.proposal_sizes.last_bytes),
+            ),
+            ("max_proposal_size", json!(leader.proposal_sizes.max_bytes)),
+            ("min_proposal_size", json!(leader.proposal_sizes.min_bytes)),
         ]);
     }
     values

@@ -1016,11 +1016,7 @@ impl Peer {
                 synced_observers: counts.synced_observers,
                 pending_syncs: counts.pending_syncs,
                 uptime_ms,
-                proposal_sizes: (
-                    counts.proposal_sizes.last_bytes,
-                    counts.proposal_sizes.min_bytes,
-                    counts.proposal_sizes.max_bytes,
-                ),
+                proposal_sizes: counts.proposal_sizes,
             });
         }
         let Some(core) = self.core.as_mut() else {

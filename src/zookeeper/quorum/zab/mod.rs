@@ -32,7 +32,7 @@ use crate::zookeeper::quorum::message::{Epoch, QuorumMessage, ServerId};
 use crate::zookeeper::tree::Zxid;
 
 use leader::Leader;
-pub use leader::LeaderCounts;
+pub use leader::{LeaderCounts, ProposalSizes};
 use learner::Learner;
 use log::CommittedLog;
 
