@@ -3,7 +3,8 @@ and compare the answers (Apache Kafka 3.9.1 is the oracle).
 
     kafka_corpus.py record --listen PORT --upstream HOST:PORT --out DIR
     kafka_corpus.py diff --reference HOST:PORT --target HOST:PORT --corpus DIR
-                         [--target-kind keel|apache] [--no-edge] [--json FILE]
+                         [--target-kind keel|apache] [--no-edge | --edge-only]
+                         [--sessions PATTERNS] [--json FILE]
 
 Message layouts come from Apache's own message specs (common/message/*.json), read at
 run time from the kafka-clients 3.9.1 jar of the harness's Maven cache (--jar, or
@@ -1070,7 +1071,7 @@ class Differ:
         self.sides = [Side("reference", reference), Side("target", target)]
         self.pool = concurrent.futures.ThreadPoolExecutor(4)
         self.differences = []  # (key, reference, target, where)
-        self.stats = {"requests": 0, "compared": 0, "skipped": 0, "edge": 0, "retried": 0}
+        self.stats = {"requests": 0, "compared": 0, "skipped": 0, "edge": 0, "retried": 0, "sessions": 0}
         self.dropped = {}
         self.covered = {}
         self.edge_tally = {}  # case -> {reference outcome: count}
@@ -1321,6 +1322,7 @@ def cmd_diff(args):
         if args.sessions and not any(fnmatch.fnmatch(name, p) for p in args.sessions.split(",")):
             continue
         t = time.time()
+        differ.stats["sessions"] += 1
         differ.replay(name, directory)
         print("replayed %s in %.1fs" % (name, time.time() - t), file=sys.stderr, flush=True)
     if not args.no_edge:
@@ -1374,12 +1376,20 @@ def report(differ, args, seconds):
         for case, t in sorted(differ.edge_tally.items())), file=sys.stderr)
     covered = ", ".join("%s v%s" % (name, "/".join(str(v) for v in sorted(vs)))
                         for name, vs in sorted(differ.covered.items()))
-    print("replayed %d requests (%d compared, %d skipped, %d resent after transient errors), %d edge cases in %.0fs; "
-          "%d differences not allowed, %d allowed (%d allow-list entries), %d stale entries; "
-          "dropped APIs: %s; covered: %s"
-          % (differ.stats["requests"], differ.stats["compared"], differ.stats["skipped"],
-             differ.stats["retried"], differ.stats["edge"], seconds, len(failures), len(allowed), len(allow), len(stale),
-             ", ".join("%s (%s)" % kv for kv in sorted(differ.dropped.items())) or "none", covered))
+    verdict = ("%d differences not allowed, %d allowed (%d allow-list entries), %d stale entries"
+               % (len(failures), len(allowed), len(allow), len(stale)))
+    parts = []
+    if differ.stats["requests"]:
+        parts.append("replayed %d requests of %d sessions (%d resent after transient errors; "
+                     "dropped APIs: %s; covered: %s)"
+                     % (differ.stats["requests"], differ.stats["sessions"], differ.stats["retried"],
+                        ", ".join("%s (%s)" % kv for kv in sorted(differ.dropped.items())) or "none",
+                        covered))
+    if differ.stats["edge"]:
+        parts.append("%d edge cases (Apache: %s)" % (differ.stats["edge"], ", ".join(
+            "%s %s" % (case, "/".join("%s %d" % kv for kv in sorted(t.items())))
+            for case, t in sorted(differ.edge_tally.items()))))
+    print("%s; %s [%.0fs]" % ("; ".join(parts), verdict, seconds))
     return 1 if failures or stale else 0
 
 
