@@ -66,13 +66,9 @@ NOT_SERVED = {
 
 # API key -> keel's minimum, where it is above Apache 3.9's (Kafka 4's KIP-896
 # baseline, which the kafka-protocol crate decodes; older layouts need codecs of
-# their own, as protocol/legacy.rs has for Produce, Fetch, ListOffsets and the
-# admin requests).
-MIN_VERSION_GAPS = {
-    8: 2,   # OffsetCommit v0-1 (v0 stores offsets in ZooKeeper on a 3.9 broker)
-    9: 1,   # OffsetFetch v0 (reads them from ZooKeeper)
-    23: 2,  # OffsetForLeaderEpoch v0-1
-}
+# their own, as protocol/legacy.rs has for Produce, Fetch, ListOffsets, the group
+# offsets and the admin requests). Empty: keel reads every version 3.9 reads.
+MIN_VERSION_GAPS = {}
 
 
 def api_versions(bootstrap):

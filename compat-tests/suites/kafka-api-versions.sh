@@ -42,7 +42,8 @@ compare() {
 legacy_admin() {
   local out
   [ -n "${REFERENCE:-}" ] || { kafka_fail "no brokers (the first part failed)"; return 1; }
-  if ! out=$("$PY_VENV/bin/python" "$COMPAT_DIR/python/legacy_admin_diff.py" "$REFERENCE" "$TARGET_BOOTSTRAP" 2>&1); then
+  if ! out=$(LEGACY_DIFF_LOG="$SUITE_WORK/legacy_admin_diff.log" \
+      "$PY_VENV/bin/python" "$COMPAT_DIR/python/legacy_admin_diff.py" "$REFERENCE" "$TARGET_BOOTSTRAP" 2>&1); then
     printf '%s\n' "$out" >&2
     kafka_fail "$(tr '\n' ';' <<<"$out")"
     return 1

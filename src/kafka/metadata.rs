@@ -165,6 +165,30 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// the first and last id of the block.
     fn allocate_producer_ids(&self) -> BoxFuture<Result<(i64, i64), MetadataError>>;
 
+    /// OffsetCommit v0's store (`KafkaZkClient.setOrCreateConsumerOffset`): the
+    /// offset as decimal text at `/consumers/<group>/offsets/<topic>/<partition>`,
+    /// where 0.8-era consumers and their monitors (Burrow's `kafka_zk`) read it.
+    fn set_zk_consumer_offset(
+        &self,
+        _group: String,
+        _topic: String,
+        _partition: i32,
+        _offset: i64,
+    ) -> BoxFuture<Result<(), MetadataError>> {
+        Box::pin(async move { Err(no_zookeeper_offsets()) })
+    }
+
+    /// OffsetFetch v0's read of what `set_zk_consumer_offset` wrote; `None` when no
+    /// offset is stored.
+    fn zk_consumer_offset(
+        &self,
+        _group: String,
+        _topic: String,
+        _partition: i32,
+    ) -> BoxFuture<Result<Option<i64>, MetadataError>> {
+        Box::pin(async move { Err(no_zookeeper_offsets()) })
+    }
+
     /// This broker's epoch: the czxid of its `/brokers/ids/<id>` registration (what
     /// controllers put in LeaderAndIsr / UpdateMetadata / StopReplica and followers in
     /// Fetch's `ReplicaState.ReplicaEpoch`); -1 while unregistered or without ZooKeeper.
@@ -225,6 +249,13 @@ pub trait MetadataStore: Send + Sync + 'static {
         Box::pin(async move {
             ListPartitionReassignmentsResponse::default().with_error_code(NOT_CONTROLLER_CODE)
         })
+    }
+}
+
+fn no_zookeeper_offsets() -> MetadataError {
+    MetadataError {
+        code: kafka_protocol::ResponseError::UnknownServerError.code(),
+        message: "this metadata store keeps no consumer offsets in ZooKeeper".to_string(),
     }
 }
 

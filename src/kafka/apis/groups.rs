@@ -136,6 +136,23 @@ fn offsets_topic_partitions(metadata: &ClusterMetadata) -> Option<i32> {
     ready.then_some(topic.partitions.len() as i32)
 }
 
+/// `__consumer_offsets` as Kafka creates it: `offsets.topic.num.partitions` and
+/// `offsets.topic.replication.factor`, compacted, 100 MiB segments.
+pub(crate) fn offsets_topic_spec(broker: &Broker) -> NewTopic {
+    NewTopic {
+        name: OFFSETS_TOPIC.to_string(),
+        partitions: broker.config.offsets_topic_num_partitions as i32,
+        replication_factor: broker.config.offsets_topic_replication_factor as i16,
+        assignments: BTreeMap::new(),
+        configs: [
+            ("cleanup.policy".to_string(), "compact".to_string()),
+            ("compression.type".to_string(), "producer".to_string()),
+            ("segment.bytes".to_string(), "104857600".to_string()),
+        ]
+        .into(),
+    }
+}
+
 /// Makes sure `__consumer_offsets` exists (creating it as Kafka's
 /// auto-creation does) and has leaders; the error is what Kafka answers meanwhile.
 async fn ensure_offsets_topic(broker: &Arc<Broker>) -> Result<i32, ResponseError> {
@@ -155,19 +172,11 @@ async fn ensure_offsets_topic(broker: &Arc<Broker>) -> Result<i32, ResponseError
             return Err(ResponseError::CoordinatorNotAvailable);
         }
         let partitions = broker.config.offsets_topic_num_partitions as i32;
-        let topic = NewTopic {
-            name: OFFSETS_TOPIC.to_string(),
-            partitions,
-            replication_factor: replication_factor as i16,
-            assignments: BTreeMap::new(),
-            configs: [
-                ("cleanup.policy".to_string(), "compact".to_string()),
-                ("compression.type".to_string(), "producer".to_string()),
-                ("segment.bytes".to_string(), "104857600".to_string()),
-            ]
-            .into(),
-        };
-        match broker.metadata.create_topic(topic, false).await {
+        match broker
+            .metadata
+            .create_topic(offsets_topic_spec(broker), false)
+            .await
+        {
             Ok(()) => tracing::info!(partitions, "created {OFFSETS_TOPIC}"),
             Err(error) if error.code == ResponseError::TopicAlreadyExists.code() => {}
             Err(error) => {
@@ -765,6 +774,9 @@ pub async fn offset_commit(
     header: &RequestHeader,
     request: OffsetCommitRequest,
 ) -> OffsetCommitResponse {
+    if header.request_api_version == 0 {
+        return offset_commit_to_zookeeper(broker, request).await;
+    }
     let topics: Vec<(TopicName, Vec<i32>)> = request
         .topics
         .iter()
@@ -805,6 +817,9 @@ pub async fn offset_fetch(
     version: i16,
     request: OffsetFetchRequest,
 ) -> OffsetFetchResponse {
+    if version == 0 {
+        return offset_fetch_from_zookeeper(broker, request).await;
+    }
     let groups: Vec<GroupId> = request
         .groups
         .iter()
@@ -833,6 +848,103 @@ pub async fn offset_fetch(
             response
         }
     }
+}
+
+/// OffsetCommit v0, as Kafka 3.9 in ZooKeeper mode answers it
+/// (`KafkaApis.commitOffsetsToZookeeper`): any broker takes it, without a group
+/// coordinator or membership, and writes each offset to ZooKeeper; unknown topics
+/// and partitions are refused per partition, metadata over
+/// `offset.metadata.max.bytes` too.
+async fn offset_commit_to_zookeeper(
+    broker: &Arc<Broker>,
+    request: OffsetCommitRequest,
+) -> OffsetCommitResponse {
+    use offset_commit_response::{OffsetCommitResponsePartition, OffsetCommitResponseTopic};
+    let metadata = broker.metadata.current();
+    let metadata_bytes_max = group_config(broker, 1).offset_metadata_bytes_max;
+    let group = request.group_id.0.as_str().to_string();
+    let mut response = OffsetCommitResponse::default();
+    for topic in &request.topics {
+        let mut topic_response = OffsetCommitResponseTopic::default();
+        topic_response.name = topic.name.clone();
+        let known = metadata.topics.get(topic.name.0.as_str());
+        for partition in &topic.partitions {
+            let exists = known
+                .is_some_and(|known| known.partitions.contains_key(&partition.partition_index));
+            let too_large = partition
+                .committed_metadata
+                .as_ref()
+                .is_some_and(|text| text.as_str().encode_utf16().count() > metadata_bytes_max);
+            let error = if !exists {
+                ResponseError::UnknownTopicOrPartition.code()
+            } else if too_large {
+                ResponseError::OffsetMetadataTooLarge.code()
+            } else {
+                match broker
+                    .metadata
+                    .set_zk_consumer_offset(
+                        group.clone(),
+                        topic.name.0.as_str().to_string(),
+                        partition.partition_index,
+                        partition.committed_offset,
+                    )
+                    .await
+                {
+                    Ok(()) => 0,
+                    Err(error) => error.code,
+                }
+            };
+            let mut partition_response = OffsetCommitResponsePartition::default();
+            partition_response.partition_index = partition.partition_index;
+            partition_response.error_code = error;
+            topic_response.partitions.push(partition_response);
+        }
+        response.topics.push(topic_response);
+    }
+    response
+}
+
+/// OffsetFetch v0 (`KafkaApis.handleOffsetFetchRequestFromZookeeper`): the offsets
+/// OffsetCommit v0 wrote, read from ZooKeeper by any broker; a partition without
+/// one, or of an unknown topic, answers offset -1 with UNKNOWN_TOPIC_OR_PARTITION
+/// (Kafka's `OffsetFetchResponse.UNKNOWN_PARTITION`).
+async fn offset_fetch_from_zookeeper(
+    broker: &Arc<Broker>,
+    request: OffsetFetchRequest,
+) -> OffsetFetchResponse {
+    use offset_fetch_response::{OffsetFetchResponsePartition, OffsetFetchResponseTopic};
+    let metadata = broker.metadata.current();
+    let group = request.group_id.0.as_str().to_string();
+    let mut response = OffsetFetchResponse::default();
+    for topic in request.topics.iter().flatten() {
+        let mut topic_response = OffsetFetchResponseTopic::default();
+        topic_response.name = topic.name.clone();
+        let known = metadata.topics.get(topic.name.0.as_str());
+        for &index in &topic.partition_indexes {
+            let mut partition = OffsetFetchResponsePartition::default();
+            partition.partition_index = index;
+            partition.committed_offset = -1;
+            partition.metadata = Some(Default::default());
+            partition.error_code = ResponseError::UnknownTopicOrPartition.code();
+            if known.is_some_and(|known| known.partitions.contains_key(&index)) {
+                match broker
+                    .metadata
+                    .zk_consumer_offset(group.clone(), topic.name.0.as_str().to_string(), index)
+                    .await
+                {
+                    Ok(Some(offset)) => {
+                        partition.committed_offset = offset;
+                        partition.error_code = 0;
+                    }
+                    Ok(None) => {}
+                    Err(error) => partition.error_code = error.code,
+                }
+            }
+            topic_response.partitions.push(partition);
+        }
+        response.topics.push(topic_response);
+    }
+    response
 }
 
 pub async fn offset_delete(

@@ -10,7 +10,7 @@ use kafka_protocol::messages::metadata_response::{
 use kafka_protocol::messages::{MetadataRequest, MetadataResponse, TopicName};
 use kafka_protocol::ResponseError;
 
-use super::str_bytes;
+use super::{groups, str_bytes};
 use crate::kafka::broker::Broker;
 use crate::kafka::metadata::{
     is_internal_topic, validate_topic_name, ClusterMetadata, NewTopic, TopicId, TopicMetadata,
@@ -70,8 +70,19 @@ pub async fn handle(
         }
         let error = if validate_topic_name(&name).is_err() {
             ResponseError::InvalidTopicException
+        } else if allow_auto_create && name == groups::OFFSETS_TOPIC {
+            // Kafka's AutoTopicCreationManager creates the offsets topic with its own
+            // settings (Burrow asks for it before any group has committed).
+            auto_create(broker, groups::offsets_topic_spec(broker)).await
         } else if allow_auto_create && !is_internal_topic(&name) {
-            auto_create(broker, &name).await
+            let topic = NewTopic {
+                name: name.clone(),
+                partitions: -1,
+                replication_factor: -1,
+                assignments: Default::default(),
+                configs: Default::default(),
+            };
+            auto_create(broker, topic).await
         } else {
             ResponseError::UnknownTopicOrPartition
         };
@@ -84,16 +95,12 @@ pub async fn handle(
     response
 }
 
-/// Creates a topic with the broker's defaults; the client sees
-/// LEADER_NOT_AVAILABLE and retries, as with Kafka.
-async fn auto_create(broker: &Arc<Broker>, name: &str) -> ResponseError {
-    let topic = NewTopic {
-        name: name.to_string(),
-        partitions: -1,
-        replication_factor: -1,
-        assignments: Default::default(),
-        configs: Default::default(),
-    };
+/// Creates a topic a Metadata request named; the client sees LEADER_NOT_AVAILABLE
+/// and retries, as with Kafka. (`__transaction_state` is not created: keel has no
+/// transaction coordinator to use it.)
+async fn auto_create(broker: &Arc<Broker>, topic: NewTopic) -> ResponseError {
+    let name = topic.name.clone();
+    let name = name.as_str();
     match broker.metadata.create_topic(topic, false).await {
         Ok(()) => {
             tracing::info!(topic = name, "auto-created topic");

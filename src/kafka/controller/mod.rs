@@ -840,6 +840,53 @@ impl MetadataStore for ZkMetadataStore {
         Box::pin(async move { store.allocate_producer_ids_inner().await })
     }
 
+    fn set_zk_consumer_offset(
+        &self,
+        group: String,
+        topic: String,
+        partition: i32,
+        offset: i64,
+    ) -> BoxFuture<Result<(), MetadataError>> {
+        let store = self.clone();
+        Box::pin(async move {
+            let client = store.shared.client()?;
+            let path = layout::consumer_offset_path(&group, &topic, partition);
+            session::set_or_create(&client, &path, offset.to_string().as_bytes())
+                .await
+                .map_err(into_metadata_error)
+        })
+    }
+
+    fn zk_consumer_offset(
+        &self,
+        group: String,
+        topic: String,
+        partition: i32,
+    ) -> BoxFuture<Result<Option<i64>, MetadataError>> {
+        let store = self.clone();
+        Box::pin(async move {
+            let client = store.shared.client()?;
+            let path = layout::consumer_offset_path(&group, &topic, partition);
+            let Some((data, _)) = session::get(&client, &path)
+                .await
+                .map_err(into_metadata_error)?
+            else {
+                return Ok(None);
+            };
+            // Kafka parses the text with `toLong` and fails the partition on anything else.
+            std::str::from_utf8(&data)
+                .ok()
+                .and_then(|text| text.parse::<i64>().ok())
+                .map(Some)
+                .ok_or_else(|| {
+                    error(
+                        ResponseError::UnknownServerError,
+                        format!("{path} does not hold a decimal offset"),
+                    )
+                })
+        })
+    }
+
     fn broker_epoch(&self) -> i64 {
         self.shared.broker_epoch.load(Ordering::Acquire)
     }

@@ -79,6 +79,12 @@ pub fn partition_state_path(topic: &str, partition: i32) -> String {
     format!("{TOPICS_PATH}/{topic}/partitions/{partition}/state")
 }
 
+/// `/consumers/<group>/offsets/<topic>/<partition>`: a group offset committed
+/// with OffsetCommit v0 (Kafka's `ConsumerOffset` znode).
+pub fn consumer_offset_path(group: &str, topic: &str, partition: i32) -> String {
+    format!("/consumers/{group}/offsets/{topic}/{partition}")
+}
+
 pub fn topic_config_path(topic: &str) -> String {
     format!("/config/topics/{topic}")
 }

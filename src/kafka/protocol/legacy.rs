@@ -1,8 +1,10 @@
 //! Request versions Kafka 3.9 still serves but the kafka-protocol crate no longer
 //! reads (Kafka 4 removed them, KIP-896): Produce v0-v2, Fetch v0-v3, ListOffsets
 //! v0, and the admin requests of 0.10-1.x AdminClients and tools: CreateTopics
-//! v0-v1, DeleteTopics v0, DescribeConfigs v0 and DescribeLogDirs v0. Their
-//! clients are the seed's era: Filebeat with `output.kafka.version: 0.10.x`,
+//! v0-v1, DeleteTopics v0, DescribeConfigs v0 and DescribeLogDirs v0; the group
+//! offsets of 0.8-0.9 consumers, OffsetCommit v0-v1 and OffsetFetch v0 (v0 keeps
+//! the offsets in ZooKeeper); OffsetForLeaderEpoch v0-v1 (brokers before 2.1).
+//! Their clients are the seed's era: Filebeat with `output.kafka.version: 0.10.x`,
 //! Burrow, 0.10 producers.
 //!
 //! Requests decode into the typed structs of the nearest version the crate reads,
@@ -15,7 +17,8 @@ use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListO
 use kafka_protocol::messages::{
     ApiKey, CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest, DescribeConfigsRequest,
     DescribeConfigsResponse, DescribeLogDirsRequest, FetchRequest, ListOffsetsRequest,
-    ProduceRequest, ProduceResponse, RequestKind, TopicName,
+    OffsetCommitRequest, OffsetFetchRequest, OffsetForLeaderEpochRequest,
+    OffsetForLeaderEpochResponse, ProduceRequest, ProduceResponse, RequestKind, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 
@@ -27,6 +30,7 @@ pub fn min_legacy_version(api_key: ApiKey) -> Option<i16> {
         ApiKey::ListOffsets => Some(0),
         ApiKey::CreateTopics | ApiKey::DeleteTopics => Some(0),
         ApiKey::DescribeConfigs | ApiKey::DescribeLogDirs => Some(0),
+        ApiKey::OffsetCommit | ApiKey::OffsetFetch | ApiKey::OffsetForLeaderEpoch => Some(0),
         _ => None,
     }
 }
@@ -39,6 +43,8 @@ pub fn decodes(api_key: ApiKey, version: i16) -> bool {
         ApiKey::ListOffsets => version == 0,
         ApiKey::CreateTopics => (0..=1).contains(&version),
         ApiKey::DeleteTopics | ApiKey::DescribeConfigs | ApiKey::DescribeLogDirs => version == 0,
+        ApiKey::OffsetCommit | ApiKey::OffsetForLeaderEpoch => (0..=1).contains(&version),
+        ApiKey::OffsetFetch => version == 0,
         _ => false,
     }
 }
@@ -98,6 +104,14 @@ pub fn decode_body(
         // v0 is v1 without the trailing `IncludeSynonyms`.
         ApiKey::DescribeConfigs => decode_as::<DescribeConfigsRequest>(body, 1, true)
             .map(|request| (RequestKind::DescribeConfigs(request), None)),
+        ApiKey::OffsetCommit => decode_offset_commit_v0_v1(body, version)
+            .map(|request| (RequestKind::OffsetCommit(request), None)),
+        // v0 is laid out as v1 (v1 moved the offsets from ZooKeeper to the group
+        // coordinator; the handler tells them apart by the header's version).
+        ApiKey::OffsetFetch => decode_as::<OffsetFetchRequest>(body, 1, false)
+            .map(|request| (RequestKind::OffsetFetch(request), None)),
+        ApiKey::OffsetForLeaderEpoch => decode_offset_for_leader_epoch_v0_v1(body)
+            .map(|request| (RequestKind::OffsetForLeaderEpoch(request), None)),
         other => Err(format!("{other:?} v{version} is not a legacy request")),
     }
 }
@@ -188,6 +202,83 @@ fn decode_fetch_v0_to_v3(
         request.topics.push(topic);
     }
     Ok((RequestKind::Fetch(request), None))
+}
+
+/// OffsetCommit v0 (group and offsets only) and v1 (with the generation, the
+/// member id and a commit timestamp per partition) as the v2 request they mean:
+/// no retention time (the broker's `offsets.retention.minutes`). v1's commit
+/// timestamp is not kept: keel stamps every commit with the time it arrives, as
+/// Kafka does for the `-1` that clients send (an explicit timestamp would only
+/// move the offset's expiry).
+fn decode_offset_commit_v0_v1(
+    body: &mut Bytes,
+    version: i16,
+) -> Result<OffsetCommitRequest, String> {
+    use kafka_protocol::messages::offset_commit_request::{
+        OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+    };
+    use kafka_protocol::messages::GroupId;
+    let mut reader = Reader { bytes: body };
+    let mut request = OffsetCommitRequest::default();
+    request.group_id = GroupId(StrBytes::from_string(reader.string()?));
+    if version >= 1 {
+        request.generation_id_or_member_epoch = reader.i32()?;
+        request.member_id = StrBytes::from_string(reader.string()?);
+    } else {
+        request.generation_id_or_member_epoch = -1;
+        request.member_id = StrBytes::default();
+    }
+    request.retention_time_ms = -1;
+    let partition_bytes_min = if version >= 1 {
+        4 + 8 + 8 + 2
+    } else {
+        4 + 8 + 2
+    };
+    let topic_count = reader.count(2 + 4)?;
+    for _ in 0..topic_count {
+        let mut topic = OffsetCommitRequestTopic::default();
+        topic.name = TopicName(StrBytes::from_string(reader.string()?));
+        for _ in 0..reader.count(partition_bytes_min)? {
+            let mut partition = OffsetCommitRequestPartition::default();
+            partition.partition_index = reader.i32()?;
+            partition.committed_offset = reader.i64()?;
+            partition.committed_leader_epoch = -1;
+            if version >= 1 {
+                let _commit_timestamp_ms = reader.i64()?;
+            }
+            partition.committed_metadata = reader.nullable_string()?.map(StrBytes::from_string);
+            topic.partitions.push(partition);
+        }
+        request.topics.push(topic);
+    }
+    Ok(request)
+}
+
+/// OffsetForLeaderEpoch v0-v1 (one layout) as the v2 request without a current
+/// leader epoch to fence with; the replica id is v3's default for older versions.
+fn decode_offset_for_leader_epoch_v0_v1(
+    body: &mut Bytes,
+) -> Result<OffsetForLeaderEpochRequest, String> {
+    use kafka_protocol::messages::offset_for_leader_epoch_request::{
+        OffsetForLeaderPartition, OffsetForLeaderTopic,
+    };
+    let mut reader = Reader { bytes: body };
+    let mut request = OffsetForLeaderEpochRequest::default();
+    request.replica_id = (-2).into();
+    let topic_count = reader.count(2 + 4)?;
+    for _ in 0..topic_count {
+        let mut topic = OffsetForLeaderTopic::default();
+        topic.topic = TopicName(StrBytes::from_string(reader.string()?));
+        for _ in 0..reader.count(4 + 4)? {
+            let mut partition = OffsetForLeaderPartition::default();
+            partition.partition = reader.i32()?;
+            partition.current_leader_epoch = -1;
+            partition.leader_epoch = reader.i32()?;
+            topic.partitions.push(partition);
+        }
+        request.topics.push(topic);
+    }
+    Ok(request)
 }
 
 /// The message format a Fetch v0-v3 client reads: v0 for Fetch v0-v1, v1 for v2-v3.
@@ -300,6 +391,18 @@ impl Reader<'_> {
         let bytes = self.bytes.split_to(length as usize);
         String::from_utf8(bytes.to_vec()).map_err(|_| "string is not UTF-8".to_string())
     }
+
+    fn nullable_string(&mut self) -> Result<Option<String>, String> {
+        let length = self.i16()?;
+        if length < 0 {
+            return Ok(None);
+        }
+        self.need(length as usize)?;
+        let bytes = self.bytes.split_to(length as usize);
+        String::from_utf8(bytes.to_vec())
+            .map(Some)
+            .map_err(|_| "string is not UTF-8".to_string())
+    }
 }
 
 /// Writes the body of a ProduceResponse v0 or v1 (v2 is v3's layout).
@@ -361,6 +464,22 @@ pub fn encode_admin_response(
             encode_describe_configs_v0(response, out);
             Some(Ok(()))
         }
+        // OffsetCommit v0-v1 answer as v2 (v3 added the throttle time); OffsetFetch
+        // v0 as v1.
+        (ResponseKind::OffsetCommit(response), 0 | 1) => {
+            Some(response.encode(out, 2).map_err(Into::into))
+        }
+        (ResponseKind::OffsetFetch(response), 0) => {
+            Some(response.encode(out, 1).map_err(Into::into))
+        }
+        (ResponseKind::OffsetForLeaderEpoch(response), 0) => {
+            encode_offset_for_leader_epoch_v0(response, out);
+            Some(Ok(()))
+        }
+        // v1 is v2 without the leading ThrottleTimeMs.
+        (ResponseKind::OffsetForLeaderEpoch(response), 1) => {
+            Some(encode_without_throttle(response, 2, out))
+        }
         _ => None,
     }
 }
@@ -406,6 +525,21 @@ fn encode_describe_configs_v0(response: &DescribeConfigsResponse, out: &mut Byte
             out.put_u8(u8::from(config.read_only));
             out.put_u8(0); // IsDefault
             out.put_u8(u8::from(config.is_sensitive));
+        }
+    }
+}
+
+/// OffsetForLeaderEpoch v0: error, partition and end offset, without the leader
+/// epoch v1 added.
+fn encode_offset_for_leader_epoch_v0(response: &OffsetForLeaderEpochResponse, out: &mut BytesMut) {
+    out.put_i32(response.topics.len() as i32);
+    for topic in &response.topics {
+        put_string(out, topic.topic.as_str());
+        out.put_i32(topic.partitions.len() as i32);
+        for partition in &topic.partitions {
+            out.put_i16(partition.error_code);
+            out.put_i32(partition.partition);
+            out.put_i64(partition.end_offset);
         }
     }
 }
@@ -481,6 +615,99 @@ mod tests {
             Some(LegacyRequest::ListOffsetsV0 {
                 max_num_offsets: vec![vec![1, 5]]
             })
+        );
+    }
+
+    #[test]
+    fn offset_commit_v0_and_v1_decode_as_v2() {
+        for version in [0, 1] {
+            let mut body = BytesMut::new();
+            put_string(&mut body, "g");
+            if version == 1 {
+                body.put_i32(7);
+                put_string(&mut body, "member");
+            }
+            body.put_i32(1);
+            put_string(&mut body, "t");
+            body.put_i32(2);
+            for (partition, offset) in [(0, 10i64), (1, 20)] {
+                body.put_i32(partition);
+                body.put_i64(offset);
+                if version == 1 {
+                    body.put_i64(-1);
+                }
+                if partition == 0 {
+                    put_string(&mut body, "meta");
+                } else {
+                    body.put_i16(-1);
+                }
+            }
+            let (request, _) =
+                decode_body(ApiKey::OffsetCommit, version, &mut body.freeze()).unwrap();
+            let RequestKind::OffsetCommit(request) = request else {
+                panic!("not an offset commit");
+            };
+            assert_eq!(request.group_id.0.as_str(), "g");
+            let (generation, member) = if version == 1 {
+                (7, "member")
+            } else {
+                (-1, "")
+            };
+            assert_eq!(request.generation_id_or_member_epoch, generation);
+            assert_eq!(request.member_id.as_str(), member);
+            assert_eq!(request.retention_time_ms, -1);
+            let partitions = &request.topics[0].partitions;
+            assert_eq!(partitions[1].committed_offset, 20);
+            assert_eq!(partitions[0].committed_metadata.as_deref(), Some("meta"));
+            assert_eq!(partitions[1].committed_metadata, None);
+        }
+    }
+
+    #[test]
+    fn offset_for_leader_epoch_v0_and_v1() {
+        let mut body = BytesMut::new();
+        body.put_i32(1);
+        put_string(&mut body, "t");
+        body.put_i32(1);
+        body.put_i32(3);
+        body.put_i32(5);
+        let (request, _) =
+            decode_body(ApiKey::OffsetForLeaderEpoch, 1, &mut body.freeze()).unwrap();
+        let RequestKind::OffsetForLeaderEpoch(request) = request else {
+            panic!("not an offset for leader epoch");
+        };
+        let partition = &request.topics[0].partitions[0];
+        assert_eq!((partition.partition, partition.leader_epoch), (3, 5));
+        assert_eq!(partition.current_leader_epoch, -1);
+
+        use kafka_protocol::messages::offset_for_leader_epoch_response::{
+            EpochEndOffset, OffsetForLeaderTopicResult,
+        };
+        let mut result = EpochEndOffset::default();
+        result.partition = 3;
+        result.leader_epoch = 5;
+        result.end_offset = 99;
+        let mut topic = OffsetForLeaderTopicResult::default();
+        topic.topic = TopicName(StrBytes::from_static_str("t"));
+        topic.partitions.push(result);
+        let mut response = OffsetForLeaderEpochResponse::default();
+        response.topics.push(topic);
+        response.throttle_time_ms = 9;
+        let kind = kafka_protocol::messages::ResponseKind::OffsetForLeaderEpoch(response);
+        let mut v0 = BytesMut::new();
+        encode_admin_response(&kind, 0, &mut v0).unwrap().unwrap();
+        assert_eq!(
+            &v0[..],
+            &[0, 0, 0, 1, 0, 1, b't', 0, 0, 0, 1, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 99]
+        );
+        let mut v1 = BytesMut::new();
+        encode_admin_response(&kind, 1, &mut v1).unwrap().unwrap();
+        assert_eq!(
+            &v1[..],
+            &[
+                0, 0, 0, 1, 0, 1, b't', 0, 0, 0, 1, 0, 0, 0, 0, 0, 3, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0,
+                0, 99
+            ]
         );
     }
 

@@ -6,7 +6,9 @@
 //! seed's era still send: those are read by `legacy` (Produce v0-v2 from Filebeat
 //! with `output.kafka.version` 0.10.x, Fetch v0-v3 from 0.10-era consumers and
 //! Burrow, ListOffsets v0 from Burrow, CreateTopics v0-v1, DeleteTopics v0,
-//! DescribeConfigs v0 and DescribeLogDirs v0 from 0.10-1.x admin clients). Maximums stop
+//! DescribeConfigs v0 and DescribeLogDirs v0 from 0.10-1.x admin clients,
+//! OffsetCommit v0-v1 and OffsetFetch v0 from 0.8-0.9 consumers and Burrow's
+//! ZooKeeper-offset era, OffsetForLeaderEpoch v0-v1 from 0.11-2.0 brokers). Maximums stop
 //! where a newer version would need semantics keel does not have yet.
 
 use kafka_protocol::messages::ApiKey;
@@ -23,7 +25,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DeleteTopics, 0, 6),
     (ApiKey::DeleteRecords, 0, 2),
     (ApiKey::InitProducerId, 0, 5),
-    (ApiKey::OffsetForLeaderEpoch, 2, 4),
+    (ApiKey::OffsetForLeaderEpoch, 0, 4),
     (ApiKey::DescribeConfigs, 0, 4),
     (ApiKey::AlterConfigs, 0, 2),
     (ApiKey::DescribeLogDirs, 0, 4),
@@ -36,8 +38,8 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::SyncGroup, 0, 5),
     (ApiKey::Heartbeat, 0, 4),
     (ApiKey::LeaveGroup, 0, 5),
-    (ApiKey::OffsetCommit, 2, 9),
-    (ApiKey::OffsetFetch, 1, 9),
+    (ApiKey::OffsetCommit, 0, 9),
+    (ApiKey::OffsetFetch, 0, 9),
     (ApiKey::ListGroups, 0, 5),
     (ApiKey::DescribeGroups, 0, 5),
     (ApiKey::DeleteGroups, 0, 2),
