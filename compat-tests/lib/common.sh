@@ -13,6 +13,16 @@ WORK_DIR=${WORK_DIR:-$COMPAT_DIR/.work}         # per-run data dirs and logs, gi
 mkdir -p "$CACHE_DIR" 2>/dev/null && CACHE_DIR=$(cd -P "$CACHE_DIR" && pwd)
 # shellcheck source=/dev/null
 . "$COMPAT_DIR/versions.env"
+# KEEL_VERSIONS_OVERRIDE=FILE: a second env file sourced after versions.env, so a run can
+# use other versions without editing the pins (scripts/client-matrix runs the newest
+# releases this way). Made absolute here, so suites that cd elsewhere source the same file.
+if [ -n "${KEEL_VERSIONS_OVERRIDE:-}" ]; then
+  case "$KEEL_VERSIONS_OVERRIDE" in /*) ;; *) KEEL_VERSIONS_OVERRIDE="$PWD/$KEEL_VERSIONS_OVERRIDE" ;; esac
+  [ -f "$KEEL_VERSIONS_OVERRIDE" ] || { printf 'KEEL_VERSIONS_OVERRIDE: no file %s\n' "$KEEL_VERSIONS_OVERRIDE" >&2; exit 2; }
+  export KEEL_VERSIONS_OVERRIDE
+  # shellcheck source=/dev/null
+  . "$KEEL_VERSIONS_OVERRIDE"
+fi
 
 log() { printf '[compat %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "FATAL: $*"; exit 1; }

@@ -1,18 +1,27 @@
-# compat-tests/lib/python.sh: one virtualenv in the cache with every pinned Python
-# client (kazoo, kafka-python, confluent-kafka), made on first use.
+# compat-tests/lib/python.sh: a virtualenv in the cache with every pinned Python client
+# (kazoo, kafka-python, confluent-kafka), made on first use. One venv per version set
+# ($CACHE_DIR/venv-<hash of the pins>), so a run with other versions
+# (KEEL_VERSIONS_OVERRIDE) gets its own and never touches the pinned one.
 
-PY_VENV="$CACHE_DIR/venv"
+# python__want: the pip requirements, from versions.env (and its override).
+python__want() {
+  echo "kazoo==$KAZOO_VERSION kafka-python==$KAFKA_PYTHON_VERSION confluent-kafka==$CONFLUENT_KAFKA_VERSION"
+}
+PY_VENV="$CACHE_DIR/venv-$(python__want | sha256sum | cut -c1-16)"
 
 python_env() {
-  local want stamp
-  want="kazoo==$KAZOO_VERSION kafka-python==$KAFKA_PYTHON_VERSION confluent-kafka==$CONFLUENT_KAFKA_VERSION"
+  local want stamp tmp
+  want=$(python__want)
+  PY_VENV="$CACHE_DIR/venv-$(printf '%s\n' "$want" | sha256sum | cut -c1-16)"
   stamp="$PY_VENV/.pinned"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
-  log "installing python clients: $want"
+  log "installing python clients into $PY_VENV: $want"
+  # a venv is not relocatable: made at its final path, marked (.pinned) once pip succeeded
   rm -rf "$PY_VENV"
   python3 -m venv "$PY_VENV" || die "python3 -m venv failed"
+  tmp="$CACHE_DIR/pip-$(basename "$PY_VENV").log"
   # shellcheck disable=SC2086
-  "$PY_VENV/bin/pip" install -q $want >"$CACHE_DIR/pip.log" 2>&1 || { cat "$CACHE_DIR/pip.log" >&2; die "pip install failed"; }
+  "$PY_VENV/bin/pip" install -q $want >"$tmp" 2>&1 || { cat "$tmp" >&2; die "pip install failed"; }
   echo "$want" >"$stamp"
 }
 
