@@ -15,26 +15,9 @@
 # - sarama configured as Filebeat configures it (go/filebeat-sarama) at protocol
 #   version 0.10.2.0: Produce v2 and a sarama consumer on Fetch v3 (format v1).
 
-FILEBEAT_DIST=${FILEBEAT_DIST:-$COMPAT_DIR/../../shared/tools/filebeat}
+# shellcheck source=../lib/filebeat.sh
+. "$COMPAT_DIR/lib/filebeat.sh"   # FILEBEAT_DIST, filebeat_binary
 FILEBEAT_LINES=300
-
-# filebeat_binary: unpacks the shared Filebeat build into the cache (checked against
-# its sha256); prints its path.
-filebeat_binary() {
-  local bin="$CACHE_DIR/filebeat-8.8.2/filebeat"
-  if [ ! -x "$bin" ]; then
-    [ -f "$FILEBEAT_DIST/filebeat-8.8.2-linux-x86_64.gz" ] || return 1
-    mkdir -p "$(dirname "$bin")"
-    gunzip -c "$FILEBEAT_DIST/filebeat-8.8.2-linux-x86_64.gz" >"$bin.tmp" || return 1
-    if [ "$(sha256sum <"$bin.tmp" | cut -d' ' -f1)" != "$(cut -d' ' -f1 "$FILEBEAT_DIST/filebeat-8.8.2-linux-x86_64.sha256")" ]; then
-      log "filebeat: checksum mismatch"
-      rm -f "$bin.tmp"
-      return 1
-    fi
-    chmod +x "$bin.tmp" && mv "$bin.tmp" "$bin"
-  fi
-  printf '%s\n' "$bin"
-}
 
 filebeat_session() {
   local version=$1 bin topic dir pid out i messages expected
