@@ -68,7 +68,11 @@ def main():
     if any(committed[tp] != ends[tp] for tp in tps) or sum(ends.values()) != records:
         fail("committed %r, end offsets %r" % (committed, ends))
 
-    listed = admin.list_consumer_group_offsets(group)
+    if hasattr(admin, "list_consumer_group_offsets"):
+        listed = admin.list_consumer_group_offsets(group)
+    else:
+        # kafka-python 3.x renamed it: list_group_offsets({group: None}) -> {group: {tp: om}}
+        listed = admin.list_group_offsets({group: None})[group]
     got = {tp.partition: om.offset for tp, om in listed.items() if tp.topic == topic}
     if got != {tp.partition: ends[tp] for tp in tps}:
         fail("list_consumer_group_offsets: %r, end offsets %r" % (got, ends))
