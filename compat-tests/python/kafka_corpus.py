@@ -78,56 +78,10 @@ import zipfile
 # These are keel bugs or gaps to fix, not accepted behaviour: drop an entry when its
 # difference is gone (the run fails on an entry that matches nothing).
 KNOWN_DIFFERENCES = [
-    ("franz-go ApiVersions v5 replay .ApiKeys[len]",
-     "ApiVersions v5 (franz-go's first request; 3.9.1 serves v0-4): both answer "
-     "UNSUPPORTED_VERSION in the v0 layout, Apache with ApiKeys holding only "
-     "ApiVersions 0-4 (KIP-511's fallback), keel with its whole list of 37 APIs"),
-    ("edge-cases ApiVersions v5 version-above-range .ApiKeys[len]",
-     "ApiVersions v5 (edge case: above the advertised 0-4): as above, Apache lists only "
-     "ApiVersions in its UNSUPPORTED_VERSION answer, keel all 37 APIs"),
-    ("edge-cases ApiVersions v-1 version-below-range outcome",
-     "ApiVersions v-1 (edge case: below the advertised range): Apache answers "
-     "UNSUPPORTED_VERSION in the v0 layout, keel closes the connection"),
     ("* ApiVersions v* .ApiKeys[len]",
      "ApiVersions v2-v4 (every client): keel announces 37 APIs, Apache 3.9.1 62; the "
      "ones keel lacks are named API by API in api_versions_diff.py (NOT_SERVED) and "
      "checked by the kafka-api-versions suite; keel also announces DescribeTopicPartitions(75)"),
-    ("* ApiVersions v* .FinalizedFeaturesEpoch",
-     "ApiVersions v3/v4 (confluent-kafka and kcat v3; kafka-python, Java 3.9/4.1, "
-     "franz-go v4): Apache answers with the tagged field FinalizedFeaturesEpoch (tag 1) "
-     "= 0, keel leaves it out (its default -1, epoch unknown)"),
-    ("* CreateTopics v* .Topics[*].Configs[len]",
-     "CreateTopics v7 (Java 3.9/4.1 kafka-topics --create, franz-go kadm): the new "
-     "topic's configs: Apache returns 36, keel 29, lacking "
-     "follower.replication.throttled.replicas, leader.replication.throttled.replicas, "
-     "message.downconversion.enable, message.format.version, "
-     "message.timestamp.difference.max.ms, remote.log.copy.disable, "
-     "remote.log.delete.on.disable"),
-    ("* DescribeConfigs v* .Results[*].Configs[len]",
-     "DescribeConfigs v2 (Java 2.2 kafka-topics --describe) and v4 (Java 3.9/4.1): a "
-     "topic's configs, Apache 36, keel 29 (the same 7 missing as for CreateTopics)"),
-    ("* DescribeConfigs v4 replay .Results[*].Configs[*].Documentation",
-     "DescribeConfigs v4 with IncludeDocumentation=false (Java 3.9/4.1 kafka-topics "
-     "--describe): Apache answers Documentation null for every config, keel an empty string"),
-    ("franz-go DescribeGroups v5 replay .Groups[*].AuthorizedOperations",
-     "DescribeGroups v5 with IncludeAuthorizedOperations=true (franz-go kadm): Apache "
-     "answers AuthorizedOperations=328 (READ, DESCRIBE, DELETE), keel -2147483648 (not requested)"),
-    ("* Fetch v* replay .Responses[*].Partitions[*].AbortedTransactions",
-     "Fetch v10 (kafka-python, Java 2.2, sarama) and v17 (Java 3.9/4.1, franz-go) with "
-     "IsolationLevel READ_UNCOMMITTED: Apache answers AbortedTransactions null, keel an empty array"),
-    ("edge-cases DeleteTopics v6 * .Responses[*].ErrorMessage",
-     "DeleteTopics v6 (franz-go kadm's request) of a topic that no longer exists: both "
-     "answer UNKNOWN_TOPIC_OR_PARTITION, Apache with ErrorMessage null, keel with a message"),
-    ("edge-cases OffsetCommit v6 * .Topics[*].Partitions[*].ErrorCode",
-     "OffsetCommit v6 (kafka-python's commit) replayed outside its group's life (unknown "
-     "group, generation and member; a topic the broker does not have): Apache answers "
-     "UNKNOWN_TOPIC_OR_PARTITION per partition (it checks topics first), keel ILLEGAL_GENERATION"),
-    ("edge-cases OffsetCommit v7 * .Topics[*].Partitions[*].ErrorCode",
-     "OffsetCommit v7 (kcat's commit), the same situation: Apache "
-     "UNKNOWN_TOPIC_OR_PARTITION, keel ILLEGAL_GENERATION"),
-    ("edge-cases OffsetCommit v9 * .Topics[*].Partitions[*].ErrorCode",
-     "OffsetCommit v9 (confluent-kafka, Java 3.9/4.1, franz-go commits), the same "
-     "situation: Apache UNKNOWN_TOPIC_OR_PARTITION, keel GROUP_ID_NOT_FOUND"),
 ]
 
 # APIs the replay skips (api key -> why). Empty: every recorded API replays.

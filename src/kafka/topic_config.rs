@@ -31,7 +31,8 @@ pub enum ConfigSource {
 
 pub struct TopicConfigDef {
     pub name: &'static str,
-    /// The broker setting that supplies the default (Kafka's "synonym").
+    /// The broker setting that supplies the default (Kafka's "synonym"); empty for
+    /// the topic-only configs (the remote-log switches, the throttled replica lists).
     pub broker_name: &'static str,
     pub default: &'static str,
     pub config_type: ConfigType,
@@ -51,7 +52,9 @@ const fn def(
     }
 }
 
-/// Every topic config Kafka 3.9 / 4.x defines.
+/// Every topic config Kafka 3.9 defines (4.x removed message.downconversion.enable,
+/// message.format.version and message.timestamp.difference.max.ms; 3.9, the
+/// reference, still reports them).
 pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
     def(
         "cleanup.policy",
@@ -96,6 +99,12 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
         ConfigType::Long,
     ),
     def(
+        "follower.replication.throttled.replicas",
+        "",
+        "",
+        ConfigType::List,
+    ),
+    def(
         "flush.messages",
         "log.flush.interval.messages",
         "9223372036854775807",
@@ -112,6 +121,12 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
         "log.index.interval.bytes",
         "4096",
         ConfigType::Int,
+    ),
+    def(
+        "leader.replication.throttled.replicas",
+        "",
+        "",
+        ConfigType::List,
     ),
     def(
         "local.retention.bytes",
@@ -138,6 +153,18 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
         ConfigType::Int,
     ),
     def(
+        "message.downconversion.enable",
+        "log.message.downconversion.enable",
+        "true",
+        ConfigType::Boolean,
+    ),
+    def(
+        "message.format.version",
+        "log.message.format.version",
+        "3.0-IV1",
+        ConfigType::String,
+    ),
+    def(
         "message.timestamp.after.max.ms",
         "log.message.timestamp.after.max.ms",
         "9223372036854775807",
@@ -146,6 +173,12 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
     def(
         "message.timestamp.before.max.ms",
         "log.message.timestamp.before.max.ms",
+        "9223372036854775807",
+        ConfigType::Long,
+    ),
+    def(
+        "message.timestamp.difference.max.ms",
+        "log.message.timestamp.difference.max.ms",
         "9223372036854775807",
         ConfigType::Long,
     ),
@@ -179,12 +212,14 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
         "false",
         ConfigType::Boolean,
     ),
+    def("remote.log.copy.disable", "", "false", ConfigType::Boolean),
     def(
-        "remote.storage.enable",
-        "remote.log.storage.system.enable",
+        "remote.log.delete.on.disable",
+        "",
         "false",
         ConfigType::Boolean,
     ),
+    def("remote.storage.enable", "", "false", ConfigType::Boolean),
     def(
         "retention.bytes",
         "log.retention.bytes",
@@ -295,7 +330,10 @@ pub fn resolve(
             .get(key)
             .map(|value| (value.clone(), ConfigSource::StaticBrokerConfig))
     };
-    if let Some(found) = broker_value(def.broker_name) {
+    if let Some(found) = (!def.broker_name.is_empty())
+        .then(|| broker_value(def.broker_name))
+        .flatten()
+    {
         return Some(found);
     }
     // Retention and roll also have hours/minutes forms on the broker.

@@ -1,7 +1,7 @@
 //! ApiVersions: the APIs and version ranges of `protocol::versions`.
 
 use kafka_protocol::messages::api_versions_response::ApiVersion;
-use kafka_protocol::messages::ApiVersionsResponse;
+use kafka_protocol::messages::{ApiKey, ApiVersionsResponse};
 use kafka_protocol::ResponseError;
 
 use crate::kafka::protocol::inter_broker::InterBrokerApi;
@@ -31,13 +31,19 @@ pub fn handle() -> ApiVersionsResponse {
         response.api_keys.push(version);
     }
     response.api_keys.sort_by_key(|version| version.api_key);
+    // Apache 3.9 in ZooKeeper mode answers epoch 0 with no finalized features.
+    response.finalized_features_epoch = 0;
     response
 }
 
-/// The reply to an ApiVersions request newer than keel knows: encoded as v0 with
-/// UNSUPPORTED_VERSION, so the client retries with a version from the list.
+/// The reply to an ApiVersions request of a version keel does not serve: encoded
+/// as v0 with UNSUPPORTED_VERSION and, as Apache's (KIP-511), only ApiVersions'
+/// own range, so the client retries with a version from it.
 pub fn fallback() -> ApiVersionsResponse {
     let mut response = handle();
     response.error_code = ResponseError::UnsupportedVersion.code();
+    response
+        .api_keys
+        .retain(|version| version.api_key == ApiKey::ApiVersions as i16);
     response
 }

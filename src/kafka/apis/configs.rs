@@ -172,6 +172,8 @@ fn entry(
     config.config_source = source as i8;
     config.is_sensitive = sensitive;
     config.read_only = false;
+    // keel has no documentation text to give; Apache answers null unless asked.
+    config.documentation = None;
     if version >= 3 {
         config.config_type = config_type as i8;
     }

@@ -97,7 +97,8 @@ pub async fn handle(broker: &Arc<Broker>, version: i16, request: FetchRequest) -
     // A follower's fetch (replica id >= 0) reads to the log end and moves the
     // leader's view of that follower; a consumer's reads to the high watermark.
     let replica = (replica_id >= 0).then_some(BrokerId(replica_id));
-    let (replies, outcomes) = read_with_long_poll(broker, &request, &targets, replica).await;
+    let (mut replies, outcomes) = read_with_long_poll(broker, &request, &targets, replica).await;
+    fit_aborted_transactions(&mut replies, request.isolation_level);
 
     let mut reply = FetchReply::default();
     let included: Vec<bool> = match context {
@@ -147,6 +148,29 @@ fn sessions(broker: &Broker) -> std::sync::MutexGuard<'_, FetchSessionCache> {
         .fetch_sessions
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Fetch's `IsolationLevel` for READ_COMMITTED.
+const READ_COMMITTED: i8 = 1;
+
+/// `AbortedTransactions` as Kafka 3.9 answers it: partitions refused before the
+/// log is read (topic or partition unknown to the metadata) keep the schema's empty
+/// list; a read answers null unless it is a READ_COMMITTED read that succeeded,
+/// which lists the aborted transactions in range (keel has no transactions: none).
+fn fit_aborted_transactions(replies: &mut [PartitionReply], isolation_level: i8) {
+    let unknown = [
+        ResponseError::UnknownTopicOrPartition.code(),
+        ResponseError::UnknownTopicId.code(),
+    ];
+    for reply in replies {
+        reply.aborted_transactions = if unknown.contains(&reply.error_code)
+            || (reply.error_code == 0 && isolation_level == READ_COMMITTED)
+        {
+            Some(Vec::new())
+        } else {
+            None
+        };
+    }
 }
 
 /// Reads `targets` until `min_bytes` are there, an error shows, or `max_wait_ms`

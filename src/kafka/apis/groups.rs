@@ -777,6 +777,56 @@ pub async fn offset_commit(
     if header.request_api_version == 0 {
         return offset_commit_to_zookeeper(broker, request).await;
     }
+    // As KafkaApis.handleOffsetCommitRequest: unknown topics and partitions are
+    // answered UNKNOWN_TOPIC_OR_PARTITION before the group is looked at, and only
+    // the rest goes to the coordinator.
+    let (request, unknown) = split_unknown_partitions(&broker.metadata.current(), request);
+    if request.topics.is_empty() {
+        return unknown;
+    }
+    let mut response = offset_commit_to_coordinator(broker, header, request).await;
+    response.topics.extend(unknown.topics);
+    response
+}
+
+/// Moves the partitions of `request` whose topic or partition the metadata does not
+/// know into an OffsetCommit answer of their own.
+fn split_unknown_partitions(
+    metadata: &ClusterMetadata,
+    mut request: OffsetCommitRequest,
+) -> (OffsetCommitRequest, OffsetCommitResponse) {
+    use offset_commit_response::{OffsetCommitResponsePartition, OffsetCommitResponseTopic};
+    let mut unknown = OffsetCommitResponse::default();
+    for topic in &mut request.topics {
+        let known = metadata.topics.get(topic.name.0.as_str());
+        let (kept, refused): (Vec<_>, Vec<_>) = std::mem::take(&mut topic.partitions)
+            .into_iter()
+            .partition(|partition| {
+                known.is_some_and(|known| known.partitions.contains_key(&partition.partition_index))
+            });
+        topic.partitions = kept;
+        if !refused.is_empty() {
+            let mut answer = OffsetCommitResponseTopic::default();
+            answer.name = topic.name.clone();
+            answer.topic_id = topic.topic_id;
+            for partition in refused {
+                let mut refused_answer = OffsetCommitResponsePartition::default();
+                refused_answer.partition_index = partition.partition_index;
+                refused_answer.error_code = ResponseError::UnknownTopicOrPartition.code();
+                answer.partitions.push(refused_answer);
+            }
+            unknown.topics.push(answer);
+        }
+    }
+    request.topics.retain(|topic| !topic.partitions.is_empty());
+    (request, unknown)
+}
+
+async fn offset_commit_to_coordinator(
+    broker: &Arc<Broker>,
+    header: &RequestHeader,
+    request: OffsetCommitRequest,
+) -> OffsetCommitResponse {
     let topics: Vec<(TopicName, Vec<i32>)> = request
         .topics
         .iter()
@@ -1006,12 +1056,22 @@ pub async fn list_groups(broker: &Arc<Broker>, request: ListGroupsRequest) -> Li
 
 pub async fn describe_groups(
     broker: &Arc<Broker>,
+    version: i16,
     request: DescribeGroupsRequest,
 ) -> DescribeGroupsResponse {
     let names = request.groups.clone();
     let group_ids: Vec<&str> = names.iter().map(|name| name.0.as_str()).collect();
     match read(broker, &group_ids, |c| c.handle_describe_groups(&request)).await {
-        Ok(response) => response,
+        Ok(mut response) => {
+            // As KafkaApis.handleDescribeGroupsRequest: v3+, when asked, for the
+            // groups described without an error.
+            if version >= 3 && request.include_authorized_operations {
+                for group in response.groups.iter_mut().filter(|g| g.error_code == 0) {
+                    group.authorized_operations = super::authorized_operations::GROUP;
+                }
+            }
+            response
+        }
         Err(error) => {
             let mut response = DescribeGroupsResponse::default();
             for name in names {

@@ -92,6 +92,20 @@ pub async fn handle(
         topic.is_internal = is_internal_topic(&name);
         response.topics.push(topic);
     }
+    // As KafkaApis.handleTopicMetadataRequest (v8+; the cluster's only up to v10),
+    // with no authorizer: every operation the resource supports.
+    if version >= 8 {
+        if version <= 10 && request.include_cluster_authorized_operations {
+            response.cluster_authorized_operations = super::authorized_operations::CLUSTER;
+        }
+        if request.include_topic_authorized_operations {
+            for topic in &mut response.topics {
+                if topic.error_code != ResponseError::UnknownTopicId.code() {
+                    topic.topic_authorized_operations = super::authorized_operations::TOPIC;
+                }
+            }
+        }
+    }
     response
 }
 

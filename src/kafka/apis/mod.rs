@@ -159,7 +159,7 @@ async fn route(broker: &Arc<Broker>, request: Request) -> Option<ResponseKind> {
             groups::list_groups(broker, body).await,
         )),
         RequestKind::DescribeGroups(body) => Some(ResponseKind::DescribeGroups(
-            groups::describe_groups(broker, body).await,
+            groups::describe_groups(broker, version, body).await,
         )),
         other => {
             // The decoder only lets through APIs listed in protocol::versions, each
@@ -169,6 +169,35 @@ async fn route(broker: &Arc<Broker>, request: Request) -> Option<ResponseKind> {
             None
         }
     }
+}
+
+/// The operations Apache Kafka 3.9 reports as authorized on a resource when no
+/// authorizer is configured, which keel never has (issue 13 adds ACLs): all the
+/// operations the resource type supports (`AclEntry.supportedOperations`), as the
+/// bit field of `AclOperation` codes the `*AuthorizedOperations` fields carry.
+pub(crate) mod authorized_operations {
+    const READ: i32 = 1 << 3;
+    const WRITE: i32 = 1 << 4;
+    const CREATE: i32 = 1 << 5;
+    const DELETE: i32 = 1 << 6;
+    const ALTER: i32 = 1 << 7;
+    const DESCRIBE: i32 = 1 << 8;
+    const CLUSTER_ACTION: i32 = 1 << 9;
+    const DESCRIBE_CONFIGS: i32 = 1 << 10;
+    const ALTER_CONFIGS: i32 = 1 << 11;
+    const IDEMPOTENT_WRITE: i32 = 1 << 12;
+
+    pub const TOPIC: i32 =
+        READ | WRITE | CREATE | DESCRIBE | DELETE | ALTER | DESCRIBE_CONFIGS | ALTER_CONFIGS;
+    /// 3.9's set (4.0 added the group configs' DESCRIBE_CONFIGS and ALTER_CONFIGS).
+    pub const GROUP: i32 = READ | DESCRIBE | DELETE;
+    pub const CLUSTER: i32 = CREATE
+        | CLUSTER_ACTION
+        | DESCRIBE_CONFIGS
+        | ALTER_CONFIGS
+        | IDEMPOTENT_WRITE
+        | ALTER
+        | DESCRIBE;
 }
 
 /// Strings in responses.

@@ -94,6 +94,8 @@ impl Default for PartitionReply {
             diverging_epoch: EpochEndOffset::default(),
             current_leader: LeaderIdAndEpoch::default(),
             snapshot_id: SnapshotId::default(),
+            // Empty, as Kafka's generated default (what partitions refused before
+            // any read carry); `apis::fetch` sets what a read answers.
             aborted_transactions: Some(Vec::new()),
             preferred_read_replica: -1,
             records: Records::default(),

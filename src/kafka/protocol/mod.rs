@@ -108,7 +108,9 @@ pub fn decode_request(mut frame: Bytes) -> Result<Request, DecodeError> {
         return Err(DecodeError::UnknownApiKey(api_key_code));
     };
     if version < range.min || version > range.max {
-        if api_key == ApiKey::ApiVersions && version > range.max {
+        // Any ApiVersions version outside the range (newer, or nonsense such as -1)
+        // gets Apache's v0 fallback answer rather than a closed connection.
+        if api_key == ApiKey::ApiVersions {
             return Err(DecodeError::ApiVersionsFallback {
                 correlation_id,
                 version,
