@@ -1845,6 +1845,8 @@ async fn failed_offset_commit_is_refused_and_not_visible() {
     )
     .await;
     let mut client = Client::connect(broker.port).await;
+    // Kafka answers commits for topics it does not know before the group sees them.
+    metadata_until_leader(&mut client, "t").await;
 
     let mut find = FindCoordinatorRequest::default();
     find.key = StrBytes::from_static_str("g");
