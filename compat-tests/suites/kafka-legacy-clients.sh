@@ -1,5 +1,5 @@
 # needs: kafka-zk
-# clients: filebeat-0.10.2.0 filebeat-1.0.0 filebeat-2.1.0 kafka-python-0.9 kafka-python-0.10-gzip sarama-0.10.2.0
+# clients: filebeat-0.10.2.0 filebeat-1.0.0 filebeat-2.1.0 kafka-python-0.9 kafka-python-0.9-lz4 kafka-python-0.10-gzip sarama-0.10.2.0
 # timeout: 420
 #
 # Clients that speak the protocol of older brokers, which Apache Kafka 3.9 (the
@@ -8,7 +8,8 @@
 #   `output.kafka.version` 0.10.2.0 (Produce v2, message format v1, gzip: common in ELK
 #   deployments of the seed's era), 1.0.0 (its default) and 2.1.0; every line must
 #   arrive once and in order (read back with kcat);
-# - kafka-python pinned to api_version 0.9 (Produce v1, message format v0) and 0.10.0
+# - kafka-python pinned to api_version 0.9 (Produce v1, message format v0; also with
+#   LZ4, whose magic-0 frames carry Kafka 0.8's header checksum, KAFKA-3160) and 0.10.0
 #   with gzip (Produce v2, format v1), with the end offset read through ListOffsets v0
 #   and the records read back through the old Fetch versions too (down-converted)
 #   (python/kafka_python_legacy.py);
@@ -106,7 +107,9 @@ sarama_legacy() {
 }
 kafka_client sarama-0.10.2.0 sarama_legacy
 
-python_env || { report kafka-python-0.9 fail "python_env failed"; report kafka-python-0.10-gzip fail "python_env failed"; exit 1; }
+python_env || { for c in kafka-python-0.9 kafka-python-0.9-lz4 kafka-python-0.10-gzip; do report $c fail "python_env failed"; done; exit 1; }
 kafka_client kafka-python-0.9 legacy_python 0.9 none
+# LZ4 in message format v0: the frame header checksum as Kafka 0.8 wrote it (KAFKA-3160)
+kafka_client kafka-python-0.9-lz4 legacy_python 0.9 lz4
 kafka_client kafka-python-0.10-gzip legacy_python 0.10.0 gzip
 exit "$KAFKA_SUITE_RC"

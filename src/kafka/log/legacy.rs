@@ -14,7 +14,10 @@
 //! the CRC-32 (IEEE) covering everything after itself. A compressed message is a
 //! wrapper whose value is a compressed inner message set.
 
+use std::borrow::Cow;
+
 use super::batch::{BatchError, BatchHeader};
+use super::lz4_framing::{with_header_checksum, HeaderChecksum};
 use super::records::{self, Record};
 
 /// The smallest message: crc, magic, attributes, null key, null value.
@@ -99,7 +102,11 @@ pub fn down_convert(batches: &[u8], magic: i8) -> Result<Vec<u8>, DownConvertErr
             };
             put_entry(&mut inner, offset, &message);
         }
-        let compressed = records::compress(codec, &inner).map_err(DownConvertError::Corrupt)?;
+        let mut compressed = records::compress(codec, &inner).map_err(DownConvertError::Corrupt)?;
+        if codec == Compression::Lz4 && magic == 0 {
+            // What Kafka writes for magic 0 and 0.8-0.9 clients expect.
+            compressed = with_header_checksum(&compressed, HeaderChecksum::Kafka08).into_owned();
+        }
         let wrapper_attributes = codec_attribute(codec) as i8 | time_flag;
         let wrapper_time = decoded
             .iter()
@@ -198,7 +205,13 @@ pub fn convert_to_v2(message_set: &[u8]) -> Result<Vec<u8>, BatchError> {
         let compressed = message
             .value
             .ok_or(BatchError::Corrupt("compressed message without a value"))?;
-        let inner_bytes = records::decompress(codec, compressed)?;
+        // Magic 0 LZ4 carries Kafka 0.8's header checksum (see lz4_framing).
+        let compressed = if codec == super::batch::Compression::Lz4 && message.magic == 0 {
+            with_header_checksum(compressed, HeaderChecksum::Standard)
+        } else {
+            Cow::Borrowed(compressed)
+        };
+        let inner_bytes = records::decompress(codec, &compressed)?;
         // Magic 1 wrappers with LogAppendTime give every inner message their time.
         let wrapper_time = (message.magic == 1 && message.attributes & LOG_APPEND_TIME_FLAG != 0)
             .then_some(message.timestamp_ms);
