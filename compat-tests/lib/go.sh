@@ -18,6 +18,9 @@ GO_SRC_DIR="$COMPAT_DIR/go"
 # go__requires: "module@version" for every pinned Go client.
 go__requires() {
   echo "github.com/IBM/sarama@$SARAMA_VERSION"
+  if [ "${SARAMA_MODULE:-github.com/IBM/sarama}" != github.com/IBM/sarama ]; then
+    echo "replace:$SARAMA_MODULE@$SARAMA_VERSION"
+  fi
   echo "github.com/twmb/franz-go@$FRANZ_GO_VERSION"
   echo "github.com/twmb/franz-go/pkg/kadm@$FRANZ_GO_KADM_VERSION"
 }
@@ -49,6 +52,16 @@ go_build() {
     if [ ! -f "$moddir/go.mod" ]; then
       (cd "$moddir" && go mod init keel.compat/clients >/dev/null 2>&1) || { log "go mod init failed"; exit 1; }
       for req in $(go__requires); do
+        case "$req" in
+          replace:*) continue ;;
+          github.com/IBM/sarama@*)
+            # sarama before v1.40 is the module github.com/Shopify/sarama (the same code,
+            # renamed when it moved to IBM): the programs import github.com/IBM/sarama and
+            # SARAMA_MODULE (an override, e.g. the Debian-packaged release) replaces it
+            if [ "${SARAMA_MODULE:-github.com/IBM/sarama}" != github.com/IBM/sarama ]; then
+              (cd "$moddir" && go mod edit -replace="$req=$SARAMA_MODULE@${req#*@}") || exit 1
+            fi ;;
+        esac
         (cd "$moddir" && go mod edit -require="$req") || exit 1
       done
     fi
@@ -63,6 +76,7 @@ go_build() {
       exit 1
     fi
     for req in $(go__requires); do
+      case "$req" in replace:*) continue ;; esac
       m=${req%@*} v=${req#*@}
       got=$(cd "$moddir" && go list -m -f '{{.Version}}' "$m")
       if [ "$got" != "$v" ]; then
