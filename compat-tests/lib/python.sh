@@ -10,6 +10,23 @@ python__want() {
 }
 PY_VENV="$CACHE_DIR/venv-$(python__want | sha256sum | cut -c1-16)"
 
+# python__apt_build_deps: the Debian packages a pinned client's sdist builds against
+# (PYTHON_APT_BUILD_DEPS, set by an override such as client-versions --oldest's:
+# confluent-kafka 1.7.0, Debian's, has no wheel for Python 3.11 and builds against
+# Debian's librdkafka-dev, as Debian's python3-confluent-kafka does), installed with
+# apt-get when missing.
+python__apt_build_deps() {
+  local pkg missing=""
+  for pkg in ${PYTHON_APT_BUILD_DEPS:-}; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $pkg"
+  done
+  [ -z "$missing" ] && return 0
+  command -v apt-get >/dev/null || { log "missing$missing and there is no apt-get"; return 1; }
+  log "installing$missing with apt-get (to build the pinned Python clients)"
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >&2
+}
+
 python_env() {
   local want stamp tmp
   want=$(python__want)
@@ -21,6 +38,7 @@ python_env() {
   rm -rf "$PY_VENV"
   python3 -m venv "$PY_VENV" || die "python3 -m venv failed"
   tmp="$CACHE_DIR/pip-$(basename "$PY_VENV").log"
+  python__apt_build_deps || die "apt-get could not install PYTHON_APT_BUILD_DEPS ($PYTHON_APT_BUILD_DEPS)"
   # shellcheck disable=SC2086
   "$PY_VENV/bin/pip" install -q $want >"$tmp" 2>&1 || { cat "$tmp" >&2; die "pip install failed"; }
   echo "$want" >"$stamp"
