@@ -19,6 +19,7 @@ import (
 	"math"
 	"math/rand"
 	"os"
+	"reflect"
 	"strings"
 	"time"
 
@@ -95,6 +96,15 @@ func makeBackoffFunc(initial, max time.Duration) func(retries, maxRetries int) t
 	}
 }
 
+// noApiVersionsRequest sets Config.ApiVersionsRequest to false. Sarama releases before
+// that field (v1.28.0; Debian ships v1.22.1) never send an ApiVersions request: for them
+// the setting is already what it asks for, and the field is left alone.
+func noApiVersionsRequest(c *sarama.Config) {
+	if f := reflect.ValueOf(c).Elem().FieldByName("ApiVersionsRequest"); f.IsValid() {
+		f.SetBool(false)
+	}
+}
+
 // filebeatConfig is newSaramaConfig applied to Filebeat's default output settings.
 func filebeatConfig(version string) (*sarama.Config, error) {
 	k := sarama.NewConfig()
@@ -121,7 +131,7 @@ func filebeatConfig(version string) (*sarama.Config, error) {
 	k.ClientID = "beats"            // client_id
 	// Filebeat talks the protocol version its `version` setting names, without asking
 	// the broker first.
-	k.ApiVersionsRequest = false
+	noApiVersionsRequest(k)
 	v, err := sarama.ParseKafkaVersion(version)
 	if err != nil {
 		return nil, err
@@ -211,7 +221,7 @@ func main() {
 	ccfg := sarama.NewConfig()
 	ccfg.ClientID = "compat-reader"
 	ccfg.Version = cfg.Version
-	ccfg.ApiVersionsRequest = false
+	noApiVersionsRequest(ccfg)
 	ccfg.Consumer.Return.Errors = true
 	client, err := sarama.NewClient(hosts, ccfg)
 	if err != nil {
