@@ -25,9 +25,17 @@ def fail(why):
     sys.exit(1)
 
 
+def offset_and_metadata(offset):
+    """OffsetAndMetadata(offset, "", no leader epoch): kafka-python 2.1+ has the leader
+    epoch field, 2.0.x (Debian bookworm's python3-kafka 2.0.2) only offset and metadata."""
+    from kafka.structs import OffsetAndMetadata
+    if "leader_epoch" in OffsetAndMetadata._fields:
+        return OffsetAndMetadata(offset, "", -1)
+    return OffsetAndMetadata(offset, "")
+
+
 def commit(bootstrap, topic, group, targets_text):
     from kafka import KafkaConsumer, TopicPartition
-    from kafka.structs import OffsetAndMetadata
 
     consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group,
                              enable_auto_commit=False, auto_offset_reset="earliest",
@@ -66,7 +74,7 @@ def commit(bootstrap, topic, group, targets_text):
             fail("positions %s did not reach %s in 60 s" % (
                 {tp.partition: consumer.position(tp) for tp in tps},
                 {tp.partition: o for tp, o in targets.items()}))
-    consumer.commit({tp: OffsetAndMetadata(targets[tp], "", -1) for tp in tps})
+    consumer.commit({tp: offset_and_metadata(targets[tp]) for tp in tps})
     committed = {tp.partition: consumer.committed(tp) for tp in tps}
     consumer.close()
     for tp in tps:
