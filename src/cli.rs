@@ -167,6 +167,8 @@ fn shutdown_on_signal() -> tokio::sync::watch::Receiver<bool> {
 /// ZooKeeper first, then the broker on it, as an operator would start them; on a
 /// signal the broker stops first (it deregisters from ZooKeeper), then ZooKeeper.
 async fn run_standalone(zookeeper: ZooKeeperConfig, kafka: KafkaConfig) -> anyhow::Result<()> {
+    // Ready for a service manager once both serve.
+    crate::notify::expect_servers(2);
     let shutdown = shutdown_on_signal();
     let (zookeeper_stop, zookeeper_stop_receiver) = tokio::sync::watch::channel(false);
     let zookeeper_port = zookeeper

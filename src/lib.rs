@@ -5,6 +5,7 @@
 //! - `zookeeper`: the ZooKeeper server (wire codec, data tree, persistence, quorum).
 //! - `kafka`: the Kafka broker (protocol, log, groups, metadata kept in ZooKeeper).
 //! - `cli`: the `keel` command line (`zookeeper`, `kafka`, `standalone`).
+//! - `notify`: readiness for service managers (systemd's `NOTIFY_SOCKET`).
 //!
 //! The two halves never import each other: a keel broker reaches its metadata over
 //! the ZooKeeper protocol, exactly as an Apache broker does, so it runs as well on an
@@ -13,4 +14,5 @@
 pub mod cli;
 pub mod config;
 pub mod kafka;
+pub mod notify;
 pub mod zookeeper;

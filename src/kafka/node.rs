@@ -101,12 +101,14 @@ pub async fn run(config: KafkaConfig, mut shutdown: watch::Receiver<bool>) -> an
         ));
     }
     tracing::info!(broker = %broker_id, cluster_id, listeners = ?config.listeners.iter().map(|l| format!("{}://{}:{}", l.name, l.host, l.port)).collect::<Vec<_>>(), "kafka broker started");
+    crate::notify::server_ready(&format!("kafka: broker {broker_id} registered and serving"));
 
     while !*shutdown.borrow_and_update() {
         if shutdown.changed().await.is_err() {
             break;
         }
     }
+    crate::notify::stopping();
     if config.controlled_shutdown_enable {
         crate::kafka::replica::manager::controlled_shutdown(&broker).await;
     }

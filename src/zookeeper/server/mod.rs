@@ -290,5 +290,8 @@ pub fn storage_for(config: &ZooKeeperConfig) -> Box<dyn Storage> {
 /// `shutdown` becomes true.
 pub async fn run(config: ZooKeeperConfig, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
     let server = Server::start(&config, storage_for(&config)).await?;
-    server.serve_until(shutdown).await
+    crate::notify::server_ready("zookeeper: standalone, serving clients");
+    let result = server.serve_until(shutdown).await;
+    crate::notify::stopping();
+    result
 }

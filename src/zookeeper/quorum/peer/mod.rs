@@ -126,6 +126,8 @@ struct Peer {
     serving: Option<(ServingRole, Epoch)>,
     /// Monotonic milliseconds when this server last started serving.
     serving_since_ms: i64,
+    /// Whether READY=1 went to the service manager (on the first serving).
+    announced_ready: bool,
     info: ServerInfo,
     /// Leader side: each learner's current connection.
     learners: BTreeMap<ServerId, LearnerLink>,
@@ -303,6 +305,7 @@ pub async fn run(config: ZooKeeperConfig, shutdown: watch::Receiver<bool>) -> an
         core: None,
         serving: None,
         serving_since_ms: 0,
+        announced_ready: false,
         info,
         learners: BTreeMap::new(),
         leader_link: None,
@@ -982,6 +985,13 @@ impl Peer {
             ServingRole::Observer => "observer",
         };
         tracing::info!(mode = self.info.mode, epoch = epoch.0, zxid = %core.tree().last_processed_zxid(), "serving clients");
+        let status = format!("zookeeper: {}, serving clients", self.info.mode);
+        if self.announced_ready {
+            crate::notify::status(&status);
+        } else {
+            crate::notify::server_ready(&status);
+            self.announced_ready = true;
+        }
         self.core = Some(core);
         self.serving = Some((role, epoch));
         self.serving_since_ms = clock.now_ms;
@@ -993,6 +1003,7 @@ impl Peer {
     fn stop_serving(&mut self) {
         self.serving = None;
         self.info.mode = "looking";
+        crate::notify::status("zookeeper: looking for a leader, not serving clients");
         for (_, sender) in self.outbound.drain() {
             let _ = sender.send(Outbound::Close);
         }
