@@ -18,6 +18,12 @@ maven_coords() {
       echo "org.xerial.snappy:snappy-java:1.1.10.5"
       echo "jline:jline:2.14.6"
       echo "org.slf4j:slf4j-simple:2.0.13" ;;
+    zookeeper-3.9-prometheus)
+      maven_coords zookeeper-3.9
+      echo "org.apache.zookeeper:zookeeper-prometheus-metrics:$ZOOKEEPER_VERSION"
+      # the provider's HTTP server: ZooKeeper's optional Jetty, at its 3.9 version
+      echo "org.eclipse.jetty:jetty-server:9.4.57.v20241219"
+      echo "org.eclipse.jetty:jetty-servlet:9.4.57.v20241219" ;;
     zookeeper-3.4)
       echo "org.apache.zookeeper:zookeeper:$ZOOKEEPER_OLD_VERSION" ;;
     curator)

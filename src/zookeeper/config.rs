@@ -127,7 +127,8 @@ const KNOWN_KEYS: &[&str] = &[
     "multiAddress.reachabilityCheckTimeoutMs",
     "multiAddress.reachabilityCheckEnabled",
     "oraclePath",
-    "metricsProvider.className",
+    // `metricsProvider.*` stays in extra_properties: server::metrics reads the
+    // class name, host, port and exportJvmInfo from there.
 ];
 
 /// Apache's ZooKeeperServer.DEFAULT_TICK_TIME.

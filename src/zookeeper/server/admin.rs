@@ -32,12 +32,15 @@ pub async fn admin_loop(
     }
 }
 
-async fn serve(mut stream: TcpStream, messages: mpsc::Sender<Message>) -> std::io::Result<()> {
+/// Reads a request head and answers what is not a GET itself; the GET's path
+/// (query and trailing slash removed) otherwise.
+pub(super) async fn read_get_path(stream: &mut TcpStream) -> std::io::Result<Option<String>> {
     let mut head = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     while !head.windows(4).any(|window| window == b"\r\n\r\n") {
         if head.len() > REQUEST_HEAD_BYTES_MAX {
-            return respond(&mut stream, 400, "text/plain", "request too large\n").await;
+            respond(stream, 400, "text/plain", "request too large\n").await?;
+            return Ok(None);
         }
         let read = stream.read(&mut chunk).await?;
         if read == 0 {
@@ -49,10 +52,18 @@ async fn serve(mut stream: TcpStream, messages: mpsc::Sender<Message>) -> std::i
     let mut parts = head.lines().next().unwrap_or_default().split_whitespace();
     let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     if method != "GET" {
-        return respond(&mut stream, 405, "text/plain", "only GET is supported\n").await;
+        respond(stream, 405, "text/plain", "only GET is supported\n").await?;
+        return Ok(None);
     }
     let path = target.split('?').next().unwrap_or("");
-    let path = path.trim_end_matches('/');
+    Ok(Some(path.trim_end_matches('/').to_string()))
+}
+
+async fn serve(mut stream: TcpStream, messages: mpsc::Sender<Message>) -> std::io::Result<()> {
+    let Some(path) = read_get_path(&mut stream).await? else {
+        return Ok(());
+    };
+    let path = path.as_str();
     if path == "/commands" {
         let mut page = String::from("<html><title>ZooKeeper Admin Server</title><body>\n");
         for names in ADMIN_COMMANDS {
@@ -88,7 +99,7 @@ async fn serve(mut stream: TcpStream, messages: mpsc::Sender<Message>) -> std::i
     respond(&mut stream, 200, "application/json", &text).await
 }
 
-async fn respond(
+pub(super) async fn respond(
     stream: &mut TcpStream,
     status: u16,
     content_type: &str,

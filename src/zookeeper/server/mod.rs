@@ -14,8 +14,9 @@
 //! - `driver`: the pipeline task that executes the core's effects.
 //! - `net`: accept loop, connection reader/writer tasks, four-letter words.
 //! - `admin`: the AdminServer's minimal HTTP.
+//! - `metrics`: `/metrics` for Prometheus, as Apache's PrometheusMetricsProvider.
 //!
-//! Architecture invariant: only `driver`, `net`, `admin` and `mod` touch
+//! Architecture invariant: only `driver`, `net`, `admin`, `metrics` and `mod` touch
 //! sockets, threads or clocks; `core` and `sessions` are deterministic.
 
 pub mod admin;
@@ -26,6 +27,7 @@ mod core_tests;
 pub mod disk;
 pub mod driver;
 pub mod java_random;
+pub mod metrics;
 pub mod net;
 pub mod sessions;
 pub mod stats;
@@ -130,6 +132,12 @@ impl Server {
         } else {
             None
         };
+
+        if let Some(endpoint) =
+            metrics::MetricsEndpoint::from_config(config).map_err(anyhow::Error::msg)?
+        {
+            metrics::start(&endpoint, messages.clone(), stop_receiver.clone()).await?;
+        }
 
         let (log, log_commands) = std::sync::mpsc::channel();
         let log_reports = report_sender.clone();

@@ -265,6 +265,7 @@ pub async fn run(config: ZooKeeperConfig, shutdown: watch::Receiver<bool>) -> an
         .with_context(|| format!("binding the client port {client}"))?;
     let client_port = client_listener.local_addr()?.port();
     let (client_messages, mut client_receiver) = mpsc::channel(CLIENT_QUEUE_MESSAGES_MAX);
+    let client_messages_for_admin = client_messages.clone();
     let context = Arc::new(NetContext::new(
         client_messages,
         config.jute_max_buffer_bytes() as usize,
@@ -274,6 +275,43 @@ pub async fn run(config: ZooKeeperConfig, shutdown: watch::Receiver<bool>) -> an
         net::SESSIONLESS_CONNECTION_TIMEOUT_DEFAULT,
     ));
     tokio::spawn(net::accept_loop(client_listener, context, stop.clone()));
+    // The AdminServer and the metrics endpoint ask the same queue as clients'
+    // four-letter words; answered "not currently serving" between elections.
+    if config.admin_server_enabled() {
+        let host = config
+            .extra_properties
+            .get("admin.serverAddress")
+            .cloned()
+            .unwrap_or_else(|| "0.0.0.0".to_string());
+        let port = config.admin_server_port();
+        // As QuorumPeer.start: an AdminServer that cannot bind (three servers of a
+        // pseudo-cluster on the default 8080) is a warning, not a stop.
+        match TcpListener::bind((host.as_str(), port)).await {
+            Ok(admin) => {
+                tracing::info!(
+                    "Started AdminServer on address {host}, port {port} and command URL /commands"
+                );
+                tokio::spawn(crate::zookeeper::server::admin::admin_loop(
+                    admin,
+                    client_messages_for_admin.clone(),
+                    stop.clone(),
+                ));
+            }
+            Err(error) => {
+                tracing::warn!(%error, "Problem starting AdminServer on {host}:{port}");
+            }
+        }
+    }
+    if let Some(endpoint) = crate::zookeeper::server::metrics::MetricsEndpoint::from_config(&config)
+        .map_err(anyhow::Error::msg)?
+    {
+        crate::zookeeper::server::metrics::start(
+            &endpoint,
+            client_messages_for_admin.clone(),
+            stop.clone(),
+        )
+        .await?;
+    }
 
     let started = clocks.now();
     let info = ServerInfo {
