@@ -27,8 +27,13 @@ def main():
 
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="compat-admin")
     admin.create_topics([NewTopic(name=topic, num_partitions=partitions, replication_factor=1)])
-    if topic not in admin.list_topics():
-        fail("created topic %s is not listed" % topic)
+    # CreateTopics answers once the controller has the topic; a broker's metadata
+    # (what list_topics reads) may follow a moment later, in KRaft mode above all.
+    listed_by = time.time() + 30
+    while topic not in admin.list_topics():
+        if time.time() > listed_by:
+            fail("created topic %s is not listed" % topic)
+        time.sleep(0.2)
     described = admin.describe_topics([topic])
     if len(described) != 1 or len(described[0]["partitions"]) != partitions:
         fail("describe_topics: %r" % (described,))
