@@ -35,7 +35,9 @@
 # tickTime, initLimit, syncLimit, dataDir, clientPort, clientPortAddress,
 # admin.enableServer=false, 4lw.commands.whitelist=*, and for ensembles the
 # server.N=127.0.0.1:<quorum>:<election> lines plus a myid file in dataDir.
-# Apache runs from its Maven jar (set zookeeper-3.9, main class
+# A suite adds lines with ZK_CFG_EXTRA="k=v k=v" (every server) and, in ensembles,
+# ZK_CFG_EXTRA_1..ZK_CFG_EXTRA_3 (server N only, e.g. a port of its own).
+# Apache runs from its Maven jar (set ${ZK_APACHE_MAVEN_SET:-zookeeper-3.9}, main class
 # org.apache.zookeeper.server.quorum.QuorumPeerMain); keel runs as
 # `$KEEL_BIN zookeeper <zoo.cfg>`. Data and logs live under ${RUN_DIR:-$WORK_DIR/adhoc}.
 
@@ -105,7 +107,7 @@ zk__launch() {
   case "$target" in
     apache)
       local cp
-      cp=$(maven_classpath zookeeper-3.9) || return 1
+      cp=$(maven_classpath "${ZK_APACHE_MAVEN_SET:-zookeeper-3.9}") || return 1
       # shellcheck disable=SC2086
       java $ZK_SERVER_JAVA_OPTS -cp "$cp" \
         -Dzookeeper.admin.enableServer=false \
@@ -205,7 +207,9 @@ zk_start() {
         servers+=("server.$i=127.0.0.1:${ports[$(((i - 1) * 3 + 1))]}:${ports[$(((i - 1) * 3 + 2))]}")
       done
       for i in 1 2 3; do
-        zk__write_cfg "$base/s$i" "${cports[i]}" "${servers[@]}"
+        local extra_var="ZK_CFG_EXTRA_$i"
+        # shellcheck disable=SC2086
+        zk__write_cfg "$base/s$i" "${cports[i]}" "${servers[@]}" ${!extra_var:-}
         echo "$i" >"$base/s$i/data/myid"
         connect="${connect:+$connect,}127.0.0.1:${cports[i]}"
       done
