@@ -86,7 +86,6 @@ MISSING = {
         looking_count diff_count inflight_diff_count inflight_snap_count
         leader_unavailable_time unavailable_time quit_leading_due_to_disloyal_voter
         ensemble_auth_fail ensemble_auth_skip ensemble_auth_success
-        quorum_size
     """,
     "the connection layer's counters (NIO/Netty, TLS, connection throttling, response"
     " caches, bytes)": """

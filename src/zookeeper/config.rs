@@ -330,6 +330,41 @@ impl ZooKeeperConfig {
         })
     }
 
+    /// `QuorumVerifier.toString()`, what an ensemble server writes into
+    /// `/zookeeper/config`: `server.N=host:quorumPort:electionPort[|...]:type`, a
+    /// `;clientHost:clientPort` only where the server line names one, one line per
+    /// server by id, then `version=<hex>` (0: keel has no dynamic reconfiguration).
+    pub fn quorum_verifier_text(&self) -> String {
+        let mut text = String::new();
+        for server in self.servers.values() {
+            let mut quorum: Vec<&HostPort> = server.quorum_addresses.iter().collect();
+            let mut election: Vec<&HostPort> = server.election_addresses.iter().collect();
+            // Apache sorts both lists by host before pairing them.
+            quorum.sort_by(|a, b| a.host.cmp(&b.host));
+            election.sort_by(|a, b| a.host.cmp(&b.host));
+            let addresses: Vec<String> = quorum
+                .iter()
+                .zip(&election)
+                .map(|(quorum, election)| format!("{quorum}:{}", election.port))
+                .collect();
+            let kind = match server.peer_type {
+                PeerType::Participant => "participant",
+                PeerType::Observer => "observer",
+            };
+            text.push_str(&format!(
+                "server.{}={}:{kind}",
+                server.id.0,
+                addresses.join("|")
+            ));
+            if let Some(client) = &server.client_address {
+                text.push_str(&format!(";{client}"));
+            }
+            text.push('\n');
+        }
+        text.push_str("version=0");
+        text
+    }
+
     /// True when this node runs as an ensemble member (Apache's `isDistributed`):
     /// a single `server.N` line still means standalone unless `standaloneEnabled=false`.
     pub fn is_distributed(&self) -> bool {

@@ -42,6 +42,9 @@ pub struct ServerInfo {
     pub server_id: i64,
     /// An ensemble leader's figures for `mntr` (`None` on any other server).
     pub leader: Option<LeaderStats>,
+    /// Voting members of the ensemble (`QuorumZooKeeperServer`'s `quorum_size`
+    /// gauge); 0 standalone.
+    pub quorum_size: usize,
 }
 
 /// What an ensemble leader's `mntr` adds (`LeaderZooKeeperServer.registerMetrics`).
@@ -230,6 +233,14 @@ fn monitor_values(
             json!(tree.digest_mismatches_count()),
         ),
     ];
+    if matches!(info.mode, "leader" | "follower" | "observer") && info.quorum_size > 0 {
+        values.push(("quorum_size", json!(info.quorum_size)));
+    }
+    if info.mode == "follower" {
+        // FollowerZooKeeperServer's gauge: observers synced through this follower
+        // (observerMasterPort); keel's followers serve no observers.
+        values.push(("synced_observers", json!(0)));
+    }
     if let Some(leader) = info.leader {
         values.extend([
             ("learners", json!(leader.learners)),
@@ -755,6 +766,7 @@ mod tests {
             mode: "standalone",
             leader: None,
             server_id: 0,
+            quorum_size: 0,
         };
         let mntr = four_letter_word(&mut core, &info, "mntr", 0, None);
         assert!(mntr.contains("zk_digest_mismatches_count\t0\n"), "{mntr}");

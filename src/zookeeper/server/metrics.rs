@@ -7,7 +7,8 @@
 //! pipeline like an AdminServer command, under the metric names and types Apache's
 //! provider uses for the same values; the `process_*` metrics (Apache's
 //! `exportJvmInfo` part that is not about a JVM) are read from `/proc` on this
-//! task, off the pipeline. Apache's other metrics (request-processor latencies and
+//! task, off the pipeline. `/ready` (keel's own) answers 200 while the server
+//! serves clients, 503 otherwise, for orchestrators. Apache's other metrics (request-processor latencies and
 //! queue sizes, the JVM's) are not produced; the README lists them.
 
 use std::fmt::Write as _;
@@ -127,7 +128,7 @@ async fn serve(
     let Some(path) = read_get_path(&mut stream).await? else {
         return Ok(());
     };
-    if path != "/metrics" {
+    if path != "/metrics" && path != READY_PATH {
         return respond(&mut stream, 404, "text/plain", "not found\n").await;
     }
     let (reply, answer) = oneshot::channel();
@@ -139,6 +140,10 @@ async fn serve(
         return respond(&mut stream, 503, "text/plain", "server stopping\n").await;
     }
     let monitor = answer.await.unwrap_or_default();
+    if path == READY_PATH {
+        let (status, text) = readiness(&monitor);
+        return respond(&mut stream, status, "text/plain", &text).await;
+    }
     let mut text = render_monitor(&monitor);
     if process_metrics {
         text.push_str(&render_process(&ProcessStats::read()));
@@ -150,6 +155,20 @@ async fn serve(
         &text,
     )
     .await
+}
+
+/// keel's readiness answer for orchestrators (Apache has none): 200 once the
+/// server serves clients (standalone, or leading / following / observing after
+/// its sync), 503 while it looks for a leader or stops.
+pub const READY_PATH: &str = "/ready";
+
+fn readiness(monitor: &Value) -> (u16, String) {
+    match monitor.get("server_state").and_then(Value::as_str) {
+        Some(state @ ("standalone" | "leader" | "follower" | "observer")) => {
+            (200, format!("ready: {state}\n"))
+        }
+        _ => (503, "not serving clients\n".to_string()),
+    }
 }
 
 /// The monitor values Apache's provider exports, with its types: the server's
@@ -177,6 +196,7 @@ const MONITOR_METRICS: &[(&str, &str)] = &[
     ("watch_count", "gauge"),
     ("znode_count", "gauge"),
     ("connection_drop_probability", "gauge"),
+    ("quorum_size", "gauge"),
     ("learners", "gauge"),
     ("synced_followers", "gauge"),
     ("synced_non_voting_followers", "gauge"),
@@ -328,6 +348,16 @@ mod tests {
         for absent in ["version", "server_state", "followers ", "data_dir_size"] {
             assert!(!text.contains(absent), "{absent} in\n{text}");
         }
+    }
+
+    #[test]
+    fn ready_only_while_serving() {
+        let serving = serde_json::json!({"server_state": "follower"});
+        assert_eq!(readiness(&serving).0, 200);
+        let looking = serde_json::json!({
+            "error": "This ZooKeeper instance is not currently serving requests"
+        });
+        assert_eq!(readiness(&looking).0, 503);
     }
 
     #[test]

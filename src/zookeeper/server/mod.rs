@@ -187,6 +187,7 @@ impl Server {
             mode: "standalone",
             leader: None,
             server_id: 0,
+            quorum_size: 0,
         };
         let pipeline = Pipeline {
             core,

@@ -202,6 +202,22 @@ impl DataTree {
         self.add_child(ZOOKEEPER_PATH, CONFIG_PATH);
     }
 
+    /// `ZKDatabase.initConfigInZKDatabase`: an ensemble server writes its quorum
+    /// configuration (`QuorumVerifier.toString()`) into `/zookeeper/config` through
+    /// `DataTree.setData(path, data, -1, configVersion, now)`, so the node's data
+    /// version is -1 and its mzxid the configuration's version. No txn: every
+    /// server writes its own. The `/zookeeper` subtree is outside the digest.
+    pub fn init_config_node(&mut self, data: Vec<u8>, config_version: i64, now_ms: i64) {
+        if !self.nodes.contains_key(CONFIG_PATH) {
+            self.add_config_node();
+        }
+        let node = self.nodes.get_mut(CONFIG_PATH).expect("added above");
+        node.data = Some(data.into_boxed_slice());
+        node.stat.mtime = now_ms;
+        node.stat.mzxid = config_version;
+        node.stat.version = -1;
+    }
+
     /// Lists the built-in node at `child_path` among its parent's children.
     fn add_child(&mut self, parent: &str, child_path: &str) {
         let shared = self.nodes.shared_path(child_path).expect("a built-in node");

@@ -323,6 +323,11 @@ pub async fn run(config: ZooKeeperConfig, shutdown: watch::Receiver<bool>) -> an
         mode: "looking",
         server_id: my_id.0,
         leader: None,
+        quorum_size: config
+            .servers
+            .values()
+            .filter(|server| server.peer_type == crate::zookeeper::config::PeerType::Participant)
+            .count(),
     };
     // jute.maxbuffer plus Apache's extrasize (which defaults to maxbuffer).
     let buffer_bytes_max = 2 * config.jute_max_buffer_bytes() as usize;
@@ -1010,13 +1015,14 @@ impl Peer {
             role: core_role,
         };
         let clock = self.clocks.now();
-        let core = Core::new(
-            core_config,
-            database.tree,
-            &database.sessions,
-            clock,
+        // As QuorumPeer.initConfigInZKDatabase (on start and after a learner's sync).
+        let mut tree = database.tree;
+        tree.init_config_node(
+            self.config.quorum_verifier_text().into_bytes(),
+            0,
             clock.wall_ms,
         );
+        let core = Core::new(core_config, tree, &database.sessions, clock, clock.wall_ms);
         self.info.mode = match role {
             ServingRole::Leader => "leader",
             ServingRole::Follower => "follower",
