@@ -466,12 +466,8 @@ pub fn encode_admin_response(
         }
         // OffsetCommit v0-v1 answer as v2 (v3 added the throttle time); OffsetFetch
         // v0 as v1.
-        (ResponseKind::OffsetCommit(response), 0 | 1) => {
-            Some(response.encode(out, 2).map_err(Into::into))
-        }
-        (ResponseKind::OffsetFetch(response), 0) => {
-            Some(response.encode(out, 1).map_err(Into::into))
-        }
+        (ResponseKind::OffsetCommit(response), 0 | 1) => Some(response.encode(out, 2)),
+        (ResponseKind::OffsetFetch(response), 0) => Some(response.encode(out, 1)),
         (ResponseKind::OffsetForLeaderEpoch(response), 0) => {
             encode_offset_for_leader_epoch_v0(response, out);
             Some(Ok(()))
