@@ -15,8 +15,27 @@ const REQUEST_HEAD_BYTES_MAX: usize = 8 * 1024;
 pub async fn admin_loop(
     listener: TcpListener,
     messages: mpsc::Sender<Message>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
+    accept_each(listener, stop, move |stream| {
+        let messages = messages.clone();
+        async move {
+            let _ = serve(stream, messages).await;
+        }
+    })
+    .await
+}
+
+/// Accepts connections until `stop`, each served on a task of its own (the
+/// AdminServer's and the metrics endpoint's loop).
+pub(super) async fn accept_each<Serve, Served>(
+    listener: TcpListener,
+    mut stop: watch::Receiver<bool>,
+    serve: Serve,
+) where
+    Serve: Fn(TcpStream) -> Served,
+    Served: std::future::Future<Output = ()> + Send + 'static,
+{
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -25,10 +44,7 @@ pub async fn admin_loop(
         let Ok((stream, _)) = accepted else {
             continue;
         };
-        let messages = messages.clone();
-        tokio::spawn(async move {
-            let _ = serve(stream, messages).await;
-        });
+        tokio::spawn(serve(stream));
     }
 }
 

@@ -17,7 +17,7 @@ use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::admin::{read_get_path, respond};
+use super::admin::{accept_each, read_get_path, respond};
 use super::driver::Message;
 use crate::zookeeper::config::ZooKeeperConfig;
 
@@ -102,22 +102,16 @@ pub async fn start(
 async fn serve_loop(
     listener: TcpListener,
     messages: mpsc::Sender<Message>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
     process_metrics: bool,
 ) {
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = stop.changed() => return,
-        };
-        let Ok((stream, _)) = accepted else {
-            continue;
-        };
+    accept_each(listener, stop, move |stream| {
         let messages = messages.clone();
-        tokio::spawn(async move {
+        async move {
             let _ = serve(stream, messages, process_metrics).await;
-        });
-    }
+        }
+    })
+    .await
 }
 
 async fn serve(
