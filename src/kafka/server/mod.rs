@@ -81,6 +81,7 @@ async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, broker: Arc<B
     // "name/version" from the client's ApiVersions (v3+, KIP-511), for the one line
     // logged if the connection is closed over a request keel cannot serve.
     let mut client_software: Option<String> = None;
+    let mut warned_bad_records = false;
     loop {
         match protocol::check_frame(&buffer, frame_bytes_max) {
             FrameCheck::Incomplete => {
@@ -137,8 +138,24 @@ async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, broker: Arc<B
                             request.header.request_api_version,
                             request.header.correlation_id,
                         );
+                        let client_id = request.header.client_id.as_ref().map(|id| id.to_string());
                         match broker.handle(request).await {
                             Some(response) => {
+                                if !warned_bad_records {
+                                    if let Some(code) = refused_records(&response) {
+                                        // Once per connection: the client gets the error in
+                                        // every answer, the log names it once.
+                                        warned_bad_records = true;
+                                        tracing::warn!(
+                                            %peer,
+                                            client_id = client_id.as_deref().unwrap_or("-"),
+                                            client_software = client_software.as_deref().unwrap_or("unknown (no ApiVersions v3+)"),
+                                            version,
+                                            error_code = code,
+                                            "produce refused: records that do not decode (CORRUPT_MESSAGE / INVALID_RECORD); further refusals on this connection are not logged"
+                                        );
+                                    }
+                                }
                                 protocol::encode_frame(api_key, version, correlation_id, &response)
                             }
                             None => continue,
@@ -236,6 +253,24 @@ async fn serve_inter_broker(
     let length = (out.len() - 4) as i32;
     out[..4].copy_from_slice(&length.to_be_bytes());
     Some(out.freeze())
+}
+
+/// The error code of a Produce answer that refused records as undecodable
+/// (CORRUPT_MESSAGE, INVALID_RECORD): a client bug or a codec keel lacks, worth one
+/// warning per connection.
+fn refused_records(response: &protocol::Response) -> Option<i16> {
+    use kafka_protocol::messages::ResponseKind;
+    const CORRUPT_MESSAGE: i16 = 2;
+    const INVALID_RECORD: i16 = 87;
+    let protocol::Response::Message(ResponseKind::Produce(produce)) = response else {
+        return None;
+    };
+    produce
+        .responses
+        .iter()
+        .flat_map(|topic| &topic.partition_responses)
+        .map(|partition| partition.error_code)
+        .find(|code| *code == CORRUPT_MESSAGE || *code == INVALID_RECORD)
 }
 
 #[cfg(test)]
