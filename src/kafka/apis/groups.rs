@@ -903,31 +903,27 @@ pub async fn offset_fetch(
 /// OffsetCommit v0, as Kafka 3.9 in ZooKeeper mode answers it
 /// (`KafkaApis.commitOffsetsToZookeeper`): any broker takes it, without a group
 /// coordinator or membership, and writes each offset to ZooKeeper; unknown topics
-/// and partitions are refused per partition, metadata over
+/// and partitions are refused per partition (`split_unknown_partitions`, as for
+/// v1+), metadata over
 /// `offset.metadata.max.bytes` too.
 async fn offset_commit_to_zookeeper(
     broker: &Arc<Broker>,
     request: OffsetCommitRequest,
 ) -> OffsetCommitResponse {
     use offset_commit_response::{OffsetCommitResponsePartition, OffsetCommitResponseTopic};
-    let metadata = broker.metadata.current();
     let metadata_bytes_max = group_config(broker, 1).offset_metadata_bytes_max;
     let group = request.group_id.0.as_str().to_string();
+    let (request, unknown) = split_unknown_partitions(&broker.metadata.current(), request);
     let mut response = OffsetCommitResponse::default();
     for topic in &request.topics {
         let mut topic_response = OffsetCommitResponseTopic::default();
         topic_response.name = topic.name.clone();
-        let known = metadata.topics.get(topic.name.0.as_str());
         for partition in &topic.partitions {
-            let exists = known
-                .is_some_and(|known| known.partitions.contains_key(&partition.partition_index));
             let too_large = partition
                 .committed_metadata
                 .as_ref()
                 .is_some_and(|text| text.as_str().encode_utf16().count() > metadata_bytes_max);
-            let error = if !exists {
-                ResponseError::UnknownTopicOrPartition.code()
-            } else if too_large {
+            let error = if too_large {
                 ResponseError::OffsetMetadataTooLarge.code()
             } else {
                 match broker
@@ -951,6 +947,7 @@ async fn offset_commit_to_zookeeper(
         }
         response.topics.push(topic_response);
     }
+    response.topics.extend(unknown.topics);
     response
 }
 
