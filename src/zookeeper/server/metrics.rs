@@ -125,9 +125,16 @@ async fn serve(
     if path != "/metrics" && path != READY_PATH {
         return respond(&mut stream, 404, "text/plain", "not found\n").await;
     }
+    // Readiness asks the cheap `ruok`; only a scrape pays for the monitor values
+    // (which read directory sizes and /proc on the pipeline).
+    let command = if path == READY_PATH {
+        "ruok"
+    } else {
+        "monitor"
+    };
     let (reply, answer) = oneshot::channel();
     let message = Message::Admin {
-        name: "monitor".to_string(),
+        name: command.to_string(),
         reply,
     };
     if messages.send(message).await.is_err() {
@@ -156,11 +163,11 @@ async fn serve(
 /// its sync), 503 while it looks for a leader or stops.
 pub const READY_PATH: &str = "/ready";
 
-fn readiness(monitor: &Value) -> (u16, String) {
-    match monitor.get("server_state").and_then(Value::as_str) {
-        Some(state @ ("standalone" | "leader" | "follower" | "observer")) => {
-            (200, format!("ready: {state}\n"))
-        }
+/// From an AdminServer command's answer: a server between elections answers every
+/// command with an `error` text ("not currently serving requests").
+fn readiness(answer: &Value) -> (u16, String) {
+    match answer.get("error").and_then(Value::as_str) {
+        None if answer.is_object() => (200, "ready\n".to_string()),
         _ => (503, "not serving clients\n".to_string()),
     }
 }
