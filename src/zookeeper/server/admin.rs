@@ -8,6 +8,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::commands::{admin_primary_name, ADMIN_COMMANDS};
 use super::driver::Message;
+use super::host::{needs_host_facts, HostFacts, HostProbe};
 
 /// The longest request head read.
 const REQUEST_HEAD_BYTES_MAX: usize = 8 * 1024;
@@ -15,12 +16,14 @@ const REQUEST_HEAD_BYTES_MAX: usize = 8 * 1024;
 pub async fn admin_loop(
     listener: TcpListener,
     messages: mpsc::Sender<Message>,
+    host_probe: HostProbe,
     stop: watch::Receiver<bool>,
 ) {
     accept_each(listener, stop, move |stream| {
         let messages = messages.clone();
+        let host_probe = host_probe.clone();
         async move {
-            let _ = serve(stream, messages).await;
+            let _ = serve(stream, messages, host_probe).await;
         }
     })
     .await
@@ -75,7 +78,11 @@ pub(super) async fn read_get_path(stream: &mut TcpStream) -> std::io::Result<Opt
     Ok(Some(path.trim_end_matches('/').to_string()))
 }
 
-async fn serve(mut stream: TcpStream, messages: mpsc::Sender<Message>) -> std::io::Result<()> {
+async fn serve(
+    mut stream: TcpStream,
+    messages: mpsc::Sender<Message>,
+    host_probe: HostProbe,
+) -> std::io::Result<()> {
     let Some(path) = read_get_path(&mut stream).await? else {
         return Ok(());
     };
@@ -102,9 +109,15 @@ async fn serve(mut stream: TcpStream, messages: mpsc::Sender<Message>) -> std::i
         let text = serde_json::to_string_pretty(&body).unwrap_or_default();
         return respond(&mut stream, 404, "application/json", &text).await;
     };
+    let host = if needs_host_facts(primary) {
+        host_probe.sample().await
+    } else {
+        HostFacts::default()
+    };
     let (reply, answer) = oneshot::channel();
     let message = Message::Admin {
         name: primary.to_string(),
+        host,
         reply,
     };
     if messages.send(message).await.is_err() {

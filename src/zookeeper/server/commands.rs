@@ -1,6 +1,7 @@
 //! The four-letter words and the AdminServer commands, in Apache's output
 //! formats (`org.apache.zookeeper.server.command.*` for the words,
-//! `admin.Commands` for the JSON). Pure: they read the pipeline's state.
+//! `admin.Commands` for the JSON). Pure: they read the pipeline's state and
+//! the host facts sampled off the pipeline by whoever asked (`host`).
 
 use crate::zookeeper::quorum::zab::ProposalSizes;
 use std::net::SocketAddr;
@@ -9,6 +10,7 @@ use std::path::PathBuf;
 use serde_json::{json, Map, Value};
 
 use super::core::{Connection, Core};
+use super::host::HostFacts;
 use super::sessions::ConnectionId;
 
 /// What `zkServer.sh status`, Curator and FourLetterWordMain read: Apache's
@@ -72,22 +74,6 @@ pub fn is_enabled(whitelist: &[String], word: &str) -> bool {
 /// What a word the whitelist refuses answers.
 pub fn not_whitelisted(word: &str) -> String {
     format!("{word} is not executed because it is not in the whitelist.\n")
-}
-
-fn directory_size(dir: &Option<PathBuf>) -> u64 {
-    let Some(dir) = dir else {
-        return 0;
-    };
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter_map(|entry| entry.metadata().ok())
-                .filter(|metadata| metadata.is_file())
-                .map(|metadata| metadata.len())
-                .sum()
-        })
-        .unwrap_or(0)
 }
 
 fn peer_text(conn: &Connection) -> String {
@@ -166,26 +152,18 @@ fn node_count(core: &Core) -> usize {
 }
 
 /// `envi`: what Apache's `Environment.list()` reports, for a Rust process.
-fn environment() -> Vec<(String, String)> {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|name| name.trim().to_string())
-        .unwrap_or_else(|_| "localhost".to_string());
+fn environment(host: &HostFacts) -> Vec<(String, String)> {
     let variable = |name: &str| std::env::var(name).unwrap_or_default();
     vec![
         ("zookeeper.version".into(), FULL_VERSION.into()),
-        ("host.name".into(), host),
+        ("host.name".into(), host.host_name.clone()),
         ("java.version".into(), "keel (Rust, no JVM)".into()),
         ("java.vendor".into(), "keel".into()),
         ("os.name".into(), std::env::consts::OS.into()),
         ("os.arch".into(), std::env::consts::ARCH.into()),
         ("user.name".into(), variable("USER")),
         ("user.home".into(), variable("HOME")),
-        (
-            "user.dir".into(),
-            std::env::current_dir()
-                .map(|dir| dir.display().to_string())
-                .unwrap_or_default(),
-        ),
+        ("user.dir".into(), host.user_dir.clone()),
     ]
 }
 
@@ -195,6 +173,7 @@ fn monitor_values(
     info: &ServerInfo,
     now_ms: i64,
     asker: Option<SocketAddr>,
+    host: &HostFacts,
 ) -> Vec<(&'static str, Value)> {
     let stats = core.stats();
     let tree = core.tree();
@@ -223,10 +202,16 @@ fn monitor_values(
         ("last_client_response_size", json!(-1)),
         ("max_client_response_size", json!(-1)),
         ("min_client_response_size", json!(-1)),
-        ("data_dir_size", json!(directory_size(&info.snapshot_dir))),
-        ("log_dir_size", json!(directory_size(&info.log_dir))),
-        ("open_file_descriptor_count", json!(open_file_descriptors())),
-        ("max_file_descriptor_count", json!(max_file_descriptors())),
+        ("data_dir_size", json!(host.data_dir_bytes)),
+        ("log_dir_size", json!(host.log_dir_bytes)),
+        (
+            "open_file_descriptor_count",
+            json!(host.open_file_descriptors),
+        ),
+        (
+            "max_file_descriptor_count",
+            json!(host.max_file_descriptors),
+        ),
         ("connection_drop_probability", json!(0.0)),
         (
             "digest_mismatches_count",
@@ -262,23 +247,6 @@ fn monitor_values(
     values
 }
 
-fn open_file_descriptors() -> i64 {
-    std::fs::read_dir("/proc/self/fd").map_or(-1, |entries| entries.count() as i64)
-}
-
-fn max_file_descriptors() -> i64 {
-    std::fs::read_to_string("/proc/self/limits")
-        .ok()
-        .and_then(|limits| {
-            limits
-                .lines()
-                .find(|line| line.starts_with("Max open files"))
-                .and_then(|line| line.split_whitespace().nth(3))
-                .and_then(|soft| soft.parse().ok())
-        })
-        .unwrap_or(-1)
-}
-
 /// How Apache lists the four-letter-word connection itself: no session,
 /// interest ops 0, the one packet it read.
 fn asker_info(asker: Option<SocketAddr>) -> String {
@@ -310,6 +278,7 @@ pub fn four_letter_word(
     word: &str,
     now_ms: i64,
     asker: Option<SocketAddr>,
+    host: &HostFacts,
 ) -> String {
     if asker.is_some() {
         // Apache counts the word as one packet received.
@@ -354,23 +323,22 @@ pub fn four_letter_word(
             core.reset_server_stats();
             "Server stats reset.\n".to_string()
         }
-        "conf" => conf_lines(core, info)
+        "conf" => conf_lines(core, info, host)
             .into_iter()
             .map(|(key, value)| format!("{key}={}\n", monitor_text(&value)))
             .collect(),
         "dirs" => format!(
             "datadir_size: {}\nlogdir_size: {}\n",
-            directory_size(&info.snapshot_dir),
-            directory_size(&info.log_dir)
+            host.data_dir_bytes, host.log_dir_bytes
         ),
         "envi" => {
             let mut out = "Environment:\n".to_string();
-            for (key, value) in environment() {
+            for (key, value) in environment(host) {
                 out.push_str(&format!("{key}={value}\n"));
             }
             out
         }
-        "mntr" => monitor_values(core, info, now_ms, asker)
+        "mntr" => monitor_values(core, info, now_ms, asker, host)
             .iter()
             .map(|(key, value)| format!("zk_{key}\t{}\n", monitor_text(value)))
             .collect(),
@@ -413,7 +381,7 @@ fn session_of(core: &Core, conn: ConnectionId) -> i64 {
         .map_or(0, |session| session.0)
 }
 
-fn conf_lines(core: &Core, info: &ServerInfo) -> Vec<(&'static str, Value)> {
+fn conf_lines(core: &Core, info: &ServerInfo, host: &HostFacts) -> Vec<(&'static str, Value)> {
     let config = core.config();
     let _ = config.server_id;
     let path = |dir: &Option<PathBuf>| {
@@ -425,9 +393,9 @@ fn conf_lines(core: &Core, info: &ServerInfo) -> Vec<(&'static str, Value)> {
         ("clientPort", json!(info.client_port)),
         ("secureClientPort", json!(-1)),
         ("dataDir", json!(path(&info.snapshot_dir))),
-        ("dataDirSize", json!(directory_size(&info.snapshot_dir))),
+        ("dataDirSize", json!(host.data_dir_bytes)),
         ("dataLogDir", json!(path(&info.log_dir))),
-        ("dataLogSize", json!(directory_size(&info.log_dir))),
+        ("dataLogSize", json!(host.log_dir_bytes)),
         ("tickTime", json!(config.tick_ms)),
         ("maxClientCnxns", json!(info.client_connections_per_ip_max)),
         ("minSessionTimeout", json!(config.session_timeout_ms_min)),
@@ -573,7 +541,7 @@ fn connection_json(conn: &Connection, brief: bool) -> Value {
     Value::Object(map)
 }
 
-fn server_stats_json(core: &Core, info: &ServerInfo, now_ms: i64) -> Value {
+fn server_stats_json(core: &Core, info: &ServerInfo, now_ms: i64, host: &HostFacts) -> Value {
     let stats = core.stats();
     json!({
         "packets_sent": stats.packets_sent,
@@ -584,8 +552,8 @@ fn server_stats_json(core: &Core, info: &ServerInfo, now_ms: i64) -> Value {
             "min_buffer_size": -1,
             "max_buffer_size": -1
         },
-        "data_dir_size": directory_size(&info.snapshot_dir),
-        "log_dir_size": directory_size(&info.log_dir),
+        "data_dir_size": host.data_dir_bytes,
+        "log_dir_size": host.log_dir_bytes,
         "last_processed_zxid": core.tree().last_processed_zxid().0,
         "outstanding_requests": core.outstanding_requests(),
         "server_state": info.mode,
@@ -600,7 +568,13 @@ fn server_stats_json(core: &Core, info: &ServerInfo, now_ms: i64) -> Value {
 
 /// Runs an admin command by primary name; the response map Apache's
 /// `CommandResponse` serialises: `command`, `error`, then the fields.
-pub fn admin_command(core: &mut Core, info: &ServerInfo, name: &str, now_ms: i64) -> Value {
+pub fn admin_command(
+    core: &mut Core,
+    info: &ServerInfo,
+    name: &str,
+    now_ms: i64,
+    host: &HostFacts,
+) -> Value {
     let mut map = Map::new();
     map.insert("command".into(), json!(name));
     map.insert("error".into(), Value::Null);
@@ -611,7 +585,10 @@ pub fn admin_command(core: &mut Core, info: &ServerInfo, name: &str, now_ms: i64
             let mut fields = vec![
                 ("version".into(), json!(FULL_VERSION)),
                 ("read_only".into(), json!(false)),
-                ("server_stats".into(), server_stats_json(core, info, now_ms)),
+                (
+                    "server_stats".into(),
+                    server_stats_json(core, info, now_ms, host),
+                ),
                 (
                     "client_response".into(),
                     json!({"last_buffer_size": -1, "min_buffer_size": -1, "max_buffer_size": -1}),
@@ -629,11 +606,11 @@ pub fn admin_command(core: &mut Core, info: &ServerInfo, name: &str, now_ms: i64
             }
             fields
         }
-        "monitor" => monitor_values(core, info, now_ms, None)
+        "monitor" => monitor_values(core, info, now_ms, None, host)
             .into_iter()
             .map(|(key, value)| (key.to_string(), value))
             .collect(),
-        "configuration" => conf_lines(core, info)
+        "configuration" => conf_lines(core, info, host)
             .into_iter()
             .map(|(key, value)| (camel_to_snake(key), value))
             .collect(),
@@ -649,13 +626,10 @@ pub fn admin_command(core: &mut Core, info: &ServerInfo, name: &str, now_ms: i64
             ]
         }
         "dirs" => vec![
-            (
-                "datadir_size".into(),
-                json!(directory_size(&info.snapshot_dir)),
-            ),
-            ("logdir_size".into(), json!(directory_size(&info.log_dir))),
+            ("datadir_size".into(), json!(host.data_dir_bytes)),
+            ("logdir_size".into(), json!(host.log_dir_bytes)),
         ],
-        "environment" => environment()
+        "environment" => environment(host)
             .into_iter()
             .map(|(key, value)| (key, json!(value)))
             .collect(),
@@ -768,7 +742,7 @@ mod tests {
             server_id: 0,
             quorum_size: 0,
         };
-        let mntr = four_letter_word(&mut core, &info, "mntr", 0, None);
+        let mntr = four_letter_word(&mut core, &info, "mntr", 0, None, &HostFacts::default());
         assert!(mntr.contains("zk_digest_mismatches_count\t0\n"), "{mntr}");
     }
 

@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::commands::{admin_command, four_letter_word, ServerInfo};
 use super::core::{Clock, Core, Effect, Input};
+use super::host::HostFacts;
 use super::sessions::ConnectionId;
 use super::storage::{LogCommand, LogReport, SnapshotSink};
 use crate::zookeeper::tree::IdMap;
@@ -30,13 +31,16 @@ pub enum Message {
         outbound: mpsc::UnboundedSender<Outbound>,
     },
     Input(Input),
+    /// `host` was sampled by the asker, off the pipeline.
     FourLetter {
         word: String,
         peer: std::net::SocketAddr,
+        host: HostFacts,
         reply: oneshot::Sender<String>,
     },
     Admin {
         name: String,
+        host: HostFacts,
         reply: oneshot::Sender<serde_json::Value>,
     },
 }
@@ -242,13 +246,24 @@ impl Pipeline {
                 }
                 self.core.handle(input, clock);
             }
-            Message::FourLetter { word, peer, reply } => {
-                let text =
-                    four_letter_word(&mut self.core, &self.info, &word, clock.now_ms, Some(peer));
+            Message::FourLetter {
+                word,
+                peer,
+                host,
+                reply,
+            } => {
+                let text = four_letter_word(
+                    &mut self.core,
+                    &self.info,
+                    &word,
+                    clock.now_ms,
+                    Some(peer),
+                    &host,
+                );
                 let _ = reply.send(text);
             }
-            Message::Admin { name, reply } => {
-                let value = admin_command(&mut self.core, &self.info, &name, clock.now_ms);
+            Message::Admin { name, host, reply } => {
+                let value = admin_command(&mut self.core, &self.info, &name, clock.now_ms, &host);
                 let _ = reply.send(value);
             }
         }

@@ -19,6 +19,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::admin::{accept_each, read_get_path, respond};
 use super::driver::Message;
+use super::host::{HostFacts, HostProbe};
 use crate::zookeeper::config::ZooKeeperConfig;
 
 /// The provider class zoo.cfg names to turn the endpoint on.
@@ -77,6 +78,7 @@ impl MetricsEndpoint {
 pub async fn start(
     endpoint: &MetricsEndpoint,
     messages: mpsc::Sender<Message>,
+    host_probe: HostProbe,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<std::net::SocketAddr> {
     use anyhow::Context;
@@ -93,6 +95,7 @@ pub async fn start(
     tokio::spawn(serve_loop(
         listener,
         messages,
+        host_probe,
         stop,
         endpoint.process_metrics,
     ));
@@ -102,13 +105,15 @@ pub async fn start(
 async fn serve_loop(
     listener: TcpListener,
     messages: mpsc::Sender<Message>,
+    host_probe: HostProbe,
     stop: watch::Receiver<bool>,
     process_metrics: bool,
 ) {
     accept_each(listener, stop, move |stream| {
         let messages = messages.clone();
+        let host_probe = host_probe.clone();
         async move {
-            let _ = serve(stream, messages, process_metrics).await;
+            let _ = serve(stream, messages, host_probe, process_metrics).await;
         }
     })
     .await
@@ -117,6 +122,7 @@ async fn serve_loop(
 async fn serve(
     mut stream: TcpStream,
     messages: mpsc::Sender<Message>,
+    host_probe: HostProbe,
     process_metrics: bool,
 ) -> std::io::Result<()> {
     let Some(path) = read_get_path(&mut stream).await? else {
@@ -125,16 +131,17 @@ async fn serve(
     if path != "/metrics" && path != READY_PATH {
         return respond(&mut stream, 404, "text/plain", "not found\n").await;
     }
-    // Readiness asks the cheap `ruok`; only a scrape pays for the monitor values
-    // (which read directory sizes and /proc on the pipeline).
-    let command = if path == READY_PATH {
-        "ruok"
+    // Readiness asks the cheap `ruok`; only a scrape samples the host (directory
+    // sizes, /proc) for the monitor values, on a blocking thread.
+    let (command, host) = if path == READY_PATH {
+        ("ruok", HostFacts::default())
     } else {
-        "monitor"
+        ("monitor", host_probe.sample().await)
     };
     let (reply, answer) = oneshot::channel();
     let message = Message::Admin {
         name: command.to_string(),
+        host,
         reply,
     };
     if messages.send(message).await.is_err() {
@@ -147,7 +154,10 @@ async fn serve(
     }
     let mut text = render_monitor(&monitor);
     if process_metrics {
-        text.push_str(&render_process(&ProcessStats::read()));
+        let process = tokio::task::spawn_blocking(ProcessStats::read)
+            .await
+            .unwrap_or_default();
+        text.push_str(&render_process(&process));
     }
     respond(
         &mut stream,

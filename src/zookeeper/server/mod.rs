@@ -8,6 +8,8 @@
 //! - `java_random`: `java.util.Random`, for Apache's session passwords.
 //! - `stats`: latency and packet counters.
 //! - `commands`: four-letter words and AdminServer commands (pure formatting).
+//! - `host`: directory sizes, file descriptors and the host name, sampled on
+//!   a blocking thread by whoever asks, never on the pipeline.
 //! - `storage`: the storage traits, the in-memory storage and the pipelined
 //!   group commit (a log writer thread and a log syncer thread).
 //! - `disk`: `Storage` on Apache's on-disk format (`zookeeper::persistence`).
@@ -16,8 +18,8 @@
 //! - `admin`: the AdminServer's minimal HTTP.
 //! - `metrics`: `/metrics` for Prometheus, as Apache's PrometheusMetricsProvider.
 //!
-//! Architecture invariant: only `driver`, `net`, `admin`, `metrics` and `mod` touch
-//! sockets, threads or clocks; `core` and `sessions` are deterministic.
+//! Architecture invariant: only `driver`, `net`, `admin`, `metrics`, `host` and `mod`
+//! touch sockets, threads, files or clocks; `core` and `sessions` are deterministic.
 
 pub mod admin;
 pub mod commands;
@@ -26,6 +28,7 @@ pub mod core;
 mod core_tests;
 pub mod disk;
 pub mod driver;
+pub mod host;
 pub mod java_random;
 pub mod metrics;
 pub mod net;
@@ -44,6 +47,7 @@ use tokio::task::JoinHandle;
 use self::commands::ServerInfo;
 use self::core::{Core, CoreConfig, Role};
 use self::driver::{Clocks, Pipeline, Report};
+use self::host::HostProbe;
 use self::net::NetContext;
 use self::storage::{LogReport, Storage};
 use crate::zookeeper::config::ZooKeeperConfig;
@@ -107,6 +111,12 @@ impl Server {
             .with_context(|| format!("binding the client port {client}"))?;
         let client_address = listener.local_addr()?;
 
+        let dirs = storage.dirs();
+        let host_probe = HostProbe {
+            snapshot_dir: dirs.as_ref().map(|(data, _)| data.join("version-2")),
+            log_dir: dirs.as_ref().map(|(_, log)| log.join("version-2")),
+        };
+
         let (stop, stop_receiver) = watch::channel(false);
         let (messages, message_receiver) = mpsc::channel(PIPELINE_QUEUE_MESSAGES_MAX);
         let (report_sender, reports) = mpsc::unbounded_channel();
@@ -125,6 +135,7 @@ impl Server {
             tokio::spawn(admin::admin_loop(
                 admin,
                 messages.clone(),
+                host_probe.clone(),
                 stop_receiver.clone(),
             ));
             tracing::info!(%address, "Started AdminServer on address {address}, port {port} and command URL /commands");
@@ -136,7 +147,13 @@ impl Server {
         if let Some(endpoint) =
             metrics::MetricsEndpoint::from_config(config).map_err(anyhow::Error::msg)?
         {
-            metrics::start(&endpoint, messages.clone(), stop_receiver.clone()).await?;
+            metrics::start(
+                &endpoint,
+                messages.clone(),
+                host_probe.clone(),
+                stop_receiver.clone(),
+            )
+            .await?;
         }
 
         let (log, log_commands) = std::sync::mpsc::channel();
@@ -177,11 +194,10 @@ impl Server {
                 core.tree().last_processed_zxid(),
             )
             .context("writing the start-up snapshot")?;
-        let dirs = storage.dirs();
         let info = ServerInfo {
             client_port: client_address.port(),
-            snapshot_dir: dirs.as_ref().map(|(data, _)| data.join("version-2")),
-            log_dir: dirs.as_ref().map(|(_, log)| log.join("version-2")),
+            snapshot_dir: host_probe.snapshot_dir.clone(),
+            log_dir: host_probe.log_dir.clone(),
             client_connections_per_ip_max: config.client_connections_per_ip_max,
             started_ms: started.now_ms,
             mode: "standalone",
@@ -205,6 +221,7 @@ impl Server {
 
         let context = Arc::new(NetContext::new(
             messages.clone(),
+            host_probe,
             config.jute_max_buffer_bytes() as usize,
             config.four_letter_words_allowed(),
             config.client_connections_per_ip_max,

@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::commands::{is_enabled, not_whitelisted, KNOWN_WORDS};
 use super::core::Input;
 use super::driver::{Message, Outbound};
+use super::host::{needs_host_facts, HostFacts, HostProbe};
 use super::sessions::ConnectionId;
 use crate::zookeeper::jute::frame::{self, FRAME_LENGTH_BYTES};
 use crate::zookeeper::jute::proto::ConnectRequest;
@@ -33,6 +34,8 @@ const WRITE_BATCH_BYTES_MAX: usize = 64 * 1024;
 /// What every connection task shares.
 pub struct NetContext {
     pub messages: mpsc::Sender<Message>,
+    /// Samples what monitoring words report of the host, off the pipeline.
+    pub host_probe: HostProbe,
     /// `jute.maxbuffer`: the largest frame accepted.
     pub frame_bytes_max: usize,
     /// `4lw.commands.whitelist`.
@@ -50,6 +53,7 @@ pub struct NetContext {
 impl NetContext {
     pub fn new(
         messages: mpsc::Sender<Message>,
+        host_probe: HostProbe,
         frame_bytes_max: usize,
         four_letter_words_allowed: Vec<String>,
         connections_per_ip_max: u32,
@@ -58,6 +62,7 @@ impl NetContext {
     ) -> NetContext {
         NetContext {
             messages,
+            host_probe,
             frame_bytes_max,
             four_letter_words_allowed,
             connections_per_ip_max,
@@ -212,10 +217,16 @@ async fn serve_four_letter_word(
         not_whitelisted(word)
     } else {
         tracing::info!(%peer, "Processing {word} command from {peer}");
+        let host = if needs_host_facts(word) {
+            context.host_probe.sample().await
+        } else {
+            HostFacts::default()
+        };
         let (reply, answer) = oneshot::channel();
         let message = Message::FourLetter {
             word: word.to_string(),
             peer,
+            host,
             reply,
         };
         if context.messages.send(message).await.is_err() {

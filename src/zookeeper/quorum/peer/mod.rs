@@ -45,6 +45,7 @@ use crate::zookeeper::server::core::{Core, CoreConfig, Effect, Input, Role};
 use crate::zookeeper::server::driver::{
     write_streamed_snapshot, Clocks, Message, Outbound, SnapshotCommand,
 };
+use crate::zookeeper::server::host::HostProbe;
 use crate::zookeeper::server::net::{self, NetContext};
 use crate::zookeeper::server::sessions::ConnectionId;
 use crate::zookeeper::server::storage::{
@@ -266,8 +267,13 @@ pub async fn run(config: ZooKeeperConfig, shutdown: watch::Receiver<bool>) -> an
     let client_port = client_listener.local_addr()?.port();
     let (client_messages, mut client_receiver) = mpsc::channel(CLIENT_QUEUE_MESSAGES_MAX);
     let client_messages_for_admin = client_messages.clone();
+    let host_probe = HostProbe {
+        snapshot_dir: Some(config.data_dir.join("version-2")),
+        log_dir: Some(config.data_log_dir.join("version-2")),
+    };
     let context = Arc::new(NetContext::new(
         client_messages,
+        host_probe.clone(),
         config.jute_max_buffer_bytes() as usize,
         config.four_letter_words_allowed(),
         config.client_connections_per_ip_max,
@@ -294,6 +300,7 @@ pub async fn run(config: ZooKeeperConfig, shutdown: watch::Receiver<bool>) -> an
                 tokio::spawn(crate::zookeeper::server::admin::admin_loop(
                     admin,
                     client_messages_for_admin.clone(),
+                    host_probe.clone(),
                     stop.clone(),
                 ));
             }
@@ -308,6 +315,7 @@ pub async fn run(config: ZooKeeperConfig, shutdown: watch::Receiver<bool>) -> an
         crate::zookeeper::server::metrics::start(
             &endpoint,
             client_messages_for_admin.clone(),
+            host_probe.clone(),
             stop.clone(),
         )
         .await?;
@@ -1108,15 +1116,21 @@ impl Peer {
                 }
                 core.handle(input, clock);
             }
-            Message::FourLetter { word, peer, reply } => {
+            Message::FourLetter {
+                word,
+                peer,
+                host,
+                reply,
+            } => {
                 if word == "srst" {
                     self.zab.reset_proposal_sizes();
                 }
-                let text = four_letter_word(core, &self.info, &word, clock.now_ms, Some(peer));
+                let text =
+                    four_letter_word(core, &self.info, &word, clock.now_ms, Some(peer), &host);
                 let _ = reply.send(text);
             }
-            Message::Admin { name, reply } => {
-                let value = admin_command(core, &self.info, &name, clock.now_ms);
+            Message::Admin { name, host, reply } => {
+                let value = admin_command(core, &self.info, &name, clock.now_ms, &host);
                 let _ = reply.send(value);
             }
         }
