@@ -133,7 +133,13 @@ pub struct DigestAudit {
     snapshot_txn_missing: u64,
     /// Txns whose digest had a version other than ours.
     version_skipped: u64,
+    /// After a streamed (fuzzy) snapshot: txns through this zxid are replays
+    /// over a tree that may already hold their effects; not compared.
+    fuzzy_txns_through: Option<Zxid>,
 }
+
+/// The bound of `fuzzy_txns_through` before the learner knows the real one.
+const FUZZY_UNBOUNDED: Zxid = Zxid(i64::MAX);
 
 /// Logs a recurring condition on its 1st, 2nd, 4th, 8th... occurrence: a
 /// rate limit that needs no clock (Apache's `RateLogger` uses one).
@@ -170,6 +176,14 @@ impl DigestAudit {
             return;
         }
         self.snapshot_digest = Some(recorded);
+    }
+
+    pub fn skip_txn_digests_through(&mut self, zxid: Zxid) {
+        self.fuzzy_txns_through = Some(zxid);
+    }
+
+    pub fn skips_txn_digests_unbounded(&self) -> bool {
+        self.fuzzy_txns_through == Some(FUZZY_UNBOUNDED)
     }
 
     /// `compareSnapshotDigests`, once the txn `zxid` is applied (or the
@@ -211,6 +225,12 @@ impl DigestAudit {
         };
         if self.snapshot_digest.is_some() {
             return true;
+        }
+        if let Some(through) = self.fuzzy_txns_through {
+            if zxid <= through {
+                return true;
+            }
+            self.fuzzy_txns_through = None;
         }
         if txn_digest.version != TREE_DIGEST_VERSION {
             self.version_skipped += 1;

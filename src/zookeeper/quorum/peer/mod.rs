@@ -18,7 +18,7 @@ mod election_net;
 mod learner_net;
 
 use std::any::Any;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -52,7 +52,7 @@ use crate::zookeeper::server::storage::{
     run_log_writer, LogCommand, LogReport, SnapshotSink, Storage,
 };
 use crate::zookeeper::server::{disk::DiskStorage, tree_config};
-use crate::zookeeper::tree::{DataTree, IdMap, SessionId, TreeConfig, Zxid};
+use crate::zookeeper::tree::{DataTree, IdMap, SessionId, SnapshotCursor, TreeConfig, Zxid};
 
 /// Messages the client queue holds before connections wait.
 const CLIENT_QUEUE_MESSAGES_MAX: usize = 4096;
@@ -105,6 +105,25 @@ struct LearnerLink {
     close: watch::Sender<bool>,
 }
 
+/// Bytes of node records one step of a learner's snapshot stream encodes
+/// (as the pipeline's own snapshot steps: a fraction of a millisecond).
+const SNAPSHOT_STREAM_STEP_BYTES: usize = 64 * 1024;
+
+/// Leader side: the snapshot a learner is being sent after SNAP, encoded a
+/// step at a time between other work so clients are served meanwhile (Apache's
+/// LearnerHandler serialises it on the learner's own thread while commits go
+/// on; the stream is as fuzzy as Apache's, and the learner replays every txn
+/// after the SNAP packet's zxid over it). What the leader sends that learner
+/// in the meantime waits behind the stream: the learner reads the snapshot
+/// whole before the packets that follow it.
+struct SnapshotStream {
+    /// The learner connection it is written on; a newer connection ends it.
+    link: LinkId,
+    cursor: SnapshotCursor,
+    head_acls: HashSet<i64>,
+    held: Vec<Vec<u8>>,
+}
+
 /// The log writer thread of the current log session.
 struct LogWriter {
     commands: std::sync::mpsc::Sender<LogCommand>,
@@ -132,6 +151,8 @@ struct Peer {
     info: ServerInfo,
     /// Leader side: each learner's current connection.
     learners: BTreeMap<ServerId, LearnerLink>,
+    /// Leader side: snapshots being streamed to learners.
+    snapshot_streams: BTreeMap<ServerId, SnapshotStream>,
     /// Learner side: the connection to the leader.
     leader_link: Option<(ServerId, LinkId, mpsc::UnboundedSender<Vec<u8>>)>,
     /// Stops the tasks of the current role (learner listener, leader link).
@@ -359,6 +380,7 @@ pub async fn run(config: ZooKeeperConfig, shutdown: watch::Receiver<bool>) -> an
         announced_ready: false,
         info,
         learners: BTreeMap::new(),
+        snapshot_streams: BTreeMap::new(),
         leader_link: None,
         role_stop: None,
         log: None,
@@ -426,6 +448,9 @@ pub async fn run(config: ZooKeeperConfig, shutdown: watch::Receiver<bool>) -> an
                 if let Some(core) = peer.core.as_mut() {
                     core.snapshot_step();
                 }
+            }
+            _ = std::future::ready(()), if !peer.snapshot_streams.is_empty() => {
+                peer.snapshot_stream_step();
             }
             changed = shutdown.changed() => {
                 if changed.is_err() || *shutdown.borrow() {
@@ -509,6 +534,14 @@ impl Peer {
     }
 
     /// The tree and sessions as they stand, serving or not.
+    fn state_tree(&self) -> Option<&DataTree> {
+        match (&self.core, &self.database) {
+            (Some(core), _) => Some(core.tree()),
+            (None, Some(database)) => Some(&database.tree),
+            (None, None) => None,
+        }
+    }
+
     fn state(&self) -> Option<(&DataTree, BTreeMap<SessionId, i32>)> {
         if let Some(core) = &self.core {
             return Some((core.tree(), core.sessions().timeouts()));
@@ -760,6 +793,7 @@ impl Peer {
             let _ = stop.send(true);
         }
         self.learners.clear();
+        self.snapshot_streams.clear();
         self.leader_link = None;
     }
 
@@ -786,8 +820,15 @@ impl Peer {
         Ok(())
     }
 
-    fn send_to(&self, to: ServerId, bytes: Vec<u8>) {
+    fn send_to(&mut self, to: ServerId, bytes: Vec<u8>) {
         if let Some(learner) = self.learners.get(&to) {
+            if let Some(stream) = self.snapshot_streams.get_mut(&to) {
+                if stream.link == learner.link {
+                    stream.held.push(bytes);
+                    return;
+                }
+                self.snapshot_streams.remove(&to);
+            }
             let _ = learner.writer.send(bytes);
         } else if let Some((leader, _, writer)) = &self.leader_link {
             if *leader == to {
@@ -795,6 +836,77 @@ impl Peer {
             }
         } else {
             tracing::debug!(peer = to.0, "no learner-port connection to send on");
+        }
+    }
+
+    /// SNAP: writes the stream's head (sessions and the ACL map) now; the nodes
+    /// follow a step at a time (`snapshot_stream_step`).
+    fn start_snapshot_stream(&mut self, to: ServerId, zxid: Zxid) {
+        let Some(link) = self.learners.get(&to).map(|learner| learner.link) else {
+            return;
+        };
+        let Some((tree, sessions)) = self.state() else {
+            return;
+        };
+        let mut head = Vec::new();
+        wire::encode_snapshot_head(&mut head, tree, &sessions);
+        let stream = SnapshotStream {
+            link,
+            cursor: tree.snapshot_cursor(),
+            head_acls: wire::head_acl_indexes(tree),
+            held: Vec::new(),
+        };
+        tracing::info!(learner = to.0, %zxid, sessions = sessions.len(), "sending a snapshot");
+        // Whatever an older stream to this learner held belonged to a closed link.
+        self.snapshot_streams.remove(&to);
+        self.send_to(to, head);
+        self.snapshot_streams.insert(to, stream);
+    }
+
+    /// Encodes the next nodes of one learner's snapshot stream; at its end,
+    /// sends what waited behind it.
+    fn snapshot_stream_step(&mut self) {
+        let Some((&to, _)) = self.snapshot_streams.iter().next() else {
+            return;
+        };
+        let current_link = self.learners.get(&to).map(|learner| learner.link);
+        let Some(mut stream) = self.snapshot_streams.remove(&to) else {
+            return;
+        };
+        if current_link != Some(stream.link) {
+            return;
+        }
+        let Some(tree) = self.state_tree() else {
+            return;
+        };
+        let mut bytes = Vec::with_capacity(SNAPSHOT_STREAM_STEP_BYTES + 4096);
+        let step = wire::encode_snapshot_nodes(
+            tree,
+            &mut stream.cursor,
+            &mut bytes,
+            SNAPSHOT_STREAM_STEP_BYTES,
+            &stream.head_acls,
+        );
+        match step {
+            wire::SnapshotStep::More => {
+                self.send_to(to, bytes);
+                self.snapshot_streams.insert(to, stream);
+            }
+            wire::SnapshotStep::Done => {
+                self.send_to(to, bytes);
+                tracing::info!(learner = to.0, held = stream.held.len(), "snapshot sent");
+                for held in stream.held {
+                    self.send_to(to, held);
+                }
+            }
+            wire::SnapshotStep::UnknownAcl { path, acl } => {
+                // The learner could not resolve the node's ACL: end its connection;
+                // it reconnects and is sent a fresh snapshot.
+                tracing::warn!(learner = to.0, %path, acl, "a node created during the snapshot stream uses an ACL its head does not list; closing the learner's connection so it syncs again");
+                if let Some(learner) = self.learners.get(&to) {
+                    let _ = learner.close.send(true);
+                }
+            }
         }
     }
 
@@ -850,13 +962,7 @@ impl Peer {
                 self.zab_inputs
                     .push_back(zab::Input::SnapshotDurable { zxid });
             }
-            Out::SendSnapshot { to, zxid } => {
-                if let Some((tree, sessions)) = self.state() {
-                    let bytes = wire::encode_snapshot_stream(tree, &sessions);
-                    tracing::info!(learner = to.0, %zxid, bytes = bytes.len(), "sending a snapshot");
-                    self.send_to(to, bytes);
-                }
-            }
+            Out::SendSnapshot { to, zxid } => self.start_snapshot_stream(to, zxid),
             Out::LoadSnapshot { zxid, snapshot } => {
                 let snapshot: Arc<dyn Any + Send + Sync> = snapshot;
                 let Ok(slot) = snapshot.downcast::<SnapshotSlot>() else {
@@ -867,6 +973,7 @@ impl Peer {
                     anyhow::bail!("the leader's snapshot was loaded twice");
                 };
                 tree.set_last_processed_zxid(zxid);
+                tree.skip_txn_digests_of_sync();
                 self.database = Some(Database { tree, sessions });
             }
             Out::Apply { txn } => self.apply(txn),
@@ -1025,6 +1132,9 @@ impl Peer {
         let clock = self.clocks.now();
         // As QuorumPeer.initConfigInZKDatabase (on start and after a learner's sync).
         let mut tree = database.tree;
+        // After a streamed snapshot, txn digests are compared again from the
+        // first txn after those this sync logged (UPTODATE logged them all).
+        tree.bound_skipped_txn_digests(self.zab.vote().1);
         tree.init_config_node(
             self.config.quorum_verifier_text().into_bytes(),
             0,

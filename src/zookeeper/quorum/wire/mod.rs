@@ -48,6 +48,7 @@ pub use learner::{
 };
 pub use snapshot_stream::{
     encode_snapshot_head, encode_snapshot_nodes, encode_snapshot_stream, encode_snapshot_tail,
+    head_acl_indexes, SnapshotStep,
     NetworkSnapshot, SnapshotFeed, SnapshotStreamDecoder, SNAPSHOT_SIGNATURE,
 };
 

@@ -47,28 +47,62 @@ pub fn encode_snapshot_head(
     encode_sessions_and_acls(out, sessions, &tree.acl_cache().entries());
 }
 
+/// The ACL indexes a stream's head listed: a node the walk meets later may
+/// only use one of these (or the open ACL), since the learner resolves each
+/// node's index against the head's map.
+pub fn head_acl_indexes(tree: &DataTree) -> HashSet<i64> {
+    tree.acl_cache()
+        .entries()
+        .iter()
+        .map(|(index, _)| *index)
+        .collect()
+}
+
+/// What one step of a snapshot stream did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnapshotStep {
+    /// `out` grew by the bytes asked for; the walk goes on.
+    More,
+    /// The walk ended: the end marker and the signature are written too.
+    Done,
+    /// A node uses an ACL interned after the head was written (the tree
+    /// changed during the walk): the stream cannot be finished readably.
+    UnknownAcl { path: String, acl: i64 },
+}
+
 /// Appends nodes from where `cursor` is until `out` has grown by at least
 /// `bytes_min` or the walk ends (then the end marker and the signature too),
 /// so a leader can interleave the dump with other work, as the on-disk
-/// snapshot writer does. Returns true once the stream is complete.
+/// snapshot writer does. The tree may change between steps (Apache's
+/// LearnerHandler streams as fuzzily): the learner replays every txn after
+/// the SNAP packet's zxid over it.
 pub fn encode_snapshot_nodes(
     tree: &DataTree,
     cursor: &mut SnapshotCursor,
     out: &mut Vec<u8>,
     bytes_min: usize,
-) -> bool {
+    head_acls: &HashSet<i64>,
+) -> SnapshotStep {
     let stop_at = out.len().saturating_add(bytes_min);
+    let mut unknown_acl = None;
     while !cursor.is_done() {
         tree.snapshot_step(cursor, |path, node| {
+            if node.acl != OPEN_UNSAFE_ACL_INDEX && !head_acls.contains(&node.acl) {
+                unknown_acl = Some((path.to_string(), node.acl));
+                return false;
+            }
             encode_node(out, path, node);
             out.len() < stop_at
         });
+        if let Some((path, acl)) = unknown_acl {
+            return SnapshotStep::UnknownAcl { path, acl };
+        }
         if out.len() >= stop_at && !cursor.is_done() {
-            return false;
+            return SnapshotStep::More;
         }
     }
     encode_snapshot_tail(out);
-    true
+    SnapshotStep::Done
 }
 
 /// The "/" that ends the nodes, then the signature.
@@ -82,7 +116,14 @@ pub fn encode_snapshot_stream(tree: &DataTree, sessions: &BTreeMap<SessionId, i3
     let mut out = Vec::new();
     encode_snapshot_head(&mut out, tree, sessions);
     let mut cursor = tree.snapshot_cursor();
-    encode_snapshot_nodes(tree, &mut cursor, &mut out, usize::MAX);
+    let step = encode_snapshot_nodes(
+        tree,
+        &mut cursor,
+        &mut out,
+        usize::MAX,
+        &head_acl_indexes(tree),
+    );
+    debug_assert_eq!(step, SnapshotStep::Done, "one walk over an unchanging tree");
     out
 }
 
@@ -349,6 +390,10 @@ fn read_count(input: &mut Decoder<'_>, what: &str) -> Result<usize, StepError> {
 mod tests {
     use super::*;
     use crate::zookeeper::jute::codec::{write_i32, write_i64, BUFFER_BYTES_MAX_DEFAULT};
+    use crate::zookeeper::jute::{
+        txn::{CreateTxn, DeleteTxn, SetDataTxn},
+        OpCode, TxnBody, TxnEntry, TxnHeader,
+    };
 
     fn sample_tree() -> (DataTree, BTreeMap<SessionId, i32>) {
         let mut tree = DataTree::new(TreeConfig::default());
@@ -433,12 +478,158 @@ mod tests {
         let mut out = Vec::new();
         encode_snapshot_head(&mut out, &tree, &sessions);
         let mut cursor = tree.snapshot_cursor();
+        let acls = head_acl_indexes(&tree);
         let mut rounds = 0;
-        while !encode_snapshot_nodes(&tree, &mut cursor, &mut out, 1) {
+        while encode_snapshot_nodes(&tree, &mut cursor, &mut out, 1, &acls) == SnapshotStep::More {
             rounds += 1;
         }
         assert!(rounds > 2);
         assert_eq!(out, encode_snapshot_stream(&tree, &sessions));
+    }
+
+    fn txn(zxid: i64, op: OpCode, body: TxnBody) -> TxnEntry {
+        TxnEntry {
+            header: TxnHeader {
+                client_id: 0,
+                cxid: 0,
+                zxid,
+                time: zxid,
+                op: op.as_i32(),
+            },
+            body,
+            digest: None,
+        }
+    }
+
+    /// What the leader's prepare would log next for `/n<i>`: a create below
+    /// it, a setData of it or its delete (with the parent's next cversion, as
+    /// prepare fills it in).
+    fn next_txn(leader: &DataTree, zxid: i64, i: usize) -> TxnEntry {
+        let path = format!("/n{}", i % 40);
+        let Some(stat) = leader.stat(&path) else {
+            let parent_c_version = leader.stat("/").expect("root").cversion + 1;
+            return txn(
+                zxid,
+                OpCode::Create,
+                TxnBody::Create(CreateTxn {
+                    path,
+                    data: Some(vec![i as u8; 30]),
+                    acl: Acl::open_unsafe(),
+                    ephemeral: false,
+                    parent_c_version,
+                }),
+            );
+        };
+        match i % 3 {
+            0 if stat.num_children == 0 => {
+                txn(zxid, OpCode::Delete, TxnBody::Delete(DeleteTxn { path }))
+            }
+            1 => {
+                let child = format!("{path}/c{zxid}");
+                txn(
+                    zxid,
+                    OpCode::Create,
+                    TxnBody::Create(CreateTxn {
+                        path: child,
+                        data: None,
+                        acl: Acl::open_unsafe(),
+                        ephemeral: false,
+                        parent_c_version: stat.cversion + 1,
+                    }),
+                )
+            }
+            _ => txn(
+                zxid,
+                OpCode::SetData,
+                TxnBody::SetData(SetDataTxn {
+                    path,
+                    data: Some(vec![zxid as u8; 12]),
+                    version: stat.version + 1,
+                }),
+            ),
+        }
+    }
+
+    /// A leader streams a snapshot a step at a time while txns keep applying
+    /// (the stream is fuzzy, as Apache's LearnerHandler's); the learner loads
+    /// it at the SNAP zxid and replays every txn after it: both trees end equal.
+    #[test]
+    fn a_stream_walked_while_txns_apply_converges_after_replay() {
+        let mut leader = DataTree::new(TreeConfig::default());
+        let mut zxid = 0;
+        for i in 0..40 {
+            zxid += 1;
+            let entry = next_txn(&leader, zxid, i);
+            leader.apply(&entry);
+        }
+        let snap_zxid = leader.last_processed_zxid();
+        let mut stream = Vec::new();
+        encode_snapshot_head(&mut stream, &leader, &BTreeMap::new());
+        let acls = head_acl_indexes(&leader);
+        let mut cursor = leader.snapshot_cursor();
+        let mut after_snap = Vec::new();
+        let mut i = 7;
+        while encode_snapshot_nodes(&leader, &mut cursor, &mut stream, 40, &acls)
+            == SnapshotStep::More
+        {
+            for _ in 0..3 {
+                zxid += 1;
+                i += 5;
+                let entry = next_txn(&leader, zxid, i);
+                leader.apply(&entry);
+                after_snap.push(entry);
+            }
+        }
+        assert!(after_snap.len() > 30, "txns ran during the walk");
+        let mut decoder = decoder();
+        assert_eq!(
+            decoder.feed(&stream),
+            Ok(SnapshotFeed::Done {
+                consumed: stream.len()
+            })
+        );
+        let mut learner = decoder.finish().expect("a whole stream").tree;
+        learner.set_last_processed_zxid(snap_zxid);
+        learner.skip_txn_digests_of_sync();
+        for entry in &after_snap {
+            learner.apply(entry);
+        }
+        assert_eq!(learner.digest(), leader.digest());
+        assert_eq!(learner.digest(), learner.digest_from_scratch());
+        let paths = |tree: &DataTree| {
+            tree.nodes_in_snapshot_order()
+                .into_iter()
+                .map(|(path, node)| (path, node.stat.clone(), node.data.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(paths(&learner), paths(&leader));
+        assert_eq!(learner.digest_mismatches_count(), 0);
+    }
+
+    #[test]
+    fn a_node_with_an_acl_newer_than_the_head_stops_the_stream() {
+        let (mut tree, sessions) = sample_tree();
+        let mut out = Vec::new();
+        encode_snapshot_head(&mut out, &tree, &sessions);
+        let acls = head_acl_indexes(&tree);
+        let mut cursor = tree.snapshot_cursor();
+        let mut notifications = Vec::new();
+        tree.create_node(
+            "/b",
+            None,
+            &Acl::creator_all(),
+            0,
+            -1,
+            crate::zookeeper::tree::Zxid(9),
+            9,
+            &mut notifications,
+        )
+        .unwrap();
+        let step = encode_snapshot_nodes(&tree, &mut cursor, &mut out, usize::MAX, &acls);
+        assert!(
+            matches!(&step, SnapshotStep::UnknownAcl { path, .. } if path == "/b"),
+            "{step:?}"
+        );
     }
 
     fn head(sessions: i32, acl_lists: i32) -> Vec<u8> {
