@@ -107,12 +107,113 @@ pub struct Pipeline {
     pub snapshots: Arc<dyn SnapshotSink>,
     pub stop: watch::Receiver<bool>,
     /// The thread writing the snapshot being streamed, if any.
-    pub snapshot_writer: Option<std::sync::mpsc::Sender<SnapshotCommand>>,
+    pub snapshot_writer: Option<SnapshotWriter>,
+}
+
+/// Snapshot chunks (about `SNAPSHOT_STEP_BYTES` each) queued for the writer
+/// thread at most: the pipeline stops encoding while the disk is behind,
+/// instead of queueing the whole tree in memory.
+const SNAPSHOT_CHUNKS_QUEUED_MAX: usize = 16;
+
+/// The thread writing a streamed snapshot, and how far behind it is.
+pub struct SnapshotWriter {
+    commands: std::sync::mpsc::Sender<SnapshotCommand>,
+    /// Chunks sent and not yet written.
+    queued: Arc<std::sync::atomic::AtomicUsize>,
+    /// Signalled whenever the thread has written a chunk.
+    drained: Arc<tokio::sync::Notify>,
+}
+
+impl SnapshotWriter {
+    /// Starts the writer thread (tokio's blocking pool): it writes `head`,
+    /// then the chunks, and calls `done` with the error, if any.
+    pub fn start(
+        sink: Arc<dyn SnapshotSink>,
+        zxid: crate::zookeeper::tree::Zxid,
+        head: Vec<u8>,
+        done: impl FnOnce(Option<String>) + Send + 'static,
+    ) -> SnapshotWriter {
+        let (commands, receiver) = std::sync::mpsc::channel();
+        let queued = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let drained = Arc::new(tokio::sync::Notify::new());
+        let progress = WriteProgress {
+            queued: queued.clone(),
+            drained: drained.clone(),
+        };
+        tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
+            let outcome = write_streamed_snapshot(&*sink, zxid, &head, receiver, &progress);
+            match &outcome {
+                Ok(true) => {
+                    tracing::info!(%zxid, elapsed_ms = started.elapsed().as_millis() as u64, "snapshot written")
+                }
+                Ok(false) => tracing::info!(%zxid, "snapshot abandoned"),
+                Err(error) => tracing::error!(%zxid, "snapshot failed: {error:#}"),
+            }
+            done(outcome.err().map(|error| format!("{error:#}")));
+        });
+        SnapshotWriter {
+            commands,
+            queued,
+            drained,
+        }
+    }
+
+    /// Whether another chunk may be encoded now.
+    pub fn has_room(&self) -> bool {
+        self.queued.load(std::sync::atomic::Ordering::Acquire) < SNAPSHOT_CHUNKS_QUEUED_MAX
+    }
+
+    /// What to await, while there is no room, for the thread to catch up.
+    pub fn drained(&self) -> Arc<tokio::sync::Notify> {
+        self.drained.clone()
+    }
+
+    pub fn send_bytes(&self, bytes: Vec<u8>) {
+        self.queued
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        let _ = self.commands.send(SnapshotCommand::Bytes(bytes));
+    }
+
+    /// Every chunk is sent: seal, fsync and publish. (Dropping the writer
+    /// without this abandons the file.)
+    pub fn end(self, digest: Option<crate::zookeeper::tree::ZxidDigest>) {
+        let _ = self.commands.send(SnapshotCommand::End(digest));
+    }
+}
+
+/// Whether a snapshot may be stepped now: one is pending and its writer (if
+/// started) has room for another chunk.
+pub fn snapshot_may_step(core: Option<&Core>, writer: Option<&SnapshotWriter>) -> bool {
+    core.is_some_and(Core::snapshot_pending) && writer.is_none_or(SnapshotWriter::has_room)
+}
+
+/// Waits until the writer has written a chunk (forever when there is none to
+/// wait for: the select branch is then disabled anyway).
+pub async fn snapshot_writer_drained(drained: Option<Arc<tokio::sync::Notify>>) {
+    match drained {
+        Some(drained) => drained.notified().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The writer thread's side of the queue bound.
+struct WriteProgress {
+    queued: Arc<std::sync::atomic::AtomicUsize>,
+    drained: Arc<tokio::sync::Notify>,
+}
+
+impl WriteProgress {
+    fn chunk_written(&self) {
+        self.queued
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        self.drained.notify_one();
+    }
 }
 
 /// What the pipeline tells the thread writing a streamed snapshot.
 #[derive(Debug)]
-pub enum SnapshotCommand {
+enum SnapshotCommand {
     Bytes(Vec<u8>),
     /// Every byte is sent: seal, end with this digest, fsync, publish.
     End(Option<crate::zookeeper::tree::ZxidDigest>),
@@ -120,11 +221,12 @@ pub enum SnapshotCommand {
 
 /// The body of a snapshot writer thread: Ok(true) once published, Ok(false)
 /// when the pipeline gave up on it (its sender dropped first).
-pub(crate) fn write_streamed_snapshot(
+fn write_streamed_snapshot(
     sink: &dyn SnapshotSink,
     zxid: crate::zookeeper::tree::Zxid,
     head: &[u8],
     commands: std::sync::mpsc::Receiver<SnapshotCommand>,
+    progress: &WriteProgress,
 ) -> anyhow::Result<bool> {
     let mut output = sink.create(zxid)?;
     if let Err(error) = output.write(head) {
@@ -134,7 +236,9 @@ pub(crate) fn write_streamed_snapshot(
     loop {
         match commands.recv() {
             Ok(SnapshotCommand::Bytes(bytes)) => {
-                if let Err(error) = output.write(&bytes) {
+                let written = output.write(&bytes);
+                progress.chunk_written();
+                if let Err(error) = written {
                     output.abandon();
                     return Err(error);
                 }
@@ -212,9 +316,11 @@ impl Pipeline {
                     let clock = self.clocks.now();
                     self.core.handle(Input::CleanupContainers, clock);
                 }
-                _ = std::future::ready(()), if self.core.snapshot_pending() => {
+                _ = std::future::ready(()), if snapshot_may_step(Some(&self.core), self.snapshot_writer.as_ref()) => {
                     self.core.snapshot_step();
                 }
+                _ = snapshot_writer_drained(self.snapshot_writer.as_ref().map(SnapshotWriter::drained)),
+                    if self.core.snapshot_pending() && !snapshot_may_step(Some(&self.core), self.snapshot_writer.as_ref()) => {}
                 _ = self.stop.changed() => break Ok(()),
             }
             self.execute(&mut outbound);
@@ -307,35 +413,26 @@ impl Pipeline {
                     let _ = self.log.send(LogCommand::Roll);
                 }
                 Effect::SnapshotBegin { zxid, head } => {
-                    let (sender, commands) = std::sync::mpsc::channel();
                     // A previous writer still open can only be one whose
-                    // snapshot the core dropped: dropping its sender abandons it.
-                    self.snapshot_writer = Some(sender);
-                    let sink = self.snapshots.clone();
+                    // snapshot the core dropped: dropping it abandons it.
                     let reports = self.report_sender.clone();
-                    tokio::task::spawn_blocking(move || {
-                        let started = std::time::Instant::now();
-                        let outcome = write_streamed_snapshot(&*sink, zxid, &head, commands);
-                        match &outcome {
-                            Ok(true) => {
-                                tracing::info!(%zxid, elapsed_ms = started.elapsed().as_millis() as u64, "snapshot written")
-                            }
-                            Ok(false) => tracing::info!(%zxid, "snapshot abandoned"),
-                            Err(error) => tracing::error!(%zxid, "snapshot failed: {error:#}"),
-                        }
-                        let _ = reports.send(Report::SnapshotDone(
-                            outcome.err().map(|error| format!("{error:#}")),
-                        ));
-                    });
+                    self.snapshot_writer = Some(SnapshotWriter::start(
+                        self.snapshots.clone(),
+                        zxid,
+                        head,
+                        move |error| {
+                            let _ = reports.send(Report::SnapshotDone(error));
+                        },
+                    ));
                 }
                 Effect::SnapshotBytes(bytes) => {
                     if let Some(writer) = &self.snapshot_writer {
-                        let _ = writer.send(SnapshotCommand::Bytes(bytes));
+                        writer.send_bytes(bytes);
                     }
                 }
                 Effect::SnapshotEnd { digest } => {
                     if let Some(writer) = self.snapshot_writer.take() {
-                        let _ = writer.send(SnapshotCommand::End(digest));
+                        writer.end(digest);
                     }
                 }
                 Effect::SnapshotAbandon => {
@@ -352,5 +449,102 @@ impl Pipeline {
             }
         }
         flush(&mut frames, outbound, None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::mpsc as std_mpsc;
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::zookeeper::server::storage::SnapshotOutput;
+    use crate::zookeeper::tree::{DataTree, SessionId, Zxid, ZxidDigest};
+
+    /// A disk that writes a chunk only when the test says so.
+    struct GatedSink {
+        gate: Mutex<Option<std_mpsc::Receiver<()>>>,
+        written: std_mpsc::Sender<usize>,
+    }
+
+    struct GatedOutput {
+        gate: std_mpsc::Receiver<()>,
+        written: std_mpsc::Sender<usize>,
+    }
+
+    impl SnapshotSink for GatedSink {
+        fn write_snapshot(
+            &self,
+            _: &DataTree,
+            _: &BTreeMap<SessionId, i32>,
+            _: Zxid,
+        ) -> anyhow::Result<()> {
+            Ok(())
+        }
+        fn create(&self, _: Zxid) -> anyhow::Result<Box<dyn SnapshotOutput>> {
+            let gate = self.gate.lock().unwrap().take().expect("one snapshot");
+            Ok(Box::new(GatedOutput {
+                gate,
+                written: self.written.clone(),
+            }))
+        }
+        fn purge(&self, _: u32) -> anyhow::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl SnapshotOutput for GatedOutput {
+        fn write(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+            if !bytes.is_empty() && bytes != b"head" {
+                let _ = self.gate.recv();
+            }
+            let _ = self.written.send(bytes.len());
+            Ok(())
+        }
+        fn finish(self: Box<Self>, _: Option<ZxidDigest>) -> anyhow::Result<()> {
+            Ok(())
+        }
+        fn abandon(self: Box<Self>) {}
+    }
+
+    /// A slow disk stops the encoding after SNAPSHOT_CHUNKS_QUEUED_MAX chunks
+    /// instead of letting the whole tree queue in memory, and each chunk it
+    /// writes makes room again (and wakes whoever waits for it).
+    #[tokio::test]
+    async fn a_slow_disk_bounds_the_chunks_queued_for_it() {
+        let (open_gate, gate) = std_mpsc::channel();
+        let (written_sender, written) = std_mpsc::channel();
+        let sink = Arc::new(GatedSink {
+            gate: Mutex::new(Some(gate)),
+            written: written_sender,
+        });
+        let (done_sender, done) = std_mpsc::channel();
+        let writer = SnapshotWriter::start(sink, Zxid(5), b"head".to_vec(), move |error| {
+            let _ = done_sender.send(error);
+        });
+        let mut sent = 0;
+        while writer.has_room() {
+            writer.send_bytes(vec![1; 10]);
+            sent += 1;
+        }
+        assert_eq!(sent, SNAPSHOT_CHUNKS_QUEUED_MAX);
+        let drained = writer.drained();
+        open_gate.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), drained.notified())
+            .await
+            .expect("the writer reports a written chunk");
+        assert!(writer.has_room());
+        for _ in 1..sent {
+            open_gate.send(()).unwrap();
+        }
+        writer.end(None);
+        assert_eq!(
+            done.recv_timeout(Duration::from_secs(10)).unwrap(),
+            None,
+            "published"
+        );
+        // The head, then every chunk.
+        assert_eq!(written.try_iter().count(), 1 + SNAPSHOT_CHUNKS_QUEUED_MAX);
     }
 }

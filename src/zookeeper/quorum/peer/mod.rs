@@ -43,7 +43,7 @@ use crate::zookeeper::server::commands::{
 };
 use crate::zookeeper::server::core::{Core, CoreConfig, Effect, Input, Role};
 use crate::zookeeper::server::driver::{
-    write_streamed_snapshot, Clocks, Message, Outbound, SnapshotCommand,
+    snapshot_may_step, snapshot_writer_drained, Clocks, Message, Outbound, SnapshotWriter,
 };
 use crate::zookeeper::server::host::HostProbe;
 use crate::zookeeper::server::net::{self, NetContext};
@@ -158,7 +158,7 @@ struct Peer {
     /// Stops the tasks of the current role (learner listener, leader link).
     role_stop: Option<watch::Sender<bool>>,
     log: Option<LogWriter>,
-    snapshot_writer: Option<std::sync::mpsc::Sender<SnapshotCommand>>,
+    snapshot_writer: Option<SnapshotWriter>,
     outbound: IdMap<ConnectionId, mpsc::UnboundedSender<Outbound>>,
     events: mpsc::UnboundedSender<Event>,
     link_events: mpsc::UnboundedSender<LinkEvent>,
@@ -444,11 +444,14 @@ pub async fn run(config: ZooKeeperConfig, shutdown: watch::Receiver<bool>) -> an
                     core.handle(Input::CleanupContainers, peer.clocks.now());
                 }
             }
-            _ = std::future::ready(()), if peer.core.as_ref().is_some_and(Core::snapshot_pending) => {
+            _ = std::future::ready(()), if snapshot_may_step(peer.core.as_ref(), peer.snapshot_writer.as_ref()) => {
                 if let Some(core) = peer.core.as_mut() {
                     core.snapshot_step();
                 }
             }
+            _ = snapshot_writer_drained(peer.snapshot_writer.as_ref().map(SnapshotWriter::drained)),
+                if peer.core.as_ref().is_some_and(Core::snapshot_pending)
+                    && !snapshot_may_step(peer.core.as_ref(), peer.snapshot_writer.as_ref()) => {}
             _ = std::future::ready(()), if !peer.snapshot_streams.is_empty() => {
                 peer.snapshot_stream_step();
             }
@@ -1307,28 +1310,24 @@ impl Peer {
                     }
                 }
                 Effect::SnapshotBegin { zxid, head } => {
-                    let (sender, commands) = std::sync::mpsc::channel();
-                    self.snapshot_writer = Some(sender);
-                    let sink = self.snapshots.clone();
                     let events = self.events.clone();
-                    tokio::task::spawn_blocking(move || {
-                        let outcome = write_streamed_snapshot(&*sink, zxid, &head, commands);
-                        if let Err(error) = &outcome {
-                            tracing::error!(%zxid, "snapshot failed: {error:#}");
-                        }
-                        let _ = events.send(Event::SnapshotDone(
-                            outcome.err().map(|error| format!("{error:#}")),
-                        ));
-                    });
+                    self.snapshot_writer = Some(SnapshotWriter::start(
+                        self.snapshots.clone(),
+                        zxid,
+                        head,
+                        move |error| {
+                            let _ = events.send(Event::SnapshotDone(error));
+                        },
+                    ));
                 }
                 Effect::SnapshotBytes(bytes) => {
                     if let Some(writer) = &self.snapshot_writer {
-                        let _ = writer.send(SnapshotCommand::Bytes(bytes));
+                        writer.send_bytes(bytes);
                     }
                 }
                 Effect::SnapshotEnd { digest } => {
                     if let Some(writer) = self.snapshot_writer.take() {
-                        let _ = writer.send(SnapshotCommand::End(digest));
+                        writer.end(digest);
                     }
                 }
                 Effect::SnapshotAbandon => self.snapshot_writer = None,

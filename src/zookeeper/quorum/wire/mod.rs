@@ -48,8 +48,8 @@ pub use learner::{
 };
 pub use snapshot_stream::{
     encode_snapshot_head, encode_snapshot_nodes, encode_snapshot_stream, encode_snapshot_tail,
-    head_acl_indexes, SnapshotStep,
-    NetworkSnapshot, SnapshotFeed, SnapshotStreamDecoder, SNAPSHOT_SIGNATURE,
+    head_acl_indexes, NetworkSnapshot, SnapshotFeed, SnapshotStep, SnapshotStreamDecoder,
+    SNAPSHOT_SIGNATURE,
 };
 
 /// What a decoder found in the bytes it was given.
