@@ -13,6 +13,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod http;
 pub mod kafka;
 pub mod notify;
 pub mod zookeeper;

@@ -17,9 +17,9 @@ use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::admin::{accept_each, read_get_path, respond};
 use super::driver::Message;
 use super::host::{HostFacts, HostProbe};
+use crate::http::{accept_each, read_get_path, respond};
 use crate::zookeeper::config::ZooKeeperConfig;
 
 /// The provider class zoo.cfg names to turn the endpoint on.
