@@ -51,6 +51,10 @@ maven_coords() {
     kafka-clients-3.9)
       echo "org.apache.kafka:kafka-clients:$KAFKA_ZK_VERSION"
       echo "org.slf4j:slf4j-simple:$SLF4J_VERSION" ;;
+    jmx-exporter)
+      # the Prometheus JMX exporter's java agent: one self-contained jar, handed to an
+      # Apache broker as -javaagent (suite kafka-metrics), never put on a classpath
+      echo "io.prometheus.jmx:jmx_prometheus_javaagent:$JMX_EXPORTER_VERSION" ;;
     *) die "unknown maven set: $1" ;;
   esac
 }
