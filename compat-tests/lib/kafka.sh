@@ -15,6 +15,9 @@
 #                       keel broker at it (KAFKA_ZK_CONNECT is exported for it too);
 #                       kafka_stop stops both.
 #         keel zk:      `$KEEL_BIN kafka <server.properties> --override k=v ...`.
+#       KAFKA_KEEL_OVERRIDES="k=v ...": more `--override k=v` arguments for a keel broker
+#       (e.g. keel.metrics.port=N), kept in its dir so that kafka_restart passes them again.
+#       An Apache broker's JVM options are KAFKA_SERVER_JAVA_OPTS (e.g. a -javaagent).
 #   kafka_stop <name>             stops the broker (TERM, then KILL) and its own ZooKeeper
 #   kafka_stop_all                stops every broker kafka_start started in this shell
 #   kafka_kill <name>             SIGKILL to the broker (no clean shutdown; its own ZooKeeper,
@@ -500,12 +503,21 @@ kafka__start_keel() {
     kafka__broker_props "$dir"
   } >"$dir/server.properties"
   : >"$dir/server.log"
-  log "starting keel kafka (zookeeper $zk) on 127.0.0.1:$port"
+  # KAFKA_KEEL_OVERRIDES: the caller's --override k=v, first start only (kept for restarts)
+  local kv extra=()
+  if [ ! -f "$dir/keel-overrides" ]; then
+    for kv in ${KAFKA_KEEL_OVERRIDES:-}; do printf '%s\n' "$kv"; done >"$dir/keel-overrides"
+  fi
+  while IFS= read -r kv; do
+    [ -n "$kv" ] && extra+=(--override "$kv")
+  done <"$dir/keel-overrides"
+  log "starting keel kafka (zookeeper $zk) on 127.0.0.1:$port${extra[*]:+ (${extra[*]})}"
   "$KEEL_BIN" kafka "$dir/server.properties" \
     --override "listeners=PLAINTEXT://127.0.0.1:$port" \
     --override "advertised.listeners=PLAINTEXT://127.0.0.1:$port" \
     --override "log.dirs=$dir/data" \
     --override "zookeeper.connect=$zk" \
+    "${extra[@]}" \
     >"$dir/stdout.log" 2>&1 </dev/null &
   echo $! >"$dir/server.pid"
   # A keel without a Kafka half exits at once: report that now, not after the timeout.
