@@ -221,6 +221,9 @@ async fn run_standalone(zookeeper: ZooKeeperConfig, kafka: KafkaConfig) -> anyho
     kafka_result.and(zookeeper_result)
 }
 
+/// Where `keel standalone` serves the broker's `/metrics` and `/ready`.
+pub const STANDALONE_METRICS_PORT: u16 = 9404;
+
 /// The two configurations `keel standalone` runs with: Apache's sample zoo.cfg and
 /// server.properties, with both data directories under `data_dir`.
 pub fn standalone_configs(
@@ -242,6 +245,9 @@ pub fn standalone_configs(
     kafka_properties.set("offsets.topic.replication.factor", "1");
     kafka_properties.set("transaction.state.log.replication.factor", "1");
     kafka_properties.set("group.initial.rebalance.delay.ms", "0");
+    // Prometheus metrics under the JMX exporter's names (`kafka::metrics`), on
+    // the port the exporter's Kafka examples use.
+    kafka_properties.set("keel.metrics.port", &STANDALONE_METRICS_PORT.to_string());
     let kafka = KafkaConfig::from_properties(&kafka_properties)?;
     Ok((zookeeper, kafka))
 }

@@ -62,6 +62,8 @@ pub struct Broker {
     settings_cache: Mutex<TopicSettingsCache>,
     /// The broker role towards the controller: epochs, live brokers, fetchers.
     pub replicas: ReplicaManager,
+    /// What the request path counts for `/metrics` (`kafka::metrics`).
+    pub metrics: crate::kafka::metrics::BrokerMetrics,
     /// This broker's own `Arc`, for the tasks it starts (fetchers) from `&self`.
     this: std::sync::Weak<Broker>,
 }
@@ -110,6 +112,11 @@ impl Broker {
             fetch_sessions: Mutex::new(fetch_sessions),
             settings_cache: Mutex::new(TopicSettingsCache::default()),
             replicas: ReplicaManager::default(),
+            metrics: crate::kafka::metrics::BrokerMetrics::new(
+                crate::kafka::protocol::versions::SUPPORTED
+                    .iter()
+                    .map(|(api_key, _, _)| *api_key),
+            ),
         })
     }
 

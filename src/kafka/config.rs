@@ -84,6 +84,11 @@ pub struct KafkaConfig {
     /// `inter.broker.listener.name`: the listener followers fetch on (the peer's
     /// endpoint of that name); `PLAINTEXT` by default, as Kafka's.
     pub inter_broker_listener_name: String,
+    /// `keel.metrics.port`: where `/metrics` and `/ready` are served (`None`:
+    /// unset or 0, off).
+    pub metrics_port: Option<u16>,
+    /// `keel.metrics.host`: the address that endpoint binds (default all).
+    pub metrics_host: String,
     /// Keys not known to keel, with their lines, for the start-up report.
     pub unknown_keys: Vec<(String, usize)>,
     /// All properties, overrides applied, for DescribeConfigs.
@@ -110,6 +115,10 @@ const KNOWN_KEYS: &[(&str, Kind)] = &[
     ("advertised.listeners", Kind::List),
     ("listener.security.protocol.map", Kind::List),
     ("inter.broker.listener.name", Kind::Text),
+    // keel's own: the Prometheus endpoint (`kafka::metrics`). Apache Kafka warns
+    // about them as unknown and starts, so one file serves both.
+    ("keel.metrics.port", Kind::Int),
+    ("keel.metrics.host", Kind::Text),
     ("security.inter.broker.protocol", Kind::Text),
     ("host.name", Kind::Text),
     ("port", Kind::Int),
@@ -369,6 +378,14 @@ impl KafkaConfig {
                         .map(|protocol| protocol.trim().to_string())
                 })
                 .unwrap_or_else(|| "PLAINTEXT".to_string()),
+            metrics_port: properties
+                .get_number::<u16>("keel.metrics.port")?
+                .filter(|port| *port != 0),
+            metrics_host: properties
+                .get("keel.metrics.host")
+                .map(|host| host.trim().to_string())
+                .filter(|host| !host.is_empty())
+                .unwrap_or_else(|| "0.0.0.0".to_string()),
             unknown_keys,
             properties: properties
                 .iter()

@@ -29,6 +29,7 @@ pub mod fetch_session;
 pub mod group;
 pub mod log;
 pub mod metadata;
+pub mod metrics;
 pub mod node;
 pub mod peer;
 pub mod protocol;

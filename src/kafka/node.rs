@@ -30,6 +30,14 @@ const CONNECTIONS_MAX: usize = 20_000;
 
 /// Runs the broker until `shutdown` turns true.
 pub async fn run(config: KafkaConfig, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    let metrics = match config.metrics_port {
+        Some(port) => Some(
+            crate::kafka::metrics::Endpoint::start(&config.metrics_host, port, shutdown.clone())
+                .await?
+                .0,
+        ),
+        None => None,
+    };
     let mut bound = Vec::new();
     for listener in &config.listeners {
         let host = if listener.host.is_empty() {
@@ -102,6 +110,9 @@ pub async fn run(config: KafkaConfig, mut shutdown: watch::Receiver<bool>) -> an
     }
     tracing::info!(broker = %broker_id, cluster_id, listeners = ?config.listeners.iter().map(|l| format!("{}://{}:{}", l.name, l.host, l.port)).collect::<Vec<_>>(), "kafka broker started");
     crate::notify::server_ready(&format!("kafka: broker {broker_id} registered and serving"));
+    if let Some(metrics) = &metrics {
+        metrics.set_serving(&broker, true);
+    }
 
     while !*shutdown.borrow_and_update() {
         if shutdown.changed().await.is_err() {
@@ -109,6 +120,9 @@ pub async fn run(config: KafkaConfig, mut shutdown: watch::Receiver<bool>) -> an
         }
     }
     crate::notify::stopping();
+    if let Some(metrics) = &metrics {
+        metrics.set_serving(&broker, false);
+    }
     if config.controlled_shutdown_enable {
         crate::kafka::replica::manager::controlled_shutdown(&broker).await;
     }

@@ -88,6 +88,18 @@ impl Default for GroupService {
     }
 }
 
+impl GroupService {
+    /// (NumGroups, NumOffsets) for the broker's metrics; zeros before the
+    /// coordinator exists.
+    pub async fn metrics_counts(&self) -> (usize, usize) {
+        self.coordinator
+            .lock()
+            .await
+            .as_ref()
+            .map_or((0, 0), GroupCoordinator::metrics_counts)
+    }
+}
+
 fn group_config(broker: &Broker, offsets_topic_partitions: i32) -> GroupConfig {
     let number = |key: &str| {
         broker

@@ -40,7 +40,59 @@ use crate::kafka::broker::Broker;
 use crate::kafka::protocol::legacy::LegacyRequest;
 use crate::kafka::protocol::{Request, Response};
 
+/// Answers one request, and counts it for `/metrics` (rate by version, time,
+/// the errors of Produce and Fetch).
 pub async fn dispatch(broker: &Arc<Broker>, request: Request) -> Option<Response> {
+    let started = std::time::Instant::now();
+    let version = request.header.request_api_version;
+    let follower_fetch = match &request.body {
+        RequestKind::Fetch(body) => {
+            let replica_id = if version >= 15 {
+                body.replica_state.replica_id.0
+            } else {
+                body.replica_id.0
+            };
+            replica_id >= 0
+        }
+        _ => false,
+    };
+    let name = crate::kafka::metrics::request_name(request.api_key, follower_fetch);
+    let response = answer(broker, request).await;
+    let errors = response.as_ref().map(response_errors).unwrap_or_default();
+    if let Some(Response::Fetch(reply)) = &response {
+        broker.metrics.record_fetch(broker, reply, follower_fetch);
+    }
+    broker.metrics.record_request(
+        &name,
+        version,
+        started.elapsed().as_secs_f64() * 1000.0,
+        &errors,
+    );
+    response
+}
+
+/// The error codes ErrorsPerSec counts for a response: one per partition of a
+/// Produce or Fetch (NONE included); none for the other APIs yet.
+fn response_errors(response: &Response) -> Vec<i16> {
+    match response {
+        Response::Fetch(reply) if reply.error_code != 0 => vec![reply.error_code],
+        Response::Fetch(reply) => reply
+            .responses
+            .iter()
+            .flat_map(|topic| &topic.partitions)
+            .map(|partition| partition.error_code)
+            .collect(),
+        Response::Message(ResponseKind::Produce(produce)) => produce
+            .responses
+            .iter()
+            .flat_map(|topic| &topic.partition_responses)
+            .map(|partition| partition.error_code)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+async fn answer(broker: &Arc<Broker>, request: Request) -> Option<Response> {
     let version = request.header.request_api_version;
     if let (
         RequestKind::ListOffsets(body),

@@ -41,6 +41,15 @@ fn upgrade_legacy_records(
     })
 }
 
+/// Records in v2 batches (each batch's last offset delta + 1), as
+/// MessagesInPerSec counts them.
+fn record_count(records: &[u8]) -> u64 {
+    crate::kafka::log::batch::split_batches(records)
+        .map_while(Result::ok)
+        .map(|(header, _)| header.last_offset_delta.max(0) as u64 + 1)
+        .sum()
+}
+
 pub async fn handle(
     broker: &Arc<Broker>,
     version: i16,
@@ -65,6 +74,9 @@ pub async fn handle(
         for partition in topic.partition_data {
             let mut partition_response = PartitionProduceResponse::default();
             partition_response.index = partition.index;
+            // (records, bytes) of what was appended, v0/v1 message sets counted
+            // after their upgrade to v2 batches.
+            let mut counted = (0, 0);
             let outcome = if !acks_valid {
                 Err((ResponseError::InvalidRequiredAcks, String::new()))
             } else if transactional {
@@ -80,6 +92,7 @@ pub async fn handle(
                         let records = partition.records.as_deref().unwrap_or(&[]);
                         let converted = upgrade_legacy_records(version, records)?;
                         let records = converted.as_deref().unwrap_or(records);
+                        counted = (record_count(records), records.len() as u64);
                         let may_block = local.append_may_block(records.len() as u64, now_ms);
                         crate::kafka::disk::blocking_if(may_block, || {
                             local.append_from_client_with_acks(
@@ -93,6 +106,9 @@ pub async fn handle(
                         .map_err(|error| (error.error, error.message))
                     })
             };
+            broker
+                .metrics
+                .record_produce(&name, outcome.is_ok().then_some(counted));
             match outcome {
                 Ok((outcome, wait)) => {
                     appended = true;

@@ -119,6 +119,17 @@ impl std::fmt::Debug for GroupCoordinator {
 }
 
 impl GroupCoordinator {
+    /// `GroupMetadataManager`'s NumGroups (every group known here: with members or
+    /// only with committed offsets) and NumOffsets.
+    pub fn metrics_counts(&self) -> (usize, usize) {
+        let (with_offsets, offsets) = self.offsets.counts();
+        let groups = with_offsets
+            .filter(|group| !self.groups.contains_key(*group))
+            .count()
+            + self.groups.len();
+        (groups, offsets)
+    }
+
     /// A coordinator with no groups that serves every offsets partition (a
     /// single broker, or a test).
     pub fn new(config: GroupConfig, ids: Box<dyn MemberIdSource>, now_ms: i64) -> Self {

@@ -116,6 +116,17 @@ impl OffsetStore {
             .insert((group.clone(), topic.to_owned(), partition), next_append);
     }
 
+    /// Groups with committed offsets, and the offsets they hold.
+    pub fn counts(&self) -> (impl Iterator<Item = &GroupId>, usize) {
+        let offsets = self
+            .by_group
+            .values()
+            .flat_map(|topics| topics.values())
+            .map(BTreeMap::len)
+            .sum();
+        (self.by_group.keys(), offsets)
+    }
+
     pub fn clear_write_order(&mut self) {
         self.last_write.clear();
     }

@@ -248,8 +248,11 @@ pub async fn run_ticker(broker: Arc<Broker>) {
         match outcome {
             Ok(results) => {
                 for ((partition, proposal), result) in proposals.iter().zip(results) {
+                    let isr_before = partition.isr_and_partition_epoch().0.len();
                     moved |=
                         partition.on_alter_partition_response(now_ms, proposal.proposal_id, result);
+                    let isr_after = partition.isr_and_partition_epoch().0.len();
+                    broker.metrics.record_isr_change(isr_before, isr_after);
                 }
             }
             Err(error) => {

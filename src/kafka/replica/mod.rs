@@ -146,6 +146,19 @@ pub struct Partition {
     inner: Mutex<PartitionInner>,
 }
 
+/// A partition's figures for the broker's metrics (`kafka::metrics`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartitionGauges {
+    pub leader: bool,
+    /// The committed ISR's size while leading (0 otherwise).
+    pub isr: usize,
+    pub min_insync_replicas: usize,
+    pub log_start_offset: i64,
+    pub log_end_offset: i64,
+    pub size_bytes: u64,
+    pub segments: usize,
+}
+
 /// Per-topic settings that decide what a produce may append.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProduceLimits {
@@ -209,6 +222,20 @@ impl Partition {
         self.inner
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// What the broker's metrics read of the partition, under one lock.
+    pub fn gauges(&self) -> PartitionGauges {
+        let inner = self.lock();
+        PartitionGauges {
+            leader: inner.replica.is_leader(),
+            isr: inner.replica.isr().len(),
+            min_insync_replicas: inner.replica.config().min_insync_replicas,
+            log_start_offset: inner.log.log_start_offset(),
+            log_end_offset: inner.log.log_end_offset(),
+            size_bytes: inner.log.size_bytes(),
+            segments: inner.log.segment_count(),
+        }
     }
 
     /// The leader epoch of the last LeaderAndIsr applied (-1 before the first).
