@@ -97,6 +97,14 @@ impl Broker {
             },
             uuid::Uuid::new_v4().as_u128() as u64,
         );
+        let metrics = crate::kafka::metrics::BrokerMetrics::new(
+            crate::kafka::protocol::versions::SUPPORTED
+                .iter()
+                .map(|(api_key, _, _)| *api_key),
+        );
+        for api in crate::kafka::protocol::inter_broker::InterBrokerApi::ALL {
+            metrics.track_request(&format!("{api:?}"));
+        }
         Arc::new_cyclic(|this| Broker {
             this: this.clone(),
             config,
@@ -112,11 +120,7 @@ impl Broker {
             fetch_sessions: Mutex::new(fetch_sessions),
             settings_cache: Mutex::new(TopicSettingsCache::default()),
             replicas: ReplicaManager::default(),
-            metrics: crate::kafka::metrics::BrokerMetrics::new(
-                crate::kafka::protocol::versions::SUPPORTED
-                    .iter()
-                    .map(|(api_key, _, _)| *api_key),
-            ),
+            metrics,
         })
     }
 

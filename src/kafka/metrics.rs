@@ -112,6 +112,12 @@ pub struct BrokerMetrics {
     total_time_ms: Mutex<BTreeMap<String, Histogram>>,
     isr_shrinks: AtomicU64,
     isr_expands: AtomicU64,
+    /// AlterPartition proposals the controller refused (`FailedIsrUpdatesPerSec`).
+    failed_isr_updates: AtomicU64,
+    /// Bytes a follower appended from its leaders, and bytes this broker's
+    /// leaders sent followers (all topics only, as Kafka keeps them).
+    replication_bytes_in: AtomicU64,
+    replication_bytes_out: AtomicU64,
 }
 
 /// The request name Kafka's `RequestMetrics` use: the API's name, with Fetch
@@ -147,6 +153,14 @@ impl BrokerMetrics {
         metrics
     }
 
+    /// Exports a request's timing histogram (at zero) before its first request:
+    /// the inter-broker APIs, which are not kafka-protocol `ApiKey`s.
+    pub fn track_request(&self, name: &str) {
+        lock(&self.total_time_ms)
+            .entry(name.to_string())
+            .or_default();
+    }
+
     fn topic(&self, topic: &str) -> Arc<TopicMeters> {
         let mut topics = lock(&self.topics);
         if let Some(meters) = topics.get(topic) {
@@ -158,7 +172,9 @@ impl BrokerMetrics {
     }
 
     /// A request answered: its rate by version, its time, and the errors its
-    /// response carries (`errors`: Produce and Fetch count theirs by partition).
+    /// response carries (`errors`: Produce and Fetch count theirs by partition;
+    /// Kafka counts a fetch's errors under `Fetch`, its rate and time under
+    /// `FetchConsumer` / `FetchFollower`).
     pub fn record_request(&self, name: &str, version: i16, elapsed_ms: f64, errors: &[i16]) {
         *lock(&self.requests)
             .entry((name.to_string(), version))
@@ -169,10 +185,14 @@ impl BrokerMetrics {
             // Kafka records whole milliseconds (`Math.round(totalTimeMs)`).
             .update(elapsed_ms.round());
         if !errors.is_empty() {
+            let errors_name = match name {
+                "FetchConsumer" | "FetchFollower" => "Fetch",
+                other => other,
+            };
             let mut counts = lock(&self.errors);
             for code in errors {
                 *counts
-                    .entry((name.to_string(), error_name(*code)))
+                    .entry((errors_name.to_string(), error_name(*code)))
                     .or_default() += 1;
             }
         }
@@ -215,7 +235,13 @@ impl BrokerMetrics {
             };
             let meters = self.topic(&name);
             for partition in &topic.partitions {
-                let bytes = if follower { 0 } else { partition.records.len() };
+                let bytes = if follower {
+                    self.replication_bytes_out
+                        .fetch_add(partition.records.len(), Ordering::Relaxed);
+                    0
+                } else {
+                    partition.records.len()
+                };
                 for meters in [&self.all_topics, &*meters] {
                     meters.total_fetch_requests.fetch_add(1, Ordering::Relaxed);
                     meters.bytes_out.fetch_add(bytes, Ordering::Relaxed);
@@ -234,6 +260,27 @@ impl BrokerMetrics {
             self.isr_shrinks.fetch_add(1, Ordering::Relaxed);
         } else if after > before {
             self.isr_expands.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// An AlterPartition proposal the controller refused.
+    pub fn record_failed_isr_update(&self) {
+        self.failed_isr_updates.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Bytes a follower appended from its leader.
+    pub fn record_replication_bytes_in(&self, bytes: u64) {
+        self.replication_bytes_in
+            .fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Records the group coordinator appended to `__consumer_offsets` (Kafka
+    /// counts internal appends as messages and bytes in, like a produce's).
+    pub fn record_internal_append(&self, topic: &str, records: u64, bytes: u64) {
+        let meters = self.topic(topic);
+        for meters in [&self.all_topics, &*meters] {
+            meters.messages_in.fetch_add(records, Ordering::Relaxed);
+            meters.bytes_in.fetch_add(bytes, Ordering::Relaxed);
         }
     }
 
@@ -314,11 +361,14 @@ pub fn render(broker: &Broker) -> String {
     let all = metrics.all_topics.meters();
     for (index, (meter, total)) in all.iter().enumerate() {
         let mut samples = vec![(String::new(), *total as f64)];
+        // Kafka creates a topic's failed-request meters at its first failure.
+        let created_on_failure = meter.starts_with("failed");
         for (topic, meters) in &topics {
-            samples.push((
-                format!("topic=\"{}\"", label_value(topic)),
-                meters.meters()[index].1 as f64,
-            ));
+            let value = meters.meters()[index].1;
+            if created_on_failure && value == 0 {
+                continue;
+            }
+            samples.push((format!("topic=\"{}\"", label_value(topic)), value as f64));
         }
         family(
             &mut out,
@@ -328,7 +378,19 @@ pub fn render(broker: &Broker) -> String {
         );
     }
 
-    // RequestMetrics.
+    for (meter, value) in [
+        ("replicationbytesin", &metrics.replication_bytes_in),
+        ("replicationbytesout", &metrics.replication_bytes_out),
+    ] {
+        family(
+            &mut out,
+            &format!("kafka_server_brokertopicmetrics_{meter}_total"),
+            "counter",
+            &[(String::new(), value.load(Ordering::Relaxed) as f64)],
+        );
+    }
+
+    // RequestMetrics (labels in the exporter's order: sorted by name).
     let requests: Vec<(String, f64)> = lock(&metrics.requests)
         .iter()
         .map(|((request, version), count)| {
@@ -348,7 +410,7 @@ pub fn render(broker: &Broker) -> String {
         .iter()
         .map(|((request, error), count)| {
             (
-                format!("request=\"{request}\",error=\"{error}\""),
+                format!("error=\"{error}\",request=\"{request}\""),
                 *count as f64,
             )
         })
@@ -367,7 +429,8 @@ pub fn render(broker: &Broker) -> String {
             .collect();
         family(
             &mut out,
-            "kafka_network_requestmetrics_totaltimems_count",
+            // The exporter (1.x) gives every counter `_total`.
+            "kafka_network_requestmetrics_totaltimems_count_total",
             "counter",
             &counts,
         );
@@ -375,7 +438,7 @@ pub fn render(broker: &Broker) -> String {
         for (request, histogram) in total_time.iter() {
             for (quantile, label) in QUANTILES {
                 quantiles.push((
-                    format!("request=\"{request}\",quantile=\"{label}\""),
+                    format!("quantile=\"{label}\",request=\"{request}\""),
                     histogram.quantile(*quantile),
                 ));
             }
@@ -468,15 +531,30 @@ pub fn render(broker: &Broker) -> String {
             metrics.isr_expands.load(Ordering::Relaxed) as f64,
         )],
     );
+    family(
+        &mut out,
+        "kafka_server_replicamanager_failedisrupdates_total",
+        "counter",
+        &[(
+            String::new(),
+            metrics.failed_isr_updates.load(Ordering::Relaxed) as f64,
+        )],
+    );
+    // No transactions in keel: none is ever late.
+    gauge(
+        &mut out,
+        "kafka_server_replicamanager_partitionswithlatetransactionscount",
+        0.0,
+    );
     let per_partition = |value: &dyn Fn(&PartitionView) -> f64| -> Vec<(String, f64)> {
         views
             .iter()
             .map(|view| {
                 (
                     format!(
-                        "topic=\"{}\",partition=\"{}\"",
-                        label_value(&view.topic),
-                        view.partition
+                        "partition=\"{}\",topic=\"{}\"",
+                        view.partition,
+                        label_value(&view.topic)
                     ),
                     value(view),
                 )
@@ -506,6 +584,52 @@ pub fn render(broker: &Broker) -> String {
         "kafka_log_log_numlogsegments",
         "gauge",
         &per_partition(&|view| view.segments as f64),
+    );
+
+    // Partition (kafka.cluster): a leader's figures, 0 on a follower.
+    let flag = |condition: bool| if condition { 1.0 } else { 0.0 };
+    family(
+        &mut out,
+        "kafka_cluster_partition_underreplicated",
+        "gauge",
+        &per_partition(&|view| flag(view.leader && view.isr < view.replicas)),
+    );
+    family(
+        &mut out,
+        "kafka_cluster_partition_insyncreplicascount",
+        "gauge",
+        &per_partition(&|view| if view.leader { view.isr as f64 } else { 0.0 }),
+    );
+    family(
+        &mut out,
+        "kafka_cluster_partition_replicascount",
+        "gauge",
+        &per_partition(&|view| {
+            if view.leader {
+                view.replicas as f64
+            } else {
+                0.0
+            }
+        }),
+    );
+    family(
+        &mut out,
+        "kafka_cluster_partition_underminisr",
+        "gauge",
+        &per_partition(&|view| flag(view.leader && view.isr < view.min_isr)),
+    );
+    family(
+        &mut out,
+        "kafka_cluster_partition_atminisr",
+        "gauge",
+        &per_partition(&|view| flag(view.leader && view.isr == view.min_isr)),
+    );
+    // High watermark minus last stable offset: 0 without transactions.
+    family(
+        &mut out,
+        "kafka_cluster_partition_laststableoffsetlag",
+        "gauge",
+        &per_partition(&|_| 0.0),
     );
 
     // KafkaController: the cluster-wide counts only the active controller reports.
@@ -553,6 +677,53 @@ pub fn render(broker: &Broker) -> String {
                 })
                 .count(),
         ),
+    );
+
+    gauge(
+        &mut out,
+        "kafka_controller_kafkacontroller_activebrokercount",
+        controller_gauge(metadata.brokers.len()),
+    );
+    // ZooKeeper mode fences no broker.
+    gauge(
+        &mut out,
+        "kafka_controller_kafkacontroller_fencedbrokercount",
+        0.0,
+    );
+    gauge(
+        &mut out,
+        "kafka_controller_kafkacontroller_topicstodeletecount",
+        controller_gauge(
+            metadata
+                .topics
+                .values()
+                .filter(|topic| topic.marked_for_deletion)
+                .count(),
+        ),
+    );
+    gauge(
+        &mut out,
+        "kafka_server_metadataloader_currentcontrollerid",
+        metadata.controller_id.map_or(-1.0, |id| id.0 as f64),
+    );
+
+    // FetchSessionCache (KIP-227).
+    let (sessions, cached_partitions) = {
+        let cache = broker
+            .fetch_sessions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        (cache.len(), cache.partitions())
+    };
+    gauge(
+        &mut out,
+        "kafka_server_fetchsessioncache_numincrementalfetchsessions",
+        sessions as f64,
+    );
+    gauge(
+        &mut out,
+        "kafka_server_fetchsessioncache_numincrementalfetchpartitionscached",
+        cached_partitions as f64,
     );
 
     // KafkaServer BrokerState: 3 is RUNNING (keel serves only once registered).

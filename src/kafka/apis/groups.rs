@@ -526,6 +526,9 @@ fn start_append(
             tracing::debug!(partition = partition.0, message = %error.message, "group records refused");
             error.error
         })?;
+    broker
+        .metrics
+        .record_internal_append(OFFSETS_TOPIC, encoded.len() as u64, batch.len() as u64);
     broker.notify_append();
     Ok(wait)
 }

@@ -244,6 +244,15 @@ async fn fetch_round(
                     }),
                 })
             };
+            if let Ok(FetchPartitionResponse {
+                records: Some(records),
+                ..
+            }) = &answer
+            {
+                broker
+                    .metrics
+                    .record_replication_bytes_in(records.len() as u64);
+            }
             let touches_disk = match &answer {
                 Ok(ok) if ok.diverging_epoch.is_some() => true,
                 Ok(ok) => ok.records.as_ref().is_some_and(|records| {

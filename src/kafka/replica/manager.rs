@@ -248,6 +248,9 @@ pub async fn run_ticker(broker: Arc<Broker>) {
         match outcome {
             Ok(results) => {
                 for ((partition, proposal), result) in proposals.iter().zip(results) {
+                    if matches!(result, AlterPartitionResult::Rejected(_)) {
+                        broker.metrics.record_failed_isr_update();
+                    }
                     let isr_before = partition.isr_and_partition_epoch().0.len();
                     moved |=
                         partition.on_alter_partition_response(now_ms, proposal.proposal_id, result);

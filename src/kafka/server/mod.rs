@@ -237,7 +237,15 @@ async fn serve_inter_broker(
         }
     };
     let version = header.request_api_version;
+    let started = std::time::Instant::now();
     let response = apis::inter_broker::handle(broker, request, version).await;
+    // Named as Kafka's ApiKeys name them (`LeaderAndIsr`, `UpdateMetadata`, ...).
+    broker.metrics.record_request(
+        &format!("{api:?}"),
+        version,
+        started.elapsed().as_secs_f64() * 1000.0,
+        &[],
+    );
     let mut out = BytesMut::with_capacity(256);
     out.put_i32(0);
     let response_header = inter_broker::ResponseHeader {
