@@ -83,7 +83,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Exi
             return ExitCode::from(error.exit_code().clamp(0, 255) as u8);
         }
     };
-    init_logging();
+    crate::logging::init();
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -91,32 +91,6 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Exi
             ExitCode::FAILURE
         }
     }
-}
-
-/// Levels from `KEEL_LOG` (tracing's filter syntax, per module: `info,keel::kafka=debug`);
-/// `KEEL_LOG_FORMAT=json` writes one JSON object per line (timestamp, level, target,
-/// fields) for log shippers, plain text otherwise.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("KEEL_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let json =
-        std::env::var("KEEL_LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json"));
-    if json {
-        let _ = tracing_subscriber::fmt()
-            .json()
-            .with_env_filter(filter)
-            .with_current_span(false)
-            .with_writer(std::io::stderr)
-            .try_init();
-        return;
-    }
-    // Colour only on a terminal: logs redirected to a file stay plain text.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr)
-        .try_init();
 }
 
 fn run(command: Command) -> Result<(), CliError> {

@@ -15,5 +15,6 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod kafka;
+pub mod logging;
 pub mod notify;
 pub mod zookeeper;

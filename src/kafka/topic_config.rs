@@ -27,6 +27,8 @@ pub enum ConfigSource {
     DynamicDefaultBrokerConfig = 3,
     StaticBrokerConfig = 4,
     DefaultConfig = 5,
+    /// A logger's level (`broker-loggers`, KIP-412).
+    DynamicBrokerLoggerConfig = 6,
 }
 
 pub struct TopicConfigDef {

@@ -1,6 +1,7 @@
 //! DescribeConfigs, AlterConfigs and IncrementalAlterConfigs for topics and brokers,
 //! with Kafka's sources (topic override, dynamic broker, static, default) and
-//! validation.
+//! validation; and for broker loggers (KIP-412: `kafka-configs --entity-type
+//! broker-loggers`), whose levels live in `crate::logging`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use crate::kafka::topic_config::{self, ConfigSource, ConfigType};
 
 const RESOURCE_TOPIC: i8 = 2;
 const RESOURCE_BROKER: i8 = 4;
+const RESOURCE_BROKER_LOGGER: i8 = 8;
 
 /// Broker configs that can change at run time (a subset of Kafka's dynamic ones that
 /// keel honours: the log defaults its topics fall back to).
@@ -147,6 +149,30 @@ pub fn describe(
                     }
                 }
             }
+            RESOURCE_BROKER_LOGGER => match logger_resource_broker(broker, name) {
+                Err(message) => {
+                    result.error_code = ResponseError::InvalidRequest.code();
+                    result.error_message = Some(str_bytes(&message));
+                }
+                Ok(()) => {
+                    for (logger, level) in crate::logging::loggers() {
+                        if !wanted(&logger) {
+                            continue;
+                        }
+                        let mut config = entry(
+                            version,
+                            &logger,
+                            Some(&level),
+                            ConfigSource::DynamicBrokerLoggerConfig,
+                            ConfigType::String,
+                            false,
+                        );
+                        // Kafka leaves a logger's type unknown.
+                        config.config_type = 0;
+                        result.configs.push(config);
+                    }
+                }
+            },
             other => {
                 result.error_code = ResponseError::InvalidRequest.code();
                 result.error_message =
@@ -156,6 +182,140 @@ pub fn describe(
         response.results.push(result);
     }
     response
+}
+
+/// DescribeConfigs' check of a broker-logger resource's name (`ConfigHelper`).
+fn logger_resource_broker(broker: &Broker, name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("Broker id must not be empty".to_string());
+    }
+    let id = name
+        .parse::<i32>()
+        .map_err(|_| format!("Broker id must be an integer, but it is: {name}"))?;
+    if id != broker.id.0 {
+        return Err(format!(
+            "Unexpected broker id, expected {} but received {name}",
+            broker.id.0
+        ));
+    }
+    Ok(())
+}
+
+/// IncrementalAlterConfigs on a broker logger, checked and applied as Kafka's
+/// `RuntimeLoggerManager` does (its messages included).
+fn alter_loggers(
+    broker: &Broker,
+    resource: &incremental_alter_configs_request::AlterConfigsResource,
+    validate_only: bool,
+) -> Result<(), (ResponseError, String)> {
+    let invalid_request = |message: String| (ResponseError::InvalidRequest, message);
+    let names: Vec<&str> = resource
+        .configs
+        .iter()
+        .map(|config| config.name.as_str())
+        .collect();
+    if names
+        .iter()
+        .enumerate()
+        .any(|(index, name)| names[..index].contains(name))
+    {
+        return Err(invalid_request(
+            "Error due to duplicate config keys".to_string(),
+        ));
+    }
+    let null_updates: Vec<&str> = resource
+        .configs
+        .iter()
+        .filter(|config| config.config_operation != OP_DELETE && config.value.is_none())
+        .map(|config| config.name.as_str())
+        .collect();
+    if !null_updates.is_empty() {
+        return Err(invalid_request(format!(
+            "Null value not supported for : {}",
+            null_updates.join(", ")
+        )));
+    }
+    let name = resource.resource_name.as_str();
+    let id = name
+        .parse::<i32>()
+        .map_err(|_| invalid_request(format!("Node id must be an integer, but it is: {name}")))?;
+    if id != broker.id.0 {
+        // Kafka's message prints its own id twice.
+        return Err(invalid_request(format!(
+            "Unexpected node id. Expected {}, but received {}",
+            broker.id.0, broker.id.0
+        )));
+    }
+    let missing = |logger: &str| {
+        (
+            ResponseError::InvalidConfig,
+            format!("Logger {logger} does not exist!"),
+        )
+    };
+    for config in &resource.configs {
+        let logger = config.name.as_str();
+        match config.config_operation {
+            OP_SET => {
+                if !crate::logging::logger_exists(logger) {
+                    return Err(missing(logger));
+                }
+                let level = config.value.as_ref().map_or("", |value| value.as_str());
+                if !crate::logging::VALID_LEVELS.contains(&level) {
+                    return Err((
+                        ResponseError::InvalidConfig,
+                        format!(
+                            "Cannot set the log level of {logger} to {level} as it is not a supported log level. Valid log levels are {}",
+                            crate::logging::VALID_LEVELS.join(", ")
+                        ),
+                    ));
+                }
+            }
+            OP_DELETE => {
+                if !crate::logging::logger_exists(logger) {
+                    return Err(missing(logger));
+                }
+                if logger == crate::logging::ROOT_LOGGER {
+                    return Err(invalid_request(format!(
+                        "Removing the log level of the {logger} logger is not allowed"
+                    )));
+                }
+            }
+            OP_APPEND => {
+                return Err(invalid_request(
+                    "APPEND operation is not allowed for the BROKER_LOGGER resource".to_string(),
+                ))
+            }
+            OP_SUBTRACT => {
+                return Err(invalid_request(
+                    "SUBTRACT operation is not allowed for the BROKER_LOGGER resource".to_string(),
+                ))
+            }
+            other => {
+                return Err(invalid_request(format!(
+                    "Unknown operation type {other} is not allowed for the BROKER_LOGGER resource"
+                )))
+            }
+        }
+    }
+    if validate_only {
+        return Ok(());
+    }
+    for config in &resource.configs {
+        let logger = config.name.as_str();
+        if config.config_operation == OP_SET {
+            let level = config.value.as_ref().map_or("INFO", |value| value.as_str());
+            crate::logging::set_level(logger, level);
+            tracing::warn!(
+                logger,
+                level,
+                "Updated the log level of {logger} to {level}"
+            );
+        } else {
+            crate::logging::unset_level(logger);
+            tracing::warn!(logger, "Unset the log level of {logger}");
+        }
+    }
+    Ok(())
 }
 
 fn entry(
@@ -295,14 +455,22 @@ pub async fn alter(broker: &Arc<Broker>, request: AlterConfigsRequest) -> AlterC
                 ))
             })
             .collect();
-        let outcome = apply(
-            broker,
-            resource.resource_type,
-            resource.resource_name.as_str(),
-            configs,
-            request.validate_only,
-        )
-        .await;
+        let outcome = if resource.resource_type == RESOURCE_BROKER_LOGGER {
+            Err((
+                ResponseError::InvalidRequest,
+                "AlterConfigs is deprecated and does not support the resource type BROKER_LOGGER"
+                    .to_string(),
+            ))
+        } else {
+            apply(
+                broker,
+                resource.resource_type,
+                resource.resource_name.as_str(),
+                configs,
+                request.validate_only,
+            )
+            .await
+        };
         let mut result = alter_configs_response::AlterConfigsResourceResponse::default();
         result.resource_type = resource.resource_type;
         result.resource_name = resource.resource_name;
@@ -326,6 +494,19 @@ pub async fn incremental_alter(
 ) -> IncrementalAlterConfigsResponse {
     let mut response = IncrementalAlterConfigsResponse::default();
     for resource in request.resources {
+        if resource.resource_type == RESOURCE_BROKER_LOGGER {
+            let outcome = alter_loggers(broker, &resource, request.validate_only);
+            let mut result =
+                incremental_alter_configs_response::AlterConfigsResourceResponse::default();
+            result.resource_type = resource.resource_type;
+            result.resource_name = resource.resource_name;
+            if let Err((error, message)) = outcome {
+                result.error_code = error.code();
+                result.error_message = Some(str_bytes(&message));
+            }
+            response.responses.push(result);
+            continue;
+        }
         let name = resource.resource_name.as_str().to_string();
         let mut configs = current_dynamic(broker, resource.resource_type, &name);
         let mut invalid = None;
