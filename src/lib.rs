@@ -17,4 +17,5 @@ pub mod http;
 pub mod kafka;
 pub mod logging;
 pub mod notify;
+pub mod warn_limit;
 pub mod zookeeper;

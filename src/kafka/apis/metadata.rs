@@ -124,7 +124,9 @@ async fn auto_create(broker: &Arc<Broker>, topic: NewTopic) -> ResponseError {
             ResponseError::LeaderNotAvailable
         }
         Err(error) => {
-            tracing::warn!(topic = name, %error, "auto-creating a topic failed");
+            if let Some(occurrences) = crate::warn_limit::occurrence("kafka-auto-create", name) {
+                tracing::warn!(topic = name, %error, occurrences, "auto-creating a topic failed");
+            }
             ResponseError::try_from_code(error.code).unwrap_or(ResponseError::UnknownServerError)
         }
     }

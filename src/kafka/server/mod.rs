@@ -96,7 +96,11 @@ async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, broker: Arc<B
                 }
             }
             FrameCheck::Invalid(length) => {
-                tracing::warn!(%peer, length, frame_bytes_max, "request size is negative or over socket.request.max.bytes; closing the connection");
+                if let Some(occurrences) =
+                    crate::warn_limit::occurrence("kafka-frame-size", &peer.ip().to_string())
+                {
+                    tracing::warn!(%peer, length, frame_bytes_max, occurrences, "request size is negative or over socket.request.max.bytes; closing the connection");
+                }
                 return;
             }
             FrameCheck::Complete(length) => {
@@ -146,14 +150,21 @@ async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, broker: Arc<B
                                         // Once per connection: the client gets the error in
                                         // every answer, the log names it once.
                                         warned_bad_records = true;
-                                        tracing::warn!(
-                                            %peer,
-                                            client_id = client_id.as_deref().unwrap_or("-"),
-                                            client_software = client_software.as_deref().unwrap_or("unknown (no ApiVersions v3+)"),
-                                            version,
-                                            error_code = code,
-                                            "produce refused: records that do not decode (CORRUPT_MESSAGE / INVALID_RECORD); further refusals on this connection are not logged"
+                                        let occurrences = crate::warn_limit::occurrence(
+                                            "kafka-refused-records",
+                                            &peer.ip().to_string(),
                                         );
+                                        if occurrences.is_some() {
+                                            tracing::warn!(
+                                                %peer,
+                                                client_id = client_id.as_deref().unwrap_or("-"),
+                                                client_software = client_software.as_deref().unwrap_or("unknown (no ApiVersions v3+)"),
+                                                version,
+                                                error_code = code,
+                                                occurrences,
+                                                "produce refused: records that do not decode (CORRUPT_MESSAGE / INVALID_RECORD); further refusals on this connection are not logged"
+                                            );
+                                        }
                                     }
                                 }
                                 protocol::encode_frame(api_key, version, correlation_id, &response)
@@ -174,14 +185,21 @@ async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, broker: Arc<B
                         )
                     }
                     Err(error) => {
-                        // Once per connection: it closes here, as Apache's does.
-                        tracing::warn!(
-                            %peer,
-                            client_id = peek_client_id(&frame).as_deref().unwrap_or("-"),
-                            client_software = client_software.as_deref().unwrap_or("unknown (no ApiVersions v3+)"),
-                            %error,
-                            "invalid request; closing the connection"
-                        );
+                        // It closes here, as Apache's does; a client that reconnects
+                        // and sends it again is named at each doubling.
+                        if let Some(occurrences) = crate::warn_limit::occurrence(
+                            "kafka-invalid-request",
+                            &peer.ip().to_string(),
+                        ) {
+                            tracing::warn!(
+                                %peer,
+                                client_id = peek_client_id(&frame).as_deref().unwrap_or("-"),
+                                client_software = client_software.as_deref().unwrap_or("unknown (no ApiVersions v3+)"),
+                                %error,
+                                occurrences,
+                                "invalid request; closing the connection"
+                            );
+                        }
                         return;
                     }
                 };

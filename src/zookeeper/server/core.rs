@@ -663,7 +663,11 @@ impl Core {
         let valid = if password_ok {
             self.sessions.touch(session, timeout_ms, clock.now_ms)
         } else {
-            tracing::warn!(%peer, "Incorrect password from {peer} for session {session}");
+            if let Some(occurrences) =
+                crate::warn_limit::occurrence("zk-session-password", &peer.ip().to_string())
+            {
+                tracing::warn!(%peer, occurrences, "Incorrect password from {peer} for session {session}");
+            }
             false
         };
         self.finish_reconnect(conn_id, session, valid);
@@ -775,7 +779,11 @@ impl Core {
             // Apache's `Request.isValid`: a bare check (13) is not a valid
             // request outside a multi, nor is any op code it does not know.
             Request::Unknown(_) | Request::Check(_) => {
-                tracing::warn!(%peer, op = header.op, "Received packet at server of unknown type {}", header.op);
+                if let Some(occurrences) =
+                    crate::warn_limit::occurrence("zk-unknown-packet", &peer.ip().to_string())
+                {
+                    tracing::warn!(%peer, op = header.op, occurrences, "Received packet at server of unknown type {}", header.op);
+                }
                 let frame = header_frame(header.xid, -1, ErrorCode::Unimplemented);
                 self.send_in_session_order(session, conn_id, frame, true);
                 return;
@@ -1061,7 +1069,11 @@ impl Core {
                 self.send_in_session_order(session, conn_id, frame, false);
             }
             Err(_) => {
-                tracing::warn!(%peer, scheme = %packet.scheme, "Authentication failed for scheme {} from {peer}", packet.scheme);
+                if let Some(occurrences) =
+                    crate::warn_limit::occurrence("zk-auth-failed", &peer.ip().to_string())
+                {
+                    tracing::warn!(%peer, scheme = %packet.scheme, occurrences, "Authentication failed for scheme {} from {peer}", packet.scheme);
+                }
                 self.stats.auth_failed += 1;
                 let frame = header_frame(xid, 0, ErrorCode::AuthFailed);
                 self.send_in_session_order(session, conn_id, frame, true);

@@ -78,12 +78,20 @@ impl NetContext {
         let mut counts = self.connections_by_ip.lock().expect("not poisoned");
         let total: u32 = counts.values().sum();
         if self.connections_max > 0 && total >= self.connections_max {
-            tracing::warn!(%ip, "Too many connections - max is {}", self.connections_max);
+            if let Some(occurrences) =
+                crate::warn_limit::occurrence("zk-connections-max", &ip.to_string())
+            {
+                tracing::warn!(%ip, occurrences, "Too many connections - max is {}", self.connections_max);
+            }
             return None;
         }
         let count = counts.entry(ip).or_insert(0);
         if self.connections_per_ip_max > 0 && *count >= self.connections_per_ip_max {
-            tracing::warn!(%ip, "Too many connections from {ip} - max is {}", self.connections_per_ip_max);
+            if let Some(occurrences) =
+                crate::warn_limit::occurrence("zk-connections-per-ip", &ip.to_string())
+            {
+                tracing::warn!(%ip, occurrences, "Too many connections from {ip} - max is {}", self.connections_per_ip_max);
+            }
             return None;
         }
         *count += 1;
@@ -261,7 +269,12 @@ async fn read_loop(
                             request,
                         },
                         Err(error) => {
-                            tracing::warn!(%peer, %error, "Closing connection to {peer}: a request that does not decode");
+                            if let Some(occurrences) = crate::warn_limit::occurrence(
+                                "zk-bad-request",
+                                &peer.ip().to_string(),
+                            ) {
+                                tracing::warn!(%peer, %error, occurrences, "Closing connection to {peer}: a request that does not decode");
+                            }
                             return;
                         }
                     }
@@ -272,7 +285,12 @@ async fn read_loop(
                             Input::Connect { conn, request }
                         }
                         Err(error) => {
-                            tracing::warn!(%peer, %error, "Closing connection to {peer}: a ConnectRequest that does not decode");
+                            if let Some(occurrences) = crate::warn_limit::occurrence(
+                                "zk-bad-connect",
+                                &peer.ip().to_string(),
+                            ) {
+                                tracing::warn!(%peer, %error, occurrences, "Closing connection to {peer}: a ConnectRequest that does not decode");
+                            }
                             return;
                         }
                     }
@@ -303,9 +321,15 @@ async fn read_loop(
             }
             Err(_) => {
                 let length = i32::from_be_bytes([buffer[0], buffer[1], buffer[2], buffer[3]]);
+                let Some(occurrences) =
+                    crate::warn_limit::occurrence("zk-frame-size", &peer.ip().to_string())
+                else {
+                    return;
+                };
                 tracing::warn!(
                     %peer,
                     length,
+                    occurrences,
                     "Len error. A message from {peer} with advertised length of {length} is either a malformed message or too large to process (length is greater than jute.maxbuffer={frame_bytes_max})"
                 );
                 return;
