@@ -19,6 +19,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use kafka_protocol::messages::ApiKey;
 
 use crate::kafka::broker::Broker;
+use crate::kafka::log::checkpoint::TopicPartition;
+use crate::kafka::metadata::BrokerId;
 use crate::kafka::protocol::fetch_response::FetchReply;
 
 /// Samples a histogram keeps for its percentiles: the size of the reservoir
@@ -118,6 +120,8 @@ pub struct BrokerMetrics {
     /// leaders sent followers (all topics only, as Kafka keeps them).
     replication_bytes_in: AtomicU64,
     replication_bytes_out: AtomicU64,
+    /// Follower lag per partition after its last fetch (`FetcherLagMetrics`).
+    fetcher_lag: Mutex<BTreeMap<TopicPartition, i64>>,
 }
 
 /// The request name Kafka's `RequestMetrics` use: the API's name, with Fetch
@@ -268,6 +272,11 @@ impl BrokerMetrics {
         self.failed_isr_updates.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A follower's lag behind its leader after a fetch was applied.
+    pub fn record_fetcher_lag(&self, partition: &TopicPartition, lag: i64) {
+        lock(&self.fetcher_lag).insert(partition.clone(), lag);
+    }
+
     /// Bytes a follower appended from its leader.
     pub fn record_replication_bytes_in(&self, bytes: u64) {
         self.replication_bytes_in
@@ -317,6 +326,8 @@ struct PartitionView {
     topic: String,
     partition: i32,
     leader: bool,
+    /// The leader a follower fetches from.
+    follows: Option<BrokerId>,
     isr: usize,
     replicas: usize,
     min_isr: usize,
@@ -468,6 +479,7 @@ pub fn render(broker: &Broker) -> String {
                 topic: tp.topic.clone(),
                 partition: tp.partition,
                 leader: gauges.leader,
+                follows: gauges.leader_id.filter(|_| !gauges.leader),
                 isr: gauges.isr,
                 replicas,
                 min_isr: gauges.min_insync_replicas,
@@ -631,6 +643,61 @@ pub fn render(broker: &Broker) -> String {
         "gauge",
         &per_partition(&|_| 0.0),
     );
+
+    // Replica fetchers (`ReplicaFetcherThread-0-<leader>`): each followed
+    // partition's lag; the manager's MaxLag over all of them.
+    let lags: Vec<(String, f64)> = {
+        let mut fetcher_lag = lock(&metrics.fetcher_lag);
+        let followed: BTreeMap<TopicPartition, BrokerId> = views
+            .iter()
+            .filter_map(|view| {
+                let leader = view.follows?;
+                Some((
+                    TopicPartition {
+                        topic: view.topic.clone(),
+                        partition: view.partition,
+                    },
+                    leader,
+                ))
+            })
+            .collect();
+        fetcher_lag.retain(|partition, _| followed.contains_key(partition));
+        fetcher_lag
+            .iter()
+            .map(|(partition, lag)| {
+                (
+                    format!(
+                        "clientId=\"ReplicaFetcherThread-0-{}\",partition=\"{}\",topic=\"{}\"",
+                        followed[partition].0,
+                        partition.partition,
+                        label_value(&partition.topic)
+                    ),
+                    *lag as f64,
+                )
+            })
+            .collect()
+    };
+    let max_lag = lags.iter().map(|(_, lag)| *lag).fold(0.0, f64::max);
+    family(
+        &mut out,
+        "kafka_server_fetcherlagmetrics_consumerlag",
+        "gauge",
+        &lags,
+    );
+    for (name, value) in [
+        ("maxlag", max_lag),
+        // keel's fetchers are tasks that do not die, and a storage failure stops
+        // the broker instead of failing partitions.
+        ("deadthreadcount", 0.0),
+        ("failedpartitionscount", 0.0),
+    ] {
+        family(
+            &mut out,
+            &format!("kafka_server_replicafetchermanager_{name}"),
+            "gauge",
+            &[("clientId=\"Replica\"".to_string(), value)],
+        );
+    }
 
     // KafkaController: the cluster-wide counts only the active controller reports.
     let active = metadata.controller_id == Some(broker.id);

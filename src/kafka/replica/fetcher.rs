@@ -212,6 +212,8 @@ async fn fetch_round(
     // and log start updates, errors) are applied here. At most one hop off the
     // worker per response, not one per partition: see `disk::blocking_if`.
     let mut to_disk: Vec<(usize, Result<FetchPartitionResponse<Bytes>, ReplicaError>)> = Vec::new();
+    // The leader's high watermark per answered partition, for the lag gauges.
+    let mut high_watermarks: Vec<(usize, i64)> = Vec::new();
     for topic in response.responses {
         for data in topic.partitions {
             let key = if by_id {
@@ -244,14 +246,13 @@ async fn fetch_round(
                     }),
                 })
             };
-            if let Ok(FetchPartitionResponse {
-                records: Some(records),
-                ..
-            }) = &answer
-            {
-                broker
-                    .metrics
-                    .record_replication_bytes_in(records.len() as u64);
+            if let Ok(ok) = &answer {
+                high_watermarks.push((position, ok.high_watermark));
+                if let Some(records) = &ok.records {
+                    broker
+                        .metrics
+                        .record_replication_bytes_in(records.len() as u64);
+                }
             }
             let touches_disk = match &answer {
                 Ok(ok) if ok.diverging_epoch.is_some() => true,
@@ -275,6 +276,15 @@ async fn fetch_round(
                 apply_answer(&fetches[position], now_ms, answer);
             }
         });
+    }
+    // Kafka's FetcherLagMetrics: the leader's high watermark less the next offset
+    // to fetch, once this answer is appended.
+    for (position, high_watermark) in high_watermarks {
+        let partition = &fetches[position].0;
+        let lag = (high_watermark - partition.offsets().log_end_offset).max(0);
+        broker
+            .metrics
+            .record_fetcher_lag(&partition.topic_partition, lag);
     }
     Ok(any_ok)
 }

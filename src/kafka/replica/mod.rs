@@ -150,6 +150,8 @@ pub struct Partition {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PartitionGauges {
     pub leader: bool,
+    /// The leader it follows (itself when leading; `None` while offline).
+    pub leader_id: Option<crate::kafka::metadata::BrokerId>,
     /// The committed ISR's size while leading (0 otherwise).
     pub isr: usize,
     pub min_insync_replicas: usize,
@@ -229,6 +231,7 @@ impl Partition {
         let inner = self.lock();
         PartitionGauges {
             leader: inner.replica.is_leader(),
+            leader_id: inner.replica.leader(),
             isr: inner.replica.isr().len(),
             min_insync_replicas: inner.replica.config().min_insync_replicas,
             log_start_offset: inner.log.log_start_offset(),
