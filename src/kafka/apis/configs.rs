@@ -494,89 +494,10 @@ pub async fn incremental_alter(
 ) -> IncrementalAlterConfigsResponse {
     let mut response = IncrementalAlterConfigsResponse::default();
     for resource in request.resources {
-        if resource.resource_type == RESOURCE_BROKER_LOGGER {
-            let outcome = alter_loggers(broker, &resource, request.validate_only);
-            let mut result =
-                incremental_alter_configs_response::AlterConfigsResourceResponse::default();
-            result.resource_type = resource.resource_type;
-            result.resource_name = resource.resource_name;
-            if let Err((error, message)) = outcome {
-                result.error_code = error.code();
-                result.error_message = Some(str_bytes(&message));
-            }
-            response.responses.push(result);
-            continue;
-        }
-        let name = resource.resource_name.as_str().to_string();
-        let mut configs = current_dynamic(broker, resource.resource_type, &name);
-        let mut invalid = None;
-        for change in &resource.configs {
-            let key = change.name.as_str().to_string();
-            let value = change
-                .value
-                .as_ref()
-                .map(|value| value.as_str().to_string());
-            match change.config_operation {
-                OP_SET => {
-                    configs.insert(key, value.unwrap_or_default());
-                }
-                OP_DELETE => {
-                    configs.remove(&key);
-                }
-                OP_APPEND | OP_SUBTRACT => {
-                    let is_list = topic_config::find(&key)
-                        .is_none_or(|def| def.config_type == ConfigType::List);
-                    if !is_list {
-                        invalid = Some(format!(
-                            "Config value append is not allowed for config key: {key}"
-                        ));
-                        break;
-                    }
-                    let current = configs.get(&key).cloned().or_else(|| {
-                        let topic = broker.metadata.current().topics.get(&name).cloned()?;
-                        broker.topic_config(&topic, &key)
-                    });
-                    let mut items: Vec<String> = current
-                        .unwrap_or_default()
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|item| !item.is_empty())
-                        .map(str::to_string)
-                        .collect();
-                    for item in value
-                        .unwrap_or_default()
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|item| !item.is_empty())
-                    {
-                        if change.config_operation == OP_APPEND {
-                            if !items.iter().any(|existing| existing == item) {
-                                items.push(item.to_string());
-                            }
-                        } else {
-                            items.retain(|existing| existing != item);
-                        }
-                    }
-                    configs.insert(key, items.join(","));
-                }
-                other => {
-                    invalid = Some(format!("Unknown config operation {other}"));
-                    break;
-                }
-            }
-        }
-        let outcome = match invalid {
-            Some(message) => Err((ResponseError::InvalidConfig, message)),
-            None => {
-                apply(
-                    broker,
-                    resource.resource_type,
-                    &name,
-                    configs,
-                    request.validate_only,
-                )
-                .await
-            }
+        let outcome = if resource.resource_type == RESOURCE_BROKER_LOGGER {
+            alter_loggers(broker, &resource, request.validate_only)
+        } else {
+            incremental_alter_resource(broker, &resource, request.validate_only).await
         };
         let mut result =
             incremental_alter_configs_response::AlterConfigsResourceResponse::default();
@@ -589,4 +510,84 @@ pub async fn incremental_alter(
         response.responses.push(result);
     }
     response
+}
+
+/// IncrementalAlterConfigs on a topic or broker: the operations applied to its
+/// current dynamic configs, then the whole set validated and written.
+async fn incremental_alter_resource(
+    broker: &Arc<Broker>,
+    resource: &incremental_alter_configs_request::AlterConfigsResource,
+    validate_only: bool,
+) -> Result<(), (ResponseError, String)> {
+    let name = resource.resource_name.as_str().to_string();
+    let mut configs = current_dynamic(broker, resource.resource_type, &name);
+    let mut invalid = None;
+    for change in &resource.configs {
+        let key = change.name.as_str().to_string();
+        let value = change
+            .value
+            .as_ref()
+            .map(|value| value.as_str().to_string());
+        match change.config_operation {
+            OP_SET => {
+                configs.insert(key, value.unwrap_or_default());
+            }
+            OP_DELETE => {
+                configs.remove(&key);
+            }
+            OP_APPEND | OP_SUBTRACT => {
+                let is_list =
+                    topic_config::find(&key).is_none_or(|def| def.config_type == ConfigType::List);
+                if !is_list {
+                    invalid = Some(format!(
+                        "Config value append is not allowed for config key: {key}"
+                    ));
+                    break;
+                }
+                let current = configs.get(&key).cloned().or_else(|| {
+                    let topic = broker.metadata.current().topics.get(&name).cloned()?;
+                    broker.topic_config(&topic, &key)
+                });
+                let mut items: Vec<String> = current
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                for item in value
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                {
+                    if change.config_operation == OP_APPEND {
+                        if !items.iter().any(|existing| existing == item) {
+                            items.push(item.to_string());
+                        }
+                    } else {
+                        items.retain(|existing| existing != item);
+                    }
+                }
+                configs.insert(key, items.join(","));
+            }
+            other => {
+                invalid = Some(format!("Unknown config operation {other}"));
+                break;
+            }
+        }
+    }
+    match invalid {
+        Some(message) => Err((ResponseError::InvalidConfig, message)),
+        None => {
+            apply(
+                broker,
+                resource.resource_type,
+                &name,
+                configs,
+                validate_only,
+            )
+            .await
+        }
+    }
 }

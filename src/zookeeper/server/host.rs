@@ -59,8 +59,8 @@ impl HostProbe {
         HostFacts {
             data_dir_bytes: directory_bytes(&self.snapshot_dir),
             log_dir_bytes: directory_bytes(&self.log_dir),
-            open_file_descriptors: open_file_descriptors(),
-            max_file_descriptors: max_file_descriptors(),
+            open_file_descriptors: open_file_descriptors().unwrap_or(-1),
+            max_file_descriptors: max_file_descriptors().unwrap_or(-1),
             host_name: std::fs::read_to_string("/proc/sys/kernel/hostname")
                 .map(|name| name.trim().to_string())
                 .unwrap_or_else(|_| "localhost".to_string()),
@@ -89,11 +89,15 @@ fn directory_bytes(dir: &Option<PathBuf>) -> u64 {
         .unwrap_or(0)
 }
 
-fn open_file_descriptors() -> i64 {
-    std::fs::read_dir("/proc/self/fd").map_or(-1, |entries| entries.count() as i64)
+/// This process's open file descriptors (`/proc/self/fd`).
+pub(super) fn open_file_descriptors() -> Option<i64> {
+    std::fs::read_dir("/proc/self/fd")
+        .ok()
+        .map(|entries| entries.count() as i64)
 }
 
-fn max_file_descriptors() -> i64 {
+/// The soft limit on them (`/proc/self/limits`).
+pub(super) fn max_file_descriptors() -> Option<i64> {
     std::fs::read_to_string("/proc/self/limits")
         .ok()
         .and_then(|limits| {
@@ -103,7 +107,6 @@ fn max_file_descriptors() -> i64 {
                 .and_then(|line| line.split_whitespace().nth(3))
                 .and_then(|soft| soft.parse().ok())
         })
-        .unwrap_or(-1)
 }
 
 #[cfg(test)]

@@ -267,18 +267,8 @@ impl ProcessStats {
             start_time_seconds: field(22)
                 .zip(boot_seconds)
                 .map(|(start, boot)| boot + start / ticks_per_second),
-            open_fds: std::fs::read_dir("/proc/self/fd")
-                .ok()
-                .map(|entries| entries.count() as f64),
-            max_fds: std::fs::read_to_string("/proc/self/limits")
-                .ok()
-                .and_then(|limits| {
-                    limits
-                        .lines()
-                        .find(|line| line.starts_with("Max open files"))
-                        .and_then(|line| line.split_whitespace().nth(3))
-                        .and_then(|soft| soft.parse().ok())
-                }),
+            open_fds: super::host::open_file_descriptors().map(|count| count as f64),
+            max_fds: super::host::max_file_descriptors().map(|count| count as f64),
             virtual_memory_bytes: field(23),
             resident_memory_bytes: field(24).map(|pages| pages * page_bytes),
         }
