@@ -456,10 +456,11 @@ pub async fn alter(broker: &Arc<Broker>, request: AlterConfigsRequest) -> AlterC
             })
             .collect();
         let outcome = if resource.resource_type == RESOURCE_BROKER_LOGGER {
+            // What Apache 3.9 and 4.1 answer: a check ahead of their
+            // "AlterConfigs is deprecated ..." refusal turns type 8 away first.
             Err((
                 ResponseError::InvalidRequest,
-                "AlterConfigs is deprecated and does not support the resource type BROKER_LOGGER"
-                    .to_string(),
+                format!("Unknown resource type {RESOURCE_BROKER_LOGGER}"),
             ))
         } else {
             apply(
@@ -474,6 +475,8 @@ pub async fn alter(broker: &Arc<Broker>, request: AlterConfigsRequest) -> AlterC
         let mut result = alter_configs_response::AlterConfigsResourceResponse::default();
         result.resource_type = resource.resource_type;
         result.resource_name = resource.resource_name;
+        // Apache answers success with a null message (the crate's default is "").
+        result.error_message = None;
         if let Err((error, message)) = outcome {
             result.error_code = error.code();
             result.error_message = Some(str_bytes(&message));
@@ -503,6 +506,8 @@ pub async fn incremental_alter(
             incremental_alter_configs_response::AlterConfigsResourceResponse::default();
         result.resource_type = resource.resource_type;
         result.resource_name = resource.resource_name;
+        // Apache answers success with a null message (the crate's default is "").
+        result.error_message = None;
         if let Err((error, message)) = outcome {
             result.error_code = error.code();
             result.error_message = Some(str_bytes(&message));
