@@ -4,11 +4,17 @@ kafka-metrics/jmx-exporter-kafka.yml; run by suites/kafka-metrics.sh.
 
   kafka_metrics_check.py --target apache|keel --ref BOOTSTRAP METRICS_PORT
                          --tgt BOOTSTRAP METRICS_PORT [--dump DIR]
+  kafka_metrics_check.py --target apache|keel --broker ID BOOTSTRAP METRICS_PORT
+                         --broker ID BOOTSTRAP METRICS_PORT [--dump DIR]
 
-The same workload on the reference and on the target (kafka-python): topic `metrics-t`
-(3 partitions) created, exactly RECORDS records of RECORD_BYTES bytes produced with
-acks=all, all of them consumed in group `metrics-g`, which commits; then one ApiVersions
-and one Metadata request of its own. Then both endpoints are scraped and checked:
+The second form is the suite's cluster part (two brokers of the target, replication
+between them; see "the cluster part" below).
+
+The first form: the same workload on the reference and on the target (kafka-python):
+topic `metrics-t` (3 partitions) created, exactly RECORDS records of RECORD_BYTES bytes
+produced with acks=all, all of them consumed in group `metrics-g`, which commits; then
+one ApiVersions and one Metadata request of its own. Then both endpoints are scraped and
+checked:
   1. every EXPECTED series (name and label names) is in Apache's output: else EXPECTED
      is wrong (Apache is the definition of these names), and the check says what Apache
      has instead;
@@ -419,16 +425,276 @@ def dump(args, label, scrape_):
     with open(os.path.join(args.dump, f"{label}-names.txt"), "w") as f:
         f.write("".join(f"{n} {scrape_.type_of(n)}\n" for n in sorted(scrape_.names(""))))
 
+# --- the cluster part: two brokers, replication ------------------------------------------
+#
+# --broker ID BOOTSTRAP METRICS_PORT, twice: two brokers of the target on one ZooKeeper
+# (on the apache target both Apache under the agent, on keel both keel). The same
+# workload and the same checks on both targets; Apache passing them is what proves them.
+# Topic metrics-r with the explicit assignment {0: [A, B], 1: [B, A]}: partition 0 led by
+# the first broker (A), partition 1 by the second (B), each broker the follower of the
+# other's. RECORDS records (RECORDS / 2 per partition) produced with acks=all, all read
+# back by a consumer with assigned partitions and no group (so no __consumer_offsets:
+# the only replicated partitions are metrics-r's). Then both endpoints are scraped until
+# every check holds or CLUSTER_WAIT_S pass (a follower's lag reaches 0 with its next
+# fetch; some meters move only once a response is sent).
+
+R_TOPIC = "metrics-r"
+R_PARTITIONS = 2
+CLUSTER_WAIT_S = 30
+RT = {"topic": R_TOPIC}
+LAG = "kafka_server_fetcherlagmetrics_consumerlag"
+RFM = "kafka_server_replicafetchermanager_"
+PART = "kafka_cluster_partition_"
+
+
+def cluster_partitions(admin, topics=None):
+    """{topic: {partition: (leader, replicas, isr)}} from a Metadata request."""
+    out = {}
+    for t in admin.describe_topics(topics):
+        if t["error_code"] != 0:
+            continue
+        out[t["topic"]] = {p["partition"]: (p["leader"], list(p["replicas"]), sorted(p["isr"]))
+                           for p in t["partitions"]}
+    return out
+
+
+def cluster_workload(admin, brokers):
+    """Topic, records, consumer; returns a short account."""
+    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+    from kafka.admin import NewTopic
+
+    a, b = brokers[0][0], brokers[1][0]
+    assignment = {0: [a, b], 1: [b, a]}
+    want = {p: (r[0], r, sorted(r)) for p, r in assignment.items()}
+    boots = [x[1] for x in brokers]
+    deadline = time.time() + 60
+    admin.create_topics([NewTopic(name=R_TOPIC, num_partitions=-1, replication_factor=-1,
+                                  replica_assignments=assignment)])
+    while True:
+        got = cluster_partitions(admin, [R_TOPIC]).get(R_TOPIC)
+        if got == want:
+            break
+        if time.time() > deadline:
+            raise RuntimeError(f"{R_TOPIC}: partitions (leader, replicas, isr) are {got}, not {want} after 60s")
+        time.sleep(0.3)
+
+    producer = KafkaProducer(bootstrap_servers=boots, acks="all", client_id="metrics-producer")
+    try:
+        futures = [producer.send(R_TOPIC, value=(b"%08d" % i).ljust(RECORD_BYTES, b"."), partition=i % R_PARTITIONS)
+                   for i in range(RECORDS)]
+        for f in futures:
+            f.get(timeout=30)
+        producer.flush()
+    finally:
+        producer.close()
+
+    consumer = KafkaConsumer(bootstrap_servers=boots, group_id=None, client_id="metrics-consumer",
+                             auto_offset_reset="earliest", enable_auto_commit=False)
+    try:
+        tps = [TopicPartition(R_TOPIC, p) for p in range(R_PARTITIONS)]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        got = 0
+        while got < RECORDS and time.time() < deadline + 30:
+            for batch in consumer.poll(timeout_ms=1000).values():
+                got += len(batch)
+        if got != RECORDS:
+            raise RuntimeError(f"consumed {got} of {RECORDS} records of {R_TOPIC}")
+    finally:
+        consumer.close()
+    return (f"{R_TOPIC} replicas {assignment[0]} and {assignment[1]}, ISR full; "
+            f"{RECORDS} records produced (acks=all) and consumed")
+
+
+def expect(problems, label, desc, scrape_, name, want, exact, how, bound):
+    """One check: the sum over the series of name whose labels hold want (exact: are
+    exactly want) compared with bound by how (==, >=, >, <). Returns the sum (None when
+    there is no such series)."""
+    ops = {"==": lambda x, y: x == y, ">=": lambda x, y: x >= y, ">": lambda x, y: x > y,
+           "<": lambda x, y: x < y}
+    value, n = scrape_.total(name, want, exact)
+    where = name + ("{" + ",".join(f'{k}="{v}"' for k, v in want.items()) + "}" if want else "")
+    if n == 0:
+        problems.append(f"{label}: {desc}: no series {where}")
+        return None
+    if not ops[how](value, bound):
+        problems.append(f"{label}: {desc}: {where} is {value:g}, not {how} {bound:g}")
+    return value
+
+
+def cluster_checks(brokers, scrapes, meta, controller):
+    """Every check of the cluster part on both brokers; returns (problems, figures)."""
+    problems, figures = [], {}
+    ids = [x[0] for x in brokers]
+    active = [scrapes[i].total(CTRL + "activecontrollercount", {}, True)[0] for i in range(2)]
+    if sum(active) != 1:
+        problems.append(f"activecontrollercount over both brokers sums to {sum(active):g}, not 1 "
+                        f"(broker {ids[0]}: {active[0]:g}, broker {ids[1]}: {active[1]:g})")
+    for i, (bid, _, _) in enumerate(brokers):
+        s, other, lab = scrapes[i], ids[1 - i], f"broker {bid}"
+        led, followed = i, 1 - i  # partition i is led by brokers[i]
+        fig = figures.setdefault(bid, {})
+
+        # the follower side: ConsumerLag of the partition it follows, from the thread
+        # fetching from the other broker; none for the partition it leads
+        lag_labels = {"clientId": f"ReplicaFetcherThread-0-{other}", "topic": R_TOPIC, "partition": str(followed)}
+        mine = [(labels, v) for n, labels, v in s.samples if n == LAG and labels.get("topic") == R_TOPIC]
+        hit = [v for labels, v in mine if labels == lag_labels]
+        if not hit:
+            have = "; ".join(",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) for labels, _ in mine) or "none"
+            problems.append(f"{lab}: no {LAG}{{clientId=\"{lag_labels['clientId']}\",topic=\"{R_TOPIC}\","
+                            f"partition=\"{followed}\"}} (its {R_TOPIC} series: {have})")
+        elif hit[0] != 0:
+            problems.append(f"{lab}: {LAG} of {R_TOPIC}-{followed} (follower) is {hit[0]:g}, not 0")
+        stray = [labels for labels, _ in mine if labels.get("partition") == str(led)]
+        if stray:
+            problems.append(f"{lab}: {LAG} for {R_TOPIC}-{led}, which it leads: {stray}")
+        fig["lag"] = hit[0] if hit else None
+        for metric in ("maxlag", "deadthreadcount", "failedpartitionscount"):
+            expect(problems, lab, f"ReplicaFetcherManager {metric}", s, RFM + metric, {"clientId": "Replica"},
+                   True, "==", 0)
+
+        # replication traffic: it leads one partition (bytes out to the other) and
+        # follows the other (bytes in from it); the followers' fetches are FetchFollower
+        fig["rin"] = expect(problems, lab, "replication bytes in", s, BTM + "replicationbytesin_total", {}, True, ">", 0)
+        fig["rout"] = expect(problems, lab, "replication bytes out", s, BTM + "replicationbytesout_total", {}, True, ">", 0)
+        fig["ff"] = expect(problems, lab, "FetchFollower requests", s, RM + "requests_total",
+                           {"request": "FetchFollower"}, False, ">", 0)
+        bad = [labels for n, labels, _ in s.samples
+               if n == RM + "requests_total" and labels.get("request") == "FetchFollower" and set(labels) != {"request", "version"}]
+        if bad:
+            problems.append(f"{lab}: {RM}requests_total FetchFollower series with labels other than request,version: {bad}")
+        expect(problems, lab, "FetchFollower total times recorded", s, RM + "totaltimems_count_total",
+               {"request": "FetchFollower"}, True, ">", 0)
+        expect(problems, lab, "FetchConsumer requests", s, RM + "requests_total", {"request": "FetchConsumer"}, False, ">", 0)
+        # Apache's RequestChannel counts a Fetch under the kind of fetcher and under the
+        # API's name both (metricNames: FetchFollower or FetchConsumer, then Fetch)
+        expect(problems, lab, "Fetch requests (follower and consumer fetches under the API's name too)", s,
+               RM + "requests_total", {"request": "Fetch"}, False, ">", 0)
+        expect(problems, lab, "Fetch total times recorded (under the API's name too)", s,
+               RM + "totaltimems_count_total", {"request": "Fetch"}, True, ">", 0)
+
+        # the Partition gauges count on the leader only
+        for p, n in ((led, 2), (followed, 0)):
+            where = {"topic": R_TOPIC, "partition": str(p)}
+            role = "leader" if p == led else "follower"
+            expect(problems, lab, f"in-sync replicas of {R_TOPIC}-{p} ({role})", s, PART + "insyncreplicascount", where, True, "==", n)
+            expect(problems, lab, f"replicas of {R_TOPIC}-{p} ({role})", s, PART + "replicascount", where, True, "==", n)
+            expect(problems, lab, f"{R_TOPIC}-{p} under-replicated ({role})", s, PART + "underreplicated", where, True, "==", 0)
+        expect(problems, lab, "under-replicated partitions", s, REPL + "underreplicatedpartitions", {}, True, "==", 0)
+
+        # ReplicaManager counts as the Metadata of every topic says
+        leads = sum(1 for parts in meta.values() for (l, _, _) in parts.values() if l == bid)
+        hosts = sum(1 for parts in meta.values() for (_, r, _) in parts.values() if bid in r)
+        expect(problems, lab, f"leaders (Metadata: {leads})", s, REPL + "leadercount", {}, True, "==", leads)
+        expect(problems, lab, f"partitions (Metadata: {hosts})", s, REPL + "partitioncount", {}, True, "==", hosts)
+
+        # the controller's gauges: the cluster's figures on the controller, 0 elsewhere
+        # (as Apache's KafkaController reports them when it is not active)
+        ctl = bid == controller
+        expect(problems, lab, f"active controller ({'the' if ctl else 'not the'} Metadata controller)", s,
+               CTRL + "activecontrollercount", {}, True, "==", 1 if ctl else 0)
+        expect(problems, lab, f"active brokers ({'controller' if ctl else 'not the controller'})", s,
+               CTRL + "activebrokercount", {}, True, "==", 2 if ctl else 0)
+        expect(problems, lab, f"partitions ({'controller' if ctl else 'not the controller'})", s,
+               CTRL + "globalpartitioncount", {}, True, "==",
+               sum(len(parts) for parts in meta.values()) if ctl else 0)
+
+        # topic traffic is the clients' only: the leader counts the produced records,
+        # the follower's appends are not messages in; consumer fetches are bytes out,
+        # the followers' are replication bytes out only
+        expect(problems, lab, f"messages in on {R_TOPIC} (the {RECORDS // 2} of the partition it leads)", s,
+               BTM + "messagesin_total", RT, True, "==", RECORDS // 2)
+        expect(problems, lab, f"messages in, all topics (the {RECORDS // 2} of the partition it leads)", s,
+               BTM + "messagesin_total", {}, True, "==", RECORDS // 2)
+        fig["out"] = expect(problems, lab, f"bytes out on {R_TOPIC}", s, BTM + "bytesout_total", RT, True, ">", 0)
+        size = s.total("kafka_log_log_size", {"topic": R_TOPIC, "partition": str(led)}, True)[0]
+        fig["size"] = size
+        # each partition's data went to its follower, all of it: both replicas' logs end
+        # at RECORDS / 2, and replication bytes cover the logs
+        for p in (led, followed):
+            where = {"topic": R_TOPIC, "partition": str(p)}
+            expect(problems, lab, f"log end offset of {R_TOPIC}-{p}", s, "kafka_log_log_logendoffset", where, True, "==", RECORDS // 2)
+            expect(problems, lab, f"log size of {R_TOPIC}-{p}", s, "kafka_log_log_size", where, True, ">", 0)
+        fsize = s.total("kafka_log_log_size", {"topic": R_TOPIC, "partition": str(followed)}, True)[0]
+        if size > 0:
+            expect(problems, lab, f"replication bytes out at least the led partition's log ({size:g} bytes)", s,
+                   BTM + "replicationbytesout_total", {}, True, ">=", size)
+        if fsize > 0:
+            expect(problems, lab, f"replication bytes in at least the followed partition's log ({fsize:g} bytes)", s,
+                   BTM + "replicationbytesin_total", {}, True, ">=", fsize)
+        if fig["out"] is not None and size > 0:
+            # the consumer read the led partition once: at least its size, and less than
+            # twice it (which is what a follower's fetches counted in it would make)
+            expect(problems, lab, f"bytes out on {R_TOPIC} (led partition's log: {size:g} bytes) at least the log",
+                   s, BTM + "bytesout_total", RT, True, ">=", size)
+            expect(problems, lab, f"bytes out on {R_TOPIC} less than twice the led partition's log ({size:g} bytes)",
+                   s, BTM + "bytesout_total", RT, True, "<", 2 * size)
+            if fig["rout"] is not None:
+                expect(problems, lab, "bytes out on the topic, less than all bytes out plus replication bytes out",
+                       s, BTM + "bytesout_total", RT, True, "<",
+                       s.total(BTM + "bytesout_total", {}, True)[0] + fig["rout"])
+    return problems, figures
+
+
+def cluster_main(args):
+    from kafka import KafkaAdminClient
+
+    brokers = [(int(i), boot, int(port)) for i, boot, port in args.broker]
+    labels = [f"{args.target} broker {b[0]}" for b in brokers]
+    try:
+        for (bid, _, port), lab in zip(brokers, labels):
+            scrape(lab, port)
+        admin = KafkaAdminClient(bootstrap_servers=[b[1] for b in brokers], client_id="metrics-admin")
+        try:
+            done = cluster_workload(admin, brokers)
+            deadline = time.time() + CLUSTER_WAIT_S
+            while True:
+                meta = cluster_partitions(admin)
+                controller = admin.describe_cluster()["controller_id"]
+                scrapes = [scrape(lab, b[2])[1] for b, lab in zip(brokers, labels)]
+                problems, figures = cluster_checks(brokers, scrapes, meta, controller)
+                if not problems or time.time() > deadline:
+                    break
+                time.sleep(1)
+        finally:
+            admin.close()
+    except Exception as e:  # a broker down, a client error, a malformed exposition
+        print(f"{type(e).__name__}: {e}")
+        return 1
+    if args.dump:
+        for b, s in zip(brokers, scrapes):
+            dump(args, f"cluster-broker-{b[0]}", s)
+    if problems:
+        for p in problems:
+            print(p)
+        return 1
+    per = "; ".join(
+        f"broker {bid}{' (controller)' if bid == controller else ''}: consumerlag 0, "
+        f"replication bytes in {f['rin']:g} out {f['rout']:g}, FetchFollower requests {f['ff']:g}, "
+        f"bytesout{{topic={R_TOPIC}}} {f['out']:g} (led log {f['size']:g})"
+        for bid, f in figures.items())
+    print(f"{done}; every follower/replication check passes on both: {per}")
+    return 0
+
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--target", choices=("apache", "keel"), required=True)
-    ap.add_argument("--ref", nargs=2, metavar=("BOOTSTRAP", "METRICS_PORT"), required=True)
-    ap.add_argument("--tgt", nargs=2, metavar=("BOOTSTRAP", "METRICS_PORT"), required=True)
+    ap.add_argument("--ref", nargs=2, metavar=("BOOTSTRAP", "METRICS_PORT"))
+    ap.add_argument("--tgt", nargs=2, metavar=("BOOTSTRAP", "METRICS_PORT"))
+    ap.add_argument("--broker", nargs=3, action="append", metavar=("ID", "BOOTSTRAP", "METRICS_PORT"),
+                    help="the cluster part: twice, the two brokers (instead of --ref and --tgt)")
     ap.add_argument("--dump")
     args = ap.parse_args()
     global DUMP_DIR
     DUMP_DIR = args.dump
+    if args.broker:
+        if len(args.broker) != 2 or args.ref or args.tgt:
+            ap.error("the cluster part takes --broker twice and neither --ref nor --tgt")
+        return cluster_main(args)
+    if not (args.ref and args.tgt):
+        ap.error("--ref and --tgt are required (or --broker twice)")
     expected = expected_series()
     ref_boot, ref_port = args.ref[0], int(args.ref[1])
     tgt_boot, tgt_port = args.tgt[0], int(args.tgt[1])

@@ -1,6 +1,6 @@
 # needs: none
-# clients: apache-3.9-jmx-exporter
-# timeout: 300
+# clients: apache-3.9-jmx-exporter cluster
+# timeout: 420
 #
 # kafka-metrics: a broker's Prometheus endpoint compared with Apache Kafka 3.9.x's JMX
 # beans as the Prometheus JMX exporter java agent serves them (Maven set jmx-exporter,
@@ -18,6 +18,26 @@
 # controller, ...); on keel, /ready is 200 and other paths 404. The detail says how many
 # of Apache's kafka_* names the target has; both scrapes and their name lists are left
 # in the suite's work dir.
+#
+# cluster: the follower side and replication. Two brokers of the target (broker.id 1 and
+# 2; on apache both Apache under the agent, each on its own port; on keel both keel with
+# keel.metrics.port) on one ZooKeeper of kafka_zk_target's kind. The same kafka-python
+# script (--broker twice): topic metrics-r, replicas [1,2] and [2,1] (each broker leads
+# one partition and follows the other), 500 records acks=all, read back by an assigned
+# consumer (no group), ISR of both waited for; then, on each broker, until all hold (30s):
+# FetcherLagMetrics ConsumerLag{clientId=ReplicaFetcherThread-0-<leader>} of the followed
+# partition is 0 (and none of the led one), ReplicaFetcherManager MaxLag, DeadThreadCount,
+# FailedPartitionsCount{clientId=Replica} 0, replication bytes in and out > 0 and at
+# least the followed / led partition's log size, both replicas' log end offsets 250,
+# FetchFollower requests and total times > 0, and under request=Fetch too (Apache counts
+# a fetch under its fetcher kind and under the API's name), Partition
+# InSyncReplicasCount and ReplicasCount 2 on the leader and 0 on the follower,
+# UnderReplicated 0, LeaderCount and PartitionCount as Metadata says, one active
+# controller (the Metadata one) with ActiveBrokerCount and GlobalPartitionCount 2, both 0
+# on the other broker, messagesin{metrics-r} and messagesin 250 (the led partition's
+# only: a follower's appends are not messages in), bytesout{metrics-r} at least the led
+# partition's log size and less than twice it (follower fetches are not in it). The
+# checks are absolute, so the apache target is what proves them. Scrapes in the work dir.
 
 set -u
 cleanup() {
@@ -34,8 +54,8 @@ km_agent_opts() {
   printf '%s -javaagent:%s=127.0.0.1:%s:%s' "$KAFKA_SERVER_JAVA_OPTS" "$KM_AGENT" "$1" "$KM_RULES"
 }
 
-km_compare() {
-  local ports zk_ref zk_tgt ref_boot ref_port tgt_port out
+# km_prepare: the keel binary (keel target) and the agent jar (KM_AGENT) are there.
+km_prepare() {
   if [ "$TARGET" = keel ] && [ ! -x "$KEEL_BIN" ]; then
     kafka_fail "no keel binary at $KEEL_BIN (cargo build --release, or set KEEL_BIN)"
     return 1
@@ -43,6 +63,11 @@ km_compare() {
   KM_AGENT=$(maven_classpath jmx-exporter) || { kafka_fail "could not fetch the JMX exporter agent $JMX_EXPORTER_VERSION"; return 1; }
   KM_AGENT=${KM_AGENT%%:*}
   [ -f "$KM_AGENT" ] || { kafka_fail "the JMX exporter agent is not at $KM_AGENT"; return 1; }
+}
+
+km_compare() {
+  local ports zk_ref zk_tgt ref_boot ref_port tgt_port out
+  km_prepare || return 1
   mapfile -t ports < <(zk__ports 2)
   ref_port=${ports[0]} tgt_port=${ports[1]}
 
@@ -77,8 +102,43 @@ km_compare() {
     return 1
   fi
   KAFKA_DETAIL="JMX exporter $JMX_EXPORTER_VERSION on Apache $KAFKA_ZK_VERSION: $out"
+  kafka_stop_all
+  zk_stop_all
 }
 
-python_env || { report apache-3.9-jmx-exporter fail "python venv"; exit 1; }
+km_cluster() {
+  local ports zk i args=() out
+  # whatever the first part left running (it stops its servers when it passes)
+  kafka_stop_all
+  zk_stop_all
+  km_prepare || return 1
+  mapfile -t ports < <(zk__ports 2)
+  zk_start "$(kafka_zk_target)" standalone km-cluster-zk || { kafka_fail "the $(kafka_zk_target) ZooKeeper did not start"; return 1; }
+  zk=$ZK_CONNECT
+  for i in 1 2; do
+    if [ "$TARGET" = keel ]; then
+      KAFKA_BROKER_ID=$i KAFKA_KEEL_OVERRIDES="keel.metrics.port=${ports[$((i - 1))]} keel.metrics.host=127.0.0.1" \
+        kafka_start keel zk "km-cluster-b$i" "$zk/cluster" \
+        || { kafka_fail "keel broker $i ($KEEL_BIN) did not start: see $(kafka_server_dir "km-cluster-b$i")/stdout.log"; return 1; }
+    else
+      KAFKA_BROKER_ID=$i KAFKA_SERVER_JAVA_OPTS=$(km_agent_opts "${ports[$((i - 1))]}") \
+        kafka_start apache zk "km-cluster-b$i" "$zk/cluster" \
+        || { kafka_fail "Apache broker $i (JMX exporter $JMX_EXPORTER_VERSION) did not start"; return 1; }
+    fi
+    args+=(--broker "$i" "$KAFKA_BOOTSTRAP" "${ports[$((i - 1))]}")
+  done
+  if ! out=$(timeout_run 150 "$PY_VENV/bin/python" "$COMPAT_DIR/python/kafka_metrics_check.py" \
+      --target "$TARGET" "${args[@]}" --dump "$SUITE_WORK" 2>&1); then
+    printf '%s\n' "$out" >&2
+    kafka_fail "$(tr '\n' ';' <<<"$out")"
+    return 1
+  fi
+  KAFKA_DETAIL="brokers 1 and 2 ($TARGET): $out"
+  kafka_stop_all
+  zk_stop_all
+}
+
+python_env || { report apache-3.9-jmx-exporter fail "python venv"; report cluster fail "python venv"; exit 1; }
 kafka_client apache-3.9-jmx-exporter km_compare
+kafka_client cluster km_cluster
 exit "$KAFKA_SUITE_RC"
