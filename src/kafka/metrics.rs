@@ -150,6 +150,7 @@ impl BrokerMetrics {
             for api_key in api_keys {
                 if api_key == ApiKey::Fetch {
                     total_time.entry(request_name(api_key, true)).or_default();
+                    total_time.entry("Fetch".to_string()).or_default();
                 }
                 total_time.entry(request_name(api_key, false)).or_default();
             }
