@@ -120,3 +120,62 @@ fn override_error_names_the_key() {
         .args(["--override", "novalue"]));
     assert_eq!(code, 2, "{stderr}");
 }
+
+/// Runs `keel zookeeper` on a client port that is taken (so it logs its start
+/// and stops) with the given logging environment; its stderr.
+fn zookeeper_start_log(keel_log: &str) -> String {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("zoo.cfg");
+    std::fs::write(
+        &path,
+        format!(
+            "dataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let (code, _, stderr) = run(keel()
+        .arg("zookeeper")
+        .arg(&path)
+        .env("KEEL_LOG_FORMAT", "json")
+        .env("KEEL_LOG", keel_log));
+    assert_ne!(code, 0, "the client port is taken: {stderr}");
+    stderr
+}
+
+/// `KEEL_LOG_FORMAT=json`: one JSON object per log line, with the level, the
+/// target and the message; `KEEL_LOG` sets levels per module at start.
+#[test]
+fn json_logs_with_levels_per_module() {
+    let records = |stderr: &str| -> Vec<serde_json::Value> {
+        stderr
+            .lines()
+            .filter(|line| !line.starts_with("keel: "))
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+            .collect()
+    };
+    let info_from = |records: &[serde_json::Value], target: &str| {
+        records
+            .iter()
+            .filter(|record| record["level"] == "INFO" && record["target"] == target)
+            .count()
+    };
+    let stderr = zookeeper_start_log("warn,keel::cli=info");
+    let logged = records(&stderr);
+    assert!(
+        logged.iter().any(|record| record["target"] == "keel::cli"
+            && record["fields"]["message"] == "zookeeper configuration read"
+            && record["timestamp"].is_string()),
+        "{stderr}"
+    );
+    assert!(
+        logged
+            .iter()
+            .all(|record| record["level"] != "INFO" || record["target"] == "keel::cli"),
+        "only keel::cli logs at INFO: {stderr}"
+    );
+    let quiet = records(&zookeeper_start_log("warn"));
+    assert_eq!(info_from(&quiet, "keel::cli"), 0);
+}
