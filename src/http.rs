@@ -7,6 +7,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+/// The Content-Type of Prometheus' text format (0.0.4), as scrapers expect it.
+pub const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
 /// The longest request head read.
 const REQUEST_HEAD_BYTES_MAX: usize = 8 * 1024;
 

@@ -881,13 +881,7 @@ impl Endpoint {
             (METRICS_PATH, Some(broker)) => {
                 let mut text = render(broker);
                 text.push_str(&render_groups(broker).await);
-                respond(
-                    &mut stream,
-                    200,
-                    "text/plain; version=0.0.4; charset=utf-8",
-                    &text,
-                )
-                .await
+                respond(&mut stream, 200, crate::http::PROMETHEUS_TEXT, &text).await
             }
             _ => respond(&mut stream, 404, "text/plain", "not found\n").await,
         }

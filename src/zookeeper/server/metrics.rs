@@ -159,13 +159,7 @@ async fn serve(
             .unwrap_or_default();
         text.push_str(&render_process(&process));
     }
-    respond(
-        &mut stream,
-        200,
-        "text/plain; version=0.0.4; charset=utf-8",
-        &text,
-    )
-    .await
+    respond(&mut stream, 200, crate::http::PROMETHEUS_TEXT, &text).await
 }
 
 /// keel's readiness answer for orchestrators (Apache has none): 200 once the
