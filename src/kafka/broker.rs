@@ -36,6 +36,13 @@ pub fn system_clock() -> Clock {
     })
 }
 
+tokio::task_local! {
+    /// The listener (by name) of the connection whose request is being handled, set
+    /// by `kafka::server` around each request: Metadata, FindCoordinator and
+    /// DescribeCluster answer with that listener's endpoints.
+    pub static REQUEST_LISTENER: std::sync::Arc<str>;
+}
+
 pub struct Broker {
     pub config: KafkaConfig,
     pub id: BrokerId,
@@ -429,13 +436,20 @@ impl Broker {
         }
     }
 
-    /// The endpoint clients should use for a broker: the one on the listener this
-    /// broker advertises first (as Kafka answers with the listener a request came in
-    /// on; keel serves PLAINTEXT listeners only), else the broker's first endpoint.
+    /// The endpoint clients should use for a broker: the one on the listener the
+    /// request came in on (`REQUEST_LISTENER`), as Kafka answers, so a client of a
+    /// SASL listener is never sent to a plaintext one; `None` when that broker has no
+    /// such listener. Outside a request, the listener this broker advertises first.
     pub fn client_endpoint<'a>(
         &self,
         registration: &'a BrokerRegistration,
     ) -> Option<&'a Endpoint> {
+        if let Ok(listener) = REQUEST_LISTENER.try_with(|listener| listener.clone()) {
+            return registration
+                .endpoints
+                .iter()
+                .find(|endpoint| endpoint.listener.eq_ignore_ascii_case(&listener));
+        }
         let listener = self
             .config
             .advertised_listeners

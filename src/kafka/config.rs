@@ -89,6 +89,9 @@ pub struct KafkaConfig {
     pub metrics_port: Option<u16>,
     /// `keel.metrics.host`: the address that endpoint binds (default all).
     pub metrics_host: String,
+    /// Each listener's security protocol and SASL set-up, and the inter-broker login
+    /// (`kafka::security`).
+    pub security: crate::kafka::security::BrokerSecurity,
     /// Keys not known to keel, with their lines, for the start-up report.
     pub unknown_keys: Vec<(String, usize)>,
     /// All properties, overrides applied, for DescribeConfigs.
@@ -204,14 +207,29 @@ impl KafkaConfig {
         for (key, value) in overrides {
             properties.set(key, value);
         }
-        KafkaConfig::from_properties(&properties)
+        // kafka-server-start.sh users name a JAAS file in KAFKA_OPTS; SASL listeners
+        // read their logins from it when server.properties has none.
+        let jaas_file = crate::kafka::security::jaas_file_from_kafka_opts(
+            std::env::var("KAFKA_OPTS").ok().as_deref(),
+        )
+        .map_err(|message| properties.error("KAFKA_OPTS", message))?;
+        KafkaConfig::from_properties_with_jaas(&properties, jaas_file.as_ref())
     }
 
     pub fn from_properties(properties: &Properties) -> Result<KafkaConfig, ConfigError> {
+        KafkaConfig::from_properties_with_jaas(properties, None)
+    }
+
+    /// `from_properties` with the JAAS file `KAFKA_OPTS` names, if any.
+    pub fn from_properties_with_jaas(
+        properties: &Properties,
+        jaas_file: Option<&crate::kafka::security::JaasFile>,
+    ) -> Result<KafkaConfig, ConfigError> {
         let mut unknown_keys = Vec::new();
         for (key, entry) in properties.iter() {
             match KNOWN_KEYS.iter().find(|(known, _)| *known == key) {
                 Some((_, kind)) => check_kind(properties, key, *kind)?,
+                None if crate::kafka::security::is_security_key(key) => {}
                 None => unknown_keys.push((key.to_string(), entry.line)),
             }
         }
@@ -285,6 +303,22 @@ impl KafkaConfig {
                     * HOUR_MS
             }
         };
+        let inter_broker_listener_name = properties
+            .get("inter.broker.listener.name")
+            .map(|name| name.trim().to_string())
+            .filter(|name| !name.is_empty())
+            .or_else(|| {
+                properties
+                    .get("security.inter.broker.protocol")
+                    .map(|protocol| protocol.trim().to_string())
+            })
+            .unwrap_or_else(|| "PLAINTEXT".to_string());
+        let security = crate::kafka::security::resolve(
+            properties,
+            &listeners,
+            &inter_broker_listener_name,
+            jaas_file,
+        )?;
         let config = KafkaConfig {
             config_path: properties.file.clone(),
             broker_id,
@@ -368,16 +402,8 @@ impl KafkaConfig {
             controlled_shutdown_enable: properties
                 .get_bool("controlled.shutdown.enable")?
                 .unwrap_or(true),
-            inter_broker_listener_name: properties
-                .get("inter.broker.listener.name")
-                .map(|name| name.trim().to_string())
-                .filter(|name| !name.is_empty())
-                .or_else(|| {
-                    properties
-                        .get("security.inter.broker.protocol")
-                        .map(|protocol| protocol.trim().to_string())
-                })
-                .unwrap_or_else(|| "PLAINTEXT".to_string()),
+            inter_broker_listener_name,
+            security,
             metrics_port: properties
                 .get_number::<u16>("keel.metrics.port")?
                 .filter(|port| *port != 0),
@@ -523,7 +549,7 @@ mod tests {
     #[test]
     fn listeners_and_ipv6() {
         let config =
-            config("listeners=PLAINTEXT://127.0.0.1:9093,internal://[::1]:9094\n").unwrap();
+            config("listeners=PLAINTEXT://127.0.0.1:9093,internal://[::1]:9094\nlistener.security.protocol.map=PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT\n").unwrap();
         assert_eq!(
             config.listeners[1],
             Listener {

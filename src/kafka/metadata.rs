@@ -189,6 +189,31 @@ pub trait MetadataStore: Send + Sync + 'static {
         Box::pin(async move { Err(no_zookeeper_offsets()) })
     }
 
+    /// A user's entity config (`/config/users/<sanitized user>`), where Kafka keeps
+    /// SCRAM credentials; `None` when the user has none.
+    fn user_config(
+        &self,
+        _user: String,
+    ) -> BoxFuture<Result<Option<BTreeMap<String, String>>, MetadataError>> {
+        Box::pin(async move { Ok(None) })
+    }
+
+    /// Every user with an entity config, by user name (desanitized).
+    fn user_configs(
+        &self,
+    ) -> BoxFuture<Result<BTreeMap<String, BTreeMap<String, String>>, MetadataError>> {
+        Box::pin(async move { Ok(BTreeMap::new()) })
+    }
+
+    /// Replaces a user's entity config and notifies every broker (`users/<user>`).
+    fn set_user_config(
+        &self,
+        _user: String,
+        _configs: BTreeMap<String, String>,
+    ) -> BoxFuture<Result<(), MetadataError>> {
+        Box::pin(async move { Err(no_zookeeper_offsets()) })
+    }
+
     /// This broker's epoch: the czxid of its `/brokers/ids/<id>` registration (what
     /// controllers put in LeaderAndIsr / UpdateMetadata / StopReplica and followers in
     /// Fetch's `ReplicaState.ReplicaEpoch`); -1 while unregistered or without ZooKeeper.

@@ -15,6 +15,8 @@
 //! - `protocol`: framing and request/response codec (kafka-protocol message types).
 //! - `replica`: partition state on this broker: log, replication (leader/follower,
 //!   ISR, high watermark), producer sequences; the broker role (`manager`, `fetcher`).
+//! - `security`: listener security protocols, SASL (PLAIN, SCRAM) and the settings
+//!   keel refuses to start with because it cannot enforce them yet.
 //! - `topic_config`: topic config names, types, defaults and their resolution order.
 //! - `server`: listeners and connections: frames in, responses out.
 //!
@@ -34,5 +36,6 @@ pub mod node;
 pub mod peer;
 pub mod protocol;
 pub mod replica;
+pub mod security;
 pub mod server;
 pub mod topic_config;

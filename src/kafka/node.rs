@@ -100,12 +100,16 @@ pub async fn run(config: KafkaConfig, mut shutdown: watch::Receiver<bool>) -> an
     if config.log_cleaner_enable {
         tokio::spawn(log_cleaner(broker.clone(), shutdown.clone()));
     }
-    for socket in bound {
+    for (socket, listener) in bound.into_iter().zip(&config.listeners) {
         tokio::spawn(server::serve(
             socket,
             broker.clone(),
             shutdown.clone(),
             CONNECTIONS_MAX,
+            listener.name.clone(),
+            config
+                .security
+                .listener(&listener.name.to_ascii_uppercase()),
         ));
     }
     tracing::info!(broker = %broker_id, cluster_id, listeners = ?config.listeners.iter().map(|l| format!("{}://{}:{}", l.name, l.host, l.port)).collect::<Vec<_>>(), "kafka broker started");

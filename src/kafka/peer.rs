@@ -5,7 +5,7 @@
 //! replica fetcher and controller channels pin their versions from the
 //! inter-broker protocol version rather than negotiate them.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -15,6 +15,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::kafka::protocol::inter_broker::{self, InterBrokerRequest, InterBrokerResponse};
+use crate::kafka::security::sasl::client_login;
+use crate::kafka::security::ClientLogin;
 
 /// Largest response frame accepted from a peer: a follower's Fetch is bounded by
 /// `replica.fetch.response.max.bytes` (10 MiB by default) plus framing; anything
@@ -25,15 +27,27 @@ pub struct PeerConnection {
     stream: TcpStream,
     next_correlation_id: i32,
     client_id: String,
+    /// The SASL login of a SASL inter-broker listener.
+    login: Option<ClientLogin>,
+    /// When to log in again (KIP-368): at 85% of the session the peer granted,
+    /// as Kafka's clients do, before the peer closes an expired connection.
+    reauthenticate_at: Option<Instant>,
+}
+
+/// When to re-authenticate a session of `lifetime_ms` that began `now`.
+pub fn reauthentication_deadline(now: Instant, lifetime_ms: i64) -> Option<Instant> {
+    (lifetime_ms > 0).then(|| now + Duration::from_millis((lifetime_ms as u64) * 85 / 100))
 }
 
 impl PeerConnection {
-    /// Connects within `timeout_ms`. `client_id` is what Kafka's brokers send: the
-    /// sender's broker id (for the controller) or a fetcher name.
+    /// Connects within `timeout_ms`, logging in when `login` is given. `client_id` is
+    /// what Kafka's brokers send: the sender's broker id (for the controller) or a
+    /// fetcher name.
     pub async fn connect(
         host: &str,
         port: u16,
         client_id: String,
+        login: Option<&ClientLogin>,
         timeout_ms: u64,
     ) -> anyhow::Result<PeerConnection> {
         let stream = tokio::time::timeout(
@@ -44,11 +58,40 @@ impl PeerConnection {
         .map_err(|_| anyhow!("connecting to {host}:{port} timed out"))?
         .with_context(|| format!("connecting to {host}:{port}"))?;
         let _ = stream.set_nodelay(true);
-        Ok(PeerConnection {
+        let mut connection = PeerConnection {
             stream,
             next_correlation_id: 0,
             client_id,
-        })
+            login: login.cloned(),
+            reauthenticate_at: None,
+        };
+        connection.log_in(timeout_ms).await?;
+        Ok(connection)
+    }
+
+    /// Logs in (again) if the listener needs it.
+    async fn log_in(&mut self, timeout_ms: u64) -> anyhow::Result<()> {
+        let Some(login) = &self.login else {
+            return Ok(());
+        };
+        let lifetime_ms = tokio::time::timeout(
+            Duration::from_millis(timeout_ms),
+            client_login(&mut self.stream, login, &self.client_id),
+        )
+        .await
+        .map_err(|_| anyhow!("SASL login timed out after {timeout_ms} ms"))??;
+        self.reauthenticate_at = reauthentication_deadline(Instant::now(), lifetime_ms);
+        Ok(())
+    }
+
+    async fn reauthenticate_if_due(&mut self, timeout_ms: u64) -> anyhow::Result<()> {
+        if self
+            .reauthenticate_at
+            .is_some_and(|due| Instant::now() >= due)
+        {
+            self.log_in(timeout_ms).await?;
+        }
+        Ok(())
     }
 
     fn correlation_id(&mut self) -> i32 {
@@ -65,6 +108,7 @@ impl PeerConnection {
         request: &Req,
         timeout_ms: u64,
     ) -> anyhow::Result<Resp> {
+        self.reauthenticate_if_due(timeout_ms).await?;
         let correlation_id = self.correlation_id();
         let mut header = RequestHeader::default();
         header.request_api_key = api_key as i16;
@@ -95,6 +139,7 @@ impl PeerConnection {
         request: &InterBrokerRequest,
         timeout_ms: u64,
     ) -> anyhow::Result<InterBrokerResponse> {
+        self.reauthenticate_if_due(timeout_ms).await?;
         let correlation_id = self.correlation_id();
         let api = request.api();
         let header = inter_broker::RequestHeader {

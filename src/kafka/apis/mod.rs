@@ -13,6 +13,8 @@
 //! - `groups`: FindCoordinator and the classic group APIs (the coordinator's tokio shell).
 //! - `versioning`: resets fields a response version does not carry.
 //! - `producer_id`: InitProducerId and OffsetForLeaderEpoch.
+//! - `scram_users`: Describe/AlterUserScramCredentials, and SaslHandshake /
+//!   SaslAuthenticate where no authentication is under way.
 //! - `inter_broker`: LeaderAndIsr, UpdateMetadata, StopReplica (broker role),
 //!   AlterPartition and ControlledShutdown (controller role).
 //! - `controller_rpcs`: AllocateProducerIds, ElectLeaders,
@@ -30,6 +32,7 @@ pub mod list_offsets;
 pub mod metadata;
 pub mod produce;
 pub mod producer_id;
+pub mod scram_users;
 pub mod versioning;
 
 use std::sync::Arc;
@@ -220,6 +223,18 @@ async fn route(broker: &Arc<Broker>, request: Request) -> Option<ResponseKind> {
         RequestKind::DescribeGroups(body) => Some(ResponseKind::DescribeGroups(
             groups::describe_groups(broker, version, body).await,
         )),
+        RequestKind::SaslHandshake(_) => {
+            Some(ResponseKind::SaslHandshake(scram_users::sasl_handshake()))
+        }
+        RequestKind::SaslAuthenticate(_) => Some(ResponseKind::SaslAuthenticate(
+            scram_users::sasl_authenticate(),
+        )),
+        RequestKind::DescribeUserScramCredentials(body) => Some(
+            ResponseKind::DescribeUserScramCredentials(scram_users::describe(broker, body).await),
+        ),
+        RequestKind::AlterUserScramCredentials(body) => Some(
+            ResponseKind::AlterUserScramCredentials(scram_users::alter(broker, body).await),
+        ),
         other => {
             // The decoder only lets through APIs listed in protocol::versions, each
             // of which has a handler above; reaching here is a bug.

@@ -40,6 +40,8 @@ use crate::kafka::protocol::inter_broker::{
     decode_response, encode_request, InterBrokerApi, InterBrokerRequest, InterBrokerResponse,
     LeaderAndIsrRequest, RequestHeader, StopReplicaRequest, UpdateMetadataRequest,
 };
+use crate::kafka::security::sasl::client_login;
+use crate::kafka::security::ClientLogin;
 
 /// The versions an Apache 3.9 controller sends at IBP >= 3.4-IV0
 /// (`ControllerChannelManager` L516-656); never negotiated.
@@ -595,6 +597,8 @@ struct Sender {
 pub struct ChannelManager {
     controller_id: BrokerId,
     listener: String,
+    /// The SASL login of a SASL inter-broker listener.
+    login: Option<ClientLogin>,
     senders: BTreeMap<BrokerId, Sender>,
     delivered: mpsc::UnboundedSender<Delivered>,
 }
@@ -603,11 +607,13 @@ impl ChannelManager {
     pub fn new(
         controller_id: BrokerId,
         listener: String,
+        login: Option<ClientLogin>,
         delivered: mpsc::UnboundedSender<Delivered>,
     ) -> ChannelManager {
         ChannelManager {
             controller_id,
             listener,
+            login,
             senders: BTreeMap::new(),
             delivered,
         }
@@ -645,6 +651,7 @@ impl ChannelManager {
                 *id,
                 broker.epoch,
                 address.clone(),
+                self.login.clone(),
                 requests,
                 self.delivered.clone(),
             ));
@@ -700,6 +707,8 @@ enum SendError {
     Io(#[from] std::io::Error),
     #[error("timed out after {SOCKET_TIMEOUT_MS} ms")]
     Timeout,
+    #[error("SASL login: {0}")]
+    Login(String),
     #[error("codec: {0}")]
     Wire(#[from] crate::kafka::protocol::inter_broker::WireError),
     #[error("response frame of {0} bytes is over the bound")]
@@ -713,11 +722,14 @@ async fn send_loop(
     broker: BrokerId,
     broker_epoch: i64,
     address: (String, u16),
+    login: Option<ClientLogin>,
     mut requests: mpsc::UnboundedReceiver<InterBrokerRequest>,
     delivered: mpsc::UnboundedSender<Delivered>,
 ) {
     let client_id = controller_id.0.to_string();
     let mut connection: Option<TcpStream> = None;
+    // KIP-368: log in again before the session the broker granted runs out.
+    let mut reauthenticate_at: Option<std::time::Instant> = None;
     let mut correlation_id: i32 = 0;
     while let Some(request) = requests.recv().await {
         let api = request.api();
@@ -742,8 +754,24 @@ async fn send_loop(
                     .map_err(|_| SendError::Timeout)??;
                     let _ = stream.set_nodelay(true);
                     connection = Some(stream);
+                    reauthenticate_at = Some(std::time::Instant::now());
                 }
                 let stream = connection.as_mut().expect("connected above");
+                if let Some(login) = &login {
+                    if reauthenticate_at.is_some_and(|due| std::time::Instant::now() >= due) {
+                        let lifetime_ms = tokio::time::timeout(
+                            Duration::from_millis(SOCKET_TIMEOUT_MS),
+                            client_login(stream, login, &client_id),
+                        )
+                        .await
+                        .map_err(|_| SendError::Timeout)?
+                        .map_err(|error| SendError::Login(error.to_string()))?;
+                        reauthenticate_at = crate::kafka::peer::reauthentication_deadline(
+                            std::time::Instant::now(),
+                            lifetime_ms,
+                        );
+                    }
+                }
                 tokio::time::timeout(
                     Duration::from_millis(SOCKET_TIMEOUT_MS),
                     exchange(stream, &header, &request, api, version),

@@ -102,6 +102,8 @@ struct Settings {
     delete_topic_enable: bool,
     /// `inter.broker.listener.name`: where the controller reaches brokers.
     inter_broker_listener: String,
+    /// The SASL login on that listener, if it uses SASL.
+    inter_broker_login: Option<crate::kafka::security::ClientLogin>,
     /// `unclean.leader.election.enable` of this broker's file: the default for topics
     /// without an override (dynamic broker configs come on top).
     unclean_leader_election_enable: bool,
@@ -198,6 +200,7 @@ impl ZkMetadataStore {
             default_replication_factor: config.default_replication_factor as i16,
             delete_topic_enable: config.delete_topic_enable,
             inter_broker_listener: inter_broker_listener(config),
+            inter_broker_login: config.security.inter_broker_login.clone(),
             unclean_leader_election_enable: property_bool(
                 config,
                 "unclean.leader.election.enable",
@@ -838,6 +841,71 @@ impl MetadataStore for ZkMetadataStore {
     fn allocate_producer_ids(&self) -> BoxFuture<Result<(i64, i64), MetadataError>> {
         let store = self.clone();
         Box::pin(async move { store.allocate_producer_ids_inner().await })
+    }
+
+    fn user_config(
+        &self,
+        user: String,
+    ) -> BoxFuture<Result<Option<BTreeMap<String, String>>, MetadataError>> {
+        let store = self.clone();
+        Box::pin(async move {
+            let client = store.shared.client()?;
+            let path = layout::user_config_path(&user);
+            Ok(session::get(&client, &path)
+                .await
+                .map_err(into_metadata_error)?
+                .map(|(data, _)| layout::decode_entity_config(&data)))
+        })
+    }
+
+    fn user_configs(
+        &self,
+    ) -> BoxFuture<Result<BTreeMap<String, BTreeMap<String, String>>, MetadataError>> {
+        let store = self.clone();
+        Box::pin(async move {
+            let client = store.shared.client()?;
+            let children = match client.list_children(layout::USER_CONFIGS_PATH).await {
+                Ok(children) => children,
+                Err(zk::Error::NoNode) => return Ok(BTreeMap::new()),
+                Err(source) => {
+                    return Err(into_metadata_error(zk_error(
+                        "list",
+                        layout::USER_CONFIGS_PATH,
+                        source,
+                    )))
+                }
+            };
+            let mut users = BTreeMap::new();
+            for child in children {
+                let path = format!("{}/{child}", layout::USER_CONFIGS_PATH);
+                if let Some((data, _)) = session::get(&client, &path)
+                    .await
+                    .map_err(into_metadata_error)?
+                {
+                    users.insert(
+                        layout::desanitize(&child),
+                        layout::decode_entity_config(&data),
+                    );
+                }
+            }
+            Ok(users)
+        })
+    }
+
+    fn set_user_config(
+        &self,
+        user: String,
+        configs: BTreeMap<String, String>,
+    ) -> BoxFuture<Result<(), MetadataError>> {
+        let store = self.clone();
+        Box::pin(async move {
+            let client = store.shared.client()?;
+            let path = layout::user_config_path(&user);
+            session::set_or_create(&client, &path, &layout::encode_entity_config(&configs))
+                .await
+                .map_err(into_metadata_error)?;
+            notify_config_change(&client, &layout::user_config_entity_path(&user)).await
+        })
     }
 
     fn set_zk_consumer_offset(

@@ -102,6 +102,61 @@ pub fn broker_config_entity_path(broker: Option<BrokerId>) -> String {
     }
 }
 
+/// The root of users' entity configs (SCRAM credentials, quotas).
+pub const USER_CONFIGS_PATH: &str = "/config/users";
+
+/// `/config/users/<sanitized user>`.
+pub fn user_config_path(user: &str) -> String {
+    format!("{USER_CONFIGS_PATH}/{}", sanitize(user))
+}
+
+/// The `entity_path` of a change notification for a user's config.
+pub fn user_config_entity_path(user: &str) -> String {
+    format!("users/{}", sanitize(user))
+}
+
+/// Kafka's `Sanitizer.sanitize`: URL-encoding of the UTF-8 bytes, with only
+/// `[A-Za-z0-9._-]` left as they are (Java's URLEncoder, `+` as `%20`, `*` as `%2A`).
+pub fn sanitize(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for byte in name.bytes() {
+        if byte.is_ascii_alphanumeric() || b"._-".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// Kafka's `Sanitizer.desanitize` (URL decoding; a bad escape is kept as it is).
+pub fn desanitize(name: &str) -> String {
+    let bytes = name.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let decoded = (bytes[index] == b'%')
+            .then(|| name.get(index + 1..index + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match decoded {
+            Some(byte) => {
+                out.push(byte);
+                index += 3;
+            }
+            None => {
+                out.push(if bytes[index] == b'+' {
+                    b' '
+                } else {
+                    bytes[index]
+                });
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 pub fn topic_config_entity_path(topic: &str) -> String {
     format!("topics/{topic}")
 }
@@ -881,6 +936,16 @@ impl ProducerIdBlock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_names_are_sanitized_as_kafka_does() {
+        assert_eq!(sanitize("alice"), "alice");
+        assert_eq!(sanitize("CN=a b,O=*"), "CN%3Da%20b%2CO%3D%2A");
+        assert_eq!(sanitize("é"), "%C3%A9");
+        for name in ["alice", "CN=a b,O=*", "é", "100%"] {
+            assert_eq!(desanitize(&sanitize(name)), name);
+        }
+    }
 
     fn text(bytes: Vec<u8>) -> String {
         String::from_utf8(bytes).unwrap()

@@ -49,6 +49,13 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     // KIP-455, answered by the controller (Apache 3.9: v0 only).
     (ApiKey::AlterPartitionReassignments, 0, 0),
     (ApiKey::ListPartitionReassignments, 0, 0),
+    // Authentication (SASL listeners, `security::sasl`); elsewhere answered
+    // ILLEGAL_SASL_STATE as Kafka's KafkaApis answers them.
+    (ApiKey::SaslHandshake, 0, 1),
+    (ApiKey::SaslAuthenticate, 0, 2),
+    // KIP-554, credentials in `/config/users` (Alter answered by the controller).
+    (ApiKey::DescribeUserScramCredentials, 0, 0),
+    (ApiKey::AlterUserScramCredentials, 0, 0),
     // Broker to controller (Apache brokers at IBP >= 3.0 in ZooKeeper mode).
     (ApiKey::AllocateProducerIds, 0, 0),
 ];

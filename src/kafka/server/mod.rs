@@ -10,6 +10,10 @@
 //! ControlledShutdown, AlterPartition) take their own decoder,
 //! `protocol::inter_broker`, and `apis::inter_broker`.
 //!
+//! A SASL listener runs `security::sasl::SaslServer` on each connection first: until
+//! it completes, frames go to it instead of the broker, and a re-authentication or an
+//! expired session is decided before each request.
+//!
 //! # Layout
 //! - `writer`: response frames to the socket, record data with `sendfile(2)`.
 
@@ -19,6 +23,7 @@ pub use writer::{write_frame, FileSend};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
@@ -29,9 +34,42 @@ use tracing::Instrument;
 
 use crate::kafka::apis::{self, api_versions};
 use crate::kafka::broker::Broker;
+use crate::kafka::metadata::{BoxFuture, MetadataStore};
 use crate::kafka::protocol::frame::ResponseFrame;
 use crate::kafka::protocol::inter_broker::{self, InterBrokerApi};
 use crate::kafka::protocol::{self, DecodeError, FrameCheck, Response, FRAME_LENGTH_BYTES};
+use crate::kafka::security::sasl::{self, CredentialStore, Next, SaslServer};
+use crate::kafka::security::scram::{ScramCredential, ScramMechanism};
+use crate::kafka::security::ListenerSecurity;
+
+/// Kafka's `sasl.server.max.receive.size` default: the largest frame read before a
+/// connection has authenticated.
+const SASL_FRAME_BYTES_MAX: u32 = 524_288;
+
+/// SCRAM credentials as Kafka keeps them: the mechanism's key in the user's entity
+/// config in ZooKeeper, read at each login (so a credential changed with
+/// kafka-configs applies at once, as Kafka's change notifications make it).
+struct ZooKeeperCredentials(Arc<dyn MetadataStore>);
+
+impl CredentialStore for ZooKeeperCredentials {
+    fn scram_credential(
+        &self,
+        user: &str,
+        mechanism: ScramMechanism,
+    ) -> BoxFuture<Result<Option<ScramCredential>, String>> {
+        let lookup = self.0.user_config(user.to_string());
+        Box::pin(async move {
+            let config = lookup.await.map_err(|error| error.message)?;
+            match config
+                .as_ref()
+                .and_then(|config| config.get(mechanism.name()))
+            {
+                Some(text) => ScramCredential::from_zk_string(text).map(Some),
+                None => Ok(None),
+            }
+        })
+    }
+}
 
 /// Read buffer grown per read; a frame larger than this is read in several reads.
 const READ_CHUNK_BYTES: usize = 64 * 1024;
@@ -43,7 +81,11 @@ pub async fn serve(
     broker: Arc<Broker>,
     mut shutdown: watch::Receiver<bool>,
     connections_max: usize,
+    listener_name: String,
+    security: ListenerSecurity,
 ) {
+    let security = Arc::new(security);
+    let listener_name: Arc<str> = Arc::from(listener_name);
     let permits = Arc::new(Semaphore::new(connections_max));
     loop {
         let permit = tokio::select! {
@@ -62,10 +104,12 @@ pub async fn serve(
             }
         };
         let broker = broker.clone();
+        let security = security.clone();
+        let listener_name = listener_name.clone();
         let span = tracing::info_span!("kafka_connection", %peer);
         tokio::spawn(
             async move {
-                serve_connection(stream, peer, broker).await;
+                serve_connection(stream, peer, broker, &listener_name, &security).await;
                 drop(permit);
             }
             .instrument(span),
@@ -73,9 +117,17 @@ pub async fn serve(
     }
 }
 
-async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, broker: Arc<Broker>) {
+async fn serve_connection(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    broker: Arc<Broker>,
+    listener_name: &str,
+    security: &ListenerSecurity,
+) {
     let _ = stream.set_nodelay(true);
-    let frame_bytes_max = broker.config.socket_request_bytes_max;
+    let mut sasl = security.sasl.clone().map(SaslServer::new);
+    let listener_name: Arc<str> = Arc::from(listener_name);
+    let credentials = ZooKeeperCredentials(broker.metadata.clone());
     let mut buffer = BytesMut::with_capacity(READ_CHUNK_BYTES);
     let mut file_send = FileSend::Sendfile;
     // "name/version" from the client's ApiVersions (v3+, KIP-511), for the one line
@@ -83,6 +135,10 @@ async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, broker: Arc<B
     let mut client_software: Option<String> = None;
     let mut warned_bad_records = false;
     loop {
+        let frame_bytes_max = match &sasl {
+            Some(server) if !server.is_authenticated() => SASL_FRAME_BYTES_MAX,
+            _ => broker.config.socket_request_bytes_max,
+        };
         match protocol::check_frame(&buffer, frame_bytes_max) {
             FrameCheck::Incomplete => {
                 buffer.reserve(READ_CHUNK_BYTES);
@@ -108,6 +164,46 @@ async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, broker: Arc<B
                     .split_to(FRAME_LENGTH_BYTES + length)
                     .freeze()
                     .slice(FRAME_LENGTH_BYTES..);
+                if let Some(server) = sasl.as_mut() {
+                    let now = Instant::now();
+                    let in_exchange = !server.is_authenticated()
+                        || (sasl::is_handshake(&frame) && server.begin_reauthentication(now));
+                    if in_exchange {
+                        let step = server.handle(frame.clone(), &credentials, now).await;
+                        if let Some(reply) = step.reply {
+                            if let Err(error) = write_frame(
+                                &mut stream,
+                                &ResponseFrame::from_bytes(reply),
+                                &mut file_send,
+                            )
+                            .await
+                            {
+                                tracing::debug!(%error, "connection write failed");
+                                return;
+                            }
+                        }
+                        match step.next {
+                            Next::Continue => continue,
+                            Next::Authenticated => {
+                                tracing::debug!(%peer, principal = server.principal().unwrap_or("-"), mechanism = server.mechanism().map_or("-", |m| m.name()), "SASL authentication complete");
+                                continue;
+                            }
+                            Next::Close(reason) => {
+                                if let Some(occurrences) = crate::warn_limit::occurrence(
+                                    "kafka-sasl-failed",
+                                    &peer.ip().to_string(),
+                                ) {
+                                    tracing::warn!(%peer, %reason, occurrences, "Failed authentication; closing the connection");
+                                }
+                                return;
+                            }
+                            Next::ServeApiVersions => {}
+                        }
+                    } else if server.session_expired(now) {
+                        tracing::debug!(%peer, principal = server.principal().unwrap_or("-"), "SASL session expired without re-authentication; closing the connection");
+                        return;
+                    }
+                }
                 if let Some(api) = inter_broker_api(&frame) {
                     match serve_inter_broker(&broker, api, &frame, peer).await {
                         Some(reply) => {
@@ -143,7 +239,10 @@ async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, broker: Arc<B
                             request.header.correlation_id,
                         );
                         let client_id = request.header.client_id.as_ref().map(|id| id.to_string());
-                        match broker.handle(request).await {
+                        match crate::kafka::broker::REQUEST_LISTENER
+                            .scope(listener_name.clone(), broker.handle(request))
+                            .await
+                        {
                             Some(response) => {
                                 if !warned_bad_records {
                                     if let Some(code) = refused_records(&response) {
