@@ -17,6 +17,11 @@
 #         keel zk:      `$KEEL_BIN kafka <server.properties> --override k=v ...`.
 #       KAFKA_KEEL_OVERRIDES="k=v ...": more `--override k=v` arguments for a keel broker
 #       (e.g. keel.metrics.port=N), kept in its dir so that kafka_restart passes them again.
+#       KAFKA_EXTRA_LISTENERS="NAME://127.0.0.1:PORT[,...]": more listeners for a broker of
+#       mode zk (apache or keel) or keel kraft, appended after the PLAINTEXT one (which the
+#       readiness probe keeps using) to its listeners and advertised.listeners; kept in its
+#       dir for kafka_restart. Their settings (security protocol, sasl.*, listener.name.*)
+#       go in KAFKA_EXTRA_PROPS. Unset: listeners=PLAINTEXT://127.0.0.1:<port> alone.
 #       An Apache broker's JVM options are KAFKA_SERVER_JAVA_OPTS (e.g. a -javaagent).
 #   kafka_stop <name>             stops the broker (TERM, then KILL) and its own ZooKeeper
 #   kafka_stop_all                stops every broker kafka_start started in this shell
@@ -374,6 +379,15 @@ kafka__broker_props() {
   cat "$dir/broker-props"
 }
 
+# kafka__listeners DIR PORT: the broker's listeners (and advertised.listeners) value:
+# PLAINTEXT on PORT, then KAFKA_EXTRA_LISTENERS (first start only; kept in DIR).
+kafka__listeners() {
+  local dir=$1 port=$2 extra
+  [ -f "$dir/extra-listeners" ] || printf '%s\n' "${KAFKA_EXTRA_LISTENERS:-}" >"$dir/extra-listeners"
+  extra=$(cat "$dir/extra-listeners")
+  printf 'PLAINTEXT://127.0.0.1:%s%s' "$port" "${extra:+,$extra}"
+}
+
 kafka_start() {
   local target=${1:-} mode=${2:-} name=${3:-} zk=${4:-} dir port
   if [ -z "$name" ]; then
@@ -466,7 +480,7 @@ while True:
 }
 
 kafka__start_apache_zk() {
-  local dir=$1 port=$2 zk=$3 cp
+  local dir=$1 port=$2 zk=$3 cp listeners
   cp=$(maven_classpath kafka-3.9) || return 1
   {
     echo "# Apache Kafka $KAFKA_ZK_VERSION, metadata in ZooKeeper (the seed's layout)"
@@ -475,13 +489,14 @@ kafka__start_apache_zk() {
     # last: a key set twice takes its last value, so these override the common ones
     kafka__broker_props "$dir"
   } >"$dir/server.properties"
-  log "starting apache kafka $KAFKA_ZK_VERSION (zookeeper $zk) on 127.0.0.1:$port"
+  listeners=$(kafka__listeners "$dir" "$port")
+  log "starting apache kafka $KAFKA_ZK_VERSION (zookeeper $zk) on 127.0.0.1:$port${listeners#PLAINTEXT://127.0.0.1:$port}"
   # The per-run values go in as --override, as kafka-server-start.sh allows.
   # shellcheck disable=SC2046,SC2086
   java $KAFKA_SERVER_JAVA_OPTS $(kafka__log_opts 3.9 server "$dir/server.log") -cp "$cp" \
     kafka.Kafka "$dir/server.properties" \
-    --override "listeners=PLAINTEXT://127.0.0.1:$port" \
-    --override "advertised.listeners=PLAINTEXT://127.0.0.1:$port" \
+    --override "listeners=$listeners" \
+    --override "advertised.listeners=$listeners" \
     --override "log.dirs=$dir/data" \
     --override "zookeeper.connect=$zk" \
     >"$dir/stdout.log" 2>&1 </dev/null &
@@ -489,7 +504,7 @@ kafka__start_apache_zk() {
 }
 
 kafka__start_keel() {
-  local dir=$1 port=$2 zk=$3
+  local dir=$1 port=$2 zk=$3 listeners
   if [ ! -x "$KEEL_BIN" ]; then
     log "keel binary not found at $KEEL_BIN (cargo build --release, or set KEEL_BIN)"
     echo "keel binary not found at $KEEL_BIN" >"$dir/server.log"
@@ -511,10 +526,11 @@ kafka__start_keel() {
   while IFS= read -r kv; do
     [ -n "$kv" ] && extra+=(--override "$kv")
   done <"$dir/keel-overrides"
-  log "starting keel kafka (zookeeper $zk) on 127.0.0.1:$port${extra[*]:+ (${extra[*]})}"
+  listeners=$(kafka__listeners "$dir" "$port")
+  log "starting keel kafka (zookeeper $zk) on 127.0.0.1:$port${listeners#PLAINTEXT://127.0.0.1:$port}${extra[*]:+ (${extra[*]})}"
   "$KEEL_BIN" kafka "$dir/server.properties" \
-    --override "listeners=PLAINTEXT://127.0.0.1:$port" \
-    --override "advertised.listeners=PLAINTEXT://127.0.0.1:$port" \
+    --override "listeners=$listeners" \
+    --override "advertised.listeners=$listeners" \
     --override "log.dirs=$dir/data" \
     --override "zookeeper.connect=$zk" \
     "${extra[@]}" \
