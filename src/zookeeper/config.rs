@@ -213,6 +213,7 @@ impl ZooKeeperConfig {
             }
         }
 
+        refuse_unenforceable_security(properties)?;
         let voting_members = servers
             .values()
             .filter(|server| server.peer_type == PeerType::Participant)
@@ -437,6 +438,68 @@ impl ZooKeeperConfig {
     }
 }
 
+/// Settings with which Apache ZooKeeper would refuse clients or peers that keel,
+/// lacking TLS and SASL, would let in: starting anyway would leave open what the
+/// operator closed, so keel stops naming the key. (Settings that only add a way in,
+/// such as `authProvider.N`, cannot weaken anything and stay accepted.)
+fn refuse_unenforceable_security(properties: &Properties) -> Result<(), ConfigError> {
+    let is_true = |key: &str| {
+        properties
+            .get_trimmed(key)
+            .is_some_and(|value| value.eq_ignore_ascii_case("true"))
+    };
+    let refusals: [(&str, bool, &str); 7] = [
+        (
+            "secureClientPort",
+            properties
+                .get_trimmed("secureClientPort")
+                .is_some_and(|port| !port.is_empty()),
+            "a TLS client port is not supported by keel yet",
+        ),
+        (
+            "sslQuorum",
+            is_true("sslQuorum"),
+            "TLS between ensemble members is not supported by keel yet",
+        ),
+        (
+            "quorum.auth.enableSasl",
+            is_true("quorum.auth.enableSasl"),
+            "SASL between ensemble members is not supported by keel yet",
+        ),
+        (
+            "quorum.auth.serverRequireSasl",
+            is_true("quorum.auth.serverRequireSasl"),
+            "SASL between ensemble members is not supported by keel yet",
+        ),
+        (
+            "enforce.auth.enabled",
+            is_true("enforce.auth.enabled"),
+            "client authentication cannot be enforced by keel yet (no SASL or TLS)",
+        ),
+        (
+            "sessionRequireClientSASLAuth",
+            is_true("sessionRequireClientSASLAuth"),
+            "client SASL authentication cannot be required by keel yet",
+        ),
+        (
+            "requireClientAuthScheme",
+            properties
+                .get_trimmed("requireClientAuthScheme")
+                .is_some_and(|scheme| !scheme.is_empty()),
+            "client SASL authentication cannot be required by keel yet",
+        ),
+    ];
+    for (key, set, why) in refusals {
+        if set {
+            return Err(properties.error(
+                key,
+                format!("{why}; refusing to start rather than serve without it"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn to_u32(properties: &Properties, key: &str, value: i64) -> Result<u32, ConfigError> {
     u32::try_from(value).map_err(|_| properties.error(key, format!("{value} is out of range")))
 }
@@ -647,6 +710,26 @@ mod tests {
         assert!(error
             .to_string()
             .ends_with("number of participants should be >0"));
+    }
+
+    #[test]
+    fn security_keel_cannot_enforce_stops_it_naming_the_key() {
+        for key in [
+            "secureClientPort=2281",
+            "sslQuorum=true",
+            "quorum.auth.enableSasl=true",
+            "enforce.auth.enabled=TRUE",
+            "requireClientAuthScheme=sasl",
+        ] {
+            let error = config(&format!("dataDir=/d\n{key}\n"), None).unwrap_err();
+            assert_eq!(error.key, key.split('=').next().unwrap(), "{error}");
+        }
+        // Settings that only add a way in are accepted.
+        config(
+            "dataDir=/d\nclientPort=2181\nauthProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\nsslQuorum=false\n",
+            None,
+        )
+        .unwrap();
     }
 
     #[test]
