@@ -49,14 +49,12 @@ NAMES = {
 
 # Announced by Apache 3.9 (ZooKeeper mode), not served by keel yet.
 NOT_SERVED = {
-    17: "SASL (issue 13)", 36: "SASL (issue 13)",
     24: "transactions", 25: "transactions", 26: "transactions", 27: "transactions",
     28: "transactions", 61: "transactions", 65: "transactions", 66: "transactions",
     29: "ACLs (issue 13)", 30: "ACLs (issue 13)", 31: "ACLs (issue 13)",
     38: "delegation tokens", 39: "delegation tokens", 40: "delegation tokens",
     41: "delegation tokens",
     48: "quotas (issue 13)", 49: "quotas (issue 13)",
-    50: "SCRAM credentials (issue 13)", 51: "SCRAM credentials (issue 13)",
     34: "AlterReplicaLogDirs (moving a replica between log dirs)",
     57: "UpdateFeatures", 58: "Envelope (KRaft forwarding)",
     71: "client telemetry (KIP-714)", 72: "client telemetry (KIP-714)",
