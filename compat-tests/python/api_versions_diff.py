@@ -54,7 +54,7 @@ NOT_SERVED = {
     29: "ACLs (issue 13)", 30: "ACLs (issue 13)", 31: "ACLs (issue 13)",
     38: "delegation tokens", 39: "delegation tokens", 40: "delegation tokens",
     41: "delegation tokens",
-    48: "quotas (issue 13)", 49: "quotas (issue 13)",
+    49: "quotas (issue 13)",
     34: "AlterReplicaLogDirs (moving a replica between log dirs)",
     57: "UpdateFeatures", 58: "Envelope (KRaft forwarding)",
     71: "client telemetry (KIP-714)", 72: "client telemetry (KIP-714)",

@@ -205,6 +205,15 @@ pub trait MetadataStore: Send + Sync + 'static {
         Box::pin(async move { Ok(BTreeMap::new()) })
     }
 
+    /// The entity configs under `/config/<kind>` (`users`, `clients`, `ips`) by their
+    /// sanitized names; for `users` also each user's `<user>/clients/<client>`.
+    fn config_entities(
+        &self,
+        _kind: &'static str,
+    ) -> BoxFuture<Result<BTreeMap<String, BTreeMap<String, String>>, MetadataError>> {
+        Box::pin(async move { Ok(BTreeMap::new()) })
+    }
+
     /// Replaces a user's entity config and notifies every broker (`users/<user>`).
     fn set_user_config(
         &self,

@@ -13,6 +13,7 @@
 //! - `groups`: FindCoordinator and the classic group APIs (the coordinator's tokio shell).
 //! - `versioning`: resets fields a response version does not carry.
 //! - `producer_id`: InitProducerId and OffsetForLeaderEpoch.
+//! - `client_quotas`: DescribeClientQuotas (read from `/config`; not enforced yet).
 //! - `scram_users`: Describe/AlterUserScramCredentials, and SaslHandshake /
 //!   SaslAuthenticate where no authentication is under way.
 //! - `inter_broker`: LeaderAndIsr, UpdateMetadata, StopReplica (broker role),
@@ -23,6 +24,7 @@
 
 pub mod admin;
 pub mod api_versions;
+pub mod client_quotas;
 pub mod configs;
 pub mod controller_rpcs;
 pub mod fetch;
@@ -228,6 +230,9 @@ async fn route(broker: &Arc<Broker>, request: Request) -> Option<ResponseKind> {
         }
         RequestKind::SaslAuthenticate(_) => Some(ResponseKind::SaslAuthenticate(
             scram_users::sasl_authenticate(),
+        )),
+        RequestKind::DescribeClientQuotas(body) => Some(ResponseKind::DescribeClientQuotas(
+            client_quotas::describe(broker, body).await,
         )),
         RequestKind::DescribeUserScramCredentials(body) => Some(
             ResponseKind::DescribeUserScramCredentials(scram_users::describe(broker, body).await),

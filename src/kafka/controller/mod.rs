@@ -892,6 +892,47 @@ impl MetadataStore for ZkMetadataStore {
         })
     }
 
+    fn config_entities(
+        &self,
+        kind: &'static str,
+    ) -> BoxFuture<Result<BTreeMap<String, BTreeMap<String, String>>, MetadataError>> {
+        let store = self.clone();
+        Box::pin(async move {
+            let client = store.shared.client()?;
+            let root = format!("/config/{kind}");
+            let list = |path: String| {
+                let client = client.clone();
+                async move {
+                    match client.list_children(&path).await {
+                        Ok(children) => Ok(children),
+                        Err(zk::Error::NoNode) => Ok(Vec::new()),
+                        Err(source) => Err(into_metadata_error(zk_error("list", &path, source))),
+                    }
+                }
+            };
+            let mut names = Vec::new();
+            for child in list(root.clone()).await? {
+                if kind == "users" {
+                    for client_id in list(format!("{root}/{child}/clients")).await? {
+                        names.push(format!("{child}/clients/{client_id}"));
+                    }
+                }
+                names.push(child);
+            }
+            let mut entities = BTreeMap::new();
+            for name in names {
+                let path = format!("{root}/{name}");
+                if let Some((data, _)) = session::get(&client, &path)
+                    .await
+                    .map_err(into_metadata_error)?
+                {
+                    entities.insert(name, layout::decode_entity_config(&data));
+                }
+            }
+            Ok(entities)
+        })
+    }
+
     fn set_user_config(
         &self,
         user: String,

@@ -14,9 +14,10 @@
 use std::time::{Duration, Instant};
 
 use bytes::{BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::metadata_response::MetadataResponseTopic;
 use kafka_protocol::messages::{
-    ApiKey, RequestHeader, RequestKind, ResponseHeader, ResponseKind, SaslAuthenticateRequest,
-    SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse,
+    ApiKey, MetadataResponse, RequestHeader, RequestKind, ResponseHeader, ResponseKind,
+    SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use kafka_protocol::ResponseError;
@@ -266,11 +267,10 @@ impl SaslServer {
         version: i16,
         correlation_id: i32,
     ) -> Step {
-        let mechanisms: Vec<StrBytes> = self
-            .listener
-            .mechanisms
-            .iter()
-            .map(|mechanism| StrBytes::from_static_str(mechanism.name()))
+        let names: Vec<&str> = self.listener.mechanisms.iter().map(|m| m.name()).collect();
+        let mechanisms: Vec<StrBytes> = java_hash_set_order(&names)
+            .into_iter()
+            .map(StrBytes::from_static_str)
             .collect();
         let wanted = request.mechanism.as_str();
         let Some(mechanism) = self
@@ -334,10 +334,39 @@ impl SaslServer {
             );
         };
         if api_key != ApiKey::SaslAuthenticate {
-            return Step::close(format!(
+            let reason = format!(
                 "Unexpected Kafka request of type {} during SASL authentication.",
                 api_name(api_key)
-            ));
+            );
+            // Kafka answers such a request with its error response before closing;
+            // built here for Metadata (an empty answer, each asked topic failed with
+            // ILLEGAL_SASL_STATE), the one a confused client sends.
+            let reply = match protocol::decode_request(frame) {
+                Ok(protocol::Request {
+                    body: RequestKind::Metadata(request),
+                    ..
+                }) => {
+                    let mut response = MetadataResponse::default();
+                    for topic in request.topics.unwrap_or_default() {
+                        let mut failed = MetadataResponseTopic::default();
+                        failed.name = Some(topic.name.unwrap_or_default());
+                        failed.topic_id = topic.topic_id;
+                        failed.error_code = ResponseError::IllegalSaslState.code();
+                        response.topics.push(failed);
+                    }
+                    respond(
+                        api_key,
+                        version,
+                        correlation_id,
+                        ResponseKind::Metadata(response),
+                    )
+                }
+                _ => None,
+            };
+            return Step {
+                reply,
+                next: Next::Close(reason),
+            };
         }
         let request: SaslAuthenticateRequest = match protocol::decode_request(frame) {
             Ok(protocol::Request {
@@ -476,6 +505,26 @@ impl SaslServer {
             Err(ScramError::Invalid(reason)) => Err(invalid(self, reason)),
         }
     }
+}
+
+/// The order Kafka lists enabled mechanisms in: `new ArrayList<>(new HashSet<>(list))`,
+/// so Java's HashSet iteration order (16 buckets for a handful of names, by the spread
+/// String.hashCode, insertion order within a bucket).
+fn java_hash_set_order(names: &[&'static str]) -> Vec<&'static str> {
+    let bucket = |name: &str| {
+        let hash = name.encode_utf16().fold(0i32, |hash, unit| {
+            hash.wrapping_mul(31).wrapping_add(i32::from(unit as i16))
+        });
+        let spread = hash ^ ((hash as u32) >> 16) as i32;
+        (spread & 15) as usize
+    };
+    let mut ordered: Vec<(usize, usize, &'static str)> = names
+        .iter()
+        .enumerate()
+        .map(|(index, name)| (bucket(name), index, *name))
+        .collect();
+    ordered.sort();
+    ordered.into_iter().map(|(_, _, name)| name).collect()
 }
 
 /// Kafka's name of an API (`ApiKeys.name`: METADATA, SASL_HANDSHAKE, ...).
@@ -828,7 +877,7 @@ mod tests {
         let response = SaslHandshakeResponse::decode(&mut body, 1).unwrap();
         assert_eq!(response.error_code, 33);
         let names: Vec<&str> = response.mechanisms.iter().map(|m| m.as_str()).collect();
-        assert_eq!(names, ["PLAIN", "SCRAM-SHA-256"]);
+        assert_eq!(names, java_hash_set_order(&["PLAIN", "SCRAM-SHA-256"]));
         assert!(matches!(step.next, Next::Close(_)));
         // PLAIN's token rules, with Kafka's messages.
         let listener = listener(0);
@@ -845,5 +894,10 @@ mod tests {
             "Authentication failed: password not specified"
         );
         assert_eq!(api_name(ApiKey::SaslHandshake), "SASL_HANDSHAKE");
+        // As Apache 3.9.1 answered for PLAIN,SCRAM-SHA-256,SCRAM-SHA-512 (kafka-sasl).
+        assert_eq!(
+            java_hash_set_order(&["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]),
+            ["PLAIN", "SCRAM-SHA-512", "SCRAM-SHA-256"]
+        );
     }
 }
