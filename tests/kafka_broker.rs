@@ -176,6 +176,8 @@ async fn start_broker(extra: &str) -> TestBroker {
         broker,
         shutdown_receiver,
         100,
+        "PLAINTEXT".to_string(),
+        keel::kafka::security::ListenerSecurity::plaintext(),
     ));
     TestBroker {
         port,
@@ -1439,7 +1441,7 @@ mod controller_requests {
     #[tokio::test]
     async fn controller_requests_are_fenced_by_epochs() {
         let broker = start_broker("").await;
-        let mut peer = PeerConnection::connect("127.0.0.1", broker.port, "1".into(), 5_000)
+        let mut peer = PeerConnection::connect("127.0.0.1", broker.port, "1".into(), None, 5_000)
             .await
             .unwrap();
         // LeaderAndIsr v7 (what a 3.9 controller sends) makes this broker the leader.
@@ -1575,7 +1577,7 @@ mod controller_requests {
         }
         assert!(log_dir.exists(), "the metadata picture opened moved-0");
 
-        let mut peer = PeerConnection::connect("127.0.0.1", broker.port, "1".into(), 5_000)
+        let mut peer = PeerConnection::connect("127.0.0.1", broker.port, "1".into(), None, 5_000)
             .await
             .unwrap();
         let stop = |delete: bool| {
@@ -1706,7 +1708,7 @@ mod controller_requests {
             "__consumer_offsets".to_string(),
         ];
         let mut rng = Rng(0x5EED_CAFE_F00D_0001);
-        let mut peer = PeerConnection::connect("127.0.0.1", broker.port, "1".into(), 5_000)
+        let mut peer = PeerConnection::connect("127.0.0.1", broker.port, "1".into(), None, 5_000)
             .await
             .unwrap();
         let mut sent = 0;

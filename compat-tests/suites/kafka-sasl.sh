@@ -1,6 +1,6 @@
 # needs: none
-# clients: configs kafka-python-plain kafka-python-scram-sha-256 kafka-python-scram-sha-512 confluent-kafka-scram-sha-512 confluent-kafka-plain console-3.9-plain console-3.9-scram-sha-512 console-2.2-scram-sha-256 kafka-python-legacy-v0 filebeat-scram-sha-512 negative reauth cluster
-# timeout: 420
+# clients: configs kafka-python-plain kafka-python-scram-sha-256 kafka-python-scram-sha-512 confluent-kafka-scram-sha-512 confluent-kafka-plain console-3.9-plain console-3.9-scram-sha-512 console-2.2-scram-sha-256 kafka-python-legacy-v0 filebeat-scram-sha-512 negative reauth cluster mixed-cluster
+# timeout: 540
 #
 # kafka-sasl: SASL authentication on a SASL_PLAINTEXT listener with PLAIN, SCRAM-SHA-256
 # and SCRAM-SHA-512, as Apache Kafka 3.9.x (ZooKeeper mode) does it. One ZooKeeper of
@@ -106,6 +106,25 @@
 #   kafka-python (PLAIN alice, bootstrap: both SASL listeners) and read back, both
 #   replicas still in the ISR. acks=all with min.insync.replicas=2 succeeds only when the
 #   followers fetch, and they fetch over the SASL inter-broker listener.
+#
+# mixed-cluster: the cluster part's settings (admin512 in ZooKeeper first, chroot /mixed),
+#   but broker 1 is always Apache $KAFKA_ZK_VERSION and broker 2 the target's (keel:
+#   $KEEL_BIN; apache: Apache as well, the suite proving itself); broker 1 starts first.
+#   Topic ks-mixed, min.insync.replicas=2, `--replica-assignment 1:2,2:1` (3.9
+#   kafka-topics): each broker leads one partition and follows the other; --describe,
+#   through broker 1 and then through broker 2, must show partition 0 led by 1,
+#   partition 1 by 2, both ISRs {1,2}. /controller (kazoo) names the controller; the
+#   other broker's /brokers/ids entry must hold its SASL_PLAINTEXT endpoint, the one the
+#   controller sends LeaderAndIsr / UpdateMetadata to: its partitions led and in sync
+#   prove they arrived. When the controller is Apache its log must show its
+#   RequestSendThread connected to that SASL port. 200 records acks=all (kafka-python
+#   PLAIN alice, bootstrap: both SASL listeners) written and read back, both ISRs still
+#   full. Then broker 2 stops (TERM; broker 1 must be alone in both ISRs within 30s) and
+#   restarts on its data (kafka_restart): both ISRs full again within 60s (broker 2
+#   fetched from broker 1 after a fresh login; an Apache controller must have logged a new
+#   connection to broker 2's SASL port). Last, ks-mixed-after (1:2,2:1 again) created
+#   after the restart: led 1 / 2 with full ISRs, and 200 records acks=all written and read
+#   back, so broker 1 fetched from the restarted broker 2 as well.
 
 # shellcheck source=../lib/filebeat.sh
 . "$COMPAT_DIR/lib/filebeat.sh"   # FILEBEAT_DIST, filebeat_binary
@@ -146,15 +165,16 @@ ks_props() {
     "$@"
 }
 
-# ks_broker NAME ZK_PATH BROKER_ID PROPS...: starts a broker of the target with both
-# listeners; sets KS_PLAIN and KS_SASL.
+# ks_broker NAME ZK_PATH BROKER_ID PROPS...: starts a broker of the target (or of
+# KS_BROKER_TARGET: the mixed-cluster part's Apache broker 1) with both listeners; sets
+# KS_PLAIN and KS_SASL.
 ks_broker() {
   local name=$1 zk=$2 id=$3 sport props
   shift 3
   sport=$(free_port)
   props=$(ks_props "$@")
   KAFKA_BROKER_ID=$id KAFKA_EXTRA_PROPS=$props KAFKA_EXTRA_LISTENERS="SASL_PLAINTEXT://127.0.0.1:$sport" \
-    kafka_start "$TARGET" zk "$name" "$zk" || return 1
+    kafka_start "${KS_BROKER_TARGET:-$TARGET}" zk "$name" "$zk" || return 1
   KS_PLAIN=$KAFKA_BOOTSTRAP
   KS_SASL="127.0.0.1:$sport"
   wait_port "$sport" 10 || { log "broker $name does not listen on its SASL port $sport"; return 1; }
@@ -487,6 +507,158 @@ ks_cluster() {
   kafka_stop_all
 }
 
+# --- mixed cluster ----------------------------------------------------------------------
+
+KS_MIXED_JAAS='org.apache.kafka.common.security.scram.ScramLoginModule required username="admin512" password="admin512-secret";'
+
+# ks_zk_brokers CHROOT: what ZooKeeper says below CHROOT: a line "controller ID" (from
+# /controller; "controller none" when absent) and one "broker ID ENDPOINTS" per
+# /brokers/ids/ID.
+ks_zk_brokers() {
+  ks_py - "$KS_ZK$1" <<'PY'
+import json, sys
+from kazoo.client import KazooClient
+from kazoo.exceptions import NoNodeError
+zk = KazooClient(hosts=sys.argv[1], timeout=15)
+zk.start(timeout=15)
+try:
+    print("controller %d" % json.loads(zk.get("/controller")[0])["brokerid"])
+except NoNodeError:
+    print("controller none")
+for b in sorted(zk.get_children("/brokers/ids"), key=int):
+    print("broker %s %s" % (b, ",".join(json.loads(zk.get("/brokers/ids/" + b)[0]).get("endpoints", []))))
+zk.stop()
+PY
+}
+
+# partition 0 led by broker 1, partition 1 by broker 2 (--replica-assignment 1:2,2:1),
+# both brokers in each ISR
+ks_mixed_led() {
+  local p l isr n=0
+  while read -r p l isr; do
+    [ "$l" = $((p + 1)) ] || return 1
+    [ "$(tr ',' '\n' <<<"$isr" | sort | tr '\n' ' ')" = "1 2 " ] || return 1
+    n=$((n + 1))
+  done
+  [ "$n" -eq 2 ]
+}
+
+# broker 2 gone: both partitions led by broker 1, ISR broker 1 alone
+ks_mixed_without2() {
+  local p l isr n=0
+  while read -r p l isr; do
+    [ "$l" = 1 ] && [ "$isr" = 1 ] || return 1
+    n=$((n + 1))
+  done
+  [ "$n" -eq 2 ]
+}
+
+# ks_mixed_sends NAME PORT: how many times broker NAME's (Apache) controller connected
+# its RequestSendThread to 127.0.0.1:PORT (the logs of every start of NAME).
+ks_mixed_sends() {
+  cat "$(kafka_server_dir "$1")"/server.log* 2>/dev/null |
+    grep -c "connected to 127\.0\.0\.1:$2 (id: [0-9]* rack: null) for sending state change requests"
+}
+
+# ks_mixed_topic TOPIC BOOTSTRAP: kafka-topics --create, two partitions, 1:2,2:1
+ks_mixed_topic() {
+  local out
+  out=$(kafka_tool 3.9 kafka-topics --create --bootstrap-server "$2" --topic "$1" \
+    --replica-assignment 1:2,2:1 --config min.insync.replicas=2 2>&1)
+  kafka_expect "kafka-topics --create $1 --replica-assignment 1:2,2:1" "$out" "Created topic \"?$1\"?\."
+}
+
+ks_mixed() {
+  local out i t ctl other ctl_name zkinfo endpoint sport n0 n1 t0 rejoin_s after stop_s
+  local plain=() sasl=() targets=(apache "$TARGET") topic=ks-mixed
+  out=$(kafka_tool 3.9 kafka-configs --zookeeper "$KS_ZK/mixed" --alter \
+    --add-config 'SCRAM-SHA-512=[password=admin512-secret]' --entity-type users --entity-name admin512 2>&1)
+  kafka_expect "3.9 kafka-configs --zookeeper admin512" "$out" "Completed updating config for entity: user-principal 'admin512'\." || return 1
+  for i in 1 2; do
+    t=${targets[$((i - 1))]}
+    KS_BROKER_TARGET=$t KS_SCRAM512_JAAS=$KS_MIXED_JAAS ks_broker "ks-mixed-b$i" "$KS_ZK/mixed" "$i" \
+      "inter.broker.listener.name=SASL_PLAINTEXT" "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512" \
+      || { kafka_fail "broker $i ($t; inter-broker SASL_PLAINTEXT, SCRAM-SHA-512) did not start (see $(kafka_server_dir "ks-mixed-b$i"))"; return 1; }
+    plain+=("$KS_PLAIN")
+    sasl+=("$KS_SASL")
+  done
+  ks_mixed_topic "$topic" "${plain[0]}" || return 1
+  if ! kafka_wait_partitions "${plain[0]}" "$topic" 60 ks_mixed_led; then
+    kafka_fail "$topic: not partition 0 led by 1 and partition 1 by 2, both ISRs full, within 60s (broker 1's view): $(tr '\n' ';' <<<"$KAFKA_PARTITIONS")"
+    return 1
+  fi
+  if ! kafka_wait_partitions "${plain[1]}" "$topic" 30 ks_mixed_led; then
+    kafka_fail "$topic: broker 2 (${targets[1]}) does not describe it as broker 1 does within 30s: $(tr '\n' ';' <<<"$KAFKA_PARTITIONS")"
+    return 1
+  fi
+
+  # The controller reaches the other broker at that broker's SASL_PLAINTEXT endpoint (the
+  # inter-broker listener): its partitions led and in sync prove that LeaderAndIsr arrived.
+  zkinfo=$(ks_zk_brokers /mixed 2>&1) || { kafka_fail "could not read /mixed/controller: $zkinfo"; return 1; }
+  ctl=$(sed -n 's/^controller //p' <<<"$zkinfo")
+  case "$ctl" in 1 | 2) ;; *) kafka_fail "no controller in /mixed/controller: $(tr '\n' ';' <<<"$zkinfo")"; return 1 ;; esac
+  other=$((3 - ctl))
+  ctl_name="ks-mixed-b$ctl"
+  sport=${sasl[$((other - 1))]##*:}
+  endpoint=$(sed -n "s/^broker $other //p" <<<"$zkinfo")
+  if ! tr ',' '\n' <<<"$endpoint" | grep -qx "SASL_PLAINTEXT://127.0.0.1:$sport"; then
+    kafka_fail "/mixed/brokers/ids/$other has endpoints '$endpoint', not its SASL_PLAINTEXT listener 127.0.0.1:$sport"
+    return 1
+  fi
+  n0=""
+  if [ "${targets[$((ctl - 1))]}" = apache ]; then
+    n0=$(ks_mixed_sends "$ctl_name" "$sport")
+    if [ "$n0" -lt 1 ]; then
+      kafka_fail "the Apache controller (broker $ctl) never logged a connection to broker $other's SASL listener 127.0.0.1:$sport"
+      return 1
+    fi
+  fi
+
+  out=$(ks_py "$KS_PY" roundtrip kafka-python "${sasl[0]},${sasl[1]}" "$topic" PLAIN alice alice-secret 200 --acks all 2>&1) \
+    || { printf '%s\n' "$out" | tail -n 30 >&2; kafka_fail "acks=all: $(tail -n 1 <<<"$out")"; return 1; }
+  if ! kafka_wait_partitions "${plain[0]}" "$topic" 30 ks_mixed_led; then
+    kafka_fail "$topic: a replica left the ISR after the writes: $(tr '\n' ';' <<<"$KAFKA_PARTITIONS")"
+    return 1
+  fi
+  KAFKA_DETAIL="broker 1 apache, broker 2 ${targets[1]}, controller broker $ctl (/controller), broker $other registered with SASL_PLAINTEXT://127.0.0.1:$sport${n0:+ (the controller connected to it $n0 time(s))}; $topic 1:2,2:1: $(awk '{printf "%spartition %s leader %s isr %s", (NR > 1 ? ", " : ""), $1, $2, $3}' <<<"$KAFKA_PARTITIONS"); $(tail -n 1 <<<"$out")"
+
+  # Broker 2 stops (TERM) and comes back on its data: the controller's channel to it
+  # and its fetchers to broker 1 log in anew.
+  t0=$(date +%s)
+  kafka_stop ks-mixed-b2
+  if ! kafka_wait_partitions "${plain[0]}" "$topic" 30 ks_mixed_without2; then
+    kafka_fail "$topic: broker 2 stopped, but broker 1 did not lead both partitions alone within 30s: $(tr '\n' ';' <<<"$KAFKA_PARTITIONS")"
+    return 1
+  fi
+  stop_s=$(($(date +%s) - t0))
+  kafka_restart ks-mixed-b2 || { kafka_fail "broker 2 (${targets[1]}) did not restart (see $(kafka_server_dir ks-mixed-b2))"; return 1; }
+  t0=$(date +%s)
+  if ! kafka_wait_partitions "${plain[0]}" "$topic" 60 ks_cluster_synced; then
+    kafka_fail "$topic: broker 2 restarted, but not back in both ISRs within 60s: $(tr '\n' ';' <<<"$KAFKA_PARTITIONS")"
+    return 1
+  fi
+  rejoin_s=$(($(date +%s) - t0))
+  after=$(awk '{printf "%spartition %s leader %s isr %s", (NR > 1 ? ", " : ""), $1, $2, $3}' <<<"$KAFKA_PARTITIONS")
+  if [ -n "$n0" ]; then
+    n1=$(ks_mixed_sends "$ctl_name" "$sport")
+    if [ "$n1" -le "$n0" ]; then
+      kafka_fail "broker 2 is back in the ISRs, but the Apache controller logged no new connection to its SASL listener ($n1 in all)"
+      return 1
+    fi
+  fi
+  # A second topic with the same assignment: the restarted broker 2 leads partition 1
+  # again, so broker 1 fetches from it (a new login to broker 2) for acks=all.
+  ks_mixed_topic ks-mixed-after "${plain[0]}" || return 1
+  if ! kafka_wait_partitions "${plain[0]}" ks-mixed-after 60 ks_mixed_led; then
+    kafka_fail "ks-mixed-after (created after the restart): not led 1 / 2 with full ISRs within 60s: $(tr '\n' ';' <<<"$KAFKA_PARTITIONS")"
+    return 1
+  fi
+  out=$(ks_py "$KS_PY" roundtrip kafka-python "${sasl[0]},${sasl[1]}" ks-mixed-after PLAIN alice alice-secret 200 --acks all 2>&1) \
+    || { printf '%s\n' "$out" | tail -n 30 >&2; kafka_fail "after the restart, acks=all to ks-mixed-after: $(tail -n 1 <<<"$out")"; return 1; }
+  KAFKA_DETAIL="$KAFKA_DETAIL; broker 2 stopped (broker 1 alone in both ISRs after ${stop_s}s), restarted, both ISRs full ${rejoin_s}s later ($after)${n0:+, the controller connected to it anew}; ks-mixed-after 1:2,2:1 created then: $(tail -n 1 <<<"$out")"
+  kafka_stop_all
+}
+
 python_env || {
   for c in $(sed -n 's/^# clients: //p' "$0" | head -1); do report "$c" fail "python venv"; done
   exit 1
@@ -498,12 +670,12 @@ zk_start "$(kafka_zk_target)" standalone ks-zk || {
 KS_ZK=$ZK_CONNECT
 # The chroots exist before a tool writes under them: 3.9's kafka-configs --zookeeper
 # cannot create a missing chroot ("Path length must be > 0"); a broker creates its own.
-ks_py - "$KS_ZK" <<'PY' || log "could not create the chroots /reauth and /cluster (kazoo)"
+ks_py - "$KS_ZK" <<'PY' || log "could not create the chroots /reauth, /cluster and /mixed (kazoo)"
 import sys
 from kazoo.client import KazooClient
 zk = KazooClient(hosts=sys.argv[1], timeout=15)
 zk.start(timeout=15)
-for path in ("/reauth", "/cluster"):
+for path in ("/reauth", "/cluster", "/mixed"):
     zk.ensure_path(path)
 zk.stop()
 PY
@@ -511,4 +683,6 @@ ks_single
 kafka_client reauth ks_reauth
 kafka_stop_all
 kafka_client cluster ks_cluster
+kafka_stop_all
+kafka_client mixed-cluster ks_mixed
 exit "$KAFKA_SUITE_RC"

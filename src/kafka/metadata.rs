@@ -199,9 +199,7 @@ pub trait MetadataStore: Send + Sync + 'static {
     }
 
     /// Every user with an entity config, by user name (desanitized).
-    fn user_configs(
-        &self,
-    ) -> BoxFuture<Result<BTreeMap<String, BTreeMap<String, String>>, MetadataError>> {
+    fn user_configs(&self) -> BoxFuture<Result<EntityConfigs, MetadataError>> {
         Box::pin(async move { Ok(BTreeMap::new()) })
     }
 
@@ -210,7 +208,7 @@ pub trait MetadataStore: Send + Sync + 'static {
     fn config_entities(
         &self,
         _kind: &'static str,
-    ) -> BoxFuture<Result<BTreeMap<String, BTreeMap<String, String>>, MetadataError>> {
+    ) -> BoxFuture<Result<EntityConfigs, MetadataError>> {
         Box::pin(async move { Ok(BTreeMap::new()) })
     }
 
@@ -336,6 +334,9 @@ pub fn not_controller_alter_partition(_request: &AlterPartitionRequest) -> Alter
         ..Default::default()
     }
 }
+
+/// Entity configs (users, clients, ips) by name: each a key/value map.
+pub type EntityConfigs = BTreeMap<String, BTreeMap<String, String>>;
 
 pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'static>>;
 

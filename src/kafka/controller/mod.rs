@@ -860,7 +860,7 @@ impl MetadataStore for ZkMetadataStore {
 
     fn user_configs(
         &self,
-    ) -> BoxFuture<Result<BTreeMap<String, BTreeMap<String, String>>, MetadataError>> {
+    ) -> BoxFuture<Result<crate::kafka::metadata::EntityConfigs, MetadataError>> {
         let store = self.clone();
         Box::pin(async move {
             let client = store.shared.client()?;
@@ -895,7 +895,7 @@ impl MetadataStore for ZkMetadataStore {
     fn config_entities(
         &self,
         kind: &'static str,
-    ) -> BoxFuture<Result<BTreeMap<String, BTreeMap<String, String>>, MetadataError>> {
+    ) -> BoxFuture<Result<crate::kafka::metadata::EntityConfigs, MetadataError>> {
         let store = self.clone();
         Box::pin(async move {
             let client = store.shared.client()?;

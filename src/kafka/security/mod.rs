@@ -335,7 +335,7 @@ pub fn resolve(
         if !sasl.mechanisms.contains(&mechanism) {
             return Err(properties.error(
                 key,
-                format!("sasl.mechanism.inter.broker.protocol must be included in sasl.enabled.mechanisms when SASL is used for inter-broker communication"),
+                "sasl.mechanism.inter.broker.protocol must be included in sasl.enabled.mechanisms when SASL is used for inter-broker communication",
             ));
         }
         let entry = jaas_entry(properties, jaas_file, &inter_broker, name)?

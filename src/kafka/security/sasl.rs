@@ -722,13 +722,12 @@ mod tests {
     }
 
     fn users() -> Users {
-        Users(
-            [(
-                "bob".to_string(),
-                ScramCredential::derive(ScramMechanism::Sha256, b"bob-pw", b"salt", 4096),
-            )]
-            .into(),
-        )
+        // PBKDF2's 4096 rounds are slow in a debug build: derived once.
+        static BOB: std::sync::OnceLock<ScramCredential> = std::sync::OnceLock::new();
+        let bob = BOB.get_or_init(|| {
+            ScramCredential::derive(ScramMechanism::Sha256, b"bob-pw", b"salt", 4096)
+        });
+        Users([("bob".to_string(), bob.clone())].into())
     }
 
     fn request(api_key: ApiKey, version: i16, body: RequestKind) -> Bytes {
@@ -852,6 +851,56 @@ mod tests {
             .await;
         assert!(step.reply.is_none());
         assert!(matches!(step.next, Next::Close(_)));
+    }
+
+    /// Hostile bytes at every stage (handshake, PLAIN token, SCRAM first and final
+    /// messages, framed and unframed) end in an answer or a close, never a panic.
+    #[tokio::test]
+    async fn random_frames_never_panic_the_server() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let now = Instant::now();
+        for round in 0..3000 {
+            let length = (next() % 96) as usize;
+            let mut noise: Vec<u8> = (0..length).map(|_| next() as u8).collect();
+            // Bias towards printable SCRAM-ish text half of the time.
+            if round % 2 == 0 {
+                for byte in noise.iter_mut() {
+                    *byte = b"n,=ra-zAZ09+/p,ciwsv"[(*byte as usize) % 20];
+                }
+            }
+            let mut server = SaslServer::new(listener(1000));
+            let stage = round % 5;
+            if stage >= 1 {
+                let mechanism = if stage % 2 == 1 {
+                    "PLAIN"
+                } else {
+                    "SCRAM-SHA-256"
+                };
+                let version = if stage >= 3 { 0 } else { 1 };
+                server
+                    .handle(handshake(mechanism, version), &users(), now)
+                    .await;
+            }
+            let frame = if stage == 1 || stage == 2 {
+                authenticate(&noise)
+            } else {
+                Bytes::from(noise.clone())
+            };
+            let step = server.handle(frame, &users(), now).await;
+            if step.next == Next::Continue && stage == 4 {
+                server.handle(Bytes::from(noise), &users(), now).await;
+            }
+        }
+        for text in ["", "{", "M required a=", "S { M r; ", "\"\\", "/* x"] {
+            let _ = crate::kafka::security::jaas::parse_property(text);
+            let _ = crate::kafka::security::jaas::parse_file(text);
+        }
     }
 
     #[tokio::test]
