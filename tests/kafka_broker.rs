@@ -694,6 +694,32 @@ async fn every_announced_api_answers() {
                 ListPartitionReassignmentsResponse,
                 ListPartitionReassignmentsRequest::default()
             ),
+            // A PLAINTEXT listener: ILLEGAL_SASL_STATE, as Apache's KafkaApis answers.
+            ApiKey::SaslHandshake => check!(
+                SaslHandshakeRequest,
+                SaslHandshakeResponse,
+                SaslHandshakeRequest::default()
+            ),
+            ApiKey::SaslAuthenticate => check!(
+                SaslAuthenticateRequest,
+                SaslAuthenticateResponse,
+                SaslAuthenticateRequest::default()
+            ),
+            ApiKey::DescribeClientQuotas => check!(
+                DescribeClientQuotasRequest,
+                DescribeClientQuotasResponse,
+                DescribeClientQuotasRequest::default()
+            ),
+            ApiKey::DescribeUserScramCredentials => check!(
+                DescribeUserScramCredentialsRequest,
+                DescribeUserScramCredentialsResponse,
+                DescribeUserScramCredentialsRequest::default()
+            ),
+            ApiKey::AlterUserScramCredentials => check!(
+                AlterUserScramCredentialsRequest,
+                AlterUserScramCredentialsResponse,
+                AlterUserScramCredentialsRequest::default()
+            ),
             other => panic!("add {other:?} to this test"),
         }
     }
@@ -2104,4 +2130,35 @@ async fn legacy_admin_versions() {
     // UNKNOWN_TOPIC_OR_PARTITION)
     assert!(matches!(read_i16(&response, 6 + name_len), 0 | 3));
     assert_eq!(response.len(), 8 + name_len, "DeleteTopics v0 layout");
+}
+
+/// `max.connections.per.ip`: a connection over the limit is closed at once while the
+/// others keep being served; `connections.max.idle.ms` closes a silent connection.
+#[tokio::test]
+async fn connection_limits_per_address_and_idle_connections_close() {
+    use tokio::io::AsyncReadExt;
+    let broker = start_broker("max.connections.per.ip=2\nconnections.max.idle.ms=500\n").await;
+    let mut first = Client::connect(broker.port).await;
+    let _second = Client::connect(broker.port).await;
+    let mut third = TcpStream::connect(("127.0.0.1", broker.port))
+        .await
+        .unwrap();
+    let mut byte = [0u8; 1];
+    let closed = tokio::time::timeout(Duration::from_secs(10), third.read(&mut byte))
+        .await
+        .expect("the third connection is closed, not left open");
+    assert!(matches!(closed, Ok(0) | Err(_)));
+    let _: ApiVersionsResponse = first
+        .call(ApiKey::ApiVersions, 3, &ApiVersionsRequest::default())
+        .await;
+    // Silent past connections.max.idle.ms: closed by the broker.
+    let closed = tokio::time::timeout(Duration::from_secs(10), first.stream.read(&mut byte))
+        .await
+        .expect("an idle connection is closed");
+    assert!(matches!(closed, Ok(0) | Err(_)));
+    // Its slot is free again.
+    let mut again = Client::connect(broker.port).await;
+    let _: ApiVersionsResponse = again
+        .call(ApiKey::ApiVersions, 3, &ApiVersionsRequest::default())
+        .await;
 }

@@ -69,6 +69,8 @@ pub struct Broker {
     settings_cache: Mutex<TopicSettingsCache>,
     /// The broker role towards the controller: epochs, live brokers, fetchers.
     pub replicas: ReplicaManager,
+    /// Connections per client address, across listeners (`server::quotas`).
+    pub connection_quotas: Arc<crate::kafka::server::quotas::ConnectionQuotas>,
     /// What the request path counts for `/metrics` (`kafka::metrics`).
     pub metrics: crate::kafka::metrics::BrokerMetrics,
     /// This broker's own `Arc`, for the tasks it starts (fetchers) from `&self`.
@@ -112,6 +114,9 @@ impl Broker {
         for api in crate::kafka::protocol::inter_broker::InterBrokerApi::ALL {
             metrics.track_request(&format!("{api:?}"));
         }
+        let connection_quotas = Arc::new(crate::kafka::server::quotas::ConnectionQuotas::new(
+            config.connection_limits.clone(),
+        ));
         Arc::new_cyclic(|this| Broker {
             this: this.clone(),
             config,
@@ -127,6 +132,7 @@ impl Broker {
             fetch_sessions: Mutex::new(fetch_sessions),
             settings_cache: Mutex::new(TopicSettingsCache::default()),
             replicas: ReplicaManager::default(),
+            connection_quotas,
             metrics,
         })
     }

@@ -89,6 +89,11 @@ pub struct KafkaConfig {
     pub metrics_port: Option<u16>,
     /// `keel.metrics.host`: the address that endpoint binds (default all).
     pub metrics_host: String,
+    /// `max.connections.per.ip` and its overrides (`server::quotas`).
+    pub connection_limits: crate::kafka::server::quotas::ConnectionLimits,
+    /// `connections.max.idle.ms`: a connection without a request for this long is
+    /// closed (Kafka's default 10 minutes; -1 never).
+    pub connections_max_idle_ms: i64,
     /// Each listener's security protocol and SASL set-up, and the inter-broker login
     /// (`kafka::security`).
     pub security: crate::kafka::security::BrokerSecurity,
@@ -189,6 +194,7 @@ const KNOWN_KEYS: &[(&str, Kind)] = &[
     ("broker.rack", Kind::Text),
     ("max.connections.per.ip", Kind::Int),
     ("connections.max.idle.ms", Kind::Long),
+    ("max.connections.per.ip.overrides", Kind::Text),
     ("metric.reporters", Kind::List),
     ("process.roles", Kind::List),
     ("controller.quorum.voters", Kind::List),
@@ -404,6 +410,12 @@ impl KafkaConfig {
                 .unwrap_or(true),
             inter_broker_listener_name,
             security,
+            connection_limits: crate::kafka::server::quotas::ConnectionLimits::from_properties(
+                properties,
+            )?,
+            connections_max_idle_ms: properties
+                .get_number("connections.max.idle.ms")?
+                .unwrap_or(600_000),
             metrics_port: properties
                 .get_number::<u16>("keel.metrics.port")?
                 .filter(|port| *port != 0),

@@ -15,8 +15,10 @@
 //! expired session is decided before each request.
 //!
 //! # Layout
+//! - `quotas`: connections per client address (`max.connections.per.ip`).
 //! - `writer`: response frames to the socket, record data with `sendfile(2)`.
 
+pub mod quotas;
 mod writer;
 
 pub use writer::{write_frame, FileSend};
@@ -103,6 +105,18 @@ pub async fn serve(
                 continue;
             }
         };
+        let slot = match broker.connection_quotas.admit(peer.ip()) {
+            Ok(slot) => slot,
+            Err(limit) => {
+                if let Some(occurrences) = crate::warn_limit::occurrence(
+                    "kafka-connections-per-ip",
+                    &peer.ip().to_string(),
+                ) {
+                    tracing::warn!(%peer, limit, occurrences, "Rejected connection from {}, address already has the configured maximum of {limit} connections.", peer.ip());
+                }
+                continue;
+            }
+        };
         let broker = broker.clone();
         let security = security.clone();
         let listener_name = listener_name.clone();
@@ -110,6 +124,7 @@ pub async fn serve(
         tokio::spawn(
             async move {
                 serve_connection(stream, peer, broker, &listener_name, &security).await;
+                drop(slot);
                 drop(permit);
             }
             .instrument(span),
@@ -128,6 +143,10 @@ async fn serve_connection(
     let mut sasl = security.sasl.clone().map(SaslServer::new);
     let listener_name: Arc<str> = Arc::from(listener_name);
     let credentials = ZooKeeperCredentials(broker.metadata.clone());
+    let idle_max = u64::try_from(broker.config.connections_max_idle_ms)
+        .ok()
+        .filter(|ms| *ms > 0)
+        .map(std::time::Duration::from_millis);
     let mut buffer = BytesMut::with_capacity(READ_CHUNK_BYTES);
     let mut file_send = FileSend::Sendfile;
     // "name/version" from the client's ApiVersions (v3+, KIP-511), for the one line
@@ -142,7 +161,20 @@ async fn serve_connection(
         match protocol::check_frame(&buffer, frame_bytes_max) {
             FrameCheck::Incomplete => {
                 buffer.reserve(READ_CHUNK_BYTES);
-                match stream.read_buf(&mut buffer).await {
+                // connections.max.idle.ms: requests are answered one at a time, so
+                // waiting here is the connection's idle time.
+                let read = stream.read_buf(&mut buffer);
+                let read = match idle_max {
+                    Some(idle_max) => match tokio::time::timeout(idle_max, read).await {
+                        Ok(read) => read,
+                        Err(_) => {
+                            tracing::debug!(%peer, idle_ms = idle_max.as_millis() as u64, "connection idle over connections.max.idle.ms; closing");
+                            return;
+                        }
+                    },
+                    None => read.await,
+                };
+                match read {
                     Ok(0) => return,
                     Ok(_) => continue,
                     Err(error) => {
