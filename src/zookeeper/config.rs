@@ -87,6 +87,13 @@ pub struct ZooKeeperConfig {
     pub my_id: Option<ServerId>,
     /// Keys Apache turns into `zookeeper.<key>` system properties, trimmed.
     pub extra_properties: BTreeMap<String, String>,
+    /// `-Dname=value` flags of `SERVER_JVMFLAGS` / `JVMFLAGS` (what zkServer.sh
+    /// passes the JVM), for the system properties zoo.cfg does not set.
+    pub jvm_properties: BTreeMap<String, String>,
+    /// The DIGEST-MD5 users of the JAAS section `Server` (or
+    /// `zookeeper.sasl.serverconfig`) in the file `java.security.auth.login.config`
+    /// names: `None` when there is no such section, and so no SASL server.
+    pub sasl_users: Option<BTreeMap<String, String>>,
 }
 
 /// Keys Apache's QuorumPeerConfig interprets itself; anything else is an extra
@@ -142,9 +149,66 @@ impl ZooKeeperConfig {
     /// Reads `zoo.cfg` and, for an ensemble, `dataDir/myid`.
     pub fn load(path: &Path) -> Result<ZooKeeperConfig, ConfigError> {
         let properties = Properties::load(path)?;
-        ZooKeeperConfig::from_properties(&properties, &|my_id_path| {
+        let mut config = ZooKeeperConfig::from_properties(&properties, &|my_id_path| {
             std::fs::read_to_string(my_id_path).ok()
-        })
+        })?;
+        let flags: Vec<String> = ["JVMFLAGS", "SERVER_JVMFLAGS"]
+            .iter()
+            .filter_map(|name| std::env::var(name).ok())
+            .collect();
+        config.jvm_properties = crate::config::jvm_system_properties(&flags.join(" "));
+        if let Some(jaas_path) = config.jvm_properties.get("java.security.auth.login.config") {
+            let text = std::fs::read_to_string(jaas_path).map_err(|error| {
+                properties.error(
+                    "SERVER_JVMFLAGS",
+                    format!("cannot read the JAAS file {jaas_path}: {error}"),
+                )
+            })?;
+            let sections = crate::config::jaas::parse_file(&text).map_err(|error| {
+                properties.error(
+                    "SERVER_JVMFLAGS",
+                    format!("the JAAS file {jaas_path} does not parse: {error}"),
+                )
+            })?;
+            let section = config
+                .jvm_properties
+                .get("zookeeper.sasl.serverconfig")
+                .map_or("Server", String::as_str);
+            config.sasl_users = sections.get(section).map(|modules| {
+                modules
+                    .iter()
+                    .filter(|module| module.simple_name() == "DigestLoginModule")
+                    .flat_map(|module| module.options.iter())
+                    .filter_map(|(key, value)| {
+                        key.strip_prefix("user_")
+                            .map(|user| (user.to_string(), value.clone()))
+                    })
+                    .collect()
+            });
+        }
+        Ok(config)
+    }
+
+    /// A `zookeeper.<key>` system property: zoo.cfg's `<key>` first (Apache sets
+    /// unknown zoo.cfg keys as system properties), then the JVM flags.
+    pub fn system_property(&self, key: &str) -> Option<&str> {
+        self.extra_properties
+            .get(key)
+            .or_else(|| self.jvm_properties.get(&format!("zookeeper.{key}")))
+            .map(String::as_str)
+    }
+
+    /// Whether `authProvider.N` (zoo.cfg, or `zookeeper.authProvider.N` flags)
+    /// registers Apache's SASLAuthenticationProvider.
+    pub fn sasl_provider_registered(&self) -> bool {
+        let is_sasl = |value: &String| value.trim().ends_with("SASLAuthenticationProvider");
+        self.extra_properties
+            .iter()
+            .any(|(key, value)| key.starts_with("authProvider.") && is_sasl(value))
+            || self
+                .jvm_properties
+                .iter()
+                .any(|(key, value)| key.starts_with("zookeeper.authProvider.") && is_sasl(value))
     }
 
     /// Interprets parsed properties; `read_my_id` reads the `myid` file (injected so
@@ -328,6 +392,8 @@ impl ZooKeeperConfig {
             servers,
             my_id,
             extra_properties,
+            jvm_properties: BTreeMap::new(),
+            sasl_users: None,
         })
     }
 

@@ -4,13 +4,12 @@
 //! instead of leaving a port open that the operator believes closed.
 //!
 //! # Layout
-//! - `jaas`: the JAAS login configuration grammar (property and file forms).
+//! (`crate::config::jaas` reads the JAAS login configuration grammar.)
 //! - `scram`: SCRAM-SHA-256/512 credentials and exchanges (pure).
 //! - `sasl`: a connection's SASL server state machine (SaslHandshake,
 //!   SaslAuthenticate, the v0 unframed tokens, re-authentication) and the client
 //!   login a keel broker performs towards another broker.
 
-pub mod jaas;
 pub mod sasl;
 pub mod scram;
 
@@ -18,9 +17,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::config::jaas::{self, LoginModule};
 use crate::config::{ConfigError, Properties};
 use crate::kafka::config::Listener;
-use jaas::LoginModule;
 use scram::ScramMechanism;
 
 /// Kafka's `SecurityProtocol`.

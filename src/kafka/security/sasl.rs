@@ -898,8 +898,8 @@ mod tests {
             }
         }
         for text in ["", "{", "M required a=", "S { M r; ", "\"\\", "/* x"] {
-            let _ = crate::kafka::security::jaas::parse_property(text);
-            let _ = crate::kafka::security::jaas::parse_file(text);
+            let _ = crate::config::jaas::parse_property(text);
+            let _ = crate::config::jaas::parse_file(text);
         }
     }
 

@@ -22,7 +22,8 @@ use super::sessions::{ConnectionId, SessionTracker};
 use super::stats::{last_operation_name, ConnectionStats, ServerStats};
 use crate::zookeeper::jute::frame::{notification_frame, reply_frame, write_frame};
 use crate::zookeeper::jute::proto::{
-    AuthPacket, ConnectRequest, ConnectResponse, DeleteContainerRequest, ReplyHeader, RequestHeader,
+    AuthPacket, ConnectRequest, ConnectResponse, DeleteContainerRequest, ReplyHeader,
+    RequestHeader, SetSaslResponse,
 };
 use crate::zookeeper::jute::{
     perms, ErrorCode, Id, Jute, OpCode, Request, Response, TxnBody, TxnEntry,
@@ -234,6 +235,8 @@ pub struct Connection {
     /// `Some(false)` when the client sent the readOnly byte: the server echoes
     /// it only then.
     pub read_only: Option<bool>,
+    /// The connection's SASL (DIGEST-MD5) exchange, from its first SASL request.
+    pub sasl: Option<super::sasl_digest::DigestMd5Server>,
 }
 
 /// A request waiting for its reply.
@@ -542,6 +545,7 @@ impl Core {
                 stats: ConnectionStats::default(),
                 outstanding: 0,
                 read_only: None,
+                sasl: None,
             },
         );
     }
@@ -768,13 +772,9 @@ impl Core {
         }
         match &request {
             Request::Auth(packet) => return self.on_auth(conn_id, session, header.xid, packet),
-            Request::Sasl(_) => {
-                // keel has no SASL server yet: the answer Apache gives a
-                // failed SASL exchange.
-                tracing::warn!(%peer, "SASL authentication is not supported; closing");
-                let frame = header_frame(header.xid, 0, ErrorCode::AuthFailed);
-                self.send_in_session_order(session, conn_id, frame, true);
-                return;
+            Request::Sasl(sasl) => {
+                let token = sasl.token.clone();
+                return self.on_sasl(conn_id, session, header.xid, &token);
             }
             // Apache's `Request.isValid`: a bare check (13) is not a valid
             // request outside a multi, nor is any op code it does not know.
@@ -1079,6 +1079,66 @@ impl Core {
                 self.send_in_session_order(session, conn_id, frame, true);
             }
         }
+    }
+
+    /// `ZooKeeperServer.processSasl`: one DIGEST-MD5 token. Success adds
+    /// `sasl:<user>` (and `super` for `zookeeper.superUser`) to the connection's
+    /// ids; a failure answers AUTHFAILED and closes the connection.
+    fn on_sasl(&mut self, conn_id: ConnectionId, session: SessionId, xid: i32, token: &[u8]) {
+        let auth = self.tree.config().auth.clone();
+        let Some(conn) = self.connections.get_mut(&conn_id) else {
+            return;
+        };
+        let peer = conn.peer;
+        let outcome = match &auth.sasl_users {
+            Some(users) => conn
+                .sasl
+                .get_or_insert_with(super::sasl_digest::DigestMd5Server::new)
+                .evaluate(token, users, &super::sasl_digest::random_nonce()),
+            None => Err("no SASL login: the JAAS file has no Server section".to_string()),
+        };
+        let reply = match outcome {
+            Ok(super::sasl_digest::Outcome::Continue(reply)) => reply,
+            Ok(super::sasl_digest::Outcome::Complete {
+                authorization_id,
+                reply,
+            }) => {
+                tracing::info!(%peer, %session, "adding SASL authorization for authorizationID: {authorization_id}");
+                let id = Id::new("sasl", &authorization_id);
+                if !conn.auth.contains(&id) {
+                    conn.auth.push(id);
+                }
+                if auth.sasl_super_user.as_deref() == Some(authorization_id.as_str()) {
+                    let id = Id::new("super", "");
+                    if !conn.auth.contains(&id) {
+                        conn.auth.push(id);
+                    }
+                }
+                reply
+            }
+            Err(reason) => {
+                if let Some(occurrences) =
+                    crate::warn_limit::occurrence("zk-sasl-failed", &peer.ip().to_string())
+                {
+                    tracing::warn!(%peer, %reason, occurrences, "Client {peer} failed to SASL authenticate; closing the connection");
+                }
+                self.stats.auth_failed += 1;
+                let frame = header_frame(xid, 0, ErrorCode::AuthFailed);
+                self.send_in_session_order(session, conn_id, frame, true);
+                return;
+            }
+        };
+        let mut frame = Vec::with_capacity(32 + reply.len());
+        write_frame(&mut frame, |out| {
+            ReplyHeader {
+                xid,
+                zxid: 0,
+                err: ErrorCode::Ok.as_i32(),
+            }
+            .write(out);
+            SetSaslResponse { token: reply }.write(out);
+        });
+        self.send_in_session_order(session, conn_id, frame, false);
     }
 
     fn submit_write(&mut self, session: SessionId, mut pending: Pending, clock: Clock) {

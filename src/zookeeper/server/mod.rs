@@ -17,9 +17,11 @@
 //! - `net`: accept loop, connection reader/writer tasks, four-letter words.
 //! - `admin`: the AdminServer's minimal HTTP.
 //! - `metrics`: `/metrics` for Prometheus, as Apache's PrometheusMetricsProvider.
+//! - `sasl_digest`: SASL DIGEST-MD5 for clients (the JAAS `Server` section's users).
 //!
 //! Architecture invariant: only `driver`, `net`, `admin`, `metrics`, `host` and `mod`
-//! touch sockets, threads, files or clocks; `core` and `sessions` are deterministic.
+//! touch sockets, threads, files or clocks; `core` and `sessions` are deterministic
+//! (but for the random nonce of a SASL exchange, which no replicated state sees).
 
 pub mod admin;
 pub mod commands;
@@ -32,6 +34,7 @@ pub mod host;
 pub mod java_random;
 pub mod metrics;
 pub mod net;
+pub mod sasl_digest;
 pub mod sessions;
 pub mod stats;
 pub mod storage;
@@ -75,6 +78,12 @@ pub fn tree_config(config: &ZooKeeperConfig) -> TreeConfig {
             digest_enabled: extra("DigestAuthenticationProvider.enabled")
                 .is_none_or(|value| !value.eq_ignore_ascii_case("false")),
             super_digest: config.super_digest().map(str::to_string),
+            sasl_enabled: config.sasl_provider_registered(),
+            sasl_users: config
+                .sasl_users
+                .clone()
+                .map(crate::zookeeper::tree::auth::SaslUsers),
+            sasl_super_user: config.system_property("superUser").map(str::to_string),
         },
     }
 }

@@ -3,8 +3,9 @@
 //!
 //! Schemes: `world` (only `anyone`), `auth` (stands for the caller's
 //! authenticated ids when setting an ACL), `digest` (`user:base64(sha1)`), `ip`
-//! (address with optional prefix length) and `super` (an id, never an ACL
-//! scheme: it passes every check).
+//! (address with optional prefix length), `sasl` (the user a SASL exchange
+//! authenticated, when `authProvider.N` registers Apache's SASLAuthenticationProvider)
+//! and `super` (an id, never an ACL scheme: it passes every check).
 
 use super::digest::generate_digest;
 use crate::zookeeper::jute::{Acl, ClientInfo, ErrorCode, Id};
@@ -18,6 +19,24 @@ pub struct AuthConfig {
     pub digest_enabled: bool,
     /// `zookeeper.DigestAuthenticationProvider.superDigest`: `super:<hash>`.
     pub super_digest: Option<String>,
+    /// SASLAuthenticationProvider registered (`authProvider.N=...`): the `sasl`
+    /// ACL scheme is valid and matched.
+    pub sasl_enabled: bool,
+    /// The SASL (DIGEST-MD5) users of the JAAS `Server` section; `None`: no SASL
+    /// login, so SASL requests fail.
+    pub sasl_users: Option<SaslUsers>,
+    /// `zookeeper.superUser`: the SASL user who also gets `super`.
+    pub sasl_super_user: Option<String>,
+}
+
+/// The users a SASL server accepts (`user_<name>="<password>"`), kept out of logs.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SaslUsers(pub std::collections::BTreeMap<String, String>);
+
+impl std::fmt::Debug for SaslUsers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
 }
 
 impl Default for AuthConfig {
@@ -26,6 +45,9 @@ impl Default for AuthConfig {
             skip_acl: false,
             digest_enabled: true,
             super_digest: None,
+            sasl_enabled: false,
+            sasl_users: None,
+            sasl_super_user: None,
         }
     }
 }
@@ -35,6 +57,7 @@ impl Default for AuthConfig {
 enum Provider {
     Digest,
     Ip,
+    Sasl,
 }
 
 impl AuthConfig {
@@ -42,6 +65,7 @@ impl AuthConfig {
         match scheme {
             "digest" if self.digest_enabled => Some(Provider::Digest),
             "ip" => Some(Provider::Ip),
+            "sasl" if self.sasl_enabled => Some(Provider::Sasl),
             _ => None,
         }
     }
@@ -84,6 +108,9 @@ impl AuthConfig {
                 .any(|id| match provider {
                     Provider::Digest => id.id == entry.id.id,
                     Provider::Ip => ip_matches(&id.id, &entry.id.id),
+                    // SASLAuthenticationProvider.matches: a SASL user named "super"
+                    // matches every sasl entry, as in Apache.
+                    Provider::Sasl => id.id == "super" || id.id == entry.id.id,
                 });
             if matched {
                 return Ok(());
@@ -110,10 +137,13 @@ impl AuthConfig {
             if id.scheme == "world" && id.id == "anyone" {
                 fixed.push(entry.clone());
             } else if id.scheme == "auth" {
-                // Only providers that really authenticate (digest; not ip) count.
+                // Only providers that really authenticate (digest, sasl; not ip) count.
                 let mut expanded = false;
                 for caller in auth {
-                    if self.provider(&caller.scheme) == Some(Provider::Digest) {
+                    if matches!(
+                        self.provider(&caller.scheme),
+                        Some(Provider::Digest | Provider::Sasl)
+                    ) {
                         expanded = true;
                         fixed.push(Acl::new(entry.perms, caller.clone()));
                     }
@@ -125,6 +155,7 @@ impl AuthConfig {
                 let valid = match self.provider(&id.scheme) {
                     Some(Provider::Digest) => java_split(&id.id, ':').len() == 2,
                     Some(Provider::Ip) => ip_is_valid(&id.id),
+                    Some(Provider::Sasl) => kerberos_name_is_valid(&id.id),
                     None => false,
                 };
                 if !valid {
@@ -147,7 +178,7 @@ impl AuthConfig {
                         .first()
                         .map(|user| user.to_string())
                         .unwrap_or_default(),
-                    Some(Provider::Ip) => id.id.clone(),
+                    Some(Provider::Ip | Provider::Sasl) => id.id.clone(),
                     None => String::new(),
                 },
             })
@@ -170,6 +201,21 @@ pub fn mask_digests(acl: &[Acl]) -> Vec<Acl> {
             Acl::new(entry.perms, Id::new("digest", &masked))
         })
         .collect()
+}
+
+/// SASLAuthenticationProvider.isValid: the id parses as a Kerberos name,
+/// `primary[/instance][@REALM]`, none of the parts empty or holding `/` or `@`.
+fn kerberos_name_is_valid(id: &str) -> bool {
+    let (rest, realm) = match id.split_once('@') {
+        Some((rest, realm)) => (rest, Some(realm)),
+        None => (id, None),
+    };
+    let (primary, instance) = match rest.split_once('/') {
+        Some((primary, instance)) => (primary, Some(instance)),
+        None => (rest, None),
+    };
+    let part_ok = |part: &str| !part.is_empty() && !part.contains(['/', '@']);
+    part_ok(primary) && instance.is_none_or(part_ok) && realm.is_none_or(part_ok)
 }
 
 /// Java's `String.split(regex)` for a one-character separator: trailing empty
@@ -418,6 +464,38 @@ mod tests {
         assert!(!ip_is_valid("localhost"));
         assert!(ip_is_valid("2001:db8::/32"));
         assert!(!ip_is_valid("1::2::3"));
+    }
+
+    #[test]
+    fn sasl_ids_are_valid_matched_and_expanded_once_the_provider_is_registered() {
+        let config = AuthConfig {
+            sasl_enabled: true,
+            ..AuthConfig::default()
+        };
+        let alice = Id::new("sasl", "alice");
+        let acl = vec![Acl::new(perms::ALL, alice.clone())];
+        assert_eq!(config.fixup(&acl, &[]), Ok(acl.clone()));
+        assert_eq!(
+            config.fixup(
+                &Acl::creator_all(),
+                &[Id::new("ip", "127.0.0.1"), alice.clone()]
+            ),
+            Ok(acl.clone())
+        );
+        assert_eq!(
+            config.fixup(&[Acl::new(perms::ALL, Id::new("sasl", "a@b@c"))], &[]),
+            Err(ErrorCode::InvalidAcl)
+        );
+        assert!(config.check(&acl, perms::READ, &[alice.clone()]).is_ok());
+        assert!(config
+            .check(&acl, perms::READ, &[Id::new("sasl", "super")])
+            .is_ok());
+        assert_eq!(
+            config.check(&acl, perms::READ, &[Id::new("sasl", "bob")]),
+            Err(ErrorCode::NoAuth)
+        );
+        assert!(kerberos_name_is_valid("kafka/host@REALM"));
+        assert!(!kerberos_name_is_valid("kafka/"));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! JAAS login configuration as Kafka reads it: the `sasl.jaas.config` property form
+//! JAAS login configuration as Kafka and ZooKeeper read it: the `sasl.jaas.config` property form
 //! (`Module flag key="value" ...;`) and the file form a broker gets through
 //! `-Djava.security.auth.login.config` (`Section { Module flag key="value"; };`).
 //!
