@@ -115,16 +115,23 @@
 #   through broker 1 and then through broker 2, must show partition 0 led by 1,
 #   partition 1 by 2, both ISRs {1,2}. /controller (kazoo) names the controller; the
 #   other broker's /brokers/ids entry must hold its SASL_PLAINTEXT endpoint, the one the
-#   controller sends LeaderAndIsr / UpdateMetadata to: its partitions led and in sync
-#   prove they arrived. When the controller is Apache its log must show its
-#   RequestSendThread connected to that SASL port. 200 records acks=all (kafka-python
-#   PLAIN alice, bootstrap: both SASL listeners) written and read back, both ISRs still
-#   full. Then broker 2 stops (TERM; broker 1 must be alone in both ISRs within 30s) and
+#   controller sends LeaderAndIsr / UpdateMetadata to. When the controller is Apache its
+#   log must show its RequestSendThread connected to that SASL port (it logs "connected"
+#   once the SASL login is done), and at the end no "Received error .. in LeaderAndIsr /
+#   UpdateMetadata response". ks-mixed led and in sync proves LeaderAndIsr arrived only
+#   for a broker that takes roles from LeaderAndIsr alone (Apache); keel applies the
+#   partition state znodes until its first LeaderAndIsr comes (in keel's runs the
+#   controller's first LeaderAndIsr found ks-mixed's leader epochs applied already):
+#   ks-mixed-after below is the proof for both. 200 records acks=all (kafka-python PLAIN
+#   alice, bootstrap: both SASL listeners) written and read back, both ISRs still full.
+#   Then broker 2 stops (TERM; broker 1 must be alone in both ISRs within 30s) and
 #   restarts on its data (kafka_restart): both ISRs full again within 60s (broker 2
 #   fetched from broker 1 after a fresh login; an Apache controller must have logged a new
 #   connection to broker 2's SASL port). Last, ks-mixed-after (1:2,2:1 again) created
-#   after the restart: led 1 / 2 with full ISRs, and 200 records acks=all written and read
-#   back, so broker 1 fetched from the restarted broker 2 as well.
+#   after the restart, once the controller has sent broker 2 LeaderAndIsr for its
+#   ks-mixed replicas (at its start): led 1 / 2 with full ISRs, which broker 2 can only
+#   have from LeaderAndIsr now, and 200 records acks=all written and read back, so broker
+#   1 fetched from the restarted broker 2 as well.
 
 # shellcheck source=../lib/filebeat.sh
 . "$COMPAT_DIR/lib/filebeat.sh"   # FILEBEAT_DIST, filebeat_binary
@@ -556,8 +563,15 @@ ks_mixed_without2() {
 # ks_mixed_sends NAME PORT: how many times broker NAME's (Apache) controller connected
 # its RequestSendThread to 127.0.0.1:PORT (the logs of every start of NAME).
 ks_mixed_sends() {
-  cat "$(kafka_server_dir "$1")"/server.log* 2>/dev/null |
+  cat "$(kafka_server_dir "$1")"/server.log{,.[0-9]*} 2>/dev/null |
     grep -c "connected to 127\.0\.0\.1:$2 (id: [0-9]* rack: null) for sending state change requests"
+}
+
+# ks_mixed_ctl_errors NAME: the error answers broker NAME's (Apache) controller logged
+# for its LeaderAndIsr and UpdateMetadata requests (a top-level error in the response).
+ks_mixed_ctl_errors() {
+  cat "$(kafka_server_dir "$1")"/server.log{,.[0-9]*} 2>/dev/null |
+    grep -E 'Received error [A-Z_]+ in (LeaderAndIsr|UpdateMetadata) response'
 }
 
 # ks_mixed_topic TOPIC BOOTSTRAP: kafka-topics --create, two partitions, 1:2,2:1
@@ -569,7 +583,7 @@ ks_mixed_topic() {
 }
 
 ks_mixed() {
-  local out i t ctl other ctl_name zkinfo endpoint sport n0 n1 t0 rejoin_s after stop_s
+  local out errs i t ctl other ctl_name zkinfo endpoint sport n0 n1 t0 rejoin_s after stop_s
   local plain=() sasl=() targets=(apache "$TARGET") topic=ks-mixed
   out=$(kafka_tool 3.9 kafka-configs --zookeeper "$KS_ZK/mixed" --alter \
     --add-config 'SCRAM-SHA-512=[password=admin512-secret]' --entity-type users --entity-name admin512 2>&1)
@@ -647,7 +661,10 @@ ks_mixed() {
     fi
   fi
   # A second topic with the same assignment: the restarted broker 2 leads partition 1
-  # again, so broker 1 fetches from it (a new login to broker 2) for acks=all.
+  # again, so broker 1 fetches from it (a new login to broker 2) for acks=all. And
+  # broker 2 leads it on the controller's word: the controller sent the restarted broker
+  # LeaderAndIsr for its ks-mixed replicas at once, and a broker that follows the state
+  # znodes until its first LeaderAndIsr (keel does) follows only LeaderAndIsr after it.
   ks_mixed_topic ks-mixed-after "${plain[0]}" || return 1
   if ! kafka_wait_partitions "${plain[0]}" ks-mixed-after 60 ks_mixed_led; then
     kafka_fail "ks-mixed-after (created after the restart): not led 1 / 2 with full ISRs within 60s: $(tr '\n' ';' <<<"$KAFKA_PARTITIONS")"
@@ -655,6 +672,11 @@ ks_mixed() {
   fi
   out=$(ks_py "$KS_PY" roundtrip kafka-python "${sasl[0]},${sasl[1]}" ks-mixed-after PLAIN alice alice-secret 200 --acks all 2>&1) \
     || { printf '%s\n' "$out" | tail -n 30 >&2; kafka_fail "after the restart, acks=all to ks-mixed-after: $(tail -n 1 <<<"$out")"; return 1; }
+  if [ -n "$n0" ] && errs=$(ks_mixed_ctl_errors "$ctl_name"); then
+    printf '%s\n' "$errs" | head -5 >&2
+    kafka_fail "the Apache controller (broker $ctl) got error answers to LeaderAndIsr / UpdateMetadata: $(head -n 1 <<<"$errs" | cut -c1-300)"
+    return 1
+  fi
   KAFKA_DETAIL="$KAFKA_DETAIL; broker 2 stopped (broker 1 alone in both ISRs after ${stop_s}s), restarted, both ISRs full ${rejoin_s}s later ($after)${n0:+, the controller connected to it anew}; ks-mixed-after 1:2,2:1 created then: $(tail -n 1 <<<"$out")"
   kafka_stop_all
 }
