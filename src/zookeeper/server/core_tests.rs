@@ -1103,3 +1103,112 @@ fn learner_answers_a_refused_forward_with_the_leaders_error() {
         }]
     );
 }
+
+/// A SASL DIGEST-MD5 login (as zkCli's Java client runs it) gives the connection
+/// `sasl:alice`, which a `sasl` ACL then admits; a bad response is AUTHFAILED and
+/// closes the connection.
+#[test]
+fn sasl_login_grants_the_sasl_id_and_a_bad_one_closes() {
+    use crate::zookeeper::jute::proto::{GetSaslRequest, SetSaslResponse};
+    use crate::zookeeper::jute::Id;
+    use crate::zookeeper::tree::auth::SaslUsers;
+    use md5::{Digest, Md5};
+
+    let mut tree_config = TreeConfig::default();
+    tree_config.auth.sasl_enabled = true;
+    tree_config.auth.sasl_users = Some(SaslUsers(
+        [("alice".to_string(), "alice-secret".to_string())].into(),
+    ));
+    let mut harness = Harness::with_role(100_000, Role::Standalone, DataTree::new(tree_config));
+    harness.connect(1);
+    harness.connect(2);
+    // The raw token of a SASL reply.
+    let sasl = |harness: &mut Harness, conn: u64, xid: i32, token: Vec<u8>| -> (i32, Vec<u8>) {
+        let request = Request::Sasl(GetSaslRequest { token });
+        harness.core.handle(
+            Input::Request {
+                conn,
+                header: RequestHeader {
+                    xid,
+                    op: request.op().as_i32(),
+                },
+                request,
+            },
+            at(harness.now_ms),
+        );
+        for effect in harness.core.take_effects() {
+            if let Effect::Send { frame, .. } = effect {
+                let mut decoder = Decoder::with_default_limit(&frame[4..]);
+                let header = ReplyHeader::read(&mut decoder).unwrap();
+                if header.err != 0 {
+                    return (header.err, Vec::new());
+                }
+                return (0, SetSaslResponse::read(&mut decoder).unwrap().token);
+            }
+        }
+        panic!("no SASL reply");
+    };
+    let (err, challenge) = sasl(&mut harness, 1, 1, Vec::new());
+    assert_eq!(err, 0);
+    let challenge = String::from_utf8(challenge).unwrap();
+    let nonce = challenge
+        .split(',')
+        .find_map(|part| part.strip_prefix("nonce=\""))
+        .unwrap()
+        .trim_end_matches('"')
+        .to_string();
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let mut a1 = Md5::digest(b"alice:zk-sasl-md5:alice-secret").to_vec();
+    a1.extend_from_slice(format!(":{nonce}:cn").as_bytes());
+    let ha1 = hex(&Md5::digest(&a1));
+    let ha2 = hex(&Md5::digest(b"AUTHENTICATE:zookeeper/zk-sasl-md5"));
+    let response = hex(&Md5::digest(
+        format!("{ha1}:{nonce}:00000001:cn:auth:{ha2}").as_bytes(),
+    ));
+    let token = format!("username=\"alice\",realm=\"zk-sasl-md5\",nonce=\"{nonce}\",nc=00000001,cnonce=\"cn\",digest-uri=\"zookeeper/zk-sasl-md5\",response={response},qop=auth");
+    let (err, rspauth) = sasl(&mut harness, 1, 2, token.into_bytes());
+    assert_eq!(err, 0);
+    assert!(rspauth.starts_with(b"rspauth="));
+
+    // alice's node: alice reads it, connection 2 (no SASL) may not.
+    let acl = vec![Acl::new(perms::ALL, Id::new("sasl", "alice"))];
+    let append = harness.request(1, 3, create("/mine", 0, acl));
+    let [Seen::Append(zxid)] = append[..] else {
+        panic!("{append:?}")
+    };
+    harness.durable(zxid);
+    assert_eq!(
+        harness.request(1, 4, get_data("/mine", false)),
+        [Seen::Reply {
+            conn: 1,
+            xid: 4,
+            err: 0
+        }]
+    );
+    assert_eq!(
+        harness.request(2, 1, get_data("/mine", false)),
+        [Seen::Reply {
+            conn: 2,
+            xid: 1,
+            err: -102
+        }]
+    );
+
+    // A wrong response: AUTHFAILED, then the connection closes.
+    sasl(&mut harness, 2, 2, Vec::new());
+    let bad = Request::Sasl(GetSaslRequest {
+        token: b"username=\"alice\",nonce=\"x\",nc=00000001,cnonce=\"c\",digest-uri=\"zookeeper/zk-sasl-md5\",response=00".to_vec(),
+    });
+    let seen = harness.request(2, 3, bad);
+    assert_eq!(
+        seen,
+        [
+            Seen::Reply {
+                conn: 2,
+                xid: 3,
+                err: -115
+            },
+            Seen::Close(2)
+        ]
+    );
+}
