@@ -17,9 +17,9 @@ pub fn jvm_system_properties(flags: &str) -> std::collections::BTreeMap<String, 
     flags
         .split_whitespace()
         .filter_map(|word| word.strip_prefix("-D"))
-        .filter_map(|definition| {
+        .map(|definition| {
             let (name, value) = definition.split_once('=').unwrap_or((definition, ""));
-            Some((name.to_string(), value.trim_matches('"').to_string()))
+            (name.to_string(), value.trim_matches('"').to_string())
         })
         .collect()
 }

@@ -165,7 +165,7 @@ impl DigestMd5Server {
     ) -> Result<Outcome, String> {
         match std::mem::replace(&mut self.step, Step::Failed) {
             Step::Challenge => {
-                if token.len() > 0 && !token.iter().all(|b| b.is_ascii_whitespace()) {
+                if !token.is_empty() && !token.iter().all(|b| b.is_ascii_whitespace()) {
                     // DIGEST-MD5 has no initial response.
                     return Err(
                         "DIGEST-MD5: protocol violation: the initial response must be empty"

@@ -486,7 +486,9 @@ mod tests {
             config.fixup(&[Acl::new(perms::ALL, Id::new("sasl", "a@b@c"))], &[]),
             Err(ErrorCode::InvalidAcl)
         );
-        assert!(config.check(&acl, perms::READ, &[alice.clone()]).is_ok());
+        assert!(config
+            .check(&acl, perms::READ, std::slice::from_ref(&alice))
+            .is_ok());
         assert!(config
             .check(&acl, perms::READ, &[Id::new("sasl", "super")])
             .is_ok());
