@@ -1,12 +1,13 @@
 # compat-tests/lib/python.sh: a virtualenv in the cache with every pinned Python client
-# (kazoo, kafka-python, confluent-kafka, and lz4 + xxhash for kafka-python's LZ4),
+# (kazoo and pure-sasl for its SASL, kafka-python, confluent-kafka, and lz4 + xxhash for
+# kafka-python's LZ4),
 # made on first use. One venv per version set
 # ($CACHE_DIR/venv-<hash of the pins>), so a run with other versions
 # (KEEL_VERSIONS_OVERRIDE) gets its own and never touches the pinned one.
 
 # python__want: the pip requirements, from versions.env (and its override).
 python__want() {
-  echo "kazoo==$KAZOO_VERSION kafka-python==$KAFKA_PYTHON_VERSION confluent-kafka==$CONFLUENT_KAFKA_VERSION lz4==$PYTHON_LZ4_VERSION xxhash==$PYTHON_XXHASH_VERSION"
+  echo "kazoo==$KAZOO_VERSION kafka-python==$KAFKA_PYTHON_VERSION confluent-kafka==$CONFLUENT_KAFKA_VERSION lz4==$PYTHON_LZ4_VERSION xxhash==$PYTHON_XXHASH_VERSION pure-sasl==$PYTHON_PURE_SASL_VERSION"
 }
 PY_VENV="$CACHE_DIR/venv-$(python__want | sha256sum | cut -c1-16)"
 

@@ -37,6 +37,10 @@
 # server.N=127.0.0.1:<quorum>:<election> lines plus a myid file in dataDir.
 # A suite adds lines with ZK_CFG_EXTRA="k=v k=v" (every server) and, in ensembles,
 # ZK_CFG_EXTRA_1..ZK_CFG_EXTRA_3 (server N only, e.g. a port of its own).
+# ZK_SERVER_JVMFLAGS="-Dk=v ...": JVM system properties for the server, as zkServer.sh's
+# SERVER_JVMFLAGS (e.g. -Djava.security.auth.login.config=FILE): Apache gets them on its
+# java command line, keel as SERVER_JVMFLAGS in its environment. Read at every launch
+# (zk_start, zk_restart_server), so a restart may change them; unset: nothing is passed.
 # Apache runs from its Maven jar (set ${ZK_APACHE_MAVEN_SET:-zookeeper-3.9}, main class
 # org.apache.zookeeper.server.quorum.QuorumPeerMain); keel runs as
 # `$KEEL_BIN zookeeper <zoo.cfg>`. Data and logs live under ${RUN_DIR:-$WORK_DIR/adhoc}.
@@ -109,7 +113,7 @@ zk__launch() {
       local cp
       cp=$(maven_classpath "${ZK_APACHE_MAVEN_SET:-zookeeper-3.9}") || return 1
       # shellcheck disable=SC2086
-      java $ZK_SERVER_JAVA_OPTS -cp "$cp" \
+      java $ZK_SERVER_JAVA_OPTS ${ZK_SERVER_JVMFLAGS:-} -cp "$cp" \
         -Dzookeeper.admin.enableServer=false \
         -Dorg.slf4j.simpleLogger.showDateTime=true -Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS \
         -Dorg.slf4j.simpleLogger.logFile=System.out \
@@ -124,7 +128,11 @@ zk__launch() {
         echo "keel binary not found at $KEEL_BIN" >>"$dir/server.log"
         return 1
       fi
-      "$KEEL_BIN" zookeeper "$dir/zoo.cfg" >>"$dir/server.log" 2>&1 </dev/null &
+      if [ -n "${ZK_SERVER_JVMFLAGS:-}" ]; then
+        SERVER_JVMFLAGS="$ZK_SERVER_JVMFLAGS" "$KEEL_BIN" zookeeper "$dir/zoo.cfg" >>"$dir/server.log" 2>&1 </dev/null &
+      else
+        "$KEEL_BIN" zookeeper "$dir/zoo.cfg" >>"$dir/server.log" 2>&1 </dev/null &
+      fi
       pid=$!
       ;;
     *) log "zk_start: unknown target $target"; return 1 ;;
