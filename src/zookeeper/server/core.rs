@@ -1123,7 +1123,18 @@ impl Core {
                     tracing::warn!(%peer, %reason, occurrences, "Client {peer} failed to SASL authenticate; closing the connection");
                 }
                 self.stats.auth_failed += 1;
-                let frame = header_frame(xid, 0, ErrorCode::AuthFailed);
+                // Apache's reply carries a SetSASLResponse with a null token (-1):
+                // Java clients read it before they see the error.
+                let mut frame = Vec::with_capacity(24);
+                write_frame(&mut frame, |out| {
+                    ReplyHeader {
+                        xid,
+                        zxid: 0,
+                        err: ErrorCode::AuthFailed.as_i32(),
+                    }
+                    .write(out);
+                    out.extend_from_slice(&(-1i32).to_be_bytes());
+                });
                 self.send_in_session_order(session, conn_id, frame, true);
                 return;
             }

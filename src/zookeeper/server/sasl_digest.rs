@@ -172,9 +172,10 @@ impl DigestMd5Server {
                             .to_string(),
                     );
                 }
-                let challenge = format!(
-                    "realm=\"{REALM}\",nonce=\"{nonce}\",qop=\"auth\",charset=utf-8,algorithm=md5-sess"
-                );
+                // As Java's DigestMD5Server words it: no qop directive when the
+                // only one offered is the default, auth.
+                let challenge =
+                    format!("realm=\"{REALM}\",nonce=\"{nonce}\",charset=utf-8,algorithm=md5-sess");
                 self.step = Step::Response {
                     nonce: nonce.to_string(),
                 };

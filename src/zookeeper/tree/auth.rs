@@ -139,7 +139,7 @@ impl AuthConfig {
             } else if id.scheme == "auth" {
                 // Only providers that really authenticate (digest, sasl; not ip) count.
                 let mut expanded = false;
-                for caller in auth {
+                for caller in java_auth_order(auth) {
                     if matches!(
                         self.provider(&caller.scheme),
                         Some(Provider::Digest | Provider::Sasl)
@@ -170,7 +170,8 @@ impl AuthConfig {
     /// whoAmI: one entry per id, with the provider's user name ("" when the
     /// scheme has no provider, as for `super`).
     pub fn client_infos(&self, auth: &[Id]) -> Vec<ClientInfo> {
-        auth.iter()
+        java_auth_order(auth)
+            .into_iter()
             .map(|id| ClientInfo {
                 auth_scheme: id.scheme.clone(),
                 user: match self.provider(&id.scheme) {
@@ -201,6 +202,32 @@ pub fn mask_digests(acl: &[Acl]) -> Vec<Acl> {
             Acl::new(entry.perms, Id::new("digest", &masked))
         })
         .collect()
+}
+
+/// The order Apache keeps a connection's ids in: a set backed by a
+/// ConcurrentHashMap (16 bins for a handful of ids, by the spread jute `Id.hashCode`,
+/// insertion order within a bin). whoAmI lists them, and `auth` ACLs expand them, in
+/// that order.
+pub fn java_auth_order(auth: &[Id]) -> Vec<&Id> {
+    let java_hash = |text: &str| {
+        text.encode_utf16().fold(0i32, |hash, unit| {
+            hash.wrapping_mul(31).wrapping_add(i32::from(unit as i16))
+        })
+    };
+    let bin = |id: &Id| {
+        let hash = 37i32
+            .wrapping_mul(37i32.wrapping_mul(17).wrapping_add(java_hash(&id.scheme)))
+            .wrapping_add(java_hash(&id.id));
+        let spread = (hash ^ ((hash as u32) >> 16) as i32) & 0x7fff_ffff;
+        (spread & 15) as usize
+    };
+    let mut ordered: Vec<(usize, usize, &Id)> = auth
+        .iter()
+        .enumerate()
+        .map(|(index, id)| (bin(id), index, id))
+        .collect();
+    ordered.sort_by_key(|(bin, index, _)| (*bin, *index));
+    ordered.into_iter().map(|(_, _, id)| id).collect()
 }
 
 /// SASLAuthenticationProvider.isValid: the id parses as a Kerberos name,
@@ -497,6 +524,23 @@ mod tests {
             Err(ErrorCode::NoAuth)
         );
         assert!(kerberos_name_is_valid("kafka/host@REALM"));
+        // whoAmI's order as Apache 3.9.4 answered it (zk-sasl).
+        let ip = Id::new("ip", "127.0.0.1");
+        let order = |ids: &[Id]| -> Vec<String> {
+            config
+                .client_infos(ids)
+                .into_iter()
+                .map(|info| format!("{}: {}", info.auth_scheme, info.user))
+                .collect()
+        };
+        assert_eq!(
+            order(&[ip.clone(), alice.clone()]),
+            ["sasl: alice", "ip: 127.0.0.1"]
+        );
+        assert_eq!(
+            order(&[ip.clone(), Id::new("sasl", "super"), Id::new("super", "")]),
+            ["sasl: super", "super: ", "ip: 127.0.0.1"]
+        );
         assert!(!kerberos_name_is_valid("kafka/"));
     }
 
@@ -551,9 +595,10 @@ mod tests {
             .iter()
             .map(|info| (info.auth_scheme.as_str(), info.user.as_str()))
             .collect();
+        // In Apache's hash-set order, not the order the ids were added.
         assert_eq!(
             users,
-            [("ip", "127.0.0.1"), ("digest", "bob"), ("super", "")]
+            [("digest", "bob"), ("super", ""), ("ip", "127.0.0.1")]
         );
         let masked = mask_digests(&[
             Acl::new(1, Id::new("digest", "bob:hash=")),
