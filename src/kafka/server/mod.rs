@@ -203,14 +203,13 @@ async fn serve_connection(
                     if in_exchange {
                         let step = server.handle(frame.clone(), &credentials, now).await;
                         if let Some(reply) = step.reply {
-                            if let Err(error) = write_frame(
+                            if !send(
                                 &mut stream,
                                 &ResponseFrame::from_bytes(reply),
                                 &mut file_send,
                             )
                             .await
                             {
-                                tracing::debug!(%error, "connection write failed");
                                 return;
                             }
                         }
@@ -239,14 +238,13 @@ async fn serve_connection(
                 if let Some(api) = inter_broker_api(&frame) {
                     match serve_inter_broker(&broker, api, &frame, peer).await {
                         Some(reply) => {
-                            if let Err(error) = write_frame(
+                            if !send(
                                 &mut stream,
                                 &ResponseFrame::from_bytes(reply),
                                 &mut file_send,
                             )
                             .await
                             {
-                                tracing::debug!(%error, "connection write failed");
                                 return;
                             }
                             continue;
@@ -336,8 +334,7 @@ async fn serve_connection(
                 };
                 match reply {
                     Ok(frame) => {
-                        if let Err(error) = write_frame(&mut stream, &frame, &mut file_send).await {
-                            tracing::debug!(%error, "connection write failed");
+                        if !send(&mut stream, &frame, &mut file_send).await {
                             return;
                         }
                     }
@@ -347,6 +344,18 @@ async fn serve_connection(
                     }
                 }
             }
+        }
+    }
+}
+
+/// Writes one response frame; `false` when the connection is gone (logged at debug:
+/// a client closing its end is not news).
+async fn send(stream: &mut TcpStream, frame: &ResponseFrame, file_send: &mut FileSend) -> bool {
+    match write_frame(stream, frame, file_send).await {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::debug!(%error, "connection write failed");
+            false
         }
     }
 }
