@@ -17,5 +17,6 @@ pub mod http;
 pub mod kafka;
 pub mod logging;
 pub mod notify;
+pub mod tls;
 pub mod warn_limit;
 pub mod zookeeper;

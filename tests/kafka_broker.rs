@@ -1467,9 +1467,15 @@ mod controller_requests {
     #[tokio::test]
     async fn controller_requests_are_fenced_by_epochs() {
         let broker = start_broker("").await;
-        let mut peer = PeerConnection::connect("127.0.0.1", broker.port, "1".into(), None, 5_000)
-            .await
-            .unwrap();
+        let mut peer = PeerConnection::connect(
+            "127.0.0.1",
+            broker.port,
+            "1".into(),
+            &Default::default(),
+            5_000,
+        )
+        .await
+        .unwrap();
         // LeaderAndIsr v7 (what a 3.9 controller sends) makes this broker the leader.
         let first = call(&mut peer, 7, leader_and_isr(2, TEST_BROKER_EPOCH, 5)).await;
         assert_eq!(leader_and_isr_errors(first), (0, vec![0]));
@@ -1603,9 +1609,15 @@ mod controller_requests {
         }
         assert!(log_dir.exists(), "the metadata picture opened moved-0");
 
-        let mut peer = PeerConnection::connect("127.0.0.1", broker.port, "1".into(), None, 5_000)
-            .await
-            .unwrap();
+        let mut peer = PeerConnection::connect(
+            "127.0.0.1",
+            broker.port,
+            "1".into(),
+            &Default::default(),
+            5_000,
+        )
+        .await
+        .unwrap();
         let stop = |delete: bool| {
             InterBrokerRequest::StopReplica(StopReplicaRequest {
                 controller_id: KeelBrokerId(1),
@@ -1734,9 +1746,15 @@ mod controller_requests {
             "__consumer_offsets".to_string(),
         ];
         let mut rng = Rng(0x5EED_CAFE_F00D_0001);
-        let mut peer = PeerConnection::connect("127.0.0.1", broker.port, "1".into(), None, 5_000)
-            .await
-            .unwrap();
+        let mut peer = PeerConnection::connect(
+            "127.0.0.1",
+            broker.port,
+            "1".into(),
+            &Default::default(),
+            5_000,
+        )
+        .await
+        .unwrap();
         let mut sent = 0;
         for _ in 0..400 {
             let controller_epoch = rng.pick(&[2, 2, 2, 1, 0, -1]);

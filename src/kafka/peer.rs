@@ -4,27 +4,115 @@
 //! inter-broker codecs). One request at a time, no ApiVersions first: Kafka's
 //! replica fetcher and controller channels pin their versions from the
 //! inter-broker protocol version rather than negotiate them.
+//!
+//! `PeerStream` is the byte stream of such a connection (and of the controller's
+//! channels): TCP, or TLS over it when the inter-broker listener is SSL or SASL_SSL.
 
+use std::io;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
 use crate::kafka::protocol::inter_broker::{self, InterBrokerRequest, InterBrokerResponse};
 use crate::kafka::security::sasl::client_login;
-use crate::kafka::security::ClientLogin;
+use crate::kafka::security::{ClientLogin, InterBrokerClient};
+use crate::tls::TlsClient;
 
 /// Largest response frame accepted from a peer: a follower's Fetch is bounded by
 /// `replica.fetch.response.max.bytes` (10 MiB by default) plus framing; anything
 /// above this bound is a broken peer.
 const RESPONSE_BYTES_MAX: usize = 256 * 1024 * 1024;
 
+/// A connection to another broker: TCP, or TLS over TCP.
+pub enum PeerStream {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl PeerStream {
+    /// Connects to `host:port` within `timeout_ms`, completing the TLS handshake
+    /// when `tls` is given (the server's certificate checked against `host`, unless
+    /// the client's settings turn host-name checks off).
+    pub async fn connect(
+        host: &str,
+        port: u16,
+        tls: Option<&TlsClient>,
+        timeout_ms: u64,
+    ) -> anyhow::Result<PeerStream> {
+        let connecting = async {
+            let stream = TcpStream::connect((host, port))
+                .await
+                .with_context(|| format!("connecting to {host}:{port}"))?;
+            let _ = stream.set_nodelay(true);
+            match tls {
+                None => Ok(PeerStream::Plain(stream)),
+                Some(tls) => {
+                    let name = rustls::pki_types::ServerName::try_from(host.to_string())
+                        .with_context(|| format!("{host} is not a host name TLS can check"))?;
+                    let connector = tokio_rustls::TlsConnector::from(tls.0.clone());
+                    let stream = connector
+                        .connect(name, stream)
+                        .await
+                        .with_context(|| format!("TLS handshake with {host}:{port}"))?;
+                    Ok(PeerStream::Tls(Box::new(stream)))
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_millis(timeout_ms), connecting)
+            .await
+            .map_err(|_| anyhow!("connecting to {host}:{port} timed out"))?
+    }
+}
+
+impl AsyncRead for PeerStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            PeerStream::Plain(stream) => Pin::new(stream).poll_read(cx, buf),
+            PeerStream::Tls(stream) => Pin::new(stream.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for PeerStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            PeerStream::Plain(stream) => Pin::new(stream).poll_write(cx, buf),
+            PeerStream::Tls(stream) => Pin::new(stream.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            PeerStream::Plain(stream) => Pin::new(stream).poll_flush(cx),
+            PeerStream::Tls(stream) => Pin::new(stream.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            PeerStream::Plain(stream) => Pin::new(stream).poll_shutdown(cx),
+            PeerStream::Tls(stream) => Pin::new(stream.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
 pub struct PeerConnection {
-    stream: TcpStream,
+    stream: PeerStream,
     next_correlation_id: i32,
     client_id: String,
     /// The SASL login of a SASL inter-broker listener.
@@ -40,29 +128,22 @@ pub fn reauthentication_deadline(now: Instant, lifetime_ms: i64) -> Option<Insta
 }
 
 impl PeerConnection {
-    /// Connects within `timeout_ms`, logging in when `login` is given. `client_id` is
+    /// Connects within `timeout_ms` (TLS and a SASL login as `client` says). `client_id` is
     /// what Kafka's brokers send: the sender's broker id (for the controller) or a
     /// fetcher name.
     pub async fn connect(
         host: &str,
         port: u16,
         client_id: String,
-        login: Option<&ClientLogin>,
+        client: &InterBrokerClient,
         timeout_ms: u64,
     ) -> anyhow::Result<PeerConnection> {
-        let stream = tokio::time::timeout(
-            Duration::from_millis(timeout_ms),
-            TcpStream::connect((host, port)),
-        )
-        .await
-        .map_err(|_| anyhow!("connecting to {host}:{port} timed out"))?
-        .with_context(|| format!("connecting to {host}:{port}"))?;
-        let _ = stream.set_nodelay(true);
+        let stream = PeerStream::connect(host, port, client.tls.as_ref(), timeout_ms).await?;
         let mut connection = PeerConnection {
             stream,
             next_correlation_id: 0,
             client_id,
-            login: login.cloned(),
+            login: client.login.clone(),
             reauthenticate_at: None,
         };
         connection.log_in(timeout_ms).await?;
@@ -170,6 +251,7 @@ impl PeerConnection {
         frame[..4].copy_from_slice(&length.to_be_bytes());
         let exchange = async {
             self.stream.write_all(&frame).await?;
+            self.stream.flush().await?;
             let length = self.stream.read_i32().await?;
             if length < 0 || length as usize > RESPONSE_BYTES_MAX {
                 bail!("peer sent a response frame of {length} bytes");

@@ -21,11 +21,11 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::kafka::metadata::{BrokerId, Endpoint, TopicId};
+use crate::kafka::peer::PeerStream;
 use crate::kafka::protocol::inter_broker::leader_and_isr::{
     LeaderAndIsrLiveLeader, LeaderAndIsrPartitionState, LeaderAndIsrTopicState,
 };
@@ -41,7 +41,7 @@ use crate::kafka::protocol::inter_broker::{
     LeaderAndIsrRequest, RequestHeader, StopReplicaRequest, UpdateMetadataRequest,
 };
 use crate::kafka::security::sasl::client_login;
-use crate::kafka::security::ClientLogin;
+use crate::kafka::security::InterBrokerClient;
 
 /// The versions an Apache 3.9 controller sends at IBP >= 3.4-IV0
 /// (`ControllerChannelManager` L516-656); never negotiated.
@@ -597,8 +597,8 @@ struct Sender {
 pub struct ChannelManager {
     controller_id: BrokerId,
     listener: String,
-    /// The SASL login of a SASL inter-broker listener.
-    login: Option<ClientLogin>,
+    /// TLS and the SASL login of the inter-broker listener.
+    client: InterBrokerClient,
     senders: BTreeMap<BrokerId, Sender>,
     delivered: mpsc::UnboundedSender<Delivered>,
 }
@@ -607,13 +607,13 @@ impl ChannelManager {
     pub fn new(
         controller_id: BrokerId,
         listener: String,
-        login: Option<ClientLogin>,
+        client: InterBrokerClient,
         delivered: mpsc::UnboundedSender<Delivered>,
     ) -> ChannelManager {
         ChannelManager {
             controller_id,
             listener,
-            login,
+            client,
             senders: BTreeMap::new(),
             delivered,
         }
@@ -651,7 +651,7 @@ impl ChannelManager {
                 *id,
                 broker.epoch,
                 address.clone(),
-                self.login.clone(),
+                self.client.clone(),
                 requests,
                 self.delivered.clone(),
             ));
@@ -709,6 +709,8 @@ enum SendError {
     Timeout,
     #[error("SASL login: {0}")]
     Login(String),
+    #[error("{0}")]
+    Connect(String),
     #[error("codec: {0}")]
     Wire(#[from] crate::kafka::protocol::inter_broker::WireError),
     #[error("response frame of {0} bytes is over the bound")]
@@ -722,12 +724,12 @@ async fn send_loop(
     broker: BrokerId,
     broker_epoch: i64,
     address: (String, u16),
-    login: Option<ClientLogin>,
+    client: InterBrokerClient,
     mut requests: mpsc::UnboundedReceiver<InterBrokerRequest>,
     delivered: mpsc::UnboundedSender<Delivered>,
 ) {
     let client_id = controller_id.0.to_string();
-    let mut connection: Option<TcpStream> = None;
+    let mut connection: Option<PeerStream> = None;
     // KIP-368: log in again before the session the broker granted runs out.
     let mut reauthenticate_at: Option<std::time::Instant> = None;
     let mut correlation_id: i32 = 0;
@@ -746,18 +748,19 @@ async fn send_loop(
             };
             let result = async {
                 if connection.is_none() {
-                    let stream = tokio::time::timeout(
-                        Duration::from_millis(SOCKET_TIMEOUT_MS),
-                        TcpStream::connect((address.0.as_str(), address.1)),
+                    let stream = PeerStream::connect(
+                        &address.0,
+                        address.1,
+                        client.tls.as_ref(),
+                        SOCKET_TIMEOUT_MS,
                     )
                     .await
-                    .map_err(|_| SendError::Timeout)??;
-                    let _ = stream.set_nodelay(true);
+                    .map_err(|error| SendError::Connect(format!("{error:#}")))?;
                     connection = Some(stream);
                     reauthenticate_at = Some(std::time::Instant::now());
                 }
                 let stream = connection.as_mut().expect("connected above");
-                if let Some(login) = &login {
+                if let Some(login) = &client.login {
                     if reauthenticate_at.is_some_and(|due| std::time::Instant::now() >= due) {
                         let lifetime_ms = tokio::time::timeout(
                             Duration::from_millis(SOCKET_TIMEOUT_MS),
@@ -808,7 +811,7 @@ async fn send_loop(
 }
 
 async fn exchange(
-    stream: &mut TcpStream,
+    stream: &mut PeerStream,
     header: &RequestHeader,
     request: &InterBrokerRequest,
     api: InterBrokerApi,
@@ -820,6 +823,7 @@ async fn exchange(
     frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
     frame.extend_from_slice(&body);
     stream.write_all(&frame).await?;
+    stream.flush().await?;
     let mut length = [0u8; 4];
     stream.read_exact(&mut length).await?;
     let length = u32::from_be_bytes(length) as usize;

@@ -1498,7 +1498,7 @@ impl Driver {
             ChannelManager::new(
                 context.controller_id,
                 context.listener.clone(),
-                self.shared.settings.inter_broker_login.clone(),
+                self.shared.settings.inter_broker_client.clone(),
                 self.delivered_tx.clone(),
             )
         });

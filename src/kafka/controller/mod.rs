@@ -102,8 +102,8 @@ struct Settings {
     delete_topic_enable: bool,
     /// `inter.broker.listener.name`: where the controller reaches brokers.
     inter_broker_listener: String,
-    /// The SASL login on that listener, if it uses SASL.
-    inter_broker_login: Option<crate::kafka::security::ClientLogin>,
+    /// TLS and the SASL login on that listener, if it uses them.
+    inter_broker_client: crate::kafka::security::InterBrokerClient,
     /// `unclean.leader.election.enable` of this broker's file: the default for topics
     /// without an override (dynamic broker configs come on top).
     unclean_leader_election_enable: bool,
@@ -200,7 +200,7 @@ impl ZkMetadataStore {
             default_replication_factor: config.default_replication_factor as i16,
             delete_topic_enable: config.delete_topic_enable,
             inter_broker_listener: inter_broker_listener(config),
-            inter_broker_login: config.security.inter_broker_login.clone(),
+            inter_broker_client: config.security.inter_broker.clone(),
             unclean_leader_election_enable: property_bool(
                 config,
                 "unclean.leader.election.enable",

@@ -66,7 +66,7 @@ pub async fn run(broker: Arc<Broker>, leader: BrokerId) {
                 &host,
                 port,
                 format!("broker-{}-fetcher-0", broker.id.0),
-                broker.config.security.inter_broker_login.as_ref(),
+                &broker.config.security.inter_broker,
                 super::manager::PEER_CONNECT_TIMEOUT_MS,
             )
             .await

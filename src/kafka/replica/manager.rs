@@ -297,7 +297,7 @@ async fn send_alter_partition(
             &host,
             port,
             broker.id.0.to_string(),
-            broker.config.security.inter_broker_login.as_ref(),
+            &broker.config.security.inter_broker,
             PEER_CONNECT_TIMEOUT_MS,
         )
         .await?;
@@ -471,7 +471,7 @@ pub async fn controlled_shutdown(broker: &Arc<Broker>) {
                 &host,
                 port,
                 broker.id.0.to_string(),
-                broker.config.security.inter_broker_login.as_ref(),
+                &broker.config.security.inter_broker,
                 PEER_CONNECT_TIMEOUT_MS,
             )
             .await?;

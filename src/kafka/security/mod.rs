@@ -1,4 +1,4 @@
-//! Who may talk to the broker: each listener's security protocol and SASL set-up,
+//! Who may talk to the broker: each listener's security protocol, TLS and SASL set-up,
 //! read from `server.properties` (and the JAAS file of `KAFKA_OPTS`) as Kafka 3.9
 //! reads them, and the settings keel cannot honour yet, which stop it at start-up
 //! instead of leaving a port open that the operator believes closed.
@@ -9,9 +9,12 @@
 //! - `sasl`: a connection's SASL server state machine (SaslHandshake,
 //!   SaslAuthenticate, the v0 unframed tokens, re-authentication) and the client
 //!   login a keel broker performs towards another broker.
+//! - `ssl`: a listener's `ssl.*` settings to a TLS server (and the broker's TLS
+//!   client towards other brokers); `crate::tls` does the TLS itself.
 
 pub mod sasl;
 pub mod scram;
+pub mod ssl;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -20,6 +23,7 @@ use std::path::PathBuf;
 use crate::config::jaas::{self, LoginModule};
 use crate::config::{ConfigError, Properties};
 use crate::kafka::config::Listener;
+use crate::tls::{TlsClient, TlsServer};
 use scram::ScramMechanism;
 
 /// Kafka's `SecurityProtocol`.
@@ -101,8 +105,10 @@ pub struct ListenerSasl {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListenerSecurity {
     pub protocol: SecurityProtocol,
-    /// `Some` for SASL_PLAINTEXT.
+    /// `Some` for SASL_PLAINTEXT and SASL_SSL.
     pub sasl: Option<ListenerSasl>,
+    /// `Some` for SSL and SASL_SSL: the handshake comes before anything else.
+    pub tls: Option<TlsServer>,
 }
 
 impl ListenerSecurity {
@@ -110,6 +116,7 @@ impl ListenerSecurity {
         ListenerSecurity {
             protocol: SecurityProtocol::Plaintext,
             sasl: None,
+            tls: None,
         }
     }
 }
@@ -122,13 +129,20 @@ pub struct ClientLogin {
     pub password: Secret,
 }
 
+/// How this broker reaches other brokers' inter-broker listener: TLS first when it
+/// is an SSL / SASL_SSL listener, then the SASL login when it is a SASL one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InterBrokerClient {
+    pub login: Option<ClientLogin>,
+    pub tls: Option<TlsClient>,
+}
+
 /// The security picture of a broker's configuration.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BrokerSecurity {
     /// By listener name (upper case, as `listeners` names them).
     pub listeners: BTreeMap<String, ListenerSecurity>,
-    /// `Some` when the inter-broker listener uses SASL.
-    pub inter_broker_login: Option<ClientLogin>,
+    pub inter_broker: InterBrokerClient,
 }
 
 impl BrokerSecurity {
@@ -152,12 +166,13 @@ pub fn is_security_key(key: &str) -> bool {
         "allow.everyone.if.no.acl.found",
         "zookeeper.ssl.client.enable",
     ];
-    if TOP_LEVEL.contains(&key) {
+    if TOP_LEVEL.contains(&key) || key.starts_with("ssl.") {
         return true;
     }
     match key.strip_prefix("listener.name.") {
         Some(rest) => {
-            rest.ends_with(".sasl.enabled.mechanisms")
+            rest.contains(".ssl.")
+                || rest.ends_with(".sasl.enabled.mechanisms")
                 || rest.ends_with(".sasl.jaas.config")
                 || rest.ends_with(".connections.max.reauth.ms")
         }
@@ -296,29 +311,35 @@ pub fn resolve(
             )
         })?;
         let sasl = match protocol {
-            SecurityProtocol::Plaintext => None,
-            SecurityProtocol::Ssl | SecurityProtocol::SaslSsl => {
-                let key = if properties.get_trimmed(map_key).is_some() {
-                    map_key
-                } else {
-                    "listeners"
-                };
-                return Err(properties.error(
-                    key,
-                    format!(
-                        "listener {name} uses {}: TLS is not supported by keel yet; refusing to start rather than serve it without encryption",
-                        protocol.name()
-                    ),
-                ));
+            SecurityProtocol::Plaintext | SecurityProtocol::Ssl => None,
+            SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl => {
+                Some(listener_sasl(properties, &name, jaas_file)?)
             }
-            SecurityProtocol::SaslPlaintext => Some(listener_sasl(properties, &name, jaas_file)?),
         };
-        security
-            .listeners
-            .insert(name, ListenerSecurity { protocol, sasl });
+        let tls = match protocol {
+            SecurityProtocol::Ssl | SecurityProtocol::SaslSsl => {
+                Some(ssl::listener_server(properties, &name, protocol)?)
+            }
+            _ => None,
+        };
+        security.listeners.insert(
+            name,
+            ListenerSecurity {
+                protocol,
+                sasl,
+                tls,
+            },
+        );
     }
 
     let inter_broker = inter_broker_listener.to_ascii_uppercase();
+    if security
+        .listeners
+        .get(&inter_broker)
+        .is_some_and(|listener| listener.tls.is_some())
+    {
+        security.inter_broker.tls = Some(ssl::inter_broker_client(properties, &inter_broker)?);
+    }
     if let Some(ListenerSecurity {
         sasl: Some(sasl), ..
     }) = security.listeners.get(&inter_broker)
@@ -351,7 +372,7 @@ pub fn resolve(
                 message: format!("the {name} login of inter-broker listener {inter_broker} needs username and password options"),
             });
         };
-        security.inter_broker_login = Some(ClientLogin {
+        security.inter_broker.login = Some(ClientLogin {
             mechanism,
             username: username.clone(),
             password: Secret(password.clone()),
@@ -535,7 +556,7 @@ mod tests {
             security.listener("PLAINTEXT").protocol,
             SecurityProtocol::Plaintext
         );
-        let login = security.inter_broker_login.unwrap();
+        let login = security.inter_broker.login.unwrap();
         assert_eq!(login.username, "admin");
         assert_eq!(format!("{:?}", login.password), "[hidden]");
     }
@@ -543,10 +564,14 @@ mod tests {
     #[test]
     fn what_keel_cannot_enforce_stops_it_naming_the_key() {
         for (text, key) in [
-            ("listeners=SSL://:9093\n", "listeners"),
+            ("listeners=SSL://:9093\n", "ssl.keystore.location"),
             (
-                "listeners=IN://:9093\nlistener.security.protocol.map=IN:SASL_SSL\n",
-                "listener.security.protocol.map",
+                "listeners=IN://:9093\nlistener.security.protocol.map=IN:SSL\nssl.keystore.location=/nonexistent.jks\n",
+                "ssl.keystore.location",
+            ),
+            (
+                "listeners=IN://:9093\nlistener.security.protocol.map=IN:SSL\nlistener.name.in.ssl.keystore.type=BCFKS\n",
+                "listener.name.in.ssl.keystore.type",
             ),
             ("listeners=SASL_PLAINTEXT://:9093\n", "sasl.enabled.mechanisms"),
             (

@@ -618,6 +618,7 @@ pub async fn client_login<S: AsyncRead + AsyncWrite + Unpin>(
         (frame, api_key, version): (Bytes, ApiKey, i16),
     ) -> anyhow::Result<Bytes> {
         stream.write_all(&frame).await?;
+        stream.flush().await?;
         let length = stream.read_i32().await?;
         if !(0..=1024 * 1024).contains(&length) {
             anyhow::bail!("peer sent a SASL response frame of {length} bytes");

@@ -14,11 +14,17 @@
 //! it completes, frames go to it instead of the broker, and a re-authentication or an
 //! expired session is decided before each request.
 //!
+//! An SSL or SASL_SSL listener completes the TLS handshake first (bounded by
+//! `connections.max.idle.ms`, as Kafka's idle check covers handshaking channels); a
+//! failed handshake costs that connection only, with one warning naming the peer.
+//!
 //! # Layout
 //! - `quotas`: connections per client address (`max.connections.per.ip`).
+//! - `stream`: a connection's plain or TLS byte stream.
 //! - `writer`: response frames to the socket, record data with `sendfile(2)`.
 
 pub mod quotas;
+mod stream;
 mod writer;
 
 pub use writer::{write_frame, FileSend};
@@ -29,7 +35,6 @@ use std::time::Instant;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
-use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tracing::Instrument;
@@ -43,6 +48,7 @@ use crate::kafka::protocol::{self, DecodeError, FrameCheck, Response, FRAME_LENG
 use crate::kafka::security::sasl::{self, CredentialStore, Next, SaslServer};
 use crate::kafka::security::scram::{ScramCredential, ScramMechanism};
 use crate::kafka::security::ListenerSecurity;
+use stream::ClientStream;
 
 /// Kafka's `sasl.server.max.receive.size` default: the largest frame read before a
 /// connection has authenticated.
@@ -133,20 +139,50 @@ pub async fn serve(
 }
 
 async fn serve_connection(
-    mut stream: TcpStream,
+    tcp: TcpStream,
     peer: SocketAddr,
     broker: Arc<Broker>,
     listener_name: &str,
     security: &ListenerSecurity,
 ) {
-    let _ = stream.set_nodelay(true);
-    let mut sasl = security.sasl.clone().map(SaslServer::new);
-    let listener_name: Arc<str> = Arc::from(listener_name);
-    let credentials = ZooKeeperCredentials(broker.metadata.clone());
+    let _ = tcp.set_nodelay(true);
     let idle_max = u64::try_from(broker.config.connections_max_idle_ms)
         .ok()
         .filter(|ms| *ms > 0)
         .map(std::time::Duration::from_millis);
+    let mut stream = match &security.tls {
+        None => ClientStream::Plain(tcp),
+        Some(tls) => {
+            let acceptor = tokio_rustls::TlsAcceptor::from(tls.0.clone());
+            let handshake = acceptor.accept(tcp);
+            let outcome = match idle_max {
+                Some(idle_max) => tokio::time::timeout(idle_max, handshake)
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "no TLS handshake within connections.max.idle.ms",
+                        ))
+                    }),
+                None => handshake.await,
+            };
+            match outcome {
+                Ok(tls_stream) => ClientStream::Tls(Box::new(tls_stream)),
+                Err(error) => {
+                    // Kafka: "Failed authentication with /peer (SSL handshake failed)".
+                    if let Some(occurrences) =
+                        crate::warn_limit::occurrence("kafka-tls-handshake", &peer.ip().to_string())
+                    {
+                        tracing::warn!(%peer, listener = listener_name, %error, occurrences, "Failed authentication (SSL handshake failed); closing the connection");
+                    }
+                    return;
+                }
+            }
+        }
+    };
+    let mut sasl = security.sasl.clone().map(SaslServer::new);
+    let listener_name: Arc<str> = Arc::from(listener_name);
+    let credentials = ZooKeeperCredentials(broker.metadata.clone());
     let mut buffer = BytesMut::with_capacity(READ_CHUNK_BYTES);
     let mut file_send = FileSend::Sendfile;
     // "name/version" from the client's ApiVersions (v3+, KIP-511), for the one line
@@ -350,8 +386,8 @@ async fn serve_connection(
 
 /// Writes one response frame; `false` when the connection is gone (logged at debug:
 /// a client closing its end is not news).
-async fn send(stream: &mut TcpStream, frame: &ResponseFrame, file_send: &mut FileSend) -> bool {
-    match write_frame(stream, frame, file_send).await {
+async fn send(stream: &mut ClientStream, frame: &ResponseFrame, file_send: &mut FileSend) -> bool {
+    match stream.write_frame(frame, file_send).await {
         Ok(()) => true,
         Err(error) => {
             tracing::debug!(%error, "connection write failed");

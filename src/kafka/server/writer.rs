@@ -12,12 +12,15 @@
 //! The frame's length was announced in its first bytes, so a range that comes up
 //! short (a file truncated under the response) cannot be patched: that is an error
 //! and costs the connection, as in Kafka.
+//!
+//! A TLS connection cannot splice: its frames are copied through the cipher
+//! (`write_frame_copying`), as Kafka's SslTransportLayer copies too.
 
 use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 
-use tokio::io::{AsyncWriteExt, Interest};
+use tokio::io::{AsyncWrite, AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 
 use crate::kafka::protocol::frame::{FileRange, Piece, ResponseFrame};
@@ -144,8 +147,27 @@ async fn send_file(_stream: &TcpStream, _range: &FileRange) -> io::Result<Sendfi
     Ok(SendfileOutcome::Refused { sent: 0 })
 }
 
+/// Writes one whole frame to a stream that cannot take `sendfile` (a TLS stream:
+/// record data has to pass through the cipher), then flushes it.
+pub async fn write_frame_copying<W: AsyncWrite + Unpin>(
+    stream: &mut W,
+    frame: &ResponseFrame,
+) -> io::Result<()> {
+    for piece in frame.pieces() {
+        match piece {
+            Piece::Memory(bytes) => stream.write_all(bytes).await?,
+            Piece::File(range) => copy_file(stream, range, 0).await?,
+        }
+    }
+    stream.flush().await
+}
+
 /// Reads the range from `skip` on and writes it.
-async fn copy_file(stream: &mut TcpStream, range: &FileRange, skip: u64) -> io::Result<()> {
+async fn copy_file<W: AsyncWrite + Unpin>(
+    stream: &mut W,
+    range: &FileRange,
+    skip: u64,
+) -> io::Result<()> {
     let mut buffer = vec![0u8; (range.length - skip).min(COPY_CHUNK_BYTES as u64) as usize];
     let mut offset = range.position + skip;
     let end = range.position + range.length;
