@@ -104,22 +104,21 @@
 #   2's SSL listener alone, in order: they reached it over the inter-broker SSL listener.
 #   min.insync.replicas stays 1: Apache 3.9 does not advance a leader's high watermark
 #   while its ISR is smaller than min.insync.replicas (KAFKA-15583, since 3.7), so with 2
-#   the sole survivor would serve nothing. The last broker is killed (kafka_kill): a
-#   controlled shutdown with no replica to move leadership to retries for 15s.
+#   the sole survivor would serve nothing. The last broker is killed (kt_stop_pair).
 #
 # mixed-cluster-sasl-ssl: broker 1 always Apache $KAFKA_ZK_VERSION, broker 2 the target's
 #   (keel: keel; apache: Apache too, the suite proving itself), chroot /mixed; listeners
-#   PLAINTEXT and SASL_SSL (PEM keystore and truststore), sasl.enabled.mechanisms=
-#   SCRAM-SHA-512, inter.broker.listener.name=SASL_SSL, sasl.mechanism.inter.broker.
-#   protocol=SCRAM-SHA-512, the brokers' login admin512 (created with 3.9 kafka-configs
-#   --zookeeper before they start). Broker 1 starts first. Topic kt-mixed, 1:2,2:1,
+#   PLAINTEXT and SASL_SSL (PKCS12 keystore, PEM truststore: the inter-broker clients
+#   verify the peer with the PEM CA; the PEM keystore is judged by the single broker's
+#   clients alone), sasl.enabled.mechanisms=SCRAM-SHA-512, inter.broker.listener.name=
+#   SASL_SSL, sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512, the brokers' login
+#   admin512 (created with 3.9 kafka-configs --zookeeper before they start). Broker 1 starts first. Topic kt-mixed, 1:2,2:1,
 #   min.insync.replicas=2: partition 0 led by 1 and 1 by 2, both ISRs {1,2}, seen alike
 #   through both brokers; the other broker's /brokers/ids entry holds its SASL_SSL
 #   endpoint, and an Apache controller logged its connection to it; 200 records acks=all
 #   (kafka-python SASL_SSL SCRAM-SHA-512 as admin512) to both partitions read back, both
 #   ISRs still full, and no error answer to LeaderAndIsr / UpdateMetadata in an Apache
-#   controller's log. Broker 2 stops (TERM), broker 1 is killed (the last broker: see
-#   cluster-ssl).
+#   controller's log. Broker 2 stops (TERM), broker 1 is killed (kt_stop_pair).
 
 # shellcheck source=../lib/filebeat.sh
 . "$COMPAT_DIR/lib/filebeat.sh"   # FILEBEAT_DIST, filebeat_binary
@@ -227,34 +226,39 @@ kt_certs() {
 
 # --- brokers -------------------------------------------------------------------------------
 
-# kt_ssl_props LISTENER KEYSTORE CLIENT_AUTH: a TLS listener's settings with Kafka's
-# per-listener prefix; KEYSTORE p12 | pem | jks (the truststore is of the same kind).
+# kt_ssl_props LISTENER KEYSTORE TRUSTSTORE CLIENT_AUTH: a TLS listener's settings with
+# Kafka's per-listener prefix; KEYSTORE and TRUSTSTORE p12 | pem | jks.
 kt_ssl_props() {
   local p="listener.name.${1,,}.ssl" c=$KT_CERTS
   case "$2" in
     p12) printf '%s\n' "$p.keystore.type=PKCS12" "$p.keystore.location=$c/broker.p12" \
-      "$p.keystore.password=$KT_STOREPW" "$p.key.password=$KT_STOREPW" \
-      "$p.truststore.type=PKCS12" "$p.truststore.location=$c/truststore.p12" "$p.truststore.password=$KT_STOREPW" ;;
+      "$p.keystore.password=$KT_STOREPW" "$p.key.password=$KT_STOREPW" ;;
     pem) printf '%s\n' "$p.keystore.type=PEM" "$p.keystore.location=$c/broker-keystore.pem" \
-      "$p.key.password=$KT_PEMKEYPW" "$p.truststore.type=PEM" "$p.truststore.location=$c/ca.pem" ;;
+      "$p.key.password=$KT_PEMKEYPW" ;;
     jks) printf '%s\n' "$p.keystore.type=JKS" "$p.keystore.location=$c/broker.jks" \
-      "$p.keystore.password=$KT_STOREPW" "$p.key.password=$KT_JKSKEYPW" \
-      "$p.truststore.type=JKS" "$p.truststore.location=$c/truststore.jks" "$p.truststore.password=$KT_STOREPW" ;;
+      "$p.keystore.password=$KT_STOREPW" "$p.key.password=$KT_JKSKEYPW" ;;
   esac
-  printf '%s\n' "$p.client.auth=$3"
+  case "$3" in
+    p12) printf '%s\n' "$p.truststore.type=PKCS12" "$p.truststore.location=$c/truststore.p12" \
+      "$p.truststore.password=$KT_STOREPW" ;;
+    pem) printf '%s\n' "$p.truststore.type=PEM" "$p.truststore.location=$c/ca.pem" ;;
+    jks) printf '%s\n' "$p.truststore.type=JKS" "$p.truststore.location=$c/truststore.jks" \
+      "$p.truststore.password=$KT_STOREPW" ;;
+  esac
+  printf '%s\n' "$p.client.auth=$4"
 }
 
-# kt_broker NAME ZK_PATH BROKER_ID "LISTENER:KEYSTORE:CLIENT_AUTH ..." [k=v ...]: starts a
-# broker of the target (or of KT_BROKER_TARGET) with PLAINTEXT and these TLS listeners
-# (SSL and/or SASL_SSL); sets KT_PLAIN, KT_SSL, KT_SASL_SSL.
+# kt_broker NAME ZK_PATH BROKER_ID "LISTENER:KEYSTORE:TRUSTSTORE:CLIENT_AUTH ..." [k=v ...]:
+# starts a broker of the target (or of KT_BROKER_TARGET) with PLAINTEXT and these TLS
+# listeners (SSL and/or SASL_SSL); sets KT_PLAIN, KT_SSL, KT_SASL_SSL.
 kt_broker() {
-  local name=$1 zk=$2 id=$3 spec=$4 l ks auth port extra="" props="" ssl="" sasl=""
+  local name=$1 zk=$2 id=$3 spec=$4 l ks ts auth port extra="" props="" ssl="" sasl=""
   shift 4
   for l in $spec; do
-    IFS=: read -r l ks auth <<<"$l"
+    IFS=: read -r l ks ts auth <<<"$l"
     port=$(free_port)
     extra="${extra:+$extra,}$l://127.0.0.1:$port"
-    props="$props$(kt_ssl_props "$l" "$ks" "$auth")"$'\n'
+    props="$props$(kt_ssl_props "$l" "$ks" "$ts" "$auth")"$'\n'
     case "$l" in SSL) ssl="127.0.0.1:$port" ;; SASL_SSL) sasl="127.0.0.1:$port" ;; esac
   done
   props="$props$(printf '%s\n' "$@")"
@@ -476,7 +480,7 @@ kt_negative() {
 kt_single() {
   local c sasl
   sasl=(--protocol SASL_SSL "${KT_CA_ARGS[@]}")
-  if ! kt_broker kt-single "$KT_ZK/tls" 1 "SSL:p12:required SASL_SSL:pem:none" \
+  if ! kt_broker kt-single "$KT_ZK/tls" 1 "SSL:p12:p12:required SASL_SSL:pem:pem:none" \
       "inter.broker.listener.name=PLAINTEXT" "$(kt_sasl_props)"; then
     for c in kafka-python-ssl-mtls kafka-python-sasl-ssl-scram-sha-512 confluent-kafka-ssl-mtls \
         confluent-kafka-sasl-ssl-scram-sha-256 console-3.9-sasl-ssl-scram-sha-512 console-3.9-ssl-mtls \
@@ -515,7 +519,7 @@ kt_single() {
 
 kt_jks() {
   local out
-  kt_broker kt-jks "$KT_ZK/jks" 1 "SSL:jks:required" "inter.broker.listener.name=PLAINTEXT" \
+  kt_broker kt-jks "$KT_ZK/jks" 1 "SSL:jks:jks:required" "inter.broker.listener.name=PLAINTEXT" \
     || { kafka_fail "the $TARGET broker with a JKS keystore and truststore did not start (see $(kafka_server_dir kt-jks))"; return 1; }
   out=$(kt_py "$KT_PY" roundtrip kafka-python "$KT_SSL" kt-jks "$KT_RECORDS" "${KT_MTLS_ARGS[@]}" 2>&1) \
     || { printf '%s\n' "$out" | tail -n 20 >&2; kafka_fail "$(tail -n 1 <<<"$out")"; kafka_stop kt-jks; return 1; }
@@ -540,7 +544,7 @@ kt_cluster_failed_over() { kt_led_by 2 "2 "; }
 kt_cluster() {
   local out i ssl=() plain=() cfg="$SUITE_WORK/admin-mtls.properties" t0 secs
   for i in 1 2; do
-    kt_broker "kt-cluster-b$i" "$KT_ZK/cluster" "$i" "SSL:p12:required" "inter.broker.listener.name=SSL" \
+    kt_broker "kt-cluster-b$i" "$KT_ZK/cluster" "$i" "SSL:p12:p12:required" "inter.broker.listener.name=SSL" \
       || { kafka_fail "broker $i (inter-broker SSL, mTLS) did not start (see $(kafka_server_dir "kt-cluster-b$i"))"; return 1; }
     ssl+=("$KT_SSL")
     plain+=("$KT_PLAIN")
@@ -554,7 +558,7 @@ kt_cluster() {
     return 1
   fi
   out=$(kt_py "$KT_PY" produce kafka-python "${ssl[0]},${ssl[1]}" kt-cluster 200 "${KT_MTLS_ARGS[@]}" --acks all 2>&1) \
-    || { printf '%s\n' "$out" | tail -n 30 >&2; kafka_fail "acks=all: $(tail -n 1 <<<"$out")"; return 1; }
+    || { printf '%s\n' "$out" | tail -n 30 >&2; kafka_fail "acks=all: $(tail -n 1 <<<"$out") (kt-cluster now: $(kafka_partitions "${plain[0]}" kt-cluster | tr '\n' ';'))"; return 1; }
   KAFKA_DETAIL="brokers 1 and 2 replicating over SSL (mTLS with the broker certificate): kt-cluster 1:2 led by 1, ISR {1,2}; $(tail -n 1 <<<"$out" | sed 's/ \[[0-9.]*s\]$//')"
   t0=$(date +%s)
   kafka_stop kt-cluster-b1
@@ -566,7 +570,14 @@ kt_cluster() {
   out=$(kt_py "$KT_PY" verify kafka-python "${ssl[1]}" kt-cluster 200 "${KT_MTLS_ARGS[@]}" 2>&1) \
     || { printf '%s\n' "$out" | tail -n 30 >&2; kafka_fail "from the follower after the leader stopped: $(tail -n 1 <<<"$out")"; return 1; }
   KAFKA_DETAIL="$KAFKA_DETAIL; broker 1 stopped, broker 2 led after ${secs}s; from broker 2's SSL listener alone: $(tail -n 1 <<<"$out")"
-  kafka_kill kt-cluster-b2
+}
+
+# kt_stop_pair FIRST LAST: FIRST stops (TERM), LAST is killed: the last broker of a
+# cluster cannot move its leaderships anywhere, and Apache's controlled shutdown retries
+# that for 15s before it gives up.
+kt_stop_pair() {
+  kafka_stop "$1"
+  kafka_kill "$2" >/dev/null 2>&1
   kafka_stop_all
 }
 
@@ -608,7 +619,7 @@ kt_mixed() {
   kafka_expect "3.9 kafka-configs --zookeeper admin512" "$out" "Completed updating config for entity: user-principal 'admin512'\." || return 1
   for i in 1 2; do
     t=${targets[$((i - 1))]}
-    KT_BROKER_TARGET=$t kt_broker "kt-mixed-b$i" "$KT_ZK/mixed" "$i" "SASL_SSL:pem:none" \
+    KT_BROKER_TARGET=$t kt_broker "kt-mixed-b$i" "$KT_ZK/mixed" "$i" "SASL_SSL:p12:pem:none" \
       "sasl.enabled.mechanisms=SCRAM-SHA-512" \
       "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=$KT_ADMIN512_JAAS" \
       "inter.broker.listener.name=SASL_SSL" "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512" \
@@ -645,7 +656,7 @@ kt_mixed() {
   fi
   out=$(kt_py "$KT_PY" roundtrip kafka-python "${sasl[0]},${sasl[1]}" kt-mixed 200 --protocol SASL_SSL "${KT_CA_ARGS[@]}" \
     --mechanism SCRAM-SHA-512 --user admin512 --password admin512-secret --acks all --partitions 2 2>&1) \
-    || { printf '%s\n' "$out" | tail -n 30 >&2; kafka_fail "acks=all: $(tail -n 1 <<<"$out")"; return 1; }
+    || { printf '%s\n' "$out" | tail -n 30 >&2; kafka_fail "acks=all: $(tail -n 1 <<<"$out") (kt-mixed now: $(kafka_partitions "${plain[0]}" kt-mixed | tr '\n' ';'))"; return 1; }
   if ! kafka_wait_partitions "${plain[0]}" kt-mixed 30 kt_mixed_led; then
     kafka_fail "kt-mixed: a replica left the ISR after the writes: $(tr '\n' ';' <<<"$KAFKA_PARTITIONS")"
     return 1
@@ -656,9 +667,6 @@ kt_mixed() {
     return 1
   fi
   KAFKA_DETAIL="broker 1 apache, broker 2 ${targets[1]}, inter-broker SASL_SSL SCRAM-SHA-512 as admin512; controller broker $ctl, broker $other registered with SASL_SSL://127.0.0.1:$sport${n0:+ (the Apache controller connected to it $n0 time(s))}; kt-mixed 1:2,2:1: $(awk '{printf "%spartition %s leader %s isr %s", (NR > 1 ? ", " : ""), $1, $2, $3}' <<<"$KAFKA_PARTITIONS"); $(tail -n 1 <<<"$out")"
-  kafka_stop kt-mixed-b2
-  kafka_kill kt-mixed-b1
-  kafka_stop_all
 }
 
 # --- main ----------------------------------------------------------------------------------
@@ -684,7 +692,8 @@ kafka_stop_all
 kafka_client keystore-jks kt_jks
 kafka_stop_all
 kafka_client cluster-ssl kt_cluster
-kafka_stop_all
+kt_stop_pair kt-cluster-b1 kt-cluster-b2
 kafka_client mixed-cluster-sasl-ssl kt_mixed
+kt_stop_pair kt-mixed-b2 kt-mixed-b1
 log "kafka-tls done in $(($(date +%s) - T0))s"
 exit "$KAFKA_SUITE_RC"
