@@ -26,6 +26,10 @@ maven_coords() {
       echo "org.eclipse.jetty:jetty-servlet:9.4.57.v20241219" ;;
     zookeeper-3.4)
       echo "org.apache.zookeeper:zookeeper:$ZOOKEEPER_OLD_VERSION" ;;
+    zookeeper-3.5)
+      # an older Netty TLS client line for zk-tls (the client jar pulls its own Netty)
+      echo "org.apache.zookeeper:zookeeper:$ZOOKEEPER_TLS_OLD_VERSION"
+      echo "org.slf4j:slf4j-simple:$SLF4J_VERSION" ;;
     curator)
       echo "org.apache.zookeeper:zookeeper:$ZOOKEEPER_VERSION"
       echo "org.apache.curator:curator-recipes:$CURATOR_VERSION"
