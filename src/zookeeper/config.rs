@@ -67,6 +67,10 @@ pub struct ZooKeeperConfig {
     /// Where clients connect; `None` only for an ensemble member whose client port
     /// comes from a dynamic configuration (not supported yet).
     pub client_address: Option<HostPort>,
+    /// `secureClientPort` (and `secureClientPortAddress`): the TLS client port.
+    pub secure_client_address: Option<HostPort>,
+    /// Its TLS server, built by `load` from the `ssl.*` settings.
+    pub secure_client_tls: Option<crate::tls::TlsServer>,
     pub tick_time_ms: u32,
     pub init_limit_ticks: Option<u32>,
     pub sync_limit_ticks: Option<u32>,
@@ -185,6 +189,18 @@ impl ZooKeeperConfig {
                     })
                     .collect()
             });
+        }
+        if config.secure_client_address.is_some() {
+            let server =
+                crate::zookeeper::tls::secure_client_server(&config).map_err(|message| {
+                    let key = message
+                        .split(':')
+                        .next()
+                        .unwrap_or("secureClientPort")
+                        .to_string();
+                    properties.error(&key, message)
+                })?;
+            config.secure_client_tls = Some(server);
         }
         Ok(config)
     }
@@ -364,12 +380,24 @@ impl ZooKeeperConfig {
         if client_address.is_none() {
             return Err(properties.error("clientPort", "clientPort is not set"));
         }
+        let secure_client_address = properties
+            .get_number::<u16>("secureClientPort")?
+            .map(|port| HostPort {
+                host: properties
+                    .get_trimmed("secureClientPortAddress")
+                    .filter(|host| !host.is_empty())
+                    .unwrap_or("0.0.0.0")
+                    .to_string(),
+                port,
+            });
 
         Ok(ZooKeeperConfig {
             config_path,
             data_dir,
             data_log_dir,
             client_address,
+            secure_client_address,
+            secure_client_tls: None,
             tick_time_ms,
             init_limit_ticks,
             sync_limit_ticks,
@@ -505,7 +533,7 @@ impl ZooKeeperConfig {
 }
 
 /// Settings with which Apache ZooKeeper would refuse clients or peers that keel,
-/// lacking TLS and SASL, would let in: starting anyway would leave open what the
+/// lacking quorum TLS and SASL and enforced client authentication, would let in: starting anyway would leave open what the
 /// operator closed, so keel stops naming the key. (Settings that only add a way in,
 /// such as `authProvider.N`, cannot weaken anything and stay accepted.)
 fn refuse_unenforceable_security(properties: &Properties) -> Result<(), ConfigError> {
@@ -514,14 +542,7 @@ fn refuse_unenforceable_security(properties: &Properties) -> Result<(), ConfigEr
             .get_trimmed(key)
             .is_some_and(|value| value.eq_ignore_ascii_case("true"))
     };
-    let refusals: [(&str, bool, &str); 7] = [
-        (
-            "secureClientPort",
-            properties
-                .get_trimmed("secureClientPort")
-                .is_some_and(|port| !port.is_empty()),
-            "a TLS client port is not supported by keel yet",
-        ),
+    let refusals: [(&str, bool, &str); 6] = [
         (
             "sslQuorum",
             is_true("sslQuorum"),
@@ -779,9 +800,27 @@ mod tests {
     }
 
     #[test]
+    fn secure_client_port_is_a_second_client_address() {
+        let parsed = config("dataDir=/d\nclientPort=2181\nsecureClientPort=2281\n", None).unwrap();
+        assert_eq!(
+            parsed.secure_client_address,
+            Some(HostPort {
+                host: "0.0.0.0".into(),
+                port: 2281
+            })
+        );
+        let parsed = config(
+            "dataDir=/d\nclientPort=2181\nsecureClientPort=2281\nsecureClientPortAddress=127.0.0.1\n",
+            None,
+        )
+        .unwrap();
+        assert_eq!(parsed.secure_client_address.unwrap().host, "127.0.0.1");
+        assert!(config("dataDir=/d\nclientPort=2181\nsecureClientPort=x\n", None).is_err());
+    }
+
+    #[test]
     fn security_keel_cannot_enforce_stops_it_naming_the_key() {
         for key in [
-            "secureClientPort=2281",
             "sslQuorum=true",
             "quorum.auth.enableSasl=true",
             "enforce.auth.enabled=TRUE",

@@ -17,4 +17,5 @@ pub mod jute;
 pub mod persistence;
 pub mod quorum;
 pub mod server;
+pub mod tls;
 pub mod tree;

@@ -2,6 +2,10 @@
 //! one reader and one writer task per connection, and the four-letter words
 //! (the first four bytes of a connection). Readers frame and decode; all
 //! decisions are the pipeline's.
+//!
+//! The secure client port (`secureClientPort`) runs the same loop after a TLS
+//! handshake, bounded by `nio.sessionlessCnxnTimeout` as the ConnectRequest is; a
+//! failed handshake costs its connection, with one warning naming the peer.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -9,8 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::{Buf, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -125,6 +128,7 @@ pub async fn accept_loop(
     listener: TcpListener,
     context: Arc<NetContext>,
     mut stop: watch::Receiver<bool>,
+    tls: Option<crate::tls::TlsServer>,
 ) {
     loop {
         let accepted = tokio::select! {
@@ -147,8 +151,12 @@ pub async fn accept_loop(
         };
         let conn = context.next_connection.fetch_add(1, Ordering::Relaxed);
         let context = context.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            serve_connection(stream, peer, conn, context).await;
+            match tls {
+                None => serve_connection(stream, peer, conn, context).await,
+                Some(tls) => serve_tls_connection(stream, peer, conn, context, tls).await,
+            }
             drop(slot);
         });
     }
@@ -161,9 +169,52 @@ async fn serve_connection(
     context: Arc<NetContext>,
 ) {
     let _ = stream.set_nodelay(true);
-    let (mut reader, mut writer) = stream.into_split();
-    let mut buffer = BytesMut::with_capacity(4096);
     let handshake_deadline = tokio::time::Instant::now() + context.sessionless_timeout;
+    let (reader, writer) = stream.into_split();
+    serve_stream(reader, writer, peer, conn, context, handshake_deadline).await;
+}
+
+async fn serve_tls_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    conn: ConnectionId,
+    context: Arc<NetContext>,
+    tls: crate::tls::TlsServer,
+) {
+    let _ = stream.set_nodelay(true);
+    let handshake_deadline = tokio::time::Instant::now() + context.sessionless_timeout;
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls.0.clone());
+    let stream = match tokio::time::timeout_at(handshake_deadline, acceptor.accept(stream)).await {
+        Ok(Ok(stream)) => stream,
+        outcome => {
+            let error = match outcome {
+                Ok(Err(error)) => error.to_string(),
+                _ => format!("no TLS handshake within {:?}", context.sessionless_timeout),
+            };
+            if let Some(occurrences) =
+                crate::warn_limit::occurrence("zk-tls-handshake", &peer.ip().to_string())
+            {
+                tracing::warn!(%peer, %error, occurrences, "TLS handshake with {peer} on the secure client port failed; closing the connection");
+            }
+            return;
+        }
+    };
+    let (reader, writer) = tokio::io::split(stream);
+    serve_stream(reader, writer, peer, conn, context, handshake_deadline).await;
+}
+
+async fn serve_stream<R, W>(
+    mut reader: R,
+    mut writer: W,
+    peer: SocketAddr,
+    conn: ConnectionId,
+    context: Arc<NetContext>,
+    handshake_deadline: tokio::time::Instant,
+) where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let mut buffer = BytesMut::with_capacity(4096);
     while buffer.len() < FRAME_LENGTH_BYTES {
         match tokio::time::timeout_at(handshake_deadline, reader.read_buf(&mut buffer)).await {
             Ok(Ok(0) | Err(_)) => return,
@@ -214,10 +265,10 @@ async fn serve_connection(
         .await;
 }
 
-async fn serve_four_letter_word(
+async fn serve_four_letter_word<W: AsyncWrite + Unpin>(
     word: &str,
     peer: SocketAddr,
-    writer: &mut OwnedWriteHalf,
+    writer: &mut W,
     context: &NetContext,
 ) {
     let text = if !is_enabled(&context.four_letter_words_allowed, word) {
@@ -246,8 +297,8 @@ async fn serve_four_letter_word(
     let _ = writer.shutdown().await;
 }
 
-async fn read_loop(
-    reader: &mut OwnedReadHalf,
+async fn read_loop<R: AsyncRead + Unpin>(
+    reader: &mut R,
     mut buffer: BytesMut,
     peer: SocketAddr,
     conn: ConnectionId,
@@ -339,8 +390,8 @@ async fn read_loop(
 }
 
 /// Writes what the pipeline queues, gathering queued frames into one write.
-async fn write_loop(
-    mut writer: OwnedWriteHalf,
+async fn write_loop<W: AsyncWrite + Unpin>(
+    mut writer: W,
     mut outbound: mpsc::UnboundedReceiver<Outbound>,
     closed: oneshot::Sender<()>,
 ) {
@@ -360,7 +411,10 @@ async fn write_loop(
                 next = outbound.try_recv().ok();
             }
         }
-        if !batch.is_empty() && writer.write_all(&batch).await.is_err() {
+        // flush: a no-op on TCP, the end of a record on TLS.
+        if !batch.is_empty()
+            && (writer.write_all(&batch).await.is_err() || writer.flush().await.is_err())
+        {
             break 'outer;
         }
         batch.clear();

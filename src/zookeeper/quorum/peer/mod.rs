@@ -301,7 +301,24 @@ pub async fn run(config: ZooKeeperConfig, shutdown: watch::Receiver<bool>) -> an
         config.client_connections_max,
         net::SESSIONLESS_CONNECTION_TIMEOUT_DEFAULT,
     ));
-    tokio::spawn(net::accept_loop(client_listener, context, stop.clone()));
+    if let (Some(address), Some(tls)) = (&config.secure_client_address, &config.secure_client_tls) {
+        let secure = TcpListener::bind((address.host.as_str(), address.port))
+            .await
+            .with_context(|| format!("binding the secure client port {address}"))?;
+        tracing::info!(address = %secure.local_addr()?, "serving TLS clients on secureClientPort");
+        tokio::spawn(net::accept_loop(
+            secure,
+            context.clone(),
+            stop.clone(),
+            Some(tls.clone()),
+        ));
+    }
+    tokio::spawn(net::accept_loop(
+        client_listener,
+        context,
+        stop.clone(),
+        None,
+    ));
     // The AdminServer and the metrics endpoint ask the same queue as clients'
     // four-letter words; answered "not currently serving" between elections.
     if config.admin_server_enabled() {
