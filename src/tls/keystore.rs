@@ -152,6 +152,12 @@ pub fn identity_from_pem(
         "ENCRYPTED PRIVATE KEY" => {
             let password =
                 key_password.ok_or("the PEM key is encrypted and ssl.key.password is not set")?;
+            if let Some(key) = pkcs12_pbe::decrypt(der, password)? {
+                return Ok(Identity {
+                    chain,
+                    key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)),
+                });
+            }
             let info = pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_slice())
                 .map_err(|error| format!("the encrypted PEM key does not parse: {error}"))?;
             let document = info.decrypt(password).map_err(|error| {
@@ -255,6 +261,99 @@ fn pem_blocks(text: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
         rest = &body[body_end + end_marker.len()..];
     }
     Ok(blocks)
+}
+
+/// PKCS#12's password-based encryption of a PKCS#8 key with SHA-1 and 3DES
+/// (`openssl pkcs8 -topk8 -v1 PBE-SHA1-3DES`; Java's PBEWithSHA1AndDESede), which
+/// the pkcs8 crate does not cover (it reads PBES2 and the DES-only PBES1 schemes).
+mod pkcs12_pbe {
+    use cbc::cipher::{block_padding::Pkcs7, BlockDecryptMut, KeyIvInit};
+    use pkcs12::kdf::{derive_key_utf8, Pkcs12KeyType};
+
+    use super::tlv;
+
+    /// OID 1.2.840.113549.1.12.1.3, pbeWithSHAAnd3-KeyTripleDES-CBC, DER-encoded.
+    const SHA1_3DES_OID: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x01, 0x03];
+    /// More rounds than any tool writes: a hostile file cannot make start-up spin.
+    const ITERATIONS_MAX: u64 = 10_000_000;
+
+    /// `Ok(None)` when the key uses another scheme.
+    pub fn decrypt(der: &[u8], password: &str) -> Result<Option<Vec<u8>>, String> {
+        let malformed = || "the encrypted PEM key is not an EncryptedPrivateKeyInfo".to_string();
+        let Some((0x30, outer, _)) = tlv(der) else {
+            return Err(malformed());
+        };
+        let Some((0x30, algorithm, rest)) = tlv(outer) else {
+            return Err(malformed());
+        };
+        let Some((0x06, oid, parameters)) = tlv(algorithm) else {
+            return Err(malformed());
+        };
+        if oid != SHA1_3DES_OID {
+            return Ok(None);
+        }
+        let Some((0x30, parameters, _)) = tlv(parameters) else {
+            return Err(malformed());
+        };
+        let Some((0x04, salt, parameters)) = tlv(parameters) else {
+            return Err(malformed());
+        };
+        let Some((0x02, iterations, _)) = tlv(parameters) else {
+            return Err(malformed());
+        };
+        if iterations.is_empty() || iterations.len() > 4 {
+            return Err(malformed());
+        }
+        let iterations = iterations
+            .iter()
+            .fold(0u64, |n, byte| (n << 8) | *byte as u64);
+        if iterations == 0 || iterations > ITERATIONS_MAX {
+            return Err(format!(
+                "the encrypted PEM key claims {iterations} iterations"
+            ));
+        }
+        let Some((0x04, encrypted, _)) = tlv(rest) else {
+            return Err(malformed());
+        };
+        let derive = |kind, length| {
+            derive_key_utf8::<sha1::Sha1>(password, salt, kind, iterations as i32, length)
+                .map_err(|error| format!("the key password cannot be used: {error}"))
+        };
+        let key = derive(Pkcs12KeyType::EncryptionKey, 24)?;
+        let iv = derive(Pkcs12KeyType::Iv, 8)?;
+        let cipher =
+            cbc::Decryptor::<des::TdesEde3>::new_from_slices(&key, &iv).map_err(|_| malformed())?;
+        let plain = cipher
+            .decrypt_padded_vec_mut::<Pkcs7>(encrypted)
+            .map_err(|_| "the encrypted PEM key does not open with ssl.key.password".to_string())?;
+        // A wrong password can pad correctly by chance; a PrivateKeyInfo starts
+        // with a SEQUENCE whose length fits.
+        match tlv(&plain) {
+            Some((0x30, _, rest)) if rest.is_empty() => Ok(Some(plain)),
+            _ => Err("the encrypted PEM key does not open with ssl.key.password".into()),
+        }
+    }
+}
+
+/// One DER tag-length-value: (tag, value, what follows).
+fn tlv(bytes: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let tag = *bytes.first()?;
+    let first = *bytes.get(1)?;
+    let (length, header) = if first < 0x80 {
+        (first as usize, 2)
+    } else {
+        let count = (first & 0x7f) as usize;
+        if count == 0 || count > 4 {
+            return None;
+        }
+        let mut length = 0usize;
+        for index in 0..count {
+            length = (length << 8) | *bytes.get(2 + index)? as usize;
+        }
+        (length, 2 + count)
+    };
+    let end = header.checked_add(length)?;
+    Some((tag, bytes.get(header..end)?, &bytes[end..]))
 }
 
 /// The password's bytes as Sun's JKS code uses them: each UTF-16 unit, big-endian.
@@ -442,27 +541,6 @@ mod jks {
             return Err(malformed());
         }
         Ok(data)
-    }
-
-    /// One DER tag-length-value: (tag, value, what follows).
-    fn tlv(bytes: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-        let tag = *bytes.first()?;
-        let first = *bytes.get(1)?;
-        let (length, header) = if first < 0x80 {
-            (first as usize, 2)
-        } else {
-            let count = (first & 0x7f) as usize;
-            if count == 0 || count > 4 {
-                return None;
-            }
-            let mut length = 0usize;
-            for index in 0..count {
-                length = (length << 8) | *bytes.get(2 + index)? as usize;
-            }
-            (length, 2 + count)
-        };
-        let end = header.checked_add(length)?;
-        Some((tag, bytes.get(header..end)?, &bytes[end..]))
     }
 }
 

@@ -358,6 +358,12 @@ mod tests {
                 None,
                 Some("keypw"),
             ),
+            keystore::load_identity(
+                StoreType::Pem,
+                &testdata("broker-keystore-3des.pem"),
+                None,
+                Some("keypw3"),
+            ),
         ];
         for identity in stores {
             let identity = identity.unwrap();
@@ -402,6 +408,8 @@ mod tests {
         .is_err());
         let pem = testdata("broker-keystore.pem");
         assert!(keystore::load_identity(StoreType::Pem, &pem, None, Some("nope")).is_err());
+        let pem_3des = testdata("broker-keystore-3des.pem");
+        assert!(keystore::load_identity(StoreType::Pem, &pem_3des, None, Some("nope")).is_err());
         let error = keystore::load_identity(StoreType::Pem, &pem, None, None).unwrap_err();
         assert!(error.contains("encrypted"), "{error}");
         // One store's bytes read as another format fail cleanly.
