@@ -336,7 +336,7 @@ mod pkcs12_pbe {
 }
 
 /// One DER tag-length-value: (tag, value, what follows).
-fn tlv(bytes: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+pub(crate) fn tlv(bytes: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     let tag = *bytes.first()?;
     let first = *bytes.get(1)?;
     let (length, header) = if first < 0x80 {

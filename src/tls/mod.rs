@@ -8,8 +8,10 @@
 //!
 //! # Layout
 //! - `keystore`: JKS, PKCS12 and PEM stores to certificates and keys.
+//! - `x509`: a certificate's subject as Java names it (ZooKeeper's x509 ids).
 
 pub mod keystore;
+pub mod x509;
 
 use std::fmt;
 use std::sync::Arc;

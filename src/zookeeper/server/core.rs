@@ -114,6 +114,9 @@ pub enum Input {
         header: RequestHeader,
         request: Request,
     },
+    /// A TLS client presented a certificate with this subject (RFC 2253): its
+    /// `x509` id, and `super` too for `X509AuthenticationProvider.superUser`.
+    CertificateSubject { conn: ConnectionId, subject: String },
     /// The socket is gone (EOF, error, or after a Close effect).
     Closed { conn: ConnectionId },
     /// The log has fsynced every appended txn up to `zxid`.
@@ -419,6 +422,16 @@ impl Core {
                 header,
                 request,
             } => self.on_request(conn, header, request, clock),
+            Input::CertificateSubject { conn, subject } => {
+                if let Some(connection) = self.connections.get_mut(&conn) {
+                    let is_super =
+                        self.config.tree.auth.x509_super_user.as_deref() == Some(subject.as_str());
+                    connection.auth.push(Id::new("x509", &subject));
+                    if is_super {
+                        connection.auth.push(Id::new("super", &subject));
+                    }
+                }
+            }
             Input::Closed { conn } => self.drop_connection(conn, false),
             Input::Durable { zxid } => self.on_durable(zxid, clock),
             Input::SnapshotDone => {

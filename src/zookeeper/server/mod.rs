@@ -84,6 +84,11 @@ pub fn tree_config(config: &ZooKeeperConfig) -> TreeConfig {
                 .clone()
                 .map(crate::zookeeper::tree::auth::SaslUsers),
             sasl_super_user: config.system_property("superUser").map(str::to_string),
+            // Apache registers X509AuthenticationProvider with the secure port.
+            x509_enabled: config.secure_client_address.is_some(),
+            x509_super_user: config
+                .system_property("X509AuthenticationProvider.superUser")
+                .map(str::to_string),
         },
     }
 }

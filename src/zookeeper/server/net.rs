@@ -171,7 +171,16 @@ async fn serve_connection(
     let _ = stream.set_nodelay(true);
     let handshake_deadline = tokio::time::Instant::now() + context.sessionless_timeout;
     let (reader, writer) = stream.into_split();
-    serve_stream(reader, writer, peer, conn, context, handshake_deadline).await;
+    serve_stream(
+        reader,
+        writer,
+        peer,
+        conn,
+        context,
+        handshake_deadline,
+        None,
+    )
+    .await;
 }
 
 async fn serve_tls_connection(
@@ -199,8 +208,25 @@ async fn serve_tls_connection(
             return;
         }
     };
+    // The x509 id: Apache's X509AuthenticationProvider names the client by its
+    // certificate's subject.
+    let subject = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|chain| chain.first())
+        .and_then(|leaf| crate::tls::x509::subject_rfc2253(leaf.as_ref()));
     let (reader, writer) = tokio::io::split(stream);
-    serve_stream(reader, writer, peer, conn, context, handshake_deadline).await;
+    serve_stream(
+        reader,
+        writer,
+        peer,
+        conn,
+        context,
+        handshake_deadline,
+        subject,
+    )
+    .await;
 }
 
 async fn serve_stream<R, W>(
@@ -210,6 +236,7 @@ async fn serve_stream<R, W>(
     conn: ConnectionId,
     context: Arc<NetContext>,
     handshake_deadline: tokio::time::Instant,
+    certificate_subject: Option<String>,
 ) where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin + Send + 'static,
@@ -248,6 +275,12 @@ async fn serve_stream<R, W>(
         .is_err()
     {
         return;
+    }
+    if let Some(subject) = certificate_subject {
+        let input = Input::CertificateSubject { conn, subject };
+        if context.messages.send(Message::Input(input)).await.is_err() {
+            return;
+        }
     }
     read_loop(
         &mut reader,

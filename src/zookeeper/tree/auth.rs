@@ -4,7 +4,8 @@
 //! Schemes: `world` (only `anyone`), `auth` (stands for the caller's
 //! authenticated ids when setting an ACL), `digest` (`user:base64(sha1)`), `ip`
 //! (address with optional prefix length), `sasl` (the user a SASL exchange
-//! authenticated, when `authProvider.N` registers Apache's SASLAuthenticationProvider)
+//! authenticated, when `authProvider.N` registers Apache's SASLAuthenticationProvider),
+//! `x509` (a TLS client's certificate subject, when the secure client port is on)
 //! and `super` (an id, never an ACL scheme: it passes every check).
 
 use super::digest::generate_digest;
@@ -27,6 +28,12 @@ pub struct AuthConfig {
     pub sasl_users: Option<SaslUsers>,
     /// `zookeeper.superUser`: the SASL user who also gets `super`.
     pub sasl_super_user: Option<String>,
+    /// X509AuthenticationProvider registered (the secure client port is on): the
+    /// `x509` ACL scheme is valid and matched.
+    pub x509_enabled: bool,
+    /// `zookeeper.X509AuthenticationProvider.superUser`: the certificate subject
+    /// that also gets `super`.
+    pub x509_super_user: Option<String>,
 }
 
 /// The users a SASL server accepts (`user_<name>="<password>"`), kept out of logs.
@@ -48,6 +55,8 @@ impl Default for AuthConfig {
             sasl_enabled: false,
             sasl_users: None,
             sasl_super_user: None,
+            x509_enabled: false,
+            x509_super_user: None,
         }
     }
 }
@@ -58,6 +67,7 @@ enum Provider {
     Digest,
     Ip,
     Sasl,
+    X509,
 }
 
 impl AuthConfig {
@@ -66,6 +76,7 @@ impl AuthConfig {
             "digest" if self.digest_enabled => Some(Provider::Digest),
             "ip" => Some(Provider::Ip),
             "sasl" if self.sasl_enabled => Some(Provider::Sasl),
+            "x509" if self.x509_enabled => Some(Provider::X509),
             _ => None,
         }
     }
@@ -111,6 +122,7 @@ impl AuthConfig {
                     // SASLAuthenticationProvider.matches: a SASL user named "super"
                     // matches every sasl entry, as in Apache.
                     Provider::Sasl => id.id == "super" || id.id == entry.id.id,
+                    Provider::X509 => id.id == entry.id.id,
                 });
             if matched {
                 return Ok(());
@@ -137,12 +149,12 @@ impl AuthConfig {
             if id.scheme == "world" && id.id == "anyone" {
                 fixed.push(entry.clone());
             } else if id.scheme == "auth" {
-                // Only providers that really authenticate (digest, sasl; not ip) count.
+                // Only providers that really authenticate (digest, sasl, x509; not ip) count.
                 let mut expanded = false;
                 for caller in java_auth_order(auth) {
                     if matches!(
                         self.provider(&caller.scheme),
-                        Some(Provider::Digest | Provider::Sasl)
+                        Some(Provider::Digest | Provider::Sasl | Provider::X509)
                     ) {
                         expanded = true;
                         fixed.push(Acl::new(entry.perms, caller.clone()));
@@ -156,6 +168,7 @@ impl AuthConfig {
                     Some(Provider::Digest) => java_split(&id.id, ':').len() == 2,
                     Some(Provider::Ip) => ip_is_valid(&id.id),
                     Some(Provider::Sasl) => kerberos_name_is_valid(&id.id),
+                    Some(Provider::X509) => crate::tls::x509::is_distinguished_name(&id.id),
                     None => false,
                 };
                 if !valid {
@@ -179,7 +192,7 @@ impl AuthConfig {
                         .first()
                         .map(|user| user.to_string())
                         .unwrap_or_default(),
-                    Some(Provider::Ip | Provider::Sasl) => id.id.clone(),
+                    Some(Provider::Ip | Provider::Sasl | Provider::X509) => id.id.clone(),
                     None => String::new(),
                 },
             })
