@@ -28,6 +28,11 @@ summary: per kind of test (writes on the leader, writes spread over the voters, 
 without and with an observer), the range of keel/Apache ratios over its rows, then the
 observer gain of each server kind, failover medians and memory per server.
 
+The Kafka TLS area (bench/kafka-tls.sh) opens its section with a summary: per measure
+(produce and consume MB/s, send-to-ack p50/p99), both servers' medians over PLAINTEXT and
+over SASL_SSL, keel/Apache over SASL_SSL with its target, and each server's TLS cost
+(the median of its per-repetition SASL_SSL / PLAINTEXT ratios).
+
 The chart has one panel per (area, unit) for rates (units with "/s"), latencies ("ms")
 and memory ("MB"): keel and Apache medians side by side with min-max whiskers, the
 machine reference as a dashed line where one applies.
@@ -40,9 +45,11 @@ import sys
 from collections import OrderedDict
 
 SERVERS = ("keel", "apache")
-AREA_TITLES = {"kafka": "Kafka", "kafka-cluster": "Kafka cluster (3 brokers, RF 3)", "zookeeper": "ZooKeeper",
+AREA_TITLES = {"kafka": "Kafka", "kafka-cluster": "Kafka cluster (3 brokers, RF 3)",
+               "kafka-tls": "Kafka over TLS (PLAINTEXT and SASL_SSL listeners)", "zookeeper": "ZooKeeper",
                "zookeeper-ensemble": "ZooKeeper ensemble (3 servers)"}
 ENSEMBLE_AREA = "zookeeper-ensemble"
+TLS_AREA = "kafka-tls"
 
 
 def load(path):
@@ -244,6 +251,45 @@ def ensemble_summary(gs):
     return out if len(out) > 2 else []
 
 
+def tls_summary(gs):
+    """The summary table that opens the kafka-tls section: per measure, PLAINTEXT and
+    SASL_SSL side by side, keel/Apache over SASL_SSL, and each server's TLS cost."""
+    measures = [
+        ("produce 1 KB acks=1, MB/s", r"^produce .*, %s$", "MB/s", "produce MB/s"),
+        ("consume 1 KB, MB/s", r"^consume .*, %s$", "MB/s", "consume MB/s"),
+        ("broker CPU s per GB moved", r"^broker CPU per GB moved .*, %s$", "CPU per GB moved", "broker CPU per GB moved"),
+        ("send-to-ack p50, ms", r"^produce latency \(send to ack\) .*, %s$", "p50", "send-to-ack p50"),
+        ("send-to-ack p99, ms", r"^produce latency \(send to ack\) .*, %s$", "p99", "send-to-ack p99"),
+    ]
+
+    def find(pattern, metric):
+        for g in gs:
+            if g.metric == metric and re.match(pattern, g.test):
+                return g
+        return None
+
+    def pair(g):
+        return "%s / %s" % (fmt(g.med("keel")), fmt(g.med("apache"))) if g else "-"
+
+    cost = {g.metric: g for g in gs if g.test.startswith("TLS cost")}
+    out = ["| | PLAINTEXT keel / Apache | SASL_SSL keel / Apache | keel/Apache over SASL_SSL | target | met "
+           "| TLS cost keel (SASL_SSL / PLAINTEXT) | TLS cost Apache |",
+           "|---|---:|---:|---:|---|---|---:|---:|"]
+    for title, pattern, metric, cost_metric in measures:
+        plain, tls = find(pattern % "PLAINTEXT", metric), find(pattern % "SASL_SSL", metric)
+        if plain is None and tls is None:
+            continue
+        r = tls.ratio() if tls else None
+        met = tls.verdict()[0] if tls else None
+        c = cost.get(cost_metric)
+        out.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            title, pair(plain), pair(tls), ("%.2fx" % r) if r is not None else "-",
+            tls.target if tls else "", {True: "yes", False: "**NO**", None: ""}[met],
+            ("%.2fx" % c.med("keel")) if c and c.med("keel") is not None else "-",
+            ("%.2fx" % c.med("apache")) if c and c.med("apache") is not None else "-"))
+    return out if len(out) > 2 else []
+
+
 def render_md(groups, notes, header, path):
     areas = OrderedDict()
     for g in groups.values():
@@ -268,6 +314,15 @@ def render_md(groups, notes, header, path):
             if summary:
                 lines.append("Summary (medians; a range is the lowest and highest ratio among the "
                              "rows of that kind; every row is in the table below):")
+                lines.append("")
+                lines.extend(summary)
+                lines.append("")
+        if area == TLS_AREA and servers:
+            summary = tls_summary(servers)
+            if summary:
+                lines.append("Summary (medians; TLS cost: the median of each repetition's SASL_SSL / "
+                             "PLAINTEXT on the same server, above 1x for latency and CPU and below 1x "
+                             "for throughput is what TLS costs; every row is in the table below):")
                 lines.append("")
                 lines.extend(summary)
                 lines.append("")

@@ -7,7 +7,11 @@
 // for the previous one to arrive), with Kafka's Java clients (kafka-clients 4.x) in one
 // JVM, so send and receive times come from the same System.nanoTime clock.
 //
-//   java PacedLatency <bootstrap> <topic> <rate/s> <record bytes> <seconds> <warmup seconds>
+//   java PacedLatency <bootstrap> <topic> <rate/s> <record bytes> <seconds> <warmup seconds> [client.properties]
+//
+// client.properties (optional): more settings for both clients, read after the ones
+// below, e.g. security.protocol=SASL_SSL with its ssl.* and sasl.* keys
+// (bench/kafka-tls.sh); without it both clients speak PLAINTEXT.
 //
 // The topic must exist with one partition. Producer: linger.ms=0 (a paced stream; the
 // 4.x default of 5 ms would add up to 5 ms of client-side batching to every record),
@@ -43,6 +47,12 @@ public class PacedLatency {
     int warmup = (int) Math.round(rate * warmupSeconds);
     int total = warmup + (int) Math.round(rate * seconds);
     long periodNs = (long) (1e9 / rate);
+    Properties extra = new Properties();
+    if (args.length > 6) {
+      try (java.io.FileInputStream in = new java.io.FileInputStream(args[6])) {
+        extra.load(in);
+      }
+    }
 
     long[] sentAt = new long[total];
     long[] seenAt = new long[total];
@@ -57,6 +67,7 @@ public class PacedLatency {
     cp.put("key.deserializer", ByteArrayDeserializer.class.getName());
     cp.put("value.deserializer", ByteArrayDeserializer.class.getName());
     cp.put("enable.auto.commit", "false");
+    cp.putAll(extra);
     Thread consumerThread = new Thread(() -> {
       try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(cp)) {
         TopicPartition tp = new TopicPartition(topic, 0);
@@ -90,6 +101,7 @@ public class PacedLatency {
     pp.put("key.serializer", ByteArraySerializer.class.getName());
     pp.put("value.serializer", ByteArraySerializer.class.getName());
     pp.put("linger.ms", "0");
+    pp.putAll(extra);
     try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(pp)) {
       // one metadata round trip before the clock starts
       p.partitionsFor(topic);
