@@ -249,20 +249,7 @@ impl Server {
                     std::time::Duration::from_millis,
                 ),
         ));
-        if let (Some(address), Some(tls)) =
-            (&config.secure_client_address, &config.secure_client_tls)
-        {
-            let secure = TcpListener::bind((address.host.as_str(), address.port))
-                .await
-                .with_context(|| format!("binding the secure client port {address}"))?;
-            tracing::info!(address = %secure.local_addr()?, "serving TLS clients on secureClientPort");
-            tokio::spawn(net::accept_loop(
-                secure,
-                context.clone(),
-                stop_receiver.clone(),
-                Some(tls.clone()),
-            ));
-        }
+        net::serve_secure_client_port(config, &context, &stop_receiver).await?;
         tokio::spawn(net::accept_loop(
             listener,
             context,

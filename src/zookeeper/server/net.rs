@@ -123,6 +123,31 @@ impl Drop for IpSlot {
     }
 }
 
+/// Binds `secureClientPort` when the config has one and serves TLS clients there,
+/// through the same context (limits, pipeline) as the plain port.
+pub async fn serve_secure_client_port(
+    config: &crate::zookeeper::config::ZooKeeperConfig,
+    context: &Arc<NetContext>,
+    stop: &watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let (Some(address), Some(tls)) = (&config.secure_client_address, &config.secure_client_tls)
+    else {
+        return Ok(());
+    };
+    let listener = TcpListener::bind((address.host.as_str(), address.port))
+        .await
+        .with_context(|| format!("binding the secure client port {address}"))?;
+    tracing::info!(address = %listener.local_addr()?, "serving TLS clients on secureClientPort");
+    tokio::spawn(accept_loop(
+        listener,
+        context.clone(),
+        stop.clone(),
+        Some(tls.clone()),
+    ));
+    Ok(())
+}
+
 /// Accepts client connections until `stop`.
 pub async fn accept_loop(
     listener: TcpListener,

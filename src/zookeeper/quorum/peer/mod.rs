@@ -301,18 +301,7 @@ pub async fn run(config: ZooKeeperConfig, shutdown: watch::Receiver<bool>) -> an
         config.client_connections_max,
         net::SESSIONLESS_CONNECTION_TIMEOUT_DEFAULT,
     ));
-    if let (Some(address), Some(tls)) = (&config.secure_client_address, &config.secure_client_tls) {
-        let secure = TcpListener::bind((address.host.as_str(), address.port))
-            .await
-            .with_context(|| format!("binding the secure client port {address}"))?;
-        tracing::info!(address = %secure.local_addr()?, "serving TLS clients on secureClientPort");
-        tokio::spawn(net::accept_loop(
-            secure,
-            context.clone(),
-            stop.clone(),
-            Some(tls.clone()),
-        ));
-    }
+    net::serve_secure_client_port(&config, &context, &stop).await?;
     tokio::spawn(net::accept_loop(
         client_listener,
         context,
