@@ -580,3 +580,106 @@ mod tests {
         assert!(jks::recover_key(&[0x30, 0x03, 0x30, 0x01], "x").is_err());
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    //! Hostile store files and certificates: every parser answers with an error,
+    //! never a panic, whatever the bytes (mutations of real stores, truncations,
+    //! random bytes), because a broken file must stop start-up with a sentence.
+    use super::*;
+
+    /// A small xorshift PRNG, seeded, so a failure reproduces.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, bound: usize) -> usize {
+            (self.next() % bound.max(1) as u64) as usize
+        }
+    }
+
+    fn testdata(name: &str) -> Vec<u8> {
+        std::fs::read(format!(
+            "{}/src/tls/testdata/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    fn mutate(rng: &mut Rng, original: &[u8]) -> Vec<u8> {
+        let mut bytes = original.to_vec();
+        match rng.below(4) {
+            0 => bytes.truncate(rng.below(original.len())),
+            1 => {
+                for _ in 0..1 + rng.below(8) {
+                    let at = rng.below(bytes.len());
+                    bytes[at] ^= 1 << rng.below(8);
+                }
+            }
+            2 => {
+                let at = rng.below(bytes.len());
+                bytes[at] = 0xff;
+                if at + 1 < bytes.len() {
+                    bytes[at + 1] = 0xff;
+                }
+            }
+            _ => bytes = (0..rng.below(512)).map(|_| rng.next() as u8).collect(),
+        }
+        bytes
+    }
+
+    #[test]
+    fn mutated_stores_and_certificates_never_panic() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let stores = [
+            (StoreType::Jks, testdata("broker.jks"), "secret2", "secret3"),
+            (StoreType::Jks, testdata("trust.jks"), "trustpw", "trustpw"),
+            (
+                StoreType::Pkcs12,
+                testdata("broker.p12"),
+                "secret4",
+                "secret4",
+            ),
+            (StoreType::Pem, testdata("broker-keystore.pem"), "", "keypw"),
+            (
+                StoreType::Pem,
+                testdata("broker-keystore-3des.pem"),
+                "",
+                "keypw3",
+            ),
+        ];
+        let certificate =
+            certificates_from_pem(std::str::from_utf8(&testdata("broker.pem")).unwrap())
+                .unwrap()
+                .remove(0);
+        // Debug builds run PBKDF2 slowly: fewer rounds there.
+        let rounds = if cfg!(debug_assertions) { 60 } else { 400 };
+        for _ in 0..rounds {
+            for (kind, bytes, store_password, key_password) in &stores {
+                let mutated = mutate(&mut rng, bytes);
+                let store_password = (!store_password.is_empty()).then_some(*store_password);
+                let _ = load_identity(*kind, &mutated, store_password, Some(key_password));
+                // Without the store password JKS skips its digest: the entries and
+                // the key protector see the mutated bytes.
+                let _ = load_identity(*kind, &mutated, None, Some(key_password));
+                let _ = load_trusted(*kind, &mutated, store_password);
+                let _ = load_trusted(*kind, &mutated, None);
+            }
+            let mutated = mutate(&mut rng, certificate.as_ref());
+            let _ = crate::tls::x509::subject_rfc2253(&mutated);
+            let _ = pkcs12_pbe::decrypt(&mutated, "x");
+            let text: String = (0..rng.below(64))
+                .map(|_| {
+                    let alphabet = b"CN=,+\\\"#; .1aZ";
+                    alphabet[rng.below(alphabet.len())] as char
+                })
+                .collect();
+            let _ = crate::tls::x509::is_distinguished_name(&text);
+        }
+    }
+}
