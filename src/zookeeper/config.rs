@@ -190,6 +190,17 @@ impl ZooKeeperConfig {
                     .collect()
             });
         }
+        if let Err(message) = config.enforced_auth_schemes() {
+            let key = if config
+                .system_property("sessionRequireClientSASLAuth")
+                .is_some()
+            {
+                "sessionRequireClientSASLAuth"
+            } else {
+                "enforce.auth.schemes"
+            };
+            return Err(properties.error(key, message));
+        }
         if config.secure_client_address.is_some() {
             let server =
                 crate::zookeeper::tls::secure_client_server(&config).map_err(|message| {
@@ -212,6 +223,48 @@ impl ZooKeeperConfig {
             .get(key)
             .or_else(|| self.jvm_properties.get(&format!("zookeeper.{key}")))
             .map(String::as_str)
+    }
+
+    /// The schemes a connection must have authenticated with before any request but
+    /// `auth` and `sasl` (Apache's AuthenticationHelper): `enforce.auth.enabled` with
+    /// `enforce.auth.schemes`, or `sessionRequireClientSASLAuth=true` meaning `sasl`.
+    /// `Ok(None)`: not enforced. An error is Apache's start-up refusal.
+    pub fn enforced_auth_schemes(&self) -> Result<Option<Vec<String>>, String> {
+        let is_true = |key: &str| {
+            self.system_property(key)
+                .is_some_and(|value| value.trim().eq_ignore_ascii_case("true"))
+        };
+        let schemes: Vec<String> = if is_true("sessionRequireClientSASLAuth") {
+            vec!["sasl".to_string()]
+        } else if is_true("enforce.auth.enabled") {
+            self.system_property("enforce.auth.schemes")
+                .map(|text| {
+                    text.split(',')
+                        .map(|scheme| scheme.trim().to_string())
+                        .collect()
+                })
+                .unwrap_or_default()
+        } else {
+            return Ok(None);
+        };
+        if schemes.is_empty() {
+            return Err("zookeeper.enforce.auth.enabled is true zookeeper.enforce.auth.schemes must be  configured.".into());
+        }
+        for scheme in &schemes {
+            let available = match scheme.as_str() {
+                "ip" => true,
+                "digest" => self
+                    .system_property("DigestAuthenticationProvider.enabled")
+                    .is_none_or(|value| !value.trim().eq_ignore_ascii_case("false")),
+                "sasl" => self.sasl_provider_registered(),
+                "x509" => self.secure_client_address.is_some(),
+                _ => false,
+            };
+            if !available {
+                return Err(format!("Authentication scheme {scheme} is not available."));
+            }
+        }
+        Ok(Some(schemes))
     }
 
     /// Whether `authProvider.N` (zoo.cfg, or `zookeeper.authProvider.N` flags)
@@ -542,7 +595,7 @@ fn refuse_unenforceable_security(properties: &Properties) -> Result<(), ConfigEr
             .get_trimmed(key)
             .is_some_and(|value| value.eq_ignore_ascii_case("true"))
     };
-    let refusals: [(&str, bool, &str); 6] = [
+    let refusals: [(&str, bool, &str); 4] = [
         (
             "sslQuorum",
             is_true("sslQuorum"),
@@ -557,16 +610,6 @@ fn refuse_unenforceable_security(properties: &Properties) -> Result<(), ConfigEr
             "quorum.auth.serverRequireSasl",
             is_true("quorum.auth.serverRequireSasl"),
             "SASL between ensemble members is not supported by keel yet",
-        ),
-        (
-            "enforce.auth.enabled",
-            is_true("enforce.auth.enabled"),
-            "client authentication cannot be enforced by keel yet (no SASL or TLS)",
-        ),
-        (
-            "sessionRequireClientSASLAuth",
-            is_true("sessionRequireClientSASLAuth"),
-            "client SASL authentication cannot be required by keel yet",
         ),
         (
             "requireClientAuthScheme",
@@ -800,6 +843,36 @@ mod tests {
     }
 
     #[test]
+    fn enforced_authentication_as_apache_validates_it() {
+        let schemes = |extra: &str| {
+            config(&format!("dataDir=/d\nclientPort=2181\n{extra}"), None)
+                .unwrap()
+                .enforced_auth_schemes()
+        };
+        assert_eq!(schemes(""), Ok(None));
+        assert_eq!(
+            schemes("enforce.auth.enabled=true\nenforce.auth.schemes=digest, ip\n"),
+            Ok(Some(vec!["digest".to_string(), "ip".to_string()]))
+        );
+        assert!(schemes("enforce.auth.enabled=true\n")
+            .unwrap_err()
+            .contains("must be  configured"));
+        assert_eq!(
+            schemes("enforce.auth.enabled=true\nenforce.auth.schemes=sasl\n"),
+            Err("Authentication scheme sasl is not available.".to_string())
+        );
+        assert_eq!(
+            schemes("sessionRequireClientSASLAuth=true\nauthProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n"),
+            Ok(Some(vec!["sasl".to_string()]))
+        );
+        assert!(schemes("enforce.auth.enabled=true\nenforce.auth.schemes=x509\n").is_err());
+        assert!(schemes(
+            "enforce.auth.enabled=true\nenforce.auth.schemes=x509\nsecureClientPort=2281\n"
+        )
+        .is_ok());
+    }
+
+    #[test]
     fn secure_client_port_is_a_second_client_address() {
         let parsed = config("dataDir=/d\nclientPort=2181\nsecureClientPort=2281\n", None).unwrap();
         assert_eq!(
@@ -823,7 +896,6 @@ mod tests {
         for key in [
             "sslQuorum=true",
             "quorum.auth.enableSasl=true",
-            "enforce.auth.enabled=TRUE",
             "requireClientAuthScheme=sasl",
         ] {
             let error = config(&format!("dataDir=/d\n{key}\n"), None).unwrap_err();

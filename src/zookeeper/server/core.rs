@@ -424,8 +424,8 @@ impl Core {
             } => self.on_request(conn, header, request, clock),
             Input::CertificateSubject { conn, subject } => {
                 if let Some(connection) = self.connections.get_mut(&conn) {
-                    let is_super =
-                        self.config.tree.auth.x509_super_user.as_deref() == Some(subject.as_str());
+                    let is_super = self.tree.config().auth.x509_super_user.as_deref()
+                        == Some(subject.as_str());
                     connection.auth.push(Id::new("x509", &subject));
                     if is_super {
                         connection.auth.push(Id::new("super", &subject));
@@ -783,6 +783,28 @@ impl Core {
             tracing::debug!(%peer, %session, "dropping a request of a closed session");
             return;
         }
+        let admitted = matches!(request, Request::Auth(_) | Request::Sasl(_))
+            || self
+                .connections
+                .get(&conn_id)
+                .is_some_and(|conn| self.tree.config().auth.admits(&conn.auth));
+        if !admitted {
+            // Apache answers SESSIONCLOSEDREQUIRESASLAUTH and closes the connection
+            // (the session is left to expire).
+            if let Some(occurrences) =
+                crate::warn_limit::occurrence("zk-auth-enforced", &peer.ip().to_string())
+            {
+                let schemes: Vec<String> = self
+                    .connections
+                    .get(&conn_id)
+                    .map(|conn| conn.auth.iter().map(|id| id.scheme.clone()).collect())
+                    .unwrap_or_default();
+                tracing::warn!(%peer, %session, occurrences, "Client authentication scheme(s) {schemes:?} does not match with any of the expected authentication scheme {:?}, closing session.", self.tree.config().auth.enforced_schemes.as_deref().unwrap_or_default());
+            }
+            let frame = header_frame(header.xid, 0, ErrorCode::SessionClosedRequireSaslAuth);
+            self.send_in_session_order(session, conn_id, frame, true);
+            return;
+        }
         match &request {
             Request::Auth(packet) => return self.on_auth(conn_id, session, header.xid, packet),
             Request::Sasl(sasl) => {
@@ -1137,13 +1159,26 @@ impl Core {
                 }
                 self.stats.auth_failed += 1;
                 // Apache's reply carries a SetSASLResponse with a null token (-1):
-                // Java clients read it before they see the error.
+                // Java clients read it before they see the error, which is
+                // SESSIONCLOSEDREQUIRESASLAUTH when SASL is the enforced scheme.
+                let sasl_required = self
+                    .tree
+                    .config()
+                    .auth
+                    .enforced_schemes
+                    .as_ref()
+                    .is_some_and(|schemes| schemes.iter().any(|scheme| scheme == "sasl"));
+                let err = if sasl_required {
+                    ErrorCode::SessionClosedRequireSaslAuth
+                } else {
+                    ErrorCode::AuthFailed
+                };
                 let mut frame = Vec::with_capacity(24);
                 write_frame(&mut frame, |out| {
                     ReplyHeader {
                         xid,
                         zxid: 0,
-                        err: ErrorCode::AuthFailed.as_i32(),
+                        err: err.as_i32(),
                     }
                     .write(out);
                     out.extend_from_slice(&(-1i32).to_be_bytes());

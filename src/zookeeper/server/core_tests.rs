@@ -1212,3 +1212,48 @@ fn sasl_login_grants_the_sasl_id_and_a_bad_one_closes() {
         ]
     );
 }
+
+/// `enforce.auth.enabled` with `enforce.auth.schemes=digest`: a connection without a
+/// digest id gets SESSIONCLOSEDREQUIRESASLAUTH for its first request and is closed,
+/// as Apache's AuthenticationHelper does; `auth` itself is always allowed, and after
+/// it the connection is served.
+#[test]
+fn enforced_authentication_closes_connections_without_the_scheme() {
+    let mut tree_config = TreeConfig::default();
+    tree_config.auth.enforced_schemes = Some(vec!["digest".to_string()]);
+    let mut harness = Harness::with_role(100_000, Role::Standalone, DataTree::new(tree_config));
+    harness.connect(1);
+    harness.connect(2);
+    assert_eq!(
+        harness.request(1, 1, get_data("/", false)),
+        [
+            Seen::Reply {
+                conn: 1,
+                xid: 1,
+                err: -124
+            },
+            Seen::Close(1)
+        ]
+    );
+    let auth = Request::Auth(AuthPacket {
+        auth_type: 0,
+        scheme: "digest".into(),
+        auth: b"reader:secret".to_vec(),
+    });
+    assert_eq!(
+        harness.request(2, -4, auth),
+        [Seen::Reply {
+            conn: 2,
+            xid: -4,
+            err: 0
+        }]
+    );
+    assert_eq!(
+        harness.request(2, 2, get_data("/", false)),
+        [Seen::Reply {
+            conn: 2,
+            xid: 2,
+            err: 0
+        }]
+    );
+}

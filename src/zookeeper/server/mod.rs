@@ -89,6 +89,8 @@ pub fn tree_config(config: &ZooKeeperConfig) -> TreeConfig {
             x509_super_user: config
                 .system_property("X509AuthenticationProvider.superUser")
                 .map(str::to_string),
+            // Checked by ZooKeeperConfig::load.
+            enforced_schemes: config.enforced_auth_schemes().ok().flatten(),
         },
     }
 }

@@ -34,6 +34,9 @@ pub struct AuthConfig {
     /// `zookeeper.X509AuthenticationProvider.superUser`: the certificate subject
     /// that also gets `super`.
     pub x509_super_user: Option<String>,
+    /// `enforce.auth.enabled` / `sessionRequireClientSASLAuth`: a connection needs an
+    /// id of one of these schemes before any request but `auth` and `sasl`.
+    pub enforced_schemes: Option<Vec<String>>,
 }
 
 /// The users a SASL server accepts (`user_<name>="<password>"`), kept out of logs.
@@ -57,6 +60,7 @@ impl Default for AuthConfig {
             sasl_super_user: None,
             x509_enabled: false,
             x509_super_user: None,
+            enforced_schemes: None,
         }
     }
 }
@@ -95,6 +99,15 @@ impl AuthConfig {
                 Ok(ids)
             }
             _ => Err(ErrorCode::AuthFailed),
+        }
+    }
+
+    /// AuthenticationHelper.enforceAuthentication: may a connection with `ids` send
+    /// requests other than `auth` and `sasl`?
+    pub fn admits(&self, ids: &[Id]) -> bool {
+        match &self.enforced_schemes {
+            None => true,
+            Some(schemes) => ids.iter().any(|id| schemes.contains(&id.scheme)),
         }
     }
 
