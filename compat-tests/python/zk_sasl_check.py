@@ -2,6 +2,7 @@
 
     python zk_sasl_check.py kazoo CONNECT ALICE_PATH
     python zk_sasl_check.py raw CONNECT ALICE_PATH
+    python zk_sasl_check.py required CONNECT ALICE_PATH
 
 ALICE_PATH exists with data "hello" and ACL sasl:alice:cdrwa; the server's JAAS Server
 section knows alice/alice-secret (and kafka, super), not mallory.
@@ -29,6 +30,27 @@ raw: the wire exchange on a plain socket, pure-sasl computing the DIGEST-MD5 tok
   response gets err -115 (AUTHFAILED), zxid 0 and a null token (length -1: the whole
   reply is 20 bytes), then the server closes the connection (EOF, nothing more).
   Afterwards a new alice connection authenticates and reads again.
+
+required: a server with the same set-up plus sessionRequireClientSASLAuth=true (Apache's
+  AuthenticationHelper: enforce.auth with the scheme sasl). ALICE_PATH does not exist yet.
+  Raw sockets:
+  - alice's exchange as in `raw` (err 0, rspauth), then she creates ALICE_PATH (data
+    "hello", ACL world:anyone) and reads it.
+  - no SASL: the ConnectRequest gets a session; getData -> a 16-byte reply {xid echoed,
+    zxid 0, err -124 SESSIONCLOSEDREQUIRESASLAUTH}, then EOF. An auth packet digest
+    bob:bob-secret (opcode 100) -> err 0, then getData -> err -124 and EOF (digest is not
+    sasl).
+  - a wrong password, and an unknown user: the first token gets the challenge; the
+    response gets err -124 (not -115 AUTHFAILED: ZooKeeperServer.processSasl answers
+    SESSIONCLOSEDREQUIRESASLAUTH when SASL is required), zxid 0, a null token (20 bytes),
+    then EOF.
+  kazoo (2.10.0 has no exception class for -124; kazoo's EXCEPTIONS[-124] raises
+  RuntimeError("Invalid error code")): alice with sasl_options reads ALICE_PATH; without
+  SASL, and with a wrong password, start() returns (CONNECTED), then the -124 reply (to the
+  get, or to the SASL response) ends kazoo's connection thread on that RuntimeError
+  (logged "Unhandled exception in connection loop"; not "AUTH_FAILED closing: ", which
+  err -115 gives), the listener sees LOST, and a get afterwards raises
+  ConnectionClosedError. Then alice deletes ALICE_PATH.
 
 Prints ok/FAIL lines (and info lines recording what was seen); exit 0 iff all passed.
 """
@@ -276,12 +298,147 @@ def raw_main(connect, alice_path):
     c.close()
 
 
+# --- required: sessionRequireClientSASLAuth=true ------------------------------------------------
+
+SESSIONCLOSEDREQUIRESASLAUTH = -124
+
+
+def refused_reply(label, c, opcode, body):
+    """The request gets {xid, 0, -124} with no body, then the server closes."""
+    try:
+        xid, zxid, err, rest = c.call(opcode, body)
+    except Exception as e:  # noqa: BLE001
+        check(False, "%s -> err -124" % label, repr(e))
+        c.close()
+        return
+    info("%s: reply xid=%d zxid=%d err=%d (%d bytes)" % (label, xid, zxid, err, 16 + len(rest)))
+    check(err == SESSIONCLOSEDREQUIRESASLAUTH and xid == c.xid and zxid == 0 and rest == b"",
+          "%s -> {xid echoed, zxid 0, err -124 SESSIONCLOSEDREQUIRESASLAUTH}, 16 bytes" % label,
+          "xid %d zxid %d err %d, %d bytes" % (xid, zxid, err, 16 + len(rest)))
+    closed, how = c.eof_within(5)
+    check(closed, "%s: then the server closes the connection" % label, how)
+    c.close()
+
+
+def required_main(connect, alice_path):
+    path = alice_path.encode()
+    get_body = struct.pack(">i", len(path)) + path + b"\0"
+    c, cli, second = raw_login(connect, "alice", "alice-secret", "alice")
+    tok = second["token"] or b""
+    check(second["err"] == 0 and re.match(rb"^rspauth=[0-9a-f]{32}$", tok) is not None,
+          "alice: response -> err 0, rspauth=<32 hex>", repr(second))
+    acl = struct.pack(">i", 1) + struct.pack(">i", 31) + struct.pack(">i", 5) + b"world" + struct.pack(">i", 6) + b"anyone"
+    _, _, err, _ = c.call(1, struct.pack(">i", len(path)) + path + struct.pack(">i", 5) + b"hello" + acl
+                          + struct.pack(">i", 0))
+    check(err == 0, "alice: create %s" % alice_path, "err %d" % err)
+    _, _, err, body = c.call(4, get_body)
+    data = body[4:4 + struct.unpack(">i", body[:4])[0]] if err == 0 else None
+    check(err == 0 and data == b"hello", "alice: getData %s = hello" % alice_path, "err %d data %r" % (err, data))
+    c.close()
+
+    c = Conn(connect)
+    check(c.session != 0, "no SASL: ConnectRequest -> a session")
+    refused_reply("no SASL: getData %s" % alice_path, c, 4, get_body)
+    c = Conn(connect)
+    auth = struct.pack(">i", 0) + struct.pack(">i", 6) + b"digest" + struct.pack(">i", 14) + b"bob:bob-secret"
+    c.send(struct.pack(">ii", -4, 100) + auth)
+    reply = c.frame()
+    xid, _, err = struct.unpack(">iqi", reply[:16])
+    check(xid == -4 and err == 0, "no SASL: auth digest bob:bob-secret -> err 0", "xid %d err %d" % (xid, err))
+    refused_reply("no SASL, digest id: getData %s" % alice_path, c, 4, get_body)
+
+    for user, password, label in (("alice", "not-alice-secret", "alice, wrong password"),
+                                  ("mallory", "mallory-secret", "mallory, unknown user")):
+        c, _, second = raw_login(connect, user, password, label)
+        check(second["err"] == SESSIONCLOSEDREQUIRESASLAUTH and second["zxid"] == 0
+              and second["xid"] == second["want_xid"],
+              "%s: response -> err -124 SESSIONCLOSEDREQUIRESASLAUTH (not -115), zxid 0, xid echoed" % label,
+              repr(second))
+        check(second["token"] is None and second["raw_len"] == 20,
+              "%s: null token (length -1, a 20-byte reply)" % label, repr(second))
+        closed, how = c.eof_within(5)
+        check(closed, "%s: then the server closes the connection" % label, how)
+        c.close()
+
+    kazoo_required(connect, alice_path)
+
+
+def kazoo_required(connect, alice_path):
+    import threading
+    from kazoo.client import KazooClient
+    from kazoo.exceptions import ConnectionClosedError
+
+    class Errors(logging.Handler):
+        def __init__(self):
+            logging.Handler.__init__(self)
+            self.records = []
+
+        def emit(self, record):
+            if record.exc_info:
+                self.records.append((record.getMessage(), record.exc_info[1]))
+
+    errors = Errors()
+    log = logging.getLogger("kazoo")
+    log.addHandler(errors)
+    log.setLevel(logging.WARNING)
+    log.propagate = False
+
+    sasl = {"mechanism": "DIGEST-MD5", "username": "alice", "password": "alice-secret"}
+    alice = KazooClient(hosts=connect, timeout=15, sasl_options=sasl)
+    alice.start(timeout=20)
+    data, _ = alice.get(alice_path)
+    check(data == b"hello", "kazoo alice: get %s = hello" % alice_path, repr(data))
+
+    for label, options in (("kazoo without SASL", None),
+                           ("kazoo alice, wrong password", dict(sasl, password="not-alice-secret"))):
+        del errors.records[:]
+        c = KazooClient(hosts=connect, timeout=15, sasl_options=options)
+        states = []
+        c.add_listener(lambda s, states=states: states.append(str(s)))
+        hook, threading.excepthook = threading.excepthook, lambda args: None
+        try:
+            c.start(timeout=20)
+            a = c.get_async(alice_path)
+            deadline = time.time() + 10
+            while "LOST" not in states and time.time() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.2)
+        finally:
+            threading.excepthook = hook
+        got = [(m, repr(e)) for m, e in errors.records]
+        info("%s: listener states %s, client_state %s, the get: %s, logged %r"
+             % (label, states, c.client_state,
+                (repr(a.exception) if a.exception else "value") if a.ready() else "never completes", got))
+        check(states == ["CONNECTED", "LOST"], "%s: listener states CONNECTED, LOST" % label, repr(states))
+        check(("Unhandled exception in connection loop", "RuntimeError('Invalid error code')") in got,
+              "%s: its connection thread ended on RuntimeError('Invalid error code') (err -124)" % label, repr(got))
+        check(not (a.ready() and a.successful()), "%s: the get does not succeed" % label, repr(a.value))
+        try:
+            c.get(alice_path)
+            check(False, "%s: a later get raises ConnectionClosedError" % label, "it read the node")
+        except ConnectionClosedError:
+            check(True, "%s: a later get raises ConnectionClosedError" % label)
+        except Exception as e:  # noqa: BLE001
+            check(False, "%s: a later get raises ConnectionClosedError" % label, repr(e))
+        c.stop()
+        c.close()
+
+    data, _ = alice.get(alice_path)
+    check(data == b"hello", "kazoo alice: still reads after the refusals", repr(data))
+    alice.delete(alice_path)
+    check(alice.exists(alice_path) is None, "kazoo alice: delete %s" % alice_path)
+    alice.stop()
+    alice.close()
+
+
 def main():
     mode, connect, alice_path = sys.argv[1:4]
     if mode == "kazoo":
         kazoo_main(connect, alice_path)
     elif mode == "raw":
         raw_main(connect, alice_path)
+    elif mode == "required":
+        required_main(connect, alice_path)
     else:
         raise SystemExit("unknown mode " + mode)
     print("%s: %s" % (mode, "all passed" if not FAILURES else "%d failed: %s" % (len(FAILURES), "; ".join(FAILURES))))

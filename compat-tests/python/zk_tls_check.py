@@ -2,6 +2,7 @@
 
     python zk_tls_check.py kazoo    SECURE PLAIN CERT_DIR NODE CLIENT_DN
     python zk_tls_check.py negative SECURE PLAIN CERT_DIR NODE
+    python zk_tls_check.py enforce  SECURE PLAIN CERT_DIR NODE CLIENT_DN
 
 CERT_DIR holds ca.pem (the CA of the server's and the client's certificates), client.pem /
 client.key (the client certificate, subject CLIENT_DN in RFC 2253 form), rogue-ca.pem and
@@ -51,6 +52,32 @@ negative: raw sockets and Python's ssl module (OpenSSL 3) speaking ZooKeeper's p
   Only what any correct TLS server must do is asserted (a handshake failure or a closed
   connection, no ZooKeeper reply); alert names are recorded as info lines. After each case
   a good TLS client and a plain client still get a session and read NODE.
+
+enforce: a server with the same TLS set-up plus enforce.auth.enabled=true and
+  enforce.auth.schemes=x509 (Apache's AuthenticationHelper: any request but auth (100) and
+  sasl (102) from a connection without an x509 id gets ReplyHeader{xid, zxid 0, err -124
+  SESSIONCLOSEDREQUIRESASLAUTH} with no body, then the server closes the connection).
+  Raw sockets:
+  - TLS with the client certificate: a session, create NODE, getData, whoAmI = [x509
+    CLIENT_DN, ip 127.0.0.1] (the certificate gives the x509 id at the handshake).
+  - plain: the ConnectRequest gets a ConnectResponse (timeout 30000, a session id: a
+    session is opened); then getData NODE -> a 16-byte reply {xid echoed, zxid 0, err
+    -124}, then EOF. The same for a ping (xid -2, opcode 11), whoAmI (107), and
+    closeSession (-11): none of them is served.
+  - plain, auth packet digest bob:bob-secret (xid -4, opcode 100) -> err 0 (the digest
+    provider accepts it: auth is always allowed), then getData -> err -124 and EOF (digest
+    is not an enforced scheme).
+  - the closeSession that got -124 did not close the session: a ConnectRequest carrying its
+    id and password gets a ConnectResponse with that id and timeout 30000 (Apache closes
+    the connection only; the session lives until it expires), and is refused again.
+  kazoo (2.10.0 here): with use_ssl and the certificate it creates NODE/kazoo and reads
+  it. Without TLS: start() connects (CONNECTED), then a get's reply carries err -124,
+  which kazoo 2.10 has no exception class for: EXCEPTIONS[-124] raises
+  RuntimeError("Invalid error code") in its connection thread ("Unhandled exception in
+  connection loop"), the thread ends, the listener sees LOST, the get's async result is
+  never set (a plain get() would block forever: the check uses get_async), and a get
+  after that raises ConnectionClosedError.
+  Finally the TLS session still reads NODE and deletes it.
 
 Prints ok/FAIL lines (and info lines recording what was seen); exit 0 iff all passed.
 """
@@ -389,12 +416,194 @@ def negative_main(secure, plain, certs, node):
     s.close()
 
 
+# --- enforce.auth.enabled=true, enforce.auth.schemes=x509 ------------------------------------------
+
+SESSIONCLOSEDREQUIRESASLAUTH = -124
+
+
+def raw_call(sess, xid, opcode, body):
+    """One request with an explicit xid: (xid, zxid, err, reply length, reply body)."""
+    sess.s.sendall(frame(struct.pack(">ii", xid, opcode) + body))
+    reply = sess.frame()
+    rxid, zxid, err = struct.unpack(">iqi", reply[:16])
+    return rxid, zxid, err, len(reply), reply[16:]
+
+
+def connect_with(plain, session_id, passwd):
+    """A ConnectRequest resuming a session: (sock, timeout, session id)."""
+    sock = socket.create_connection(hostport(plain), timeout=10)
+    req = struct.pack(">iqiq", 0, 0, 30000, session_id) + struct.pack(">i", len(passwd)) + passwd + b"\0"
+    sock.sendall(frame(req))
+    sess = Session.__new__(Session)
+    sess.s, sess.xid = sock, 0
+    resp = sess.frame()
+    _, timeout, sid = struct.unpack(">iiq", resp[:16])
+    return sess, timeout, sid
+
+
+def session_passwd(sess_resp):
+    n = struct.unpack(">i", sess_resp[16:20])[0]
+    return sess_resp[20:20 + n]
+
+
+class PlainSession(Session):
+    """A plain session that keeps its ConnectResponse (for the password)."""
+
+    def __init__(self, plain):
+        self.s = socket.create_connection(hostport(plain), timeout=10)
+        self.xid = 0
+        self.s.sendall(frame(CONNECT_REQUEST))
+        self.resp = self.frame()
+        _, self.timeout, self.session = struct.unpack(">iiq", self.resp[:16])
+
+
+def refused_reply(label, sess, xid, opcode, body):
+    """The request gets {xid, 0, -124} and nothing else, then the server closes."""
+    try:
+        rxid, zxid, err, n, _ = raw_call(sess, xid, opcode, body)
+    except Exception as e:  # noqa: BLE001
+        check(False, "%s -> err -124" % label, repr(e))
+        sess.s.close()
+        return
+    info("%s: reply xid=%d zxid=%d err=%d (%d bytes)" % (label, rxid, zxid, err, n))
+    check(err == SESSIONCLOSEDREQUIRESASLAUTH and rxid == xid and zxid == 0 and n == 16,
+          "%s -> {xid %d, zxid 0, err -124 SESSIONCLOSEDREQUIRESASLAUTH}, 16 bytes" % (label, xid),
+          "xid %d zxid %d err %d, %d bytes" % (rxid, zxid, err, n))
+    out, how = read_until_close(sess.s, 5)
+    check(out == b"" and how in ("EOF", "ConnectionResetError(104, 'Connection reset by peer')"),
+          "%s: then the server closes the connection" % label, "%r, %s" % (out, how))
+    sess.s.close()
+
+
+def enforce_main(secure, plain, certs, node, dn):
+    tls = Tls(certs, secure)
+    data = b"enforce-" + node.encode()
+    t = Session(tls.connect(tls.context()))
+    check(t.timeout == 30000 and t.session != 0, "tls: session (timeout 30000)", "timeout %d" % t.timeout)
+    check(t.create(node, data) == 0, "tls: create %s" % node)
+    check(t.get_data(node) == data, "tls: getData %s" % node)
+    err, body = t.call(107, b"")
+    ids, pos = [], 4
+    for _ in range(struct.unpack(">i", body[:4])[0] if err == 0 else 0):
+        n = struct.unpack(">i", body[pos:pos + 4])[0]
+        scheme = body[pos + 4:pos + 4 + n].decode()
+        pos += 4 + n
+        n = struct.unpack(">i", body[pos:pos + 4])[0]
+        ids.append((scheme, body[pos + 4:pos + 4 + n].decode()))
+        pos += 4 + n
+    check(err == 0 and ids == [("x509", dn), ("ip", "127.0.0.1")], "tls: whoAmI = [x509 %s, ip 127.0.0.1]" % dn,
+          "err %d %r" % (err, ids))
+
+    path = ustring(node) + b"\0"
+    s = PlainSession(plain)
+    check(s.timeout == 30000 and s.session != 0, "plain: ConnectRequest -> a session (timeout 30000)",
+          "timeout %d session %x" % (s.timeout, s.session))
+    refused_reply("plain: getData %s" % node, s, 1, 4, path)
+    refused_reply("plain: ping (xid -2)", PlainSession(plain), -2, 11, b"")
+    refused_reply("plain: whoAmI", PlainSession(plain), 1, 107, b"")
+
+    s = PlainSession(plain)
+    auth = struct.pack(">i", 0) + ustring("digest") + struct.pack(">i", 14) + b"bob:bob-secret"
+    rxid, zxid, err, n, _ = raw_call(s, -4, 100, auth)
+    check(rxid == -4 and err == 0 and n == 16, "plain: auth digest bob:bob-secret (xid -4) -> err 0",
+          "xid %d err %d, %d bytes" % (rxid, err, n))
+    refused_reply("plain, digest id: getData %s" % node, s, 1, 4, path)
+
+    s = PlainSession(plain)
+    sid, pw = s.session, session_passwd(s.resp)
+    refused_reply("plain: closeSession", s, 1, -11, b"")
+    try:
+        r, timeout, got = connect_with(plain, sid, pw)
+        check(got == sid and timeout == 30000,
+              "plain: the session survives the refused closeSession (resuming it -> same id, timeout 30000)",
+              "session %x timeout %d (want %x)" % (got, timeout, sid))
+        refused_reply("plain, resumed session: getData %s" % node, r, 1, 4, path)
+    except Exception as e:  # noqa: BLE001
+        check(False, "plain: resuming the session", repr(e))
+
+    kazoo_enforce(secure, plain, certs, node)
+
+    check(t.get_data(node) == data, "tls: still reads %s after the refusals" % node)
+    check(t.delete(node) == 0, "tls: delete %s" % node)
+    t.close()
+
+
+def kazoo_enforce(secure, plain, certs, node):
+    import logging
+    from kazoo.client import KazooClient
+    from kazoo.exceptions import ConnectionClosedError
+
+    class Records(logging.Handler):
+        def __init__(self):
+            logging.Handler.__init__(self)
+            self.records = []
+
+        def emit(self, record):
+            exc = record.exc_info[1] if record.exc_info else None
+            self.records.append((record.getMessage(), exc))
+
+    records = Records()
+    logging.getLogger("kazoo").addHandler(records)
+    logging.getLogger("kazoo").setLevel(logging.WARNING)
+    logging.getLogger("kazoo").propagate = False
+
+    k = KazooClient(hosts=secure, timeout=15, use_ssl=True, verify_certs=True,
+                    certfile=os.path.join(certs, "client.pem"), keyfile=os.path.join(certs, "client.key"),
+                    ca=os.path.join(certs, "ca.pem"))
+    k.start(timeout=20)
+    k.create(node + "/kazoo", b"kazoo-tls")
+    data, _ = k.get(node + "/kazoo")
+    check(data == b"kazoo-tls", "kazoo tls: create and get %s/kazoo" % node, repr(data))
+
+    c = KazooClient(hosts=plain, timeout=15)
+    states = []
+    c.add_listener(lambda s: states.append(str(s)))
+    # the connection thread dies with an exception kazoo does not catch; keep it quiet
+    hook, threading.excepthook = threading.excepthook, lambda args: None
+    try:
+        c.start(timeout=20)
+        check(c.connected, "kazoo plain: start() connects (a session)")
+        a = c.get_async(node)
+        deadline = time.time() + 10
+        while "LOST" not in states and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)
+    finally:
+        threading.excepthook = hook
+    errors = [(m, e) for m, e in records.records if e is not None]
+    info("kazoo plain: listener states %s, client_state %s, get_async ready %s, logged %r"
+         % (states, c.client_state, a.ready(), [(m, repr(e)) for m, e in errors]))
+    check(states == ["CONNECTED", "LOST"], "kazoo plain: listener states CONNECTED, LOST", repr(states))
+    check(any(m == "Unhandled exception in connection loop" and isinstance(e, RuntimeError)
+              and str(e) == "Invalid error code" for m, e in errors),
+          "kazoo plain: its connection thread ended on RuntimeError('Invalid error code') (err -124 has no kazoo exception)",
+          repr(records.records))
+    check(not a.ready(), "kazoo plain: the get never completes", "ready: %r" % (a.exception or a.value,))
+    try:
+        c.get(node)
+        check(False, "kazoo plain: a later get raises ConnectionClosedError", "it read the node")
+    except ConnectionClosedError:
+        check(True, "kazoo plain: a later get raises ConnectionClosedError")
+    except Exception as e:  # noqa: BLE001
+        check(False, "kazoo plain: a later get raises ConnectionClosedError", repr(e))
+    c.stop()
+    c.close()
+
+    data, _ = k.get(node + "/kazoo")
+    check(data == b"kazoo-tls", "kazoo tls: still reads after the plain client's refusal", repr(data))
+    k.delete(node + "/kazoo")
+    k.stop()
+    k.close()
+
+
 def main():
     mode, secure, plain, certs, node = sys.argv[1:6]
     if mode == "kazoo":
         kazoo_main(secure, plain, certs, node, sys.argv[6])
     elif mode == "negative":
         negative_main(secure, plain, certs, node)
+    elif mode == "enforce":
+        enforce_main(secure, plain, certs, node, sys.argv[6])
     else:
         raise SystemExit("unknown mode " + mode)
     print("%s: %s" % (mode, "all passed" if not FAILURES else "%d failed: %s" % (len(FAILURES), "; ".join(FAILURES))))

@@ -1,5 +1,5 @@
 # needs: none
-# clients: zkcli-3.9 java-client kazoo negative kafka-broker
+# clients: zkcli-3.9 java-client kazoo negative kafka-broker require-sasl
 # timeout: 300
 #
 # zk-sasl: ZooKeeper client SASL with DIGEST-MD5, as Apache ZooKeeper 3.9.4 does it. The
@@ -71,6 +71,28 @@
 #   sensitive path: no world read) -> "Insufficient permission : /config/users" without
 #   SASL, "'sasl,'kafka", ": cdrwa" as kafka; `create /brokers/ids/99` without SASL ->
 #   "Insufficient permission : /brokers/ids/99".
+# require-sasl: a second server with this set-up plus sessionRequireClientSASLAuth=true
+#   (a zoo.cfg key Apache turns into -Dzookeeper.sessionRequireClientSASLAuth: the legacy
+#   form of enforce.auth.enabled=true with the scheme sasl; AuthenticationHelper). Apache
+#   3.9.4: a connection may open a session, but any request other than auth (100) and sasl
+#   (102) without a sasl id gets ReplyHeader{xid, zxid 0, err -124
+#   SESSIONCLOSEDREQUIRESASLAUTH}, no body, and the connection is closed; a failed SASL
+#   login gets err -124 (not -115 AUTHFAILED) with a null token, then the close
+#   (ZooKeeperServer.processSasl). ZkSaslCheck `required`: alice (SyncConnected,
+#   SaslAuthenticated; whoAmI [sasl: alice, ip]) creates and reads a node; no SASL:
+#   SyncConnected, then getData throws SessionClosedRequireAuthException "KeeperErrorCode
+#   = Session closed because client failed to authenticate for <path>", Disconnected, a
+#   reconnect to the same session (SyncConnected) and the same exception again; a wrong
+#   password and an unknown user: what the Java client surfaces is exactly what -115
+#   gives (it reads the null token as a failed login whatever the err): events
+#   SyncConnected, AuthFailed, state AUTH_FAILED, getData -> "KeeperErrorCode = AuthFailed
+#   for <path>", no reconnect loop. python/zk_sasl_check.py `required` tells -124 from
+#   -115 on the wire: the 16-byte -124 reply and a close for getData without SASL and
+#   after a successful digest auth packet; the refused logins' second reply err -124,
+#   zxid 0, a null token (20 bytes), then EOF. kazoo: alice reads; without SASL and with
+#   a wrong password the -124 reply ends kazoo's connection thread on
+#   RuntimeError("Invalid error code") (not "AUTH_FAILED closing: " as for -115),
+#   listener CONNECTED, LOST, a later get raises ConnectionClosedError.
 # Every output is kept in $SUITE_WORK/*.out (zkCli's: zkcli.out).
 
 set -u
@@ -78,7 +100,7 @@ cleanup() { kafka_stop_all; zk_stop_all; }
 trap cleanup EXIT
 trap 'exit 143' TERM INT HUP
 
-ZS_CLIENTS="zkcli-3.9 java-client kazoo negative kafka-broker"
+ZS_CLIENTS="zkcli-3.9 java-client kazoo negative kafka-broker require-sasl"
 ZS_RC=0
 ZS_SASL_PROVIDER="authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider"
 ZS_NODE="/sasl-$(date +%H%M%S)-$$-$RANDOM"
@@ -238,7 +260,7 @@ fi
 if ! zs_restart "$ZS_SERVER_FLAGS"; then
   FAILS="$FAILS; restart without zookeeper.superUser"
   zs_report java-client ""
-  for c in kazoo negative kafka-broker; do report "$c" fail "the server did not restart"; done
+  for c in kazoo negative kafka-broker require-sasl; do report "$c" fail "the server did not restart"; done
   exit 1
 fi
 zs_report java-client "ZooKeeper $ZOOKEEPER_VERSION client: kafka and no-SASL NoAuth on alice's node; super reads sasl ACLs (provider match) but is a superuser only with -Dzookeeper.superUser=super"
@@ -317,5 +339,32 @@ zs_kafka() {
 }
 zs_kafka
 zs_report kafka-broker "Apache Kafka $KAFKA_ZK_VERSION with zookeeper.set.acl=true as sasl:kafka: started, 5 records through; znodes sasl:kafka:cdrwa + world:anyone:r, /config/users sasl:kafka only"
+
+# --- require-sasl ---------------------------------------------------------------------
+echo "== require-sasl"
+zs_required() {
+  local out t0 connect node=$ZS_NODE-required
+  t0=$(date +%s)
+  if ! ZK_SERVER_JVMFLAGS=$ZS_SERVER_FLAGS ZK_CFG_EXTRA="$ZS_SASL_PROVIDER sessionRequireClientSASLAuth=true" \
+    zk_start "$TARGET" standalone sasl-required; then
+    FAILS="$FAILS; the $TARGET ZooKeeper with sessionRequireClientSASLAuth=true did not start"
+    return 1
+  fi
+  connect=$ZK_CONNECT
+  echo "      server with sessionRequireClientSASLAuth=true on $connect ($(($(date +%s) - t0))s)"
+  out=$(JAVA_JAAS=$SUITE_WORK/java.jaas zs_java required "$connect" "$node-java" ClientAliceWrong ClientMallory 2>&1)
+  printf '%s\n' "$out" >"$SUITE_WORK/java-required.out"
+  grep -E '^(ok|FAIL|info|ZkSaslCheck) ' <<<"$out"
+  expect "ZkSaslCheck required" "$out" "^ZkSaslCheck required: all passed\$"
+  out=$(timeout_run 90 "$PY_VENV/bin/python" "$COMPAT_DIR/python/zk_sasl_check.py" required "$connect" "$node-py" 2>&1)
+  printf '%s\n' "$out" | tee "$SUITE_WORK/required.out"
+  expect "zk_sasl_check.py required (raw sockets, kazoo)" "$out" "^required: all passed\$"
+  out=$(grep -m1 -E "Client authentication scheme|requires client SASL authentication" "$(zk_server_dir sasl-required)/server.log")
+  echo "      server log: ${out:-(nothing about the refusals)}"
+  zk_stop sasl-required
+  echo "      require-sasl took $(($(date +%s) - t0))s"
+}
+zs_required
+zs_report require-sasl "sessionRequireClientSASLAuth=true: DIGEST-MD5 clients served; no SASL -> err -124 (Java SessionClosedRequireAuthException, kazoo RuntimeError('Invalid error code') then LOST) and a close; a refused login -> err -124 with a null token (not -115), Java AuthFailed"
 
 exit $ZS_RC

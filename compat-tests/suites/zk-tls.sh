@@ -1,5 +1,5 @@
 # needs: none
-# clients: zkcli-3.9-tls java-client-tls-mtls java-client-3.5-tls kazoo-tls negative kafka-broker-zk-tls
+# clients: zkcli-3.9-tls java-client-tls-mtls java-client-3.5-tls kazoo-tls negative kafka-broker-zk-tls enforce-x509
 # timeout: 300
 #
 # zk-tls: ZooKeeper's TLS client port as Apache ZooKeeper 3.9.4 does it. The suite starts
@@ -98,6 +98,43 @@
 #   %2C: 'x509,'CN=zk-client%2COU=zk-tls%2C...); /config/users (sensitive, no world
 #   read) -> "Insufficient permission : /config/users" on the plain port,
 #   "'x509,'<id>", ": cdrwa" over TLS.
+# enforce-x509: a second server of the target's kind with the same TLS settings plus
+#   enforce.auth.enabled=true and enforce.auth.schemes=x509 (zoo.cfg keys that Apache turns
+#   into -Dzookeeper.enforce.auth.*; read by org.apache.zookeeper.server.AuthenticationHelper).
+#   Apache 3.9.4 (ZooKeeperServer.processPacket): a connection may open a session, but any
+#   request other than auth (opcode 100) and sasl (102) from a connection without an id of
+#   an enforced scheme gets ReplyHeader{xid, zxid 0, err -124 SESSIONCLOSEDREQUIRESASLAUTH}
+#   with no body, and the connection (not the session) is closed; the server logs "Client
+#   authentication scheme(s) [...] does not match with any of the expected authentication
+#   scheme [x509], closing session.". The TLS port's certificate gives the x509 id at the
+#   handshake, the plain port gives none.
+#   java/zk/ZkTlsCheck.java `enforce`: the TLS session (PEM stores) has whoAmI [x509: <id>,
+#   ip], creates, sets and reads a node; a plain session connects (SyncConnected), then
+#   getData throws KeeperException.SessionClosedRequireAuthException "KeeperErrorCode =
+#   Session closed because client failed to authenticate for <path>", the client sees
+#   Disconnected, reconnects to the same session (SyncConnected: the session lives) and
+#   its next getData gets the same exception; a plain session after
+#   addAuthInfo("digest", "bob:bob-secret") (the auth succeeds: no AuthFailed) gets it too;
+#   the TLS session still reads, then deletes the node.
+#   python/zk_tls_check.py `enforce` (raw sockets; its docstring has the details): the
+#   16-byte -124 reply and a close for getData, a ping (xid -2), whoAmI, closeSession, and
+#   getData after a successful digest auth packet; the session of the refused
+#   closeSession can be resumed (same id, timeout 30000) and is refused again. kazoo with
+#   use_ssl and the certificate creates and reads; a plain kazoo connects, then the -124
+#   reply ends its connection thread on RuntimeError("Invalid error code") (kazoo
+#   $KAZOO_VERSION has no exception for -124): listener CONNECTED, LOST, the get never
+#   completes, a later get raises ConnectionClosedError.
+#   Start-up refusals (a server of the target's kind on a zoo.cfg with the usual lines
+#   plus these; it must exit non-zero within 15 s without answering srvr, its log holding
+#   Apache's sentence; Apache 3.9.4 logs it, then "Invalid arguments, exiting
+#   abnormally", and exits with status 2 within a second):
+#   - enforce.auth.enabled=true alone -> "zookeeper.enforce.auth.enabled is true
+#     zookeeper.enforce.auth.schemes must be  configured." (two spaces: Apache's text)
+#   - enforce.auth.schemes=digest,kerberos -> "Authentication scheme kerberos is not
+#     available." (every scheme of the list needs a provider)
+#   - enforce.auth.schemes=x509 on a server without a secureClientPort -> "Authentication
+#     scheme x509 is not available." (the x509 provider is registered only with a secure
+#     port: QuorumPeerConfig.configureSSLAuth)
 # Every output is kept in $SUITE_WORK/*.out (zkCli's: zkcli.out).
 
 set -u
@@ -105,7 +142,7 @@ cleanup() { kafka_stop_all; zk_stop_all; }
 trap cleanup EXIT
 trap 'exit 143' TERM INT HUP
 
-ZT_CLIENTS="zkcli-3.9-tls java-client-tls-mtls java-client-3.5-tls kazoo-tls negative kafka-broker-zk-tls"
+ZT_CLIENTS="zkcli-3.9-tls java-client-tls-mtls java-client-3.5-tls kazoo-tls negative kafka-broker-zk-tls enforce-x509"
 ZT_RC=0
 ZT_PW=zk-store-secret
 ZT_CERTS=$SUITE_WORK/certs
@@ -386,6 +423,92 @@ zookeeper.set.acl=true" KAFKA_START_TIMEOUT_S=90 kafka_start apache zk zt-kafka 
 }
 zt_kafka
 zt_report kafka-broker-zk-tls "Apache Kafka $KAFKA_ZK_VERSION on the TLS port (PKCS12 key store, JKS trust store, zookeeper.set.acl=true): started, 5 records through, znodes x509:$ZT_DN:cdrwa + world:anyone:r"
+
+# --- enforce-x509 -------------------------------------------------------------------------------------
+echo "== enforce-x509"
+# zt_refused LABEL CFG-LINES...: a server of the target's kind on a zoo.cfg with these lines
+# must exit non-zero within 15 s, never answering srvr, its log holding Apache's sentence.
+zt_refused() {
+  local label=$1 want=$2 dir port pid rc=running t0 cp
+  shift 2
+  dir=$SUITE_WORK/refused-$((++ZT_REFUSED))
+  port=$(free_port)
+  ZK_CFG_EXTRA="$*" zk__write_cfg "$dir" "$port"
+  t0=$(date +%s%N)
+  case "$TARGET" in
+    apache)
+      cp=$(maven_classpath "${ZK_APACHE_MAVEN_SET:-zookeeper-3.9}") || return 1
+      # shellcheck disable=SC2086
+      java $ZK_SERVER_JAVA_OPTS -cp "$cp" -Dzookeeper.admin.enableServer=false \
+        -Dorg.slf4j.simpleLogger.logFile=System.out org.apache.zookeeper.server.quorum.QuorumPeerMain \
+        "$dir/zoo.cfg" >"$dir/server.log" 2>&1 </dev/null &
+      ;;
+    keel) "$KEEL_BIN" zookeeper "$dir/zoo.cfg" >"$dir/server.log" 2>&1 </dev/null & ;;
+  esac
+  pid=$!
+  for _ in $(seq 1 75); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      wait "$pid"
+      rc=$?
+      break
+    fi
+    if [ -n "$(zk_mode "$port")" ]; then rc=serving; break; fi
+    sleep 0.2
+  done
+  if [ "$rc" = running ] || [ "$rc" = serving ]; then kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
+  echo "      $label: exit status $rc after $((($(date +%s%N) - t0) / 1000000)) ms; log: $(grep -m1 -F -- "$want" "$dir/server.log")"
+  case "$rc" in
+    running | serving | 0) echo "  FAIL $label: the server did not exit non-zero (status $rc)"; FAILS="$FAILS; $label: $rc" ;;
+    *) echo "  ok   $label: exits with status $rc" ;;
+  esac
+  if grep -qF -- "$want" "$dir/server.log"; then
+    echo "  ok   $label: its log says \"$want\""
+  else
+    echo "  FAIL $label: its log does not say \"$want\":"
+    tail -n 5 "$dir/server.log" | sed 's/^/      | /'
+    FAILS="$FAILS; $label: log"
+  fi
+}
+zt_enforce() {
+  local port out
+  port=$(free_port)
+  ZT_ENFORCE_CFG="${ZT_CFG/secureClientPort=$ZT_SECURE_PORT/secureClientPort=$port}
+enforce.auth.enabled=true
+enforce.auth.schemes=x509"
+  if ! ZK_CFG_EXTRA=$ZT_ENFORCE_CFG zk_start "$TARGET" standalone zk-tls-enforce || ! wait_port "$port" 30; then
+    FAILS="$FAILS; the $TARGET ZooKeeper with enforce.auth.enabled=true, enforce.auth.schemes=x509 did not start"
+    return 1
+  fi
+  local plain=$ZK_CONNECT secure=127.0.0.1:$port
+  ZK_CONNECT=$ZT_PLAIN
+  echo "      enforced server: plain $plain, TLS $secure ($(($(date +%s) - ZT_ET0))s)"
+  out=$(zt_java zookeeper-3.9 "$COMPAT_DIR/java/zk/ZkTlsCheck.java" enforce "$secure" "$plain" "$ZT_CERTS" \
+    "$ZT_NODE-enforce-java" "$ZT_DN" 2>&1)
+  printf '%s\n' "$out" >"$SUITE_WORK/java-enforce.out"
+  zt_steps "$out"
+  expect "ZkTlsCheck enforce" "$out" "^ZkTlsCheck enforce: all passed\$"
+  out=$(timeout_run 60 "$PY_VENV/bin/python" "$COMPAT_DIR/python/zk_tls_check.py" enforce "$secure" "$plain" \
+    "$ZT_CERTS" "$ZT_NODE-enforce-py" "$ZT_DN" 2>&1)
+  printf '%s\n' "$out" | tee "$SUITE_WORK/enforce.out"
+  expect "zk_tls_check.py enforce (raw sockets, kazoo)" "$out" "^enforce: all passed\$"
+  out=$(grep -m1 -E "Client authentication scheme|SESSIONCLOSEDREQUIRESASLAUTH|-124" "$(zk_server_dir zk-tls-enforce)/server.log")
+  echo "      server log: ${out:-(nothing about the refusals)}"
+  zk_stop zk-tls-enforce
+  echo "      start-up refusals ($(($(date +%s) - ZT_ET0))s):"
+  zt_refused "enforce.auth.enabled=true without schemes" \
+    "zookeeper.enforce.auth.enabled is true zookeeper.enforce.auth.schemes must be  configured." \
+    enforce.auth.enabled=true
+  zt_refused "enforce.auth.schemes=digest,kerberos (no kerberos provider)" \
+    "Authentication scheme kerberos is not available." \
+    enforce.auth.enabled=true enforce.auth.schemes=digest,kerberos
+  zt_refused "enforce.auth.schemes=x509 without a secureClientPort (no x509 provider)" \
+    "Authentication scheme x509 is not available." \
+    enforce.auth.enabled=true enforce.auth.schemes=x509
+}
+ZT_REFUSED=0
+ZT_ET0=$(date +%s)
+zt_enforce
+zt_report enforce-x509 "enforce.auth.schemes=x509: the mTLS Java client and kazoo served; plain Java client -> SessionClosedRequireAuthException, kazoo -> RuntimeError('Invalid error code') then LOST; raw: -124 for getData/ping/whoAmI/closeSession (digest auth does not help) then a close, the session survives; no schemes / no provider: the server exits ($(($(date +%s) - ZT_ET0))s)"
 
 log "zk-tls: done in $(($(date +%s) - ZT_T0))s"
 exit $ZT_RC

@@ -12,6 +12,11 @@
 //   java ZkSaslCheck anonymous CONNECT ALICE_PATH          (no JAAS file: no SASL at all)
 //   java -Djava.security.auth.login.config=JAAS ZkSaslCheck refused CONNECT PATH SECTION...
 //       each SECTION holds credentials the server must refuse.
+//   java -Djava.security.auth.login.config=JAAS ZkSaslCheck required CONNECT PATH SECTION...
+//       a server with sessionRequireClientSASLAuth=true: alice (section Client) creates
+//       and reads PATH; without SASL every request throws SessionClosedRequireAuthException
+//       (the connection is closed, the client reconnects to the same session); each
+//       SECTION's refused login ends in AuthFailed as in `refused`.
 //
 // Prints "ok <check>" / "FAIL <check>: <why>" (and "info ..." lines that record what the
 // server answered) and exits 0 iff every check passed.
@@ -71,7 +76,7 @@ public class ZkSaslCheck {
             } else if (message != null && !message.equals(e.getMessage())) {
                 fail(what, "message '" + e.getMessage() + "', expected '" + message + "'");
             } else {
-                ok(what + " -> " + e.getMessage());
+                ok(what + " -> " + e.getClass().getSimpleName() + ": " + e.getMessage());
             }
         } catch (Exception e) {
             fail(what, "unexpected " + e);
@@ -175,6 +180,7 @@ public class ZkSaslCheck {
             case "users": users(args[2], args[3], Boolean.parseBoolean(args[4])); break;
             case "anonymous": anonymous(args[2]); break;
             case "refused": refused(args[2], Arrays.copyOfRange(args, 3, args.length)); break;
+            case "required": required(args[2], Arrays.copyOfRange(args, 3, args.length)); break;
             default: throw new IllegalArgumentException("mode " + mode);
         }
         System.out.println(failures == 0 ? "ZkSaslCheck " + mode + ": all passed" : "ZkSaslCheck " + mode + ": " + failures + " failed");
@@ -285,5 +291,61 @@ public class ZkSaslCheck {
                 "KeeperErrorCode = AuthFailed for " + path, () -> zk.getData(path, false, null));
             zk.close();
         }
+    }
+
+    /**
+     * required: a server with sessionRequireClientSASLAuth=true (Apache: enforce.auth.enabled
+     * with the scheme sasl). PATH is created here by alice (ACL sasl:alice:cdrwa, data
+     * "hello") and deleted at the end; each SECTION holds credentials the server refuses.
+     */
+    static void required(String path, String[] sections) throws Exception {
+        final String refused = "KeeperErrorCode = Session closed because client failed to authenticate for " + path;
+        Session alice = login("Client", "alice");
+        ZooKeeper za = alice.zk;
+        equal("sasl: alice, ip: 127.0.0.1", whoAmI(za), "alice: whoAmI");
+        expectOk("alice: create " + path + " with ACL sasl:alice:cdrwa", () -> za.create(path,
+            "hello".getBytes(StandardCharsets.UTF_8), aclList(new ACL(ZooDefs.Perms.ALL, new Id("sasl", "alice"))),
+            CreateMode.PERSISTENT));
+        equal("hello", str(expectOk("alice: getData " + path, () -> za.getData(path, false, null))), "alice: data");
+
+        // SASL off in the client: a session, then the first request is refused and the connection closed
+        Session anon = open(null);
+        check(anon.await(KeeperState.SyncConnected) == KeeperState.SyncConnected, "no SASL: SyncConnected",
+            "saw " + anon.seen);
+        ZooKeeper zn = anon.zk;
+        expectCode("no SASL: getData " + path, KeeperException.Code.SESSIONCLOSEDREQUIRESASLAUTH, refused,
+            () -> zn.getData(path, false, null));
+        check(anon.await(KeeperState.Disconnected) == KeeperState.Disconnected,
+            "no SASL: the server closes the connection (Disconnected)", "saw " + anon.seen);
+        check(anon.await(KeeperState.SyncConnected) == KeeperState.SyncConnected,
+            "no SASL: the client reconnects to the same session (SyncConnected)", "saw " + anon.seen);
+        expectCode("no SASL, reconnected: getData " + path, KeeperException.Code.SESSIONCLOSEDREQUIRESASLAUTH, refused,
+            () -> zn.getData(path, false, null));
+        anon.drain(500);
+        info("no SASL: events " + anon.seen);
+        zn.close();
+
+        // credentials the server refuses: the SASL reply carries -124 instead of -115
+        for (String section : sections) {
+            Session s = open(section);
+            KeeperState last = s.await(KeeperState.SaslAuthenticated, KeeperState.AuthFailed);
+            s.drain(1500);
+            info(section + ": events " + s.seen + ", state " + s.zk.getState());
+            // the client reads the reply's null token as a failed login whatever its err
+            // (-124 here, -115 without the requirement): the same as in `refused`
+            check(last == KeeperState.AuthFailed
+                    && s.seen.equals(Arrays.asList(KeeperState.SyncConnected, KeeperState.AuthFailed)),
+                section + ": events SyncConnected, AuthFailed (and nothing after)", "saw " + s.seen);
+            equal(ZooKeeper.States.AUTH_FAILED, s.zk.getState(), section + ": state");
+            ZooKeeper zk = s.zk;
+            expectCode(section + ": getData " + path, KeeperException.Code.AUTHFAILED,
+                "KeeperErrorCode = AuthFailed for " + path, () -> zk.getData(path, false, null));
+            zk.close();
+        }
+
+        equal("hello", str(expectOk("alice: getData after the refusals", () -> za.getData(path, false, null))),
+            "alice: data after the refusals");
+        expectOk("alice: delete " + path, () -> { za.delete(path, -1); return null; });
+        za.close();
     }
 }

@@ -5,6 +5,11 @@
 // store (the CA's .pem), and a plain session on clientPort.
 //
 //   java ZkTlsCheck mtls SECURE_CONNECT PLAIN_CONNECT CERT_DIR NODE CLIENT_DN
+//   java ZkTlsCheck enforce SECURE_CONNECT PLAIN_CONNECT CERT_DIR NODE CLIENT_DN
+//       (a server with enforce.auth.enabled=true, enforce.auth.schemes=x509: the TLS
+//       session is served; a plain session's requests, also after a digest addAuthInfo,
+//       throw SessionClosedRequireAuthException and the server closes the connection, the
+//       client reconnecting to the same session; see enforce() below and zk-tls.sh)
 //
 // CLIENT_DN is the id Apache's X509AuthenticationProvider gives the certificate:
 // X509Certificate.getSubjectX500Principal().getName(), the subject in RFC 2253 form, last
@@ -92,6 +97,20 @@ public class ZkTlsCheck {
         }
     }
 
+    /** As expectCode, and the exception's message must be exactly message. */
+    static void expectCode(String what, KeeperException.Code code, String message, Body body) {
+        try {
+            Object r = body.run();
+            fail(what, "no exception (returned " + r + "), expected " + code);
+        } catch (KeeperException e) {
+            if (e.code() != code) fail(what, "got " + e.code() + " (" + e.getMessage() + "), expected " + code);
+            else if (!message.equals(e.getMessage())) fail(what, "message '" + e.getMessage() + "', expected '" + message + "'");
+            else ok(what + " -> " + e.getClass().getSimpleName() + ": " + e.getMessage());
+        } catch (Exception e) {
+            fail(what, "unexpected " + e);
+        }
+    }
+
     static Object expectOk(String what, Body body) {
         try {
             Object r = body.run();
@@ -167,8 +186,9 @@ public class ZkTlsCheck {
 
     public static void main(String[] args) throws Exception {
         String mode = args[0];
-        if (!mode.equals("mtls")) throw new IllegalArgumentException("mode " + mode);
-        mtls(args[1], args[2], args[3], args[4], args[5]);
+        if (mode.equals("mtls")) mtls(args[1], args[2], args[3], args[4], args[5]);
+        else if (mode.equals("enforce")) enforce(args[1], args[2], args[3], args[4], args[5]);
+        else throw new IllegalArgumentException("mode " + mode);
         System.out.println(failures == 0 ? "ZkTlsCheck " + mode + ": all passed" : "ZkTlsCheck " + mode + ": " + failures + " failed");
         System.exit(failures == 0 ? 0 : 1);
     }
@@ -266,5 +286,74 @@ public class ZkTlsCheck {
         check(p.exists(node, false) == null, "plain: " + node + " is gone", "still there");
         again.zk.close();
         pl.zk.close();
+    }
+
+    /** The connection states (events of type None) that arrive within ms. */
+    static List<KeeperState> states(Session s, long ms) throws InterruptedException {
+        List<KeeperState> out = new ArrayList<>();
+        long deadline = System.currentTimeMillis() + ms;
+        long left;
+        while ((left = deadline - System.currentTimeMillis()) > 0) {
+            WatchedEvent e = s.events.poll(left, TimeUnit.MILLISECONDS);
+            if (e != null && e.getType() == EventType.None) out.add(e.getState());
+        }
+        return out;
+    }
+
+    /**
+     * enforce: a server with enforce.auth.enabled=true, enforce.auth.schemes=x509 (the
+     * secure port's certificate gives the x509 id; the plain port gives none).
+     */
+    static void enforce(String secure, String plain, String certs, String node, String dn) throws Exception {
+        final String refused = "KeeperErrorCode = Session closed because client failed to authenticate for " + node;
+        Session tls = open("tls", secure, tlsConfig(certs));
+        ZooKeeper t = tls.zk;
+        if (t.getState() != ZooKeeper.States.CONNECTED) {
+            System.out.println("ZkTlsCheck enforce: 1 failed (no TLS session)");
+            System.exit(1);
+        }
+        equal("x509: " + dn + ", ip: 127.0.0.1", whoAmI(t), "tls: whoAmI");
+        expectOk("tls: create " + node, () -> t.create(node, b("enforced"), OPEN, CreateMode.PERSISTENT));
+        expectOk("tls: setData " + node, () -> t.setData(node, b("enforced-2"), 0));
+        equal("enforced-2", str(expectOk("tls: getData", () -> t.getData(node, false, null))), "tls: data");
+
+        // a plain session: opened, then its first request is refused and the connection closed
+        Session pl = open("plain", plain, new ZKClientConfig());
+        ZooKeeper p = pl.zk;
+        expectCode("plain: getData " + node, KeeperException.Code.SESSIONCLOSEDREQUIRESASLAUTH, refused,
+            () -> p.getData(node, false, null));
+        WatchedEvent gone = pl.await(EventType.None, null, KeeperState.Disconnected);
+        check(gone != null, "plain: the server closes the connection (Disconnected)", "no Disconnected within 15 s");
+        // the client reconnects: the session was not closed, only the connection
+        WatchedEvent back = pl.await(EventType.None, null, KeeperState.SyncConnected);
+        check(back != null, "plain: the client reconnects to the same session (SyncConnected, not Expired)",
+            "no SyncConnected within 15 s");
+        if (back != null) {
+            expectCode("plain, reconnected: getData " + node, KeeperException.Code.SESSIONCLOSEDREQUIRESASLAUTH, refused,
+                () -> p.getData(node, false, null));
+        }
+        List<KeeperState> after = states(pl, 500);
+        info("plain: connection states after the second refusal: " + after);
+        p.close();
+
+        // a plain session with a digest id (addAuthInfo succeeds: digest is not an enforced scheme)
+        Session dg = open("plain + digest", plain, new ZKClientConfig());
+        ZooKeeper d = dg.zk;
+        d.addAuthInfo("digest", b("bob:bob-secret"));
+        expectCode("plain + digest addAuthInfo: getData " + node, KeeperException.Code.SESSIONCLOSEDREQUIRESASLAUTH,
+            refused, () -> d.getData(node, false, null));
+        List<KeeperState> dAfter = states(dg, 500);
+        info("plain + digest: connection states after the refusal: " + dAfter);
+        check(!dAfter.contains(KeeperState.AuthFailed), "plain + digest: no AuthFailed (the digest auth itself succeeded)",
+            "states " + dAfter);
+        d.close();
+
+        // the TLS session is still served
+        equal("enforced-2", str(expectOk("tls: getData after the refusals", () -> t.getData(node, false, null))),
+            "tls: data after the refusals");
+        equal("[]", expectOk("tls: getChildren", () -> t.getChildren(node, false)), "tls: children");
+        expectOk("tls: delete " + node, () -> { t.delete(node, -1); return null; });
+        check(t.exists(node, false) == null, "tls: " + node + " is gone", "still there");
+        t.close();
     }
 }
