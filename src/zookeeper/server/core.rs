@@ -799,7 +799,17 @@ impl Core {
                     .get(&conn_id)
                     .map(|conn| conn.auth.iter().map(|id| id.scheme.clone()).collect())
                     .unwrap_or_default();
-                tracing::warn!(%peer, %session, occurrences, "Client authentication scheme(s) {schemes:?} does not match with any of the expected authentication scheme {:?}, closing session.", self.tree.config().auth.enforced_schemes.as_deref().unwrap_or_default());
+                // Java's List.toString: [ip, digest].
+                let expected = self
+                    .tree
+                    .config()
+                    .auth
+                    .enforced_schemes
+                    .as_deref()
+                    .unwrap_or_default()
+                    .join(", ");
+                let schemes = schemes.join(", ");
+                tracing::warn!(%peer, %session, occurrences, "Client authentication scheme(s) [{schemes}] does not match with any of the expected authentication scheme [{expected}], closing session.");
             }
             let frame = header_frame(header.xid, 0, ErrorCode::SessionClosedRequireSaslAuth);
             self.send_in_session_order(session, conn_id, frame, true);
