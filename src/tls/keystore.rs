@@ -329,7 +329,7 @@ mod pkcs12_pbe {
         // A wrong password can pad correctly by chance; a PrivateKeyInfo starts
         // with a SEQUENCE whose length fits.
         match tlv(&plain) {
-            Some((0x30, _, rest)) if rest.is_empty() => Ok(Some(plain)),
+            Some((0x30, _, [])) => Ok(Some(plain)),
             _ => Err("the encrypted PEM key does not open with ssl.key.password".into()),
         }
     }

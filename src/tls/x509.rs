@@ -76,7 +76,7 @@ fn text(tag: u8, value: &[u8]) -> Option<String> {
         // TeletexString, read as Latin-1 as Java does in practice
         0x14 => Some(value.iter().map(|byte| *byte as char).collect()),
         // BMPString
-        0x1e if value.len() % 2 == 0 => String::from_utf16(
+        0x1e if value.len().is_multiple_of(2) => String::from_utf16(
             &value
                 .chunks(2)
                 .map(|pair| u16::from_be_bytes([pair[0], pair[1]]))
