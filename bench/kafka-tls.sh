@@ -71,8 +71,9 @@
 # order to the SASL_SSL port and the note records what the broker chose.
 #
 # Sizes and run time (both kinds, 2 cores): short default 30,000 x 1 KB warm-up per
-# listener, 262,144 x 1 KB per listener, 10 s of paced latency per listener: about 4-5
-# minutes. --long: 50,000 / 1,048,576 x 1 KB, 30 s of latency, 3 repetitions: 15-20 min.
+# listener, 262,144 x 1 KB per listener, 10 s of paced latency per listener: about 2
+# minutes on a quiet machine (1 min 41 s on 2026-12-07). --long: 50,000 / 1,048,576 x 1 KB,
+# 30 s of latency, 3 repetitions: about 10-15 minutes.
 # Caveats: clients and broker share the machine's cores, and the Java clients' own TLS
 # and SCRAM work is part of every SASL_SSL figure, for both kinds alike.
 set -euo pipefail
