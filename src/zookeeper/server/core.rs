@@ -783,7 +783,9 @@ impl Core {
             tracing::debug!(%peer, %session, "dropping a request of a closed session");
             return;
         }
-        let admitted = matches!(request, Request::Auth(_) | Request::Sasl(_))
+        // Checked only when enforcement is on: no lookup on the hot path otherwise.
+        let admitted = self.tree.config().auth.enforced_schemes.is_none()
+            || matches!(request, Request::Auth(_) | Request::Sasl(_))
             || self
                 .connections
                 .get(&conn_id)
