@@ -36,13 +36,6 @@ pub fn system_clock() -> Clock {
     })
 }
 
-tokio::task_local! {
-    /// The listener (by name) of the connection whose request is being handled, set
-    /// by `kafka::server` around each request: Metadata, FindCoordinator and
-    /// DescribeCluster answer with that listener's endpoints.
-    pub static REQUEST_LISTENER: std::sync::Arc<str>;
-}
-
 pub struct Broker {
     pub config: KafkaConfig,
     pub id: BrokerId,
@@ -443,14 +436,15 @@ impl Broker {
     }
 
     /// The endpoint clients should use for a broker: the one on the listener the
-    /// request came in on (`REQUEST_LISTENER`), as Kafka answers, so a client of a
+    /// request came in on (`authz::REQUEST_SESSION`), as Kafka answers, so a client of a
     /// SASL listener is never sent to a plaintext one; `None` when that broker has no
     /// such listener. Outside a request, the listener this broker advertises first.
     pub fn client_endpoint<'a>(
         &self,
         registration: &'a BrokerRegistration,
     ) -> Option<&'a Endpoint> {
-        if let Ok(listener) = REQUEST_LISTENER.try_with(|listener| listener.clone()) {
+        if let Some(session) = crate::kafka::authz::current_session() {
+            let listener = &session.listener;
             return registration
                 .endpoints
                 .iter()

@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //! - `apis`: one handler module per API area, and the dispatch match.
+//! - `authz`: the request's session (principal, address) and the authorization checks.
 //! - `broker`: what handlers share (config, metadata, logs, append signal).
 //! - `config`: `server.properties` with Kafka's defaults and type checks.
 //! - `controller`: cluster metadata kept in ZooKeeper, in Kafka's own znode layout.
@@ -23,6 +24,7 @@
 //! `kafka` never imports `zookeeper`: the broker reaches ZooKeeper over the wire.
 
 pub mod apis;
+pub mod authz;
 pub mod broker;
 pub mod config;
 pub mod controller;

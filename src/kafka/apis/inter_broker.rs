@@ -4,6 +4,7 @@
 //! `ReplicaManager.becomeLeaderOrFollower` / `stopReplicas`), and AlterPartition and
 //! ControlledShutdown for the controller role (`MetadataStore`).
 
+use crate::kafka::security::acl::AclOperation;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -37,6 +38,43 @@ pub async fn handle(
     request: InterBrokerRequest,
     version: i16,
 ) -> InterBrokerResponse {
+    // Kafka's `authorizeClusterOperation(CLUSTER_ACTION)`: only brokers (a super
+    // user, or a principal granted ClusterAction) may drive replicas.
+    if !broker.authorize_cluster(AclOperation::ClusterAction) {
+        const CLUSTER_AUTHORIZATION_FAILED: i16 = 31;
+        return match request {
+            InterBrokerRequest::LeaderAndIsr(_) => {
+                InterBrokerResponse::LeaderAndIsr(LeaderAndIsrResponse {
+                    error_code: CLUSTER_AUTHORIZATION_FAILED,
+                    ..Default::default()
+                })
+            }
+            InterBrokerRequest::UpdateMetadata(_) => {
+                InterBrokerResponse::UpdateMetadata(UpdateMetadataResponse {
+                    error_code: CLUSTER_AUTHORIZATION_FAILED,
+                    ..Default::default()
+                })
+            }
+            InterBrokerRequest::StopReplica(_) => {
+                InterBrokerResponse::StopReplica(StopReplicaResponse {
+                    error_code: CLUSTER_AUTHORIZATION_FAILED,
+                    ..Default::default()
+                })
+            }
+            InterBrokerRequest::AlterPartition(_) => InterBrokerResponse::AlterPartition(
+                crate::kafka::protocol::inter_broker::AlterPartitionResponse {
+                    error_code: CLUSTER_AUTHORIZATION_FAILED,
+                    ..Default::default()
+                },
+            ),
+            InterBrokerRequest::ControlledShutdown(_) => InterBrokerResponse::ControlledShutdown(
+                crate::kafka::protocol::inter_broker::ControlledShutdownResponse {
+                    error_code: CLUSTER_AUTHORIZATION_FAILED,
+                    ..Default::default()
+                },
+            ),
+        };
+    }
     match request {
         InterBrokerRequest::LeaderAndIsr(body) => {
             InterBrokerResponse::LeaderAndIsr(leader_and_isr(broker, body, version))

@@ -16,6 +16,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use zookeeper_client as zk;
 
+mod acls;
 mod elections;
 
 use super::channel::{self, ChannelManager, ControllerContext, Delivered, LiveBroker};
@@ -95,6 +96,9 @@ pub enum WatchKey {
     PartitionState(String, i32),
     DeleteTopics,
     ConfigChanges,
+    /// `/kafka-acl-changes` and `/kafka-acl-extended-changes` (with an authorizer).
+    AclChanges,
+    ExtendedAclChanges,
     Controller,
     PreferredReplicaElection,
     /// An existence watch on `/admin/reassign_partitions` (controller only).
@@ -127,6 +131,8 @@ struct Cache {
     topics: BTreeMap<String, CachedTopic>,
     deletions: BTreeSet<String>,
     broker_configs: BTreeMap<Option<BrokerId>, BTreeMap<String, String>>,
+    /// Every ACL, when this broker has an authorizer (`acls`).
+    acls: Arc<crate::kafka::security::acl::AclTable>,
 }
 
 /// This broker's seat as controller.
@@ -152,6 +158,8 @@ pub struct Driver {
     cache: Cache,
     role: Option<ControllerRole>,
     config_change_last: i64,
+    /// The last ACL change notification applied: literal store, extended store.
+    acl_change_last: [i64; 2],
     publish: watch::Sender<Arc<ClusterMetadata>>,
     /// A read failed: rebuild everything on the next tick.
     dirty: bool,
@@ -197,6 +205,7 @@ impl Driver {
             cache: Cache::default(),
             role: None,
             config_change_last: -1,
+            acl_change_last: [-1, -1],
             publish,
             dirty: false,
             commands_rx,
@@ -219,6 +228,9 @@ impl Driver {
 
     /// Registration, first picture, election: what `start` waits for.
     pub async fn begin(&mut self) -> Result<(), ControllerError> {
+        if self.acls_enabled() {
+            self.create_acl_paths().await?;
+        }
         self.register_broker().await?;
         self.full_reload().await?;
         self.reload_controller().await?;
@@ -275,6 +287,7 @@ impl Driver {
                         }
                     }
                     self.purge_config_changes().await;
+                    self.purge_acl_changes().await;
                 }
             }
             if session_lost || self.client.state() == zk::SessionState::Expired {
@@ -565,6 +578,8 @@ impl Driver {
             }
             WatchKey::DeleteTopics => self.reload_deletions().await,
             WatchKey::ConfigChanges => self.process_config_changes().await,
+            WatchKey::AclChanges => self.process_acl_changes(true).await,
+            WatchKey::ExtendedAclChanges => self.process_acl_changes(false).await,
             WatchKey::Controller => self.reload_controller().await,
             WatchKey::PreferredReplicaElection => self.reload_preferred_election().await,
             WatchKey::ReassignPartitions => {
@@ -618,6 +633,7 @@ impl Driver {
         // Everything is read fresh, so only notifications written from now on matter.
         self.config_change_last = -1;
         self.process_config_changes().await?;
+        self.reload_all_acls().await?;
         Ok(())
     }
 
@@ -871,8 +887,12 @@ impl Driver {
 
     /// Deletes notifications older than Kafka's 15 minutes (any broker may).
     async fn purge_config_changes(&mut self) {
+        self.purge_notifications(layout::CONFIG_CHANGES_PATH).await;
+    }
+
+    /// Deletes the children of a notification root older than Kafka's 15 minutes.
+    async fn purge_notifications(&mut self, path: &str) {
         let client = self.client.clone();
-        let path = layout::CONFIG_CHANGES_PATH;
         let Ok(children) = retry("list", path, || client.list_children(path)).await else {
             return;
         };
@@ -887,13 +907,10 @@ impl Driver {
             if now - stat.ctime > CONFIG_CHANGE_EXPIRATION_MS {
                 match retry("delete", &child_path, || client.delete(&child_path, None)).await {
                     Ok(()) | Err(zk::Error::NoNode) => {
-                        tracing::debug!(
-                            path = child_path,
-                            "purged an expired config change notification"
-                        )
+                        tracing::debug!(path = child_path, "purged an expired change notification")
                     }
                     Err(error) => {
-                        tracing::warn!(%error, path = child_path, "purging a config change failed")
+                        tracing::warn!(%error, path = child_path, "purging a change notification failed")
                     }
                 }
             }
@@ -946,6 +963,7 @@ impl Driver {
             brokers: cache.brokers.clone(),
             topics,
             broker_configs: cache.broker_configs.clone(),
+            acls: cache.acls.clone(),
         };
         self.publish.send_if_modified(|current| {
             if **current == metadata {

@@ -29,6 +29,7 @@
 //! Architecture invariant: nothing here imports `crate::zookeeper`; keel's brokers
 //! talk to any ZooKeeper ensemble (3.5 or later) over the wire.
 
+mod acl_store;
 pub mod admin;
 pub mod channel;
 mod driver;
@@ -113,6 +114,8 @@ struct Settings {
     leader_imbalance_per_broker_percentage: u32,
     /// This broker's registration; the timestamp is set when it is written.
     registration: BrokerZnode,
+    /// `authorizer.class.name` is set: mirror and write Kafka's ACL znodes.
+    acls_enabled: bool,
 }
 
 /// State shared by the store handles and the driver task.
@@ -153,6 +156,8 @@ pub struct ZkMetadataStore {
     stop: Arc<watch::Sender<bool>>,
     /// Requests the controller role answers on the driver task, which owns the cache.
     commands: mpsc::UnboundedSender<driver::Command>,
+    /// Serializes this broker's ACL writes (`acl_store`).
+    acl_writes: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// How long a clean shutdown waits for ZooKeeper to confirm the session closed.
@@ -224,6 +229,7 @@ impl ZkMetadataStore {
                 LEADER_IMBALANCE_PER_BROKER_PERCENTAGE_DEFAULT,
             ),
             registration,
+            acls_enabled: config.security.authorizer.is_some(),
         };
         let shared = Arc::new(Shared {
             broker_id,
@@ -242,6 +248,7 @@ impl ZkMetadataStore {
             metadata,
             stop: Arc::new(stop_tx),
             commands,
+            acl_writes: Arc::new(tokio::sync::Mutex::new(())),
         };
         Ok((store, broker_id))
     }
@@ -931,6 +938,22 @@ impl MetadataStore for ZkMetadataStore {
             }
             Ok(entities)
         })
+    }
+
+    fn create_acls(
+        &self,
+        bindings: Vec<crate::kafka::security::acl::AclBinding>,
+    ) -> BoxFuture<Vec<Result<(), MetadataError>>> {
+        let store = self.clone();
+        Box::pin(async move { store.create_acls_inner(bindings).await })
+    }
+
+    fn delete_acls(
+        &self,
+        filters: Vec<crate::kafka::security::acl::AclBindingFilter>,
+    ) -> BoxFuture<Vec<Vec<acl_store::DeletedBinding>>> {
+        let store = self.clone();
+        Box::pin(async move { store.delete_acls_inner(filters).await })
     }
 
     fn set_user_config(

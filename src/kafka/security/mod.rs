@@ -11,7 +11,9 @@
 //!   login a keel broker performs towards another broker.
 //! - `ssl`: a listener's `ssl.*` settings to a TLS server (and the broker's TLS
 //!   client towards other brokers); `crate::tls` does the TLS itself.
+//! - `acl`: Kafka's ACL model, its znodes, and the authorizer's decisions (pure).
 
+pub mod acl;
 pub mod sasl;
 pub mod scram;
 pub mod ssl;
@@ -143,6 +145,9 @@ pub struct BrokerSecurity {
     /// By listener name (upper case, as `listeners` names them).
     pub listeners: BTreeMap<String, ListenerSecurity>,
     pub inter_broker: InterBrokerClient,
+    /// `Some` when `authorizer.class.name` names Kafka's ZooKeeper-mode ACL
+    /// authorizer: every request is then checked against the ACLs in ZooKeeper.
+    pub authorizer: Option<acl::AuthorizerConfig>,
 }
 
 impl BrokerSecurity {
@@ -164,6 +169,7 @@ pub fn is_security_key(key: &str) -> bool {
         "authorizer.class.name",
         "super.users",
         "allow.everyone.if.no.acl.found",
+        "authorizer.zookeeper.url",
         "zookeeper.ssl.client.enable",
     ];
     if TOP_LEVEL.contains(&key) || key.starts_with("ssl.") {
@@ -269,6 +275,7 @@ pub fn resolve(
     jaas_file: Option<&JaasFile>,
 ) -> Result<BrokerSecurity, ConfigError> {
     refuse_unsupported(properties)?;
+    let authorizer = authorizer(properties)?;
     let map_key = "listener.security.protocol.map";
     let mut protocol_map: BTreeMap<String, SecurityProtocol> = BTreeMap::new();
     if let Some(text) = properties
@@ -301,7 +308,10 @@ pub fn resolve(
         }
     }
 
-    let mut security = BrokerSecurity::default();
+    let mut security = BrokerSecurity {
+        authorizer,
+        ..BrokerSecurity::default()
+    };
     for listener in listeners {
         let name = listener.name.to_ascii_uppercase();
         let protocol = *protocol_map.get(&name).ok_or_else(|| {
@@ -462,18 +472,56 @@ fn listener_sasl(
     })
 }
 
+/// The ZooKeeper-mode authorizers keel implements (Kafka 3.x's and 2.x's name for it).
+const ACL_AUTHORIZERS: [&str; 2] = [
+    "kafka.security.authorizer.AclAuthorizer",
+    "kafka.security.auth.SimpleAclAuthorizer",
+];
+
+/// `authorizer.class.name` and the authorizer's own settings. Another class (a
+/// KRaft `StandardAuthorizer`, Ranger, a custom one) stops start-up: keel cannot
+/// run it, and serving without it would leave open what the operator closed.
+fn authorizer(properties: &Properties) -> Result<Option<acl::AuthorizerConfig>, ConfigError> {
+    let key = "authorizer.class.name";
+    let Some(class) = properties
+        .get_trimmed(key)
+        .filter(|class| !class.is_empty())
+    else {
+        return Ok(None);
+    };
+    if !ACL_AUTHORIZERS.contains(&class) {
+        return Err(properties.error(
+            key,
+            format!("{class}: keel runs Kafka's ZooKeeper ACL authorizer only (kafka.security.authorizer.AclAuthorizer or kafka.security.auth.SimpleAclAuthorizer); refusing to start rather than serve every client unchecked"),
+        ));
+    }
+    for unsupported in ["authorizer.zookeeper.url", "ssl.principal.mapping.rules"] {
+        let value = properties.get_trimmed(unsupported).unwrap_or("");
+        if !value.is_empty()
+            && !(unsupported == "ssl.principal.mapping.rules" && value == "DEFAULT")
+        {
+            return Err(properties.error(
+                unsupported,
+                "not supported by keel's authorizer yet; refusing to start rather than check ACLs against other principals or another ZooKeeper",
+            ));
+        }
+    }
+    let super_users = acl::AuthorizerConfig::parse_super_users(
+        properties.get_trimmed("super.users").unwrap_or(""),
+    )
+    .map_err(|message| properties.error("super.users", message))?;
+    let allow_everyone_if_no_acl_found = properties
+        .get_bool("allow.everyone.if.no.acl.found")?
+        .unwrap_or(false);
+    Ok(Some(acl::AuthorizerConfig {
+        super_users,
+        allow_everyone_if_no_acl_found,
+    }))
+}
+
 /// Settings that would protect the broker in Apache Kafka and that keel cannot
 /// enforce yet: starting without them would leave open what the operator closed.
 fn refuse_unsupported(properties: &Properties) -> Result<(), ConfigError> {
-    if let Some(class) = properties
-        .get_trimmed("authorizer.class.name")
-        .filter(|class| !class.is_empty())
-    {
-        return Err(properties.error(
-            "authorizer.class.name",
-            format!("{class}: ACL authorization is not supported by keel yet; refusing to start rather than serve every client unchecked"),
-        ));
-    }
     if properties.get_bool("zookeeper.set.acl")? == Some(true) {
         return Err(properties.error(
             "zookeeper.set.acl",
@@ -578,7 +626,7 @@ mod tests {
                 "listeners=SASL_PLAINTEXT://:9093\nsasl.enabled.mechanisms=PLAIN\n",
                 "listener.name.sasl_plaintext.plain.sasl.jaas.config",
             ),
-            ("authorizer.class.name=kafka.security.authorizer.AclAuthorizer\n", "authorizer.class.name"),
+            ("authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer\n", "authorizer.class.name"),
             ("zookeeper.set.acl=true\n", "zookeeper.set.acl"),
             (
                 "listener.name.sasl_plaintext.plain.sasl.server.callback.handler.class=x.Y\n",

@@ -40,11 +40,13 @@ use tokio::sync::{watch, Semaphore};
 use tracing::Instrument;
 
 use crate::kafka::apis::{self, api_versions};
+use crate::kafka::authz::{RequestSession, ANONYMOUS, REQUEST_SESSION};
 use crate::kafka::broker::Broker;
 use crate::kafka::metadata::{BoxFuture, MetadataStore};
 use crate::kafka::protocol::frame::ResponseFrame;
 use crate::kafka::protocol::inter_broker::{self, InterBrokerApi};
 use crate::kafka::protocol::{self, DecodeError, FrameCheck, Response, FRAME_LENGTH_BYTES};
+use crate::kafka::security::acl::{java_host_address, Requester};
 use crate::kafka::security::sasl::{self, CredentialStore, Next, SaslServer};
 use crate::kafka::security::scram::{ScramCredential, ScramMechanism};
 use crate::kafka::security::ListenerSecurity;
@@ -182,6 +184,18 @@ async fn serve_connection(
     };
     let mut sasl = security.sasl.clone().map(SaslServer::new);
     let listener_name: Arc<str> = Arc::from(listener_name);
+    // Kafka's DefaultKafkaPrincipalBuilder: the SASL user once logged in (set below),
+    // else the TLS client certificate's subject, else ANONYMOUS.
+    let mut session = Arc::new(RequestSession {
+        listener: listener_name.clone(),
+        requester: Requester {
+            principal: stream.peer_subject().map_or_else(
+                || ANONYMOUS.to_string(),
+                |subject| format!("User:{subject}"),
+            ),
+            host: java_host_address(peer.ip()),
+        },
+    });
     let credentials = ZooKeeperCredentials(broker.metadata.clone());
     let mut buffer = BytesMut::with_capacity(READ_CHUNK_BYTES);
     let mut file_send = FileSend::Sendfile;
@@ -252,6 +266,13 @@ async fn serve_connection(
                         match step.next {
                             Next::Continue => continue,
                             Next::Authenticated => {
+                                if let Some(principal) = server.principal() {
+                                    if principal != session.requester.principal {
+                                        let mut changed = (*session).clone();
+                                        changed.requester.principal = principal.to_string();
+                                        session = Arc::new(changed);
+                                    }
+                                }
                                 tracing::debug!(%peer, principal = server.principal().unwrap_or("-"), mechanism = server.mechanism().map_or("-", |m| m.name()), "SASL authentication complete");
                                 continue;
                             }
@@ -272,7 +293,13 @@ async fn serve_connection(
                     }
                 }
                 if let Some(api) = inter_broker_api(&frame) {
-                    match serve_inter_broker(&broker, api, &frame, peer).await {
+                    match REQUEST_SESSION
+                        .scope(
+                            session.clone(),
+                            serve_inter_broker(&broker, api, &frame, peer),
+                        )
+                        .await
+                    {
                         Some(reply) => {
                             if !send(
                                 &mut stream,
@@ -305,8 +332,8 @@ async fn serve_connection(
                             request.header.correlation_id,
                         );
                         let client_id = request.header.client_id.as_ref().map(|id| id.to_string());
-                        match crate::kafka::broker::REQUEST_LISTENER
-                            .scope(listener_name.clone(), broker.handle(request))
+                        match REQUEST_SESSION
+                            .scope(session.clone(), broker.handle(request))
                             .await
                         {
                             Some(response) => {

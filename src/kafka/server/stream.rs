@@ -25,6 +25,20 @@ impl ClientStream {
         }
     }
 
+    /// The client certificate's subject (RFC 2253, as Java names it), on TLS when
+    /// the client presented one.
+    pub fn peer_subject(&self) -> Option<String> {
+        match self {
+            ClientStream::Plain(_) => None,
+            ClientStream::Tls(stream) => stream
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+                .and_then(|leaf| crate::tls::x509::subject_rfc2253(leaf.as_ref())),
+        }
+    }
+
     pub async fn write_frame(
         &mut self,
         frame: &ResponseFrame,
