@@ -49,7 +49,8 @@ API_FIND_COORDINATOR, API_INIT_PRODUCER_ID = 10, 22
 API_DESCRIBE_ACLS, API_CREATE_ACLS, API_DELETE_ACLS = 29, 30, 31
 
 # org.apache.kafka.common.protocol.Errors
-NONE, UNKNOWN_SERVER_ERROR, UNKNOWN_TOPIC_OR_PARTITION, COORDINATOR_LOAD_IN_PROGRESS = 0, -1, 3, 14
+NONE, UNKNOWN_SERVER_ERROR, UNKNOWN_TOPIC_OR_PARTITION = 0, -1, 3
+COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE = 14, 15
 TOPIC_AUTHORIZATION_FAILED, GROUP_AUTHORIZATION_FAILED, CLUSTER_AUTHORIZATION_FAILED = 29, 30, 31
 INVALID_REQUEST = 42
 
@@ -551,6 +552,10 @@ def raw(sasl, run, zk_chroot):
         (R_GROUP, t_pre, P_PREFIXED): {(carol, "*", OP["READ"], ALLOW)}}, R_ANY, None, P_ANY, principal=carol))
     ck.run("DescribeAcls v3 host and operation", describe(3, "host 127.0.0.1, operation READ, DENY", {
         (R_TOPIC, t_x, P_LITERAL): {acl_deny}}, R_ANY, None, P_ANY, host="127.0.0.1", op="READ", perm=DENY))
+    # v0 knows no pattern types: DescribeAclsRequest turns ANY into LITERAL
+    ck.run("DescribeAcls v0", describe(0, "v0, principal %s: the literal resources only" % carol, {
+        (R_TOPIC, t_x, P_LITERAL): {acl_deny}, (R_CLUSTER, "kafka-cluster", P_LITERAL): {(carol, "*", OP["DESCRIBE"], ALLOW)}},
+        R_ANY, None, P_ANY, principal=carol))
     ck.run("DescribeAcls v1 no match", describe(1, "principal User:nobody", {}, R_ANY, None, P_ANY, principal="User:nobody"))
 
     # 7. DeleteAcls: each filter's matching ACLs, error 0 and a null message each
@@ -705,7 +710,14 @@ def raw(sasl, run, zk_chroot):
         try:
             # FindCoordinatorResponse.prepareResponse: the message is the error's own
             # (Errors.message()), also "NONE" on success
-            err, msg, node = find_coordinator(c, "acl-g-%s" % run)
+            # COORDINATOR_NOT_AVAILABLE (15, "The coordinator is not available.") until
+            # __consumer_offsets exists: this request creates it if no group did yet
+            deadline = time.time() + 30
+            while True:
+                err, msg, node = find_coordinator(c, "acl-g-%s" % run)
+                if err != COORDINATOR_NOT_AVAILABLE or time.time() > deadline:
+                    break
+                time.sleep(0.5)
             expect("acl-g: (error, message)", (err, msg), (NONE, "NONE"))
             got = find_coordinator(c, "acl-h-%s" % run)
             expect("acl-h (no ACL): (error, message, node)", got, (GROUP_AUTHORIZATION_FAILED, "Group authorization failed.", -1))
@@ -714,7 +726,46 @@ def raw(sasl, run, zk_chroot):
             c.close()
     ck.run("FindCoordinator", coordinator)
 
-    # 12. in ZooKeeper: a resource's znode goes when its last ACL does, and every
+    # 12. enforcement by host, wildcard principal and wildcard resource (AclAuthorizer.
+    # matchingAcls / matchingAclExists), on a topic that does not exist: Metadata v8
+    # without auto-creation answers UNKNOWN_TOPIC_OR_PARTITION when bob may Describe it,
+    # TOPIC_AUTHORIZATION_FAILED when not
+    t_h = "acl-raw-%s-h" % run
+
+    def bob_describe(c, topic):
+        return metadata_v8(c, [topic], auto_create=False, cluster_ops=False, topic_ops=False)[1][topic][0]
+
+    def hosts_and_wildcards():
+        c = connect(sasl, "bob")
+        steps = []
+        try:
+            for label, cr, want in (
+                    ("ALLOW from host 10.1.2.3 only", creation(R_TOPIC, t_h, P_LITERAL, bob, "DESCRIBE", host="10.1.2.3"), TOPIC_AUTHORIZATION_FAILED),
+                    ("+ ALLOW from host 127.0.0.1", creation(R_TOPIC, t_h, P_LITERAL, bob, "DESCRIBE", host="127.0.0.1"), UNKNOWN_TOPIC_OR_PARTITION),
+                    ("+ DENY User:* from any host", creation(R_TOPIC, t_h, P_LITERAL, "User:*", "DESCRIBE", DENY), TOPIC_AUTHORIZATION_FAILED)):
+                expect("CreateAcls v1 %s" % label, create_acls(admin, 1, [cr]), [(NONE, "")])
+                expect("bob's Metadata of %s after %s" % (t_h, label), bob_describe(c, t_h), want)
+                steps.append("%s: %d" % (label, want))
+            res = delete_acls(admin, 1, [acl_filter(R_TOPIC, t_h, P_LITERAL)])
+            expect("DeleteAcls of %s: matches" % t_h, len(res[0][2]), 3)
+            # ALLOW User:* Describe on the literal resource "*": every topic, internal ones too
+            expect("CreateAcls v1 User:* on topic *", create_acls(admin, 1, [
+                creation(R_TOPIC, "*", P_LITERAL, "User:*", "DESCRIBE")]), [(NONE, "")])
+            _, everything = metadata_v8(c, None, cluster_ops=False, topic_ops=False)
+            if t_w not in everything or t_none not in everything or "__consumer_offsets" not in everything:
+                raise Fail("with User:* Describe on topic '*', bob sees only %r" % sorted(everything))
+            n_all = len(everything)
+            res = delete_acls(admin, 3, [acl_filter(R_TOPIC, "*", P_LITERAL, "User:*", version=3)])
+            expect("DeleteAcls v3 of User:* on topic *", res, [
+                (NONE, None, {(NONE, None, R_TOPIC, "*", P_LITERAL, "User:*", "*", OP["DESCRIBE"], ALLOW)})])
+            _, everything = metadata_v8(c, None, cluster_ops=False, topic_ops=False)
+            expect("bob's topics after the wildcard ACL's deletion", everything, {})
+            return "; ".join(steps) + "; User:* Describe on topic '*': bob sees all %d topics (__consumer_offsets too), none after its deletion" % n_all
+        finally:
+            c.close()
+    ck.run("host, wildcard principal and wildcard resource", hosts_and_wildcards)
+
+    # 13. in ZooKeeper: a resource's znode goes when its last ACL does, and every
     # change (one per resource and request) left a notification
     def znodes():
         from kazoo.client import KazooClient
@@ -722,6 +773,7 @@ def raw(sasl, run, zk_chroot):
         zk.start(timeout=15)
         try:
             left = [p for p in ("/kafka-acl/Topic/" + t_raw, "/kafka-acl/Topic/" + t_x, "/kafka-acl/Group/" + t_raw,
+                                "/kafka-acl/Topic/" + t_h, "/kafka-acl/Topic/*",
                                 "/kafka-acl-extended/prefixed/Topic/" + t_pre, "/kafka-acl-extended/prefixed/Group/" + t_pre)
                     if zk.exists(p)]
             if left:
@@ -730,13 +782,15 @@ def raw(sasl, run, zk_chroot):
             ext = [json.loads(zk.get("/kafka-acl-extended-changes/" + n)[0].decode())
                    for n in zk.get_children("/kafka-acl-extended-changes")]
             counts = {"TOPIC:" + t_raw: lit.count("TOPIC:" + t_raw), "GROUP:" + t_raw: lit.count("GROUP:" + t_raw),
-                      "TOPIC:" + t_x: lit.count("TOPIC:" + t_x),
+                      "TOPIC:" + t_x: lit.count("TOPIC:" + t_x), "TOPIC:" + t_h: lit.count("TOPIC:" + t_h),
+                      "TOPIC:*": lit.count("TOPIC:*"),
                       "prefixed TOPIC:" + t_pre: ext.count({"version": 1, "resourceType": "TOPIC", "name": t_pre, "patternType": "PREFIXED"}),
                       "prefixed GROUP:" + t_pre: ext.count({"version": 1, "resourceType": "GROUP", "name": t_pre, "patternType": "PREFIXED"})}
             # created in 1 (both ACLs of the topic in one request), one deleted in 7, the
-            # last in 7's third request; the others: created once, deleted once
+            # last in 7's third request; -h: three creations, one deletion; the others:
+            # created once, deleted once
             expect("change notifications per resource", counts, {
-                "TOPIC:" + t_raw: 3, "GROUP:" + t_raw: 2, "TOPIC:" + t_x: 2,
+                "TOPIC:" + t_raw: 3, "GROUP:" + t_raw: 2, "TOPIC:" + t_x: 2, "TOPIC:" + t_h: 4, "TOPIC:*": 2,
                 "prefixed TOPIC:" + t_pre: 2, "prefixed GROUP:" + t_pre: 2})
             # the cluster resource is not the run's own: at least its creation and deletion
             n = lit.count("CLUSTER:kafka-cluster")
