@@ -448,8 +448,8 @@ ka_raw() {
 # --- cluster-propagation -------------------------------------------------------------------
 
 ka_led_by_2() {
-  local p l isr n=0
-  while read -r p l isr; do
+  local l n=0
+  while read -r _ l _; do
     [ "$l" = 2 ] || return 1
     n=$((n + 1))
   done
@@ -457,10 +457,11 @@ ka_led_by_2() {
 }
 
 ka_cluster() {
-  local plain1=$KA_PLAIN sasl1=$KA_SASL plain2 sasl2 out t0 add_s del_s loaded
-  ka_broker ka-b2 2 || { kafka_fail "broker 2 ($TARGET, same chroot) did not start (see $(kafka_server_dir ka-b2))"; return 1; }
-  plain2=$KA_PLAIN sasl2=$KA_SASL
-  KA_PLAIN=$plain1 KA_SASL=$sasl1
+  local plain1=$KA_PLAIN sasl1=$KA_SASL sasl2 out t0 add_s del_s loaded rc=0
+  ka_broker ka-b2 2 || rc=1
+  sasl2=$KA_SASL
+  KA_PLAIN=$plain1 KA_SASL=$sasl1   # the later clients use broker 1
+  [ "$rc" = 0 ] || { kafka_fail "broker 2 ($TARGET, same chroot) did not start (see $(kafka_server_dir ka-b2))"; return 1; }
   # the ACLs in ZooKeeper before broker 2 started apply on it at once
   loaded=$(ka_py "$KA_CHECK" wait-describe "$sasl2" alice "$T_W" allowed 30 2>&1) \
     || { kafka_fail "broker 2 does not apply the ACLs in ZooKeeper at its start: $loaded"; return 1; }
