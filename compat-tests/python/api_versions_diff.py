@@ -51,7 +51,6 @@ NAMES = {
 NOT_SERVED = {
     24: "transactions", 25: "transactions", 26: "transactions", 27: "transactions",
     28: "transactions", 61: "transactions", 65: "transactions", 66: "transactions",
-    29: "ACLs (issue 13)", 30: "ACLs (issue 13)", 31: "ACLs (issue 13)",
     38: "delegation tokens", 39: "delegation tokens", 40: "delegation tokens",
     41: "delegation tokens",
     49: "quotas (issue 13)",

@@ -30,6 +30,8 @@ pub const ANONYMOUS: &str = "User:ANONYMOUS";
 
 tokio::task_local! {
     pub static REQUEST_SESSION: Arc<RequestSession>;
+    /// The API of the request being handled, for the authorizer's log lines.
+    pub static REQUEST_API: kafka_protocol::messages::ApiKey;
 }
 
 /// The current request's session; `None` outside a request (a broker's own work).
@@ -82,12 +84,7 @@ impl Broker {
             resource_type,
         );
         if !allowed {
-            log_denial(
-                &session,
-                operation,
-                resource_type,
-                "NONE (by resource type)",
-            );
+            log_denial(&session, operation, resource_type, "UNKNOWN", "NONE", 0);
         }
         allowed
     }
@@ -129,22 +126,29 @@ impl Broker {
             name,
         );
         if !allowed && log_if_denied {
-            log_denial(&session, operation, resource_type, name);
+            log_denial(&session, operation, resource_type, "LITERAL", name, 1);
         }
         allowed
     }
 }
 
 /// Kafka's `kafka.authorizer.logger` line for a denial, at most a few times per
-/// principal and resource (`warn_limit`).
+/// principal, operation, resource and API (`warn_limit`).
 fn log_denial(
     session: &RequestSession,
     operation: AclOperation,
     resource_type: ResourceType,
+    pattern_type: &str,
     name: &str,
+    reference_count: u32,
 ) {
+    let api = REQUEST_API
+        .try_with(|api| format!("{api:?}"))
+        .unwrap_or_else(|_| "-".to_string());
+    // Per request kind too: CreateAcls and DeleteAcls refused for the same
+    // operation are two facts for the operator.
     let key = format!(
-        "{} {} {}:{name}",
+        "{} {} {}:{name} {api}",
         session.requester.principal,
         operation.name(),
         resource_type.name()
@@ -153,7 +157,7 @@ fn log_denial(
         tracing::info!(
             target: "kafka.authorizer.logger",
             occurrences,
-            "Principal = {} is Denied Operation = {} from host = {} on resource = {}:LITERAL:{name}",
+            "Principal = {} is Denied Operation = {} from host = {} on resource = {}:{pattern_type}:{name} for request = {api} with resourceRefCount = {reference_count}",
             session.requester.principal,
             operation.name(),
             session.requester.host,

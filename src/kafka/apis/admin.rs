@@ -6,6 +6,7 @@
 //! like Kafka, the broker then waits, up to the request's timeout, until the
 //! metadata shows the result (leaders elected, topic gone).
 
+use crate::kafka::security::acl::{AclOperation, ResourceType, CLUSTER_NAME};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -60,6 +61,9 @@ pub async fn create_topics(
         .map(|topic| topic.name.as_str().to_string())
         .collect();
     let mut created = Vec::new();
+    // CREATE on the cluster covers every topic; else CREATE on each.
+    let cluster_create =
+        broker.authorize_quietly(AclOperation::Create, ResourceType::Cluster, CLUSTER_NAME);
     for topic in request.topics {
         let name = topic.name.as_str().to_string();
         let mut result = CreatableTopicResult::default();
@@ -69,6 +73,9 @@ pub async fn create_topics(
         let outcome: Result<(), (ResponseError, String)> = async {
             if duplicates.contains(&name) {
                 return Err((ResponseError::InvalidRequest, format!("Create topics request from client contains multiple entries for the following topics: {name}")));
+            }
+            if !cluster_create && !broker.authorize(AclOperation::Create, ResourceType::Topic, &name) {
+                return Err((ResponseError::TopicAuthorizationFailed, "Authorization failed.".to_string()));
             }
             validate_topic_name(&name).map_err(|message| (ResponseError::InvalidTopicException, message))?;
             let mut configs = BTreeMap::new();
@@ -213,6 +220,15 @@ pub async fn delete_topics(
             continue;
         };
         result.name = Some(TopicName(str_bytes(&name)));
+        // Kafka answers a topic one may not describe as unauthorized whether or
+        // not it exists; DELETE is needed to delete it.
+        if !broker.authorize(AclOperation::Describe, ResourceType::Topic, &name)
+            || !broker.authorize(AclOperation::Delete, ResourceType::Topic, &name)
+        {
+            result.error_code = ResponseError::TopicAuthorizationFailed.code();
+            response.responses.push(result);
+            continue;
+        }
         if let Some(topic) = metadata.topics.get(&name) {
             result.topic_id = topic.id.0;
         }
@@ -265,6 +281,16 @@ pub async fn create_partitions(
     for topic in request.topics {
         let mut result = CreatePartitionsTopicResult::default();
         result.name = topic.name.clone();
+        if !broker.authorize(
+            AclOperation::Alter,
+            ResourceType::Topic,
+            topic.name.as_str(),
+        ) {
+            result.error_code = ResponseError::TopicAuthorizationFailed.code();
+            result.error_message = Some(str_bytes("Authorization failed."));
+            response.results.push(result);
+            continue;
+        }
         let assignments = topic.assignments.map(|assignments| {
             assignments
                 .iter()
@@ -324,7 +350,12 @@ pub fn describe_cluster(
     let metadata = broker.metadata.current();
     let mut response = DescribeClusterResponse::default();
     if request.include_cluster_authorized_operations {
-        response.cluster_authorized_operations = super::authorized_operations::CLUSTER;
+        response.cluster_authorized_operations =
+            if broker.authorize(AclOperation::Describe, ResourceType::Cluster, CLUSTER_NAME) {
+                broker.authorized_operations(ResourceType::Cluster, CLUSTER_NAME)
+            } else {
+                0
+            };
     }
     response.cluster_id = str_bytes(&metadata.cluster_id);
     response.controller_id = metadata.controller_id.map_or(-1, |id| id.0).into();
@@ -387,7 +418,8 @@ pub fn describe_topic_partitions(
         described.name = Some(TopicName(str_bytes(&name)));
         described.is_internal = is_internal_topic(&name);
         // Apache sets it on every topic it answers for, known or not.
-        described.topic_authorized_operations = super::authorized_operations::TOPIC;
+        described.topic_authorized_operations =
+            broker.authorized_operations(ResourceType::Topic, &name);
         let Some(topic) = metadata
             .topics
             .get(&name)
@@ -443,22 +475,31 @@ pub async fn delete_records(
     for topic in request.topics {
         let mut topic_result = DeleteRecordsTopicResult::default();
         topic_result.name = topic.name.clone();
+        let allowed = broker.authorize(
+            AclOperation::Delete,
+            ResourceType::Topic,
+            topic.name.as_str(),
+        );
         for partition in topic.partitions {
             let mut result = DeleteRecordsPartitionResult::default();
             result.partition_index = partition.partition_index;
-            let outcome = broker
-                .leader_partition(&metadata, topic.name.as_str(), partition.partition_index)
-                .and_then(|(local, _)| {
-                    // -1 means "up to the high watermark".
-                    let offset = if partition.offset == -1 {
-                        local.offsets().high_watermark
-                    } else {
-                        partition.offset
-                    };
-                    local
-                        .delete_records_before(offset)
-                        .map_err(|error| error.error)
-                });
+            let outcome = if !allowed {
+                Err(ResponseError::TopicAuthorizationFailed)
+            } else {
+                broker
+                    .leader_partition(&metadata, topic.name.as_str(), partition.partition_index)
+                    .and_then(|(local, _)| {
+                        // -1 means "up to the high watermark".
+                        let offset = if partition.offset == -1 {
+                            local.offsets().high_watermark
+                        } else {
+                            partition.offset
+                        };
+                        local
+                            .delete_records_before(offset)
+                            .map_err(|error| error.error)
+                    })
+            };
             match outcome {
                 Ok(low_watermark) => result.low_watermark = low_watermark,
                 Err(error) => {

@@ -3,6 +3,7 @@
 //! validation; and for broker loggers (KIP-412: `kafka-configs --entity-type
 //! broker-loggers`), whose levels live in `crate::logging`.
 
+use crate::kafka::security::acl::{AclOperation, ResourceType};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -63,6 +64,17 @@ pub fn describe(
                 .is_none_or(|keys| keys.iter().any(|wanted| wanted == key))
         };
         let name = resource.resource_name.as_str();
+        if let Some(error) = denied(
+            broker,
+            AclOperation::DescribeConfigs,
+            resource.resource_type,
+            name,
+        ) {
+            result.error_code = error.code();
+            result.error_message = None;
+            response.results.push(result);
+            continue;
+        }
         match resource.resource_type {
             RESOURCE_TOPIC => match metadata
                 .topics
@@ -455,7 +467,15 @@ pub async fn alter(broker: &Arc<Broker>, request: AlterConfigsRequest) -> AlterC
                 ))
             })
             .collect();
-        let outcome = if resource.resource_type == RESOURCE_BROKER_LOGGER {
+        let denial = denied(
+            broker,
+            AclOperation::AlterConfigs,
+            resource.resource_type,
+            resource.resource_name.as_str(),
+        );
+        let outcome = if let Some(error) = denial {
+            Err((error, String::new()))
+        } else if resource.resource_type == RESOURCE_BROKER_LOGGER {
             // What Apache 3.9 and 4.1 answer: a check ahead of their
             // "AlterConfigs is deprecated ..." refusal turns type 8 away first.
             Err((
@@ -479,11 +499,29 @@ pub async fn alter(broker: &Arc<Broker>, request: AlterConfigsRequest) -> AlterC
         result.error_message = None;
         if let Err((error, message)) = outcome {
             result.error_code = error.code();
-            result.error_message = Some(str_bytes(&message));
+            // An authorization refusal carries no message, as Apache's.
+            result.error_message = (!message.is_empty()).then(|| str_bytes(&message));
         }
         response.responses.push(result);
     }
     response
+}
+
+/// ConfigHelper's and KafkaApis' checks: `operation` on the topic for a topic,
+/// on the cluster for a broker or its loggers; the error a refusal answers.
+fn denied(
+    broker: &Broker,
+    operation: AclOperation,
+    resource_type: i8,
+    name: &str,
+) -> Option<ResponseError> {
+    match resource_type {
+        RESOURCE_TOPIC => (!broker.authorize(operation, ResourceType::Topic, name))
+            .then_some(ResponseError::TopicAuthorizationFailed),
+        RESOURCE_BROKER | RESOURCE_BROKER_LOGGER => (!broker.authorize_cluster(operation))
+            .then_some(ResponseError::ClusterAuthorizationFailed),
+        _ => None,
+    }
 }
 
 const OP_SET: i8 = 0;
@@ -497,7 +535,15 @@ pub async fn incremental_alter(
 ) -> IncrementalAlterConfigsResponse {
     let mut response = IncrementalAlterConfigsResponse::default();
     for resource in request.resources {
-        let outcome = if resource.resource_type == RESOURCE_BROKER_LOGGER {
+        let denial = denied(
+            broker,
+            AclOperation::AlterConfigs,
+            resource.resource_type,
+            resource.resource_name.as_str(),
+        );
+        let outcome = if let Some(error) = denial {
+            Err((error, String::new()))
+        } else if resource.resource_type == RESOURCE_BROKER_LOGGER {
             alter_loggers(broker, &resource, request.validate_only)
         } else {
             incremental_alter_resource(broker, &resource, request.validate_only).await
@@ -510,7 +556,8 @@ pub async fn incremental_alter(
         result.error_message = None;
         if let Err((error, message)) = outcome {
             result.error_code = error.code();
-            result.error_message = Some(str_bytes(&message));
+            // An authorization refusal carries no message, as Apache's.
+            result.error_message = (!message.is_empty()).then(|| str_bytes(&message));
         }
         response.responses.push(result);
     }

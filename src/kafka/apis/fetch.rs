@@ -7,7 +7,9 @@
 //! session and answers only those with news. Record data is answered as ranges of
 //! the segment files (`Records::File`), sent with `sendfile(2)` by the server.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+
+use crate::kafka::security::acl::{AclOperation, ResourceType};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -97,7 +99,9 @@ pub async fn handle(broker: &Arc<Broker>, version: i16, request: FetchRequest) -
     // A follower's fetch (replica id >= 0) reads to the log end and moves the
     // leader's view of that follower; a consumer's reads to the high watermark.
     let replica = (replica_id >= 0).then_some(BrokerId(replica_id));
-    let (mut replies, outcomes) = read_with_long_poll(broker, &request, &targets, replica).await;
+    let denied = denied_topics(broker, &targets, replica.is_some());
+    let (mut replies, outcomes) =
+        read_with_long_poll(broker, &request, &targets, replica, &denied).await;
     fit_aborted_transactions(&mut replies, request.isolation_level);
 
     let mut reply = FetchReply::default();
@@ -141,6 +145,32 @@ pub async fn handle(broker: &Arc<Broker>, version: i16, request: FetchRequest) -
     reply
 }
 
+/// The topics this fetch may not read, decided once before the long poll (the
+/// reads may run off the request's task): a follower's fetch needs CLUSTER_ACTION
+/// on the cluster, a consumer's READ on each topic.
+fn denied_topics(
+    broker: &Broker,
+    targets: &[PartitionRequest],
+    follower: bool,
+) -> HashSet<TopicKey> {
+    let metadata = broker.metadata.current();
+    let keys: HashSet<&TopicKey> = targets.iter().map(|target| &target.key.topic).collect();
+    if follower {
+        if broker.authorize_cluster(AclOperation::ClusterAction) {
+            return HashSet::new();
+        }
+        return keys.into_iter().cloned().collect();
+    }
+    keys.into_iter()
+        .filter(|key| {
+            topic_name(&metadata, key).is_some_and(|name| {
+                !broker.authorize(AclOperation::Read, ResourceType::Topic, &name)
+            })
+        })
+        .cloned()
+        .collect()
+}
+
 fn sessions(broker: &Broker) -> std::sync::MutexGuard<'_, FetchSessionCache> {
     // The cache's methods keep it consistent at every return; a panic elsewhere
     // while it was held leaves nothing half-done.
@@ -180,6 +210,7 @@ async fn read_with_long_poll(
     request: &FetchRequest,
     targets: &[PartitionRequest],
     replica: Option<BrokerId>,
+    denied: &HashSet<TopicKey>,
 ) -> (Vec<PartitionReply>, Vec<PartitionOutcome>) {
     let max_wait_ms = request.max_wait_ms.clamp(0, WAIT_MS_MAX);
     let deadline = tokio::time::Instant::now() + Duration::from_millis(max_wait_ms as u64);
@@ -197,7 +228,7 @@ async fn read_with_long_poll(
         // lands during the read wakes the wait below.
         appends.borrow_and_update();
         let read = crate::kafka::disk::blocking_if(may_block, || {
-            read_all(broker, targets, response_bytes_max, replica)
+            read_all(broker, targets, response_bytes_max, replica, denied)
         });
         if read.bytes >= min_bytes || read.any_error || tokio::time::Instant::now() >= deadline {
             return (read.replies, read.outcomes);
@@ -207,7 +238,7 @@ async fn read_with_long_poll(
             // Deadline passed or the broker is shutting down: answer with what there is.
             _ => {
                 let read = crate::kafka::disk::blocking_if(may_block, || {
-                    read_all(broker, targets, response_bytes_max, replica)
+                    read_all(broker, targets, response_bytes_max, replica, denied)
                 });
                 return (read.replies, read.outcomes);
             }
@@ -244,6 +275,7 @@ fn read_all(
     targets: &[PartitionRequest],
     response_bytes_max: u64,
     replica: Option<BrokerId>,
+    denied: &HashSet<TopicKey>,
 ) -> ReadAll {
     let now_ms = broker.now_ms();
     let mut high_watermark_moved = false;
@@ -265,6 +297,9 @@ fn read_all(
         };
         let result = match name {
             None => Err(ResponseError::UnknownTopicId),
+            Some(_) if denied.contains(&target.key.topic) => {
+                Err(ResponseError::TopicAuthorizationFailed)
+            }
             Some(name) => broker
                 .leader_partition(&metadata, name, target.key.partition)
                 .and_then(|(local, _)| {

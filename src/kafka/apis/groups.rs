@@ -13,6 +13,7 @@
 //! hands runs that comparison itself first, so it does not wait for the next poll.
 //! The coordinator's mutex is never held across an await on replication.
 
+use crate::kafka::security::acl::{AclOperation, ResourceType, CLUSTER_NAME};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -634,7 +635,20 @@ pub async fn find_coordinator(
     for key in &keys {
         let mut coordinator = Coordinator::default();
         coordinator.key = str_bytes(key);
-        let found = outcome.and_then(|()| group_coordinator(broker, &metadata, key));
+        let authorized = if request.key_type == 0 {
+            broker
+                .authorize(AclOperation::Describe, ResourceType::Group, key)
+                .then_some(())
+                .ok_or(ResponseError::GroupAuthorizationFailed)
+        } else {
+            broker
+                .authorize(AclOperation::Describe, ResourceType::TransactionalId, key)
+                .then_some(())
+                .ok_or(ResponseError::TransactionalIdAuthorizationFailed)
+        };
+        let found = authorized
+            .and(outcome)
+            .and_then(|()| group_coordinator(broker, &metadata, key));
         match found {
             Ok((node_id, host, port)) => {
                 coordinator.node_id = node_id.into();
@@ -655,13 +669,24 @@ pub async fn find_coordinator(
         response.node_id = first.node_id;
         response.host = first.host;
         response.port = first.port;
-        if first.error_code != 0 {
-            response.error_message = Some(str_bytes(
-                &ResponseError::try_from_code(first.error_code)
-                    .map(|e| e.to_string())
-                    .unwrap_or_default(),
-            ));
-        }
+        // Kafka's `Errors.message()`: "NONE" on success.
+        response.error_message = Some(str_bytes(&if first.error_code == 0 {
+            "NONE".to_string()
+        } else {
+            match ResponseError::try_from_code(first.error_code) {
+                // Kafka's `Errors` messages.
+                Some(ResponseError::GroupAuthorizationFailed) => {
+                    "Group authorization failed.".to_string()
+                }
+                Some(ResponseError::TransactionalIdAuthorizationFailed) => {
+                    "Transactional Id authorization failed.".to_string()
+                }
+                Some(ResponseError::CoordinatorNotAvailable) => {
+                    "The coordinator is not available.".to_string()
+                }
+                other => other.map(|e| e.to_string()).unwrap_or_default(),
+            }
+        }));
     }
     response
 }
@@ -712,6 +737,16 @@ pub async fn join_group(
     header: &RequestHeader,
     request: JoinGroupRequest,
 ) -> JoinGroupResponse {
+    if !broker.authorize(
+        AclOperation::Read,
+        ResourceType::Group,
+        request.group_id.0.as_str(),
+    ) {
+        let mut response = JoinGroupResponse::default();
+        response.error_code = ResponseError::GroupAuthorizationFailed.code();
+        response.generation_id = -1;
+        return response;
+    }
     let result = call(
         broker,
         header,
@@ -732,6 +767,15 @@ pub async fn sync_group(
     header: &RequestHeader,
     request: SyncGroupRequest,
 ) -> SyncGroupResponse {
+    if !broker.authorize(
+        AclOperation::Read,
+        ResourceType::Group,
+        request.group_id.0.as_str(),
+    ) {
+        let mut response = SyncGroupResponse::default();
+        response.error_code = ResponseError::GroupAuthorizationFailed.code();
+        return response;
+    }
     let result = call(
         broker,
         header,
@@ -751,6 +795,15 @@ pub async fn heartbeat(
     header: &RequestHeader,
     request: HeartbeatRequest,
 ) -> HeartbeatResponse {
+    if !broker.authorize(
+        AclOperation::Read,
+        ResourceType::Group,
+        request.group_id.0.as_str(),
+    ) {
+        let mut response = HeartbeatResponse::default();
+        response.error_code = ResponseError::GroupAuthorizationFailed.code();
+        return response;
+    }
     let result = call(
         broker,
         header,
@@ -770,6 +823,15 @@ pub async fn leave_group(
     header: &RequestHeader,
     request: LeaveGroupRequest,
 ) -> LeaveGroupResponse {
+    if !broker.authorize(
+        AclOperation::Read,
+        ResourceType::Group,
+        request.group_id.0.as_str(),
+    ) {
+        let mut response = LeaveGroupResponse::default();
+        response.error_code = ResponseError::GroupAuthorizationFailed.code();
+        return response;
+    }
     let result = call(
         broker,
         header,
@@ -785,6 +847,35 @@ pub async fn leave_group(
 }
 
 pub async fn offset_commit(
+    broker: &Arc<Broker>,
+    header: &RequestHeader,
+    request: OffsetCommitRequest,
+) -> OffsetCommitResponse {
+    // As KafkaApis.handleOffsetCommitRequest: READ on the group, then READ on each
+    // topic (refused topics answered TOPIC_AUTHORIZATION_FAILED per partition).
+    if !broker.authorize(
+        AclOperation::Read,
+        ResourceType::Group,
+        request.group_id.0.as_str(),
+    ) {
+        let (_, refused) = split_partitions(
+            request,
+            |_, _| false,
+            ResponseError::GroupAuthorizationFailed,
+        );
+        return refused;
+    }
+    let (request, mut refused) = split_partitions(
+        request,
+        |topic, _| broker.authorize(AclOperation::Read, ResourceType::Topic, topic),
+        ResponseError::TopicAuthorizationFailed,
+    );
+    let mut response = offset_commit_authorized(broker, header, request).await;
+    response.topics.append(&mut refused.topics);
+    response
+}
+
+async fn offset_commit_authorized(
     broker: &Arc<Broker>,
     header: &RequestHeader,
     request: OffsetCommitRequest,
@@ -808,17 +899,34 @@ pub async fn offset_commit(
 /// know into an OffsetCommit answer of their own.
 fn split_unknown_partitions(
     metadata: &ClusterMetadata,
+    request: OffsetCommitRequest,
+) -> (OffsetCommitRequest, OffsetCommitResponse) {
+    split_partitions(
+        request,
+        |topic, partition| {
+            metadata
+                .topics
+                .get(topic)
+                .is_some_and(|known| known.partitions.contains_key(&partition))
+        },
+        ResponseError::UnknownTopicOrPartition,
+    )
+}
+
+/// Moves the partitions of `request` that `keep` (topic, partition) refuses into
+/// an OffsetCommit answer of their own, each with `error`.
+fn split_partitions(
     mut request: OffsetCommitRequest,
+    mut keep: impl FnMut(&str, i32) -> bool,
+    error: ResponseError,
 ) -> (OffsetCommitRequest, OffsetCommitResponse) {
     use offset_commit_response::{OffsetCommitResponsePartition, OffsetCommitResponseTopic};
     let mut unknown = OffsetCommitResponse::default();
     for topic in &mut request.topics {
-        let known = metadata.topics.get(topic.name.0.as_str());
+        let name = topic.name.0.as_str().to_string();
         let (kept, refused): (Vec<_>, Vec<_>) = std::mem::take(&mut topic.partitions)
             .into_iter()
-            .partition(|partition| {
-                known.is_some_and(|known| known.partitions.contains_key(&partition.partition_index))
-            });
+            .partition(|partition| keep(&name, partition.partition_index));
         topic.partitions = kept;
         if !refused.is_empty() {
             let mut answer = OffsetCommitResponseTopic::default();
@@ -827,7 +935,7 @@ fn split_unknown_partitions(
             for partition in refused {
                 let mut refused_answer = OffsetCommitResponsePartition::default();
                 refused_answer.partition_index = partition.partition_index;
-                refused_answer.error_code = ResponseError::UnknownTopicOrPartition.code();
+                refused_answer.error_code = error.code();
                 answer.partitions.push(refused_answer);
             }
             unknown.topics.push(answer);
@@ -878,6 +986,144 @@ async fn offset_commit_to_coordinator(
 }
 
 pub async fn offset_fetch(
+    broker: &Arc<Broker>,
+    version: i16,
+    mut request: OffsetFetchRequest,
+) -> OffsetFetchResponse {
+    // DESCRIBE on each group, then on each topic: refused requested topics are
+    // answered TOPIC_AUTHORIZATION_FAILED, refused ones in an all-topics answer
+    // are left out (KafkaApis.handleOffsetFetchRequest).
+    let describe_topic =
+        |name: &str| broker.authorize(AclOperation::Describe, ResourceType::Topic, name);
+    if version < 8 {
+        if !broker.authorize(
+            AclOperation::Describe,
+            ResourceType::Group,
+            request.group_id.0.as_str(),
+        ) {
+            let mut response = OffsetFetchResponse::default();
+            response.error_code = ResponseError::GroupAuthorizationFailed.code();
+            return response;
+        }
+        let mut refused = Vec::new();
+        if let Some(topics) = request.topics.as_mut() {
+            let (kept, denied): (Vec<_>, Vec<_>) = std::mem::take(topics)
+                .into_iter()
+                .partition(|topic| describe_topic(topic.name.0.as_str()));
+            *topics = kept;
+            refused = denied
+                .into_iter()
+                .map(|topic| {
+                    let mut answer = offset_fetch_response::OffsetFetchResponseTopic::default();
+                    answer.name = topic.name;
+                    answer.partitions = topic
+                        .partition_indexes
+                        .into_iter()
+                        .map(|index| {
+                            let mut partition =
+                                offset_fetch_response::OffsetFetchResponsePartition::default();
+                            partition.partition_index = index;
+                            partition.committed_offset = -1;
+                            partition.metadata = Some(Default::default());
+                            partition.error_code = ResponseError::TopicAuthorizationFailed.code();
+                            partition
+                        })
+                        .collect();
+                    answer
+                })
+                .collect();
+        }
+        let all_topics = request.topics.is_none();
+        let mut response = offset_fetch_authorized(broker, version, request).await;
+        if all_topics {
+            response.topics.retain(|topic| {
+                broker.authorize_quietly(
+                    AclOperation::Describe,
+                    ResourceType::Topic,
+                    topic.name.0.as_str(),
+                )
+            });
+        }
+        response.topics.extend(refused);
+        return response;
+    }
+    let mut refused_groups = Vec::new();
+    let mut refused_topics: BTreeMap<
+        String,
+        Vec<offset_fetch_response::OffsetFetchResponseTopics>,
+    > = BTreeMap::new();
+    let mut all_topics_groups = BTreeSet::new();
+    let (kept, denied): (Vec<_>, Vec<_>) = std::mem::take(&mut request.groups)
+        .into_iter()
+        .partition(|group| {
+            broker.authorize(
+                AclOperation::Describe,
+                ResourceType::Group,
+                group.group_id.0.as_str(),
+            )
+        });
+    request.groups = kept;
+    for group in denied {
+        let mut answer = offset_fetch_response::OffsetFetchResponseGroup::default();
+        answer.group_id = group.group_id;
+        answer.error_code = ResponseError::GroupAuthorizationFailed.code();
+        refused_groups.push(answer);
+    }
+    for group in &mut request.groups {
+        let id = group.group_id.0.as_str().to_string();
+        let Some(topics) = group.topics.as_mut() else {
+            all_topics_groups.insert(id);
+            continue;
+        };
+        let (kept, denied): (Vec<_>, Vec<_>) = std::mem::take(topics)
+            .into_iter()
+            .partition(|topic| describe_topic(topic.name.0.as_str()));
+        *topics = kept;
+        let answers = refused_topics.entry(id).or_default();
+        for topic in denied {
+            let mut answer = offset_fetch_response::OffsetFetchResponseTopics::default();
+            answer.name = topic.name;
+            answer.partitions = topic
+                .partition_indexes
+                .into_iter()
+                .map(|index| {
+                    let mut partition =
+                        offset_fetch_response::OffsetFetchResponsePartitions::default();
+                    partition.partition_index = index;
+                    partition.committed_offset = -1;
+                    partition.metadata = Some(Default::default());
+                    partition.error_code = ResponseError::TopicAuthorizationFailed.code();
+                    partition
+                })
+                .collect();
+            answers.push(answer);
+        }
+    }
+    let mut response = if request.groups.is_empty() {
+        OffsetFetchResponse::default()
+    } else {
+        offset_fetch_authorized(broker, version, request).await
+    };
+    for group in &mut response.groups {
+        let id = group.group_id.0.as_str();
+        if all_topics_groups.contains(id) {
+            group.topics.retain(|topic| {
+                broker.authorize_quietly(
+                    AclOperation::Describe,
+                    ResourceType::Topic,
+                    topic.name.0.as_str(),
+                )
+            });
+        }
+        if let Some(mut refused) = refused_topics.remove(id) {
+            group.topics.append(&mut refused);
+        }
+    }
+    response.groups.extend(refused_groups);
+    response
+}
+
+async fn offset_fetch_authorized(
     broker: &Arc<Broker>,
     version: i16,
     request: OffsetFetchRequest,
@@ -1014,6 +1260,15 @@ pub async fn offset_delete(
     header: &RequestHeader,
     request: OffsetDeleteRequest,
 ) -> OffsetDeleteResponse {
+    if !broker.authorize(
+        AclOperation::Delete,
+        ResourceType::Group,
+        request.group_id.0.as_str(),
+    ) {
+        let mut response = OffsetDeleteResponse::default();
+        response.error_code = ResponseError::GroupAuthorizationFailed.code();
+        return response;
+    }
     let result = call(
         broker,
         header,
@@ -1029,6 +1284,35 @@ pub async fn offset_delete(
 }
 
 pub async fn delete_groups(
+    broker: &Arc<Broker>,
+    header: &RequestHeader,
+    mut request: DeleteGroupsRequest,
+) -> DeleteGroupsResponse {
+    let (kept, denied): (Vec<_>, Vec<_>) = std::mem::take(&mut request.groups_names)
+        .into_iter()
+        .partition(|name| {
+            broker.authorize(AclOperation::Delete, ResourceType::Group, name.0.as_str())
+        });
+    request.groups_names = kept;
+    let refused: Vec<_> = denied
+        .into_iter()
+        .map(|name| {
+            let mut result = delete_groups_response::DeletableGroupResult::default();
+            result.group_id = name;
+            result.error_code = ResponseError::GroupAuthorizationFailed.code();
+            result
+        })
+        .collect();
+    let mut response = if request.groups_names.is_empty() {
+        DeleteGroupsResponse::default()
+    } else {
+        delete_groups_authorized(broker, header, request).await
+    };
+    response.results.extend(refused);
+    response
+}
+
+async fn delete_groups_authorized(
     broker: &Arc<Broker>,
     header: &RequestHeader,
     request: DeleteGroupsRequest,
@@ -1057,7 +1341,24 @@ pub async fn list_groups(broker: &Arc<Broker>, request: ListGroupsRequest) -> Li
         place(broker).await;
     }
     match read(broker, &[], |c| c.handle_list_groups(&request)).await {
-        Ok(response) => response,
+        Ok(mut response) => {
+            // DESCRIBE on the cluster lists every group, else the groups one may
+            // describe (unlogged).
+            if !broker.authorize_quietly(
+                AclOperation::Describe,
+                ResourceType::Cluster,
+                CLUSTER_NAME,
+            ) {
+                response.groups.retain(|group| {
+                    broker.authorize_quietly(
+                        AclOperation::Describe,
+                        ResourceType::Group,
+                        group.group_id.0.as_str(),
+                    )
+                });
+            }
+            response
+        }
         Err(error) => {
             let mut response = ListGroupsResponse::default();
             response.error_code = error.code();
@@ -1067,6 +1368,36 @@ pub async fn list_groups(broker: &Arc<Broker>, request: ListGroupsRequest) -> Li
 }
 
 pub async fn describe_groups(
+    broker: &Arc<Broker>,
+    version: i16,
+    mut request: DescribeGroupsRequest,
+) -> DescribeGroupsResponse {
+    let (kept, denied): (Vec<_>, Vec<_>) = std::mem::take(&mut request.groups)
+        .into_iter()
+        .partition(|name| {
+            broker.authorize(AclOperation::Describe, ResourceType::Group, name.0.as_str())
+        });
+    request.groups = kept;
+    let refused: Vec<_> = denied
+        .into_iter()
+        .map(|name| {
+            let mut group = describe_groups_response::DescribedGroup::default();
+            group.group_id = name;
+            group.error_code = ResponseError::GroupAuthorizationFailed.code();
+            group.authorized_operations = i32::MIN;
+            group
+        })
+        .collect();
+    let mut response = if request.groups.is_empty() {
+        DescribeGroupsResponse::default()
+    } else {
+        describe_groups_authorized(broker, version, request).await
+    };
+    response.groups.extend(refused);
+    response
+}
+
+async fn describe_groups_authorized(
     broker: &Arc<Broker>,
     version: i16,
     request: DescribeGroupsRequest,
@@ -1079,7 +1410,8 @@ pub async fn describe_groups(
             // groups described without an error.
             if version >= 3 && request.include_authorized_operations {
                 for group in response.groups.iter_mut().filter(|g| g.error_code == 0) {
-                    group.authorized_operations = super::authorized_operations::GROUP;
+                    group.authorized_operations = broker
+                        .authorized_operations(ResourceType::Group, group.group_id.0.as_str());
                 }
             }
             response

@@ -2,6 +2,7 @@
 //! the same as earliest without tiered storage) and by timestamp; v0's
 //! segment-granular `old_style_offsets` in `handle_v0`.
 
+use crate::kafka::security::acl::{AclOperation, ResourceType};
 use std::sync::Arc;
 
 use kafka_protocol::messages::list_offsets_response::{
@@ -30,7 +31,21 @@ pub fn handle(
     for topic in request.topics {
         let mut topic_response = ListOffsetsTopicResponse::default();
         topic_response.name = topic.name.clone();
+        let allowed = broker.authorize(
+            AclOperation::Describe,
+            ResourceType::Topic,
+            topic.name.as_str(),
+        );
         for partition in topic.partitions {
+            if !allowed {
+                let mut refused = ListOffsetsPartitionResponse::default();
+                refused.partition_index = partition.partition_index;
+                refused.error_code = ResponseError::TopicAuthorizationFailed.code();
+                refused.offset = -1;
+                refused.timestamp = -1;
+                topic_response.partitions.push(refused);
+                continue;
+            }
             let mut partition_response = ListOffsetsPartitionResponse::default();
             partition_response.partition_index = partition.partition_index;
             let result = broker

@@ -15,6 +15,7 @@ use crate::kafka::broker::Broker;
 use crate::kafka::metadata::{
     is_internal_topic, validate_topic_name, ClusterMetadata, NewTopic, TopicId, TopicMetadata,
 };
+use crate::kafka::security::acl::{AclOperation, ResourceType, CLUSTER_NAME};
 
 pub async fn handle(
     broker: &Arc<Broker>,
@@ -30,20 +31,35 @@ pub async fn handle(
     response.controller_id = metadata.controller_id.map_or(-1, |id| id.0).into();
 
     // v0 asks for every topic with an empty list; v1+ with null.
-    let requested = match request.topics {
+    let requested = match request.topics.clone() {
         None => None,
         Some(topics) if topics.is_empty() && version == 0 => None,
         Some(topics) => Some(topics),
     };
     let Some(requested) = requested else {
+        // Topics the requester may not describe are left out, unlogged.
         response.topics = metadata
             .topics
             .values()
             .filter(|topic| !topic.marked_for_deletion)
+            .filter(|topic| {
+                broker.authorize_quietly(AclOperation::Describe, ResourceType::Topic, &topic.name)
+            })
             .map(|topic| topic_response(&metadata, topic))
             .collect();
+        authorized_operations(
+            broker,
+            version,
+            &request,
+            &mut response.topics,
+            &mut response.cluster_authorized_operations,
+        );
         return response;
     };
+    // Kafka answers the topics it refuses after the others: first those it may
+    // not create, then those it may not describe (whose existence is not told).
+    let mut refused_create = Vec::new();
+    let mut refused_describe = Vec::new();
     for wanted in requested {
         let name = match (&wanted.name, wanted.topic_id.is_nil()) {
             (Some(name), _) => name.as_str().to_string(),
@@ -60,12 +76,37 @@ pub async fn handle(
             },
             (None, true) => String::new(),
         };
+        if !broker.authorize(AclOperation::Describe, ResourceType::Topic, &name) {
+            let mut refused = MetadataResponseTopic::default();
+            if wanted.name.is_some() {
+                refused.name = Some(TopicName(str_bytes(&name)));
+            } else {
+                refused.topic_id = wanted.topic_id;
+            }
+            refused.error_code = ResponseError::TopicAuthorizationFailed.code();
+            refused.topic_authorized_operations = i32::MIN;
+            refused_describe.push(refused);
+            continue;
+        }
         if let Some(topic) = metadata
             .topics
             .get(&name)
             .filter(|topic| !topic.marked_for_deletion)
         {
             response.topics.push(topic_response(&metadata, topic));
+            continue;
+        }
+        let may_create = || {
+            broker.authorize_quietly(AclOperation::Create, ResourceType::Cluster, CLUSTER_NAME)
+                || broker.authorize(AclOperation::Create, ResourceType::Topic, &name)
+        };
+        if allow_auto_create && !may_create() {
+            let mut refused = MetadataResponseTopic::default();
+            refused.name = Some(TopicName(str_bytes(&name)));
+            refused.error_code = ResponseError::TopicAuthorizationFailed.code();
+            refused.is_internal = is_internal_topic(&name);
+            refused.topic_authorized_operations = i32::MIN;
+            refused_create.push(refused);
             continue;
         }
         let error = if validate_topic_name(&name).is_err() {
@@ -92,21 +133,48 @@ pub async fn handle(
         topic.is_internal = is_internal_topic(&name);
         response.topics.push(topic);
     }
-    // As KafkaApis.handleTopicMetadataRequest (v8+; the cluster's only up to v10),
-    // with no authorizer: every operation the resource supports.
-    if version >= 8 {
-        if version <= 10 && request.include_cluster_authorized_operations {
-            response.cluster_authorized_operations = super::authorized_operations::CLUSTER;
-        }
-        if request.include_topic_authorized_operations {
-            for topic in &mut response.topics {
-                if topic.error_code != ResponseError::UnknownTopicId.code() {
-                    topic.topic_authorized_operations = super::authorized_operations::TOPIC;
-                }
+    authorized_operations(
+        broker,
+        version,
+        &request,
+        &mut response.topics,
+        &mut response.cluster_authorized_operations,
+    );
+    response.topics.extend(refused_create);
+    response.topics.extend(refused_describe);
+    response
+}
+
+/// As KafkaApis.handleTopicMetadataRequest (v8+; the cluster's only up to v10):
+/// the operations the requester may perform (all a resource supports without an
+/// authorizer); the cluster's only for a requester that may describe it.
+fn authorized_operations(
+    broker: &Broker,
+    version: i16,
+    request: &MetadataRequest,
+    topics: &mut [MetadataResponseTopic],
+    cluster: &mut i32,
+) {
+    if version < 8 {
+        return;
+    }
+    if version <= 10 && request.include_cluster_authorized_operations {
+        *cluster = if broker.authorize(AclOperation::Describe, ResourceType::Cluster, CLUSTER_NAME)
+        {
+            broker.authorized_operations(ResourceType::Cluster, CLUSTER_NAME)
+        } else {
+            0
+        };
+    }
+    if request.include_topic_authorized_operations {
+        for topic in topics {
+            if topic.error_code != ResponseError::UnknownTopicId.code() {
+                let name = topic.name.as_ref().map_or("", |name| name.as_str());
+                topic.topic_authorized_operations =
+                    broker.authorized_operations(ResourceType::Topic, name);
             }
         }
     }
-    response
 }
 
 /// Creates a topic a Metadata request named; the client sees LEADER_NOT_AVAILABLE

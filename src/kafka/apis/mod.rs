@@ -13,6 +13,7 @@
 //! - `groups`: FindCoordinator and the classic group APIs (the coordinator's tokio shell).
 //! - `versioning`: resets fields a response version does not carry.
 //! - `producer_id`: InitProducerId and OffsetForLeaderEpoch.
+//! - `acls`: DescribeAcls, CreateAcls, DeleteAcls (the ZooKeeper-mode authorizer's).
 //! - `client_quotas`: DescribeClientQuotas (read from `/config`; not enforced yet).
 //! - `scram_users`: Describe/AlterUserScramCredentials, and SaslHandshake /
 //!   SaslAuthenticate where no authentication is under way.
@@ -22,6 +23,7 @@
 //!   AlterPartitionReassignments and ListPartitionReassignments, answered by the
 //!   active controller.
 
+pub mod acls;
 pub mod admin;
 pub mod api_versions;
 pub mod client_quotas;
@@ -62,7 +64,9 @@ pub async fn dispatch(broker: &Arc<Broker>, request: Request) -> Option<Response
         _ => false,
     };
     let name = crate::kafka::metrics::request_name(request.api_key, follower_fetch);
-    let response = answer(broker, request).await;
+    let response = crate::kafka::authz::REQUEST_API
+        .scope(request.api_key, answer(broker, request))
+        .await;
     let errors = response.as_ref().map(response_errors).unwrap_or_default();
     if let Some(Response::Fetch(reply)) = &response {
         broker.metrics.record_fetch(broker, reply, follower_fetch);
@@ -129,6 +133,9 @@ async fn answer(broker: &Arc<Broker>, request: Request) -> Option<Response> {
 
 async fn route(broker: &Arc<Broker>, request: Request) -> Option<ResponseKind> {
     let version = request.header.request_api_version;
+    if let Some(refusal) = refuse_cluster_operation(broker, &request.body) {
+        return Some(refusal);
+    }
     match request.body {
         RequestKind::ApiVersions(_) => Some(ResponseKind::ApiVersions(api_versions::handle())),
         RequestKind::Metadata(body) => Some(ResponseKind::Metadata(
@@ -234,6 +241,15 @@ async fn route(broker: &Arc<Broker>, request: Request) -> Option<ResponseKind> {
         RequestKind::DescribeClientQuotas(body) => Some(ResponseKind::DescribeClientQuotas(
             client_quotas::describe(broker, body).await,
         )),
+        RequestKind::DescribeAcls(body) => Some(ResponseKind::DescribeAcls(
+            acls::describe(broker, body).await,
+        )),
+        RequestKind::CreateAcls(body) => {
+            Some(ResponseKind::CreateAcls(acls::create(broker, body).await))
+        }
+        RequestKind::DeleteAcls(body) => {
+            Some(ResponseKind::DeleteAcls(acls::delete(broker, body).await))
+        }
         RequestKind::DescribeUserScramCredentials(body) => Some(
             ResponseKind::DescribeUserScramCredentials(scram_users::describe(broker, body).await),
         ),
@@ -250,33 +266,86 @@ async fn route(broker: &Arc<Broker>, request: Request) -> Option<ResponseKind> {
     }
 }
 
-/// The operations Apache Kafka 3.9 reports as authorized on a resource when no
-/// authorizer is configured, which keel never has (issue 13 adds ACLs): all the
-/// operations the resource type supports (`AclEntry.supportedOperations`), as the
-/// bit field of `AclOperation` codes the `*AuthorizedOperations` fields carry.
-pub(crate) mod authorized_operations {
-    const READ: i32 = 1 << 3;
-    const WRITE: i32 = 1 << 4;
-    const CREATE: i32 = 1 << 5;
-    const DELETE: i32 = 1 << 6;
-    const ALTER: i32 = 1 << 7;
-    const DESCRIBE: i32 = 1 << 8;
-    const CLUSTER_ACTION: i32 = 1 << 9;
-    const DESCRIBE_CONFIGS: i32 = 1 << 10;
-    const ALTER_CONFIGS: i32 = 1 << 11;
-    const IDEMPOTENT_WRITE: i32 = 1 << 12;
-
-    pub const TOPIC: i32 =
-        READ | WRITE | CREATE | DESCRIBE | DELETE | ALTER | DESCRIBE_CONFIGS | ALTER_CONFIGS;
-    /// 3.9's set (4.0 added the group configs' DESCRIBE_CONFIGS and ALTER_CONFIGS).
-    pub const GROUP: i32 = READ | DESCRIBE | DELETE;
-    pub const CLUSTER: i32 = CREATE
-        | CLUSTER_ACTION
-        | DESCRIBE_CONFIGS
-        | ALTER_CONFIGS
-        | IDEMPOTENT_WRITE
-        | ALTER
-        | DESCRIBE;
+/// The APIs Kafka authorizes as a whole by one operation on the cluster
+/// (`authorizeClusterOperation` and its inline equivalents): answered
+/// CLUSTER_AUTHORIZATION_FAILED here, before their handlers, when the requester
+/// may not. (The ACL APIs check inside `acls`, inter-broker requests in
+/// `inter_broker`.)
+fn refuse_cluster_operation(broker: &Broker, body: &RequestKind) -> Option<ResponseKind> {
+    use crate::kafka::security::acl::AclOperation;
+    let operation = match body {
+        RequestKind::DescribeLogDirs(_)
+        | RequestKind::ListPartitionReassignments(_)
+        | RequestKind::DescribeUserScramCredentials(_) => AclOperation::Describe,
+        RequestKind::ElectLeaders(_)
+        | RequestKind::AlterPartitionReassignments(_)
+        | RequestKind::AlterUserScramCredentials(_) => AclOperation::Alter,
+        RequestKind::DescribeClientQuotas(_) => AclOperation::DescribeConfigs,
+        RequestKind::AllocateProducerIds(_) => AclOperation::ClusterAction,
+        _ => return None,
+    };
+    if broker.authorize_cluster(operation) {
+        return None;
+    }
+    let code = kafka_protocol::ResponseError::ClusterAuthorizationFailed.code();
+    let message = Some(str_bytes("Cluster authorization failed."));
+    use kafka_protocol::messages::*;
+    Some(match body {
+        RequestKind::DescribeLogDirs(_) => {
+            ResponseKind::DescribeLogDirs(DescribeLogDirsResponse::default().with_error_code(code))
+        }
+        RequestKind::ListPartitionReassignments(_) => ResponseKind::ListPartitionReassignments(
+            ListPartitionReassignmentsResponse::default()
+                .with_error_code(code)
+                .with_error_message(message),
+        ),
+        RequestKind::DescribeUserScramCredentials(_) => ResponseKind::DescribeUserScramCredentials(
+            DescribeUserScramCredentialsResponse::default()
+                .with_error_code(code)
+                .with_error_message(message),
+        ),
+        RequestKind::ElectLeaders(_) => {
+            ResponseKind::ElectLeaders(ElectLeadersResponse::default().with_error_code(code))
+        }
+        RequestKind::AlterPartitionReassignments(_) => ResponseKind::AlterPartitionReassignments(
+            AlterPartitionReassignmentsResponse::default()
+                .with_error_code(code)
+                .with_error_message(message),
+        ),
+        RequestKind::AlterUserScramCredentials(request) => {
+            use alter_user_scram_credentials_response::AlterUserScramCredentialsResult;
+            let users = request
+                .deletions
+                .iter()
+                .map(|deletion| deletion.name.clone())
+                .chain(
+                    request
+                        .upsertions
+                        .iter()
+                        .map(|upsertion| upsertion.name.clone()),
+                );
+            ResponseKind::AlterUserScramCredentials(
+                AlterUserScramCredentialsResponse::default().with_results(
+                    users
+                        .map(|user| {
+                            AlterUserScramCredentialsResult::default()
+                                .with_user(user)
+                                .with_error_code(code)
+                                .with_error_message(message.clone())
+                        })
+                        .collect(),
+                ),
+            )
+        }
+        RequestKind::DescribeClientQuotas(_) => ResponseKind::DescribeClientQuotas(
+            DescribeClientQuotasResponse::default()
+                .with_error_code(code)
+                .with_error_message(message),
+        ),
+        _ => ResponseKind::AllocateProducerIds(
+            AllocateProducerIdsResponse::default().with_error_code(code),
+        ),
+    })
 }
 
 /// Strings in responses.

@@ -7,6 +7,7 @@
 //! NOT_ENOUGH_REPLICAS while the ISR is below `min.insync.replicas`; acks=0 gets no
 //! response at all, as in Kafka.
 
+use crate::kafka::security::acl::{AclOperation, ResourceType};
 use std::sync::Arc;
 
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
@@ -71,6 +72,8 @@ pub async fn handle(
         let name = topic.name.as_str().to_string();
         let mut topic_response = TopicProduceResponse::default();
         topic_response.name = topic.name.clone();
+        // Kafka checks WRITE on the topic before anything else about it.
+        let topic_allowed = broker.authorize(AclOperation::Write, ResourceType::Topic, &name);
         for partition in topic.partition_data {
             let mut partition_response = PartitionProduceResponse::default();
             partition_response.index = partition.index;
@@ -79,6 +82,8 @@ pub async fn handle(
             let mut counted = (0, 0);
             let outcome = if !acks_valid {
                 Err((ResponseError::InvalidRequiredAcks, String::new()))
+            } else if !topic_allowed {
+                Err((ResponseError::TopicAuthorizationFailed, String::new()))
             } else if transactional {
                 Err((
                     ResponseError::TransactionalIdAuthorizationFailed,

@@ -6,6 +6,7 @@
 //! (`/latest_producer_id_block`), so ids stay unique across brokers and restarts.
 //! Transactions are not supported yet: a transactional id is refused.
 
+use crate::kafka::security::acl::{AclOperation, ResourceType, CLUSTER_NAME};
 use std::sync::Arc;
 
 use kafka_protocol::messages::offset_for_leader_epoch_response::{
@@ -55,6 +56,19 @@ pub async fn init_producer_id(
             response.error_code = ResponseError::TransactionalIdAuthorizationFailed.code();
             return response;
         }
+    }
+    // An idempotent producer needs IDEMPOTENT_WRITE on the cluster, or (KIP-679)
+    // WRITE on some topic.
+    if !broker.authorize_quietly(
+        AclOperation::IdempotentWrite,
+        ResourceType::Cluster,
+        CLUSTER_NAME,
+    ) && !broker.authorize_by_resource_type(AclOperation::Write, ResourceType::Topic)
+    {
+        response.error_code = ResponseError::ClusterAuthorizationFailed.code();
+        response.producer_id = (-1).into();
+        response.producer_epoch = -1;
+        return response;
     }
     // KIP-360: an idempotent producer may ask to bump its epoch after an error.
     if request.producer_id.0 >= 0
@@ -120,18 +134,34 @@ pub fn offset_for_leader_epoch(
 ) -> OffsetForLeaderEpochResponse {
     let metadata = broker.metadata.current();
     let mut response = OffsetForLeaderEpochResponse::default();
+    // A broker (CLUSTER_ACTION) may ask about any topic; a client needs DESCRIBE.
+    let cluster_action = broker.authorize_quietly(
+        AclOperation::ClusterAction,
+        ResourceType::Cluster,
+        crate::kafka::security::acl::CLUSTER_NAME,
+    );
     for topic in request.topics {
         let mut topic_result = OffsetForLeaderTopicResult::default();
         topic_result.topic = topic.topic.clone();
+        let allowed = cluster_action
+            || broker.authorize(
+                AclOperation::Describe,
+                ResourceType::Topic,
+                topic.topic.as_str(),
+            );
         for partition in topic.partitions {
             let mut result = EpochEndOffset::default();
             result.partition = partition.partition;
-            let outcome = broker
-                .leader_partition(&metadata, topic.topic.as_str(), partition.partition)
-                .and_then(|(local, _)| {
-                    check_leader_epoch(&local, partition.current_leader_epoch)?;
-                    Ok(local.end_offset_for_epoch(partition.leader_epoch))
-                });
+            let outcome = if !allowed {
+                Err(ResponseError::TopicAuthorizationFailed)
+            } else {
+                broker
+                    .leader_partition(&metadata, topic.topic.as_str(), partition.partition)
+                    .and_then(|(local, _)| {
+                        check_leader_epoch(&local, partition.current_leader_epoch)?;
+                        Ok(local.end_offset_for_epoch(partition.leader_epoch))
+                    })
+            };
             match outcome {
                 Ok(Some((epoch, end_offset))) => {
                     result.leader_epoch = epoch;

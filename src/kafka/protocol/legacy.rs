@@ -15,9 +15,10 @@
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::{
-    ApiKey, CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest, DescribeConfigsRequest,
-    DescribeConfigsResponse, DescribeLogDirsRequest, FetchRequest, ListOffsetsRequest,
-    OffsetCommitRequest, OffsetFetchRequest, OffsetForLeaderEpochRequest,
+    ApiKey, CreateAclsRequest, CreateTopicsRequest, CreateTopicsResponse, DeleteAclsRequest,
+    DeleteAclsResponse, DeleteTopicsRequest, DescribeAclsRequest, DescribeAclsResponse,
+    DescribeConfigsRequest, DescribeConfigsResponse, DescribeLogDirsRequest, FetchRequest,
+    ListOffsetsRequest, OffsetCommitRequest, OffsetFetchRequest, OffsetForLeaderEpochRequest,
     OffsetForLeaderEpochResponse, ProduceRequest, ProduceResponse, RequestKind, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
@@ -31,6 +32,7 @@ pub fn min_legacy_version(api_key: ApiKey) -> Option<i16> {
         ApiKey::CreateTopics | ApiKey::DeleteTopics => Some(0),
         ApiKey::DescribeConfigs | ApiKey::DescribeLogDirs => Some(0),
         ApiKey::OffsetCommit | ApiKey::OffsetFetch | ApiKey::OffsetForLeaderEpoch => Some(0),
+        ApiKey::DescribeAcls | ApiKey::CreateAcls | ApiKey::DeleteAcls => Some(0),
         _ => None,
     }
 }
@@ -45,6 +47,7 @@ pub fn decodes(api_key: ApiKey, version: i16) -> bool {
         ApiKey::DeleteTopics | ApiKey::DescribeConfigs | ApiKey::DescribeLogDirs => version == 0,
         ApiKey::OffsetCommit | ApiKey::OffsetForLeaderEpoch => (0..=1).contains(&version),
         ApiKey::OffsetFetch => version == 0,
+        ApiKey::DescribeAcls | ApiKey::CreateAcls | ApiKey::DeleteAcls => version == 0,
         _ => false,
     }
 }
@@ -112,6 +115,15 @@ pub fn decode_body(
             .map(|request| (RequestKind::OffsetFetch(request), None)),
         ApiKey::OffsetForLeaderEpoch => decode_offset_for_leader_epoch_v0_v1(body)
             .map(|request| (RequestKind::OffsetForLeaderEpoch(request), None)),
+        ApiKey::DescribeAcls => {
+            decode_describe_acls_v0(body).map(|request| (RequestKind::DescribeAcls(request), None))
+        }
+        ApiKey::CreateAcls => {
+            decode_create_acls_v0(body).map(|request| (RequestKind::CreateAcls(request), None))
+        }
+        ApiKey::DeleteAcls => {
+            decode_delete_acls_v0(body).map(|request| (RequestKind::DeleteAcls(request), None))
+        }
         other => Err(format!("{other:?} v{version} is not a legacy request")),
     }
 }
@@ -337,6 +349,64 @@ pub fn encode_fetch_response(
     Ok(out.freeze())
 }
 
+/// The pattern type every ACL of the v0 ACL APIs has (they predate KIP-290's
+/// prefixed patterns): LITERAL.
+const ACL_PATTERN_LITERAL: i8 = 3;
+
+/// DescribeAcls v0: v1's filter without its pattern type.
+fn decode_describe_acls_v0(body: &mut Bytes) -> Result<DescribeAclsRequest, String> {
+    let mut reader = Reader { bytes: body };
+    let mut request = DescribeAclsRequest::default();
+    request.resource_type_filter = reader.i8()?;
+    request.resource_name_filter = reader.nullable_string()?.map(StrBytes::from_string);
+    request.pattern_type_filter = ACL_PATTERN_LITERAL;
+    request.principal_filter = reader.nullable_string()?.map(StrBytes::from_string);
+    request.host_filter = reader.nullable_string()?.map(StrBytes::from_string);
+    request.operation = reader.i8()?;
+    request.permission_type = reader.i8()?;
+    Ok(request)
+}
+
+/// CreateAcls v0: v1's creations without their pattern types.
+fn decode_create_acls_v0(body: &mut Bytes) -> Result<CreateAclsRequest, String> {
+    use kafka_protocol::messages::create_acls_request::AclCreation;
+    let mut reader = Reader { bytes: body };
+    let mut request = CreateAclsRequest::default();
+    let count = reader.count(1 + 2 + 2 + 2 + 1 + 1)?;
+    for _ in 0..count {
+        let mut creation = AclCreation::default();
+        creation.resource_type = reader.i8()?;
+        creation.resource_name = StrBytes::from_string(reader.string()?);
+        creation.resource_pattern_type = ACL_PATTERN_LITERAL;
+        creation.principal = StrBytes::from_string(reader.string()?);
+        creation.host = StrBytes::from_string(reader.string()?);
+        creation.operation = reader.i8()?;
+        creation.permission_type = reader.i8()?;
+        request.creations.push(creation);
+    }
+    Ok(request)
+}
+
+/// DeleteAcls v0: v1's filters without their pattern types.
+fn decode_delete_acls_v0(body: &mut Bytes) -> Result<DeleteAclsRequest, String> {
+    use kafka_protocol::messages::delete_acls_request::DeleteAclsFilter;
+    let mut reader = Reader { bytes: body };
+    let mut request = DeleteAclsRequest::default();
+    let count = reader.count(1 + 2 + 2 + 2 + 1 + 1)?;
+    for _ in 0..count {
+        let mut filter = DeleteAclsFilter::default();
+        filter.resource_type_filter = reader.i8()?;
+        filter.resource_name_filter = reader.nullable_string()?.map(StrBytes::from_string);
+        filter.pattern_type_filter = ACL_PATTERN_LITERAL;
+        filter.principal_filter = reader.nullable_string()?.map(StrBytes::from_string);
+        filter.host_filter = reader.nullable_string()?.map(StrBytes::from_string);
+        filter.operation = reader.i8()?;
+        filter.permission_type = reader.i8()?;
+        request.filters.push(filter);
+    }
+    Ok(request)
+}
+
 /// A bounds-checked reader of the classic (non-flexible) encodings.
 struct Reader<'a> {
     bytes: &'a mut Bytes,
@@ -351,6 +421,11 @@ impl Reader<'_> {
             ));
         }
         Ok(())
+    }
+
+    fn i8(&mut self) -> Result<i8, String> {
+        self.need(1)?;
+        Ok(self.bytes.get_i8())
     }
 
     fn i16(&mut self) -> Result<i16, String> {
@@ -476,6 +551,16 @@ pub fn encode_admin_response(
         (ResponseKind::OffsetForLeaderEpoch(response), 1) => {
             Some(encode_without_throttle(response, 2, out))
         }
+        (ResponseKind::DescribeAcls(response), 0) => {
+            encode_describe_acls_v0(response, out);
+            Some(Ok(()))
+        }
+        // v0 and v1 share a layout (v1 added prefixed patterns to the request).
+        (ResponseKind::CreateAcls(response), 0) => Some(response.encode(out, 1)),
+        (ResponseKind::DeleteAcls(response), 0) => {
+            encode_delete_acls_v0(response, out);
+            Some(Ok(()))
+        }
         _ => None,
     }
 }
@@ -492,6 +577,46 @@ fn encode_without_throttle<T: Encodable>(
     anyhow::ensure!(body.len() >= 4, "a response body without its throttle time");
     out.put_slice(&body[4..]);
     Ok(())
+}
+
+/// DescribeAcls v0: v1 without each resource's pattern type.
+fn encode_describe_acls_v0(response: &DescribeAclsResponse, out: &mut BytesMut) {
+    out.put_i32(response.throttle_time_ms);
+    out.put_i16(response.error_code);
+    put_nullable_string(out, response.error_message.as_deref());
+    out.put_i32(response.resources.len() as i32);
+    for resource in &response.resources {
+        out.put_i8(resource.resource_type);
+        put_string(out, &resource.resource_name);
+        out.put_i32(resource.acls.len() as i32);
+        for acl in &resource.acls {
+            put_string(out, &acl.principal);
+            put_string(out, &acl.host);
+            out.put_i8(acl.operation);
+            out.put_i8(acl.permission_type);
+        }
+    }
+}
+
+/// DeleteAcls v0: v1 without each matched ACL's pattern type.
+fn encode_delete_acls_v0(response: &DeleteAclsResponse, out: &mut BytesMut) {
+    out.put_i32(response.throttle_time_ms);
+    out.put_i32(response.filter_results.len() as i32);
+    for result in &response.filter_results {
+        out.put_i16(result.error_code);
+        put_nullable_string(out, result.error_message.as_deref());
+        out.put_i32(result.matching_acls.len() as i32);
+        for acl in &result.matching_acls {
+            out.put_i16(acl.error_code);
+            put_nullable_string(out, acl.error_message.as_deref());
+            out.put_i8(acl.resource_type);
+            put_string(out, &acl.resource_name);
+            put_string(out, &acl.principal);
+            put_string(out, &acl.host);
+            out.put_i8(acl.operation);
+            out.put_i8(acl.permission_type);
+        }
+    }
 }
 
 fn encode_create_topics_v0(response: &CreateTopicsResponse, out: &mut BytesMut) {

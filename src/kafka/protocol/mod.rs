@@ -137,6 +137,20 @@ pub fn decode_request(mut frame: Bytes) -> Result<Request, DecodeError> {
             .map_err(|error| malformed(format!("{error}")))?;
         (body, None)
     };
+    // CreateAclsRequest's constructor refuses UNKNOWN elements, so Kafka fails to
+    // parse such a request and closes the connection.
+    if let RequestKind::CreateAcls(request) = &body {
+        if request.creations.iter().any(|creation| {
+            creation.resource_type == 0
+                || creation.resource_pattern_type == 0
+                || creation.operation == 0
+                || creation.permission_type == 0
+        }) {
+            return Err(malformed(
+                "CreatableAcls contain unknown elements".to_string(),
+            ));
+        }
+    }
     // Bytes after the body are ignored, as Kafka's RequestContext.parseRequest
     // ignores them: librdkafka's Metadata v12 "all topics" request carries three.
     if frame.has_remaining() {

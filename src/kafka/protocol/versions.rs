@@ -8,7 +8,8 @@
 //! Burrow, ListOffsets v0 from Burrow, CreateTopics v0-v1, DeleteTopics v0,
 //! DescribeConfigs v0 and DescribeLogDirs v0 from 0.10-1.x admin clients,
 //! OffsetCommit v0-v1 and OffsetFetch v0 from 0.8-0.9 consumers and Burrow's
-//! ZooKeeper-offset era, OffsetForLeaderEpoch v0-v1 from 0.11-2.0 brokers). Maximums stop
+//! ZooKeeper-offset era, OffsetForLeaderEpoch v0-v1 from 0.11-2.0 brokers, the ACL
+//! APIs' v0 from 1.x admin clients). Maximums stop
 //! where a newer version would need semantics keel does not have yet.
 
 use kafka_protocol::messages::ApiKey;
@@ -58,6 +59,11 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     // KIP-554, credentials in `/config/users` (Alter answered by the controller).
     (ApiKey::DescribeUserScramCredentials, 0, 0),
     (ApiKey::AlterUserScramCredentials, 0, 0),
+    // The ZooKeeper-mode authorizer's ACLs (`apis::acls`); v0 (1.x clients,
+    // literal patterns only) through `legacy`.
+    (ApiKey::DescribeAcls, 0, 3),
+    (ApiKey::CreateAcls, 0, 3),
+    (ApiKey::DeleteAcls, 0, 3),
     // Broker to controller (Apache brokers at IBP >= 3.0 in ZooKeeper mode).
     (ApiKey::AllocateProducerIds, 0, 0),
 ];
