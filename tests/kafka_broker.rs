@@ -720,6 +720,22 @@ async fn every_announced_api_answers() {
                 AlterUserScramCredentialsResponse,
                 AlterUserScramCredentialsRequest::default()
             ),
+            // No authorizer configured: SECURITY_DISABLED, as Apache without one.
+            ApiKey::DescribeAcls => check!(
+                DescribeAclsRequest,
+                DescribeAclsResponse,
+                DescribeAclsRequest::default()
+            ),
+            ApiKey::CreateAcls => check!(
+                CreateAclsRequest,
+                CreateAclsResponse,
+                CreateAclsRequest::default()
+            ),
+            ApiKey::DeleteAcls => check!(
+                DeleteAclsRequest,
+                DeleteAclsResponse,
+                DeleteAclsRequest::default()
+            ),
             other => panic!("add {other:?} to this test"),
         }
     }

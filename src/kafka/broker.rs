@@ -448,7 +448,7 @@ impl Broker {
             return registration
                 .endpoints
                 .iter()
-                .find(|endpoint| endpoint.listener.eq_ignore_ascii_case(&listener));
+                .find(|endpoint| endpoint.listener.eq_ignore_ascii_case(listener));
         }
         let listener = self
             .config

@@ -238,14 +238,7 @@ pub trait MetadataStore: Send + Sync + 'static {
     fn delete_acls(
         &self,
         filters: Vec<crate::kafka::security::acl::AclBindingFilter>,
-    ) -> BoxFuture<
-        Vec<
-            Vec<(
-                crate::kafka::security::acl::AclBinding,
-                Option<MetadataError>,
-            )>,
-        >,
-    > {
+    ) -> BoxFuture<Vec<Vec<DeletedAcl>>> {
         let count = filters.len();
         Box::pin(async move { vec![Vec::new(); count] })
     }
@@ -363,6 +356,12 @@ pub fn not_controller_alter_partition(_request: &AlterPartitionRequest) -> Alter
         ..Default::default()
     }
 }
+
+/// One ACL a DeleteAcls filter removed, or the error that kept it.
+pub type DeletedAcl = (
+    crate::kafka::security::acl::AclBinding,
+    Option<MetadataError>,
+);
 
 /// Entity configs (users, clients, ips) by name: each a key/value map.
 pub type EntityConfigs = BTreeMap<String, BTreeMap<String, String>>;

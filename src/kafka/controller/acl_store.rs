@@ -25,8 +25,7 @@ const UPDATE_ROUNDS_MAX: u32 = 10;
 /// How long a write waits for this broker's picture to catch up with it.
 const OWN_PICTURE_WAIT_MS: u64 = 10_000;
 
-/// One binding a DeleteAcls filter removed, or the error that kept it.
-pub type DeletedBinding = (AclBinding, Option<MetadataError>);
+pub use crate::kafka::metadata::DeletedAcl as DeletedBinding;
 
 impl ZkMetadataStore {
     /// Adds the bindings, one result per binding in request order.

@@ -990,6 +990,56 @@ mod tests {
         );
     }
 
+    /// Znode and notification data come from anyone who can write ZooKeeper: a
+    /// mutated or random value is an error, never a panic.
+    #[test]
+    fn mutated_znode_data_never_panics() {
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let entries: BTreeSet<_> = [entry(
+            "User:alice",
+            AclOperation::Read,
+            PermissionType::Allow,
+        )]
+        .into_iter()
+        .collect();
+        let seeds = [
+            encode_acls(&entries),
+            encode_change(&pattern(
+                ResourceType::Topic,
+                "logs-",
+                PatternType::Prefixed,
+            )),
+            b"TOPIC:x".to_vec(),
+        ];
+        for round in 0..400 {
+            let mut data = seeds[round % seeds.len()].clone();
+            if round % 5 == 0 {
+                data = (0..(next() % 64)).map(|_| next() as u8).collect();
+            } else {
+                for _ in 0..=(next() % 4) {
+                    let at = (next() as usize) % data.len().max(1);
+                    match next() % 3 {
+                        0 if !data.is_empty() => data[at] = next() as u8,
+                        1 => data.insert(at.min(data.len()), next() as u8),
+                        _ if !data.is_empty() => {
+                            data.remove(at);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            let _ = decode_acls(&data);
+            let _ = decode_change(true, &data);
+            let _ = decode_change(false, &data);
+        }
+    }
+
     #[test]
     fn host_addresses_print_as_java_prints_them() {
         assert_eq!(java_host_address("::1".parse().unwrap()), "0:0:0:0:0:0:0:1");

@@ -497,8 +497,7 @@ fn authorizer(properties: &Properties) -> Result<Option<acl::AuthorizerConfig>, 
     }
     for unsupported in ["authorizer.zookeeper.url", "ssl.principal.mapping.rules"] {
         let value = properties.get_trimmed(unsupported).unwrap_or("");
-        if !value.is_empty()
-            && !(unsupported == "ssl.principal.mapping.rules" && value == "DEFAULT")
+        if !value.is_empty() && (unsupported != "ssl.principal.mapping.rules" || value != "DEFAULT")
         {
             return Err(properties.error(
                 unsupported,
