@@ -683,7 +683,8 @@ def raw(plain, sasl, zk_chroot, run):
         def check():
             for v in versions:
                 err, msg, got = describe_quotas(admin, comps, strict, version=v)
-                expect("DescribeClientQuotas v%d (error, message)" % v, (err, msg), (NONE, None))
+                # a success carries an empty error_message (the field's default), not null
+                expect("DescribeClientQuotas v%d (error, message)" % v, (err, msg), (NONE, ""))
                 got = {k: x for k, x in got.items() if ours(k)}
                 expect("DescribeClientQuotas v%d %s" % (v, label), got, {k: vals[k] for k in want_keys})
             return "%s: %d entit%s" % (label, len(want_keys), "y" if len(want_keys) == 1 else "ies")
@@ -876,6 +877,53 @@ def produce_throttle(plain, sasl, zk_chroot, run):
         expect("log end offset of %s (every Produce, throttled or not, appended)" % topic, off, 6)
         return "the 6 throttled and unthrottled batches were all appended (log end offset 6)"
     ck.run("throttled data is kept", appended)
+
+    def quota_change():
+        # a new quota applies to the client id's current window (ClientQuotaManager.
+        # updateQuotaMetricConfigs: the sensor keeps its samples)
+        out = []
+        for new_q in (BIG, 1024):
+            alter_and_settle(plain, sasl, run, [([("client-id", cx)], [("producer_byte_rate", new_q)])])
+            c = Client(plain, cx)
+            try:
+                s = produce(c, topic, record_batch(900))
+            finally:
+                c.close()
+            state["total"] += s.size
+            if new_q == BIG:
+                expect("a ~1 KB Produce after the quota was raised to %d: throttle_time_ms" % BIG, s.throttle, 0)
+                out.append("raised to 100M: 0")
+            else:
+                out.append("lowered to 1024: " + in_band("a ~1 KB Produce after the quota was lowered to 1024",
+                                                         s.throttle, state["total"], 1024))
+        return "same client id, new connections: %s (the %d bytes already recorded count)" % ("; ".join(out), state["total"])
+    ck.run("quota changed mid-window", quota_change)
+
+    def acks0():
+        # acks=0: no response, but a throttled request mutes the connection all the same
+        # (KafkaApis: throttle, then sendNoOpResponseExemptThrottle)
+        cz = "qp-z-%s" % run
+        alter_and_settle(plain, sasl, run, [([("client-id", cz)], [("producer_byte_rate", q)])])
+        c = Client(plain, cz)
+        try:
+            total = 0
+            for _ in range(4):
+                _, size = c.send(API_PRODUCE, 9, produce_body(topic, batch, acks=0), True)
+                total += size
+            t4 = time.time()
+            s = produce(c, topic, record_batch(900))
+            total += s.size
+        finally:
+            c.close()
+        lo = (total - s.size) * 1000 // q - (MIN_WINDOW_MS + SAMPLE_MS)
+        waited = (s.t_recv - t4) * 1000
+        if waited < 0.5 * lo:
+            raise Fail("after 4 acks=0 Produces (the 4th throttled by at least ~%d ms) the next request was answered "
+                       "%.0f ms later: the connection was not muted" % (lo, waited))
+        detail = in_band("the acks=1 Produce after 4 acks=0 ones", s.throttle, total, q)
+        return "4 x %d bytes acks=0 (no responses), then a ~1 KB acks=1 one: answered %.0f ms later (muted), %s" % (
+            len(batch), waited, detail)
+    ck.run("acks=0 muted too", acks0)
 
     def unquoted():
         c = Client(plain, cy)

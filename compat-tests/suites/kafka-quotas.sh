@@ -1,6 +1,6 @@
 # needs: none
 # clients: configs-2.2-zookeeper configs-3.9-bootstrap raw-quota-apis produce-throttle fetch-throttle no-quota-unaffected user-quota java-clients
-# timeout: 420
+# timeout: 300
 #
 # kafka-quotas: client quotas (producer_byte_rate, consumer_byte_rate; request_percentage
 # stored and described only) as Apache Kafka 3.9.x (ZooKeeper mode) stores, describes and
@@ -102,7 +102,11 @@
 #     the band (~1.5-2.5 s); a new connection with the same client id is throttled too
 #     (one sensor per client id) and answered at once (not muted); the 5th request on the
 #     first connection is answered >= 50% of the 4th's throttle later, in its band; all 6
-#     batches appended (log end offset 6); client id qp-y-R (no quota): 6 x 32 KB, 0 each.
+#     batches appended (log end offset 6); the quota raised to 100M: a ~1 KB Produce 0,
+#     lowered to 1024: in the band of all the bytes so far against 1024 (a change applies
+#     to the current window); client id qp-z-R (10240): 4 x 32 KB acks=0 (no responses),
+#     then a ~1 KB acks=1 Produce answered >= 50% of the 4th's least throttle later (acks=0
+#     mutes too), in its band; client id qp-y-R (no quota): 6 x 32 KB, 0 each.
 #   fetch-throttle: consumer_byte_rate=10240 for qf-x-R, Fetch v11 (sessionless): 90 KB
 #     (two 45 KB batches) from offset 0 -> throttle 0; one more batch, Fetch from offset 2
 #     -> throttled in the band of both sizes, and the response is empty: error 0,
