@@ -720,6 +720,11 @@ async fn every_announced_api_answers() {
                 AlterUserScramCredentialsResponse,
                 AlterUserScramCredentialsRequest::default()
             ),
+            ApiKey::AlterClientQuotas => check!(
+                AlterClientQuotasRequest,
+                AlterClientQuotasResponse,
+                AlterClientQuotasRequest::default()
+            ),
             // No authorizer configured: SECURITY_DISABLED, as Apache without one.
             ApiKey::DescribeAcls => check!(
                 DescribeAclsRequest,

@@ -53,7 +53,6 @@ NOT_SERVED = {
     28: "transactions", 61: "transactions", 65: "transactions", 66: "transactions",
     38: "delegation tokens", 39: "delegation tokens", 40: "delegation tokens",
     41: "delegation tokens",
-    49: "quotas (issue 13)",
     34: "AlterReplicaLogDirs (moving a replica between log dirs)",
     57: "UpdateFeatures", 58: "Envelope (KRaft forwarding)",
     71: "client telemetry (KIP-714)", 72: "client telemetry (KIP-714)",

@@ -66,6 +66,8 @@ pub struct Broker {
     pub connection_quotas: Arc<crate::kafka::server::quotas::ConnectionQuotas>,
     /// What the request path counts for `/metrics` (`kafka::metrics`).
     pub metrics: crate::kafka::metrics::BrokerMetrics,
+    /// The client quota sensors (`kafka::quota`, `apis::throttle`).
+    pub quota_sensors: Mutex<crate::kafka::quota::QuotaSensors>,
     /// This broker's own `Arc`, for the tasks it starts (fetchers) from `&self`.
     this: std::sync::Weak<Broker>,
 }
@@ -110,6 +112,7 @@ impl Broker {
         let connection_quotas = Arc::new(crate::kafka::server::quotas::ConnectionQuotas::new(
             config.connection_limits.clone(),
         ));
+        let quota_sensors = Mutex::new(crate::kafka::quota::QuotaSensors::new(config.quota_window));
         Arc::new_cyclic(|this| Broker {
             this: this.clone(),
             config,
@@ -127,6 +130,7 @@ impl Broker {
             replicas: ReplicaManager::default(),
             connection_quotas,
             metrics,
+            quota_sensors,
         })
     }
 
@@ -500,7 +504,8 @@ impl Broker {
     }
 
     /// Answers one request; `None` when the protocol wants no response (acks=0).
-    pub async fn handle(self: &Arc<Self>, request: Request) -> Option<Response> {
+    /// With it, the milliseconds a client quota mutes the connection for.
+    pub async fn handle(self: &Arc<Self>, request: Request) -> (Option<Response>, i32) {
         apis::dispatch(self, request).await
     }
 }

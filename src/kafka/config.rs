@@ -89,6 +89,9 @@ pub struct KafkaConfig {
     pub metrics_port: Option<u16>,
     /// `keel.metrics.host`: the address that endpoint binds (default all).
     pub metrics_host: String,
+    /// `quota.window.num` and `quota.window.size.seconds`: the client quota sensors'
+    /// samples (`kafka::quota`).
+    pub quota_window: crate::kafka::quota::QuotaWindow,
     /// `max.connections.per.ip` and its overrides (`server::quotas`).
     pub connection_limits: crate::kafka::server::quotas::ConnectionLimits,
     /// `connections.max.idle.ms`: a connection without a request for this long is
@@ -146,6 +149,8 @@ const KNOWN_KEYS: &[(&str, Kind)] = &[
     ("socket.send.buffer.bytes", Kind::Int),
     ("socket.receive.buffer.bytes", Kind::Int),
     ("socket.request.max.bytes", Kind::Int),
+    ("quota.window.num", Kind::Int),
+    ("quota.window.size.seconds", Kind::Int),
     ("queued.max.requests", Kind::Int),
     ("num.partitions", Kind::Int),
     ("default.replication.factor", Kind::Int),
@@ -410,6 +415,17 @@ impl KafkaConfig {
                 .unwrap_or(true),
             inter_broker_listener_name,
             security,
+            quota_window: crate::kafka::quota::QuotaWindow {
+                samples: properties
+                    .get_number::<u32>("quota.window.num")?
+                    .unwrap_or(11)
+                    .max(1),
+                sample_ms: properties
+                    .get_number::<i64>("quota.window.size.seconds")?
+                    .unwrap_or(1)
+                    .max(1)
+                    * 1000,
+            },
             connection_limits: crate::kafka::server::quotas::ConnectionLimits::from_properties(
                 properties,
             )?,

@@ -89,6 +89,8 @@ pub struct ClusterMetadata {
     pub broker_configs: BTreeMap<Option<BrokerId>, BTreeMap<String, String>>,
     /// Kafka's ACLs (`/kafka-acl*`), read only when this broker has an authorizer.
     pub acls: Arc<crate::kafka::security::acl::AclTable>,
+    /// User and client-id byte-rate quotas (`/config/users`, `/config/clients`).
+    pub quotas: Arc<crate::kafka::quota::QuotaTable>,
 }
 
 impl ClusterMetadata {
@@ -212,6 +214,26 @@ pub trait MetadataStore: Send + Sync + 'static {
         _kind: &'static str,
     ) -> BoxFuture<Result<EntityConfigs, MetadataError>> {
         Box::pin(async move { Ok(BTreeMap::new()) })
+    }
+
+    /// One entity config (`/config/<config_type>/<sanitized path>`), empty when it
+    /// has none.
+    fn entity_config(
+        &self,
+        _config_type: &'static str,
+        _path: String,
+    ) -> BoxFuture<Result<BTreeMap<String, String>, MetadataError>> {
+        Box::pin(async move { Ok(BTreeMap::new()) })
+    }
+
+    /// Replaces an entity config and notifies every broker (`<config_type>/<path>`).
+    fn set_entity_config(
+        &self,
+        _config_type: &'static str,
+        _path: String,
+        _configs: BTreeMap<String, String>,
+    ) -> BoxFuture<Result<(), MetadataError>> {
+        Box::pin(async move { Err(no_zookeeper_offsets()) })
     }
 
     /// Replaces a user's entity config and notifies every broker (`users/<user>`).

@@ -14,6 +14,7 @@
 //! - `node`: a running broker: listeners, cluster membership, periodic duties, shutdown.
 //! - `peer`: connections to other brokers (follower fetches, AlterPartition).
 //! - `protocol`: framing and request/response codec (kafka-protocol message types).
+//! - `quota`: client quotas (byte rates) as Kafka's ClientQuotaManager, pure.
 //! - `replica`: partition state on this broker: log, replication (leader/follower,
 //!   ISR, high watermark), producer sequences; the broker role (`manager`, `fetcher`).
 //! - `security`: listener security protocols, SASL (PLAIN, SCRAM) and the settings
@@ -37,6 +38,7 @@ pub mod metrics;
 pub mod node;
 pub mod peer;
 pub mod protocol;
+pub mod quota;
 pub mod replica;
 pub mod security;
 pub mod server;

@@ -215,6 +215,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn doubles_print_as_java_prints_them() {
+        assert_eq!(java_double(200.0), "200.0");
+        assert_eq!(java_double(12.5), "12.5");
+        assert_eq!(java_double(1e7), "1.0E7");
+        assert_eq!(java_double(1.5e7), "1.5E7");
+        assert_eq!(java_double(0.0005), "5.0E-4");
+        assert_eq!(java_double(0.0), "0.0");
+    }
+
+    #[test]
+    fn alteration_targets_follow_zk_admin_manager() {
+        use kafka_protocol::messages::alter_client_quotas_request::EntityData;
+        let part = |kind: &str, name: Option<&str>| {
+            EntityData::default()
+                .with_entity_type(str_bytes(kind))
+                .with_entity_name(name.map(str_bytes))
+        };
+        assert_eq!(
+            alteration_target(&[part("user", Some("a b")), part("client-id", None)]),
+            Ok(("users", "a%20b/clients/<default>".to_string()))
+        );
+        assert_eq!(
+            alteration_target(&[part("client-id", Some("c"))]),
+            Ok(("clients", "c".to_string()))
+        );
+        assert_eq!(
+            alteration_target(&[part("user", Some(""))]),
+            Err("Empty user not supported".to_string())
+        );
+        assert!(alteration_target(&[part("ip", Some("1.2.3.4")), part("user", None)]).is_err());
+        assert_eq!(
+            alteration_target(&[]),
+            Err("Invalid empty client quota entity".to_string())
+        );
+    }
+
+    #[test]
     fn components_match_as_kafkas_filter() {
         let alice: Name = Some("alice".to_string());
         let exact = Match::Exact("alice".to_string());
@@ -228,4 +265,188 @@ mod tests {
         assert_eq!(entity_name("<default>"), None);
         assert_eq!(entity_name("CN%3Da"), Some("CN=a".to_string()));
     }
+}
+
+/// A quota key's type (`QuotaConfigs` / `DynamicConfig`): whole numbers are
+/// written as integers, rates as Java prints a double.
+#[derive(Clone, Copy, PartialEq)]
+enum KeyType {
+    Long,
+    Int,
+    Double,
+    /// The SCRAM keys of a user's config: not settable as quotas.
+    Password,
+}
+
+fn key_type(config_type: &str, key: &str) -> Option<KeyType> {
+    match (config_type, key) {
+        ("users" | "clients", "producer_byte_rate" | "consumer_byte_rate") => Some(KeyType::Long),
+        ("users" | "clients", "request_percentage" | "controller_mutation_rate") => {
+            Some(KeyType::Double)
+        }
+        ("users", "SCRAM-SHA-256" | "SCRAM-SHA-512") => Some(KeyType::Password),
+        ("ips", "connection_creation_rate") => Some(KeyType::Int),
+        _ => None,
+    }
+}
+
+/// Java's `Double.toString`: plain between 10^-3 and 10^7, else `1.0E7` style.
+fn java_double(value: f64) -> String {
+    let magnitude = value.abs();
+    if magnitude == 0.0 || (1e-3..1e7).contains(&magnitude) {
+        let text = format!("{value}");
+        if text.contains('.') {
+            text
+        } else {
+            format!("{text}.0")
+        }
+    } else {
+        let text = format!("{value:E}");
+        match text.split_once('E') {
+            Some((mantissa, exponent)) if !mantissa.contains('.') => {
+                format!("{mantissa}.0E{exponent}")
+            }
+            _ => text,
+        }
+    }
+}
+
+/// One AlterClientQuotas entry's target: the config type and the sanitized path
+/// under it (`ZkAdminManager.alterClientQuotas`).
+fn alteration_target(
+    entity: &[kafka_protocol::messages::alter_client_quotas_request::EntityData],
+) -> Result<(&'static str, String), String> {
+    use crate::kafka::controller::zk_layout::sanitize;
+    if entity.is_empty() {
+        return Err("Invalid empty client quota entity".to_string());
+    }
+    let (mut user, mut client_id, mut ip) = (None, None, None);
+    for part in entity {
+        let name = part
+            .entity_name
+            .as_deref()
+            .map_or_else(|| DEFAULT_ENTITY.to_string(), sanitize);
+        match part.entity_type.as_str() {
+            "user" => user = Some(name),
+            "client-id" => client_id = Some(name),
+            "ip" => ip = Some(name),
+            other => return Err(format!("Unhandled client quota entity type: {other}")),
+        }
+        if part.entity_name.as_deref() == Some("") {
+            return Err(format!("Empty {} not supported", part.entity_type.as_str()));
+        }
+    }
+    match (user, client_id, ip) {
+        (Some(user), Some(client_id), None) => Ok(("users", format!("{user}/clients/{client_id}"))),
+        (Some(user), None, None) => Ok(("users", user)),
+        (None, Some(client_id), None) => Ok(("clients", client_id)),
+        (None, None, Some(ip)) => {
+            let valid = ip == DEFAULT_ENTITY || ip.parse::<std::net::IpAddr>().is_ok();
+            if !valid {
+                return Err(format!("{ip} is not a valid IP or resolvable host."));
+            }
+            Ok(("ips", ip))
+        }
+        (_, _, Some(_)) => Err("Invalid quota entity combination, IP entity should not be used with user/client ID entity.".to_string()),
+        _ => Err("Invalid client quota entity".to_string()),
+    }
+}
+
+/// AlterClientQuotas (KIP-546) as a ZooKeeper-mode Kafka 3.9 answers it: each
+/// entry's operations applied to its entity config in `/config` (a removal of a
+/// key, or a value checked against the key's type), written with a change
+/// notification unless `validate_only`; errors per entry.
+pub async fn alter(
+    broker: &Arc<Broker>,
+    request: kafka_protocol::messages::AlterClientQuotasRequest,
+) -> kafka_protocol::messages::AlterClientQuotasResponse {
+    use kafka_protocol::messages::alter_client_quotas_response::{
+        EntityData as ResponseEntity, EntryData as ResponseEntry,
+    };
+    let mut response = kafka_protocol::messages::AlterClientQuotasResponse::default();
+    for entry in &request.entries {
+        let outcome: Result<(), (ResponseError, String)> = async {
+            let (config_type, path) = alteration_target(&entry.entity)
+                .map_err(|message| (ResponseError::InvalidRequest, message))?;
+            let mut config = broker
+                .metadata
+                .entity_config(config_type, path.clone())
+                .await
+                .map_err(|error| {
+                    (
+                        ResponseError::try_from_code(error.code)
+                            .unwrap_or(ResponseError::UnknownServerError),
+                        error.message,
+                    )
+                })?;
+            for op in &entry.ops {
+                let key = op.key.as_str();
+                if op.remove {
+                    config.remove(key);
+                    continue;
+                }
+                let value = match key_type(config_type, key) {
+                    None => {
+                        return Err((
+                            ResponseError::InvalidRequest,
+                            format!("Invalid configuration key {key}"),
+                        ))
+                    }
+                    Some(KeyType::Double) => java_double(op.value),
+                    Some(kind @ (KeyType::Long | KeyType::Int)) => {
+                        const EPSILON: f64 = 1e-6;
+                        let whole = (op.value + EPSILON).trunc();
+                        if (whole - op.value).abs() > EPSILON {
+                            let type_name = if kind == KeyType::Long { "LONG" } else { "INT" };
+                            return Err((
+                                ResponseError::InvalidRequest,
+                                format!("Configuration {key} must be a {type_name} value"),
+                            ));
+                        }
+                        format!("{}", whole as i64)
+                    }
+                    Some(KeyType::Password) => {
+                        return Err((
+                            ResponseError::UnknownServerError,
+                            "Unexpected config type PASSWORD".to_string(),
+                        ))
+                    }
+                };
+                config.insert(key.to_string(), value);
+            }
+            if request.validate_only {
+                return Ok(());
+            }
+            broker
+                .metadata
+                .set_entity_config(config_type, path, config)
+                .await
+                .map_err(|error| {
+                    (
+                        ResponseError::try_from_code(error.code)
+                            .unwrap_or(ResponseError::UnknownServerError),
+                        error.message,
+                    )
+                })
+        }
+        .await;
+        let mut answer = ResponseEntry::default().with_entity(
+            entry
+                .entity
+                .iter()
+                .map(|part| {
+                    ResponseEntity::default()
+                        .with_entity_type(part.entity_type.clone())
+                        .with_entity_name(part.entity_name.clone())
+                })
+                .collect(),
+        );
+        answer.error_message = None;
+        if let Err((code, message)) = outcome {
+            answer.error_code = code.code();
+            answer.error_message = Some(str_bytes(&message));
+        }
+        response.entries.push(answer);
+    }
+    response
 }

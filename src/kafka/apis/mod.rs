@@ -11,6 +11,7 @@
 //!   DescribeTopicPartitions, DeleteRecords, DescribeLogDirs.
 //! - `configs`: DescribeConfigs, AlterConfigs, IncrementalAlterConfigs.
 //! - `groups`: FindCoordinator and the classic group APIs (the coordinator's tokio shell).
+//! - `throttle`: client byte-rate quotas applied to Produce and Fetch answers.
 //! - `versioning`: resets fields a response version does not carry.
 //! - `producer_id`: InitProducerId and OffsetForLeaderEpoch.
 //! - `acls`: DescribeAcls, CreateAcls, DeleteAcls (the ZooKeeper-mode authorizer's).
@@ -37,6 +38,7 @@ pub mod metadata;
 pub mod produce;
 pub mod producer_id;
 pub mod scram_users;
+pub mod throttle;
 pub mod versioning;
 
 use std::sync::Arc;
@@ -48,25 +50,52 @@ use crate::kafka::protocol::legacy::LegacyRequest;
 use crate::kafka::protocol::{Request, Response};
 
 /// Answers one request, and counts it for `/metrics` (rate by version, time,
-/// the errors of Produce and Fetch).
-pub async fn dispatch(broker: &Arc<Broker>, request: Request) -> Option<Response> {
+/// the errors of Produce and Fetch) and against the client's quotas: returns the
+/// answer and the time to mute the connection for (`throttle`).
+pub async fn dispatch(broker: &Arc<Broker>, request: Request) -> (Option<Response>, i32) {
     let started = std::time::Instant::now();
     let version = request.header.request_api_version;
-    let follower_fetch = match &request.body {
+    let (follower_fetch, incremental_fetch) = match &request.body {
         RequestKind::Fetch(body) => {
             let replica_id = if version >= 15 {
                 body.replica_state.replica_id.0
             } else {
                 body.replica_id.0
             };
-            replica_id >= 0
+            (replica_id >= 0, body.session_epoch > 0)
         }
-        _ => false,
+        _ => (false, false),
+    };
+    let metered = matches!(
+        request.api_key,
+        kafka_protocol::messages::ApiKey::Produce | kafka_protocol::messages::ApiKey::Fetch
+    );
+    let client_id = request
+        .header
+        .client_id
+        .as_ref()
+        .map(|id| id.to_string())
+        .unwrap_or_default();
+    let request_bytes = if request.api_key == kafka_protocol::messages::ApiKey::Produce {
+        request.size_bytes
+    } else {
+        0
     };
     let name = crate::kafka::metrics::request_name(request.api_key, follower_fetch);
-    let response = crate::kafka::authz::REQUEST_API
+    let mut response = crate::kafka::authz::REQUEST_API
         .scope(request.api_key, answer(broker, request))
         .await;
+    let throttle_ms = if metered {
+        let metering = throttle::Metered {
+            client_id: &client_id,
+            request_bytes,
+            follower_fetch,
+            incremental_fetch,
+        };
+        throttle::apply(broker, &metering, response.as_mut())
+    } else {
+        0
+    };
     let errors = response.as_ref().map(response_errors).unwrap_or_default();
     if let Some(Response::Fetch(reply)) = &response {
         broker.metrics.record_fetch(broker, reply, follower_fetch);
@@ -81,7 +110,7 @@ pub async fn dispatch(broker: &Arc<Broker>, request: Request) -> Option<Response
             .metrics
             .record_request("Fetch", version, elapsed_ms, &[]);
     }
-    response
+    (response, throttle_ms)
 }
 
 /// The error codes ErrorsPerSec counts for a response, as the responses'
@@ -241,6 +270,9 @@ async fn route(broker: &Arc<Broker>, request: Request) -> Option<ResponseKind> {
         RequestKind::DescribeClientQuotas(body) => Some(ResponseKind::DescribeClientQuotas(
             client_quotas::describe(broker, body).await,
         )),
+        RequestKind::AlterClientQuotas(body) => Some(ResponseKind::AlterClientQuotas(
+            client_quotas::alter(broker, body).await,
+        )),
         RequestKind::DescribeAcls(body) => Some(ResponseKind::DescribeAcls(
             acls::describe(broker, body).await,
         )),
@@ -281,6 +313,7 @@ fn refuse_cluster_operation(broker: &Broker, body: &RequestKind) -> Option<Respo
         | RequestKind::AlterPartitionReassignments(_)
         | RequestKind::AlterUserScramCredentials(_) => AclOperation::Alter,
         RequestKind::DescribeClientQuotas(_) => AclOperation::DescribeConfigs,
+        RequestKind::AlterClientQuotas(_) => AclOperation::AlterConfigs,
         RequestKind::AllocateProducerIds(_) => AclOperation::ClusterAction,
         _ => return None,
     };
@@ -332,6 +365,33 @@ fn refuse_cluster_operation(broker: &Broker, body: &RequestKind) -> Option<Respo
                                 .with_user(user)
                                 .with_error_code(code)
                                 .with_error_message(message.clone())
+                        })
+                        .collect(),
+                ),
+            )
+        }
+        RequestKind::AlterClientQuotas(request) => {
+            use alter_client_quotas_response::{EntityData, EntryData};
+            ResponseKind::AlterClientQuotas(
+                AlterClientQuotasResponse::default().with_entries(
+                    request
+                        .entries
+                        .iter()
+                        .map(|entry| {
+                            EntryData::default()
+                                .with_error_code(code)
+                                .with_error_message(message.clone())
+                                .with_entity(
+                                    entry
+                                        .entity
+                                        .iter()
+                                        .map(|part| {
+                                            EntityData::default()
+                                                .with_entity_type(part.entity_type.clone())
+                                                .with_entity_name(part.entity_name.clone())
+                                        })
+                                        .collect(),
+                                )
                         })
                         .collect(),
                 ),

@@ -18,6 +18,7 @@ use zookeeper_client as zk;
 
 mod acls;
 mod elections;
+mod quotas;
 
 use super::channel::{self, ChannelManager, ControllerContext, Delivered, LiveBroker};
 use super::election::{self, LeaderAndIsr};
@@ -133,6 +134,8 @@ struct Cache {
     broker_configs: BTreeMap<Option<BrokerId>, BTreeMap<String, String>>,
     /// Every ACL, when this broker has an authorizer (`acls`).
     acls: Arc<crate::kafka::security::acl::AclTable>,
+    /// User and client-id quotas (`quotas`).
+    quotas: Arc<crate::kafka::quota::QuotaTable>,
 }
 
 /// This broker's seat as controller.
@@ -632,6 +635,7 @@ impl Driver {
         }
         // Everything is read fresh, so only notifications written from now on matter.
         self.config_change_last = -1;
+        self.reload_all_quotas().await?;
         self.process_config_changes().await?;
         self.reload_all_acls().await?;
         Ok(())
@@ -871,7 +875,11 @@ impl Driver {
                         match entity_type.as_str() {
                             "topics" => self.reload_topic_config(&name).await?,
                             "brokers" => self.reload_broker_config(&name).await?,
-                            // Client, user and IP quotas are not enforced by keel.
+                            "users" | "clients" => {
+                                self.reload_quota_entity(&format!("{entity_type}/{name}"))
+                                    .await?
+                            }
+                            // IP connection-creation quotas are not enforced by keel.
                             _ => {}
                         }
                     }
@@ -964,6 +972,7 @@ impl Driver {
             topics,
             broker_configs: cache.broker_configs.clone(),
             acls: cache.acls.clone(),
+            quotas: cache.quotas.clone(),
         };
         self.publish.send_if_modified(|current| {
             if **current == metadata {

@@ -956,6 +956,47 @@ impl MetadataStore for ZkMetadataStore {
         Box::pin(async move { store.delete_acls_inner(filters).await })
     }
 
+    fn entity_config(
+        &self,
+        config_type: &'static str,
+        path: String,
+    ) -> BoxFuture<Result<BTreeMap<String, String>, MetadataError>> {
+        let store = self.clone();
+        Box::pin(async move {
+            let client = store.shared.client()?;
+            let znode = format!("/config/{config_type}/{path}");
+            Ok(session::get(&client, &znode)
+                .await
+                .map_err(into_metadata_error)?
+                .map(|(data, _)| layout::decode_entity_config(&data))
+                .unwrap_or_default())
+        })
+    }
+
+    fn set_entity_config(
+        &self,
+        config_type: &'static str,
+        path: String,
+        configs: BTreeMap<String, String>,
+    ) -> BoxFuture<Result<(), MetadataError>> {
+        let store = self.clone();
+        Box::pin(async move {
+            let client = store.shared.client()?;
+            let znode = format!("/config/{config_type}/{path}");
+            // A user/client-id config's parent (`/config/users/<u>/clients`) may not
+            // exist yet; `set_or_create` makes the leaf only.
+            if let Some((parent, _)) = znode.rsplit_once('/') {
+                session::ensure_path(&client, parent)
+                    .await
+                    .map_err(into_metadata_error)?;
+            }
+            session::set_or_create(&client, &znode, &layout::encode_entity_config(&configs))
+                .await
+                .map_err(into_metadata_error)?;
+            notify_config_change(&client, &format!("{config_type}/{path}")).await
+        })
+    }
+
     fn set_user_config(
         &self,
         user: String,

@@ -64,6 +64,9 @@ pub struct Request {
     pub body: RequestKind,
     /// What a legacy version (`legacy`) carries beyond `body`.
     pub legacy: Option<legacy::LegacyRequest>,
+    /// The request's size on the wire, without its length prefix (what Kafka's
+    /// produce quota counts).
+    pub size_bytes: usize,
 }
 
 /// Why a frame is not a request keel can serve. Every variant but `ApiVersionsFallback`
@@ -96,6 +99,7 @@ pub enum DecodeError {
 
 /// Decodes one frame body (the bytes after the length prefix).
 pub fn decode_request(mut frame: Bytes) -> Result<Request, DecodeError> {
+    let size_bytes = frame.len();
     if frame.len() < 8 {
         return Err(DecodeError::TooShort(frame.len()));
     }
@@ -161,6 +165,7 @@ pub fn decode_request(mut frame: Bytes) -> Result<Request, DecodeError> {
         header,
         body,
         legacy,
+        size_bytes,
     })
 }
 

@@ -54,8 +54,9 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     // ILLEGAL_SASL_STATE as Kafka's KafkaApis answers them.
     (ApiKey::SaslHandshake, 0, 1),
     (ApiKey::SaslAuthenticate, 0, 2),
-    // KIP-546, read from `/config` (quotas are not enforced yet).
+    // KIP-546, in `/config`; byte rates enforced (`kafka::quota`).
     (ApiKey::DescribeClientQuotas, 0, 1),
+    (ApiKey::AlterClientQuotas, 0, 1),
     // KIP-554, credentials in `/config/users` (Alter answered by the controller).
     (ApiKey::DescribeUserScramCredentials, 0, 0),
     (ApiKey::AlterUserScramCredentials, 0, 0),

@@ -315,6 +315,9 @@ async fn serve_connection(
                         None => return,
                     }
                 }
+                // KIP-219: after an answer over a client quota, nothing more is read
+                // from the connection for the throttle time.
+                let mut mute_ms: i32 = 0;
                 let reply = match protocol::decode_request(frame.clone()) {
                     Ok(request) => {
                         if let RequestKind::ApiVersions(body) = &request.body {
@@ -332,10 +335,11 @@ async fn serve_connection(
                             request.header.correlation_id,
                         );
                         let client_id = request.header.client_id.as_ref().map(|id| id.to_string());
-                        match REQUEST_SESSION
+                        let (response, throttle_ms) = REQUEST_SESSION
                             .scope(session.clone(), broker.handle(request))
-                            .await
-                        {
+                            .await;
+                        mute_ms = throttle_ms;
+                        match response {
                             Some(response) => {
                                 if !warned_bad_records {
                                     if let Some(code) = refused_records(&response) {
@@ -361,7 +365,10 @@ async fn serve_connection(
                                 }
                                 protocol::encode_frame(api_key, version, correlation_id, &response)
                             }
-                            None => continue,
+                            None => {
+                                mute(mute_ms).await;
+                                continue;
+                            }
                         }
                     }
                     Err(DecodeError::ApiVersionsFallback {
@@ -400,6 +407,7 @@ async fn serve_connection(
                         if !send(&mut stream, &frame, &mut file_send).await {
                             return;
                         }
+                        mute(mute_ms).await;
                     }
                     Err(error) => {
                         tracing::error!(%peer, %error, "cannot encode a response; closing the connection");
@@ -408,6 +416,13 @@ async fn serve_connection(
                 }
             }
         }
+    }
+}
+
+/// Holds the connection for a quota's throttle time (nothing is read meanwhile).
+async fn mute(throttle_ms: i32) {
+    if throttle_ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(throttle_ms as u64)).await;
     }
 }
 
