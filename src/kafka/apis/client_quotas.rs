@@ -93,15 +93,16 @@ pub async fn describe(
 ) -> DescribeClientQuotasResponse {
     let (mut user, mut client_id, mut ip) = (None, None, None);
     for component in &request.components {
-        let matched = match component.match_type {
-            0 => Match::Exact(component._match.as_deref().unwrap_or_default().to_string()),
-            1 => Match::Default,
-            2 => Match::Any,
-            other => {
-                return refused(
-                    ResponseError::InvalidRequest,
-                    format!("Unexpected match type: {other}"),
-                )
+        // Kafka's filter constructors throw on these: UNKNOWN_SERVER_ERROR, no message.
+        let matched = match (component.match_type, component._match.as_deref()) {
+            (0, Some(name)) => Match::Exact(name.to_string()),
+            (1, _) => Match::Default,
+            (2, _) => Match::Any,
+            _ => {
+                return DescribeClientQuotasResponse::default()
+                    .with_error_code(ResponseError::UnknownServerError.code())
+                    .with_error_message(None)
+                    .with_entries(None)
             }
         };
         let (slot, what) = match component.entity_type.as_str() {
@@ -352,6 +353,11 @@ fn alteration_target(
     }
 }
 
+/// An entity as AlterClientQuotas keys it: type to name (`None`: the default).
+type EntityKey = BTreeMap<String, Option<String>>;
+/// One entry's outcome: Kafka's error code and message.
+type Outcome = Result<(), (ResponseError, String)>;
+
 /// AlterClientQuotas (KIP-546) as a ZooKeeper-mode Kafka 3.9 answers it: each
 /// entry's operations applied to its entity config in `/config` (a removal of a
 /// key, or a value checked against the key's type), written with a change
@@ -360,11 +366,37 @@ pub async fn alter(
     broker: &Arc<Broker>,
     request: kafka_protocol::messages::AlterClientQuotasRequest,
 ) -> kafka_protocol::messages::AlterClientQuotasResponse {
+    use kafka_protocol::messages::alter_client_quotas_request::EntityData;
     use kafka_protocol::messages::alter_client_quotas_response::{
         EntityData as ResponseEntity, EntryData as ResponseEntry,
     };
+    // Each entry is applied on its own (two for one entity write twice); the answer
+    // has one result per entity, the last one's.
+    let mut results: Vec<(EntityKey, Outcome)> = Vec::new();
     let mut response = kafka_protocol::messages::AlterClientQuotasResponse::default();
     for entry in &request.entries {
+        let key: BTreeMap<String, Option<String>> = entry
+            .entity
+            .iter()
+            .map(|part| {
+                (
+                    part.entity_type.to_string(),
+                    part.entity_name.as_ref().map(|name| name.to_string()),
+                )
+            })
+            .collect();
+        let entity: Vec<EntityData> = key
+            .iter()
+            .map(|(kind, name)| {
+                EntityData::default()
+                    .with_entity_type(str_bytes(kind))
+                    .with_entity_name(name.as_deref().map(str_bytes))
+            })
+            .collect();
+        let entry = kafka_protocol::messages::alter_client_quotas_request::EntryData::default()
+            .with_entity(entity)
+            .with_ops(entry.ops.clone());
+        let entry = &entry;
         let outcome: Result<(), (ResponseError, String)> = async {
             let (config_type, path) = alteration_target(&entry.entity)
                 .map_err(|message| (ResponseError::InvalidRequest, message))?;
@@ -394,22 +426,26 @@ pub async fn alter(
                     }
                     Some(KeyType::Double) => java_double(op.value),
                     Some(kind @ (KeyType::Long | KeyType::Int)) => {
+                        // Java's `(value + epsilon).toLong` / `.toInt`: truncating,
+                        // saturating, NaN to 0 (so -1024 and infinity fail, NaN passes).
                         const EPSILON: f64 = 1e-6;
-                        let whole = (op.value + EPSILON).trunc();
-                        if (whole - op.value).abs() > EPSILON {
+                        let whole = if kind == KeyType::Long {
+                            (op.value + EPSILON) as i64
+                        } else {
+                            i64::from((op.value + EPSILON) as i32)
+                        };
+                        if (whole as f64 - op.value).abs() > EPSILON {
                             let type_name = if kind == KeyType::Long { "LONG" } else { "INT" };
                             return Err((
                                 ResponseError::InvalidRequest,
                                 format!("Configuration {key} must be a {type_name} value"),
                             ));
                         }
-                        format!("{}", whole as i64)
+                        whole.to_string()
                     }
+                    // Kafka throws an IllegalStateException: no message reaches the client.
                     Some(KeyType::Password) => {
-                        return Err((
-                            ResponseError::UnknownServerError,
-                            "Unexpected config type PASSWORD".to_string(),
-                        ))
+                        return Err((ResponseError::UnknownServerError, String::new()))
                     }
                 };
                 config.insert(key.to_string(), value);
@@ -430,21 +466,25 @@ pub async fn alter(
                 })
         }
         .await;
+        match results.iter_mut().find(|(known, _)| *known == key) {
+            Some((_, previous)) => *previous = outcome,
+            None => results.push((key, outcome)),
+        }
+    }
+    for (key, outcome) in results {
         let mut answer = ResponseEntry::default().with_entity(
-            entry
-                .entity
-                .iter()
-                .map(|part| {
+            key.iter()
+                .map(|(kind, name)| {
                     ResponseEntity::default()
-                        .with_entity_type(part.entity_type.clone())
-                        .with_entity_name(part.entity_name.clone())
+                        .with_entity_type(str_bytes(kind))
+                        .with_entity_name(name.as_deref().map(str_bytes))
                 })
                 .collect(),
         );
         answer.error_message = None;
         if let Err((code, message)) = outcome {
             answer.error_code = code.code();
-            answer.error_message = Some(str_bytes(&message));
+            answer.error_message = (!message.is_empty()).then(|| str_bytes(&message));
         }
         response.entries.push(answer);
     }

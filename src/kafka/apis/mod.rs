@@ -150,7 +150,23 @@ async fn answer(broker: &Arc<Broker>, request: Request) -> Option<Response> {
             max_num_offsets,
         )));
     }
-    if let RequestKind::Fetch(body) = request.body {
+    if let RequestKind::Fetch(mut body) = request.body {
+        // A consumer under a fetch quota gets at most what the quota allows in a
+        // window (KafkaApis' `maxQuotaWindowBytes`).
+        // Not a follower's fetch: replication is not client traffic.
+        let follower = body.replica_id.0 >= 0 || body.replica_state.replica_id.0 >= 0;
+        let cap = if follower {
+            None
+        } else {
+            throttle::fetch_bytes_cap(broker, request.header.client_id.as_deref().unwrap_or(""))
+        };
+        if let Some(cap) = cap {
+            body.max_bytes = if body.max_bytes > 0 {
+                body.max_bytes.min(cap)
+            } else {
+                cap
+            };
+        }
         // Written by protocol::fetch_response, which writes only the fields the
         // version carries.
         return Some(Response::Fetch(fetch::handle(broker, version, body).await));

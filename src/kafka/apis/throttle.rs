@@ -97,6 +97,28 @@ pub fn apply(broker: &Broker, request: &Metered<'_>, response: Option<&mut Respo
     }
 }
 
+/// The most a consumer's Fetch may return under its `consumer_byte_rate`: the
+/// quota over the window's whole samples (`getMaxValueInQuotaWindow`); `None`
+/// without a fetch quota.
+pub fn fetch_bytes_cap(broker: &Broker, client_id: &str) -> Option<i32> {
+    let metadata = broker.metadata.current();
+    if metadata.quotas.is_empty() {
+        return None;
+    }
+    let session = current_session()?;
+    let name = session
+        .requester
+        .principal
+        .split_once(':')
+        .map_or(session.requester.principal.as_str(), |(_, name)| name);
+    let (_, bound) = metadata
+        .quotas
+        .resolve(QuotaKind::Fetch, &sanitize(name), client_id)?;
+    let window = broker.config.quota_window;
+    let seconds = (i64::from(window.samples) - 1).max(1) as f64 * window.sample_ms as f64 / 1000.0;
+    Some((bound * seconds).clamp(1.0, f64::from(i32::MAX)) as i32)
+}
+
 fn clamp(throttle_ms: i64) -> i32 {
     throttle_ms.clamp(0, i64::from(i32::MAX)) as i32
 }

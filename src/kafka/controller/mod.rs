@@ -487,6 +487,21 @@ async fn topic_names(client: &zk::Client) -> Result<BTreeSet<String>, MetadataEr
     }
 }
 
+/// Deletes an entity config znode; one with children is kept with an empty config.
+async fn remove_empty_entity(client: &zk::Client, znode: &str) -> Result<(), MetadataError> {
+    match client.delete(znode, None).await {
+        Ok(()) | Err(zk::Error::NoNode) => Ok(()),
+        Err(zk::Error::NotEmpty) => session::set_or_create(
+            client,
+            znode,
+            &layout::encode_entity_config(&BTreeMap::new()),
+        )
+        .await
+        .map_err(into_metadata_error),
+        Err(source) => Err(zk_failure("delete", znode, source)),
+    }
+}
+
 async fn exists(client: &zk::Client, path: &str) -> Result<bool, MetadataError> {
     retry("exists", path, || client.check_stat(path))
         .await
@@ -983,16 +998,44 @@ impl MetadataStore for ZkMetadataStore {
         Box::pin(async move {
             let client = store.shared.client()?;
             let znode = format!("/config/{config_type}/{path}");
-            // A user/client-id config's parent (`/config/users/<u>/clients`) may not
-            // exist yet; `set_or_create` makes the leaf only.
-            if let Some((parent, _)) = znode.rsplit_once('/') {
-                session::ensure_path(&client, parent)
+            if configs.is_empty() {
+                // As Kafka 3.9: an entity without quotas loses its znode (kept as an
+                // empty config while it has children), and a user's emptied
+                // `clients` and empty config go with it.
+                remove_empty_entity(&client, &znode).await?;
+                if let Some((user, _)) = path.split_once("/clients/") {
+                    let clients = format!("/config/{config_type}/{user}/clients");
+                    match client.delete(&clients, None).await {
+                        Ok(()) | Err(zk::Error::NoNode | zk::Error::NotEmpty) => {}
+                        Err(source) => return Err(zk_failure("delete", &clients, source)),
+                    }
+                    let user_node = format!("/config/{config_type}/{user}");
+                    if let Some((data, _)) = session::get(&client, &user_node)
+                        .await
+                        .map_err(into_metadata_error)?
+                    {
+                        if layout::decode_entity_config(&data).is_empty() {
+                            match client.delete(&user_node, None).await {
+                                Ok(()) | Err(zk::Error::NoNode | zk::Error::NotEmpty) => {}
+                                Err(source) => {
+                                    return Err(zk_failure("delete", &user_node, source))
+                                }
+                            }
+                        }
+                    }
+                }
+            } else {
+                // A user/client-id config's parent (`/config/users/<u>/clients`) may
+                // not exist yet; `set_or_create` makes the leaf only.
+                if let Some((parent, _)) = znode.rsplit_once('/') {
+                    session::ensure_path(&client, parent)
+                        .await
+                        .map_err(into_metadata_error)?;
+                }
+                session::set_or_create(&client, &znode, &layout::encode_entity_config(&configs))
                     .await
                     .map_err(into_metadata_error)?;
             }
-            session::set_or_create(&client, &znode, &layout::encode_entity_config(&configs))
-                .await
-                .map_err(into_metadata_error)?;
             notify_config_change(&client, &format!("{config_type}/{path}")).await
         })
     }
