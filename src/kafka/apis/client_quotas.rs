@@ -2,9 +2,9 @@
 //! (`ZkAdminManager.describeClientQuotas`): the quota keys of the user, client-id,
 //! user/client-id and IP entity configs in `/config`, filtered as Kafka filters them.
 //!
-//! keel reads and reports these quotas but does not enforce them yet (issue 13);
-//! `kafka-configs --describe --entity-type users` (3.x, which asks for quotas before
-//! SCRAM credentials) needs the answer.
+//! AlterClientQuotas writes them as ZkAdminManager does; `kafka::quota` enforces the
+//! byte rates. `kafka-configs --describe --entity-type users` (3.x, which asks for
+//! quotas before SCRAM credentials) needs the describe answer.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -15,7 +15,7 @@
 //! - `versioning`: resets fields a response version does not carry.
 //! - `producer_id`: InitProducerId and OffsetForLeaderEpoch.
 //! - `acls`: DescribeAcls, CreateAcls, DeleteAcls (the ZooKeeper-mode authorizer's).
-//! - `client_quotas`: DescribeClientQuotas (read from `/config`; not enforced yet).
+//! - `client_quotas`: DescribeClientQuotas and AlterClientQuotas (entity configs in `/config`).
 //! - `scram_users`: Describe/AlterUserScramCredentials, and SaslHandshake /
 //!   SaslAuthenticate where no authentication is under way.
 //! - `inter_broker`: LeaderAndIsr, UpdateMetadata, StopReplica (broker role),
