@@ -31,7 +31,12 @@ pub async fn handle(
     response.controller_id = metadata.controller_id.map_or(-1, |id| id.0).into();
 
     // v0 asks for every topic with an empty list; v1+ with null.
-    let requested = match request.topics.clone() {
+    // Which authorized-operation fields were asked for; the topics move out below.
+    let wanted_operations = (
+        request.include_cluster_authorized_operations,
+        request.include_topic_authorized_operations,
+    );
+    let requested = match request.topics {
         None => None,
         Some(topics) if topics.is_empty() && version == 0 => None,
         Some(topics) => Some(topics),
@@ -50,7 +55,7 @@ pub async fn handle(
         authorized_operations(
             broker,
             version,
-            &request,
+            wanted_operations,
             &mut response.topics,
             &mut response.cluster_authorized_operations,
         );
@@ -136,7 +141,7 @@ pub async fn handle(
     authorized_operations(
         broker,
         version,
-        &request,
+        wanted_operations,
         &mut response.topics,
         &mut response.cluster_authorized_operations,
     );
@@ -151,14 +156,14 @@ pub async fn handle(
 fn authorized_operations(
     broker: &Broker,
     version: i16,
-    request: &MetadataRequest,
+    (include_cluster, include_topics): (bool, bool),
     topics: &mut [MetadataResponseTopic],
     cluster: &mut i32,
 ) {
     if version < 8 {
         return;
     }
-    if version <= 10 && request.include_cluster_authorized_operations {
+    if version <= 10 && include_cluster {
         *cluster = if broker.authorize(AclOperation::Describe, ResourceType::Cluster, CLUSTER_NAME)
         {
             broker.authorized_operations(ResourceType::Cluster, CLUSTER_NAME)
@@ -166,7 +171,7 @@ fn authorized_operations(
             0
         };
     }
-    if request.include_topic_authorized_operations {
+    if include_topics {
         for topic in topics {
             if topic.error_code != ResponseError::UnknownTopicId.code() {
                 let name = topic.name.as_ref().map_or("", |name| name.as_str());
