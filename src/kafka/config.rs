@@ -218,24 +218,29 @@ impl KafkaConfig {
         for (key, value) in overrides {
             properties.set(key, value);
         }
-        // kafka-server-start.sh users name a JAAS file in KAFKA_OPTS; SASL listeners
-        // read their logins from it when server.properties has none.
-        let jaas_file = crate::kafka::security::jaas_file_from_kafka_opts(
+        KafkaConfig::from_properties_with_kafka_opts(
+            &properties,
             std::env::var("KAFKA_OPTS").ok().as_deref(),
         )
-        .map_err(|message| properties.error("KAFKA_OPTS", message))?;
-        KafkaConfig::from_properties_with_jaas(&properties, jaas_file.as_ref())
     }
 
     pub fn from_properties(properties: &Properties) -> Result<KafkaConfig, ConfigError> {
-        KafkaConfig::from_properties_with_jaas(properties, None)
+        KafkaConfig::from_properties_with_kafka_opts(properties, None)
     }
 
-    /// `from_properties` with the JAAS file `KAFKA_OPTS` names, if any.
-    pub fn from_properties_with_jaas(
+    /// `from_properties` with the JVM options `kafka-server-start.sh` users pass in
+    /// `KAFKA_OPTS`: the JAAS file SASL listeners read their logins from when
+    /// server.properties has none, and the broker's own ZooKeeper login.
+    pub fn from_properties_with_kafka_opts(
         properties: &Properties,
-        jaas_file: Option<&crate::kafka::security::JaasFile>,
+        kafka_opts: Option<&str>,
     ) -> Result<KafkaConfig, ConfigError> {
+        let jaas_file = crate::kafka::security::jaas_file_from_kafka_opts(kafka_opts)
+            .map_err(|message| properties.error("KAFKA_OPTS", message))?;
+        let jaas_file = jaas_file.as_ref();
+        let system_properties = kafka_opts
+            .map(crate::config::jvm_system_properties)
+            .unwrap_or_default();
         let mut unknown_keys = Vec::new();
         for (key, entry) in properties.iter() {
             match KNOWN_KEYS.iter().find(|(known, _)| *known == key) {
@@ -329,6 +334,7 @@ impl KafkaConfig {
             &listeners,
             &inter_broker_listener_name,
             jaas_file,
+            &system_properties,
         )?;
         let config = KafkaConfig {
             config_path: properties.file.clone(),

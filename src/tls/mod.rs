@@ -20,6 +20,7 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
 
@@ -138,7 +139,7 @@ fn provider(settings: &TlsSettings) -> Result<Arc<CryptoProvider>, String> {
 /// the JVM clients keel serves do not offer post-quantum key exchange, the one thing
 /// the deprecation points at.
 #[allow(deprecated)]
-fn ring_provider() -> CryptoProvider {
+pub(crate) fn ring_provider() -> CryptoProvider {
     rustls::crypto::ring::default_provider()
 }
 
@@ -207,11 +208,10 @@ pub fn server_config(settings: &TlsSettings) -> Result<TlsServer, String> {
             } else {
                 verifier
             };
-            builder.with_client_cert_verifier(
-                verifier
-                    .build()
-                    .map_err(|error| format!("cannot verify client certificates: {error}"))?,
-            )
+            let verifier = verifier
+                .build()
+                .map_err(|error| format!("cannot verify client certificates: {error}"))?;
+            builder.with_client_cert_verifier(Arc::new(JavaAlerts(verifier)))
         }
     };
     let config = builder
@@ -248,6 +248,111 @@ pub fn client_config(settings: &TlsSettings) -> Result<TlsClient, String> {
         None => builder.with_no_client_auth(),
     };
     Ok(TlsClient(Arc::new(config)))
+}
+
+/// Accepts a TLS connection. When the handshake fails, the alert rustls wrote is
+/// followed by an orderly close: closing a socket with the client's unread bytes in
+/// it (in TLS 1.3 its Finished and first request arrive with its certificate) sends
+/// a reset, and the client then reports "broken pipe" instead of the alert, which a
+/// JVM server lets it read.
+pub async fn accept(
+    acceptor: &tokio_rustls::TlsAcceptor,
+    tcp: tokio::net::TcpStream,
+) -> std::io::Result<tokio_rustls::server::TlsStream<tokio::net::TcpStream>> {
+    match acceptor.accept(tcp).into_fallible().await {
+        Ok(stream) => Ok(stream),
+        Err((error, tcp)) => {
+            close_gently(tcp).await;
+            Err(error)
+        }
+    }
+}
+
+/// FIN, then read and drop what the peer still sends until it closes too (one
+/// second at most).
+async fn close_gently(mut tcp: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = tcp.shutdown().await;
+    let mut sink = [0u8; 4096];
+    let drain = async {
+        while let Ok(read) = tcp.read(&mut sink).await {
+            if read == 0 {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), drain).await;
+}
+
+/// A client-certificate verifier that refuses with the alert Java's servers send:
+/// JSSE answers a certificate from an unknown CA with certificate_unknown, where
+/// rustls says unknown_ca; clients print the alert (Go: "tls: unknown certificate"),
+/// so the same refusal should read the same.
+#[derive(Debug)]
+struct JavaAlerts(Arc<dyn ClientCertVerifier>);
+
+/// The error behind a certificate_unknown alert that was an unknown issuer.
+#[derive(Debug)]
+struct UnknownIssuer;
+
+impl fmt::Display for UnknownIssuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("UnknownIssuer")
+    }
+}
+
+impl std::error::Error for UnknownIssuer {}
+
+impl ClientCertVerifier for JavaAlerts {
+    fn offer_client_auth(&self) -> bool {
+        self.0.offer_client_auth()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.0.client_auth_mandatory()
+    }
+
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        self.0.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        match self.0.verify_client_cert(end_entity, intermediates, now) {
+            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)) => {
+                Err(rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::Other(rustls::OtherError(Arc::new(UnknownIssuer))),
+                ))
+            }
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
 }
 
 /// Kafka's `ssl.endpoint.identification.algorithm=` (empty): the chain must still

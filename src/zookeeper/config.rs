@@ -71,6 +71,12 @@ pub struct ZooKeeperConfig {
     pub secure_client_address: Option<HostPort>,
     /// Its TLS server, built by `load` from the `ssl.*` settings.
     pub secure_client_tls: Option<crate::tls::TlsServer>,
+    /// `sslQuorum=true`: TLS on the election and quorum ports, built by `load` from
+    /// the `ssl.quorum.*` settings.
+    pub quorum_tls: Option<crate::zookeeper::tls::QuorumTls>,
+    /// `quorum.auth.enableSasl=true`: DIGEST-MD5 between members, with the JAAS
+    /// `QuorumLearner` login and `QuorumServer` users.
+    pub quorum_sasl: Option<crate::zookeeper::quorum::peer::quorum_auth::QuorumSasl>,
     pub tick_time_ms: u32,
     pub init_limit_ticks: Option<u32>,
     pub sync_limit_ticks: Option<u32>,
@@ -161,6 +167,7 @@ impl ZooKeeperConfig {
             .filter_map(|name| std::env::var(name).ok())
             .collect();
         config.jvm_properties = crate::config::jvm_system_properties(&flags.join(" "));
+        let mut jaas_sections = BTreeMap::new();
         if let Some(jaas_path) = config.jvm_properties.get("java.security.auth.login.config") {
             let text = std::fs::read_to_string(jaas_path).map_err(|error| {
                 properties.error(
@@ -189,7 +196,9 @@ impl ZooKeeperConfig {
                     })
                     .collect()
             });
+            jaas_sections = sections;
         }
+        config.quorum_sasl = quorum_sasl(&properties, &jaas_sections)?;
         if let Err(message) = config.enforced_auth_schemes() {
             let key = if config
                 .system_property("sessionRequireClientSASLAuth")
@@ -212,6 +221,16 @@ impl ZooKeeperConfig {
                     properties.error(&key, message)
                 })?;
             config.secure_client_tls = Some(server);
+        }
+        if properties
+            .get_trimmed("sslQuorum")
+            .is_some_and(|value| value.eq_ignore_ascii_case("true"))
+        {
+            let quorum = crate::zookeeper::tls::quorum_tls(&config).map_err(|message| {
+                let key = message.split(':').next().unwrap_or("sslQuorum").to_string();
+                properties.error(&key, message)
+            })?;
+            config.quorum_tls = Some(quorum);
         }
         Ok(config)
     }
@@ -347,6 +366,7 @@ impl ZooKeeperConfig {
         }
 
         refuse_unenforceable_security(properties)?;
+        quorum_sasl_flags(properties)?;
         let voting_members = servers
             .values()
             .filter(|server| server.peer_type == PeerType::Participant)
@@ -451,6 +471,8 @@ impl ZooKeeperConfig {
             client_address,
             secure_client_address,
             secure_client_tls: None,
+            quorum_tls: None,
+            quorum_sasl: None,
             tick_time_ms,
             init_limit_ticks,
             sync_limit_ticks,
@@ -585,47 +607,112 @@ impl ZooKeeperConfig {
     }
 }
 
-/// Settings with which Apache ZooKeeper would refuse clients or peers that keel,
-/// lacking quorum TLS and SASL and enforced client authentication, would let in: starting anyway would leave open what the
-/// operator closed, so keel stops naming the key. (Settings that only add a way in,
-/// such as `authProvider.N`, cannot weaken anything and stay accepted.)
-fn refuse_unenforceable_security(properties: &Properties) -> Result<(), ConfigError> {
-    let is_true = |key: &str| {
-        properties
-            .get_trimmed(key)
-            .is_some_and(|value| value.eq_ignore_ascii_case("true"))
-    };
-    let refusals: [(&str, bool, &str); 4] = [
-        (
-            "sslQuorum",
-            is_true("sslQuorum"),
-            "TLS between ensemble members is not supported by keel yet",
-        ),
-        (
-            "quorum.auth.enableSasl",
-            is_true("quorum.auth.enableSasl"),
-            "SASL between ensemble members is not supported by keel yet",
-        ),
-        (
-            "quorum.auth.serverRequireSasl",
-            is_true("quorum.auth.serverRequireSasl"),
-            "SASL between ensemble members is not supported by keel yet",
-        ),
-        (
-            "requireClientAuthScheme",
-            properties
-                .get_trimmed("requireClientAuthScheme")
-                .is_some_and(|scheme| !scheme.is_empty()),
-            "client SASL authentication cannot be required by keel yet",
-        ),
-    ];
-    for (key, set, why) in refusals {
-        if set {
+/// `quorum.auth.enableSasl`, `learnerRequireSasl`, `serverRequireSasl`, checked
+/// together as QuorumPeerConfig checks them.
+fn quorum_sasl_flags(properties: &Properties) -> Result<(bool, bool, bool), ConfigError> {
+    let flag =
+        |key: &str| -> Result<bool, ConfigError> { Ok(properties.get_bool(key)?.unwrap_or(false)) };
+    let enabled = flag("quorum.auth.enableSasl")?;
+    let learner_require = flag("quorum.auth.learnerRequireSasl")?;
+    let server_require = flag("quorum.auth.serverRequireSasl")?;
+    for (key, set) in [
+        ("quorum.auth.serverRequireSasl", server_require),
+        ("quorum.auth.learnerRequireSasl", learner_require),
+    ] {
+        if set && !enabled {
             return Err(properties.error(
                 key,
-                format!("{why}; refusing to start rather than serve without it"),
+                format!("quorum.auth.enableSasl is disabled, so cannot enable {key}"),
             ));
         }
+    }
+    if server_require && !learner_require {
+        return Err(properties.error(
+            "quorum.auth.serverRequireSasl",
+            "quorum.auth.learnerRequireSasl is disabled, so cannot enable quorum.auth.serverRequireSasl",
+        ));
+    }
+    Ok((enabled, learner_require, server_require))
+}
+
+/// `quorum.auth.*` with the JAAS sections they name; `None` unless
+/// `quorum.auth.enableSasl=true`.
+fn quorum_sasl(
+    properties: &Properties,
+    sections: &BTreeMap<String, Vec<crate::config::jaas::LoginModule>>,
+) -> Result<Option<crate::zookeeper::quorum::peer::quorum_auth::QuorumSasl>, ConfigError> {
+    let (enabled, learner_require, server_require) = quorum_sasl_flags(properties)?;
+    if !enabled {
+        return Ok(None);
+    }
+    let section = |key: &str, default: &str| {
+        let name = properties
+            .get_trimmed(key)
+            .filter(|name| !name.is_empty())
+            .unwrap_or(default)
+            .to_string();
+        let modules = sections.get(&name).ok_or_else(|| {
+            properties.error(
+                key,
+                format!("SASL-authentication failed because the specified JAAS configuration section '{name}' could not be found."),
+            )
+        })?;
+        if let Some(other) = modules
+            .iter()
+            .find(|module| module.simple_name() != "DigestLoginModule")
+        {
+            return Err(properties.error(
+                key,
+                format!("JAAS section '{name}' uses {}: keel authenticates ensemble members with DIGEST-MD5 only (DigestLoginModule)", other.class),
+            ));
+        }
+        Ok(modules.clone())
+    };
+    let learner = section("quorum.auth.learner.saslLoginContext", "QuorumLearner")?;
+    let server = section("quorum.auth.server.saslLoginContext", "QuorumServer")?;
+    let option = |name: &str| {
+        learner
+            .iter()
+            .find_map(|module| module.options.get(name).cloned())
+            .ok_or_else(|| {
+                properties.error(
+                    "quorum.auth.learner.saslLoginContext",
+                    format!("the QuorumLearner JAAS section has no {name}"),
+                )
+            })
+    };
+    let users = server
+        .iter()
+        .flat_map(|module| module.options.iter())
+        .filter_map(|(key, value)| {
+            key.strip_prefix("user_")
+                .map(|user| (user.to_string(), value.clone()))
+        })
+        .collect();
+    Ok(Some(
+        crate::zookeeper::quorum::peer::quorum_auth::QuorumSasl {
+            learner_username: option("username")?,
+            learner_password: option("password")?,
+            server_users: crate::zookeeper::tree::auth::SaslUsers(users),
+            learner_require,
+            server_require,
+        },
+    ))
+}
+
+/// `requireClientAuthScheme`, with which Apache ZooKeeper would refuse clients that
+/// keel would let in: starting anyway would leave open what the operator closed, so
+/// keel stops naming the key. (Settings that only add a way in, such as
+/// `authProvider.N`, cannot weaken anything and stay accepted.)
+fn refuse_unenforceable_security(properties: &Properties) -> Result<(), ConfigError> {
+    if properties
+        .get_trimmed("requireClientAuthScheme")
+        .is_some_and(|scheme| !scheme.is_empty())
+    {
+        return Err(properties.error(
+            "requireClientAuthScheme",
+            "client SASL authentication cannot be required by keel yet; refusing to start rather than serve without it",
+        ));
     }
     Ok(())
 }
@@ -892,15 +979,53 @@ mod tests {
     }
 
     #[test]
-    fn security_keel_cannot_enforce_stops_it_naming_the_key() {
-        for key in [
-            "sslQuorum=true",
-            "quorum.auth.enableSasl=true",
-            "requireClientAuthScheme=sasl",
+    fn quorum_sasl_settings_are_checked_as_apache_checks_them() {
+        for (text, key) in [
+            (
+                "quorum.auth.serverRequireSasl=true\n",
+                "quorum.auth.serverRequireSasl",
+            ),
+            (
+                "quorum.auth.learnerRequireSasl=true\n",
+                "quorum.auth.learnerRequireSasl",
+            ),
+            (
+                "quorum.auth.enableSasl=true\nquorum.auth.serverRequireSasl=true\n",
+                "quorum.auth.serverRequireSasl",
+            ),
         ] {
-            let error = config(&format!("dataDir=/d\n{key}\n"), None).unwrap_err();
-            assert_eq!(error.key, key.split('=').next().unwrap(), "{error}");
+            let error = config(&format!("dataDir=/d\nclientPort=2181\n{text}"), None).unwrap_err();
+            assert_eq!(error.key, key, "{text}: {error}");
         }
+        // No JAAS file: the QuorumLearner section cannot be found.
+        let enabled = Properties::parse(
+            std::path::Path::new("zoo.cfg"),
+            "quorum.auth.enableSasl=true\n",
+        )
+        .unwrap();
+        assert_eq!(
+            quorum_sasl(&enabled, &BTreeMap::new()).unwrap_err().key,
+            "quorum.auth.learner.saslLoginContext"
+        );
+        let sections = crate::config::jaas::parse_file(
+            "QuorumServer {\n org.apache.zookeeper.server.auth.DigestLoginModule required\n user_test=\"test-secret\";\n};\nQuorumLearner {\n org.apache.zookeeper.server.auth.DigestLoginModule required\n username=\"test\"\n password=\"test-secret\";\n};\n",
+        )
+        .unwrap();
+        let properties = Properties::parse(
+            std::path::Path::new("zoo.cfg"),
+            "quorum.auth.enableSasl=true\nquorum.auth.learnerRequireSasl=true\nquorum.auth.serverRequireSasl=true\n",
+        )
+        .unwrap();
+        let sasl = quorum_sasl(&properties, &sections).unwrap().unwrap();
+        assert_eq!(sasl.learner_username, "test");
+        assert_eq!(sasl.server_users.0["test"], "test-secret");
+        assert!(sasl.learner_require && sasl.server_require);
+    }
+
+    #[test]
+    fn security_keel_cannot_enforce_stops_it_naming_the_key() {
+        let error = config("dataDir=/d\nrequireClientAuthScheme=sasl\n", None).unwrap_err();
+        assert_eq!(error.key, "requireClientAuthScheme", "{error}");
         // Settings that only add a way in are accepted.
         config(
             "dataDir=/d\nclientPort=2181\nauthProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\nsslQuorum=false\n",

@@ -150,7 +150,7 @@ impl ZkMetadataStore {
                     .await
                     .map(drop),
                 (false, None) => {
-                    let options = session::persistent();
+                    let options = session::persistent(&path);
                     client
                         .create(&path, &acl::encode_acls(&next), &options)
                         .await
@@ -191,7 +191,7 @@ impl ZkMetadataStore {
             acl::CHANGE_PREFIX
         );
         let data = acl::encode_change(pattern);
-        let options = session::persistent_sequential();
+        let options = session::persistent_sequential(&prefix);
         retry("create", &prefix, || {
             client.create(&prefix, &data, &options)
         })

@@ -334,6 +334,7 @@ impl Driver {
                 &settings.connect,
                 settings.session_timeout_ms,
                 settings.connection_timeout_ms,
+                &settings.zookeeper_security,
             )
             .await
             {
@@ -397,7 +398,7 @@ impl Driver {
         let data = registration.encode();
         for _ in 0..CONFLICT_ROUNDS_MAX {
             let client = self.client.clone();
-            let options = session::ephemeral();
+            let options = session::ephemeral(&path);
             let result = retry("register broker", &path, || {
                 let mut writer = client.new_multi_writer();
                 let added = writer
@@ -1024,7 +1025,7 @@ impl Driver {
             Some((data, stat)) => (layout::decode_controller_epoch(&data)?, stat.version),
             None => {
                 // Kafka's maybeCreateControllerEpochZNode: epoch 0, version 0.
-                let options = persistent();
+                let options = persistent(epoch_path);
                 let initial = layout::encode_controller_epoch(0);
                 match retry("create", epoch_path, || {
                     client.create(epoch_path, &initial, &options)
@@ -1040,7 +1041,7 @@ impl Driver {
         let epoch_new = epoch + 1;
         let data = layout::encode_controller(self.me(), session::now_ms());
         let epoch_data = layout::encode_controller_epoch(epoch_new);
-        let options = session::ephemeral();
+        let options = session::ephemeral(layout::CONTROLLER_PATH);
         let result = retry("elect", layout::CONTROLLER_PATH, || {
             let mut writer = client.new_multi_writer();
             let added = writer
@@ -1078,7 +1079,7 @@ impl Driver {
     async fn on_become_controller(&mut self) {
         let client = self.client.clone();
         let data = layout::encode_feature_enabled();
-        let options = persistent();
+        let options = persistent(layout::FEATURE_PATH);
         match retry("create", layout::FEATURE_PATH, || {
             client.create(layout::FEATURE_PATH, &data, &options)
         })
@@ -1104,14 +1105,13 @@ impl Driver {
             return Err(zk::Error::RuntimeInconsistent);
         };
         let client = self.client.clone();
-        let options = persistent();
         let result = retry(what, path, || {
             let writer =
                 client.new_check_writer(layout::CONTROLLER_EPOCH_PATH, Some(role.epoch_zk_version));
             let prepared = writer.and_then(|mut writer| {
                 for (op, op_path, data) in ops {
                     match op {
-                        Op::Create => writer.add_create(op_path, data, &options)?,
+                        Op::Create => writer.add_create(op_path, data, &persistent(op_path))?,
                         Op::Set(version) => writer.add_set_data(op_path, data, Some(*version))?,
                         Op::Delete => writer.add_delete(op_path, None)?,
                     }

@@ -98,6 +98,8 @@ struct Settings {
     connect: String,
     session_timeout_ms: u32,
     connection_timeout_ms: u32,
+    /// The SASL login and TLS towards ZooKeeper, every reconnect too.
+    zookeeper_security: crate::kafka::security::zookeeper_client::ZkClientSecurity,
     num_partitions: i32,
     default_replication_factor: i16,
     delete_topic_enable: bool,
@@ -181,10 +183,31 @@ impl ZkMetadataStore {
             .filter(|connect| !connect.trim().is_empty())
             .ok_or_else(|| ControllerError::Config("zookeeper.connect is not set".to_string()))?;
         let registration = registration(config, advertised)?;
+        let zookeeper_security = &config.security.zookeeper;
+        if zookeeper_security.secure_acls {
+            session::use_secure_acls();
+        }
+        if let Some(login) = &zookeeper_security.sasl_login {
+            tracing::info!(
+                username = login.username,
+                section = login.section,
+                secure_acls = zookeeper_security.secure_acls,
+                "logging in to ZooKeeper with SASL DIGEST-MD5"
+            );
+        }
+        if let Some(tls) = &zookeeper_security.tls {
+            tracing::info!(
+                client_certificate = tls.identity_pem.is_some(),
+                verify_hostname = tls.verify_hostname,
+                secure_acls = zookeeper_security.secure_acls,
+                "connecting to ZooKeeper over TLS"
+            );
+        }
         let client = session::connect(
             &connect,
             config.zookeeper_session_timeout_ms,
             config.zookeeper_connection_timeout_ms,
+            zookeeper_security,
         )
         .await?;
         for path in layout::PERSISTENT_PATHS {
@@ -201,6 +224,7 @@ impl ZkMetadataStore {
             connect,
             session_timeout_ms: config.zookeeper_session_timeout_ms,
             connection_timeout_ms: config.zookeeper_connection_timeout_ms,
+            zookeeper_security: zookeeper_security.clone(),
             num_partitions: config.num_partitions as i32,
             default_replication_factor: config.default_replication_factor as i16,
             delete_topic_enable: config.delete_topic_enable,
@@ -404,7 +428,7 @@ async fn create_or_get_cluster_id(client: &zk::Client) -> Result<String, Control
     session::ensure_path(client, "/cluster").await?;
     let proposed = layout::uuid_to_kafka_string(layout::random_kafka_uuid());
     let data = layout::encode_cluster_id(&proposed);
-    let options = persistent();
+    let options = persistent(path);
     match retry("create", path, || client.create(path, &data, &options)).await {
         Ok(_) => Ok(proposed),
         Err(zk::Error::NodeExists) => match session::get(client, path).await? {
@@ -516,7 +540,7 @@ async fn notify_config_change(client: &zk::Client, entity_path: &str) -> Result<
         layout::CONFIG_CHANGE_PREFIX
     );
     let data = layout::encode_config_change(entity_path);
-    let options = session::persistent_sequential();
+    let options = session::persistent_sequential(&prefix);
     retry("create", &prefix, || {
         client.create(&prefix, &data, &options)
     })
@@ -599,7 +623,7 @@ impl ZkMetadataStore {
         };
         let path = layout::topic_path(&topic.name);
         let data = znode.encode();
-        let options = persistent();
+        let options = persistent(&path);
         match retry("create", &path, || client.create(&path, &data, &options)).await {
             Ok(_) => {
                 tracing::info!(
@@ -634,7 +658,7 @@ impl ZkMetadataStore {
             ));
         }
         let marker = layout::delete_topic_path(&name);
-        let options = persistent();
+        let options = persistent(&marker);
         match retry("create", &marker, || client.create(&marker, &[], &options)).await {
             // Already marked: Kafka swallows TopicAlreadyMarkedForDeletionException.
             Ok(_) | Err(zk::Error::NodeExists) => {
@@ -782,7 +806,7 @@ impl ZkMetadataStore {
                     .await
                     .map(drop),
                 None => {
-                    let options = persistent();
+                    let options = persistent(path);
                     retry("create", path, || client.create(path, &data, &options))
                         .await
                         .map(drop)

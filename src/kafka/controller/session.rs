@@ -4,9 +4,12 @@
 use std::future::Future;
 use std::time::Duration;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use zookeeper_client as zk;
 
 use super::ControllerError;
+use crate::kafka::security::zookeeper_client::{znode_acls, ZkClientSecurity, ZkTls, ZnodeAcls};
 
 /// Attempts of one operation across connection losses before the caller sees the
 /// error. With the backoff below they span about ten seconds, less than Kafka's
@@ -16,16 +19,42 @@ pub const ATTEMPTS_MAX: u32 = 8;
 const BACKOFF_MS_INITIAL: u64 = 50;
 const BACKOFF_MS_MAX: u64 = 2_000;
 
-pub fn persistent() -> zk::CreateOptions<'static> {
-    zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all())
+/// `zookeeper.set.acl` of this process's broker. Process-wide as in Kafka, where
+/// the JAAS login it rests on is a JVM system property; keel runs one broker per
+/// process, so every create below reads it instead of threading it through each
+/// caller. Set once, before the first znode is created.
+static SECURE_ACLS: AtomicBool = AtomicBool::new(false);
+
+/// Switches this process's znode creations to Kafka's secure ACLs.
+pub fn use_secure_acls() {
+    SECURE_ACLS.store(true, Ordering::Relaxed);
 }
 
-pub fn ephemeral() -> zk::CreateOptions<'static> {
-    zk::CreateMode::Ephemeral.with_acls(zk::Acls::anyone_all())
+const CREATOR_ALL_ANYONE_READ: &[zk::Acl] = &[
+    zk::Acl::new_const(zk::Permission::ALL, "auth", ""),
+    zk::Acl::new_const(zk::Permission::READ, "world", "anyone"),
+];
+
+/// The ACLs Kafka gives a znode it creates at `path` (ZkData.defaultAcls).
+fn acls(path: &str) -> zk::Acls<'static> {
+    match znode_acls(SECURE_ACLS.load(Ordering::Relaxed), path) {
+        ZnodeAcls::Open => zk::Acls::anyone_all(),
+        ZnodeAcls::CreatorAll => zk::Acls::creator_all(),
+        ZnodeAcls::CreatorAllAnyoneRead => zk::Acls::new(CREATOR_ALL_ANYONE_READ),
+    }
 }
 
-pub fn persistent_sequential() -> zk::CreateOptions<'static> {
-    zk::CreateMode::PersistentSequential.with_acls(zk::Acls::anyone_all())
+pub fn persistent(path: &str) -> zk::CreateOptions<'static> {
+    zk::CreateMode::Persistent.with_acls(acls(path))
+}
+
+pub fn ephemeral(path: &str) -> zk::CreateOptions<'static> {
+    zk::CreateMode::Ephemeral.with_acls(acls(path))
+}
+
+/// `prefix` is the path before the sequence number.
+pub fn persistent_sequential(prefix: &str) -> zk::CreateOptions<'static> {
+    zk::CreateMode::PersistentSequential.with_acls(acls(prefix))
 }
 
 /// Splits `host:port,host:port/chroot` the way ZooKeeper's Java client does: the
@@ -42,11 +71,16 @@ pub fn split_chroot(connect: &str) -> (&str, Option<&str>) {
 
 /// Connects, creating the chroot first if it is missing (KafkaServer's
 /// `createChrootIfNecessary`), within `connection_timeout_ms`.
+/// With a SASL login, every connection of the session logs in with DIGEST-MD5
+/// first, as the Java client does with a JAAS `Client` section; with TLS, every
+/// server in `connect` is dialled over TLS (its `secureClientPort`).
 pub async fn connect(
     connect: &str,
     session_timeout_ms: u32,
     connection_timeout_ms: u32,
+    security: &ZkClientSecurity,
 ) -> Result<zk::Client, ControllerError> {
+    let login = security.sasl_login.as_ref();
     let (hosts, chroot) = split_chroot(connect);
     let session_timeout = Duration::from_millis(session_timeout_ms.into());
     // The crate pings after 3/8 of its connection timeout without a send, and that
@@ -58,13 +92,32 @@ pub async fn connect(
     let connector = zk::Client::connector()
         .with_session_timeout(session_timeout)
         .with_connection_timeout(session_timeout * 3 / 5);
+    let connector = match login {
+        Some(login) => connector.with_sasl(zk::SaslOptions::digest_md5(
+            login.username.clone(),
+            login.password.0.clone(),
+        )),
+        None => connector,
+    };
+    let connecting: std::pin::Pin<Box<dyn Future<Output = Result<zk::Client, zk::Error>> + Send>> =
+        match &security.tls {
+            Some(tls) => Box::pin(tls_connector(connector, tls)?.secure_connect(hosts)),
+            None => Box::pin(connector.connect(hosts)),
+        };
     let client = match tokio::time::timeout(
         Duration::from_millis(connection_timeout_ms.into()),
-        connector.connect(hosts),
+        connecting,
     )
     .await
     {
         Ok(Ok(client)) => client,
+        Ok(Err(zk::Error::AuthFailed)) => {
+            return Err(ControllerError::Config(format!(
+                "ZooKeeper at {hosts} refused the SASL login of {:?} (JAAS section {:?})",
+                login.map_or("", |login| login.username.as_str()),
+                login.map_or("", |login| login.section.as_str()),
+            )))
+        }
         Ok(Err(source)) => {
             return Err(ControllerError::Zk {
                 what: "connect",
@@ -92,6 +145,30 @@ pub async fn connect(
     client
         .chroot(chroot)
         .map_err(|_| ControllerError::Config(format!("bad chroot {chroot:?} in zookeeper.connect")))
+}
+
+/// The ZooKeeper client builds its rustls configuration from the process-wide
+/// crypto provider; keel's is ring, as for its own TLS listeners.
+fn tls_connector(connector: zk::Connector, tls: &ZkTls) -> Result<zk::Connector, ControllerError> {
+    let _already_installed = crate::tls::ring_provider().install_default();
+    let refused = |what: &str, error: zk::Error| {
+        ControllerError::Config(format!("TLS to ZooKeeper: {what}: {error}"))
+    };
+    let mut options = zk::TlsOptions::new()
+        .with_pem_ca(&tls.ca_pem)
+        .map_err(|error| refused("the trust store", error))?;
+    if let Some((chain, key)) = &tls.identity_pem {
+        options = options
+            .with_pem_identity(chain, key)
+            .map_err(|error| refused("the key store", error))?;
+    }
+    if !tls.verify_hostname {
+        // SAFETY (the crate's marker for a weaker check, not memory safety): the
+        // operator set zookeeper.ssl.endpoint.identification.algorithm empty; the
+        // chain must still lead to a trusted certificate.
+        options = unsafe { options.with_no_hostname_verification() };
+    }
+    Ok(connector.with_tls(options))
 }
 
 /// Runs `operation`, retrying connection losses and timeouts with backoff; every
@@ -129,7 +206,7 @@ pub async fn ensure_path(client: &zk::Client, path: &str) -> Result<(), Controll
     for part in path.split('/').filter(|part| !part.is_empty()) {
         prefix.push('/');
         prefix.push_str(part);
-        let options = persistent();
+        let options = persistent(&prefix);
         let result = retry("create", &prefix, || client.create(&prefix, &[], &options)).await;
         match result {
             Ok(_) | Err(zk::Error::NodeExists) => {}
@@ -173,7 +250,7 @@ pub async fn set_or_create(
         if let Some((parent, _)) = path.rsplit_once('/') {
             ensure_path(client, parent).await?;
         }
-        let options = persistent();
+        let options = persistent(path);
         match retry("create", path, || client.create(path, data, &options)).await {
             Ok(_) => return Ok(()),
             // Someone created it in between: set it on the next round.

@@ -12,11 +12,14 @@
 //! - `ssl`: a listener's `ssl.*` settings to a TLS server (and the broker's TLS
 //!   client towards other brokers); `crate::tls` does the TLS itself.
 //! - `acl`: Kafka's ACL model, its znodes, and the authorizer's decisions (pure).
+//! - `zookeeper_client`: the broker's own ZooKeeper login (JAAS `Client` section) and
+//!   the ACLs its znodes get with `zookeeper.set.acl` (pure).
 
 pub mod acl;
 pub mod sasl;
 pub mod scram;
 pub mod ssl;
+pub mod zookeeper_client;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -148,6 +151,8 @@ pub struct BrokerSecurity {
     /// `Some` when `authorizer.class.name` names Kafka's ZooKeeper-mode ACL
     /// authorizer: every request is then checked against the ACLs in ZooKeeper.
     pub authorizer: Option<acl::AuthorizerConfig>,
+    /// The broker's own login to ZooKeeper and its znodes' ACLs.
+    pub zookeeper: zookeeper_client::ZkClientSecurity,
 }
 
 impl BrokerSecurity {
@@ -172,7 +177,11 @@ pub fn is_security_key(key: &str) -> bool {
         "authorizer.zookeeper.url",
         "zookeeper.ssl.client.enable",
     ];
-    if TOP_LEVEL.contains(&key) || key.starts_with("ssl.") {
+    if TOP_LEVEL.contains(&key)
+        || key.starts_with("ssl.")
+        || key.starts_with("zookeeper.ssl.")
+        || key == "zookeeper.clientCnxnSocket"
+    {
         return true;
     }
     match key.strip_prefix("listener.name.") {
@@ -273,9 +282,11 @@ pub fn resolve(
     listeners: &[Listener],
     inter_broker_listener: &str,
     jaas_file: Option<&JaasFile>,
+    system_properties: &BTreeMap<String, String>,
 ) -> Result<BrokerSecurity, ConfigError> {
     refuse_unsupported(properties)?;
     let authorizer = authorizer(properties)?;
+    let zookeeper = zookeeper_client::resolve(properties, system_properties, jaas_file)?;
     let map_key = "listener.security.protocol.map";
     let mut protocol_map: BTreeMap<String, SecurityProtocol> = BTreeMap::new();
     if let Some(text) = properties
@@ -310,6 +321,7 @@ pub fn resolve(
 
     let mut security = BrokerSecurity {
         authorizer,
+        zookeeper,
         ..BrokerSecurity::default()
     };
     for listener in listeners {
@@ -521,18 +533,6 @@ fn authorizer(properties: &Properties) -> Result<Option<acl::AuthorizerConfig>, 
 /// Settings that would protect the broker in Apache Kafka and that keel cannot
 /// enforce yet: starting without them would leave open what the operator closed.
 fn refuse_unsupported(properties: &Properties) -> Result<(), ConfigError> {
-    if properties.get_bool("zookeeper.set.acl")? == Some(true) {
-        return Err(properties.error(
-            "zookeeper.set.acl",
-            "secure ZooKeeper ACLs need a SASL or TLS ZooKeeper login, which keel brokers do not have yet; refusing to start rather than create open znodes",
-        ));
-    }
-    if properties.get_bool("zookeeper.ssl.client.enable")? == Some(true) {
-        return Err(properties.error(
-            "zookeeper.ssl.client.enable",
-            "TLS to ZooKeeper is not supported by keel yet; refusing to start rather than connect without it",
-        ));
-    }
     for (key, _) in properties.iter() {
         let custom_class = key.ends_with("sasl.server.callback.handler.class")
             || key.ends_with("sasl.login.class")
@@ -578,7 +578,7 @@ mod tests {
             .get_trimmed("inter.broker.listener.name")
             .unwrap_or("PLAINTEXT")
             .to_string();
-        resolve(&properties, &listeners, &inter, None)
+        resolve(&properties, &listeners, &inter, None, &BTreeMap::new())
     }
 
     const PLAIN_JAAS: &str = r#"listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="a" user_admin="a" user_alice="b";"#;

@@ -238,7 +238,19 @@ impl SaslServer {
         };
         match api_key {
             ApiKey::ApiVersions if self.state == State::HandshakeOrVersions => {
-                self.state = State::Handshake;
+                // Kafka moves on to the handshake only after an ApiVersions it
+                // answered in full: one of a version it does not serve gets
+                // UNSUPPORTED_VERSION, and the client (franz-go starts at v5) asks
+                // again, lower, on the same connection.
+                let served =
+                    crate::kafka::protocol::versions::SUPPORTED
+                        .iter()
+                        .any(|(key, min, max)| {
+                            *key == ApiKey::ApiVersions && (*min..=*max).contains(&version)
+                        });
+                if served {
+                    self.state = State::Handshake;
+                }
                 Step {
                     reply: None,
                     next: Next::ServeApiVersions,
@@ -768,6 +780,35 @@ mod tests {
         let mut body = step.reply.clone().unwrap().slice(4..);
         ResponseHeader::decode(&mut body, 0).unwrap();
         SaslAuthenticateResponse::decode(&mut body, 1).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_unsupported_api_versions_may_be_retried_before_the_handshake() {
+        let now = Instant::now();
+        // A v5 frame is read only as far as its header: keel serves up to v4.
+        let versions = |version: i16| {
+            let mut header = RequestHeader::default();
+            header.request_api_key = ApiKey::ApiVersions as i16;
+            header.request_api_version = version;
+            header.correlation_id = 7;
+            let mut frame = BytesMut::new();
+            header.encode(&mut frame, 2).unwrap();
+            frame.extend_from_slice(&[0, 0, 0]);
+            frame.freeze()
+        };
+        let mut server = SaslServer::new(listener(0));
+        // franz-go asks v5 first (answered UNSUPPORTED_VERSION), then v3.
+        for version in [5, 3] {
+            let step = server.handle(versions(version), &users(), now).await;
+            assert_eq!(step.next, Next::ServeApiVersions, "v{version}");
+        }
+        // After one answered in full, another ApiVersions is out of place (Kafka).
+        let step = server.handle(versions(3), &users(), now).await;
+        assert!(matches!(step.next, Next::Close(_)), "{:?}", step.next);
+        let mut server = SaslServer::new(listener(0));
+        server.handle(versions(3), &users(), now).await;
+        let step = server.handle(handshake("PLAIN", 1), &users(), now).await;
+        assert_eq!(step.next, Next::Continue);
     }
 
     #[tokio::test]

@@ -10,7 +10,7 @@ use crate::tls::{self, ClientAuth, Protocol, TlsSettings};
 use super::{scoped, SecurityProtocol};
 
 /// Kafka's default for both store types.
-const DEFAULT_STORE_TYPE: &str = "JKS";
+const DEFAULT_STORE_TYPE: StoreType = StoreType::Jks;
 
 /// The TLS settings of `listener` (upper case), which speaks `protocol` (SSL or
 /// SASL_SSL). A SASL_SSL listener asks for client certificates only when the
@@ -58,7 +58,47 @@ pub fn settings(
     listener: &str,
     want_identity: bool,
 ) -> Result<TlsSettings, ConfigError> {
-    let get = |key: &str| scoped(properties, listener, key);
+    read_settings(
+        properties,
+        &|key| scoped(properties, listener, key),
+        &|_location| Some(DEFAULT_STORE_TYPE),
+        want_identity,
+    )
+}
+
+/// The broker's TLS client towards ZooKeeper, from Kafka's `zookeeper.ssl.*` keys
+/// (`zookeeper.ssl.keystore.location`, `.truststore.type`,
+/// `zookeeper.ssl.endpoint.identification.algorithm`, ...). Without a `*.type` the
+/// store type follows the file name, as ZooKeeper's `KeyStoreFileType` guesses it.
+pub fn zookeeper_client_settings(properties: &Properties) -> Result<TlsSettings, ConfigError> {
+    for key in ["zookeeper.ssl.crl.enable", "zookeeper.ssl.ocsp.enable"] {
+        if properties.get_bool(key)? == Some(true) {
+            return Err(properties.error(
+                key,
+                "certificate revocation checks are not supported by keel's ZooKeeper client; refusing to start rather than accept revoked certificates",
+            ));
+        }
+    }
+    read_settings(
+        properties,
+        &|key| {
+            let key = format!("zookeeper.{key}");
+            properties.get_trimmed(&key).map(|value| (key, value))
+        },
+        &StoreType::from_file_name,
+        true,
+    )
+}
+
+/// `get` finds a setting by its Kafka listener name (`ssl.keystore.location`) and
+/// says under which key it found it; `default_store_type` gives a store's type
+/// from its location when no `*.type` key is set.
+fn read_settings<'p>(
+    properties: &'p Properties,
+    get: &dyn Fn(&str) -> Option<(String, &'p str)>,
+    default_store_type: &dyn Fn(&str) -> Option<StoreType>,
+    want_identity: bool,
+) -> Result<TlsSettings, ConfigError> {
     let secret = |key: &str| {
         get(key)
             .filter(|(_, value)| !value.is_empty())
@@ -84,15 +124,29 @@ pub fn settings(
             }
         };
     let store_type = |type_key: &str| -> Result<(String, StoreType), ConfigError> {
-        let (key, name) = get(type_key).unwrap_or((type_key.to_string(), DEFAULT_STORE_TYPE));
-        StoreType::from_name(name)
-            .map(|kind| (key.clone(), kind))
-            .ok_or_else(|| {
+        if let Some((key, name)) = get(type_key).filter(|(_, name)| !name.is_empty()) {
+            return StoreType::from_name(name)
+                .map(|kind| (key.clone(), kind))
+                .ok_or_else(|| {
+                    refuse(
+                        &key,
+                        format!(
+                            "{name} stores are not supported by keel (JKS, PKCS12 and PEM are)"
+                        ),
+                    )
+                });
+        }
+        let kind = match get(&type_key.replace(".type", ".location")) {
+            // No store to read: the type does not matter.
+            None => DEFAULT_STORE_TYPE,
+            Some((location_key, path)) => default_store_type(path).ok_or_else(|| {
                 refuse(
-                    &key,
-                    format!("{name} stores are not supported by keel (JKS, PKCS12 and PEM are)"),
+                    &location_key,
+                    format!("Unable to auto-detect store file type from file name: {path}; set the store's type"),
                 )
-            })
+            })?,
+        };
+        Ok((type_key.to_string(), kind))
     };
 
     let identity = if want_identity {

@@ -156,7 +156,7 @@ async fn serve_connection(
         None => ClientStream::Plain(tcp),
         Some(tls) => {
             let acceptor = tokio_rustls::TlsAcceptor::from(tls.0.clone());
-            let handshake = acceptor.accept(tcp);
+            let handshake = crate::tls::accept(&acceptor, tcp);
             let outcome = match idle_max {
                 Some(idle_max) => tokio::time::timeout(idle_max, handshake)
                     .await

@@ -218,7 +218,8 @@ async fn serve_tls_connection(
     let _ = stream.set_nodelay(true);
     let handshake_deadline = tokio::time::Instant::now() + context.sessionless_timeout;
     let acceptor = tokio_rustls::TlsAcceptor::from(tls.0.clone());
-    let stream = match tokio::time::timeout_at(handshake_deadline, acceptor.accept(stream)).await {
+    let handshake = crate::tls::accept(&acceptor, stream);
+    let stream = match tokio::time::timeout_at(handshake_deadline, handshake).await {
         Ok(Ok(stream)) => stream,
         outcome => {
             let error = match outcome {

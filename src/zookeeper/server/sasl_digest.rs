@@ -1,7 +1,10 @@
-//! The server side of SASL DIGEST-MD5 (RFC 2831) as a ZooKeeper server runs it for
-//! clients (Java's DigestMD5Server under `ZooKeeperSaslServer`): protocol
-//! `zookeeper`, server name and realm `zk-sasl-md5`, qop `auth`, users and passwords
-//! from the `user_<name>` options of the JAAS `Server` section's DigestLoginModule.
+//! SASL DIGEST-MD5 (RFC 2831) as ZooKeeper runs it. The server side for clients
+//! (Java's DigestMD5Server under `ZooKeeperSaslServer`): protocol `zookeeper`, server
+//! name and realm `zk-sasl-md5`, qop `auth`, users and passwords from the
+//! `user_<name>` options of the JAAS `Server` section's DigestLoginModule. Ensemble
+//! members authenticate each other the same way under protocol `zookeeper-quorum`
+//! and server name `zk-quorum-sasl-md5` (`QUORUM`), where a member is also the
+//! client (`DigestMd5Client`).
 //!
 //! Two steps: the client's empty first token gets the challenge; its digest
 //! response is checked and answered with `rspauth`, which completes the exchange
@@ -16,7 +19,27 @@ pub use crate::zookeeper::tree::auth::SaslUsers;
 
 /// ZooKeeper's DIGEST-MD5 server name, which is also the realm it offers.
 pub const REALM: &str = "zk-sasl-md5";
-const DIGEST_URI: &str = "zookeeper/zk-sasl-md5";
+
+/// A SASL service: the server name (also the realm offered) and the digest URI
+/// (`protocol/server name`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Service {
+    pub realm: &'static str,
+    pub digest_uri: &'static str,
+}
+
+/// Clients of a ZooKeeper server (`ZooKeeperSaslServer`).
+pub const CLIENTS: Service = Service {
+    realm: REALM,
+    digest_uri: "zookeeper/zk-sasl-md5",
+};
+
+/// Ensemble members (`QuorumAuth.QUORUM_SERVER_PROTOCOL_NAME` /
+/// `QUORUM_SERVER_SASL_DIGEST`).
+pub const QUORUM: Service = Service {
+    realm: "zk-quorum-sasl-md5",
+    digest_uri: "zookeeper-quorum/zk-quorum-sasl-md5",
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Step {
@@ -30,6 +53,7 @@ enum Step {
 #[derive(Debug, Clone)]
 pub struct DigestMd5Server {
     step: Step,
+    service: Service,
 }
 
 /// What a token produced.
@@ -133,8 +157,13 @@ impl Default for DigestMd5Server {
 
 impl DigestMd5Server {
     pub fn new() -> DigestMd5Server {
+        DigestMd5Server::for_service(CLIENTS)
+    }
+
+    pub fn for_service(service: Service) -> DigestMd5Server {
         DigestMd5Server {
             step: Step::Challenge,
+            service,
         }
     }
 
@@ -174,8 +203,10 @@ impl DigestMd5Server {
                 }
                 // As Java's DigestMD5Server words it: no qop directive when the
                 // only one offered is the default, auth.
-                let challenge =
-                    format!("realm=\"{REALM}\",nonce=\"{nonce}\",charset=utf-8,algorithm=md5-sess");
+                let challenge = format!(
+                    "realm=\"{}\",nonce=\"{nonce}\",charset=utf-8,algorithm=md5-sess",
+                    self.service.realm
+                );
                 self.step = Step::Response {
                     nonce: nonce.to_string(),
                 };
@@ -194,7 +225,7 @@ impl DigestMd5Server {
                 };
                 let username = field("username")?;
                 let realm = fields.get("realm").map(String::as_str).unwrap_or("");
-                if !realm.is_empty() && realm != REALM {
+                if !realm.is_empty() && realm != self.service.realm {
                     return Err(format!(
                         "DIGEST-MD5: digest response format violation. Nonexistent realm: {realm}"
                     ));
@@ -220,9 +251,10 @@ impl DigestMd5Server {
                     ));
                 }
                 let digest_uri = field("digest-uri")?;
-                if !digest_uri.eq_ignore_ascii_case(DIGEST_URI) {
+                if !digest_uri.eq_ignore_ascii_case(self.service.digest_uri) {
                     return Err(format!(
-                        "DIGEST-MD5: digest response format violation. Mismatched URI: {digest_uri}; expecting: {DIGEST_URI}"
+                        "DIGEST-MD5: digest response format violation. Mismatched URI: {digest_uri}; expecting: {}",
+                        self.service.digest_uri
                     ));
                 }
                 let response = field("response")?;
@@ -274,6 +306,96 @@ impl DigestMd5Server {
                 Err("DIGEST-MD5: authentication already completed or failed".to_string())
             }
         }
+    }
+}
+
+/// The client half, as Java's DigestMD5Client answers a ZooKeeper server: no
+/// initial response, then the digest response to the challenge (qop `auth`, UTF-8,
+/// the realm the server offered), then the check of the server's `rspauth`.
+#[derive(Debug, Clone)]
+pub struct DigestMd5Client {
+    service: Service,
+    username: String,
+    password: String,
+    /// After the response: the `rspauth` the server must send.
+    expected_rspauth: Option<String>,
+    complete: bool,
+}
+
+impl DigestMd5Client {
+    pub fn new(service: Service, username: &str, password: &str) -> DigestMd5Client {
+        DigestMd5Client {
+            service,
+            username: username.to_string(),
+            password: password.to_string(),
+            expected_rspauth: None,
+            complete: false,
+        }
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.complete
+    }
+
+    /// Answers one server token: `Some(response)` to send, `None` once the server's
+    /// `rspauth` proved it knows the password too. `cnonce` is a fresh random nonce.
+    pub fn evaluate(&mut self, challenge: &[u8], cnonce: &str) -> Result<Option<Vec<u8>>, String> {
+        let text = std::str::from_utf8(challenge)
+            .map_err(|_| "DIGEST-MD5: the server's token is not UTF-8".to_string())?;
+        let fields = directives(text)
+            .map_err(|why| format!("DIGEST-MD5: the server's token does not parse: {why}"))?;
+        if let Some(expected) = self.expected_rspauth.take() {
+            let rspauth = fields
+                .get("rspauth")
+                .ok_or("DIGEST-MD5: the server's last token has no rspauth")?;
+            if !constant_time_equal(expected.as_bytes(), rspauth.to_ascii_lowercase().as_bytes()) {
+                return Err("DIGEST-MD5: the server's rspauth does not match: it does not know the password".to_string());
+            }
+            self.complete = true;
+            return Ok(None);
+        }
+        let nonce = fields
+            .get("nonce")
+            .ok_or("DIGEST-MD5: the challenge has no nonce")?;
+        if let Some(qop) = fields.get("qop") {
+            if !qop.split(',').any(|offered| offered.trim() == "auth") {
+                return Err(format!("DIGEST-MD5: the server offers no qop auth: {qop}"));
+            }
+        }
+        let realm = fields
+            .get("realm")
+            .map(String::as_str)
+            .unwrap_or(self.service.realm);
+        let digest_uri = self.service.digest_uri;
+        let user_hash = md5(&[
+            self.username.as_bytes(),
+            b":",
+            realm.as_bytes(),
+            b":",
+            self.password.as_bytes(),
+        ]);
+        let mut a1 = user_hash.to_vec();
+        a1.extend_from_slice(format!(":{nonce}:{cnonce}").as_bytes());
+        let ha1 = hex(&md5(&[&a1]));
+        let digest = |a2: &str| {
+            let ha2 = hex(&md5(&[a2.as_bytes()]));
+            hex(&md5(&[format!(
+                "{ha1}:{nonce}:00000001:{cnonce}:auth:{ha2}"
+            )
+            .as_bytes()]))
+        };
+        let response = digest(&format!("AUTHENTICATE:{digest_uri}"));
+        self.expected_rspauth = Some(digest(&format!(":{digest_uri}")));
+        let quote = |value: &str| value.replace('\\', "\\\\").replace('"', "\\\"");
+        Ok(Some(
+            format!(
+                "charset=utf-8,username=\"{}\",realm=\"{}\",nonce=\"{}\",nc=00000001,cnonce=\"{cnonce}\",digest-uri=\"{digest_uri}\",maxbuf=65536,response={response},qop=auth",
+                quote(&self.username),
+                quote(realm),
+                quote(nonce),
+            )
+            .into_bytes(),
+        ))
     }
 }
 
@@ -336,6 +458,49 @@ mod tests {
         assert_eq!(authorization_id, "alice");
         assert!(reply.starts_with(b"rspauth=") && reply.len() == 8 + 32);
         assert!(server.is_complete());
+    }
+
+    #[test]
+    fn the_client_half_authenticates_to_the_server_half_for_either_service() {
+        for service in [CLIENTS, QUORUM] {
+            let mut server = DigestMd5Server::for_service(service);
+            let mut client = DigestMd5Client::new(service, "alice", "alice-secret");
+            let Outcome::Continue(challenge) = server.evaluate(b"", &users(), "N0nce").unwrap()
+            else {
+                panic!("a challenge first")
+            };
+            let response = client.evaluate(&challenge, "cn0nce").unwrap().unwrap();
+            let Outcome::Complete {
+                authorization_id,
+                reply,
+            } = server.evaluate(&response, &users(), "unused").unwrap()
+            else {
+                panic!("complete")
+            };
+            assert_eq!(authorization_id, "alice");
+            assert_eq!(client.evaluate(&reply, "unused").unwrap(), None);
+            assert!(client.is_complete());
+        }
+        // The same response for the clients' service is refused by the quorum's.
+        let mut client = DigestMd5Client::new(CLIENTS, "alice", "alice-secret");
+        let mut server = DigestMd5Server::for_service(QUORUM);
+        let Outcome::Continue(challenge) = server.evaluate(b"", &users(), "N").unwrap() else {
+            panic!("a challenge first")
+        };
+        let response = client.evaluate(&challenge, "c").unwrap().unwrap();
+        assert!(server.evaluate(&response, &users(), "N").is_err());
+        // A wrong password: the server refuses; a forged rspauth: the client refuses.
+        let mut client = DigestMd5Client::new(QUORUM, "alice", "wrong");
+        let mut server = DigestMd5Server::for_service(QUORUM);
+        let Outcome::Continue(challenge) = server.evaluate(b"", &users(), "N").unwrap() else {
+            panic!("a challenge first")
+        };
+        let response = client.evaluate(&challenge, "c").unwrap().unwrap();
+        assert!(server.evaluate(&response, &users(), "N").is_err());
+        assert!(client
+            .evaluate(b"rspauth=00000000000000000000000000000000", "c")
+            .is_err());
+        assert!(!client.is_complete());
     }
 
     #[test]

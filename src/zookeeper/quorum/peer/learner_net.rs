@@ -8,9 +8,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
+
+use super::quorum_auth;
+use super::transport::{self, QuorumSecurity, QuorumWriter};
 
 use crate::zookeeper::config::HostPort;
 use crate::zookeeper::quorum::message::{QuorumMessage, ServerId};
@@ -23,6 +25,9 @@ use crate::zookeeper::tree::{TreeConfig, Zxid};
 const READ_CHUNK_BYTES: usize = 64 * 1024;
 /// Between two dials of a leader not yet listening.
 const LEADER_CONNECT_RETRY_MS: u64 = 100;
+/// A learner's TLS handshake on the leader's port: a peer that stalls in it holds
+/// only its own task, and not for longer than this.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A connection's id: events of a replaced connection are told apart by it.
 pub type LinkId = u64;
@@ -72,7 +77,9 @@ pub async fn accept_learners(
     buffer_bytes_max: usize,
     events: mpsc::UnboundedSender<LinkEvent>,
     mut stop: watch::Receiver<bool>,
+    security: QuorumSecurity,
 ) {
+    let QuorumSecurity { tls, sasl } = security;
     loop {
         let (stream, address) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -85,17 +92,50 @@ pub async fn accept_learners(
             },
             _ = stop.changed() => return,
         };
-        let _ = stream.set_nodelay(true);
         let events = events.clone();
         let stop = stop.clone();
+        let tls = tls.clone();
+        let sasl = sasl.clone();
         tokio::spawn(async move {
+            let mut stream =
+                match transport::accept(tls.as_ref(), stream, address, HANDSHAKE_TIMEOUT).await {
+                    Ok(stream) => stream,
+                    Err(error) => {
+                        transport::warn_refused(
+                            "zk-quorum-tls",
+                            address,
+                            "learner connection refused: TLS",
+                            &error,
+                        );
+                        return;
+                    }
+                };
+            let mut buffered = Vec::new();
+            if let Some(sasl) = &sasl {
+                let exchange = quorum_auth::authenticate_peer_within(
+                    &mut stream,
+                    &mut buffered,
+                    sasl,
+                    HANDSHAKE_TIMEOUT,
+                );
+                if let Err(error) = exchange.await {
+                    transport::warn_refused(
+                        "zk-quorum-sasl",
+                        address,
+                        "learner connection refused: quorum SASL",
+                        &error,
+                    );
+                    return;
+                }
+            }
             let link = NEXT_LINK_ID.fetch_add(1, Ordering::Relaxed);
-            let (reader, writer) = stream.into_split();
+            let (reader, writer) = tokio::io::split(stream);
             let (writer_sender, writer_receiver) = mpsc::unbounded_channel();
             tokio::spawn(write_loop(writer, writer_receiver));
+            buffered.reserve(READ_CHUNK_BYTES);
             let mut connection = Reader {
                 reader,
-                buffer: Vec::with_capacity(READ_CHUNK_BYTES),
+                buffer: buffered,
                 direction: Direction::FromLearner,
                 buffer_bytes_max,
             };
@@ -156,6 +196,10 @@ pub async fn accept_learners(
 
 /// Learner side: connects to the leader (retrying for `connect_time_ms`),
 /// then reads until the connection ends or `stop` turns true.
+// Each argument is a separate input of the learner's link (who, where, how long,
+// how big, how to rebuild a snapshot, where to report, when to stop, how to protect
+// it); a struct for them would only be unpacked again here.
+#[allow(clippy::too_many_arguments)]
 pub async fn follow_leader(
     leader: ServerId,
     addresses: Vec<HostPort>,
@@ -164,20 +208,33 @@ pub async fn follow_leader(
     tree_config: TreeConfig,
     events: mpsc::UnboundedSender<LinkEvent>,
     mut stop: watch::Receiver<bool>,
+    security: QuorumSecurity,
 ) {
+    let QuorumSecurity { tls, sasl } = security;
     let link = NEXT_LINK_ID.fetch_add(1, Ordering::Relaxed);
     let deadline = tokio::time::Instant::now() + Duration::from_millis(connect_time_ms);
     let stream = loop {
         let mut connected = None;
         for address in &addresses {
-            if let Ok(Ok(stream)) = tokio::time::timeout(
+            match transport::connect(
+                tls.as_ref(),
+                &address.host,
+                address.port,
                 Duration::from_millis(connect_time_ms.max(1000)),
-                TcpStream::connect((address.host.as_str(), address.port)),
             )
             .await
             {
-                connected = Some(stream);
-                break;
+                Ok(stream) => {
+                    connected = Some(stream);
+                    break;
+                }
+                // A refused handshake is worth a line: it will not heal by retrying.
+                Err(error)
+                    if tls.is_some() && error.kind() != std::io::ErrorKind::ConnectionRefused =>
+                {
+                    tracing::warn!(leader = leader.0, %error, "TLS connection to the leader failed");
+                }
+                Err(_) => {}
             }
         }
         if let Some(stream) = connected {
@@ -195,8 +252,24 @@ pub async fn follow_leader(
             _ = stop.changed() => return,
         }
     };
-    let _ = stream.set_nodelay(true);
-    let (reader, writer) = stream.into_split();
+    let mut stream = stream;
+    let mut buffered = Vec::new();
+    if let Some(sasl) = &sasl {
+        let exchange = quorum_auth::authenticate_to_peer(&mut stream, sasl);
+        match tokio::time::timeout(HANDSHAKE_TIMEOUT, exchange).await {
+            Ok(Ok(rest)) => buffered = rest,
+            outcome => {
+                let error = match outcome {
+                    Ok(Err(error)) => error.to_string(),
+                    _ => "no SASL exchange in time".to_string(),
+                };
+                tracing::warn!(leader = leader.0, %error, "quorum SASL login to the leader failed");
+                let _ = events.send(LinkEvent::Closed { peer: leader, link });
+                return;
+            }
+        }
+    }
+    let (reader, writer) = tokio::io::split(stream);
     let (writer_sender, writer_receiver) = mpsc::unbounded_channel();
     tokio::spawn(write_loop(writer, writer_receiver));
     let _ = events.send(LinkEvent::LeaderConnected {
@@ -204,9 +277,10 @@ pub async fn follow_leader(
         link,
         writer: writer_sender,
     });
+    buffered.reserve(READ_CHUNK_BYTES);
     let mut connection = Reader {
         reader,
-        buffer: Vec::with_capacity(READ_CHUNK_BYTES),
+        buffer: buffered,
         direction: Direction::FromLeader,
         buffer_bytes_max,
     };
@@ -258,7 +332,7 @@ pub async fn follow_leader(
     let _ = events.send(LinkEvent::Closed { peer: leader, link });
 }
 
-async fn write_loop(mut writer: OwnedWriteHalf, mut packets: mpsc::UnboundedReceiver<Vec<u8>>) {
+async fn write_loop(mut writer: QuorumWriter, mut packets: mpsc::UnboundedReceiver<Vec<u8>>) {
     while let Some(mut bytes) = packets.recv().await {
         // Packets queued meanwhile go out in the same write.
         while let Ok(more) = packets.try_recv() {
@@ -275,7 +349,7 @@ async fn write_loop(mut writer: OwnedWriteHalf, mut packets: mpsc::UnboundedRece
 }
 
 struct Reader {
-    reader: tokio::net::tcp::OwnedReadHalf,
+    reader: transport::QuorumReader,
     buffer: Vec<u8>,
     direction: Direction,
     buffer_bytes_max: usize,

@@ -16,6 +16,8 @@
 
 mod election_net;
 mod learner_net;
+pub mod quorum_auth;
+mod transport;
 
 use std::any::Any;
 use std::collections::{BTreeMap, HashSet, VecDeque};
@@ -274,6 +276,7 @@ pub async fn run(config: ZooKeeperConfig, shutdown: watch::Receiver<bool>) -> an
         peers,
         received_sender,
         stop.clone(),
+        quorum_security(&config),
     );
 
     // The client port is bound from the start (Apache's connection factory
@@ -764,6 +767,7 @@ impl Peer {
                             buffer_bytes_max,
                             events,
                             stop_receiver,
+                            quorum_security(&self.config),
                         ));
                     }
                     Err(error) => {
@@ -792,6 +796,7 @@ impl Peer {
                     self.tree_config.clone(),
                     events,
                     stop_receiver,
+                    quorum_security(&self.config),
                 ));
             }
         }
@@ -1381,5 +1386,12 @@ impl Peer {
         }
         flush(&mut frames, &self.outbound, None);
         Ok(())
+    }
+}
+
+fn quorum_security(config: &ZooKeeperConfig) -> transport::QuorumSecurity {
+    transport::QuorumSecurity {
+        tls: config.quorum_tls.clone(),
+        sasl: config.quorum_sasl.clone(),
     }
 }

@@ -18,6 +18,7 @@
 //! - `snapshot_stream`: what follows a SNAP packet: sessions, ACL map, nodes,
 //!   "/" and the "BenWasHere" signature; an encoder from a `DataTree` and an
 //!   incremental decoder that rebuilds one.
+//! - `quorum_auth`: the SASL packets members exchange with `quorum.auth.enableSasl`.
 //! - `config_string`: `QuorumMaj.toString()` from zoo.cfg's server list, the
 //!   text notifications and NEWLEADER carry.
 //!
@@ -26,6 +27,7 @@
 pub mod config_string;
 pub mod election;
 pub mod learner;
+pub mod quorum_auth;
 pub mod snapshot_stream;
 
 #[cfg(test)]
