@@ -51,12 +51,12 @@ def ck_security(mechanism, user, password):
 
 def kp_produce(bootstrap, topic, sec, records, acks, api_version, prefix):
     from kafka import KafkaProducer
-    from kafka.client_async import KafkaClient
+    from kafka_python_compat import client_class, connected, sasl_handshake_version
     extra = {"api_version": api_version} if api_version else {}
     clients = []
 
     def make_client(**config):  # the producer's kafka_client option: keep the client to look at its connections
-        clients.append(KafkaClient(**config))
+        clients.append(client_class()(**config))
         return clients[-1]
 
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks=acks, linger_ms=5,
@@ -65,12 +65,12 @@ def kp_produce(bootstrap, topic, sec, records, acks, api_version, prefix):
     futures = [producer.send(topic, key="k%d" % i, value="%s %d" % (prefix, i)) for i in range(records)]
     metas = [f.get(timeout=60) for f in futures]
     # the SaslHandshake version each authenticated connection used (kafka-python's
-    # BrokerConnection picks it from the broker's or the pinned version's API table)
+    # BrokerConnection, 3.x's KafkaConnection, picks it from the broker's or the pinned
+    # version's API table)
     handshake_versions = set()
     for client in clients:
-        for conn in list(client._conns.values()):
-            if conn.connected() and conn._api_versions is not None:
-                handshake_versions.add(conn._sasl_handshake_version())
+        for conn in connected(client):
+            handshake_versions.add(sasl_handshake_version(conn))
     producer.close()
     return metas, handshake_versions
 
@@ -212,11 +212,64 @@ class LogGrab(logging.Handler):
         self.lines.append(record.getMessage())
 
 
+def kp3_refusal(client, mechanism, user, e, sasl_seen):
+    """kafka-python 3.x: every login attempt (3.x retries the bootstrap connection until
+    max_block_ms; the last one may be cut short by that deadline) is a SaslHandshake
+    answered with error 0, then SaslAuthenticate rounds where all but the last are
+    answered with error 0 (SCRAM's client-first) and the last is refused: the broker's error 58, or (3.x drops an error response that arrives with the
+    broker's close, see kafka_python_compat.record_sasl_requests) the broker closing the
+    connection in answer to it. Nothing else may fail first."""
+    from kafka.errors import KafkaConnectionError
+    steps = [(name.split("_v")[0], out) for name, out in sasl_seen]
+    why = "%s %s as %s (%s: %s; SASL requests and outcomes: %r)" % (
+        client, mechanism, user, type(e).__name__, e, steps[:6])
+    from kafka.errors import KafkaTimeoutError, RequestTimedOutError
+    starts = [i for i, (name, _) in enumerate(steps) if name == "SaslHandshakeRequest"]
+    cut = ""
+    if len(starts) > 1 and isinstance(steps[-1][1], (KafkaTimeoutError, RequestTimedOutError)):
+        # the last attempt cut short by the producer's own deadline (max_block_ms)
+        steps = steps[:starts[-1]]
+        cut = " (and a last one cut short by the client's deadline)"
+    attempts = []
+    for name, out in steps:
+        if name == "SaslHandshakeRequest":
+            if isinstance(out, Exception) or out.error_code != 0:
+                fail("%s: a SaslHandshake that failed: %r" % (why, out))
+            attempts.append([])
+        elif name in ("SaslAuthenticateRequest", "SaslBytesRequest") and attempts:
+            attempts[-1].append(out)
+        else:
+            fail("%s: %s before any SaslHandshake" % (why, name))
+    if not attempts:
+        fail("%s: refused without a SaslHandshake" % why)
+    hows = set()
+    for auth in attempts:
+        if not auth:
+            fail("%s: a login attempt without a SaslAuthenticate request" % why)
+        for out in auth[:-1]:
+            if isinstance(out, Exception) or out.error_code != 0:
+                fail("%s: a SaslAuthenticate round before the last failed: %r" % (why, out))
+        last = auth[-1]
+        if isinstance(last, KafkaConnectionError):
+            hows.add("connection closed by the broker (%s)" % last)
+        elif isinstance(last, Exception) or last.error_code != 58:
+            fail("%s: the last SaslAuthenticate outcome is not a refusal: %r" % (why, last))
+        else:
+            hows.add("error 58 %r" % last.error_message)
+    return ", %d login attempt(s)%s of %d SaslAuthenticate round(s), each refused at the last: %s" % (
+        len(attempts), cut, len(attempts[0]), "; ".join(sorted(hows)))
+
+
 def refused(client, bootstrap, topic, mechanism, user, password):
     t0 = time.time()
     grab = LogGrab()
     logging.getLogger("kafka").addHandler(grab)
     logging.getLogger("kafka").setLevel(logging.WARNING)
+    sasl_seen = None
+    if client == "kafka-python":
+        from kafka_python_compat import KP3, record_sasl_requests
+        if KP3:
+            sasl_seen = record_sasl_requests()
     try:
         if client == "kafka-python":
             from kafka import KafkaProducer
@@ -231,7 +284,9 @@ def refused(client, bootstrap, topic, mechanism, user, password):
                 raise RuntimeError("%s" % (errors[0] if errors else "not delivered within 45s (%d left)" % left))
     except Exception as e:  # the client's own error type: what the test is about
         seen = ""
-        if client == "kafka-python" and mechanism != "none":
+        if client == "kafka-python" and mechanism != "none" and sasl_seen is not None:
+            seen = kp3_refusal(client, mechanism, user, e, sasl_seen)
+        elif client == "kafka-python" and mechanism != "none":
             # the refusal must be the broker's authentication error, not some other failure
             auth = [line for line in grab.lines if "SaslAuthenticate error" in line]
             if not auth:
@@ -246,14 +301,15 @@ def refused(client, bootstrap, topic, mechanism, user, password):
 
 def create_topics(bootstrap, partitions, replication, min_isr, topics):
     from kafka.admin import KafkaAdminClient, NewTopic
+    from kafka_python_compat import topic_desc
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
     admin.create_topics([NewTopic(t, int(partitions), int(replication),
                                   topic_configs={"min.insync.replicas": str(min_isr)}) for t in topics])
     deadline = time.time() + 30
     while True:
-        desc = {t["topic"]: t for t in admin.describe_topics(topics)}
-        ready = all(t in desc and desc[t]["error_code"] == 0 and len(desc[t]["partitions"]) == int(partitions)
-                    and all(p["leader"] >= 0 for p in desc[t]["partitions"]) for t in topics)
+        desc = {d[0]: d[1:] for d in map(topic_desc, admin.describe_topics(topics))}
+        ready = all(t in desc and desc[t][0] == 0 and len(desc[t][1]) == int(partitions)
+                    and all(leader >= 0 for leader in desc[t][1]) for t in topics)
         if ready:
             break
         if time.time() > deadline:

@@ -91,9 +91,10 @@ def describe(o):
 def kp_tls_seen(clients):
     """The TLS version and cipher of kafka-python's connections (SSLSocket)."""
     seen = set()
+    from kafka_python_compat import connected, ssl_socket
     for client in clients:
-        for conn in list(client._conns.values()):
-            sock = getattr(conn, "_sock", None)
+        for conn in connected(client):
+            sock = ssl_socket(conn)
             if sock is not None and hasattr(sock, "version"):
                 try:
                     seen.add("%s %s" % (sock.version(), sock.cipher()[0]))
@@ -104,11 +105,11 @@ def kp_tls_seen(clients):
 
 def kp_produce(bootstrap, topic, sec, values, acks, partitions):
     from kafka import KafkaProducer
-    from kafka.client_async import KafkaClient
+    from kafka_python_compat import client_class
     clients = []
 
     def make_client(**config):  # keep the client to look at its connections
-        clients.append(KafkaClient(**config))
+        clients.append(client_class()(**config))
         return clients[-1]
 
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks=acks, linger_ms=5,
@@ -308,14 +309,15 @@ def refused(client, bootstrap, topic, o):
 
 def create_topics(bootstrap, partitions, replication, min_isr, topics):
     from kafka.admin import KafkaAdminClient, NewTopic
+    from kafka_python_compat import topic_desc
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
     admin.create_topics([NewTopic(t, int(partitions), int(replication),
                                   topic_configs={"min.insync.replicas": str(min_isr)}) for t in topics])
     deadline = time.time() + 30
     while True:
-        desc = {t["topic"]: t for t in admin.describe_topics(topics)}
-        if all(t in desc and desc[t]["error_code"] == 0 and len(desc[t]["partitions"]) == int(partitions)
-               and all(p["leader"] >= 0 for p in desc[t]["partitions"]) for t in topics):
+        desc = {d[0]: d[1:] for d in map(topic_desc, admin.describe_topics(topics))}
+        if all(t in desc and desc[t][0] == 0 and len(desc[t][1]) == int(partitions)
+               and all(leader >= 0 for leader in desc[t][1]) for t in topics):
             break
         if time.time() > deadline:
             fail("topics not ready after 30s: %r" % desc)

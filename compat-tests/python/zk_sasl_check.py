@@ -44,12 +44,17 @@ required: a server with the same set-up plus sessionRequireClientSASLAuth=true (
     response gets err -124 (not -115 AUTHFAILED: ZooKeeperServer.processSasl answers
     SESSIONCLOSEDREQUIRESASLAUTH when SASL is required), zxid 0, a null token (20 bytes),
     then EOF.
-  kazoo (2.10.0 has no exception class for -124; kazoo's EXCEPTIONS[-124] raises
-  RuntimeError("Invalid error code")): alice with sasl_options reads ALICE_PATH; without
-  SASL, and with a wrong password, start() returns (CONNECTED), then the -124 reply (to the
-  get, or to the SASL response) ends kazoo's connection thread on that RuntimeError
-  (logged "Unhandled exception in connection loop"; not "AUTH_FAILED closing: ", which
-  err -115 gives), the listener sees LOST, and a get afterwards raises
+  kazoo: alice with sasl_options reads ALICE_PATH; without SASL, and with a wrong
+  password, start() returns (CONNECTED), then the -124 reply (to the get, or to the SASL
+  response) does what the installed kazoo line does with it (kazoo_compat.py):
+  2.10 (no exception class for -124: EXCEPTIONS[-124] raises RuntimeError("Invalid error
+  code")): both end kazoo's connection thread on that RuntimeError (logged "Unhandled
+  exception in connection loop"; not "AUTH_FAILED closing: ", which err -115 gives),
+  the listener sees LOST, and a get afterwards raises ConnectionClosedError.
+  2.11 (SessionClosedRequireSaslError): without SASL the get raises it and kazoo
+  reconnects into the session again and again (CONNECTED, SUSPENDED, CONNECTED..., never
+  LOST), a later get raises it again; with a wrong password the SASL step raises it in
+  the connection loop (logged as above), LOST, the get gets ConnectionLoss, a later get
   ConnectionClosedError. Then alice deletes ALICE_PATH.
 
 Prints ok/FAIL lines (and info lines recording what was seen); exit 0 iff all passed.
@@ -366,7 +371,12 @@ def required_main(connect, alice_path):
 def kazoo_required(connect, alice_path):
     import threading
     from kazoo.client import KazooClient
-    from kazoo.exceptions import ConnectionClosedError
+    from kazoo.exceptions import ConnectionClosedError, ConnectionLoss
+    from kazoo_compat import KAZOO_HAS_124, KAZOO_VERSION, alternating_reconnects, wait_states
+    if KAZOO_HAS_124:
+        from kazoo.exceptions import SessionClosedRequireSaslError
+    else:
+        SessionClosedRequireSaslError = None
 
     class Errors(logging.Handler):
         def __init__(self):
@@ -396,30 +406,51 @@ def kazoo_required(connect, alice_path):
         states = []
         c.add_listener(lambda s, states=states: states.append(str(s)))
         hook, threading.excepthook = threading.excepthook, lambda args: None
+        # kazoo 2.11 without SASL: the -124 to the get is its exception, then the client
+        # reconnects into the same session, again and again (kazoo_compat)
+        retries = KAZOO_HAS_124 and options is None
         try:
             c.start(timeout=20)
             a = c.get_async(alice_path)
-            deadline = time.time() + 10
-            while "LOST" not in states and time.time() < deadline:
-                time.sleep(0.05)
-            time.sleep(0.2)
+            wait_states(states, alternating_reconnects if retries else (lambda st: "LOST" in st), 10)
         finally:
             threading.excepthook = hook
         got = [(m, repr(e)) for m, e in errors.records]
-        info("%s: listener states %s, client_state %s, the get: %s, logged %r"
-             % (label, states, c.client_state,
-                (repr(a.exception) if a.exception else "value") if a.ready() else "never completes", got))
-        check(states == ["CONNECTED", "LOST"], "%s: listener states CONNECTED, LOST" % label, repr(states))
-        check(("Unhandled exception in connection loop", "RuntimeError('Invalid error code')") in got,
-              "%s: its connection thread ended on RuntimeError('Invalid error code') (err -124)" % label, repr(got))
-        check(not (a.ready() and a.successful()), "%s: the get does not succeed" % label, repr(a.value))
+        seen = list(states)
+        info("%s: listener states %s, client_state %s, the get: %s, logged %r (kazoo %d.%d)"
+             % (label, seen, c.client_state,
+                (repr(a.exception) if a.exception else "value") if a.ready() else "never completes", got,
+                *KAZOO_VERSION))
+        if retries:
+            check(alternating_reconnects(seen),
+                  "%s: listener states CONNECTED, SUSPENDED, CONNECTED...: kazoo %d.%d reconnects into the session, never LOST"
+                  % ((label,) + KAZOO_VERSION), repr(seen))
+            check(got == [], "%s: nothing logged with an exception" % label, repr(got))
+            check(a.ready() and isinstance(a.exception, SessionClosedRequireSaslError),
+                  "%s: the get raises SessionClosedRequireSaslError (err -124)" % label,
+                  repr(a.exception or a.value) if a.ready() else "never completes")
+            later = SessionClosedRequireSaslError
+        else:
+            check(seen == ["CONNECTED", "LOST"], "%s: listener states CONNECTED, LOST" % label, repr(seen))
+            if KAZOO_HAS_124:
+                # kazoo 2.11, -124 to the SASL exchange: raised in the connection loop
+                check(("Unhandled exception in connection loop", "SessionClosedRequireSaslError()") in got,
+                      "%s: its connection thread ended on SessionClosedRequireSaslError (err -124)" % label, repr(got))
+                check(a.ready() and isinstance(a.exception, ConnectionLoss),
+                      "%s: the get raises ConnectionLoss" % label,
+                      repr(a.exception or a.value) if a.ready() else "never completes")
+            else:
+                check(("Unhandled exception in connection loop", "RuntimeError('Invalid error code')") in got,
+                      "%s: its connection thread ended on RuntimeError('Invalid error code') (err -124)" % label, repr(got))
+                check(not (a.ready() and a.successful()), "%s: the get does not succeed" % label, repr(a.value))
+            later = ConnectionClosedError
         try:
             c.get(alice_path)
-            check(False, "%s: a later get raises ConnectionClosedError" % label, "it read the node")
-        except ConnectionClosedError:
-            check(True, "%s: a later get raises ConnectionClosedError" % label)
+            check(False, "%s: a later get raises %s" % (label, later.__name__), "it read the node")
+        except later:
+            check(True, "%s: a later get raises %s" % (label, later.__name__))
         except Exception as e:  # noqa: BLE001
-            check(False, "%s: a later get raises ConnectionClosedError" % label, repr(e))
+            check(False, "%s: a later get raises %s" % (label, later.__name__), repr(e))
         c.stop()
         c.close()
 

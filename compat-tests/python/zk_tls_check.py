@@ -70,13 +70,16 @@ enforce: a server with the same TLS set-up plus enforce.auth.enabled=true and
   - the closeSession that got -124 did not close the session: a ConnectRequest carrying its
     id and password gets a ConnectResponse with that id and timeout 30000 (Apache closes
     the connection only; the session lives until it expires), and is refused again.
-  kazoo (2.10.0 here): with use_ssl and the certificate it creates NODE/kazoo and reads
-  it. Without TLS: start() connects (CONNECTED), then a get's reply carries err -124,
-  which kazoo 2.10 has no exception class for: EXCEPTIONS[-124] raises
-  RuntimeError("Invalid error code") in its connection thread ("Unhandled exception in
-  connection loop"), the thread ends, the listener sees LOST, the get's async result is
-  never set (a plain get() would block forever: the check uses get_async), and a get
-  after that raises ConnectionClosedError.
+  kazoo: with use_ssl and the certificate it creates NODE/kazoo and reads it. Without
+  TLS: start() connects (CONNECTED), then a get's reply carries err -124, which kazoo
+  2.10 has no exception class for: EXCEPTIONS[-124] raises RuntimeError("Invalid error
+  code") in its connection thread ("Unhandled exception in connection loop"), the thread
+  ends, the listener sees LOST, the get's async result is never set (a plain get() would
+  block forever: the check uses get_async), and a get after that raises
+  ConnectionClosedError. kazoo 2.11 (SessionClosedRequireSaslError, kazoo_compat.py):
+  the get raises it, kazoo reconnects into the session again and again (CONNECTED,
+  SUSPENDED, CONNECTED..., never LOST), nothing is logged, and a later get raises it
+  again.
   Finally the TLS session still reads NODE and deletes it.
 
 Prints ok/FAIL lines (and info lines recording what was seen); exit 0 iff all passed.
@@ -532,6 +535,9 @@ def kazoo_enforce(secure, plain, certs, node):
     import logging
     from kazoo.client import KazooClient
     from kazoo.exceptions import ConnectionClosedError
+    from kazoo_compat import KAZOO_HAS_124, KAZOO_VERSION, alternating_reconnects, wait_states
+    if KAZOO_HAS_124:
+        from kazoo.exceptions import SessionClosedRequireSaslError
 
     class Records(logging.Handler):
         def __init__(self):
@@ -558,34 +564,46 @@ def kazoo_enforce(secure, plain, certs, node):
     c = KazooClient(hosts=plain, timeout=15)
     states = []
     c.add_listener(lambda s: states.append(str(s)))
-    # the connection thread dies with an exception kazoo does not catch; keep it quiet
+    # kazoo 2.10: the connection thread dies with an exception kazoo does not catch; keep
+    # it quiet. kazoo 2.11: the get raises SessionClosedRequireSaslError, and the client
+    # reconnects into the same session, again and again (kazoo_compat)
     hook, threading.excepthook = threading.excepthook, lambda args: None
     try:
         c.start(timeout=20)
         check(c.connected, "kazoo plain: start() connects (a session)")
         a = c.get_async(node)
-        deadline = time.time() + 10
-        while "LOST" not in states and time.time() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.2)
+        wait_states(states, alternating_reconnects if KAZOO_HAS_124 else (lambda st: "LOST" in st), 10)
     finally:
         threading.excepthook = hook
     errors = [(m, e) for m, e in records.records if e is not None]
-    info("kazoo plain: listener states %s, client_state %s, get_async ready %s, logged %r"
-         % (states, c.client_state, a.ready(), [(m, repr(e)) for m, e in errors]))
-    check(states == ["CONNECTED", "LOST"], "kazoo plain: listener states CONNECTED, LOST", repr(states))
-    check(any(m == "Unhandled exception in connection loop" and isinstance(e, RuntimeError)
-              and str(e) == "Invalid error code" for m, e in errors),
-          "kazoo plain: its connection thread ended on RuntimeError('Invalid error code') (err -124 has no kazoo exception)",
-          repr(records.records))
-    check(not a.ready(), "kazoo plain: the get never completes", "ready: %r" % (a.exception or a.value,))
+    seen = list(states)
+    info("kazoo plain: listener states %s, client_state %s, get_async ready %s (%r), logged %r (kazoo %d.%d)"
+         % (seen, c.client_state, a.ready(), (a.exception or a.value) if a.ready() else None,
+            [(m, repr(e)) for m, e in errors], *KAZOO_VERSION))
+    if KAZOO_HAS_124:
+        check(alternating_reconnects(seen),
+              "kazoo plain: listener states CONNECTED, SUSPENDED, CONNECTED...: kazoo %d.%d reconnects into the session, never LOST"
+              % KAZOO_VERSION, repr(seen))
+        check(errors == [], "kazoo plain: nothing logged with an exception", repr(records.records))
+        check(a.ready() and isinstance(a.exception, SessionClosedRequireSaslError),
+              "kazoo plain: the get raises SessionClosedRequireSaslError (err -124)",
+              repr(a.exception or a.value) if a.ready() else "never completes")
+        later = SessionClosedRequireSaslError
+    else:
+        check(seen == ["CONNECTED", "LOST"], "kazoo plain: listener states CONNECTED, LOST", repr(seen))
+        check(any(m == "Unhandled exception in connection loop" and isinstance(e, RuntimeError)
+                  and str(e) == "Invalid error code" for m, e in errors),
+              "kazoo plain: its connection thread ended on RuntimeError('Invalid error code') (err -124 has no kazoo exception)",
+              repr(records.records))
+        check(not a.ready(), "kazoo plain: the get never completes", "ready: %r" % (a.exception or a.value,))
+        later = ConnectionClosedError
     try:
         c.get(node)
-        check(False, "kazoo plain: a later get raises ConnectionClosedError", "it read the node")
-    except ConnectionClosedError:
-        check(True, "kazoo plain: a later get raises ConnectionClosedError")
+        check(False, "kazoo plain: a later get raises %s" % later.__name__, "it read the node")
+    except later:
+        check(True, "kazoo plain: a later get raises %s" % later.__name__)
     except Exception as e:  # noqa: BLE001
-        check(False, "kazoo plain: a later get raises ConnectionClosedError", repr(e))
+        check(False, "kazoo plain: a later get raises %s" % later.__name__, repr(e))
     c.stop()
     c.close()
 

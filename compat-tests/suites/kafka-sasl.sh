@@ -1,5 +1,5 @@
 # needs: none
-# clients: configs kafka-python-plain kafka-python-scram-sha-256 kafka-python-scram-sha-512 confluent-kafka-scram-sha-512 confluent-kafka-plain console-3.9-plain console-3.9-scram-sha-512 console-2.2-scram-sha-256 kafka-python-legacy-v0 filebeat-scram-sha-512 negative reauth cluster mixed-cluster
+# clients: configs kafka-python-plain kafka-python-scram-sha-256 kafka-python-scram-sha-512 confluent-kafka-scram-sha-512 confluent-kafka-plain console-3.9-plain console-3.9-scram-sha-512 console-2.2-scram-sha-256 console-4-scram-sha-512 sarama-scram-sha-512 sarama-plain franz-go-scram-sha-256 franz-go-plain sarama-wrong-password franz-go-wrong-password kafka-python-legacy-v0 filebeat-scram-sha-512 negative reauth cluster mixed-cluster
 # timeout: 540
 #
 # kafka-sasl: SASL authentication on a SASL_PLAINTEXT listener with PLAIN, SCRAM-SHA-256
@@ -46,6 +46,26 @@
 #     console-2.2-scram-sha-256               the seed's 2.2.1 console producer
 #       (--broker-list) and consumer as alice256: a 2.2 client's SaslHandshake v1 +
 #       SaslAuthenticate v1;
+#     console-4-scram-sha-512                 the Kafka $KAFKA_VERSION (4.x) console producer
+#       (--bootstrap-server, acks=all) and consumer, --producer.config / --consumer.config,
+#       SCRAM-SHA-512 as bob512, 50 lines in order;
+#     sarama-{scram-sha-512,plain}, franz-go-{scram-sha-256,plain}
+#                                             go/secure-clients (sarama $SARAMA_VERSION,
+#       protocol version 2.8.0, SaslHandshake v1 + SaslAuthenticate, its SCRAM client the
+#       program's own RFC 5802 code as sarama ships none; franz-go $FRANZ_GO_VERSION with
+#       its pkg/sasl/plain and pkg/sasl/scram) as bob512 / alice / alice256 / alice: 50
+#       records written one at a time with acks=all to partition 0, then partition 0 read
+#       from the oldest offset: exactly the 50 values, in order;
+#     sarama-wrong-password, franz-go-wrong-password   the same programs with a wrong
+#       password, PLAIN (alice) and SCRAM-SHA-512 as bob512 (franz-go: SCRAM-SHA-256 as
+#       alice256): no record may be acknowledged, and the error each client reports must
+#       end with the broker's SaslAuthenticate error 58 and message as Apache gives them:
+#       sarama (sarama.NewClient) "kafka server: SASL Authentication failed: " + the
+#       message, franz-go (its Ping, ApiVersions on a fresh connection)
+#       "SASL_AUTHENTICATION_FAILED: SASL Authentication failed.: " + the message; the
+#       message "Authentication failed: Invalid username or password" (PLAIN) or
+#       "Authentication failed during authentication due to invalid credentials with SASL
+#       mechanism SCRAM-SHA-512" / "SCRAM-SHA-256" (KS_GO_REFUSED_*);
 #     kafka-python-legacy-v0                  kafka-python pinned to api_version (0,10,0):
 #       its table for 0.10.0 offers SaslHandshake v0 only, so it sends the SASL tokens
 #       unframed after the handshake (the pre-1.0 exchange, no SaslAuthenticate); PLAIN
@@ -195,6 +215,13 @@ ks_client_config() {
     "sasl.jaas.config=$module required username=\"$3\" password=\"$4\";" >"$1"
 }
 
+# What sarama and franz-go report for a wrong password (ks_go_refused): the broker's
+# SaslAuthenticate error 58 and its message, as each client words it against Apache.
+KS_GO_REFUSED_SARAMA_PLAIN='kafka server: SASL Authentication failed: Authentication failed: Invalid username or password$'
+KS_GO_REFUSED_SARAMA_SCRAM='kafka server: SASL Authentication failed: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512$'
+KS_GO_REFUSED_FRANZ_PLAIN='ping: SASL_AUTHENTICATION_FAILED: SASL Authentication failed\.: Authentication failed: Invalid username or password$'
+KS_GO_REFUSED_FRANZ_SCRAM='ping: SASL_AUTHENTICATION_FAILED: SASL Authentication failed\.: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256$'
+
 ks_py() { timeout_run 120 "$PY_VENV/bin/python" "$@"; }
 
 # --- single broker --------------------------------------------------------------------
@@ -281,6 +308,42 @@ ks_console() {
     return 1
   fi
   KAFKA_DETAIL="Kafka $ver console producer ($flag, acks=all) + consumer, $mech as $user: $KS_RECORDS lines in order"
+}
+
+# ks_go LIB MECHANISM USER PASSWORD: go/secure-clients (sarama | franz) writes
+# KS_RECORDS records acks=all to partition 0 and reads them back in order.
+ks_go() {
+  local lib=$1 mech=$2 user=$3 pass=$4 bin out
+  bin=$(go_build secure-clients) || { kafka_fail "go build of secure-clients failed"; return 1; }
+  if out=$(timeout_run 120 "$bin" -lib "$lib" -brokers "$KS_SASL" -topic "ks-go-$lib-${mech,,}" \
+      -records "$KS_RECORDS" -mechanism "$mech" -user "$user" -password "$pass" 2>&1); then
+    KAFKA_DETAIL=$(tail -n 1 <<<"$out")
+  else
+    printf '%s\n' "$out" | tail -n 20 >&2
+    kafka_fail "$(tail -n 1 <<<"$out")"
+  fi
+}
+
+# ks_go_refused LIB "MECHANISM USER REGEX" ...: go/secure-clients with a wrong password
+# must get nothing acknowledged and report an error matching REGEX (the broker's
+# SaslAuthenticate error as the client words it).
+ks_go_refused() {
+  local lib=$1 bin out spec mech user re seen=()
+  shift
+  bin=$(go_build secure-clients) || { kafka_fail "go build of secure-clients failed"; return 1; }
+  for spec in "$@"; do
+    read -r mech user re <<<"$spec"
+    out=$(timeout_run 120 "$bin" -lib "$lib" -brokers "$KS_SASL" -topic ks-refused -records 1 \
+      -mechanism "$mech" -user "$user" -password wrong-password -expect-failure -timeout 20s 2>&1) \
+      || { printf '%s\n' "$out" | tail -n 20 >&2; kafka_fail "$mech $user, wrong password: $(tail -n 1 <<<"$out")"; return 1; }
+    printf '%s: %s\n' "$lib $mech" "$out" >&2
+    if ! grep -Eq -- "$re" <<<"$out"; then
+      kafka_fail "$lib $mech $user with a wrong password was refused, but not with /$re/: $(cut -c1-300 <<<"$out")"
+      return 1
+    fi
+    seen+=("$mech $user: $(sed 's/^refused: //' <<<"$out" | cut -c1-300)")
+  done
+  KAFKA_DETAIL="wrong passwords refused, nothing acknowledged: $(IFS=';'; echo "${seen[*]}")"
 }
 
 ks_legacy() {
@@ -373,7 +436,9 @@ ks_single() {
   if ! ks_broker ks-single "$KS_ZK/sasl" 1 "inter.broker.listener.name=PLAINTEXT"; then
     for c in configs kafka-python-plain kafka-python-scram-sha-256 kafka-python-scram-sha-512 \
         confluent-kafka-scram-sha-512 confluent-kafka-plain console-3.9-plain console-3.9-scram-sha-512 \
-        console-2.2-scram-sha-256 kafka-python-legacy-v0 filebeat-scram-sha-512 negative; do
+        console-2.2-scram-sha-256 console-4-scram-sha-512 sarama-scram-sha-512 sarama-plain \
+        franz-go-scram-sha-256 franz-go-plain sarama-wrong-password franz-go-wrong-password \
+        kafka-python-legacy-v0 filebeat-scram-sha-512 negative; do
       report "$c" fail "the $TARGET broker with a SASL_PLAINTEXT listener did not start (see $(kafka_server_dir ks-single))"
     done
     KAFKA_SUITE_RC=1
@@ -385,7 +450,8 @@ ks_single() {
   ks_py "$KS_PY" create-topics "$KS_PLAIN" 1 1 1 ks-kafka-python-plain ks-kafka-python-scram-sha-256 \
     ks-kafka-python-scram-sha-512 ks-confluent-kafka-scram-sha-512 ks-confluent-kafka-plain \
     ks-console-39-plain ks-console-39-scram-sha-512 ks-console-22-scram-sha-256 ks-legacy-plain \
-    ks-legacy-scram ks-filebeat ks-after-negative >&2 || log "could not create the topics up front"
+    ks-console-4-scram-sha-512 ks-go-sarama-scram-sha-512 ks-go-sarama-plain ks-go-franz-scram-sha-256 \
+    ks-go-franz-plain ks-legacy-scram ks-filebeat ks-after-negative >&2 || log "could not create the topics up front"
   kafka_client configs ks_configs
   kafka_client kafka-python-plain ks_roundtrip kafka-python PLAIN alice alice-secret --group
   kafka_client kafka-python-scram-sha-256 ks_roundtrip kafka-python SCRAM-SHA-256 alice256 alice256-secret --group
@@ -395,6 +461,15 @@ ks_single() {
   kafka_client console-3.9-plain ks_console 3.9 PLAIN alice alice-secret
   kafka_client console-3.9-scram-sha-512 ks_console 3.9 SCRAM-SHA-512 bob512 bob512-secret
   kafka_client console-2.2-scram-sha-256 ks_console 2.2 SCRAM-SHA-256 alice256 alice256-secret
+  kafka_client console-4-scram-sha-512 ks_console 4 SCRAM-SHA-512 bob512 bob512-secret
+  kafka_client sarama-scram-sha-512 ks_go sarama SCRAM-SHA-512 bob512 bob512-secret
+  kafka_client sarama-plain ks_go sarama PLAIN alice alice-secret
+  kafka_client franz-go-scram-sha-256 ks_go franz SCRAM-SHA-256 alice256 alice256-secret
+  kafka_client franz-go-plain ks_go franz PLAIN alice alice-secret
+  kafka_client sarama-wrong-password ks_go_refused sarama \
+    "PLAIN alice $KS_GO_REFUSED_SARAMA_PLAIN" "SCRAM-SHA-512 bob512 $KS_GO_REFUSED_SARAMA_SCRAM"
+  kafka_client franz-go-wrong-password ks_go_refused franz \
+    "PLAIN alice $KS_GO_REFUSED_FRANZ_PLAIN" "SCRAM-SHA-256 alice256 $KS_GO_REFUSED_FRANZ_SCRAM"
   kafka_client kafka-python-legacy-v0 ks_legacy
   if filebeat_binary >/dev/null; then
     kafka_client filebeat-scram-sha-512 ks_filebeat

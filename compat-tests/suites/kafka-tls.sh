@@ -1,5 +1,5 @@
 # needs: none
-# clients: kafka-python-ssl-mtls kafka-python-sasl-ssl-scram-sha-512 confluent-kafka-ssl-mtls confluent-kafka-sasl-ssl-scram-sha-256 console-3.9-sasl-ssl-scram-sha-512 console-3.9-ssl-mtls console-2.2-sasl-ssl-plain logstash-sasl-ssl filebeat-sasl-ssl-scram-sha-512 negative keystore-jks cluster-ssl mixed-cluster-sasl-ssl
+# clients: kafka-python-ssl-mtls kafka-python-sasl-ssl-scram-sha-512 confluent-kafka-ssl-mtls confluent-kafka-sasl-ssl-scram-sha-256 console-3.9-sasl-ssl-scram-sha-512 console-3.9-ssl-mtls console-2.2-sasl-ssl-plain console-4-sasl-ssl-scram-sha-512 sarama-ssl-mtls sarama-sasl-ssl-scram-sha-512 franz-go-ssl-mtls franz-go-sasl-ssl-scram-sha-256 go-tls-negative logstash-sasl-ssl filebeat-sasl-ssl-scram-sha-512 negative keystore-jks cluster-ssl mixed-cluster-sasl-ssl
 # timeout: 540
 #
 # kafka-tls: Kafka over TLS (SSL and SASL_SSL listeners) as Apache Kafka 3.9.x (ZooKeeper
@@ -65,6 +65,26 @@
 #     console-2.2-sasl-ssl-plain            the seed's 2.2.1 console producer
 #       (--broker-list) + consumer on Java 11, SASL_SSL PLAIN as alice, JKS truststore
 #       (2.2 offers TLSv1.2 only);
+#     console-4-sasl-ssl-scram-sha-512      the Kafka $KAFKA_VERSION (4.x) console producer
+#       (--bootstrap-server, acks=all) + consumer, SASL_SSL SCRAM-SHA-512 as bob, PKCS12
+#       truststore, 50 lines in order;
+#     sarama-ssl-mtls, franz-go-ssl-mtls    go/secure-clients (sarama $SARAMA_VERSION,
+#       franz-go $FRANZ_GO_VERSION) over mTLS: Go's crypto/tls with ca.pem as the only
+#       root (the broker's name verified: 127.0.0.1 against the SAN IP) and client.pem +
+#       client-plain.key; 50 records written one at a time with acks=all to partition 0,
+#       then partition 0 read from the oldest offset: exactly the 50 values, in order;
+#     sarama-sasl-ssl-scram-sha-512, franz-go-sasl-ssl-scram-sha-256   the same over
+#       SASL_SSL (ca.pem, no client certificate) as bob (sarama's SCRAM client: the
+#       program's own RFC 5802 code, as sarama ships none);
+#     go-tls-negative                       go/secure-clients must be refused, nothing
+#       acknowledged, with the error Apache makes each client report: franz-go and sarama
+#       with rogue-client.pem (another CA) on the mTLS listener, sent whatever CA names
+#       the broker's CertificateRequest lists (-force-cert), get the broker's
+#       certificate_unknown alert ("remote error: tls: unknown certificate"; TLS 1.3: on
+#       the first read after the client's Finished; KT_GO_ROGUE_*), and franz-go trusting
+#       only rogue-ca.pem on the SASL_SSL listener fails to verify the broker ("tls:
+#       failed to verify certificate: x509: certificate signed by unknown authority");
+#       afterwards sarama mTLS still writes and reads.
 #     logstash-sasl-ssl                     java/KafkaTlsLogstash.java: Logstash's kafka input
 #       (kafka-clients $KAFKA_ZK_VERSION with the plugin's consumer defaults, as
 #       kafka-logstash's LogstashGroup) with security_protocol SASL_SSL, sasl_mechanism
@@ -282,10 +302,12 @@ kt_sasl_props() {
 
 KT_CA_ARGS=()
 KT_MTLS_ARGS=()
+KT_GO_MTLS=()
 kt_client_args() {
   KT_CA_ARGS=(--ca "$KT_CERTS/ca.pem")
   KT_MTLS_ARGS=(--protocol SSL --ca "$KT_CERTS/ca.pem" --cert "$KT_CERTS/client.pem"
     --key "$KT_CERTS/client.key" --key-password "$KT_CLIENTKEYPW")
+  KT_GO_MTLS=(-tls -ca "$KT_CERTS/ca.pem" -cert "$KT_CERTS/client.pem" -key "$KT_CERTS/client-plain.key")
 }
 
 # kt_java_config FILE PROTOCOL TRUSTSTORE_TYPE [KEYSTORE | MECHANISM USER PASSWORD]: a Java
@@ -395,6 +417,64 @@ kt_console_22() {
   kt_console 2.2 kt-console-22-sasl-ssl "$cfg" "$KT_SASL_SSL" "SASL_SSL PLAIN as alice, JKS truststore, Java 11"
 }
 
+kt_console_4_sasl() {
+  local cfg="$SUITE_WORK/console-4-sasl-ssl.properties"
+  kt_java_config "$cfg" SASL_SSL PKCS12 SCRAM-SHA-512 bob bob-secret
+  kt_console 4 kt-console-4-sasl-ssl "$cfg" "$KT_SASL_SSL" "SASL_SSL SCRAM-SHA-512 as bob, PKCS12 truststore"
+}
+
+# kt_go LIB TOPIC BOOTSTRAP ARGS...: go/secure-clients (sarama | franz) writes KT_RECORDS
+# records acks=all to partition 0 and reads them back in order.
+kt_go() {
+  local lib=$1 topic=$2 boot=$3 bin out
+  shift 3
+  bin=$(go_build secure-clients) || { kafka_fail "go build of secure-clients failed"; return 1; }
+  if out=$(timeout_run 120 "$bin" -lib "$lib" -brokers "$boot" -topic "$topic" -records "$KT_RECORDS" "$@" 2>&1); then
+    KAFKA_DETAIL=$(tail -n 1 <<<"$out")
+  else
+    printf '%s\n' "$out" | tail -n 20 >&2
+    kafka_fail "$(tail -n 1 <<<"$out")"
+  fi
+}
+
+# What the Go clients report when Apache refuses a client certificate of another CA on
+# the mTLS listener, and when the client does not trust the broker's CA (kt_go_negative).
+KT_GO_ROGUE_FRANZ='^refused: ping: remote error: tls: unknown certificate$'
+KT_GO_ROGUE_SARAMA='^refused: client: kafka: client has run out of available brokers to talk to: remote error: tls: unknown certificate$'
+KT_GO_UNTRUSTED='^refused: ping: unable to dial: tls: failed to verify certificate: x509: certificate signed by unknown authority$'
+
+# kt_go_negative "LIB CASE" ...: each case must be refused with its error, then a good
+# sarama mTLS client is still served. CASE rogue-cert (rogue-client.pem forced on the
+# mTLS listener), untrusted-ca (SASL_SSL, trusting only rogue-ca.pem).
+kt_go_negative() {
+  local bin out lib what spec boot re seen=() c=$KT_CERTS
+  bin=$(go_build secure-clients) || { kafka_fail "go build of secure-clients failed"; return 1; }
+  for spec in "$@"; do
+    read -r lib what <<<"$spec"
+    case "$what" in
+      rogue-cert) boot=$KT_SSL
+        set -- -tls -ca "$c/ca.pem" -cert "$c/rogue-client.pem" -key "$c/rogue-client-plain.key" -force-cert
+        re=$KT_GO_ROGUE_FRANZ; [ "$lib" = sarama ] && re=$KT_GO_ROGUE_SARAMA ;;
+      untrusted-ca) boot=$KT_SASL_SSL re=$KT_GO_UNTRUSTED
+        set -- -tls -ca "$c/rogue-ca.pem" -mechanism SCRAM-SHA-512 -user bob -password bob-secret ;;
+    esac
+    out=$(timeout_run 120 "$bin" -lib "$lib" -brokers "$boot" -topic kt-go-refused -records 1 -expect-failure \
+      -timeout 20s "$@" 2>"$SUITE_WORK/go-negative.err") \
+      || { cat "$SUITE_WORK/go-negative.err" >&2; kafka_fail "$lib $what: $(tail -n 1 <<<"$out")"; return 1; }
+    sed "s/^/$lib $what: /" "$SUITE_WORK/go-negative.err" >&2
+    printf '%s\n' "$lib $what: $out" >&2
+    if ! grep -Eq -- "$re" <<<"$out"; then
+      kafka_fail "$lib $what was refused, but not with /$re/: $(cut -c1-300 <<<"$out")"
+      return 1
+    fi
+    seen+=("$lib $what: $(sed 's/^refused: //' <<<"$out" | cut -c1-200)")
+  done
+  out=$(timeout_run 120 "$bin" -lib sarama -brokers "$KT_SSL" -topic kt-go-after-negative -records "$KT_RECORDS" \
+    "${KT_GO_MTLS[@]}" 2>&1) \
+    || { printf '%s\n' "$out" | tail -n 20 >&2; kafka_fail "after the refusals a good sarama mTLS client failed: $(tail -n 1 <<<"$out")"; return 1; }
+  KAFKA_DETAIL="refused, nothing acknowledged: $(IFS=';'; echo "${seen[*]}"); afterwards sarama mTLS still writes and reads"
+}
+
 kt_logstash() {
   local out
   if out=$(kafka_java kafka-clients-3.9 "$COMPAT_DIR/java/KafkaTlsLogstash.java" "$KT_SASL_SSL" kt-logstash 100 \
@@ -484,14 +564,17 @@ kt_single() {
       "inter.broker.listener.name=PLAINTEXT" "$(kt_sasl_props)"; then
     for c in kafka-python-ssl-mtls kafka-python-sasl-ssl-scram-sha-512 confluent-kafka-ssl-mtls \
         confluent-kafka-sasl-ssl-scram-sha-256 console-3.9-sasl-ssl-scram-sha-512 console-3.9-ssl-mtls \
-        console-2.2-sasl-ssl-plain logstash-sasl-ssl filebeat-sasl-ssl-scram-sha-512 negative; do
+        console-2.2-sasl-ssl-plain console-4-sasl-ssl-scram-sha-512 sarama-ssl-mtls \
+        sarama-sasl-ssl-scram-sha-512 franz-go-ssl-mtls franz-go-sasl-ssl-scram-sha-256 go-tls-negative \
+        logstash-sasl-ssl filebeat-sasl-ssl-scram-sha-512 negative; do
       report "$c" fail "the $TARGET broker with SSL (PKCS12, mTLS) and SASL_SSL (PEM) listeners did not start (see $(kafka_server_dir kt-single))"
     done
     KAFKA_SUITE_RC=1
     return
   fi
   kt_py "$KT_PY" create-topics "$KT_PLAIN" 1 1 1 kt-kp-mtls kt-kp-sasl-ssl kt-ck-mtls kt-ck-sasl-ssl \
-    kt-console-39-sasl-ssl kt-console-39-mtls kt-console-22-sasl-ssl kt-filebeat kt-after-negative >&2 \
+    kt-console-39-sasl-ssl kt-console-39-mtls kt-console-22-sasl-ssl kt-console-4-sasl-ssl kt-go-sarama-mtls \
+    kt-go-sarama-sasl-ssl kt-go-franz-mtls kt-go-franz-sasl-ssl kt-go-after-negative kt-filebeat kt-after-negative >&2 \
     || log "could not create the topics up front"
   kt_users
   kafka_client kafka-python-ssl-mtls kt_roundtrip kafka-python kt-kp-mtls "$KT_SSL" kt-kp-mtls "$KT_RECORDS" \
@@ -505,6 +588,14 @@ kt_single() {
   kafka_client console-3.9-sasl-ssl-scram-sha-512 kt_console_39_sasl
   kafka_client console-3.9-ssl-mtls kt_console_39_mtls
   kafka_client console-2.2-sasl-ssl-plain kt_console_22
+  kafka_client console-4-sasl-ssl-scram-sha-512 kt_console_4_sasl
+  kafka_client sarama-ssl-mtls kt_go sarama kt-go-sarama-mtls "$KT_SSL" "${KT_GO_MTLS[@]}"
+  kafka_client sarama-sasl-ssl-scram-sha-512 kt_go sarama kt-go-sarama-sasl-ssl "$KT_SASL_SSL" \
+    -tls -ca "$KT_CERTS/ca.pem" -mechanism SCRAM-SHA-512 -user bob -password bob-secret
+  kafka_client franz-go-ssl-mtls kt_go franz kt-go-franz-mtls "$KT_SSL" "${KT_GO_MTLS[@]}"
+  kafka_client franz-go-sasl-ssl-scram-sha-256 kt_go franz kt-go-franz-sasl-ssl "$KT_SASL_SSL" \
+    -tls -ca "$KT_CERTS/ca.pem" -mechanism SCRAM-SHA-256 -user bob -password bob-secret
+  kafka_client go-tls-negative kt_go_negative "franz rogue-cert" "sarama rogue-cert" "franz untrusted-ca"
   kafka_client logstash-sasl-ssl kt_logstash
   if filebeat_binary >/dev/null; then
     kafka_client filebeat-sasl-ssl-scram-sha-512 kt_filebeat

@@ -1,5 +1,5 @@
 # needs: none
-# clients: zkcli-3.9 java-client kazoo negative kafka-broker require-sasl
+# clients: zkcli-3.9 java-client kazoo negative kafka-broker keel-broker require-sasl
 # timeout: 300
 #
 # zk-sasl: ZooKeeper client SASL with DIGEST-MD5, as Apache ZooKeeper 3.9.4 does it. The
@@ -70,7 +70,13 @@
 #   /consumers: "'world,'anyone", ": cdrwa" (Kafka leaves it open); /config/users (a
 #   sensitive path: no world read) -> "Insufficient permission : /config/users" without
 #   SASL, "'sasl,'kafka", ": cdrwa" as kafka; `create /brokers/ids/99` without SASL ->
-#   "Insufficient permission : /brokers/ids/99".
+#   "Insufficient permission : /brokers/ids/99". Also /controller_epoch, /cluster/id,
+#   /brokers/seqid, /config/changes secure. Then it must refuse to start with the
+#   password of alice-wrong.jaas (KeeperException$AuthFailedException) and with
+#   zookeeper.set.acl=true but no JAAS file (SecurityException).
+# keel-broker: the same with a keel broker (KAFKA_OPTS names kafka.jaas, as
+#   kafka-server-start.sh users pass it) under the chroot /keel-broker, which it creates
+#   with the same ACLs (KafkaServer.createChrootIfNecessary).
 # require-sasl: a second server with this set-up plus sessionRequireClientSASLAuth=true
 #   (a zoo.cfg key Apache turns into -Dzookeeper.sessionRequireClientSASLAuth: the legacy
 #   form of enforce.auth.enabled=true with the scheme sasl; AuthenticationHelper). Apache
@@ -100,7 +106,7 @@ cleanup() { kafka_stop_all; zk_stop_all; }
 trap cleanup EXIT
 trap 'exit 143' TERM INT HUP
 
-ZS_CLIENTS="zkcli-3.9 java-client kazoo negative kafka-broker require-sasl"
+ZS_CLIENTS="zkcli-3.9 java-client kazoo negative kafka-broker keel-broker require-sasl"
 ZS_RC=0
 ZS_SASL_PROVIDER="authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider"
 ZS_NODE="/sasl-$(date +%H%M%S)-$$-$RANDOM"
@@ -260,7 +266,7 @@ fi
 if ! zs_restart "$ZS_SERVER_FLAGS"; then
   FAILS="$FAILS; restart without zookeeper.superUser"
   zs_report java-client ""
-  for c in kazoo negative kafka-broker require-sasl; do report "$c" fail "the server did not restart"; done
+  for c in kazoo negative kafka-broker keel-broker require-sasl; do report "$c" fail "the server did not restart"; done
   exit 1
 fi
 zs_report java-client "ZooKeeper $ZOOKEEPER_VERSION client: kafka and no-SASL NoAuth on alice's node; super reads sasl ACLs (provider match) but is a superuser only with -Dzookeeper.superUser=super"
@@ -296,15 +302,18 @@ printf '%s\n' "$out" | tee "$SUITE_WORK/kazoo.out"
 expect "kazoo sasl_options DIGEST-MD5" "$out" "^kazoo: all passed\$"
 zs_report kazoo "kazoo $KAZOO_VERSION + pure-sasl $PYTHON_PURE_SASL_VERSION: alice reads; wrong password / unknown user -> AUTH_FAILED, LOST"
 
-# --- kafka-broker ---------------------------------------------------------------------
-echo "== kafka-broker"
+# --- kafka-broker, keel-broker --------------------------------------------------------
+# zs_kafka BROKER-TARGET NAME CHROOT: a broker of BROKER-TARGET (apache | keel) with
+# zookeeper.set.acl=true and the JAAS Client section "kafka", in CHROOT of this server.
 zs_kafka() {
-  local topic out p records
-  KAFKA_SERVER_JAVA_OPTS="$KAFKA_SERVER_JAVA_OPTS -Djava.security.auth.login.config=$SUITE_WORK/kafka.jaas" \
-    KAFKA_EXTRA_PROPS="zookeeper.set.acl=true" kafka_start apache zk zs-kafka "$ZS_CONNECT" \
-    || { FAILS="; Apache Kafka $KAFKA_ZK_VERSION (zookeeper.set.acl=true, SASL as kafka) did not start"; return 1; }
-  echo "  ok   broker up on $KAFKA_BOOTSTRAP"
-  out=$(grep -h "SASL config status\|SASL authentication\|will use DIGEST-MD5" "$(kafka_server_dir zs-kafka)"/server.log | head -3)
+  local broker=$1 name=$2 chroot=$3 topic out p records connect="$ZS_CONNECT$3"
+  KAFKA_OPTS="-Djava.security.auth.login.config=$SUITE_WORK/kafka.jaas" \
+    KAFKA_SERVER_JAVA_OPTS="$KAFKA_SERVER_JAVA_OPTS -Djava.security.auth.login.config=$SUITE_WORK/kafka.jaas" \
+    KAFKA_EXTRA_PROPS="zookeeper.set.acl=true" kafka_start "$broker" zk "$name" "$connect" \
+    || { FAILS="; $broker broker (zookeeper.set.acl=true, SASL as kafka) did not start"; return 1; }
+  echo "  ok   $broker broker up on $KAFKA_BOOTSTRAP (zookeeper.connect=$connect)"
+  out=$(grep -h "SASL config status\|SASL authentication\|will use DIGEST-MD5\|logging in to ZooKeeper" \
+    "$(kafka_server_dir "$name")"/server.log "$(kafka_server_dir "$name")"/stdout.log 2>/dev/null | head -3)
   printf '%s\n' "$out" | sed 's/^/      broker log | /'
   topic=$(kafka_unique zk-sasl)
   out=$(kafka_tool 3.9 kafka-topics --create --bootstrap-server "$KAFKA_BOOTSTRAP" --topic "$topic" \
@@ -323,22 +332,53 @@ zs_kafka() {
   fi
   local secure
   secure=$(printf '%s\n' "'sasl,'kafka" ": cdrwa" "'world,'anyone" ": r")
-  for p in /brokers/ids/1 /controller "/brokers/topics/$topic" "/config/topics/$topic"; do
-    out=$(zkcli - getAcl "$p")
-    expect_exact "getAcl $p (no SASL)" "$out" "$secure"
+  for p in /brokers/ids/1 /controller /controller_epoch "/brokers/topics/$topic" "/config/topics/$topic" \
+    /cluster/id /brokers/seqid /config/changes; do
+    out=$(zkcli - getAcl "$chroot$p")
+    expect_exact "getAcl $chroot$p (no SASL)" "$out" "$secure"
   done
-  out=$(zkcli - getAcl /consumers)
-  expect_exact "getAcl /consumers (left open by Kafka)" "$out" "$(printf '%s\n' "'world,'anyone" ": cdrwa")"
-  out=$(zkcli - getAcl /config/users)
-  expect_exact "getAcl /config/users (sensitive) without SASL" "$out" "Insufficient permission : /config/users"
-  out=$(zkcli "$SUITE_WORK/kafka.jaas" getAcl /config/users)
-  expect_exact "getAcl /config/users as kafka" "$out" "$(printf '%s\n' "'sasl,'kafka" ": cdrwa")"
-  out=$(zkcli - create /brokers/ids/99 x)
-  expect_exact "create /brokers/ids/99 without SASL" "$out" "Insufficient permission : /brokers/ids/99"
-  kafka_stop zs-kafka
+  if [ -n "$chroot" ]; then
+    out=$(zkcli - getAcl "$chroot")
+    expect_exact "getAcl $chroot (the chroot the broker created)" "$out" "$secure"
+  fi
+  out=$(zkcli - getAcl "$chroot/consumers")
+  expect_exact "getAcl $chroot/consumers (left open by Kafka)" "$out" "$(printf '%s\n' "'world,'anyone" ": cdrwa")"
+  out=$(zkcli - getAcl "$chroot/config/users")
+  expect_exact "getAcl $chroot/config/users (sensitive) without SASL" "$out" "Insufficient permission : $chroot/config/users"
+  out=$(zkcli "$SUITE_WORK/kafka.jaas" getAcl "$chroot/config/users")
+  expect_exact "getAcl $chroot/config/users as kafka" "$out" "$(printf '%s\n' "'sasl,'kafka" ": cdrwa")"
+  out=$(zkcli - create "$chroot/brokers/ids/99" x)
+  expect_exact "create $chroot/brokers/ids/99 without SASL" "$out" "Insufficient permission : $chroot/brokers/ids/99"
+  kafka_stop "$name"
+  # Refused at start-up, as Apache refuses: a wrong password (AuthFailedException)
+  # and zookeeper.set.acl=true without a ZooKeeper login (SecurityException).
+  if KAFKA_OPTS="-Djava.security.auth.login.config=$SUITE_WORK/alice-wrong.jaas" \
+    KAFKA_SERVER_JAVA_OPTS="$KAFKA_SERVER_JAVA_OPTS -Djava.security.auth.login.config=$SUITE_WORK/alice-wrong.jaas" \
+    KAFKA_START_TIMEOUT_S=60 KAFKA_KEEL_START_TIMEOUT_S=60 \
+    KAFKA_EXTRA_PROPS="zookeeper.set.acl=true" kafka_start "$broker" zk "$name-wrong" "$connect" 2>/dev/null; then
+    echo "  FAIL a broker whose ZooKeeper password is wrong started"
+    FAILS="$FAILS; wrong ZooKeeper password accepted"
+    kafka_stop "$name-wrong"
+  else
+    echo "  ok   a wrong ZooKeeper password stops the broker: $(grep -h -m1 -o "AuthFailed[A-Za-z]*Exception.*\|refused the SASL login.*" \
+      "$(kafka_server_dir "$name-wrong")"/server.log "$(kafka_server_dir "$name-wrong")"/stdout.log 2>/dev/null | head -1 | cut -c1-150)"
+  fi
+  if KAFKA_OPTS="" KAFKA_START_TIMEOUT_S=60 KAFKA_KEEL_START_TIMEOUT_S=60 \
+    KAFKA_EXTRA_PROPS="zookeeper.set.acl=true" kafka_start "$broker" zk "$name-nologin" "$connect" 2>/dev/null; then
+    echo "  FAIL a broker with zookeeper.set.acl=true and no ZooKeeper login started"
+    FAILS="$FAILS; zookeeper.set.acl without a login accepted"
+    kafka_stop "$name-nologin"
+  else
+    echo "  ok   zookeeper.set.acl=true without a login stops the broker: $(grep -h -m1 -o "zookeeper.set.acl is true.*" \
+      "$(kafka_server_dir "$name-nologin")"/server.log "$(kafka_server_dir "$name-nologin")"/stdout.log 2>/dev/null | head -1 | cut -c1-120)"
+  fi
 }
-zs_kafka
-zs_report kafka-broker "Apache Kafka $KAFKA_ZK_VERSION with zookeeper.set.acl=true as sasl:kafka: started, 5 records through; znodes sasl:kafka:cdrwa + world:anyone:r, /config/users sasl:kafka only"
+echo "== kafka-broker"
+zs_kafka apache zs-kafka ""
+zs_report kafka-broker "Apache Kafka $KAFKA_ZK_VERSION with zookeeper.set.acl=true as sasl:kafka: started, 5 records through; znodes sasl:kafka:cdrwa + world:anyone:r, /config/users sasl:kafka only; a wrong password and no login stop it"
+echo "== keel-broker"
+zs_kafka keel zs-keel /keel-broker
+zs_report keel-broker "keel broker with zookeeper.set.acl=true as sasl:kafka in a chroot it creates: the same ACLs as Apache Kafka's, 5 records through; a wrong password and no login stop it"
 
 # --- require-sasl ---------------------------------------------------------------------
 echo "== require-sasl"

@@ -1,5 +1,5 @@
 # needs: none
-# clients: zkcli-3.9-tls java-client-tls-mtls java-client-3.5-tls kazoo-tls negative kafka-broker-zk-tls enforce-x509
+# clients: zkcli-3.9-tls java-client-tls-mtls java-client-3.5-tls kazoo-tls negative kafka-broker-zk-tls keel-broker-zk-tls enforce-x509
 # timeout: 300
 #
 # zk-tls: ZooKeeper's TLS client port as Apache ZooKeeper 3.9.4 does it. The suite starts
@@ -51,7 +51,7 @@
 #                      store); client.p12 (openssl pkcs12 -export); client.jks (keytool
 #                      -importkeystore from client.p12)
 #   rogue-ca.pem, rogue-client.pem/.key   a second CA and a client certificate it signed
-#                      (same subject as the good one)
+#                      (same subject as the good one); rogue-client.p12 (openssl export)
 # The id Apache's X509AuthenticationProvider derives from the client certificate is
 # X509Certificate.getSubjectX500Principal().getName(): the subject DN in RFC 2253 form,
 # last RDN first, no spaces after the commas:
@@ -97,7 +97,11 @@
 #   zkCli prints an Id with jute's CSV toString, which writes each comma of the id as
 #   %2C: 'x509,'CN=zk-client%2COU=zk-tls%2C...); /config/users (sensitive, no world
 #   read) -> "Insufficient permission : /config/users" on the plain port,
-#   "'x509,'<id>", ": cdrwa" over TLS.
+#   "'x509,'<id>", ": cdrwa" over TLS. /controller and /cluster/id carry the same ACL
+#   as /brokers/ids/1. Then the same broker with rogue-client.p12 (another CA) and
+#   zookeeper.connection.timeout.ms=10000 must not start (no session).
+# keel-broker-zk-tls: the same with a keel broker under the chroot /keel-broker (which
+#   it creates over TLS with the same ACLs).
 # enforce-x509: a second server of the target's kind with the same TLS settings plus
 #   enforce.auth.enabled=true and enforce.auth.schemes=x509 (zoo.cfg keys that Apache turns
 #   into -Dzookeeper.enforce.auth.*; read by org.apache.zookeeper.server.AuthenticationHelper).
@@ -142,7 +146,7 @@ cleanup() { kafka_stop_all; zk_stop_all; }
 trap cleanup EXIT
 trap 'exit 143' TERM INT HUP
 
-ZT_CLIENTS="zkcli-3.9-tls java-client-tls-mtls java-client-3.5-tls kazoo-tls negative kafka-broker-zk-tls enforce-x509"
+ZT_CLIENTS="zkcli-3.9-tls java-client-tls-mtls java-client-3.5-tls kazoo-tls negative kafka-broker-zk-tls keel-broker-zk-tls enforce-x509"
 ZT_RC=0
 ZT_PW=zk-store-secret
 ZT_CERTS=$SUITE_WORK/certs
@@ -191,7 +195,9 @@ zt_certs() {
       openssl pkcs12 -export -in server.pem -inkey server.key -certfile ca.pem -name server \
         -passout "pass:$pw" -out server-openssl.p12 &&
       openssl pkcs12 -export -in client.pem -inkey client.key -certfile ca.pem -name zk-client \
-        -passout "pass:$pw" -out client.p12 || exit 1
+        -passout "pass:$pw" -out client.p12 &&
+      openssl pkcs12 -export -in rogue-client.pem -inkey rogue-client.key -certfile rogue-ca.pem -name zk-client \
+        -passout "pass:$pw" -out rogue-client.p12 || exit 1
     # the Java stores, four keytool runs side by side (PKCS12's key derivations cost ~1 s each)
     local pids=() pid rc=0
     # the server's key store: keytool's PKCS12 (Java's defaults: PBES2 AES-256, HmacSHA256)
@@ -372,10 +378,12 @@ printf '%s\n' "$out" | tee "$SUITE_WORK/negative.out"
 expect "raw TLS and plaintext checks" "$out" "^negative: all passed\$"
 zt_report negative "TLS 1.3 and 1.2 served, ruok/srvr over TLS; plaintext to the TLS port, no or a rogue client certificate, an untrusted server: no session; TLS and plain clients served after each"
 
-# --- kafka-broker-zk-tls ----------------------------------------------------------------------------
-echo "== kafka-broker-zk-tls"
+# --- kafka-broker-zk-tls, keel-broker-zk-tls ---------------------------------------------------------
+# zt_kafka BROKER-TARGET NAME CHROOT: a broker of BROKER-TARGET (apache | keel) whose
+# ZooKeeper connection is TLS only (client.p12 / truststore.jks), zookeeper.set.acl=true,
+# in CHROOT of this server.
 zt_kafka() {
-  local topic out records secure
+  local broker=$1 name=$2 chroot=$3 topic out records secure p
   KAFKA_EXTRA_PROPS="zookeeper.ssl.client.enable=true
 zookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty
 zookeeper.ssl.keystore.location=$ZT_CERTS/client.p12
@@ -384,14 +392,15 @@ zookeeper.ssl.keystore.type=PKCS12
 zookeeper.ssl.truststore.location=$ZT_CERTS/truststore.jks
 zookeeper.ssl.truststore.password=$ZT_PW
 zookeeper.ssl.truststore.type=JKS
-zookeeper.set.acl=true" KAFKA_START_TIMEOUT_S=90 kafka_start apache zk zt-kafka "$ZT_SECURE" || {
-    grep -E 'SSL|Handshake|protocol_version|Session establishment' "$(kafka_server_dir zt-kafka)/server.log" 2>/dev/null |
-      grep -v '^\s' | tail -n 8 | sed 's/^/      broker log | /'
-    FAILS="$FAILS; Apache Kafka $KAFKA_ZK_VERSION with zookeeper.ssl.client.enable=true on $ZT_SECURE did not start"
+zookeeper.set.acl=true" KAFKA_START_TIMEOUT_S=90 kafka_start "$broker" zk "$name" "$ZT_SECURE$chroot" || {
+    grep -E 'SSL|Handshake|protocol_version|Session establishment|TLS' "$(kafka_server_dir "$name")/server.log" \
+      "$(kafka_server_dir "$name")/stdout.log" 2>/dev/null | grep -v '^\s' | tail -n 8 | sed 's/^/      broker log | /'
+    FAILS="$FAILS; $broker broker with zookeeper.ssl.client.enable=true on $ZT_SECURE$chroot did not start"
     return 1
   }
-  echo "  ok   broker up on $KAFKA_BOOTSTRAP, its ZooKeeper connection on the TLS port $ZT_SECURE"
-  grep -E 'SSL handler added|Session establishment complete' "$(kafka_server_dir zt-kafka)/server.log" | head -n 2 |
+  echo "  ok   $broker broker up on $KAFKA_BOOTSTRAP, its ZooKeeper connection on the TLS port $ZT_SECURE$chroot"
+  grep -hE 'SSL handler added|Session establishment complete|connecting to ZooKeeper over TLS' \
+    "$(kafka_server_dir "$name")/server.log" "$(kafka_server_dir "$name")/stdout.log" 2>/dev/null | head -n 2 |
     sed 's/^/      broker log | /'
   topic=$(kafka_unique zk-tls)
   out=$(kafka_tool 3.9 kafka-topics --create --bootstrap-server "$KAFKA_BOOTSTRAP" --topic "$topic" \
@@ -411,18 +420,39 @@ zookeeper.set.acl=true" KAFKA_START_TIMEOUT_S=90 kafka_start apache zk zt-kafka 
   fi
   # zkCli prints an ACL's Id with jute's CSV toString: commas in the id become %2C
   secure=$(printf '%s\n' "'x509,'$ZT_DN_CSV" ": cdrwa" "'world,'anyone" ": r")
-  out=$(zkcli plain getAcl /brokers/ids/1)
-  expect_exact "getAcl /brokers/ids/1 (plain port)" "$out" "$secure"
-  out=$(zkcli plain getAcl "/brokers/topics/$topic")
-  expect_exact "getAcl /brokers/topics/$topic (plain port)" "$out" "$secure"
-  out=$(zkcli plain getAcl /config/users)
-  expect_exact "getAcl /config/users (sensitive) on the plain port" "$out" "Insufficient permission : /config/users"
-  out=$(zkcli tls getAcl /config/users)
-  expect_exact "getAcl /config/users over TLS (the broker's x509 id)" "$out" "$(printf '%s\n' "'x509,'$ZT_DN_CSV" ": cdrwa")"
-  kafka_stop zt-kafka
+  for p in /brokers/ids/1 "/brokers/topics/$topic" /controller /cluster/id; do
+    out=$(zkcli plain getAcl "$chroot$p")
+    expect_exact "getAcl $chroot$p (plain port)" "$out" "$secure"
+  done
+  out=$(zkcli plain getAcl "$chroot/config/users")
+  expect_exact "getAcl $chroot/config/users (sensitive) on the plain port" "$out" "Insufficient permission : $chroot/config/users"
+  out=$(zkcli tls getAcl "$chroot/config/users")
+  expect_exact "getAcl $chroot/config/users over TLS (the broker's x509 id)" "$out" "$(printf '%s\n' "'x509,'$ZT_DN_CSV" ": cdrwa")"
+  kafka_stop "$name"
+  # A broker whose key store comes from another CA gets no session: it must not start.
+  if KAFKA_EXTRA_PROPS="zookeeper.ssl.client.enable=true
+zookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty
+zookeeper.ssl.keystore.location=$ZT_CERTS/rogue-client.p12
+zookeeper.ssl.keystore.password=$ZT_PW
+zookeeper.ssl.keystore.type=PKCS12
+zookeeper.ssl.truststore.location=$ZT_CERTS/truststore.jks
+zookeeper.ssl.truststore.password=$ZT_PW
+zookeeper.ssl.truststore.type=JKS
+zookeeper.connection.timeout.ms=10000
+zookeeper.set.acl=true" KAFKA_START_TIMEOUT_S=60 KAFKA_KEEL_START_TIMEOUT_S=60 \
+    kafka_start "$broker" zk "$name-rogue" "$ZT_SECURE$chroot" 2>/dev/null; then
+    echo "  FAIL a broker with a certificate from another CA started"
+    FAILS="$FAILS; rogue client certificate accepted"
+    kafka_stop "$name-rogue"
+  else
+    echo "  ok   a broker with a certificate from another CA does not start"
+  fi
 }
-zt_kafka
-zt_report kafka-broker-zk-tls "Apache Kafka $KAFKA_ZK_VERSION on the TLS port (PKCS12 key store, JKS trust store, zookeeper.set.acl=true): started, 5 records through, znodes x509:$ZT_DN:cdrwa + world:anyone:r"
+zt_kafka apache zt-kafka ""
+zt_report kafka-broker-zk-tls "Apache Kafka $KAFKA_ZK_VERSION on the TLS port (PKCS12 key store, JKS trust store, zookeeper.set.acl=true): started, 5 records through, znodes x509:$ZT_DN:cdrwa + world:anyone:r; another CA's certificate: no start"
+echo "== keel-broker-zk-tls"
+zt_kafka keel zt-keel /keel-broker
+zt_report keel-broker-zk-tls "keel broker on the TLS port in a chroot (the same stores and settings): started, 5 records through, the same x509 ACLs as Apache Kafka's; another CA's certificate: no start"
 
 # --- enforce-x509 -------------------------------------------------------------------------------------
 echo "== enforce-x509"
