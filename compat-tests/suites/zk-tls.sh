@@ -1,5 +1,5 @@
 # needs: none
-# clients: zkcli-3.9-tls java-client-tls-mtls java-client-3.5-tls kazoo-tls negative kafka-broker-zk-tls keel-broker-zk-tls enforce-x509
+# clients: zkcli-3.9-tls java-client-tls-mtls java-client-3.5-tls kazoo-tls curator-tls negative kafka-broker-zk-tls keel-broker-zk-tls enforce-x509
 # timeout: 300
 #
 # zk-tls: ZooKeeper's TLS client port as Apache ZooKeeper 3.9.4 does it. The suite starts
@@ -79,6 +79,21 @@
 # kazoo-tls: kazoo $KAZOO_VERSION with use_ssl=True, certfile/keyfile/ca
 #   (python/zk_tls_check.py kazoo: create/get/set/delete, DataWatch and ChildrenWatch
 #   firing, an x509 ACL, NoAuthError on the plain port).
+# curator-tls: Apache Curator $CURATOR_VERSION (CuratorFramework + recipes on the 3.9.4
+#   client), java/zk/CuratorSecure.java `tls`: each client built with
+#   CuratorFrameworkFactory.builder().zkClientConfig(cfg), cfg holding
+#   zookeeper.client.secure=true, zookeeper.clientCnxnSocket=...ClientCnxnSocketNetty,
+#   zookeeper.ssl.keyStore.location=client.jks (type JKS) and
+#   zookeeper.ssl.trustStore.location=truststore.p12 (type PKCS12), with their passwords.
+#   Two TLS clients A and B, one plain client P. whoAmI of A holds "x509: <id>" and
+#   "ip: 127.0.0.1", P's no x509 id; A creates <node>-curator/config/data ("v1") with
+#   creatingParentsIfNeeded, B and P (plain port) read "v1"; a CuratorCache on B holds
+#   "v1" and its change listener fires with "v2" after A's setData; InterProcessMutex:
+#   A acquires, B's acquire(1 s) times out leaving one lock node, B's acquire(15 s) is
+#   woken by A's release, no lock nodes left after; DistributedAtomicLong: A increments
+#   to 1, 2, 3, then A and B 5 times each at once -> post values 4..13 each once, get()
+#   13 on both, P reads the counter's 8 bytes as 13; A deletes the tree
+#   (deletingChildrenIfNeeded), B's checkExists -> null.
 # negative: python/zk_tls_check.py negative (raw sockets and Python's ssl module; its
 #   docstring records what Apache does in each case): TLS 1.3 and TLS 1.2 clients served,
 #   ruok/srvr answered over TLS; a plain ConnectRequest to the TLS port (closed, nothing
@@ -146,7 +161,7 @@ cleanup() { kafka_stop_all; zk_stop_all; }
 trap cleanup EXIT
 trap 'exit 143' TERM INT HUP
 
-ZT_CLIENTS="zkcli-3.9-tls java-client-tls-mtls java-client-3.5-tls kazoo-tls negative kafka-broker-zk-tls keel-broker-zk-tls enforce-x509"
+ZT_CLIENTS="zkcli-3.9-tls java-client-tls-mtls java-client-3.5-tls kazoo-tls curator-tls negative kafka-broker-zk-tls keel-broker-zk-tls enforce-x509"
 ZT_RC=0
 ZT_PW=zk-store-secret
 ZT_CERTS=$SUITE_WORK/certs
@@ -369,6 +384,15 @@ out=$(timeout_run 90 "$PY_VENV/bin/python" "$COMPAT_DIR/python/zk_tls_check.py" 
 printf '%s\n' "$out" | tee "$SUITE_WORK/kazoo.out"
 expect "kazoo use_ssl" "$out" "^kazoo: all passed\$"
 zt_report kazoo-tls "kazoo $KAZOO_VERSION use_ssl with certfile/keyfile/ca: create/get/set/delete across the ports, DataWatch and ChildrenWatch, x509 ACL"
+
+# --- curator-tls -----------------------------------------------------------------------------------
+echo "== curator-tls"
+out=$(zt_java curator "$COMPAT_DIR/java/zk/CuratorSecure.java" tls "$ZT_SECURE" "$ZT_PLAIN" "$ZT_NODE-curator" \
+  "$ZT_CERTS" "$ZT_PW" "$ZT_DN" 2>&1)
+printf '%s\n' "$out" >"$SUITE_WORK/curator.out"
+zt_steps "$out"
+expect "CuratorSecure tls" "$out" "^CuratorSecure tls: all passed\$"
+zt_report curator-tls "Curator $CURATOR_VERSION over TLS (zkClientConfig: JKS key store, PKCS12 trust store): whoAmI x509, creatingParentsIfNeeded, CuratorCache change, InterProcessMutex handed over, DistributedAtomicLong 13 after concurrent increments, data and counter read on the plain port, deletingChildrenIfNeeded"
 
 # --- negative --------------------------------------------------------------------------------------
 echo "== negative"
