@@ -116,7 +116,12 @@
 #   as /brokers/ids/1. Then the same broker with rogue-client.p12 (another CA) and
 #   zookeeper.connection.timeout.ms=10000 must not start (no session).
 # keel-broker-zk-tls: the same with a keel broker under the chroot /keel-broker (which
-#   it creates over TLS with the same ACLs).
+#   it creates over TLS with the same ACLs); then again under /keel-broker-opts with only
+#   zookeeper.set.acl=true in server.properties and the TLS settings as the ZooKeeper
+#   client's system properties in KAFKA_OPTS (-Dzookeeper.client.secure=true,
+#   -Dzookeeper.clientCnxnSocket, -Dzookeeper.ssl.keyStore.location/password/type,
+#   -Dzookeeper.ssl.trustStore.location/password/type), which Kafka 3.9 reads
+#   (KafkaConfig's zk*ConfigOrSystemProperty) when server.properties does not set them.
 # enforce-x509: a second server of the target's kind with the same TLS settings plus
 #   enforce.auth.enabled=true and enforce.auth.schemes=x509 (zoo.cfg keys that Apache turns
 #   into -Dzookeeper.enforce.auth.*; read by org.apache.zookeeper.server.AuthenticationHelper).
@@ -403,23 +408,45 @@ expect "raw TLS and plaintext checks" "$out" "^negative: all passed\$"
 zt_report negative "TLS 1.3 and 1.2 served, ruok/srvr over TLS; plaintext to the TLS port, no or a rogue client certificate, an untrusted server: no session; TLS and plain clients served after each"
 
 # --- kafka-broker-zk-tls, keel-broker-zk-tls ---------------------------------------------------------
-# zt_kafka BROKER-TARGET NAME CHROOT: a broker of BROKER-TARGET (apache | keel) whose
-# ZooKeeper connection is TLS only (client.p12 / truststore.jks), zookeeper.set.acl=true,
-# in CHROOT of this server.
-zt_kafka() {
-  local broker=$1 name=$2 chroot=$3 topic out records secure p
-  KAFKA_EXTRA_PROPS="zookeeper.ssl.client.enable=true
+# zt_kafka_start BROKER-TARGET NAME CHROOT properties|system-properties KEY-STORE: starts a
+# broker whose ZooKeeper connection is TLS only (KEY-STORE / truststore.jks), with
+# zookeeper.set.acl=true, the TLS settings as Kafka's zookeeper.ssl.* keys in
+# server.properties or as the ZooKeeper client's system properties in KAFKA_OPTS (which
+# Kafka 3.9 reads when server.properties does not set them); ZT_EXTRA: more properties.
+zt_kafka_start() {
+  local broker=$1 name=$2 chroot=$3 how=$4 store=$5 props opts=""
+  if [ "$how" = properties ]; then
+    props="zookeeper.ssl.client.enable=true
 zookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty
-zookeeper.ssl.keystore.location=$ZT_CERTS/client.p12
+zookeeper.ssl.keystore.location=$ZT_CERTS/$store
 zookeeper.ssl.keystore.password=$ZT_PW
 zookeeper.ssl.keystore.type=PKCS12
 zookeeper.ssl.truststore.location=$ZT_CERTS/truststore.jks
 zookeeper.ssl.truststore.password=$ZT_PW
 zookeeper.ssl.truststore.type=JKS
-zookeeper.set.acl=true" KAFKA_START_TIMEOUT_S=90 kafka_start "$broker" zk "$name" "$ZT_SECURE$chroot" || {
+zookeeper.set.acl=true"
+  else
+    props="zookeeper.set.acl=true"
+    opts="-Dzookeeper.client.secure=true -Dzookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty"
+    opts="$opts -Dzookeeper.ssl.keyStore.location=$ZT_CERTS/$store -Dzookeeper.ssl.keyStore.password=$ZT_PW"
+    opts="$opts -Dzookeeper.ssl.keyStore.type=PKCS12 -Dzookeeper.ssl.trustStore.location=$ZT_CERTS/truststore.jks"
+    opts="$opts -Dzookeeper.ssl.trustStore.password=$ZT_PW -Dzookeeper.ssl.trustStore.type=JKS"
+  fi
+  [ -n "${ZT_EXTRA:-}" ] && props="$props
+$ZT_EXTRA"
+  KAFKA_OPTS="$opts" KAFKA_EXTRA_PROPS="$props" KAFKA_START_TIMEOUT_S=${KAFKA_START_TIMEOUT_S:-90} \
+    kafka_start "$broker" zk "$name" "$ZT_SECURE$chroot"
+}
+
+# zt_kafka BROKER-TARGET NAME CHROOT: a broker of BROKER-TARGET (apache | keel) whose
+# ZooKeeper connection is TLS only (client.p12 / truststore.jks), zookeeper.set.acl=true,
+# in CHROOT of this server.
+zt_kafka() {
+  local broker=$1 name=$2 chroot=$3 how=${4:-properties} topic out records secure p
+  zt_kafka_start "$broker" "$name" "$chroot" "$how" client.p12 || {
     grep -E 'SSL|Handshake|protocol_version|Session establishment|TLS' "$(kafka_server_dir "$name")/server.log" \
       "$(kafka_server_dir "$name")/stdout.log" 2>/dev/null | grep -v '^\s' | tail -n 8 | sed 's/^/      broker log | /'
-    FAILS="$FAILS; $broker broker with zookeeper.ssl.client.enable=true on $ZT_SECURE$chroot did not start"
+    FAILS="$FAILS; $broker broker with TLS to ZooKeeper ($how) on $ZT_SECURE$chroot did not start"
     return 1
   }
   echo "  ok   $broker broker up on $KAFKA_BOOTSTRAP, its ZooKeeper connection on the TLS port $ZT_SECURE$chroot"
@@ -454,17 +481,8 @@ zookeeper.set.acl=true" KAFKA_START_TIMEOUT_S=90 kafka_start "$broker" zk "$name
   expect_exact "getAcl $chroot/config/users over TLS (the broker's x509 id)" "$out" "$(printf '%s\n' "'x509,'$ZT_DN_CSV" ": cdrwa")"
   kafka_stop "$name"
   # A broker whose key store comes from another CA gets no session: it must not start.
-  if KAFKA_EXTRA_PROPS="zookeeper.ssl.client.enable=true
-zookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty
-zookeeper.ssl.keystore.location=$ZT_CERTS/rogue-client.p12
-zookeeper.ssl.keystore.password=$ZT_PW
-zookeeper.ssl.keystore.type=PKCS12
-zookeeper.ssl.truststore.location=$ZT_CERTS/truststore.jks
-zookeeper.ssl.truststore.password=$ZT_PW
-zookeeper.ssl.truststore.type=JKS
-zookeeper.connection.timeout.ms=10000
-zookeeper.set.acl=true" KAFKA_START_TIMEOUT_S=60 KAFKA_KEEL_START_TIMEOUT_S=60 \
-    kafka_start "$broker" zk "$name-rogue" "$ZT_SECURE$chroot" 2>/dev/null; then
+  if ZT_EXTRA="zookeeper.connection.timeout.ms=10000" KAFKA_START_TIMEOUT_S=60 KAFKA_KEEL_START_TIMEOUT_S=60 \
+    zt_kafka_start "$broker" "$name-rogue" "$chroot" "$how" rogue-client.p12 2>/dev/null; then
     echo "  FAIL a broker with a certificate from another CA started"
     FAILS="$FAILS; rogue client certificate accepted"
     kafka_stop "$name-rogue"
@@ -476,7 +494,8 @@ zt_kafka apache zt-kafka ""
 zt_report kafka-broker-zk-tls "Apache Kafka $KAFKA_ZK_VERSION on the TLS port (PKCS12 key store, JKS trust store, zookeeper.set.acl=true): started, 5 records through, znodes x509:$ZT_DN:cdrwa + world:anyone:r; another CA's certificate: no start"
 echo "== keel-broker-zk-tls"
 zt_kafka keel zt-keel /keel-broker
-zt_report keel-broker-zk-tls "keel broker on the TLS port in a chroot (the same stores and settings): started, 5 records through, the same x509 ACLs as Apache Kafka's; another CA's certificate: no start"
+zt_kafka keel zt-keel-opts /keel-broker-opts system-properties
+zt_report keel-broker-zk-tls "keel broker on the TLS port in a chroot (the same stores and settings; then again with them as -Dzookeeper.client.secure / -Dzookeeper.ssl.* in KAFKA_OPTS): started, 5 records through, the same x509 ACLs as Apache Kafka's; another CA's certificate: no start"
 
 # --- enforce-x509 -------------------------------------------------------------------------------------
 echo "== enforce-x509"
