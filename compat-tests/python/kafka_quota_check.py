@@ -12,6 +12,7 @@
     kafka_quota_check.py fetch-throttle   PLAIN SASL ZK_CHROOT RUN
     kafka_quota_check.py no-quota         PLAIN SASL ZK_CHROOT RUN
     kafka_quota_check.py user-quota       PLAIN SASL ZK_CHROOT RUN
+    kafka_quota_check.py request-throttle PLAIN SASL ZK_CHROOT RUN
 
 No client library sits between this program and the bytes: it sees each throttle_time_ms,
 each error code and message, and when a response comes. The expectations are Apache
@@ -62,6 +63,7 @@ from kafka_sasl_check import Checks, Closed, Conn, Fail, addr, expect, login  # 
 from kafka_acl_check import R, TAGS, cstr, i8, s16, uvarint  # noqa: E402
 
 API_PRODUCE, API_FETCH, API_LIST_OFFSETS = 0, 1, 2
+API_METADATA = 3
 API_DESCRIBE_CLIENT_QUOTAS, API_ALTER_CLIENT_QUOTAS = 48, 49
 
 NONE, UNKNOWN_SERVER_ERROR, UNSUPPORTED_VERSION, INVALID_REQUEST = 0, -1, 35, 42
@@ -1208,6 +1210,101 @@ def user_quota(plain, sasl, zk_chroot, run):
 
 # --- polling --------------------------------------------------------------------------------------
 
+def metadata_throttle(cl, topic):
+    """One Metadata v8 (non-flexible) for TOPIC: (throttle_time_ms, sent, received)."""
+    t0 = time.time()
+    body = arr([s16(topic)], False) + i8(0) + i8(0) + i8(0)
+    corr, _ = cl.send(API_METADATA, 8, body, False)
+    r, _ = cl.recv(corr, False)
+    return r.i32(), t0, time.time()
+
+
+def request_throttle(plain, sasl, zk_chroot, run):
+    """request_percentage (ClientRequestQuotaManager): a client id may keep the broker's
+    request handlers busy for that percentage of one thread's time per second. A request
+    records its handler time (nanos * 100 / 1e9) in the client id's sensor (the same
+    11 x 1 s window as the byte rates); over the quota its answer carries throttle_time_ms
+    = (rate - quota) / quota * W, capped at one sample (quota.window.size.seconds = 1000
+    ms), and the connection is muted for it. The quota here, 0.01, is 0.1 ms of handler
+    time per second: a few hundred requests at most exceed it on any broker."""
+    ck = Checks()
+    cx, cy = "qr-x-%s" % run, "qr-y-%s" % run
+    topic = "qz-n-%s" % run
+    state = {}
+
+    def setup():
+        secs = alter_and_settle(plain, sasl, run, [([("client-id", cx)], [("request_percentage", 0.01)])])
+        return "clients/%s request_percentage=0.01, in force after %.1fs" % (cx, secs)
+    ck.run("quota set", setup)
+
+    def throttled():
+        c = Client(plain, cx)
+        state["c"] = c
+        seen = []
+        t0 = time.time()
+        n = 0
+        while time.time() - t0 < 60 and n < 20000:
+            n += 1
+            t, _, t_recv = metadata_throttle(c, topic)
+            if t > 0:
+                seen.append(t)
+                state["last"] = (t, t_recv)
+                if t >= 200:
+                    break
+        if not seen:
+            raise Fail("%d Metadata requests in %.1fs with request_percentage=0.01: throttle_time_ms 0 each" % (n, time.time() - t0))
+        if max(seen) > 1000:
+            raise Fail("throttle_time_ms %r: above quota.window.size.seconds (1000 ms), which bounds a request quota's" % seen)
+        if seen[-1] < 200:
+            raise Fail("throttle_time_ms stayed below 200 ms over %d requests (%r)" % (n, seen[-5:]))
+        return "first throttled after %d Metadata requests; throttle_time_ms %s (<= 1000)" % (
+            n - len(seen) + 1, ", ".join(str(t) for t in seen[:3] + (seen[-1:] if len(seen) > 3 else [])))
+    ck.run("throttled, bounded by one sample", throttled)
+
+    def muted():
+        c = state["c"]
+        t, t_recv = state["last"]
+        t2, _, t2_recv = metadata_throttle(c, topic)
+        waited = (t2_recv - t_recv) * 1000
+        if waited < 0.5 * t:
+            raise Fail("the request after a %d ms throttle was answered %.0f ms later: the connection was not muted" % (t, waited))
+        return "after throttle_time_ms %d the next request was answered %.0f ms later (throttle %d)" % (t, waited, t2)
+    ck.run("muted for the throttle time", muted)
+
+    def other_apis():
+        # the request quota is the client id's for every API: a Produce (acks=1) carries
+        # it without a byte-rate quota, and a Fetch over it is answered empty
+        # (KafkaApis: max of the bandwidth and request throttles; getThrottledResponse)
+        c = Client(plain, cx)
+        try:
+            s = produce(c, topic, record_batch(900))
+            expect("Produce errors", s.errors, [NONE])
+            if s.throttle <= 0:
+                raise Fail("a Produce of the throttled client id: throttle_time_ms %d, expected > 0" % s.throttle)
+            f = fetch(c, topic, 0)
+        finally:
+            c.close()
+        if f.throttle <= 0:
+            raise Fail("a Fetch of the throttled client id: throttle_time_ms %d, expected > 0" % f.throttle)
+        if f.records():
+            raise Fail("a throttled Fetch returned %d bytes of records: Kafka answers it empty" % len(f.records()))
+        return "Produce (no byte-rate quota): throttle_time_ms %d, appended; Fetch: throttle_time_ms %d, no records, %d partitions" % (
+            s.throttle, f.throttle, len(f.partitions))
+    ck.run("Produce and Fetch carry it", other_apis)
+
+    def unquoted():
+        c = Client(plain, cy)
+        try:
+            ts = [metadata_throttle(c, topic)[0] for _ in range(300)]
+        finally:
+            c.close()
+        expect("throttle_time_ms of 300 Metadata requests of a client id without a quota", sorted(set(ts)), [0])
+        state["c"].close()
+        return "client id %s: 300 Metadata requests back to back, throttle 0 each" % cy
+    ck.run("a client id without quota", unquoted)
+    ck.finish("request quota")
+
+
 def throttle_poll(plain, cid, want, seconds, topic):
     t0 = time.time()
     last = None
@@ -1264,7 +1361,8 @@ def main():
         sys.exit(2)
     cmd = a[0]
     checks = {"raw": raw, "produce-throttle": produce_throttle, "fetch-throttle": fetch_throttle,
-              "no-quota": no_quota, "user-quota": user_quota}
+              "no-quota": no_quota, "user-quota": user_quota,
+              "request-throttle": request_throttle}
     if cmd in checks:
         checks[cmd](addr(a[1]), addr(a[2]), a[3], a[4])
     elif cmd == "alter":

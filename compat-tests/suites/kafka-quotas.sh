@@ -1,10 +1,9 @@
 # needs: none
-# clients: configs-2.2-zookeeper configs-3.9-bootstrap raw-quota-apis produce-throttle fetch-throttle no-quota-unaffected user-quota java-clients
+# clients: configs-2.2-zookeeper configs-3.9-bootstrap raw-quota-apis produce-throttle fetch-throttle request-throttle no-quota-unaffected user-quota java-clients
 # timeout: 300
 #
-# kafka-quotas: client quotas (producer_byte_rate, consumer_byte_rate; request_percentage
-# stored and described only) as Apache Kafka 3.9.x (ZooKeeper mode) stores, describes and
-# enforces them. One ZooKeeper of kafka_zk_target's kind, chroot /quota (made with kazoo),
+# kafka-quotas: client quotas (producer_byte_rate, consumer_byte_rate, request_percentage)
+# as Apache Kafka 3.9.x (ZooKeeper mode) stores, describes and enforces them. One ZooKeeper of kafka_zk_target's kind, chroot /quota (made with kazoo),
 # one broker of the target (apache: Apache $KAFKA_ZK_VERSION; keel: keel) with the same
 # properties on both: listeners PLAINTEXT://127.0.0.1:<p1> (readiness probe, topic
 # creation, principal User:ANONYMOUS) and SASL_PLAINTEXT://127.0.0.1:<p2>;
@@ -115,6 +114,15 @@
 #     bytes were unrecorded), empty again. consumer_byte_rate=4096 for qf-cap-R: a Fetch
 #     asking 1 MB of a 50 KB log gets at most 4096 * 10 = 40960 bytes of records (Apache:
 #     exactly 40960, the last batch cut), throttle 0.
+#   request-throttle: request_percentage=0.01 for qr-x-R (0.1 ms of request-handler time
+#     per second; ClientRequestQuotaManager: each request records its handler time as
+#     nanos * 100 / 1e9, throttle = (rate - quota) / quota * W capped at one sample, 1000
+#     ms). Metadata v8 requests back to back on one connection until one answers
+#     throttle_time_ms >= 200 (within 20000 requests / 60 s): some answer > 0, none
+#     > 1000; the next request is answered >= 50% of the last throttle later (muted); on a
+#     new connection a ~1 KB Produce (acks=1, no byte-rate quota) answers throttle > 0
+#     and is appended, a Fetch from offset 0 answers throttle > 0 with no records; client
+#     id qr-y-R: 300 Metadata requests, throttle 0 each.
 #   no-quota-unaffected: while qn-x-R (producer_byte_rate=10240) is throttled and muted,
 #     client id qn-y-R (PLAINTEXT) and SASL user bob (client id qn-b-R) send 8 ~32 KB
 #     Produces each and a 1 MB Fetch each: all throttle 0, no error.
@@ -439,6 +447,7 @@ kafka_client raw-quota-apis kq_pychecks raw
 kq_wipe
 kafka_client produce-throttle kq_pychecks produce-throttle
 kafka_client fetch-throttle kq_pychecks fetch-throttle
+kafka_client request-throttle kq_pychecks request-throttle
 kafka_client no-quota-unaffected kq_pychecks no-quota
 kq_wipe
 kafka_client user-quota kq_pychecks user-quota

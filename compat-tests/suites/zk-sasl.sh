@@ -1,5 +1,5 @@
 # needs: none
-# clients: zkcli-3.9 java-client kazoo negative kafka-broker keel-broker require-sasl
+# clients: zkcli-3.9 java-client kazoo curator-sasl negative kafka-broker keel-broker require-sasl
 # timeout: 300
 #
 # zk-sasl: ZooKeeper client SASL with DIGEST-MD5, as Apache ZooKeeper 3.9.4 does it. The
@@ -61,6 +61,24 @@
 #   "AUTH_FAILED closing: " (the err -115 reply), its listener sees CONNECTED then LOST
 #   and get raises ConnectionClosedError; an alice session opened before still reads,
 #   a new one too (python/zk_sasl_check.py `kazoo`).
+# curator-sasl: Apache Curator $CURATOR_VERSION (CuratorFramework + recipes on the 3.9.4
+#   client), java/zk/CuratorSecure.java `sasl` with -Dzookeeper.fips-mode=false and
+#   -Djava.security.auth.login.config=java.jaas; each client built with
+#   CuratorFrameworkFactory.builder().zkClientConfig(cfg), cfg naming its JAAS section
+#   (zookeeper.sasl.clientconfig). A and B log in as alice (section Client) with an
+#   ACLProvider giving every znode sasl:alice:cdrwa; K as kafka (ClientKafka); N with
+#   zookeeper.sasl.client=false. whoAmI: A exactly [sasl: alice, ip: 127.0.0.1], K
+#   [sasl: kafka, ip: 127.0.0.1], N [ip: 127.0.0.1]. A creates <node>-curator/config/data
+#   ("v1") with creatingParentsIfNeeded; getACL of it and of <node>-curator (a parent
+#   Curator made) -> exactly [sasl:alice:cdrwa]; B reads "v1"; K's and N's getData ->
+#   NoAuthException. A CuratorCache on B holds "v1" and its change listener fires with
+#   "v2" after A's setData. InterProcessMutex: A acquires, B's acquire(1 s) times out
+#   leaving one lock node, K's acquire -> NoAuthException, B's acquire(15 s) is woken by
+#   A's release, no lock nodes left after. DistributedAtomicLong: A increments to 1, 2, 3,
+#   then A and B 5 times each at once -> post values 4..13 each once, get() 13 on both;
+#   K's and N's getData of the counter and K's setData of the data node ->
+#   NoAuthException, A still reads "v2"; A deletes the tree (deletingChildrenIfNeeded),
+#   B's checkExists -> null.
 # kafka-broker: Apache Kafka $KAFKA_ZK_VERSION (ZooKeeper mode) started against this
 #   server with -Djava.security.auth.login.config=<Client section: kafka> in its JVM
 #   options and zookeeper.set.acl=true. It must come up; a topic is created and 5
@@ -106,7 +124,7 @@ cleanup() { kafka_stop_all; zk_stop_all; }
 trap cleanup EXIT
 trap 'exit 143' TERM INT HUP
 
-ZS_CLIENTS="zkcli-3.9 java-client kazoo negative kafka-broker keel-broker require-sasl"
+ZS_CLIENTS="zkcli-3.9 java-client kazoo curator-sasl negative kafka-broker keel-broker require-sasl"
 ZS_RC=0
 ZS_SASL_PROVIDER="authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider"
 ZS_NODE="/sasl-$(date +%H%M%S)-$$-$RANDOM"
@@ -266,7 +284,7 @@ fi
 if ! zs_restart "$ZS_SERVER_FLAGS"; then
   FAILS="$FAILS; restart without zookeeper.superUser"
   zs_report java-client ""
-  for c in kazoo negative kafka-broker keel-broker require-sasl; do report "$c" fail "the server did not restart"; done
+  for c in kazoo curator-sasl negative kafka-broker keel-broker require-sasl; do report "$c" fail "the server did not restart"; done
   exit 1
 fi
 zs_report java-client "ZooKeeper $ZOOKEEPER_VERSION client: kafka and no-SASL NoAuth on alice's node; super reads sasl ACLs (provider match) but is a superuser only with -Dzookeeper.superUser=super"
@@ -301,6 +319,16 @@ out=$(timeout_run 120 "$PY_VENV/bin/python" "$COMPAT_DIR/python/zk_sasl_check.py
 printf '%s\n' "$out" | tee "$SUITE_WORK/kazoo.out"
 expect "kazoo sasl_options DIGEST-MD5" "$out" "^kazoo: all passed\$"
 zs_report kazoo "kazoo $KAZOO_VERSION + pure-sasl $PYTHON_PURE_SASL_VERSION: alice reads; wrong password / unknown user -> AUTH_FAILED, LOST"
+
+# --- curator-sasl ---------------------------------------------------------------------
+echo "== curator-sasl"
+out=$(timeout_run 120 env JAVA_OPTS="-Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Dzookeeper.fips-mode=false -Djava.security.auth.login.config=$SUITE_WORK/java.jaas" \
+  bash -c '. "$COMPAT_DIR/lib/common.sh"; . "$COMPAT_DIR/lib/fetch.sh"; . "$COMPAT_DIR/lib/zookeeper.sh"; zk_java curator "$COMPAT_DIR/java/zk/CuratorSecure.java" "$@"' \
+  zs-curator sasl "$ZS_CONNECT" "$ZS_NODE-curator" 2>&1)
+printf '%s\n' "$out" >"$SUITE_WORK/curator.out"
+grep -E '^(ok|FAIL|info|CuratorSecure) ' <<<"$out"
+expect "CuratorSecure sasl" "$out" "^CuratorSecure sasl: all passed\$"
+zs_report curator-sasl "Curator $CURATOR_VERSION, DIGEST-MD5 per client (zkClientConfig): alice's znodes sasl:alice:cdrwa via ACLProvider, creatingParentsIfNeeded, CuratorCache change, InterProcessMutex handed over, DistributedAtomicLong 13 after concurrent increments; kafka and no-SASL clients NoAuth on data, counter and lock"
 
 # --- kafka-broker, keel-broker --------------------------------------------------------
 # zs_kafka BROKER-TARGET NAME CHROOT: a broker of BROKER-TARGET (apache | keel) with

@@ -1,5 +1,5 @@
 # needs: none
-# clients: zkcli-3.9-tls java-client-tls-mtls java-client-3.5-tls kazoo-tls negative kafka-broker-zk-tls keel-broker-zk-tls enforce-x509
+# clients: zkcli-3.9-tls java-client-tls-mtls java-client-3.5-tls kazoo-tls curator-tls negative kafka-broker-zk-tls keel-broker-zk-tls enforce-x509
 # timeout: 300
 #
 # zk-tls: ZooKeeper's TLS client port as Apache ZooKeeper 3.9.4 does it. The suite starts
@@ -79,6 +79,21 @@
 # kazoo-tls: kazoo $KAZOO_VERSION with use_ssl=True, certfile/keyfile/ca
 #   (python/zk_tls_check.py kazoo: create/get/set/delete, DataWatch and ChildrenWatch
 #   firing, an x509 ACL, NoAuthError on the plain port).
+# curator-tls: Apache Curator $CURATOR_VERSION (CuratorFramework + recipes on the 3.9.4
+#   client), java/zk/CuratorSecure.java `tls`: each client built with
+#   CuratorFrameworkFactory.builder().zkClientConfig(cfg), cfg holding
+#   zookeeper.client.secure=true, zookeeper.clientCnxnSocket=...ClientCnxnSocketNetty,
+#   zookeeper.ssl.keyStore.location=client.jks (type JKS) and
+#   zookeeper.ssl.trustStore.location=truststore.p12 (type PKCS12), with their passwords.
+#   Two TLS clients A and B, one plain client P. whoAmI of A holds "x509: <id>" and
+#   "ip: 127.0.0.1", P's no x509 id; A creates <node>-curator/config/data ("v1") with
+#   creatingParentsIfNeeded, B and P (plain port) read "v1"; a CuratorCache on B holds
+#   "v1" and its change listener fires with "v2" after A's setData; InterProcessMutex:
+#   A acquires, B's acquire(1 s) times out leaving one lock node, B's acquire(15 s) is
+#   woken by A's release, no lock nodes left after; DistributedAtomicLong: A increments
+#   to 1, 2, 3, then A and B 5 times each at once -> post values 4..13 each once, get()
+#   13 on both, P reads the counter's 8 bytes as 13; A deletes the tree
+#   (deletingChildrenIfNeeded), B's checkExists -> null.
 # negative: python/zk_tls_check.py negative (raw sockets and Python's ssl module; its
 #   docstring records what Apache does in each case): TLS 1.3 and TLS 1.2 clients served,
 #   ruok/srvr answered over TLS; a plain ConnectRequest to the TLS port (closed, nothing
@@ -101,7 +116,12 @@
 #   as /brokers/ids/1. Then the same broker with rogue-client.p12 (another CA) and
 #   zookeeper.connection.timeout.ms=10000 must not start (no session).
 # keel-broker-zk-tls: the same with a keel broker under the chroot /keel-broker (which
-#   it creates over TLS with the same ACLs).
+#   it creates over TLS with the same ACLs); then again under /keel-broker-opts with only
+#   zookeeper.set.acl=true in server.properties and the TLS settings as the ZooKeeper
+#   client's system properties in KAFKA_OPTS (-Dzookeeper.client.secure=true,
+#   -Dzookeeper.clientCnxnSocket, -Dzookeeper.ssl.keyStore.location/password/type,
+#   -Dzookeeper.ssl.trustStore.location/password/type), which Kafka 3.9 reads
+#   (KafkaConfig's zk*ConfigOrSystemProperty) when server.properties does not set them.
 # enforce-x509: a second server of the target's kind with the same TLS settings plus
 #   enforce.auth.enabled=true and enforce.auth.schemes=x509 (zoo.cfg keys that Apache turns
 #   into -Dzookeeper.enforce.auth.*; read by org.apache.zookeeper.server.AuthenticationHelper).
@@ -146,7 +166,7 @@ cleanup() { kafka_stop_all; zk_stop_all; }
 trap cleanup EXIT
 trap 'exit 143' TERM INT HUP
 
-ZT_CLIENTS="zkcli-3.9-tls java-client-tls-mtls java-client-3.5-tls kazoo-tls negative kafka-broker-zk-tls keel-broker-zk-tls enforce-x509"
+ZT_CLIENTS="zkcli-3.9-tls java-client-tls-mtls java-client-3.5-tls kazoo-tls curator-tls negative kafka-broker-zk-tls keel-broker-zk-tls enforce-x509"
 ZT_RC=0
 ZT_PW=zk-store-secret
 ZT_CERTS=$SUITE_WORK/certs
@@ -370,6 +390,15 @@ printf '%s\n' "$out" | tee "$SUITE_WORK/kazoo.out"
 expect "kazoo use_ssl" "$out" "^kazoo: all passed\$"
 zt_report kazoo-tls "kazoo $KAZOO_VERSION use_ssl with certfile/keyfile/ca: create/get/set/delete across the ports, DataWatch and ChildrenWatch, x509 ACL"
 
+# --- curator-tls -----------------------------------------------------------------------------------
+echo "== curator-tls"
+out=$(zt_java curator "$COMPAT_DIR/java/zk/CuratorSecure.java" tls "$ZT_SECURE" "$ZT_PLAIN" "$ZT_NODE-curator" \
+  "$ZT_CERTS" "$ZT_PW" "$ZT_DN" 2>&1)
+printf '%s\n' "$out" >"$SUITE_WORK/curator.out"
+zt_steps "$out"
+expect "CuratorSecure tls" "$out" "^CuratorSecure tls: all passed\$"
+zt_report curator-tls "Curator $CURATOR_VERSION over TLS (zkClientConfig: JKS key store, PKCS12 trust store): whoAmI x509, creatingParentsIfNeeded, CuratorCache change, InterProcessMutex handed over, DistributedAtomicLong 13 after concurrent increments, data and counter read on the plain port, deletingChildrenIfNeeded"
+
 # --- negative --------------------------------------------------------------------------------------
 echo "== negative"
 out=$(timeout_run 120 "$PY_VENV/bin/python" "$COMPAT_DIR/python/zk_tls_check.py" negative "$ZT_SECURE" "$ZT_PLAIN" \
@@ -379,23 +408,45 @@ expect "raw TLS and plaintext checks" "$out" "^negative: all passed\$"
 zt_report negative "TLS 1.3 and 1.2 served, ruok/srvr over TLS; plaintext to the TLS port, no or a rogue client certificate, an untrusted server: no session; TLS and plain clients served after each"
 
 # --- kafka-broker-zk-tls, keel-broker-zk-tls ---------------------------------------------------------
-# zt_kafka BROKER-TARGET NAME CHROOT: a broker of BROKER-TARGET (apache | keel) whose
-# ZooKeeper connection is TLS only (client.p12 / truststore.jks), zookeeper.set.acl=true,
-# in CHROOT of this server.
-zt_kafka() {
-  local broker=$1 name=$2 chroot=$3 topic out records secure p
-  KAFKA_EXTRA_PROPS="zookeeper.ssl.client.enable=true
+# zt_kafka_start BROKER-TARGET NAME CHROOT properties|system-properties KEY-STORE: starts a
+# broker whose ZooKeeper connection is TLS only (KEY-STORE / truststore.jks), with
+# zookeeper.set.acl=true, the TLS settings as Kafka's zookeeper.ssl.* keys in
+# server.properties or as the ZooKeeper client's system properties in KAFKA_OPTS (which
+# Kafka 3.9 reads when server.properties does not set them); ZT_EXTRA: more properties.
+zt_kafka_start() {
+  local broker=$1 name=$2 chroot=$3 how=$4 store=$5 props opts=""
+  if [ "$how" = properties ]; then
+    props="zookeeper.ssl.client.enable=true
 zookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty
-zookeeper.ssl.keystore.location=$ZT_CERTS/client.p12
+zookeeper.ssl.keystore.location=$ZT_CERTS/$store
 zookeeper.ssl.keystore.password=$ZT_PW
 zookeeper.ssl.keystore.type=PKCS12
 zookeeper.ssl.truststore.location=$ZT_CERTS/truststore.jks
 zookeeper.ssl.truststore.password=$ZT_PW
 zookeeper.ssl.truststore.type=JKS
-zookeeper.set.acl=true" KAFKA_START_TIMEOUT_S=90 kafka_start "$broker" zk "$name" "$ZT_SECURE$chroot" || {
+zookeeper.set.acl=true"
+  else
+    props="zookeeper.set.acl=true"
+    opts="-Dzookeeper.client.secure=true -Dzookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty"
+    opts="$opts -Dzookeeper.ssl.keyStore.location=$ZT_CERTS/$store -Dzookeeper.ssl.keyStore.password=$ZT_PW"
+    opts="$opts -Dzookeeper.ssl.keyStore.type=PKCS12 -Dzookeeper.ssl.trustStore.location=$ZT_CERTS/truststore.jks"
+    opts="$opts -Dzookeeper.ssl.trustStore.password=$ZT_PW -Dzookeeper.ssl.trustStore.type=JKS"
+  fi
+  [ -n "${ZT_EXTRA:-}" ] && props="$props
+$ZT_EXTRA"
+  KAFKA_OPTS="$opts" KAFKA_EXTRA_PROPS="$props" KAFKA_START_TIMEOUT_S=${KAFKA_START_TIMEOUT_S:-90} \
+    kafka_start "$broker" zk "$name" "$ZT_SECURE$chroot"
+}
+
+# zt_kafka BROKER-TARGET NAME CHROOT: a broker of BROKER-TARGET (apache | keel) whose
+# ZooKeeper connection is TLS only (client.p12 / truststore.jks), zookeeper.set.acl=true,
+# in CHROOT of this server.
+zt_kafka() {
+  local broker=$1 name=$2 chroot=$3 how=${4:-properties} topic out records secure p
+  zt_kafka_start "$broker" "$name" "$chroot" "$how" client.p12 || {
     grep -E 'SSL|Handshake|protocol_version|Session establishment|TLS' "$(kafka_server_dir "$name")/server.log" \
       "$(kafka_server_dir "$name")/stdout.log" 2>/dev/null | grep -v '^\s' | tail -n 8 | sed 's/^/      broker log | /'
-    FAILS="$FAILS; $broker broker with zookeeper.ssl.client.enable=true on $ZT_SECURE$chroot did not start"
+    FAILS="$FAILS; $broker broker with TLS to ZooKeeper ($how) on $ZT_SECURE$chroot did not start"
     return 1
   }
   echo "  ok   $broker broker up on $KAFKA_BOOTSTRAP, its ZooKeeper connection on the TLS port $ZT_SECURE$chroot"
@@ -430,17 +481,8 @@ zookeeper.set.acl=true" KAFKA_START_TIMEOUT_S=90 kafka_start "$broker" zk "$name
   expect_exact "getAcl $chroot/config/users over TLS (the broker's x509 id)" "$out" "$(printf '%s\n' "'x509,'$ZT_DN_CSV" ": cdrwa")"
   kafka_stop "$name"
   # A broker whose key store comes from another CA gets no session: it must not start.
-  if KAFKA_EXTRA_PROPS="zookeeper.ssl.client.enable=true
-zookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty
-zookeeper.ssl.keystore.location=$ZT_CERTS/rogue-client.p12
-zookeeper.ssl.keystore.password=$ZT_PW
-zookeeper.ssl.keystore.type=PKCS12
-zookeeper.ssl.truststore.location=$ZT_CERTS/truststore.jks
-zookeeper.ssl.truststore.password=$ZT_PW
-zookeeper.ssl.truststore.type=JKS
-zookeeper.connection.timeout.ms=10000
-zookeeper.set.acl=true" KAFKA_START_TIMEOUT_S=60 KAFKA_KEEL_START_TIMEOUT_S=60 \
-    kafka_start "$broker" zk "$name-rogue" "$ZT_SECURE$chroot" 2>/dev/null; then
+  if ZT_EXTRA="zookeeper.connection.timeout.ms=10000" KAFKA_START_TIMEOUT_S=60 KAFKA_KEEL_START_TIMEOUT_S=60 \
+    zt_kafka_start "$broker" "$name-rogue" "$chroot" "$how" rogue-client.p12 2>/dev/null; then
     echo "  FAIL a broker with a certificate from another CA started"
     FAILS="$FAILS; rogue client certificate accepted"
     kafka_stop "$name-rogue"
@@ -452,7 +494,8 @@ zt_kafka apache zt-kafka ""
 zt_report kafka-broker-zk-tls "Apache Kafka $KAFKA_ZK_VERSION on the TLS port (PKCS12 key store, JKS trust store, zookeeper.set.acl=true): started, 5 records through, znodes x509:$ZT_DN:cdrwa + world:anyone:r; another CA's certificate: no start"
 echo "== keel-broker-zk-tls"
 zt_kafka keel zt-keel /keel-broker
-zt_report keel-broker-zk-tls "keel broker on the TLS port in a chroot (the same stores and settings): started, 5 records through, the same x509 ACLs as Apache Kafka's; another CA's certificate: no start"
+zt_kafka keel zt-keel-opts /keel-broker-opts system-properties
+zt_report keel-broker-zk-tls "keel broker on the TLS port in a chroot (the same stores and settings; then again with them as -Dzookeeper.client.secure / -Dzookeeper.ssl.* in KAFKA_OPTS): started, 5 records through, the same x509 ACLs as Apache Kafka's; another CA's certificate: no start"
 
 # --- enforce-x509 -------------------------------------------------------------------------------------
 echo "== enforce-x509"

@@ -1,4 +1,4 @@
-//! Client quotas as Kafka 3.9's `ClientQuotaManager` enforces them, pure: the quota
+//! Client quotas as Kafka 3.9's `ClientQuotaManager` and `ClientRequestQuotaManager` enforce them, pure: the quota
 //! configs of `/config/users`, `/config/clients` and `/config/users/<u>/clients/<c>`
 //! (with `<default>` entities), which of them applies to a (user, client id) by
 //! Kafka's eight-level precedence, and the sampled rate of each quota sensor
@@ -16,6 +16,9 @@ pub enum QuotaKind {
     Produce,
     /// `consumer_byte_rate`: bytes of Fetch responses per second.
     Fetch,
+    /// `request_percentage`: request-handler time, as a percentage of one thread's
+    /// time per second (`ClientRequestQuotaManager`).
+    Request,
 }
 
 impl QuotaKind {
@@ -23,10 +26,11 @@ impl QuotaKind {
         match self {
             QuotaKind::Produce => "producer_byte_rate",
             QuotaKind::Fetch => "consumer_byte_rate",
+            QuotaKind::Request => "request_percentage",
         }
     }
 
-    const ALL: [QuotaKind; 2] = [QuotaKind::Produce, QuotaKind::Fetch];
+    const ALL: [QuotaKind; 3] = [QuotaKind::Produce, QuotaKind::Fetch, QuotaKind::Request];
 }
 
 /// One side of a quota entity: a named user or client id (sanitized, as in the
@@ -81,7 +85,7 @@ impl QuotaTable {
         self.by_entity.is_empty()
     }
 
-    /// Replaces an entity's quotas from its config (keys other than the byte rates
+    /// Replaces an entity's quotas from its config (keys other than the three enforced quotas
     /// are ignored; a value that does not parse as a number is skipped, as Kafka
     /// validates values before it writes them).
     pub fn set_entity(&mut self, entity: QuotaEntity, config: &BTreeMap<String, String>) {
@@ -271,6 +275,12 @@ impl SampledRate {
     }
 }
 
+/// Request-handler time as the request quota counts it: the percentage of one
+/// thread's second (`ClientRequestQuotaManager.nanosToPercentage`).
+pub fn nanos_to_percentage(nanos: u64) -> f64 {
+    nanos as f64 * 100.0 / 1e9
+}
+
 /// The sensors of one broker: records what each client did and answers with the
 /// throttle time Kafka would give.
 #[derive(Debug, Default)]
@@ -311,10 +321,18 @@ impl QuotaSensors {
             return 0;
         }
         let window_ms = rate.window_ms(window, now_ms) as f64;
-        if bound <= 0.0 {
-            return window_ms.round() as i64;
+        let throttle_ms = if bound <= 0.0 {
+            window_ms.round() as i64
+        } else {
+            ((observed - bound) / bound * window_ms).round() as i64
+        };
+        if key.kind == QuotaKind::Request {
+            // ClientRequestQuotaManager bounds its throttle by one sample
+            // (`boundedThrottleTime` with quota.window.size.seconds).
+            throttle_ms.min(window.sample_ms)
+        } else {
+            throttle_ms
         }
-        ((observed - bound) / bound * window_ms).round() as i64
     }
 
     /// Takes back a recorded value (Kafka unrecords a throttled fetch, whose
@@ -330,6 +348,35 @@ impl QuotaSensors {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_quota_counts_handler_time_and_throttles_at_most_one_sample() {
+        let mut table = QuotaTable::default();
+        table.set_entity(
+            QuotaEntity {
+                user: None,
+                client: Some(EntityName::Named("busy".into())),
+            },
+            &config(&[("request_percentage", "0.01")]),
+        );
+        let (key, bound) = table.resolve(QuotaKind::Request, "", "busy").unwrap();
+        assert_eq!(bound, 0.01);
+        assert!(table.resolve(QuotaKind::Produce, "", "busy").is_none());
+        let mut sensors = QuotaSensors::new(QuotaWindow::default());
+        // 0.5 ms of handler time = 0.05 units; over the 10 s minimum window a rate of
+        // 0.005 per second: half the quota.
+        assert_eq!(nanos_to_percentage(500_000), 0.05);
+        assert_eq!(
+            sensors.record(&key, bound, nanos_to_percentage(500_000), 0),
+            0
+        );
+        // Another 0.6 ms: 0.11 / 10 s = 0.011, 10% over: (0.011 - 0.01) / 0.01 * 10 s.
+        let throttle_ms = sensors.record(&key, bound, nanos_to_percentage(600_000), 10);
+        assert!((990..=1000).contains(&throttle_ms), "{throttle_ms}");
+        // Far over the quota the throttle stays at one sample (1000 ms), where a byte
+        // rate's would keep growing.
+        assert_eq!(sensors.record(&key, bound, 100.0, 20), 1000);
+    }
 
     fn config(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs

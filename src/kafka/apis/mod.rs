@@ -11,7 +11,7 @@
 //!   DescribeTopicPartitions, DeleteRecords, DescribeLogDirs.
 //! - `configs`: DescribeConfigs, AlterConfigs, IncrementalAlterConfigs.
 //! - `groups`: FindCoordinator and the classic group APIs (the coordinator's tokio shell).
-//! - `throttle`: client byte-rate quotas applied to Produce and Fetch answers.
+//! - `throttle`: client quotas (byte rates, request time) applied to answers.
 //! - `versioning`: resets fields a response version does not carry.
 //! - `producer_id`: InitProducerId and OffsetForLeaderEpoch.
 //! - `acls`: DescribeAcls, CreateAcls, DeleteAcls (the ZooKeeper-mode authorizer's).
@@ -66,10 +66,7 @@ pub async fn dispatch(broker: &Arc<Broker>, request: Request) -> (Option<Respons
         }
         _ => (false, false),
     };
-    let metered = matches!(
-        request.api_key,
-        kafka_protocol::messages::ApiKey::Produce | kafka_protocol::messages::ApiKey::Fetch
-    );
+    let api_key = request.api_key;
     let client_id = request
         .header
         .client_id
@@ -82,20 +79,19 @@ pub async fn dispatch(broker: &Arc<Broker>, request: Request) -> (Option<Respons
         0
     };
     let name = crate::kafka::metrics::request_name(request.api_key, follower_fetch);
-    let mut response = crate::kafka::authz::REQUEST_API
-        .scope(request.api_key, answer(broker, request))
-        .await;
-    let throttle_ms = if metered {
-        let metering = throttle::Metered {
-            client_id: &client_id,
-            request_bytes,
-            follower_fetch,
-            incremental_fetch,
-        };
-        throttle::apply(broker, &metering, response.as_mut())
-    } else {
-        0
+    let (mut response, handler_nanos) = polled_time(
+        crate::kafka::authz::REQUEST_API.scope(request.api_key, answer(broker, request)),
+    )
+    .await;
+    let metering = throttle::Metered {
+        api_key,
+        client_id: &client_id,
+        request_bytes,
+        follower_fetch,
+        incremental_fetch,
+        handler_nanos,
     };
+    let throttle_ms = throttle::apply(broker, &metering, response.as_mut());
     let errors = response.as_ref().map(response_errors).unwrap_or_default();
     if let Some(Response::Fetch(reply)) = &response {
         broker.metrics.record_fetch(broker, reply, follower_fetch);
@@ -111,6 +107,22 @@ pub async fn dispatch(broker: &Arc<Broker>, request: Request) -> (Option<Respons
             .record_request("Fetch", version, elapsed_ms, &[]);
     }
     (response, throttle_ms)
+}
+
+/// Runs `future` to its end and returns its output with the time it spent being
+/// polled, in nanoseconds: the work of a request without its waits (the request
+/// quota's handler time).
+async fn polled_time<F: std::future::Future>(future: F) -> (F::Output, u64) {
+    let mut future = std::pin::pin!(future);
+    let mut polled = std::time::Duration::ZERO;
+    let output = std::future::poll_fn(|context| {
+        let started = std::time::Instant::now();
+        let poll = future.as_mut().poll(context);
+        polled += started.elapsed();
+        poll
+    })
+    .await;
+    (output, polled.as_nanos().min(u128::from(u64::MAX)) as u64)
 }
 
 /// The error codes ErrorsPerSec counts for a response, as the responses'

@@ -6,7 +6,9 @@
 //! only under the sensitive paths, `/consumers` open).
 //!
 //! TLS to ZooKeeper comes from Kafka's `zookeeper.ssl.client.enable` and
-//! `zookeeper.ssl.*` stores (JKS, PKCS12, PEM), handed to the ZooKeeper client as PEM.
+//! `zookeeper.ssl.*` stores (JKS, PKCS12, PEM), or the ZooKeeper client system
+//! properties in `KAFKA_OPTS` that stand in for them, handed to the ZooKeeper
+//! client as PEM.
 //!
 //! Pure: the session code (`kafka::controller::session`) applies the outcome.
 
@@ -92,20 +94,9 @@ pub fn resolve(
         }
         Some(modules) => Some(digest_login(properties, section, modules)?),
     };
-    if system_properties
-        .get("zookeeper.client.secure")
-        .is_some_and(|value| value.trim().eq_ignore_ascii_case("true"))
-        && properties
-            .get_trimmed("zookeeper.ssl.client.enable")
-            .is_none()
-    {
-        return Err(properties.error(
-            "KAFKA_OPTS",
-            "-Dzookeeper.client.secure=true: keel reads TLS to ZooKeeper from server.properties only; set zookeeper.ssl.client.enable and the zookeeper.ssl.* stores there",
-        ));
-    }
-    let tls = match properties.get_bool("zookeeper.ssl.client.enable")? {
-        Some(true) => Some(tls(properties)?),
+    let with_system_properties = tls_settings_with_system_properties(properties, system_properties);
+    let tls = match with_system_properties.get_bool("zookeeper.ssl.client.enable")? {
+        Some(true) => Some(tls(&with_system_properties)?),
         _ => None,
     };
     let secure_acls = properties.get_bool("zookeeper.set.acl")? == Some(true);
@@ -123,6 +114,87 @@ pub fn resolve(
         tls,
         secure_acls,
     })
+}
+
+/// Kafka's `zookeeper.ssl.*` keys and the ZooKeeper client system properties
+/// (`ZkConfigs.ZK_SSL_CONFIG_TO_SYSTEM_PROPERTY_MAP`) that stand in for them when
+/// server.properties does not set them.
+const TLS_SYSTEM_PROPERTIES: [(&str, &str); 13] = [
+    ("zookeeper.ssl.client.enable", "zookeeper.client.secure"),
+    (
+        "zookeeper.ssl.keystore.location",
+        "zookeeper.ssl.keyStore.location",
+    ),
+    (
+        "zookeeper.ssl.keystore.password",
+        "zookeeper.ssl.keyStore.password",
+    ),
+    ("zookeeper.ssl.keystore.type", "zookeeper.ssl.keyStore.type"),
+    (
+        "zookeeper.ssl.truststore.location",
+        "zookeeper.ssl.trustStore.location",
+    ),
+    (
+        "zookeeper.ssl.truststore.password",
+        "zookeeper.ssl.trustStore.password",
+    ),
+    (
+        "zookeeper.ssl.truststore.type",
+        "zookeeper.ssl.trustStore.type",
+    ),
+    ("zookeeper.ssl.protocol", "zookeeper.ssl.protocol"),
+    (
+        "zookeeper.ssl.enabled.protocols",
+        "zookeeper.ssl.enabledProtocols",
+    ),
+    ("zookeeper.ssl.cipher.suites", "zookeeper.ssl.ciphersuites"),
+    (
+        "zookeeper.ssl.endpoint.identification.algorithm",
+        "zookeeper.ssl.hostnameVerification",
+    ),
+    ("zookeeper.ssl.crl.enable", "zookeeper.ssl.crl"),
+    ("zookeeper.ssl.ocsp.enable", "zookeeper.ssl.ocsp"),
+];
+
+/// server.properties with the ZooKeeper TLS settings `KAFKA_OPTS` gives as system
+/// properties (`-Dzookeeper.client.secure=true -Dzookeeper.ssl.keyStore.location=...`)
+/// filled in where the file has no value of its own, translated as KafkaConfig
+/// translates them: a boolean is true only for exactly `true`, hostname verification
+/// `true` is the `HTTPS` algorithm and anything else none.
+fn tls_settings_with_system_properties(
+    properties: &Properties,
+    system_properties: &BTreeMap<String, String>,
+) -> Properties {
+    let mut merged = properties.clone();
+    for (kafka_key, system_property) in TLS_SYSTEM_PROPERTIES {
+        let Some(value) = system_properties.get(system_property) else {
+            continue;
+        };
+        if properties.get(kafka_key).is_some() {
+            continue;
+        }
+        let value = match kafka_key {
+            "zookeeper.ssl.client.enable"
+            | "zookeeper.ssl.crl.enable"
+            | "zookeeper.ssl.ocsp.enable" => {
+                if value == "true" {
+                    "true"
+                } else {
+                    "false"
+                }
+            }
+            "zookeeper.ssl.endpoint.identification.algorithm" => {
+                if value == "true" {
+                    "HTTPS"
+                } else {
+                    ""
+                }
+            }
+            _ => value.as_str(),
+        };
+        merged.set(kafka_key, value);
+    }
+    merged
 }
 
 fn tls(properties: &Properties) -> Result<ZkTls, ConfigError> {
@@ -413,12 +485,34 @@ mod tests {
             resolve_with(&unknown_extension, "", "").unwrap_err().key,
             "zookeeper.ssl.truststore.location"
         );
+        // The same settings as ZooKeeper client system properties in KAFKA_OPTS.
+        let opts = format!(
+            "-Dzookeeper.client.secure=true -Dzookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty -Dzookeeper.ssl.keyStore.location={} -Dzookeeper.ssl.keyStore.password=secret4 -Dzookeeper.ssl.trustStore.location={} -Dzookeeper.ssl.trustStore.password=trustpw -Dzookeeper.ssl.hostnameVerification=false",
+            testdata("broker.p12"),
+            testdata("trust.jks"),
+        );
+        let from_opts = resolve_with("zookeeper.set.acl=true\n", &opts, "").unwrap();
+        let tls = from_opts.tls.unwrap();
+        assert!(tls.identity_pem.is_some());
+        assert!(!tls.verify_hostname);
+        // server.properties wins over a system property.
+        assert!(
+            resolve_with("zookeeper.ssl.client.enable=false\n", &opts, "")
+                .unwrap()
+                .tls
+                .is_none()
+        );
         assert_eq!(
             resolve_with("", "-Dzookeeper.client.secure=true", "")
                 .unwrap_err()
                 .key,
-            "KAFKA_OPTS"
+            "zookeeper.ssl.truststore.location"
         );
+        // Boolean.parseBoolean would take TRUE; Kafka compares with "true".
+        assert!(resolve_with("", "-Dzookeeper.client.secure=TRUE", "")
+            .unwrap()
+            .tls
+            .is_none());
     }
 
     #[test]
